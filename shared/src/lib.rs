@@ -1,0 +1,10 @@
+//! Kxian's shared crate: what the server, the trainer and the browser app all agree on.
+//!
+//! No I/O and no framework lives here, so the same code builds for native targets and for
+//! `wasm32-unknown-unknown`. File importers parse bytes handed to them (feature `files`).
+
+pub mod api;
+pub mod calendar;
+pub mod domain;
+
+pub use domain::{Adjustment, Bar, Board, Exchange, Frequency, InstrumentKind, Symbol};
