@@ -6,5 +6,7 @@
 pub mod api;
 pub mod calendar;
 pub mod domain;
+#[cfg(feature = "files")]
+pub mod ingest;
 
 pub use domain::{Adjustment, Bar, Board, Exchange, Frequency, InstrumentKind, Symbol};

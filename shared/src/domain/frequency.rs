@@ -103,7 +103,9 @@ impl Frequency {
             return true;
         }
         [MORNING, AFTERNOON].iter().any(|&(open, close)| {
-            minute_of_day > open && minute_of_day <= close && (minute_of_day - open) % step == 0
+            minute_of_day > open
+                && minute_of_day <= close
+                && (minute_of_day - open).is_multiple_of(step)
         })
     }
 

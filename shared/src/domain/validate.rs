@@ -21,7 +21,7 @@
 
 use super::{Bar, Frequency, OhlcField};
 use chrono::NaiveDateTime;
-use std::collections::HashMap;
+use std::collections::HashSet;
 use std::fmt;
 
 /// Relative tolerance below which an OHLC inconsistency is treated as rounding noise.
@@ -96,12 +96,11 @@ pub fn check_bar(bar: &mut Bar) -> Result<Option<Repair>, BarIssue> {
         (OhlcField::Low, bar.low),
         (OhlcField::Close, bar.close),
     ];
-    let mut all = prices.to_vec();
-    all.push((OhlcField::Volume, bar.volume));
-    if let Some(a) = bar.amount {
-        all.push((OhlcField::Amount, a));
-    }
-    if let Some(&(field, _)) = all.iter().find(|(_, v)| !v.is_finite()) {
+    let others = [
+        (OhlcField::Volume, bar.volume),
+        (OhlcField::Amount, bar.amount.unwrap_or(0.0)),
+    ];
+    if let Some(&(field, _)) = prices.iter().chain(&others).find(|(_, v)| !v.is_finite()) {
         return Err(BarIssue::NonFinite { field });
     }
     if let Some(&(field, value)) = prices.iter().find(|(_, v)| *v <= 0.0) {
@@ -219,7 +218,8 @@ pub fn prepare_series(mut rows: Vec<(u64, Bar)>, frequency: Frequency) -> Prepar
         ..Default::default()
     };
     out.bars.reserve(rows.len());
-    let mut first_row_of: HashMap<NaiveDateTime, u64> = HashMap::new();
+    // Rows are sorted here, so a duplicate can only follow its first copy.
+    let mut first_row_of_last = 0u64;
     for (row, bar) in rows {
         if !frequency.accepts(bar.ts) {
             out.issues.push((
@@ -232,7 +232,7 @@ pub fn prepare_series(mut rows: Vec<(u64, Bar)>, frequency: Frequency) -> Prepar
             continue;
         }
         if let Some(prev) = out.bars.last().filter(|b| b.ts == bar.ts) {
-            let first_row = first_row_of[&bar.ts];
+            let first_row = first_row_of_last;
             let issue = if *prev == bar {
                 SeriesIssue::RepeatedRow {
                     ts: bar.ts,
@@ -247,7 +247,7 @@ pub fn prepare_series(mut rows: Vec<(u64, Bar)>, frequency: Frequency) -> Prepar
             out.issues.push((row, issue));
             continue;
         }
-        first_row_of.insert(bar.ts, row);
+        first_row_of_last = row;
         out.bars.push(bar);
     }
     // A conflicting duplicate poisons the kept copy too: neither can be trusted.
@@ -260,6 +260,7 @@ pub fn prepare_series(mut rows: Vec<(u64, Bar)>, frequency: Frequency) -> Prepar
         })
         .collect();
     if !conflicted.is_empty() {
+        let conflicted: HashSet<NaiveDateTime> = conflicted.into_iter().collect();
         out.bars.retain(|b| !conflicted.contains(&b.ts));
     }
     out
