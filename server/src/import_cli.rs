@@ -1,0 +1,146 @@
+//! `kxian import FILE...`: the same importers and store as the upload API, from a terminal.
+
+use crate::config::ImportArgs;
+use crate::storage::Store;
+use anyhow::Context;
+use indicatif::{ProgressBar, ProgressStyle};
+use kxian_shared::api::{ImportOptions, ImportReport, Problem};
+use std::time::{Duration, Instant};
+
+/// How many problems to print per file before summarising the rest.
+const SHOWN_PROBLEMS: usize = 20;
+
+/// Imports every file (each in its own transaction); returns false if any file failed.
+pub async fn run(args: ImportArgs) -> anyhow::Result<bool> {
+    let store = Store::open(&args.store.db)
+        .await
+        .with_context(|| format!("opening the store {}", args.store.db.display()))?;
+    let opts = ImportOptions {
+        symbol: args.symbol.clone(),
+        name: args.name.clone(),
+        frequency: args.frequency,
+        adjustment: args.adjustment,
+        volume_unit: args.volume_unit,
+        skip_invalid: args.skip_invalid,
+    };
+    let progress = ProgressBar::new(args.files.len() as u64).with_style(
+        ProgressStyle::with_template("{spinner} [{bar:30}] {pos}/{len} {msg} ({elapsed})")
+            .expect("valid template")
+            .progress_chars("=> "),
+    );
+    if args.json {
+        progress.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+    }
+    progress.enable_steady_tick(Duration::from_millis(120));
+    let mut all_ok = true;
+    for path in &args.files {
+        let file_name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        progress.set_message(file_name.clone());
+        let started = Instant::now();
+        let result = import_one(&store, path, &file_name, &opts).await;
+        progress.inc(1);
+        match result {
+            Ok(report) => {
+                let line = if args.json {
+                    serde_json::to_string(&report)?
+                } else {
+                    describe(&report, started.elapsed())
+                };
+                progress.suspend(|| println!("{line}"));
+            }
+            Err(failure) => {
+                all_ok = false;
+                let text = if args.json {
+                    serde_json::to_string(&failure.body)?
+                } else {
+                    let mut t = format!(
+                        "✘ {}: {} — nothing stored",
+                        failure.file, failure.body.message
+                    );
+                    push_problems(&mut t, &failure.body.problems, "");
+                    t
+                };
+                progress.suspend(|| eprintln!("{text}"));
+            }
+        }
+    }
+    progress.finish_and_clear();
+    store.close().await;
+    Ok(all_ok)
+}
+
+struct Failure {
+    file: String,
+    body: kxian_shared::api::ApiError,
+}
+
+async fn import_one(
+    store: &Store,
+    path: &std::path::Path,
+    file_name: &str,
+    opts: &ImportOptions,
+) -> Result<ImportReport, Failure> {
+    let fail = |error: &str, message: String| Failure {
+        file: file_name.to_string(),
+        body: kxian_shared::api::ApiError {
+            error: error.into(),
+            message,
+            problems: Vec::new(),
+        },
+    };
+    let bytes = tokio::fs::read(path)
+        .await
+        .map_err(|e| fail("unreadable", format!("cannot read {}: {e}", path.display())))?;
+    let (name, o) = (file_name.to_string(), opts.clone());
+    let parsed =
+        tokio::task::spawn_blocking(move || kxian_shared::ingest::parse_file(&name, &bytes, &o))
+            .await
+            .map_err(|e| fail("internal", e.to_string()))?
+            .map_err(|e| Failure {
+                file: file_name.to_string(),
+                body: kxian_shared::api::ApiError {
+                    error: e.code().into(),
+                    message: e.to_string(),
+                    problems: e.problems(),
+                },
+            })?;
+    store
+        .import(&parsed, &format!("import:{file_name}"))
+        .await
+        .map_err(|e| fail("store", e.to_string()))
+}
+
+fn describe(report: &ImportReport, took: Duration) -> String {
+    let mut t = format!(
+        "✔ {} ({}, {} rows read, {:.2?})",
+        report.file, report.layout, report.rows_read, took
+    );
+    for s in &report.series {
+        let range = match (s.first, s.last) {
+            (Some(a), Some(b)) => format!("{a} … {b}"),
+            _ => "empty".into(),
+        };
+        t.push_str(&format!(
+            "\n  {} {} {} — {} bars ({} new, {} updated), volume read in {:?}, {range}",
+            s.symbol, s.frequency, s.adjustment, s.bars, s.inserted, s.updated, s.volume_unit
+        ));
+    }
+    push_problems(&mut t, &report.rejected, "skipped: ");
+    push_problems(&mut t, &report.warnings, "warning: ");
+    t
+}
+
+fn push_problems(t: &mut String, problems: &[Problem], prefix: &str) {
+    for p in problems.iter().take(SHOWN_PROBLEMS) {
+        t.push_str(&format!("\n  {prefix}{p}"));
+    }
+    if problems.len() > SHOWN_PROBLEMS {
+        t.push_str(&format!(
+            "\n  {prefix}… and {} more",
+            problems.len() - SHOWN_PROBLEMS
+        ));
+    }
+}

@@ -1,0 +1,33 @@
+//! The JSON API under `/api` and the web app with its SPA fallback.
+
+mod bars;
+mod health;
+mod import;
+mod spa;
+mod symbols;
+
+use crate::error::AppError;
+use crate::state::AppState;
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+use tower_http::trace::TraceLayer;
+
+pub fn router(state: AppState) -> Router {
+    let api = Router::new()
+        .route("/health", get(health::health))
+        .route("/symbols", get(symbols::list))
+        .route("/symbols/{symbol}", get(symbols::one))
+        .route("/symbols/{symbol}/bars", get(bars::bars))
+        .route(
+            "/import",
+            // Multipart framing on top of the file itself.
+            post(import::import).layer(DefaultBodyLimit::max(state.max_upload + 64 * 1024)),
+        )
+        .fallback(|| async { AppError::NotFound("no such API endpoint".into()) });
+    Router::new()
+        .nest("/api", api)
+        .fallback_service(spa::service(&state.dist))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}

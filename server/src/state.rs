@@ -1,0 +1,12 @@
+use crate::storage::Store;
+use std::path::PathBuf;
+
+/// Shared by every handler; cheap to clone.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    pub store: Store,
+    /// The built web app (index.html, wasm, js, css, echarts.min.js).
+    pub dist: PathBuf,
+    /// Largest accepted upload in bytes.
+    pub max_upload: usize,
+}

@@ -1,0 +1,83 @@
+//! `kxian import` as a user runs it: the real binary, a real database file.
+
+use std::process::Command;
+
+fn kxian(db: &std::path::Path, args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_kxian"))
+        .arg("import")
+        .arg("--db")
+        .arg(db)
+        .args(args)
+        .output()
+        .expect("run kxian");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+const TUSHARE: &str = "ts_code,trade_date,open,high,low,close,pre_close,change,pct_chg,vol,amount\n\
+000001.SZ,20240913,10.17,10.22,10.11,10.16,10.20,-0.04,-0.39,1049231.5,1066548.2\n\
+000001.SZ,20240912,10.25,10.28,10.18,10.20,10.25,-0.05,-0.49,815384.1,832442.9\n";
+
+#[test]
+fn imports_a_tushare_export_then_rejects_a_bad_file_without_touching_the_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("k.db");
+    let good = dir.path().join("daily.csv");
+    std::fs::write(&good, TUSHARE).unwrap();
+    let (ok, out, err) = kxian(&db, &[good.to_str().unwrap()]);
+    assert!(ok, "stdout: {out}\nstderr: {err}");
+    assert!(
+        out.contains("000001.SZ daily none — 2 bars (2 new, 0 updated)"),
+        "{out}"
+    );
+    assert!(out.contains("tushare"), "{out}");
+
+    let bad = dir.path().join("bad.csv");
+    std::fs::write(&bad, TUSHARE.replace("10.17,10.22", "10.17,abc")).unwrap();
+    let before = std::fs::metadata(&db).unwrap().len();
+    let (ok, out, err) = kxian(&db, &["--json", bad.to_str().unwrap()]);
+    assert!(!ok, "a bad file must fail the command: {out}");
+    let body: serde_json::Value = serde_json::from_str(err.lines().last().unwrap_or_default())
+        .unwrap_or_else(|e| panic!("{e}: {err}"));
+    let p = &body["problems"][0];
+    assert_eq!(
+        (p["file"].as_str(), p["row"].as_u64(), p["column"].as_str()),
+        (Some("bad.csv"), Some(2), Some("high"))
+    );
+
+    // Still exactly the two good bars.
+    let (ok, out, _) = kxian(&db, &["--json", good.to_str().unwrap()]);
+    assert!(ok);
+    let report: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(report["series"][0]["inserted"], 0);
+    assert_eq!(report["series"][0]["updated"], 2);
+    assert!(std::fs::metadata(&db).unwrap().len() >= before);
+}
+
+#[test]
+fn a_missing_file_and_a_missing_symbol_are_explained() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("k.db");
+    let (ok, _, err) = kxian(&db, &["/nonexistent/file.csv"]);
+    assert!(!ok);
+    assert!(err.contains("cannot read /nonexistent/file.csv"), "{err}");
+
+    let anon = dir.path().join("prices.csv");
+    std::fs::write(
+        &anon,
+        "date,open,high,low,close,volume\n2024-09-13,10,11,9,10.5,1000\n",
+    )
+    .unwrap();
+    let (ok, _, err) = kxian(&db, &[anon.to_str().unwrap()]);
+    assert!(!ok);
+    assert!(
+        err.contains("prices.csv") && err.to_lowercase().contains("symbol"),
+        "{err}"
+    );
+    let (ok, out, err) = kxian(&db, &["--symbol", "600000.SH", anon.to_str().unwrap()]);
+    assert!(ok, "{out}{err}");
+    assert!(out.contains("600000.SH daily"), "{out}");
+}
