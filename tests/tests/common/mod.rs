@@ -1,0 +1,198 @@
+//! Harness for the end-to-end tests: the real `kxian` server (same code as `kxian serve`) on
+//! a free loopback port with a fresh SQLite store, ChromeDriver, and headless Chromium.
+
+#![allow(dead_code)]
+
+use anyhow::{Context, Result, bail};
+use fantoccini::{Client, ClientBuilder};
+use kxian_server::{AppState, Store, embedded};
+use serde_json::json;
+use std::net::TcpListener as StdListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+use tokio::sync::oneshot;
+
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ has a parent")
+        .to_path_buf()
+}
+
+/// Screenshots land here (ignored by git) for a person to look at.
+pub fn artifacts_dir() -> PathBuf {
+    let d = workspace_root().join("tests/artifacts");
+    std::fs::create_dir_all(&d).expect("create tests/artifacts");
+    d
+}
+
+pub struct Server {
+    pub base: String,
+    pub store: Store,
+    stop: Option<oneshot::Sender<()>>,
+    _dir: tempfile::TempDir,
+}
+
+impl Server {
+    /// Starts the server with the embedded data loaded and the built app from `dist/`.
+    pub async fn start() -> Result<Server> {
+        let dist = workspace_root().join("dist");
+        if !dist.join("index.html").exists() {
+            bail!(
+                "dist/index.html is missing: build the app first (bash scripts/build-app.sh, or run bash scripts/test.sh)"
+            );
+        }
+        let dir = tempfile::tempdir()?;
+        let store = Store::open(&dir.path().join("kxian.db")).await?;
+        embedded::load_once(&store).await?;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let base = format!("http://{}", listener.local_addr()?);
+        let (stop, stopped) = oneshot::channel::<()>();
+        let state = AppState {
+            store: store.clone(),
+            dist,
+            max_upload: 64 * 1024 * 1024,
+        };
+        tokio::spawn(kxian_server::serve(listener, state, async {
+            let _ = stopped.await;
+        }));
+        Ok(Server {
+            base,
+            store,
+            stop: Some(stop),
+            _dir: dir,
+        })
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+    }
+}
+
+fn free_port() -> Result<u16> {
+    Ok(StdListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+fn find_program(env: &str, names: &[&str]) -> Result<PathBuf> {
+    if let Some(p) = std::env::var_os(env) {
+        return Ok(PathBuf::from(p));
+    }
+    for n in names {
+        for dir in ["/usr/bin", "/usr/local/bin", "/usr/lib/chromium"] {
+            let p = Path::new(dir).join(n);
+            if p.exists() {
+                return Ok(p);
+            }
+        }
+    }
+    bail!(
+        "{} not found (set {env}, or install Debian's chromium and chromium-driver: bash scripts/setup.sh --browser)",
+        names[0]
+    )
+}
+
+/// ChromeDriver plus one headless Chromium session with its own fresh profile.
+pub struct Browser {
+    pub client: Client,
+    driver: Child,
+    _profile: tempfile::TempDir,
+}
+
+impl Browser {
+    pub async fn start() -> Result<Browser> {
+        let chromium = find_program("KXIAN_CHROMIUM", &["chromium", "chromium-browser"])?;
+        let chromedriver = find_program("KXIAN_CHROMEDRIVER", &["chromedriver"])?;
+        let port = free_port()?;
+        let driver = Command::new(&chromedriver)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .with_context(|| format!("starting {}", chromedriver.display()))?;
+        let profile = tempfile::tempdir()?;
+        let args = vec![
+            "--headless=new".to_string(),
+            "--no-sandbox".into(),
+            "--disable-gpu".into(),
+            "--disable-dev-shm-usage".into(),
+            // This machine has no network: keep Chromium from trying (and stalling on) it.
+            "--disable-quic".into(),
+            "--no-first-run".into(),
+            "--disable-background-networking".into(),
+            "--disable-component-update".into(),
+            "--disable-sync".into(),
+            "--window-size=1400,900".into(),
+            format!("--user-data-dir={}", profile.path().display()),
+        ];
+        let caps = json!({
+            "goog:chromeOptions": { "binary": chromium.to_string_lossy(), "args": args }
+        });
+        let caps = caps.as_object().cloned().expect("object");
+        let url = format!("http://127.0.0.1:{port}");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let client = loop {
+            match ClientBuilder::native()
+                .capabilities(caps.clone())
+                .connect(&url)
+                .await
+            {
+                Ok(c) => break c,
+                Err(e) if Instant::now() < deadline => {
+                    let _ = e;
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+                Err(e) => bail!("cannot start a Chromium session through ChromeDriver: {e}"),
+            }
+        };
+        Ok(Browser {
+            client,
+            driver,
+            _profile: profile,
+        })
+    }
+
+    /// Polls `script` (a JS function body that returns a value) until `done` accepts it.
+    pub async fn wait_for_js(
+        &self,
+        what: &str,
+        script: &str,
+        timeout: Duration,
+        done: impl Fn(&serde_json::Value) -> bool,
+    ) -> Result<serde_json::Value> {
+        let deadline = Instant::now() + timeout;
+        let mut last = serde_json::Value::Null;
+        while Instant::now() < deadline {
+            match self.client.execute(script, vec![]).await {
+                Ok(v) if done(&v) => return Ok(v),
+                Ok(v) => last = v,
+                Err(e) => last = json!(format!("script error: {e}")),
+            }
+            tokio::time::sleep(Duration::from_millis(150)).await;
+        }
+        bail!("timed out waiting for {what}; last value: {last}")
+    }
+
+    pub async fn screenshot(&self, name: &str) -> Result<PathBuf> {
+        let png = self.client.screenshot().await?;
+        let path = artifacts_dir().join(name);
+        std::fs::write(&path, png)?;
+        Ok(path)
+    }
+
+    pub async fn quit(self) {
+        let _ = self.client.clone().close().await;
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        // Also on a failed assertion: never leave a ChromeDriver behind.
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
