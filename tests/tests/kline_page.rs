@@ -45,11 +45,34 @@ async fn csi300_kline_page_draws_every_candle_and_a_real_tooltip() -> anyhow::Re
         Some(CSI300_BARS),
         "bars handed to the chart: {counts}"
     );
+    // The default view is the last year; CSI 300 has a bar on every trading day, so the
+    // candles drawn are the trading days after 2023-09-19 up to the last bar.
+    let cal = kxian_shared::calendar::TradingCalendar::embedded();
+    let year = cal
+        .trading_days_between(
+            chrono::NaiveDate::from_ymd_opt(2023, 9, 20).unwrap(),
+            chrono::NaiveDate::from_ymd_opt(2024, 9, 19).unwrap(),
+        )
+        .len() as u64;
     assert_eq!(
         counts[2].as_u64(),
-        Some(CSI300_BARS),
-        "bars in ECharts' model: {counts}"
+        Some(year),
+        "candles drawn in the 1Y view: {counts}"
     );
+
+    // "All" draws every bar.
+    b.find(fantoccini::Locator::Css("#range-All"))
+        .await?
+        .click()
+        .await?;
+    browser
+        .wait_for_js(
+            "every candle drawn after choosing All",
+            &format!("{CHART} return c ? c.getModel().getSeriesByIndex(0).getData().count() : 0;"),
+            Duration::from_secs(30),
+            |v| v.as_u64() == Some(CSI300_BARS),
+        )
+        .await?;
 
     // The page's own bar counter agrees.
     let bar_count = b

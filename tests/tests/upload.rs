@@ -134,6 +134,13 @@ async fn akshare_csv_and_equinet_xlsx_upload_and_chart_and_bad_files_change_noth
         before,
         "a rejected file must not change the store"
     );
+    browser
+        .client
+        .execute(
+            "document.querySelector('#upload-error').scrollIntoView({block: 'center'});",
+            vec![],
+        )
+        .await?;
     browser.screenshot("upload-error.png").await?;
     browser.quit().await;
     Ok(())
