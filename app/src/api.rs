@@ -1,0 +1,131 @@
+//! Every HTTP call the app makes, one function per endpoint, typed by `kxian_shared::api`.
+//!
+//! Failures always come back as an [`ApiError`]: the server's own JSON error body when it sent
+//! one, otherwise one made here (`network`, `http_<status>`, `bad_response`), so pages have a
+//! single error type to show. GET requests are aborted when the reactive owner that started
+//! them is cleaned up (a refetch or leaving the page), as in leptos' hackernews example.
+//!
+//! The functions are plain `fn`s returning futures (not `async fn`) so that the abort hook is
+//! registered synchronously, under the owner of the resource that calls them.
+
+use gloo_net::http::{Request, Response};
+use kxian_shared::api::{ApiError, BarsResponse, Health, ImportReport, SymbolList, SymbolSummary};
+use kxian_shared::{Adjustment, Frequency};
+use leptos::prelude::*;
+use serde::de::DeserializeOwned;
+use std::future::Future;
+
+fn client_error(code: &str, message: impl Into<String>) -> ApiError {
+    ApiError {
+        error: code.to_string(),
+        message: message.into(),
+        problems: Vec::new(),
+    }
+}
+
+/// An `AbortSignal` that fires when the current reactive owner is cleaned up.
+fn abort_on_cleanup() -> Option<web_sys::AbortSignal> {
+    let controller = web_sys::AbortController::new().ok()?;
+    let signal = controller.signal();
+    let stored = StoredValue::new_local(Some(controller));
+    on_cleanup(move || {
+        if let Some(c) = stored.try_update_value(Option::take).flatten() {
+            c.abort();
+        }
+    });
+    Some(signal)
+}
+
+async fn decode<T: DeserializeOwned>(resp: Response) -> Result<T, ApiError> {
+    let status = resp.status();
+    let body = resp
+        .text()
+        .await
+        .map_err(|e| client_error("network", e.to_string()))?;
+    if (200..300).contains(&status) {
+        return serde_json::from_str(&body).map_err(|e| {
+            client_error(
+                "bad_response",
+                format!("unexpected response from the server: {e}"),
+            )
+        });
+    }
+    Err(serde_json::from_str::<ApiError>(&body).unwrap_or_else(|_| {
+        let text: String = body.chars().take(200).collect();
+        client_error(
+            &format!("http_{status}"),
+            format!("HTTP {status} {}: {}", resp.status_text(), text.trim()),
+        )
+    }))
+}
+
+fn get<T: DeserializeOwned>(
+    path: String,
+    query: Vec<(&'static str, String)>,
+) -> impl Future<Output = Result<T, ApiError>> {
+    let signal = abort_on_cleanup();
+    async move {
+        let resp = Request::get(&path)
+            .query(query)
+            .abort_signal(signal.as_ref())
+            .send()
+            .await
+            .map_err(|e| client_error("network", format!("cannot reach the server: {e}")))?;
+        decode(resp).await
+    }
+}
+
+fn symbol_path(symbol: &str) -> String {
+    format!(
+        "/api/symbols/{}",
+        String::from(js_sys::encode_uri_component(symbol.trim()))
+    )
+}
+
+/// `GET /api/health`.
+pub fn health() -> impl Future<Output = Result<Health, ApiError>> {
+    get("/api/health".into(), Vec::new())
+}
+
+/// `GET /api/symbols?q=&limit=`.
+pub fn symbols(q: String, limit: u32) -> impl Future<Output = Result<SymbolList, ApiError>> {
+    let mut query = vec![("limit", limit.to_string())];
+    if !q.trim().is_empty() {
+        query.push(("q", q.trim().to_string()));
+    }
+    get("/api/symbols".into(), query)
+}
+
+/// `GET /api/symbols/{symbol}`.
+pub fn symbol(symbol: &str) -> impl Future<Output = Result<SymbolSummary, ApiError>> + use<> {
+    get(symbol_path(symbol), Vec::new())
+}
+
+/// `GET /api/symbols/{symbol}/bars?freq=&adj=&limit=`: the most recent `limit` bars.
+pub fn bars(
+    symbol: &str,
+    frequency: Frequency,
+    adjustment: Adjustment,
+    limit: u32,
+) -> impl Future<Output = Result<BarsResponse, ApiError>> + use<> {
+    get(
+        format!("{}/bars", symbol_path(symbol)),
+        vec![
+            ("freq", frequency.as_str().to_string()),
+            ("adj", adjustment.as_str().to_string()),
+            ("limit", limit.to_string()),
+        ],
+    )
+}
+
+/// `POST /api/import` with the upload form's fields (`file`, `symbol`, `name`, `frequency`,
+/// `volume_unit`, `skip_invalid`) as multipart.
+pub async fn import(form: web_sys::FormData) -> Result<ImportReport, ApiError> {
+    let resp = Request::post("/api/import")
+        .body(form)
+        .map_err(|e| client_error("bad_request", e.to_string()))?
+        .send()
+        .await
+        .map_err(|e| client_error("network", format!("cannot reach the server: {e}")))?;
+    decode(resp).await
+}

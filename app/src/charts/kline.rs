@@ -1,0 +1,406 @@
+//! The K-line chart option: candlesticks with MA overlays on top, volume below, one crosshair
+//! and one zoom window across both panes.
+//!
+//! Built with charming, then serialised and patched where charming 0.6 has no field
+//! (the candlestick's up/down colours). Function-valued options (the tooltip formatter) cannot
+//! travel through JSON; `components::kline_chart` attaches them after `JSON.parse`.
+//!
+//! Series order is part of the contract with the end-to-end test: series 0 is the candlestick
+//! series and holds exactly one item per loaded bar.
+
+use crate::format;
+use crate::i18n::{Lang, Strings};
+use charming::Chart;
+use charming::component::{Axis, DataZoom, DataZoomType, Grid, Legend};
+use charming::datatype::{CompositeValue, DataPoint, DataPointItem};
+use charming::element::{
+    AxisLabel, AxisLine, AxisPointer, AxisPointerLink, AxisPointerType, AxisType, ItemStyle,
+    LineStyle, SplitArea, SplitLine, Symbol, Tooltip, Trigger,
+};
+use charming::series::{Bar as BarSeries, Candlestick, Line};
+use kxian_shared::{Bar, Frequency};
+use serde_json::{Value, json};
+
+/// A-share convention: up is red.
+pub const UP: &str = "#ef232a";
+/// A-share convention: down is green.
+pub const DOWN: &str = "#14b143";
+
+pub const MA_PERIODS: [usize; 4] = [5, 10, 20, 60];
+const MA_COLORS: [&str; 4] = ["#f5a623", "#3b82f6", "#a855f7", "#64748b"];
+
+/// Index of the candlestick series (the e2e test reads it).
+pub const CANDLE_SERIES: usize = 0;
+/// Index of the volume series.
+pub const VOLUME_SERIES: usize = 1 + MA_PERIODS.len();
+
+/// Translated names shown in the legend and the tooltip.
+#[derive(Debug, Clone, Copy)]
+pub struct KlineLabels<'a> {
+    pub candles: &'a str,
+    pub volume: &'a str,
+}
+
+/// Whether ECharts draws bar `i` as rising: close above open, or, for a doji, a close not
+/// below the previous close (ECharts' own rule, so the volume colour matches the candle).
+pub fn is_up(bars: &[Bar], i: usize) -> bool {
+    let b = &bars[i];
+    if b.close != b.open {
+        return b.close > b.open;
+    }
+    i == 0 || bars[i - 1].close <= b.close
+}
+
+/// The x-axis category labels, one per bar.
+pub fn categories(bars: &[Bar], frequency: Frequency) -> Vec<String> {
+    bars.iter()
+        .map(|b| format::bar_time(b.ts, frequency))
+        .collect()
+}
+
+/// The chart, with the zoom window starting at bar `zoom_start` and ending at the last bar.
+pub fn kline_chart(
+    bars: &[Bar],
+    frequency: Frequency,
+    labels: KlineLabels<'_>,
+    zoom_start: usize,
+) -> Chart {
+    let cats = categories(bars, frequency);
+    let closes: Vec<f64> = bars.iter().map(|b| b.close).collect();
+    let last = bars.len().saturating_sub(1);
+    let both_axes = || CompositeValue::from(vec![0, 1]);
+
+    let mut legend: Vec<String> = vec![labels.candles.to_string()];
+    legend.extend(MA_PERIODS.iter().map(|p| format!("MA{p}")));
+
+    let mut chart = Chart::new()
+        .animation(false)
+        .legend(Legend::new().data(legend).top(6).left(60))
+        .tooltip(
+            Tooltip::new()
+                .trigger(Trigger::Axis)
+                .axis_pointer(AxisPointer::new().type_(AxisPointerType::Cross))
+                .background_color("rgba(255,255,255,0.96)")
+                .border_color("#cbd5e1")
+                .border_width(1.0)
+                .padding(10),
+        )
+        .axis_pointer(
+            AxisPointer::new()
+                .link(vec![AxisPointerLink::new().x_axis_index("all")])
+                .label(charming::element::Label::new().background_color("#475569")),
+        )
+        .grid(Grid::new().left(64).right(24).top(40).height("58%"))
+        .grid(Grid::new().left(64).right(24).top("73%").height("14%"))
+        .x_axis(
+            Axis::new()
+                .type_(AxisType::Category)
+                .data(cats.clone())
+                .boundary_gap(true)
+                .axis_line(AxisLine::new().on_zero(false))
+                .axis_label(AxisLabel::new().show(false))
+                .split_line(SplitLine::new().show(false))
+                .min("dataMin")
+                .max("dataMax"),
+        )
+        .x_axis(
+            Axis::new()
+                .type_(AxisType::Category)
+                .grid_index(1)
+                .data(cats)
+                .boundary_gap(true)
+                .axis_line(AxisLine::new().on_zero(false))
+                .split_line(SplitLine::new().show(false))
+                .min("dataMin")
+                .max("dataMax"),
+        )
+        .y_axis(
+            Axis::new()
+                .scale(true)
+                .split_area(SplitArea::new().show(true))
+                .split_number(5),
+        )
+        .y_axis(
+            Axis::new()
+                .grid_index(1)
+                .scale(true)
+                .split_number(2)
+                .split_line(SplitLine::new().show(false)),
+        )
+        .data_zoom(
+            DataZoom::new()
+                .type_(DataZoomType::Inside)
+                .x_axis_index(both_axes())
+                .start_value(zoom_start.min(last) as f64)
+                .end_value(last as f64),
+        )
+        .data_zoom(
+            DataZoom::new()
+                .type_(DataZoomType::Slider)
+                .x_axis_index(both_axes())
+                .bottom(8)
+                .start_value(zoom_start.min(last) as f64)
+                .end_value(last as f64),
+        );
+
+    chart = chart.series(
+        Candlestick::new().name(labels.candles).data(
+            bars.iter()
+                .map(|b| vec![b.open, b.close, b.low, b.high])
+                .collect(),
+        ),
+    );
+    for (period, color) in MA_PERIODS.iter().zip(MA_COLORS) {
+        let ma = super::indicators::moving_average(&closes, *period);
+        chart = chart.series(
+            Line::new()
+                .name(format!("MA{period}"))
+                .data(ma.into_iter().map(DataPoint::from).collect())
+                .smooth(true)
+                .show_symbol(false)
+                .symbol(Symbol::None)
+                .line_style(LineStyle::new().width(1.0).opacity(0.9).color(color))
+                .item_style(ItemStyle::new().color(color)),
+        );
+    }
+    let volume: Vec<DataPoint> = bars
+        .iter()
+        .enumerate()
+        .map(|(i, b)| {
+            let color = if is_up(bars, i) { UP } else { DOWN };
+            DataPointItem::new(b.volume)
+                .item_style(ItemStyle::new().color(color))
+                .into()
+        })
+        .collect();
+    chart.series(
+        BarSeries::new()
+            .name(labels.volume)
+            .x_axis_index(1.0)
+            .y_axis_index(1.0)
+            .data(volume),
+    )
+}
+
+/// The option JSON handed to `setOption`: [`kline_chart`] plus what charming cannot say.
+pub fn kline_option(
+    bars: &[Bar],
+    frequency: Frequency,
+    labels: KlineLabels<'_>,
+    zoom_start: usize,
+) -> Value {
+    let chart = kline_chart(bars, frequency, labels, zoom_start);
+    let mut option = serde_json::to_value(&chart).unwrap_or_else(|_| json!({}));
+    if let Some(candles) = option
+        .get_mut("series")
+        .and_then(|s| s.get_mut(CANDLE_SERIES))
+        .and_then(Value::as_object_mut)
+    {
+        candles.insert(
+            "itemStyle".into(),
+            json!({ "color": UP, "color0": DOWN, "borderColor": UP, "borderColor0": DOWN }),
+        );
+        candles.insert("xAxisIndex".into(), json!(0));
+        candles.insert("yAxisIndex".into(), json!(0));
+        candles.insert("barMaxWidth".into(), json!(18));
+    }
+    if let Some(slider) = option
+        .get_mut("dataZoom")
+        .and_then(|z| z.get_mut(1))
+        .and_then(Value::as_object_mut)
+    {
+        slider.insert("height".into(), json!(24));
+    }
+    if let Some(tooltip) = option.get_mut("tooltip").and_then(Value::as_object_mut) {
+        tooltip.insert("confine".into(), json!(true));
+        tooltip.insert(
+            "textStyle".into(),
+            json!({ "color": "#0f172a", "fontSize": 12 }),
+        );
+    }
+    option
+}
+
+/// Tooltip HTML for bar `i`: date, O/H/L/C with two decimals, change, volume and amount as
+/// plain digits (with a 万/亿 reading aid), and the moving averages.
+pub fn tooltip_html(bars: &[Bar], i: usize, frequency: Frequency, lang: Lang) -> String {
+    let Some(b) = bars.get(i) else {
+        return String::new();
+    };
+    let t: &Strings = lang.strings();
+    let color = if is_up(bars, i) { UP } else { DOWN };
+    let mut rows = vec![
+        (t.open, format::price(b.open), None),
+        (t.high, format::price(b.high), None),
+        (t.low, format::price(b.low), None),
+        (t.close, format::price(b.close), Some(color)),
+    ];
+    if i > 0 && bars[i - 1].close > 0.0 {
+        let prev = bars[i - 1].close;
+        rows.push((
+            t.change,
+            format::percent((b.close / prev - 1.0) * 100.0),
+            Some(color),
+        ));
+    }
+    rows.push((t.volume, format::plain_with_compact(b.volume, lang), None));
+    if let Some(a) = b.amount {
+        rows.push((t.amount, format::plain_with_compact(a, lang), None));
+    }
+    let mut html = format!(
+        "<div class=\"kx-tip\"><div class=\"kx-tip-date\">{}</div><table>",
+        format::escape_html(&format::bar_time(b.ts, frequency))
+    );
+    for (label, value, color) in rows {
+        let style = color
+            .map(|c| format!(" style=\"color:{c}\""))
+            .unwrap_or_default();
+        html.push_str(&format!(
+            "<tr><td class=\"kx-tip-k\">{label}</td><td class=\"kx-tip-v\"{style}>{value}</td></tr>"
+        ));
+    }
+    for period in MA_PERIODS {
+        if i + 1 >= period {
+            let ma = bars[i + 1 - period..=i]
+                .iter()
+                .map(|b| b.close)
+                .sum::<f64>()
+                / period as f64;
+            html.push_str(&format!(
+                "<tr><td class=\"kx-tip-k\">MA{period}</td><td class=\"kx-tip-v\">{}</td></tr>",
+                format::price(ma)
+            ));
+        }
+    }
+    html.push_str("</table></div>");
+    html
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::NaiveDate;
+
+    fn bars() -> Vec<Bar> {
+        let d = NaiveDate::from_ymd_opt(2024, 9, 2).unwrap();
+        (0..70)
+            .map(|i| {
+                let open = 10.0 + i as f64 * 0.1;
+                let close = if i % 3 == 0 { open - 0.05 } else { open + 0.05 };
+                Bar {
+                    ts: (d + chrono::Days::new(i)).and_hms_opt(0, 0, 0).unwrap(),
+                    open,
+                    high: open + 0.2,
+                    low: open - 0.2,
+                    close,
+                    volume: 1_000_000.0 + i as f64,
+                    amount: Some(10_000_000.0),
+                }
+            })
+            .collect()
+    }
+
+    const LABELS: KlineLabels<'static> = KlineLabels {
+        candles: "K线",
+        volume: "成交量",
+    };
+
+    #[test]
+    fn candlesticks_are_series_zero_with_one_item_per_bar() {
+        let bars = bars();
+        let o = kline_option(&bars, Frequency::Daily, LABELS, 10);
+        let series = o["series"].as_array().unwrap();
+        assert_eq!(series.len(), 2 + MA_PERIODS.len());
+        let candles = &series[CANDLE_SERIES];
+        assert_eq!(candles["type"], "candlestick");
+        let data = candles["data"].as_array().unwrap();
+        assert_eq!(data.len(), bars.len());
+        // ECharts order: open, close, low, high.
+        assert_eq!(
+            data[1],
+            json!([bars[1].open, bars[1].close, bars[1].low, bars[1].high])
+        );
+        assert_eq!(
+            candles["itemStyle"],
+            json!({"color": UP, "color0": DOWN, "borderColor": UP, "borderColor0": DOWN})
+        );
+    }
+
+    #[test]
+    fn volume_pane_is_coloured_like_the_candles() {
+        let bars = bars();
+        let o = kline_option(&bars, Frequency::Daily, LABELS, 0);
+        let vol = &o["series"][VOLUME_SERIES];
+        assert_eq!(vol["type"], "bar");
+        assert_eq!(vol["xAxisIndex"], 1.0);
+        assert_eq!(vol["yAxisIndex"], 1.0);
+        assert_eq!(vol["data"][0]["value"], bars[0].volume);
+        assert_eq!(vol["data"][0]["itemStyle"]["color"], DOWN);
+        assert_eq!(vol["data"][1]["itemStyle"]["color"], UP);
+    }
+
+    #[test]
+    fn moving_averages_start_after_their_period() {
+        let bars = bars();
+        let o = kline_option(&bars, Frequency::Daily, LABELS, 0);
+        for (k, period) in MA_PERIODS.iter().enumerate() {
+            let s = &o["series"][1 + k];
+            assert_eq!(s["name"], format!("MA{period}"));
+            let data = s["data"].as_array().unwrap();
+            assert_eq!(data.len(), bars.len());
+            assert!(data[period - 2].is_null());
+            assert!(data[period - 1].is_number());
+        }
+    }
+
+    #[test]
+    fn axes_zoom_and_crosshair_are_linked() {
+        let bars = bars();
+        let o = kline_option(&bars, Frequency::Daily, LABELS, 60);
+        assert_eq!(o["xAxis"].as_array().unwrap().len(), 2);
+        assert_eq!(o["xAxis"][1]["gridIndex"], 1.0);
+        assert_eq!(o["xAxis"][0]["data"][0], "2024-09-02");
+        assert_eq!(o["tooltip"]["axisPointer"]["type"], "cross");
+        assert_eq!(o["axisPointer"][0]["link"][0]["xAxisIndex"], "all");
+        let zooms = o["dataZoom"].as_array().unwrap();
+        assert_eq!(zooms.len(), 2);
+        for z in zooms {
+            assert_eq!(z["xAxisIndex"], json!([0, 1]));
+            assert_eq!(z["startValue"], 60.0);
+            assert_eq!(z["endValue"], 69.0);
+        }
+        assert_eq!(zooms[0]["type"], "inside");
+        assert_eq!(zooms[1]["type"], "slider");
+    }
+
+    #[test]
+    fn tooltip_shows_the_bar_as_loaded() {
+        let mut bars = bars();
+        bars[69].close = 3196.04;
+        bars[69].open = 3178.4;
+        bars[69].volume = 12_543_927_200.0;
+        let html = tooltip_html(&bars, 69, Frequency::Daily, Lang::Zh);
+        for needle in [
+            "2024-11-10",
+            "3178.40",
+            "3196.04",
+            "12543927200 (125.44亿)",
+            "MA60",
+        ] {
+            assert!(html.contains(needle), "{needle} missing from {html}");
+        }
+        let html = tooltip_html(&bars, 0, Frequency::Daily, Lang::En);
+        assert!(html.contains("Open") && !html.contains("MA5"), "{html}");
+        assert_eq!(tooltip_html(&bars, 70, Frequency::Daily, Lang::En), "");
+    }
+
+    #[test]
+    fn doji_colour_follows_the_previous_close() {
+        let mut b = bars();
+        b[5].open = b[5].close;
+        b[4].close = b[5].close - 0.1;
+        assert!(is_up(&b, 5), "doji above the previous close is up");
+        b[4].close = b[5].close + 0.1;
+        assert!(!is_up(&b, 5), "doji below the previous close is down");
+    }
+}

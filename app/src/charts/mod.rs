@@ -1,0 +1,6 @@
+//! Chart building as pure functions: bars in, ECharts option JSON out. No DOM here, so all
+//! of it is unit-tested natively (`cargo test -p kxian-app`).
+
+pub mod indicators;
+pub mod kline;
+pub mod ranges;

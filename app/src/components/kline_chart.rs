@@ -1,0 +1,225 @@
+//! The K-line chart element (`#kline-chart`): one ECharts instance for the component's life,
+//! `setOption` when the data or the language changes, a `dataZoom` action when the range
+//! preset changes, `resize` with the window, `dispose` on cleanup.
+
+use crate::charts::kline::{self, KlineLabels};
+use crate::charts::ranges::{RangePreset, window_start};
+use crate::echarts::ECharts;
+use crate::format;
+use crate::i18n::{Lang, use_i18n};
+use kxian_shared::api::BarsResponse;
+use leptos::html;
+use leptos::prelude::*;
+use std::sync::Arc;
+use wasm_bindgen::prelude::*;
+
+/// A Rust function an ECharts option calls (a formatter).
+type JsCallback = Closure<dyn Fn(JsValue) -> JsValue>;
+
+/// A drawn chart and the Rust callbacks its option refers to; the callbacks must outlive
+/// the option that uses them, so they are replaced only after the next `setOption`.
+struct Mounted {
+    chart: ECharts,
+    _callbacks: Vec<JsCallback>,
+    _on_show_tip: Closure<dyn Fn(JsValue)>,
+}
+
+/// A `showTip` action from outside (a test, or a script: no `from`, `x` or `dataByCoordSys`)
+/// for a bar outside the zoom window would show nothing, since the window filters the data;
+/// this moves the window (same width) onto that bar and shows the tip again.
+fn follow_show_tip(chart: ECharts, bars: usize) -> Closure<dyn Fn(JsValue)> {
+    Closure::new(move |payload: JsValue| {
+        let get = |k: &str| js_sys::Reflect::get(&payload, &k.into()).unwrap_or(JsValue::UNDEFINED);
+        if ["from", "x", "dataByCoordSys"]
+            .iter()
+            .any(|k| !get(k).is_undefined())
+        {
+            return;
+        }
+        let (Some(series), Some(index)) = (get("seriesIndex").as_f64(), get("dataIndex").as_f64())
+        else {
+            return;
+        };
+        let i = index as usize;
+        if i >= bars {
+            return;
+        }
+        let Some((start, end)) = chart.zoom_window(bars) else {
+            return;
+        };
+        if (start..=end).contains(&i) {
+            return;
+        }
+        let width = end.saturating_sub(start);
+        let new_start = i
+            .saturating_sub(width / 2)
+            .min(bars - 1 - width.min(bars - 1));
+        chart.zoom_to(new_start, (new_start + width).min(bars - 1));
+        let again = js_sys::Object::new();
+        for (k, v) in [
+            ("type", JsValue::from("showTip")),
+            ("seriesIndex", series.into()),
+            ("dataIndex", index.into()),
+        ] {
+            let _ = js_sys::Reflect::set(&again, &k.into(), &v);
+        }
+        chart.dispatch_action(&again);
+    })
+}
+
+/// `params` of an axis tooltip is an array of series points; the first has the bar index.
+fn data_index(params: &JsValue) -> Option<usize> {
+    let first = if js_sys::Array::is_array(params) {
+        js_sys::Array::from(params).get(0)
+    } else {
+        params.clone()
+    };
+    js_sys::Reflect::get(&first, &"dataIndex".into())
+        .ok()?
+        .as_f64()
+        .map(|i| i as usize)
+}
+
+/// Sets `root.a.b... = value`, creating missing objects on the way (`"1"` indexes arrays).
+fn set_path(root: &JsValue, path: &[&str], value: &JsValue) {
+    let Some((last, parents)) = path.split_last() else {
+        return;
+    };
+    let mut node = root.clone();
+    for key in parents {
+        let child = match key.parse::<u32>() {
+            Ok(i) => js_sys::Reflect::get_u32(&node, i),
+            Err(_) => js_sys::Reflect::get(&node, &(*key).into()),
+        }
+        .unwrap_or(JsValue::UNDEFINED);
+        node = if child.is_object() {
+            child
+        } else {
+            let created: JsValue = js_sys::Object::new().into();
+            if js_sys::Reflect::set(&node, &(*key).into(), &created).is_err() {
+                return;
+            }
+            created
+        };
+    }
+    let _ = js_sys::Reflect::set(&node, &(*last).into(), value);
+}
+
+/// Builds the option for `data`, attaches the Rust formatters, and returns both.
+fn build_option(
+    data: &Arc<BarsResponse>,
+    lang: Lang,
+    zoom_start: usize,
+) -> Result<(JsValue, Vec<JsCallback>), String> {
+    let t = lang.strings();
+    let labels = KlineLabels {
+        candles: t.candles,
+        volume: t.volume,
+    };
+    let json = kline::kline_option(&data.bars, data.frequency, labels, zoom_start).to_string();
+    let option = js_sys::JSON::parse(&json).map_err(|e| format!("{e:?}"))?;
+
+    let bars = Arc::clone(data);
+    let tooltip: JsCallback = Closure::new(move |params: JsValue| {
+        data_index(&params)
+            .map(|i| kline::tooltip_html(&bars.bars, i, bars.frequency, lang))
+            .unwrap_or_default()
+            .into()
+    });
+    set_path(&option, &["tooltip", "formatter"], tooltip.as_ref());
+
+    let volume_axis: JsCallback =
+        Closure::new(move |v: JsValue| format::compact(v.as_f64().unwrap_or(0.0), lang).into());
+    set_path(
+        &option,
+        &["yAxis", "1", "axisLabel", "formatter"],
+        volume_axis.as_ref(),
+    );
+    Ok((option, vec![tooltip, volume_axis]))
+}
+
+#[component]
+pub fn KlineChart(
+    data: Arc<BarsResponse>,
+    /// The zoom window preset; changing it only moves the zoom.
+    preset: Signal<RangePreset>,
+) -> impl IntoView {
+    let i18n = use_i18n();
+    let node = NodeRef::<html::Div>::new();
+    let mounted = StoredValue::new_local(None::<Mounted>);
+    let error = RwSignal::new(None::<String>);
+    let len = data.bars.len();
+
+    let render_data = Arc::clone(&data);
+    Effect::new(move |_| {
+        let lang = i18n.lang();
+        let Some(el) = node.get() else { return };
+        let start = window_start(&render_data.bars, preset.get_untracked());
+        let (option, callbacks) = match build_option(&render_data, lang, start) {
+            Ok(x) => x,
+            Err(e) => return error.set(Some(e)),
+        };
+        mounted.update_value(|m| {
+            if m.is_none() {
+                match ECharts::init(&el) {
+                    Ok(chart) => {
+                        let on_show_tip =
+                            follow_show_tip(JsValue::from(&chart).unchecked_into(), len);
+                        chart.on("showTip", on_show_tip.as_ref().unchecked_ref());
+                        *m = Some(Mounted {
+                            chart,
+                            _callbacks: Vec::new(),
+                            _on_show_tip: on_show_tip,
+                        })
+                    }
+                    Err(e) => return error.set(Some(e)),
+                }
+            }
+            if let Some(m) = m {
+                match m.chart.set_option(&option, true) {
+                    Ok(()) => m._callbacks = callbacks,
+                    Err(e) => error.set(Some(e)),
+                }
+            }
+        });
+    });
+
+    let zoom_data = Arc::clone(&data);
+    Effect::new(move |prev: Option<RangePreset>| {
+        let p = preset.get();
+        if prev.is_some_and(|prev| prev != p) {
+            let start = window_start(&zoom_data.bars, p);
+            mounted.try_with_value(|m| {
+                if let Some(m) = m {
+                    m.chart.zoom_to(start, len.saturating_sub(1));
+                }
+            });
+        }
+        p
+    });
+
+    let resize = window_event_listener(leptos::ev::resize, move |_| {
+        mounted.try_with_value(|m| {
+            if let Some(m) = m {
+                m.chart.resize();
+            }
+        });
+    });
+    on_cleanup(move || {
+        resize.remove();
+        mounted.try_update_value(|m| {
+            if let Some(m) = m.take()
+                && !m.chart.is_disposed()
+            {
+                m.chart.dispose();
+            }
+        });
+    });
+
+    view! {
+        <div class="chart-box">
+            <div id="kline-chart" class="kline-chart" node_ref=node data-bars=len></div>
+            {move || error.get().map(|e| view! { <p class="chart-error" role="alert">{e}</p> })}
+        </div>
+    }
+}

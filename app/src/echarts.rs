@@ -1,0 +1,97 @@
+//! The ECharts global (`echarts.min.js`, loaded by a `<script>` in `index.html`), bound by hand.
+//!
+//! charming's `WasmRenderer` re-creates a chart on every render and cannot patch the option
+//! JSON, so the app talks to ECharts itself: one instance per chart element, `setOption` on
+//! updates, `dispose` on cleanup. The instance stays reachable for tests through
+//! `echarts.getInstanceByDom(el)`.
+
+use wasm_bindgen::prelude::*;
+
+#[wasm_bindgen]
+extern "C" {
+    /// An ECharts instance.
+    pub type ECharts;
+
+    #[wasm_bindgen(js_namespace = echarts, js_name = init, catch)]
+    fn init_js(el: &web_sys::Element) -> Result<ECharts, JsValue>;
+
+    #[wasm_bindgen(method, js_name = setOption, catch)]
+    fn set_option_js(this: &ECharts, option: &JsValue, opts: &JsValue) -> Result<(), JsValue>;
+
+    /// Fits the chart to its element after a layout change.
+    #[wasm_bindgen(method)]
+    pub fn resize(this: &ECharts);
+
+    /// Frees the instance and its canvas.
+    #[wasm_bindgen(method)]
+    pub fn dispose(this: &ECharts);
+
+    #[wasm_bindgen(method, js_name = isDisposed)]
+    pub fn is_disposed(this: &ECharts) -> bool;
+
+    /// The merged option, data included (a deep copy: not for hot paths).
+    #[wasm_bindgen(method, js_name = getOption)]
+    pub fn get_option(this: &ECharts) -> JsValue;
+
+    /// Any action, e.g. `{type: 'showTip', seriesIndex: 0, dataIndex: 5}`.
+    #[wasm_bindgen(method, js_name = dispatchAction)]
+    pub fn dispatch_action(this: &ECharts, action: &JsValue);
+
+    /// Registers an event handler (`'showTip'`, `'dataZoom'`, ...).
+    #[wasm_bindgen(method)]
+    pub fn on(this: &ECharts, event: &str, handler: &js_sys::Function);
+}
+
+/// Why a chart could not be drawn, as text for the error panel.
+fn describe(e: JsValue) -> String {
+    e.as_string()
+        .or_else(|| {
+            js_sys::Reflect::get(&e, &"message".into())
+                .ok()
+                .and_then(|m| m.as_string())
+        })
+        .unwrap_or_else(|| format!("{e:?}"))
+}
+
+impl ECharts {
+    /// `echarts.init(el)`; fails when `echarts.min.js` did not load.
+    pub fn init(el: &web_sys::Element) -> Result<ECharts, String> {
+        init_js(el).map_err(|e| format!("ECharts is not available: {}", describe(e)))
+    }
+
+    /// `setOption(option, {notMerge})`.
+    pub fn set_option(&self, option: &JsValue, not_merge: bool) -> Result<(), String> {
+        let opts = js_sys::Object::new();
+        let _ = js_sys::Reflect::set(&opts, &"notMerge".into(), &not_merge.into());
+        self.set_option_js(option, &opts).map_err(describe)
+    }
+
+    /// The first and last bar (category indexes) of the zoom window of dataZoom 0.
+    pub fn zoom_window(&self, bars: usize) -> Option<(usize, usize)> {
+        let get = |o: &JsValue, k: &str| js_sys::Reflect::get(o, &k.into()).ok();
+        let zoom = get(&self.get_option(), "dataZoom").map(|z| js_sys::Reflect::get_u32(&z, 0))?;
+        let zoom = zoom.ok()?;
+        let num = |k: &str| get(&zoom, k).and_then(|v| v.as_f64());
+        let last = bars.checked_sub(1)? as f64;
+        let (start, end) = match (num("startValue"), num("endValue")) {
+            (Some(s), Some(e)) => (s, e),
+            _ => (
+                (num("start")? / 100.0 * last).floor(),
+                (num("end")? / 100.0 * last).ceil(),
+            ),
+        };
+        Some((start.max(0.0) as usize, end.min(last) as usize))
+    }
+
+    /// Sets the zoom window of every dataZoom to bars `start..=end` (category indexes).
+    pub fn zoom_to(&self, start: usize, end: usize) {
+        let action = js_sys::Object::new();
+        let set = |k: &str, v: JsValue| {
+            let _ = js_sys::Reflect::set(&action, &k.into(), &v);
+        };
+        set("type", "dataZoom".into());
+        set("startValue", (start as f64).into());
+        set("endValue", (end as f64).into());
+        self.dispatch_action(&action);
+    }
+}

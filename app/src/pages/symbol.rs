@@ -1,0 +1,333 @@
+//! `/symbols/:symbol?freq=daily&adj=none&range=1Y`: one symbol's K-line chart.
+//!
+//! Everything on the page is derived from the URL, so any state can be shared as a link:
+//! the frequency tabs and the range presets navigate (replacing the history entry for
+//! presets), and the bars resource refetches only when what it loads changes.
+
+use crate::api;
+use crate::charts::ranges::{RangePreset, fetch_limit};
+use crate::components::error::{ErrorPanel, Loading};
+use crate::components::kline_chart::KlineChart;
+use crate::format;
+use crate::i18n::use_i18n;
+use crate::pages::{chart_href, frequency_rank};
+use kxian_shared::api::{BarsResponse, SymbolSummary};
+use kxian_shared::{Adjustment, Frequency};
+use leptos::prelude::*;
+use leptos_router::NavigateOptions;
+use leptos_router::components::A;
+use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
+use std::sync::Arc;
+
+/// What the bars resource loads; it refetches only when this changes.
+#[derive(Debug, Clone, PartialEq)]
+struct BarsRequest {
+    symbol: String,
+    frequency: Frequency,
+    adjustment: Adjustment,
+    limit: u32,
+}
+
+/// The series shown when the URL names none: daily unadjusted if stored, else the first
+/// series in display order.
+fn default_series(summary: &SymbolSummary) -> Option<(Frequency, Adjustment)> {
+    summary
+        .series
+        .iter()
+        .map(|s| (s.frequency, s.adjustment))
+        .min_by_key(|(f, a)| (frequency_rank(*f), *a))
+}
+
+#[component]
+pub fn SymbolPage() -> impl IntoView {
+    let i18n = use_i18n();
+    let params = use_params_map();
+    let query = use_query_map();
+    let symbol = Memo::new(move |_| params.read().get("symbol").unwrap_or_default());
+    let freq_param = Memo::new(move |_| {
+        query
+            .read()
+            .get_str("freq")
+            .and_then(|f| f.parse::<Frequency>().ok())
+    });
+    let adj_param = Memo::new(move |_| {
+        query
+            .read()
+            .get_str("adj")
+            .and_then(|a| a.parse::<Adjustment>().ok())
+    });
+    let range_param = Memo::new(move |_| query.read().get("range"));
+
+    let summary = LocalResource::new(move || api::symbol(&symbol.get()));
+
+    // The series to show: the URL's, else the default from the summary once it is loaded.
+    let series = Memo::new(move |_| -> Option<(Frequency, Adjustment)> {
+        match freq_param.get() {
+            Some(f) => Some((f, adj_param.get().unwrap_or_default())),
+            None => summary.get()?.ok().as_ref().and_then(default_series),
+        }
+    });
+    let preset = Memo::new(move |_| {
+        let frequency = series.get().map_or(Frequency::Daily, |s| s.0);
+        RangePreset::resolve(range_param.get().as_deref(), frequency)
+    });
+    let request = Memo::new(move |_| {
+        let (frequency, adjustment) = series.get()?;
+        Some(BarsRequest {
+            symbol: symbol.get(),
+            frequency,
+            adjustment,
+            limit: fetch_limit(frequency, preset.get()),
+        })
+    });
+    let bars = LocalResource::new(move || {
+        let req = request.get();
+        let fut = req
+            .as_ref()
+            .map(|r| api::bars(&r.symbol, r.frequency, r.adjustment, r.limit));
+        async move {
+            match (req, fut) {
+                (Some(req), Some(fut)) => Some((req, fut.await.map(Arc::new))),
+                _ => None,
+            }
+        }
+    });
+
+    Effect::new(move |_| {
+        let name = summary
+            .get()
+            .and_then(Result::ok)
+            .and_then(|s| s.name)
+            .unwrap_or_default();
+        super::set_title(&format!("{} {} · Kxian", symbol.get(), name));
+    });
+
+    let navigate = use_navigate();
+    let choose_preset = move |p: RangePreset| {
+        let Some((frequency, adjustment)) = series.get_untracked() else {
+            return;
+        };
+        let href = format!(
+            "{}&range={}",
+            chart_href(&symbol.get_untracked(), frequency, adjustment),
+            p.code()
+        );
+        navigate(
+            &href,
+            NavigateOptions {
+                replace: true,
+                scroll: false,
+                ..Default::default()
+            },
+        );
+    };
+
+    let heading = move || {
+        let code = symbol.get();
+        match summary.get() {
+            Some(Ok(s)) => {
+                let (board, kind) = (s.board, s.kind);
+                view! {
+                    <div class="symbol-title">
+                        <h1><span class="code" id="symbol-code">{s.symbol.to_string()}</span>
+                            " "<span class="name" id="symbol-name">{s.name.unwrap_or_default()}</span></h1>
+                        <span class="badge">{move || i18n.lang().board(board)}</span>
+                        <span class="badge badge-muted">{move || i18n.lang().kind(kind)}</span>
+                    </div>
+                }
+                .into_any()
+            }
+            _ => view! { <div class="symbol-title"><h1><span class="code" id="symbol-code">{code}</span></h1></div> }.into_any(),
+        }
+    };
+
+    // Frequency and adjustment tabs, from the series the symbol has.
+    let tabs = move || {
+        let Some(Ok(s)) = summary.get() else {
+            return ().into_any();
+        };
+        let code = s.symbol.to_string();
+        let current = series.get();
+        let mut freqs: Vec<Frequency> = s.series.iter().map(|r| r.frequency).collect();
+        freqs.sort_by_key(|f| frequency_rank(*f));
+        freqs.dedup();
+        let freq_tabs = freqs
+            .into_iter()
+            .map(|f| {
+                let adj = current
+                    .filter(|c| c.0 == f)
+                    .map(|c| c.1)
+                    .or_else(|| {
+                        s.series
+                            .iter()
+                            .filter(|r| r.frequency == f)
+                            .map(|r| r.adjustment)
+                            .min()
+                    })
+                    .unwrap_or_default();
+                let active = current.is_some_and(|c| c.0 == f);
+                view! {
+                    <A href=chart_href(&code, f, adj) attr:class=if active { "tab active" } else { "tab" }
+                        attr:data-freq=f.as_str()>
+                        {move || i18n.lang().frequency(f)}
+                    </A>
+                }
+            })
+            .collect_view();
+        let adjs: Vec<Adjustment> = current
+            .map(|(f, _)| {
+                s.series
+                    .iter()
+                    .filter(|r| r.frequency == f)
+                    .map(|r| r.adjustment)
+                    .collect()
+            })
+            .unwrap_or_default();
+        let adj_tabs = (adjs.len() > 1).then(|| {
+            let (f, a) = current.unwrap_or((Frequency::Daily, Adjustment::None));
+            let tabs = adjs
+                .into_iter()
+                .map(|x| {
+                    view! {
+                        <A href=chart_href(&code, f, x) attr:class=if x == a { "tab active" } else { "tab" }
+                            attr:data-adj=x.as_str()>
+                            {move || i18n.lang().adjustment(x)}
+                        </A>
+                    }
+                })
+                .collect_view();
+            view! { <div class="tabs" id="adj-tabs">{tabs}</div> }
+        });
+        view! {
+            <div class="tabs" id="freq-tabs">{freq_tabs}</div>
+            {adj_tabs}
+        }
+        .into_any()
+    };
+
+    let presets = move || {
+        let frequency = series.get().map_or(Frequency::Daily, |s| s.0);
+        let current = preset.get();
+        let choose = choose_preset.clone();
+        RangePreset::for_frequency(frequency)
+            .iter()
+            .map(|&p| {
+                let choose = choose.clone();
+                view! {
+                    <button
+                        type="button"
+                        id=format!("range-{}", p.code())
+                        class=if p == current { "preset active" } else { "preset" }
+                        data-range=p.code()
+                        on:click=move |_| choose(p)
+                    >
+                        {move || p.label(i18n.lang())}
+                    </button>
+                }
+            })
+            .collect_view()
+    };
+
+    let body = move || {
+        if let Some(Err(e)) = summary.get() {
+            let title = Signal::derive(move || i18n.t().unknown_symbol);
+            let title = (e.error == "not_found").then_some(title);
+            return view! {
+                <ErrorPanel error=e title=title.unwrap_or_else(|| Signal::derive(move || i18n.t().error_title))/>
+                <p><A href="/">{move || i18n.t().back_to_list}</A></p>
+            }
+            .into_any();
+        }
+        if let Some(Ok(s)) = summary.get()
+            && s.series.is_empty()
+        {
+            return view! { <p class="empty">{move || i18n.t().no_series}</p> }.into_any();
+        }
+        match bars.get().flatten() {
+            None => view! { <Loading/> }.into_any(),
+            Some((_, Err(e))) => view! { <ErrorPanel error=e/> }.into_any(),
+            Some((loaded, Ok(data))) => {
+                let stale = move || request.get().as_ref() != Some(&loaded);
+                let note = data.truncated.then(|| {
+                    let n = data.bars.len();
+                    view! { <p class="note">{move || i18n.lang().truncated(n)}</p> }
+                });
+                view! {
+                    <LatestBar data=Arc::clone(&data)/>
+                    <div class="chart-wrap" class:stale=stale>
+                        <KlineChart data=Arc::clone(&data) preset=preset.into()/>
+                    </div>
+                    {note}
+                }
+                .into_any()
+            }
+        }
+    };
+
+    view! {
+        <div class="page symbol-page">
+            <section class="panel">
+                <div class="symbol-head">
+                    {heading}
+                    <div class="toolbar">
+                        {tabs}
+                        <div class="presets" id="range-presets">{presets}</div>
+                    </div>
+                </div>
+                {body}
+            </section>
+        </div>
+    }
+}
+
+/// The latest bar above the chart: date, close, change, O/H/L, volume, bar count.
+#[component]
+fn LatestBar(data: Arc<BarsResponse>) -> impl IntoView {
+    let i18n = use_i18n();
+    let bars = &data.bars;
+    let Some(last) = bars.last().copied() else {
+        return view! { <div class="latest" id="latest"><span id="bar-count">"0"</span></div> }
+            .into_any();
+    };
+    let change = bars
+        .len()
+        .checked_sub(2)
+        .map(|i| bars[i].close)
+        .filter(|p| *p > 0.0)
+        .map(|prev| (last.close / prev - 1.0) * 100.0);
+    let dir = match change {
+        Some(c) if c > 0.0 => "up",
+        Some(c) if c < 0.0 => "down",
+        _ => "flat",
+    };
+    let n = bars.len();
+    let frequency = data.frequency;
+    view! {
+        <div class="latest" id="latest">
+            <div class="latest-main">
+                <span class="latest-date" id="latest-date">{format::bar_time(last.ts, frequency)}</span>
+                <span class="latest-label">{move || i18n.t().close}</span>
+                <span class=format!("latest-close {dir}") id="latest-close">{format::price(last.close)}</span>
+                <span class=format!("latest-change {dir}") id="latest-change">
+                    {change.map(format::percent).unwrap_or_default()}
+                </span>
+            </div>
+            <dl class="latest-stats">
+                <div><dt>{move || i18n.t().open}</dt><dd>{format::price(last.open)}</dd></div>
+                <div><dt>{move || i18n.t().high}</dt><dd>{format::price(last.high)}</dd></div>
+                <div><dt>{move || i18n.t().low}</dt><dd>{format::price(last.low)}</dd></div>
+                <div>
+                    <dt>{move || i18n.t().volume}</dt>
+                    <dd id="latest-volume" data-value=format::plain(last.volume)>
+                        {move || format::plain_with_compact(last.volume, i18n.lang())}
+                    </dd>
+                </div>
+                <div>
+                    <dt>{move || i18n.t().bars_loaded}</dt>
+                    <dd id="bar-count">{n}</dd>
+                </div>
+            </dl>
+        </div>
+    }
+    .into_any()
+}
