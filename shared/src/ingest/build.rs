@@ -123,6 +123,29 @@ pub(crate) struct DefaultSymbol {
     pub name: Option<String>,
 }
 
+impl DefaultSymbol {
+    /// The user's `--symbol` first, then a TDX-style title line (which also names the
+    /// security), then a code in the file name.
+    pub(crate) fn resolve(
+        opts: &ImportOptions,
+        title: Option<&str>,
+        file: &str,
+    ) -> Option<DefaultSymbol> {
+        opts.symbol
+            .clone()
+            .map(|symbol| DefaultSymbol { symbol, name: None })
+            .or_else(|| {
+                title
+                    .and_then(super::names::symbol_from_title)
+                    .map(|(symbol, name)| DefaultSymbol { symbol, name })
+            })
+            .or_else(|| {
+                super::names::symbol_from_file_name(file)
+                    .map(|symbol| DefaultSymbol { symbol, name: None })
+            })
+    }
+}
+
 /// The column indices the hot loop reads (a copy of [`ColumnMap`]'s).
 #[derive(Debug, Clone, Copy)]
 struct Idx {

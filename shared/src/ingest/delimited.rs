@@ -3,7 +3,7 @@
 use super::build::{Builder, DefaultSymbol};
 use super::header::{self, Col, ColumnMap, HeaderCell, HeaderError};
 use super::value::Field;
-use super::{ImportError, ParsedImport, names};
+use super::{ImportError, ParsedImport};
 use crate::api::ImportOptions;
 
 /// Lines searched for the header row.
@@ -141,19 +141,7 @@ pub(crate) fn parse(
     let tdx_footer = String::from_utf8_lossy(tail).contains("数据来源");
     let tdx_like = title.is_some() || tdx_footer;
 
-    let default_symbol = opts
-        .symbol
-        .clone()
-        .map(|symbol| DefaultSymbol { symbol, name: None })
-        .or_else(|| {
-            title
-                .as_deref()
-                .and_then(names::symbol_from_title)
-                .map(|(symbol, name)| DefaultSymbol { symbol, name })
-        })
-        .or_else(|| {
-            names::symbol_from_file_name(file).map(|symbol| DefaultSymbol { symbol, name: None })
-        });
+    let default_symbol = DefaultSymbol::resolve(opts, title.as_deref(), file);
 
     match at.delim {
         Delim::Byte(d) => {

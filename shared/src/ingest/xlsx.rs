@@ -4,7 +4,7 @@ use super::build::{Builder, DefaultSymbol};
 use super::delimited::{HEADER_SEARCH_ROWS, missing_column};
 use super::header::{self, ColumnMap, HeaderCell};
 use super::value::Field;
-use super::{ImportError, ParsedImport, names};
+use super::{ImportError, ParsedImport};
 use crate::api::ImportOptions;
 use calamine::{Data, Range, Reader};
 use std::io::Cursor;
@@ -139,19 +139,7 @@ pub(crate) fn parse(
             .any(|c| matches!(c, Data::String(s) if s.contains("数据来源")))
     });
     let flavor = header::detect(&map, true, title.is_some() || footer);
-    let default_symbol = opts
-        .symbol
-        .clone()
-        .map(|symbol| DefaultSymbol { symbol, name: None })
-        .or_else(|| {
-            title
-                .as_deref()
-                .and_then(names::symbol_from_title)
-                .map(|(symbol, name)| DefaultSymbol { symbol, name })
-        })
-        .or_else(|| {
-            names::symbol_from_file_name(file).map(|symbol| DefaultSymbol { symbol, name: None })
-        });
+    let default_symbol = DefaultSymbol::resolve(opts, title.as_deref(), file);
     let mut b = Builder::new(file, opts, map, flavor, default_symbol, Some(header_row))?;
     for (i, r) in rows.iter().enumerate().skip(h + 1) {
         b.row(first_row + i as u64, r.len(), |k| cell(r.get(k)));
