@@ -117,6 +117,16 @@ impl Lang {
         }
     }
 
+    /// Note under the chart when every bar has zero volume.
+    pub fn no_volume(self) -> &'static str {
+        match self {
+            Lang::Zh => "该序列没有成交量数据（数据源未提供），成交量图为空。",
+            Lang::En => {
+                "This series has no volume data (the source has none), so the volume pane is empty."
+            }
+        }
+    }
+
     pub fn rows_read(self, n: u64) -> String {
         match self {
             Lang::Zh => format!("读取 {n} 行"),

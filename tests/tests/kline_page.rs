@@ -118,7 +118,29 @@ async fn csi300_kline_page_draws_every_candle_and_a_real_tooltip() -> anyhow::Re
         "tooltip lacks the date: {text}"
     );
 
+    let daily_note = b
+        .execute(
+            "return document.getElementById('no-volume') !== null;",
+            vec![],
+        )
+        .await?;
+    assert_eq!(
+        daily_note, false,
+        "the daily series has volumes: no 'no volume' note"
+    );
     let shot = browser.screenshot("kline-000300.SH.png").await?;
+
+    // The index's 1-minute bars carry no volume in the source: the page says so.
+    b.goto(&format!("{}/symbols/000300.SH?freq=1m", server.base))
+        .await?;
+    browser
+        .wait_for_js(
+            "the no-volume note on the 1-minute index series",
+            "const e = document.getElementById('no-volume'); return e ? e.innerText : null;",
+            Duration::from_secs(60),
+            |v| v.is_string(),
+        )
+        .await?;
     eprintln!("screenshot: {}", shot.display());
     browser.quit().await;
     Ok(())

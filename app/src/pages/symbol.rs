@@ -252,12 +252,17 @@ pub fn SymbolPage() -> impl IntoView {
                     let n = data.bars.len();
                     view! { <p class="note">{move || i18n.lang().truncated(n)}</p> }
                 });
+                // Some sources carry no volume (e.g. index minute bars): say so rather than
+                // leave an empty pane unexplained.
+                let no_volume = (!data.bars.is_empty() && data.bars.iter().all(|b| b.volume == 0.0))
+                    .then(|| view! { <p class="note" id="no-volume">{move || i18n.lang().no_volume()}</p> });
                 view! {
                     <LatestBar data=Arc::clone(&data)/>
                     <div class="chart-wrap" class:stale=stale>
                         <KlineChart data=Arc::clone(&data) preset=preset.into()/>
                     </div>
                     {note}
+                    {no_volume}
                 }
                 .into_any()
             }
