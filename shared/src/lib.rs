@@ -8,5 +8,6 @@ pub mod calendar;
 pub mod domain;
 #[cfg(feature = "files")]
 pub mod ingest;
+pub mod rules;
 
 pub use domain::{Adjustment, Bar, Board, Exchange, Frequency, InstrumentKind, Symbol};
