@@ -28,7 +28,7 @@ impl LotRule {
             return true;
         }
         let left = holding - shares;
-        left >= self.min && (self.step == 1 || shares % self.min == 0)
+        left >= self.min && (self.step == 1 || shares.is_multiple_of(self.min))
     }
 }
 
