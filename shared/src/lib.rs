@@ -4,6 +4,7 @@
 //! `wasm32-unknown-unknown`. File importers parse bytes handed to them (feature `files`).
 
 pub mod api;
+pub mod backtest;
 pub mod calendar;
 pub mod domain;
 #[cfg(feature = "files")]
