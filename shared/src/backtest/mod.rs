@@ -1,4 +1,5 @@
-//! The backtest engine's building blocks. Rules live in [`crate::rules`]; this module has the
-//! performance metrics so far (the engine, strategies and reports follow).
+//! The backtest engine. Rules live in [`crate::rules`]; here are the daily-bar portfolio
+//! engine and the performance metrics (strategies, walk-forward and reports follow).
 
+pub mod engine;
 pub mod metrics;

@@ -1,0 +1,485 @@
+//! The daily-bar portfolio engine: cash, positions and fills under A-share rules.
+//!
+//! Timeline of one trading day `D`:
+//! 1. shares bought before `D` become sellable (T+1);
+//! 2. orders the strategy placed after the previous close with [`Timing::Open`] fill at
+//!    `D`'s open, sells before buys; then [`Timing::Close`] orders at `D`'s close, likewise;
+//! 3. positions are marked to `D`'s close;
+//! 4. the strategy sees history up to and including `D` and places orders for `D + 1`.
+//!
+//! A strategy therefore never trades on a price it has not seen, and limit checks use only
+//! the fill price and the previous close (a buy at the open is blocked only when the open is
+//! at limit-up, not because the day closed there).
+
+use super::metrics::{Metrics, metrics};
+use crate::domain::{Bar, Symbol};
+use crate::rules::{
+    FeeSchedule, Fees, ListingStatus, Side, can_sell_same_day, limit_prices, lot_rule, price_band,
+};
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Daily bars per symbol, each ascending by date.
+#[derive(Debug, Clone, Default)]
+pub struct Universe {
+    series: BTreeMap<Symbol, Vec<Bar>>,
+}
+
+impl Universe {
+    pub fn new() -> Universe {
+        Universe::default()
+    }
+
+    pub fn insert(&mut self, symbol: Symbol, mut bars: Vec<Bar>) {
+        bars.sort_by_key(|b| b.ts);
+        self.series.insert(symbol, bars);
+    }
+
+    pub fn symbols(&self) -> impl Iterator<Item = &Symbol> {
+        self.series.keys()
+    }
+
+    /// Every date on which at least one symbol has a bar.
+    pub fn dates(&self) -> Vec<NaiveDate> {
+        let set: BTreeSet<NaiveDate> = self
+            .series
+            .values()
+            .flatten()
+            .map(|b| b.ts.date())
+            .collect();
+        set.into_iter().collect()
+    }
+
+    /// Index of `symbol`'s bar on `day`, if it traded.
+    fn index_on(&self, symbol: &Symbol, day: NaiveDate) -> Option<usize> {
+        let bars = self.series.get(symbol)?;
+        bars.binary_search_by_key(&day, |b| b.ts.date()).ok()
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Timing {
+    Open,
+    Close,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Slippage {
+    None,
+    /// A fixed cost in basis points of the price, against the trader.
+    Bps {
+        bps: f64,
+    },
+    /// Impact growing with the order's share of the bar's volume: `bps_at_full_volume × qty/volume`.
+    VolumeImpact {
+        bps_at_full_volume: f64,
+    },
+}
+
+/// Which A-share rules apply; each can be switched off to compare with other engines.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct RuleSwitches {
+    pub t_plus_one: bool,
+    pub price_limits: bool,
+    pub lots: bool,
+    pub fees: bool,
+}
+
+impl Default for RuleSwitches {
+    fn default() -> Self {
+        RuleSwitches {
+            t_plus_one: true,
+            price_limits: true,
+            lots: true,
+            fees: true,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EngineConfig {
+    pub initial_cash: f64,
+    pub fees: FeeSchedule,
+    pub slippage: Slippage,
+    /// At most this fraction of a bar's volume per order (e.g. 0.1).
+    pub max_participation: Option<f64>,
+    pub rules: RuleSwitches,
+    /// Fractional shares, no fees, no slippage, no rules: for comparing with other engines.
+    pub frictionless: bool,
+    /// Symbols under risk warning (ST) for the whole run.
+    pub st: BTreeSet<Symbol>,
+    /// Annual risk-free rate for Sharpe/Sortino.
+    pub risk_free: f64,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig {
+            initial_cash: 1_000_000.0,
+            fees: FeeSchedule::default(),
+            slippage: Slippage::None,
+            max_participation: None,
+            rules: RuleSwitches::default(),
+            frictionless: false,
+            st: BTreeSet::new(),
+            risk_free: 0.0,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Order {
+    pub symbol: Symbol,
+    pub side: Side,
+    /// Shares wanted; rounded to the board lot unless frictionless.
+    pub shares: f64,
+    pub timing: Timing,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+pub struct Position {
+    pub shares: f64,
+    /// Shares that may be sold today (T+1 holds back today's buys).
+    pub sellable: f64,
+}
+
+/// What a strategy may look at after a day's close.
+pub struct Context<'a> {
+    pub day: NaiveDate,
+    pub cash: f64,
+    pub equity: f64,
+    pub positions: &'a BTreeMap<Symbol, Position>,
+    universe: &'a Universe,
+}
+
+impl Context<'_> {
+    /// Bars of `symbol` up to and including today (never later).
+    pub fn history(&self, symbol: &Symbol) -> &[Bar] {
+        let Some(bars) = self.universe.series.get(symbol) else {
+            return &[];
+        };
+        let end = bars.partition_point(|b| b.ts.date() <= self.day);
+        &bars[..end]
+    }
+
+    pub fn symbols(&self) -> impl Iterator<Item = &Symbol> {
+        self.universe.symbols()
+    }
+
+    pub fn shares(&self, symbol: &Symbol) -> f64 {
+        self.positions.get(symbol).map_or(0.0, |p| p.shares)
+    }
+
+    /// The order that moves `symbol` to `weight` of today's equity at today's close.
+    pub fn order_target_weight(
+        &self,
+        symbol: &Symbol,
+        weight: f64,
+        timing: Timing,
+    ) -> Option<Order> {
+        let price = self.history(symbol).last()?.close;
+        let delta = weight * self.equity / price - self.shares(symbol);
+        (delta.abs() > 1e-9).then(|| Order {
+            symbol: symbol.clone(),
+            side: if delta > 0.0 { Side::Buy } else { Side::Sell },
+            shares: delta.abs(),
+            timing,
+        })
+    }
+}
+
+pub trait Strategy {
+    /// Called after each day's close; the returned orders execute on the next trading day.
+    fn on_day(&mut self, ctx: &Context<'_>) -> Vec<Order>;
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Fill {
+    pub day: NaiveDate,
+    pub symbol: Symbol,
+    pub side: Side,
+    pub shares: f64,
+    pub price: f64,
+    pub fees: Fees,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RejectReason {
+    /// No bar that day.
+    Suspended,
+    /// Buy at a price at limit-up.
+    LimitUp,
+    /// Sell at a price at limit-down.
+    LimitDown,
+    /// Only shares bought today are held.
+    TPlusOne,
+    NothingToSell,
+    /// Less than one board lot after rounding or capping.
+    BelowLot,
+    NoCash,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Rejection {
+    pub day: NaiveDate,
+    pub order: Order,
+    pub reason: RejectReason,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BacktestResult {
+    pub dates: Vec<NaiveDate>,
+    /// Equity at each day's close.
+    pub equity: Vec<f64>,
+    pub fills: Vec<Fill>,
+    pub rejections: Vec<Rejection>,
+    pub costs: Fees,
+    /// Traded value over average equity.
+    pub turnover: f64,
+    pub metrics: Option<Metrics>,
+}
+
+struct Book {
+    cash: f64,
+    positions: BTreeMap<Symbol, Position>,
+    last_close: BTreeMap<Symbol, f64>,
+}
+
+/// Runs `strategy` over every date of `universe`.
+pub fn run(
+    universe: &Universe,
+    config: &EngineConfig,
+    strategy: &mut dyn Strategy,
+) -> BacktestResult {
+    let dates = universe.dates();
+    let mut book = Book {
+        cash: config.initial_cash,
+        positions: BTreeMap::new(),
+        last_close: BTreeMap::new(),
+    };
+    let mut pending: Vec<Order> = Vec::new();
+    let mut result = BacktestResult {
+        dates: dates.clone(),
+        equity: Vec::with_capacity(dates.len()),
+        fills: Vec::new(),
+        rejections: Vec::new(),
+        costs: Fees::default(),
+        turnover: 0.0,
+        metrics: None,
+    };
+    let mut traded = 0.0;
+    for &day in &dates {
+        for p in book.positions.values_mut() {
+            p.sellable = p.shares;
+        }
+        for timing in [Timing::Open, Timing::Close] {
+            let mut batch: Vec<&Order> = pending.iter().filter(|o| o.timing == timing).collect();
+            batch.sort_by_key(|o| o.side != Side::Sell);
+            for order in batch {
+                match execute(universe, config, &mut book, day, order) {
+                    Ok(fill) => {
+                        traded += fill.shares * fill.price;
+                        result.costs.commission += fill.fees.commission;
+                        result.costs.stamp_duty += fill.fees.stamp_duty;
+                        result.costs.transfer_fee += fill.fees.transfer_fee;
+                        result.fills.push(fill);
+                    }
+                    Err(reason) => result.rejections.push(Rejection {
+                        day,
+                        order: order.clone(),
+                        reason,
+                    }),
+                }
+            }
+        }
+        for symbol in universe.symbols() {
+            if let Some(i) = universe.index_on(symbol, day) {
+                book.last_close
+                    .insert(symbol.clone(), universe.series[symbol][i].close);
+            }
+        }
+        let equity = book.cash
+            + book
+                .positions
+                .iter()
+                .map(|(s, p)| p.shares * book.last_close.get(s).copied().unwrap_or(0.0))
+                .sum::<f64>();
+        result.equity.push(equity);
+        let ctx = Context {
+            day,
+            cash: book.cash,
+            equity,
+            positions: &book.positions,
+            universe,
+        };
+        pending = strategy.on_day(&ctx);
+    }
+    let avg_equity = result.equity.iter().sum::<f64>() / result.equity.len().max(1) as f64;
+    result.turnover = if avg_equity > 0.0 {
+        traded / avg_equity
+    } else {
+        0.0
+    };
+    result.metrics = metrics(&result.equity, config.risk_free);
+    result
+}
+
+fn execute(
+    universe: &Universe,
+    config: &EngineConfig,
+    book: &mut Book,
+    day: NaiveDate,
+    order: &Order,
+) -> Result<Fill, RejectReason> {
+    let strict = !config.frictionless;
+    let i = universe
+        .index_on(&order.symbol, day)
+        .ok_or(RejectReason::Suspended)?;
+    let bars = &universe.series[&order.symbol];
+    let bar = bars[i];
+    let mut price = match order.timing {
+        Timing::Open => bar.open,
+        Timing::Close => bar.close,
+    };
+    let limits = (strict && config.rules.price_limits && i > 0)
+        .then(|| {
+            let status = ListingStatus {
+                st: config.st.contains(&order.symbol),
+                ..Default::default()
+            };
+            let band = price_band(&order.symbol, day, status);
+            limit_prices(&order.symbol, day, bars[i - 1].close, band)
+        })
+        .flatten();
+    if let Some(l) = limits {
+        match order.side {
+            Side::Buy if price >= l.up - 1e-9 => return Err(RejectReason::LimitUp),
+            Side::Sell if price <= l.down + 1e-9 => return Err(RejectReason::LimitDown),
+            _ => {}
+        }
+    }
+    let mut shares = order.shares.max(0.0);
+    if strict && let Some(cap) = config.max_participation {
+        shares = shares.min((bar.volume * cap).floor());
+    }
+    if strict {
+        let bps = match config.slippage {
+            Slippage::None => 0.0,
+            Slippage::Bps { bps } => bps,
+            Slippage::VolumeImpact { bps_at_full_volume } if bar.volume > 0.0 => {
+                bps_at_full_volume * shares / bar.volume
+            }
+            Slippage::VolumeImpact { .. } => 0.0,
+        };
+        let sign = if order.side == Side::Buy { 1.0 } else { -1.0 };
+        price *= 1.0 + sign * bps / 10_000.0;
+        if let Some(l) = limits {
+            price = price.clamp(l.down, l.up);
+        }
+    }
+    let lots = strict && config.rules.lots;
+    let rule = lot_rule(&order.symbol);
+    let fees_for = |shares: f64, price: f64| {
+        if strict && config.rules.fees {
+            config
+                .fees
+                .fees(&order.symbol, day, order.side, price, shares as u64)
+        } else {
+            Fees::default()
+        }
+    };
+    let position = book.positions.entry(order.symbol.clone()).or_default();
+    match order.side {
+        Side::Sell => {
+            let t0 = !strict || !config.rules.t_plus_one || can_sell_same_day(&order.symbol, false);
+            let available = if t0 {
+                position.shares
+            } else {
+                position.sellable
+            };
+            if available <= 0.0 {
+                return Err(if position.shares > 0.0 {
+                    RejectReason::TPlusOne
+                } else {
+                    RejectReason::NothingToSell
+                });
+            }
+            shares = shares.min(available);
+            if lots {
+                let holding = position.shares as u64;
+                let mut q = shares.floor() as u64;
+                if !rule.valid_sell(q, holding) {
+                    q = if rule.step == 1 {
+                        q
+                    } else {
+                        q / rule.min * rule.min
+                    };
+                    if !rule.valid_sell(q, holding) {
+                        // The remainder could not be sold later: it goes with this order.
+                        q = (available as u64).min(holding);
+                    }
+                }
+                shares = q as f64;
+            }
+            if shares <= 0.0 {
+                return Err(RejectReason::BelowLot);
+            }
+            let fees = fees_for(shares, price);
+            book.cash += shares * price - fees.total();
+            position.shares -= shares;
+            position.sellable = (position.sellable - shares).max(0.0);
+            Ok(Fill {
+                day,
+                symbol: order.symbol.clone(),
+                side: Side::Sell,
+                shares,
+                price,
+                fees,
+            })
+        }
+        Side::Buy => {
+            if lots {
+                shares = rule.round_buy(shares.floor() as u64) as f64;
+                if shares <= 0.0 {
+                    return Err(RejectReason::BelowLot);
+                }
+            }
+            // Shrink to what the cash pays for, fees included.
+            loop {
+                let cost = shares * price + fees_for(shares, price).total();
+                if cost <= book.cash + 1e-6 {
+                    break;
+                }
+                let budget = book.cash - fees_for(shares, price).total();
+                let affordable = (budget / price).min(shares * 0.999_999);
+                let next = if lots {
+                    rule.round_buy(affordable.max(0.0).floor() as u64) as f64
+                } else {
+                    affordable
+                };
+                if next <= 0.0 || next >= shares {
+                    return Err(RejectReason::NoCash);
+                }
+                shares = next;
+            }
+            let fees = fees_for(shares, price);
+            book.cash -= shares * price + fees.total();
+            position.shares += shares;
+            if !strict || !config.rules.t_plus_one || can_sell_same_day(&order.symbol, false) {
+                position.sellable += shares;
+            }
+            Ok(Fill {
+                day,
+                symbol: order.symbol.clone(),
+                side: Side::Buy,
+                shares,
+                price,
+                fees,
+            })
+        }
+    }
+}
