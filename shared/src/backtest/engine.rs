@@ -144,6 +144,8 @@ pub struct Position {
     pub shares: f64,
     /// Shares that may be sold today (T+1 holds back today's buys).
     pub sellable: f64,
+    /// Average cost per share of the shares held, fees included.
+    pub avg_cost: f64,
 }
 
 /// What a strategy may look at after a day's close.
@@ -432,6 +434,9 @@ fn execute(
             book.cash += shares * price - fees.total();
             position.shares -= shares;
             position.sellable = (position.sellable - shares).max(0.0);
+            if position.shares <= 1e-9 {
+                *position = Position::default();
+            }
             Ok(Fill {
                 day,
                 symbol: order.symbol.clone(),
@@ -468,7 +473,9 @@ fn execute(
             }
             let fees = fees_for(shares, price);
             book.cash -= shares * price + fees.total();
+            let held_cost = position.avg_cost * position.shares;
             position.shares += shares;
+            position.avg_cost = (held_cost + shares * price + fees.total()) / position.shares;
             if !strict || !config.rules.t_plus_one || can_sell_same_day(&order.symbol, false) {
                 position.sellable += shares;
             }
