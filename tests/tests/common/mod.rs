@@ -191,8 +191,14 @@ impl Browser {
 
 impl Drop for Browser {
     fn drop(&mut self) {
-        // Also on a failed assertion: never leave a ChromeDriver behind.
+        // Also on a failed assertion: never leave a ChromeDriver behind, nor the Chromium it
+        // started (killing the driver does not end its browser). The profile folder is unique
+        // to this session, so it names exactly our browser processes.
         let _ = self.driver.kill();
         let _ = self.driver.wait();
+        let _ = Command::new("pkill")
+            .arg("-f")
+            .arg(format!("user-data-dir={}", self._profile.path().display()))
+            .status();
     }
 }
