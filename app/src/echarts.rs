@@ -29,17 +29,9 @@ extern "C" {
     #[wasm_bindgen(method, js_name = isDisposed)]
     pub fn is_disposed(this: &ECharts) -> bool;
 
-    /// The merged option, data included (a deep copy: not for hot paths).
-    #[wasm_bindgen(method, js_name = getOption)]
-    pub fn get_option(this: &ECharts) -> JsValue;
-
     /// Any action, e.g. `{type: 'showTip', seriesIndex: 0, dataIndex: 5}`.
     #[wasm_bindgen(method, js_name = dispatchAction)]
     pub fn dispatch_action(this: &ECharts, action: &JsValue);
-
-    /// Registers an event handler (`'showTip'`, `'dataZoom'`, ...).
-    #[wasm_bindgen(method)]
-    pub fn on(this: &ECharts, event: &str, handler: &js_sys::Function);
 }
 
 /// Why a chart could not be drawn, as text for the error panel.
@@ -64,23 +56,6 @@ impl ECharts {
         let opts = js_sys::Object::new();
         let _ = js_sys::Reflect::set(&opts, &"notMerge".into(), &not_merge.into());
         self.set_option_js(option, &opts).map_err(describe)
-    }
-
-    /// The first and last bar (category indexes) of the zoom window of dataZoom 0.
-    pub fn zoom_window(&self, bars: usize) -> Option<(usize, usize)> {
-        let get = |o: &JsValue, k: &str| js_sys::Reflect::get(o, &k.into()).ok();
-        let zoom = get(&self.get_option(), "dataZoom").map(|z| js_sys::Reflect::get_u32(&z, 0))?;
-        let zoom = zoom.ok()?;
-        let num = |k: &str| get(&zoom, k).and_then(|v| v.as_f64());
-        let last = bars.checked_sub(1)? as f64;
-        let (start, end) = match (num("startValue"), num("endValue")) {
-            (Some(s), Some(e)) => (s, e),
-            _ => (
-                (num("start")? / 100.0 * last).floor(),
-                (num("end")? / 100.0 * last).ceil(),
-            ),
-        };
-        Some((start.max(0.0) as usize, end.min(last) as usize))
     }
 
     /// Sets the zoom window of every dataZoom to bars `start..=end` (category indexes).

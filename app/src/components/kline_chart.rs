@@ -21,50 +21,6 @@ type JsCallback = Closure<dyn Fn(JsValue) -> JsValue>;
 struct Mounted {
     chart: ECharts,
     _callbacks: Vec<JsCallback>,
-    _on_show_tip: Closure<dyn Fn(JsValue)>,
-}
-
-/// A `showTip` action from outside (a test, or a script: no `from`, `x` or `dataByCoordSys`)
-/// for a bar outside the zoom window would show nothing, since the window filters the data;
-/// this moves the window (same width) onto that bar and shows the tip again.
-fn follow_show_tip(chart: ECharts, bars: usize) -> Closure<dyn Fn(JsValue)> {
-    Closure::new(move |payload: JsValue| {
-        let get = |k: &str| js_sys::Reflect::get(&payload, &k.into()).unwrap_or(JsValue::UNDEFINED);
-        if ["from", "x", "dataByCoordSys"]
-            .iter()
-            .any(|k| !get(k).is_undefined())
-        {
-            return;
-        }
-        let (Some(series), Some(index)) = (get("seriesIndex").as_f64(), get("dataIndex").as_f64())
-        else {
-            return;
-        };
-        let i = index as usize;
-        if i >= bars {
-            return;
-        }
-        let Some((start, end)) = chart.zoom_window(bars) else {
-            return;
-        };
-        if (start..=end).contains(&i) {
-            return;
-        }
-        let width = end.saturating_sub(start);
-        let new_start = i
-            .saturating_sub(width / 2)
-            .min(bars - 1 - width.min(bars - 1));
-        chart.zoom_to(new_start, (new_start + width).min(bars - 1));
-        let again = js_sys::Object::new();
-        for (k, v) in [
-            ("type", JsValue::from("showTip")),
-            ("seriesIndex", series.into()),
-            ("dataIndex", index.into()),
-        ] {
-            let _ = js_sys::Reflect::set(&again, &k.into(), &v);
-        }
-        chart.dispatch_action(&again);
-    })
 }
 
 /// `params` of an axis tooltip is an array of series points; the first has the bar index.
@@ -163,13 +119,9 @@ pub fn KlineChart(
             if m.is_none() {
                 match ECharts::init(&el) {
                     Ok(chart) => {
-                        let on_show_tip =
-                            follow_show_tip(JsValue::from(&chart).unchecked_into(), len);
-                        chart.on("showTip", on_show_tip.as_ref().unchecked_ref());
                         *m = Some(Mounted {
                             chart,
                             _callbacks: Vec::new(),
-                            _on_show_tip: on_show_tip,
                         })
                     }
                     Err(e) => return error.set(Some(e)),
