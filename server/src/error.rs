@@ -4,7 +4,7 @@ use crate::storage::StoreError;
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use kxian_shared::api::{ApiError, Problem};
+use kxian_shared::api::ApiError;
 use kxian_shared::ingest::ImportError;
 
 #[derive(Debug, thiserror::Error)]
@@ -37,15 +37,14 @@ impl AppError {
     }
 
     pub fn body(&self) -> ApiError {
+        if let AppError::Import(e) = self {
+            return e.to_api_error();
+        }
         let (_, code) = self.status_and_code();
-        let problems: Vec<Problem> = match self {
-            AppError::Import(e) => e.problems(),
-            _ => Vec::new(),
-        };
         ApiError {
             error: code.to_string(),
             message: self.to_string(),
-            problems,
+            problems: Vec::new(),
         }
     }
 }

@@ -101,11 +101,7 @@ async fn import_one(
             .map_err(|e| fail("internal", e.to_string()))?
             .map_err(|e| Failure {
                 file: file_name.to_string(),
-                body: kxian_shared::api::ApiError {
-                    error: e.code().into(),
-                    message: e.to_string(),
-                    problems: e.problems(),
-                },
+                body: e.to_api_error(),
             })?;
     store
         .import(&parsed, &format!("import:{file_name}"))

@@ -153,4 +153,13 @@ impl ImportError {
             message,
         }]
     }
+
+    /// The error as the JSON body the API and `kxian import --json` report.
+    pub fn to_api_error(&self) -> crate::api::ApiError {
+        crate::api::ApiError {
+            error: self.code().to_string(),
+            message: self.to_string(),
+            problems: self.problems(),
+        }
+    }
 }
