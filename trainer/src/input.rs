@@ -76,36 +76,34 @@ pub fn from_bytes(
     opts: &ImportOptions,
     lookback: Option<usize>,
 ) -> Result<ModelInput, InputError> {
-    let parsed = parse_file(file, bytes, opts)?;
-    let names = || {
-        parsed
-            .series
-            .iter()
+    let mut all = parse_file(file, bytes, opts)?.series;
+    let names = |all: &[ParsedSeries]| {
+        all.iter()
             .map(|s| s.symbol.to_string())
             .collect::<Vec<_>>()
             .join(", ")
     };
-    let mut series = match (parsed.series.len(), &opts.symbol) {
-        (0, _) => return Err(InputError::Empty { file: file.into() }),
-        (1, _) => parsed.series[0].clone(),
-        (_, Some(want)) => parsed
-            .series
-            .iter()
-            .find(|s| &s.symbol == want)
-            .cloned()
-            .ok_or_else(|| InputError::NoSuchSymbol {
-                file: file.into(),
-                symbol: want.to_string(),
-                symbols: names(),
+    // Move the chosen series out: its bars may be large, so no copy.
+    let chosen =
+        match (all.len(), &opts.symbol) {
+            (0, _) => return Err(InputError::Empty { file: file.into() }),
+            (1, _) => 0,
+            (_, Some(want)) => all.iter().position(|s| &s.symbol == want).ok_or_else(|| {
+                InputError::NoSuchSymbol {
+                    file: file.into(),
+                    symbol: want.to_string(),
+                    symbols: names(&all),
+                }
             })?,
-        (n, None) => {
-            return Err(InputError::SeveralSymbols {
-                file: file.into(),
-                count: n,
-                symbols: names(),
-            });
-        }
-    };
+            (n, None) => {
+                return Err(InputError::SeveralSymbols {
+                    file: file.into(),
+                    count: n,
+                    symbols: names(&all),
+                });
+            }
+        };
+    let mut series = all.swap_remove(chosen);
     if series.bars.is_empty() {
         return Err(InputError::Empty { file: file.into() });
     }
