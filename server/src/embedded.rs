@@ -13,14 +13,16 @@ const LOADED_KEY: &str = "embedded_data";
 
 struct Embedded {
     file: &'static str,
+    symbol: &'static str,
     name: &'static str,
     bytes: &'static [u8],
 }
 
 macro_rules! embedded {
-    ($file:literal, $name:literal) => {
+    ($file:literal, $symbol:literal, $name:literal) => {
         Embedded {
             file: $file,
+            symbol: $symbol,
             name: $name,
             bytes: include_bytes!(concat!("../data/hqchart/", $file)),
         }
@@ -28,17 +30,41 @@ macro_rules! embedded {
 }
 
 const FILES: &[Embedded] = &[
-    embedded!("000300.sh.day.kline.json", "沪深300 CSI 300"),
-    embedded!("000001.sh.day.kline.json", "上证指数 SSE Composite"),
-    embedded!("399001.sz.day.kline.json", "深证成指 SZSE Component"),
-    embedded!("399005.sz.day.kline.json", "中小100 SME 100"),
-    embedded!("399006.sz.day.kline.json", "创业板指 ChiNext"),
-    embedded!("600000.sh.day.kline.json", "浦发银行 SPD Bank"),
-    embedded!("000001.sz.day.kline.json", "平安银行 Ping An Bank"),
-    embedded!("000151.sz.day.kline.json", "中成股份 CCPIE"),
-    embedded!("000001.sz.minute.kline.json", "平安银行 Ping An Bank"),
-    embedded!("600000.sh.minute.kline.json", "浦发银行 SPD Bank"),
-    embedded!("000300.sh.minute.kline.json", "沪深300 CSI 300"),
+    embedded!("000300.sh.day.kline.json", "000300.SH", "沪深300 CSI 300"),
+    embedded!(
+        "000001.sh.day.kline.json",
+        "000001.SH",
+        "上证指数 SSE Composite"
+    ),
+    embedded!(
+        "399001.sz.day.kline.json",
+        "399001.SZ",
+        "深证成指 SZSE Component"
+    ),
+    embedded!("399005.sz.day.kline.json", "399005.SZ", "中小100 SME 100"),
+    embedded!("399006.sz.day.kline.json", "399006.SZ", "创业板指 ChiNext"),
+    embedded!("600000.sh.day.kline.json", "600000.SH", "浦发银行 SPD Bank"),
+    embedded!(
+        "000001.sz.day.kline.json",
+        "000001.SZ",
+        "平安银行 Ping An Bank"
+    ),
+    embedded!("000151.sz.day.kline.json", "000151.SZ", "中成股份 CCPIE"),
+    embedded!(
+        "000001.sz.minute.kline.json",
+        "000001.SZ",
+        "平安银行 Ping An Bank"
+    ),
+    embedded!(
+        "600000.sh.minute.kline.json",
+        "600000.SH",
+        "浦发银行 SPD Bank"
+    ),
+    embedded!(
+        "000300.sh.minute.kline.json",
+        "000300.SH",
+        "沪深300 CSI 300"
+    ),
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -101,13 +127,7 @@ pub async fn load_once(store: &Store) -> Result<LoadSummary, EmbeddedError> {
 pub fn symbols() -> Vec<Symbol> {
     let mut out: Vec<Symbol> = FILES
         .iter()
-        .filter_map(|e| {
-            e.file
-                .split(".day")
-                .next()
-                .and_then(|s| s.split(".minute").next())
-        })
-        .filter_map(|s| Symbol::parse(s).ok())
+        .map(|e| Symbol::parse(e.symbol).expect("embedded symbols are valid"))
         .collect();
     out.sort();
     out.dedup();

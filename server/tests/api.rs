@@ -107,6 +107,12 @@ async fn symbols_list_search_and_detail() {
     let f = fixture(true, 1 << 20).await;
     let (_, all): (_, SymbolList) = get(&f.app, "/api/symbols").await;
     assert_eq!(all.total, 8);
+    let listed: Vec<_> = all.symbols.iter().map(|s| s.symbol.clone()).collect();
+    assert_eq!(
+        listed,
+        embedded::symbols(),
+        "the embedded table names what its files hold"
+    );
     let (_, one): (_, SymbolList) = get(&f.app, "/api/symbols?q=399006").await;
     assert_eq!(one.symbols.len(), 1);
     assert_eq!(one.symbols[0].symbol.to_string(), "399006.SZ");
