@@ -107,7 +107,8 @@ async fn symbols_list_search_and_detail() {
     let f = fixture(true, 1 << 20).await;
     let (_, all): (_, SymbolList) = get(&f.app, "/api/symbols").await;
     assert_eq!(all.total, 8);
-    let listed: Vec<_> = all.symbols.iter().map(|s| s.symbol.clone()).collect();
+    let mut listed: Vec<_> = all.symbols.iter().map(|s| s.symbol.clone()).collect();
+    listed.sort();
     assert_eq!(
         listed,
         embedded::symbols(),
