@@ -31,7 +31,7 @@ impl Store {
         .bind(symbol.to_string())
         .bind(symbol.code())
         .bind(symbol.exchange().suffix())
-        .bind(serde_plain(&symbol.kind()))
+        .bind(symbol.kind().as_str())
         .bind(board.as_str())
         .bind(name)
         .fetch_one(&mut **tx)
@@ -99,13 +99,6 @@ impl Store {
             .await?;
         Ok(())
     }
-}
-
-fn serde_plain<T: serde::Serialize>(v: &T) -> String {
-    serde_json::to_value(v)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_default()
 }
 
 fn group_summaries(rows: Vec<SummaryRow>) -> Result<Vec<SymbolSummary>, StoreError> {

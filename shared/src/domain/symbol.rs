@@ -47,6 +47,19 @@ pub enum InstrumentKind {
     Other,
 }
 
+impl InstrumentKind {
+    /// The serde spelling: `stock`, `fund`, `index`, `bond`, `other`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InstrumentKind::Stock => "stock",
+            InstrumentKind::Fund => "fund",
+            InstrumentKind::Index => "index",
+            InstrumentKind::Bond => "bond",
+            InstrumentKind::Other => "other",
+        }
+    }
+}
+
 /// Board (板块) as far as the code tells it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -340,6 +353,14 @@ mod tests {
         let e = Symbol::parse("600000.HK").unwrap_err();
         assert!(e.to_string().contains("unknown exchange `HK`"), "{e}");
         assert!(Symbol::parse("AAPL").is_err());
+    }
+
+    #[test]
+    fn kind_names_match_serde() {
+        use InstrumentKind::*;
+        for k in [Stock, Fund, Index, Bond, Other] {
+            assert_eq!(serde_json::to_value(k).unwrap(), k.as_str());
+        }
     }
 
     #[test]
