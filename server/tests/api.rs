@@ -200,6 +200,9 @@ async fn errors_are_json_and_name_the_problem() {
     let (status, e): (_, ApiError) = get(&f.app, "/api/symbols/000300.SH/bars?freq=2h").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(e.message.contains("2h"), "{}", e.message);
+    let (status, e): (_, ApiError) = get(&f.app, "/api/symbols/000300.SH/bars?adj=xfq").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(e.message.contains("xfq"), "{}", e.message);
     let (status, e): (_, ApiError) =
         get(&f.app, "/api/symbols/000300.SH/bars?start=yesterday").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
@@ -332,6 +335,14 @@ async fn uploads_over_the_limit_and_unusable_forms_get_clear_errors() {
     let (status, body) = call(&f.app, multipart("x.csv", b"", &[("frequency", "2h")])).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(String::from_utf8_lossy(&body).contains("2h"));
+
+    let (status, body) = call(&f.app, multipart("x.csv", b"", &[("adjustment", "xfq")])).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        String::from_utf8_lossy(&body).contains("unknown adjustment `xfq`"),
+        "{}",
+        String::from_utf8_lossy(&body)
+    );
 
     let (status, body) = call(&f.app, multipart("empty.csv", b"", &[])).await;
     assert_eq!(

@@ -120,16 +120,9 @@ fn group_summaries(rows: Vec<SummaryRow>) -> Result<Vec<SymbolSummary>, StoreErr
             }
         };
         if let (Some(freq), Some(adj)) = (freq, adj) {
-            let frequency: Frequency =
-                freq.parse()
-                    .map_err(|e: kxian_shared::domain::ParseFrequencyError| {
-                        StoreError::Corrupt(e.to_string())
-                    })?;
-            let adjustment: Adjustment =
-                adj.parse()
-                    .map_err(|e: kxian_shared::domain::ParseFrequencyError| {
-                        StoreError::Corrupt(e.to_string())
-                    })?;
+            let corrupt = |e: &dyn std::fmt::Display| StoreError::Corrupt(e.to_string());
+            let frequency: Frequency = freq.parse().map_err(|e| corrupt(&e))?;
+            let adjustment: Adjustment = adj.parse().map_err(|e| corrupt(&e))?;
             entry.series.push(SeriesSummary {
                 frequency,
                 adjustment,

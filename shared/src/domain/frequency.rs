@@ -214,17 +214,19 @@ impl fmt::Display for Adjustment {
     }
 }
 
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown adjustment `{0}` (expected none, qfq or hfq)")]
+pub struct ParseAdjustmentError(pub String);
+
 impl FromStr for Adjustment {
-    type Err = ParseFrequencyError;
+    type Err = ParseAdjustmentError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s.trim().to_ascii_lowercase().as_str() {
             "" | "none" | "raw" | "bfq" | "0" => Ok(Adjustment::None),
             "qfq" | "forward" | "1" => Ok(Adjustment::Qfq),
             "hfq" | "backward" | "2" => Ok(Adjustment::Hfq),
-            _ => Err(ParseFrequencyError(format!(
-                "{s} (adjustment must be none, qfq or hfq)"
-            ))),
+            _ => Err(ParseAdjustmentError(s.to_string())),
         }
     }
 }
@@ -293,5 +295,7 @@ mod tests {
         assert_eq!("Daily".parse::<Frequency>().unwrap(), Frequency::Daily);
         assert!("2m".parse::<Frequency>().is_err());
         assert_eq!("QFQ".parse::<Adjustment>().unwrap(), Adjustment::Qfq);
+        let e = "xfq".parse::<Adjustment>().unwrap_err().to_string();
+        assert_eq!(e, "unknown adjustment `xfq` (expected none, qfq or hfq)");
     }
 }

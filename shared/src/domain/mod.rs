@@ -9,5 +9,5 @@ mod symbol;
 pub mod validate;
 
 pub use bar::{Bar, OhlcField};
-pub use frequency::{Adjustment, Frequency, ParseFrequencyError};
+pub use frequency::{Adjustment, Frequency, ParseAdjustmentError, ParseFrequencyError};
 pub use symbol::{Board, Exchange, InstrumentKind, Symbol, SymbolError};
