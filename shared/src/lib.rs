@@ -7,8 +7,11 @@ pub mod api;
 pub mod backtest;
 pub mod calendar;
 pub mod domain;
+pub mod features;
 #[cfg(feature = "files")]
 pub mod ingest;
+#[cfg(feature = "model")]
+pub mod model;
 pub mod rules;
 
 pub use domain::{Adjustment, Bar, Board, Exchange, Frequency, InstrumentKind, Symbol};

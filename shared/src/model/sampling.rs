@@ -1,0 +1,261 @@
+//! Sampling a token from a logits row with the reference's semantics (spec §7.4), and the
+//! seeded generator behind it. The generator is our own (xoshiro256**) so that a seed gives
+//! the same paths natively and in the browser.
+
+use serde::{Deserialize, Serialize};
+
+/// Temperature, top-k and top-p as the reference reads them.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Sampling {
+    /// Logits are divided by this; must be > 0.
+    pub temperature: f32,
+    /// Keep the k largest logits (ties at the k-th survive); 0 = off. When > 0, top-p is
+    /// ignored, as in the reference. `top_k = 1` is the deterministic arg-max.
+    pub top_k: usize,
+    /// Keep the smallest set of tokens whose probability reaches `top_p`; 1 = off.
+    pub top_p: f32,
+}
+
+impl Default for Sampling {
+    /// The reference's `predict` defaults.
+    fn default() -> Self {
+        Self {
+            temperature: 1.0,
+            top_k: 0,
+            top_p: 0.9,
+        }
+    }
+}
+
+impl Sampling {
+    pub const ARGMAX: Sampling = Sampling {
+        temperature: 1.0,
+        top_k: 1,
+        top_p: 1.0,
+    };
+
+    pub fn validate(&self) -> Result<(), String> {
+        if !(self.temperature.is_finite() && self.temperature > 0.0) {
+            return Err(format!(
+                "temperature must be > 0 (got {})",
+                self.temperature
+            ));
+        }
+        if !(self.top_p.is_finite() && self.top_p > 0.0 && self.top_p <= 1.0) {
+            return Err(format!("top-p must be in (0, 1] (got {})", self.top_p));
+        }
+        Ok(())
+    }
+
+    /// Draws one token from `logits` (modified in place as scratch).
+    pub fn sample(&self, logits: &mut [f32], rng: &mut Rng) -> usize {
+        if self.top_k == 1 {
+            // Arg-max; the first of equal maxima, as a draw from a one-hot would be for a
+            // unique maximum. No random number is consumed.
+            return argmax(logits);
+        }
+        let inv_t = 1.0 / self.temperature;
+        logits.iter_mut().for_each(|l| *l *= inv_t);
+        if self.top_k > 0 {
+            if self.top_k < logits.len() {
+                let mut sorted: Vec<f32> = logits.to_vec();
+                sorted.sort_unstable_by(|a, b| b.total_cmp(a));
+                let kth = sorted[self.top_k - 1];
+                logits
+                    .iter_mut()
+                    .filter(|l| **l < kth)
+                    .for_each(|l| *l = f32::NEG_INFINITY);
+            }
+        } else if self.top_p < 1.0 {
+            let mut order: Vec<usize> = (0..logits.len()).collect();
+            order.sort_by(|&a, &b| logits[b].total_cmp(&logits[a]));
+            let probs = softmax(&order.iter().map(|&i| logits[i]).collect::<Vec<_>>());
+            // Remove entries once the cumulative probability *before* them exceeds top_p:
+            // the first one to cross the threshold is kept, and so is the top one.
+            let mut cum = 0f32;
+            for (rank, &i) in order.iter().enumerate() {
+                let before = cum;
+                cum += probs[rank];
+                if rank > 0 && before > self.top_p {
+                    logits[i] = f32::NEG_INFINITY;
+                }
+            }
+        }
+        let probs = softmax(logits);
+        rng.categorical(&probs)
+    }
+}
+
+pub fn argmax(v: &[f32]) -> usize {
+    let mut best = 0;
+    for (i, &x) in v.iter().enumerate() {
+        if x > v[best] {
+            best = i;
+        }
+    }
+    best
+}
+
+/// Difference between the largest and second-largest value (how near a tie the arg-max is).
+pub fn top2_margin(v: &[f32]) -> f32 {
+    let (mut a, mut b) = (f32::NEG_INFINITY, f32::NEG_INFINITY);
+    for &x in v {
+        if x > a {
+            b = a;
+            a = x;
+        } else if x > b {
+            b = x;
+        }
+    }
+    a - b
+}
+
+fn softmax(v: &[f32]) -> Vec<f32> {
+    let max = v.iter().cloned().fold(f32::NEG_INFINITY, f32::max);
+    let e: Vec<f32> = v.iter().map(|&x| (x - max).exp()).collect();
+    let sum: f32 = e.iter().sum();
+    e.into_iter().map(|x| x / sum).collect()
+}
+
+/// xoshiro256** seeded through splitmix64.
+#[derive(Debug, Clone)]
+pub struct Rng {
+    s: [u64; 4],
+}
+
+impl Rng {
+    pub fn new(seed: u64) -> Self {
+        let mut x = seed;
+        let mut next = || {
+            x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
+            let mut z = x;
+            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+            z ^ (z >> 31)
+        };
+        Self {
+            s: [next(), next(), next(), next()],
+        }
+    }
+
+    /// The generator of sample path `path` under `seed`: each path has its own stream, so a
+    /// path does not change when more paths are asked for.
+    pub fn for_path(seed: u64, path: usize) -> Self {
+        Self::new(
+            seed ^ (path as u64)
+                .wrapping_mul(0xd1b5_4a32_d192_ed03)
+                .rotate_left(17),
+        )
+    }
+
+    pub fn next_u64(&mut self) -> u64 {
+        let result = self.s[1].wrapping_mul(5).rotate_left(7).wrapping_mul(9);
+        let t = self.s[1] << 17;
+        self.s[2] ^= self.s[0];
+        self.s[3] ^= self.s[1];
+        self.s[1] ^= self.s[2];
+        self.s[0] ^= self.s[3];
+        self.s[2] ^= t;
+        self.s[3] = self.s[3].rotate_left(45);
+        result
+    }
+
+    /// Uniform in [0, 1).
+    pub fn next_f64(&mut self) -> f64 {
+        (self.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
+    }
+
+    /// Index drawn with the given probabilities (which sum to about 1).
+    pub fn categorical(&mut self, probs: &[f32]) -> usize {
+        let total: f64 = probs.iter().map(|&p| f64::from(p)).sum();
+        let mut u = self.next_f64() * total;
+        let mut last = 0;
+        for (i, &p) in probs.iter().enumerate() {
+            if p > 0.0 {
+                last = i;
+                u -= f64::from(p);
+                if u < 0.0 {
+                    return i;
+                }
+            }
+        }
+        last
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn argmax_ignores_the_generator() {
+        let mut rng = Rng::new(1);
+        let mut l = vec![0.1, 2.0, -1.0, 1.99];
+        assert_eq!(Sampling::ARGMAX.sample(&mut l, &mut rng), 1);
+        assert!((top2_margin(&[0.1, 2.0, -1.0, 1.99]) - 0.01).abs() < 1e-6);
+    }
+
+    #[test]
+    fn top_k_keeps_only_the_k_largest() {
+        let s = Sampling {
+            temperature: 1.0,
+            top_k: 2,
+            top_p: 0.5, // ignored when top_k > 0, as upstream
+        };
+        let mut rng = Rng::new(7);
+        for _ in 0..200 {
+            let mut l = vec![3.0, 2.9, 0.0, 2.8, -5.0];
+            let t = s.sample(&mut l, &mut rng);
+            assert!(t == 0 || t == 1, "{t}");
+        }
+    }
+
+    #[test]
+    fn top_p_keeps_the_token_that_crosses_the_threshold() {
+        // probs ∝ e^2, e^1, e^0, e^-9: ≈ 0.665, 0.245, 0.090, 0.00008
+        let s = Sampling {
+            temperature: 1.0,
+            top_k: 0,
+            top_p: 0.7,
+        };
+        let mut rng = Rng::new(3);
+        let mut seen = [0usize; 4];
+        for _ in 0..2000 {
+            let mut l = vec![2.0, 1.0, 0.0, -9.0];
+            seen[s.sample(&mut l, &mut rng)] += 1;
+        }
+        // 0.665 < 0.7, so the second token (crossing the threshold) stays; the rest go.
+        assert!(seen[0] > 0 && seen[1] > 0, "{seen:?}");
+        assert_eq!(seen[2] + seen[3], 0, "{seen:?}");
+        // Renormalised: 0.665 / 0.91 ≈ 0.73 for the first.
+        let share = seen[0] as f64 / 2000.0;
+        assert!((share - 0.731).abs() < 0.04, "{share}");
+    }
+
+    #[test]
+    fn temperature_sharpens() {
+        let cold = Sampling {
+            temperature: 0.1,
+            top_k: 0,
+            top_p: 1.0,
+        };
+        let mut rng = Rng::new(11);
+        let hits = (0..500)
+            .filter(|_| cold.sample(&mut [1.0, 0.5, 0.0], &mut rng) == 0)
+            .count();
+        assert!(hits > 490, "{hits}");
+    }
+
+    #[test]
+    fn generator_is_reproducible_and_paths_differ() {
+        let a: Vec<u64> = (0..4).map(|_| Rng::new(42).next_u64()).collect();
+        assert!(a.windows(2).all(|w| w[0] == w[1]));
+        assert_ne!(
+            Rng::for_path(42, 0).next_u64(),
+            Rng::for_path(42, 1).next_u64()
+        );
+        let mut r = Rng::new(5);
+        let mean = (0..10_000).map(|_| r.next_f64()).sum::<f64>() / 10_000.0;
+        assert!((mean - 0.5).abs() < 0.02);
+    }
+}
