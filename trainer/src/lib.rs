@@ -1,4 +1,7 @@
-//! Kxian's native worker. Its commands (`forecast`, `download`, `finetune-*`, `train`,
-//! `evaluate`) arrive with the model and training issues; they all start from [`input`].
+//! Kxian's native worker. `kxian-trainer forecast` runs a Kronos model on a file's bars;
+//! downloads, finetuning and training arrive with their issues and start from [`input`].
 
+pub mod device;
+pub mod forecast;
 pub mod input;
+pub mod models;

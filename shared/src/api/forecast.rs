@@ -1,0 +1,83 @@
+//! A forecast as the CLI prints it and the app and share links will show it: future bar
+//! times, the reference's mean path, quantiles, every sample path, P(up), the tokens, the
+//! parameters that reproduce it and what ran it.
+
+use serde::{Deserialize, Serialize};
+
+/// Column order of every row below.
+pub const FORECAST_COLUMNS: [&str; 6] = ["open", "high", "low", "close", "volume", "amount"];
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ForecastReport {
+    pub symbol: String,
+    pub frequency: String,
+    pub input: ForecastInputSummary,
+    /// Future bar labels (end of bar, Shanghai time), from the trading calendar.
+    pub timestamps: Vec<String>,
+    /// True where the calendar had to project the day (beyond its published range).
+    pub provisional: Vec<bool>,
+    pub columns: Vec<String>,
+    /// `horizon` rows: the sample paths averaged in normalised space (the reference's output).
+    pub mean: Vec<[f32; 6]>,
+    pub quantiles: ForecastQuantiles,
+    /// `samples × horizon` rows.
+    pub paths: Vec<Vec<[f32; 6]>>,
+    /// Per future bar, the share of paths closing above the last historical close.
+    pub p_up: Vec<f32>,
+    /// Tokens of sample path 0.
+    pub tokens: ForecastTokens,
+    pub params: ForecastParams,
+    pub model: ForecastModelInfo,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ForecastInputSummary {
+    pub file: String,
+    pub lookback: usize,
+    pub first: String,
+    pub last: String,
+    pub last_close: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ForecastQuantiles {
+    pub p10: Vec<[f32; 6]>,
+    pub p50: Vec<[f32; 6]>,
+    pub p90: Vec<[f32; 6]>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ForecastTokens {
+    pub s1: Vec<u32>,
+    pub s2: Vec<u32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ForecastParams {
+    pub horizon: usize,
+    pub temperature: f32,
+    pub top_k: usize,
+    pub top_p: f32,
+    pub samples: usize,
+    pub seed: u64,
+    pub max_context: usize,
+    /// `exact`, `absolute` or `off` (see the model docs).
+    pub cache: String,
+    pub repair_ohlc: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ForecastModelInfo {
+    pub tokenizer: ModelSummary,
+    pub predictor: ModelSummary,
+    pub backend: String,
+    pub device_reason: String,
+    pub elapsed_ms: f64,
+    pub ms_per_bar: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelSummary {
+    pub name: String,
+    pub parameters: usize,
+}

@@ -1,0 +1,67 @@
+//! `kxian-trainer`: Kxian's native worker.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use kxian_trainer::forecast::{self, ForecastArgs, OutputFormat};
+use tracing_subscriber::EnvFilter;
+
+#[derive(Parser)]
+#[command(
+    name = "kxian-trainer",
+    version,
+    about = "Kxian's native worker: Kronos forecasts (training and downloads to come)"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Forecast the next bars of a file's series with a Kronos tokenizer + predictor.
+    Forecast(ForecastArgs),
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Forecast(args) => match forecast::run(&args) {
+            Ok(report) => {
+                let text = match args.format {
+                    OutputFormat::Json => {
+                        serde_json::to_string_pretty(&report).expect("report serialises") + "\n"
+                    }
+                    OutputFormat::Csv => forecast::to_csv(&report),
+                };
+                let written = match &args.output {
+                    Some(path) => {
+                        std::fs::write(path, text).map_err(|e| format!("{}: {e}", path.display()))
+                    }
+                    None => match std::io::stdout().lock().write_all(text.as_bytes()) {
+                        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+                        other => other.map_err(|e| e.to_string()),
+                    },
+                };
+                match written {
+                    Ok(()) => ExitCode::SUCCESS,
+                    Err(e) => {
+                        eprintln!("error: {e}");
+                        ExitCode::from(1)
+                    }
+                }
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::from(e.exit_code())
+            }
+        },
+    }
+}
