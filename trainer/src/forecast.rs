@@ -93,11 +93,11 @@ pub enum ForecastCmdError {
     Input(#[from] InputError),
     #[error(transparent)]
     Model(#[from] ModelDirError),
-    #[error("{tokenizer} and {predictor}: {source}")]
+    #[error("{tokenizer} and {predictor}: {message}")]
     Pair {
-        tokenizer: PathBuf,
-        predictor: PathBuf,
-        source: kxian_shared::model::CheckpointError,
+        tokenizer: String,
+        predictor: String,
+        message: String,
     },
     #[error(transparent)]
     Device(#[from] crate::device::DeviceError),
@@ -168,10 +168,10 @@ pub fn run(args: &ForecastArgs) -> Result<ForecastReport, ForecastCmdError> {
     tracing::info!(backend = picked.backend, why = %picked.why, "device");
     let tokenizer = models::load_tokenizer(&args.tokenizer, &picked.device)?;
     let predictor = models::load_predictor(&args.predictor, &picked.device)?;
-    check_pair(&tokenizer.config, &predictor.config).map_err(|source| ForecastCmdError::Pair {
-        tokenizer: args.tokenizer.clone(),
-        predictor: args.predictor.clone(),
-        source,
+    check_pair(&tokenizer.config, &predictor.config).map_err(|e| ForecastCmdError::Pair {
+        tokenizer: args.tokenizer.display().to_string(),
+        predictor: args.predictor.display().to_string(),
+        message: e.to_string(),
     })?;
     let max_context = args
         .max_context
