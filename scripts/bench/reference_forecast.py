@@ -7,6 +7,7 @@ timed the way scripts/bench/forecast-vs-reference.sh times ours. Not run by CI.
         --future-json ours.json --samples 16 --max-context 512 --threads 2
 """
 import argparse
+import contextlib
 import json
 import resource
 import sys
@@ -36,8 +37,9 @@ def make_random(a):
 
 def forecast(a):
     torch.set_num_threads(a.threads)
-    tok = KronosTokenizer.from_pretrained(a.tokenizer).eval()
-    model = Kronos.from_pretrained(a.predictor).eval()
+    with contextlib.redirect_stdout(sys.stderr):  # from_pretrained prints to stdout
+        tok = KronosTokenizer.from_pretrained(a.tokenizer).eval()
+        model = Kronos.from_pretrained(a.predictor).eval()
     df = pd.read_csv(a.csv)
     df["timestamps"] = pd.to_datetime(df["timestamps"])
     ctx = df.iloc[-a.lookback:].reset_index(drop=True)

@@ -114,7 +114,18 @@ fn cache_equals_the_full_recompute_before_and_after_the_window_slides() {
         }
         assert!(max_abs_diff(&exact.mean, &off.mean) < 1e-4);
     }
-    // Absolute positions equal the exact mode until the window slides, then may differ.
+    // Several paths share one prefill and one decode of the history: still the same numbers.
+    let many = run(&tok, &pred, 40, &ForecastConfig { samples: 3, ..argmax_cfg(24, 48, CacheMode::Exact) });
+    let off = run(&tok, &pred, 40, &argmax_cfg(24, 48, CacheMode::Off));
+    for p in 0..3 {
+        assert_eq!(many.tokens.row(p), off.tokens.row(0));
+        assert!(max_abs_diff(&many.paths[p], &off.mean) < 1e-4);
+    }
+    // Absolute positions keep running after a slide: valid output, not the reference's.
+    let slid = run(&tok, &pred, 40, &argmax_cfg(24, 48, CacheMode::Absolute));
+    assert_eq!(slid.mean.len(), 24);
+    assert!(slid.mean.iter().flatten().all(|v| v.is_finite()));
+    // Absolute positions equal the exact mode until the window slides.
     let abs = run(&tok, &pred, 40, &argmax_cfg(24, 128, CacheMode::Absolute));
     let exact = run(&tok, &pred, 40, &argmax_cfg(24, 128, CacheMode::Exact));
     assert_eq!(abs.tokens, exact.tokens);

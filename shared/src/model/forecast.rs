@@ -313,7 +313,7 @@ pub async fn forecast_async(
 
     // 2. the first window: one batch-1 prefill shared by every path.
     let max_ctx = cfg.max_context;
-    let mut cache = PredictorCache::new(predictor.transformer.len());
+    let mut cache = PredictorCache::new(predictor.transformer.len(), (t + horizon).min(max_ctx));
     let w0 = t.min(max_ctx);
     let mut h_last: Tensor<3>;
     let mut full_h: Option<Tensor<3>> = None;
@@ -371,7 +371,7 @@ pub async fn forecast_async(
         );
         let keys = match (&cfg.cache, &full_h) {
             (CacheMode::Off, Some(h)) => predictor.dep_keys(h.clone()),
-            _ => cache.dep.kv.clone().expect("the prefill filled the cache"),
+            _ => cache.dep.view().expect("the prefill filled the cache"),
         };
         let mut s2_logits = read(predictor.s2_logits_last(h_last.clone(), s1_t, keys)).await?;
         for (p, row) in s2_logits.chunks_exact_mut(v2).enumerate() {
@@ -426,32 +426,42 @@ pub async fn forecast_async(
         }
     }
 
-    // 6. decode the last window of history + forecast, all paths at once
+    // 6. decode the last window of history + forecast. The decoder is causal, so the
+    //    history rows every path shares are decoded once and cached.
     let total = t + horizon;
     let wd = total.min(max_ctx);
-    let mut ids = TokenIds {
-        batch: paths,
-        len: wd,
-        s1: Vec::with_capacity(paths * wd),
-        s2: Vec::with_capacity(paths * wd),
-    };
-    for path in &tokens {
-        for &(a, b) in &path[total - wd..] {
-            ids.s1.push(a);
-            ids.s2.push(b);
+    let start = total - wd;
+    let shared = t.saturating_sub(start);
+    let ids_of = |range: std::ops::Range<usize>, rows: &[Vec<(u32, u32)>]| {
+        let mut ids = TokenIds {
+            batch: rows.len(),
+            len: range.len(),
+            s1: Vec::with_capacity(rows.len() * range.len()),
+            s2: Vec::with_capacity(rows.len() * range.len()),
+        };
+        for path in rows {
+            for &(a, b) in &path[range.clone()] {
+                ids.s1.push(a);
+                ids.s2.push(b);
+            }
         }
-    }
-    let decode_window = (ids.s1[..wd].to_vec(), ids.s2[..wd].to_vec());
-    let decoded = read(tokenizer.decode(&ids, device)).await?;
-    let norm_paths: Vec<Vec<[f32; 6]>> = decoded
-        .chunks_exact(wd * 6)
-        .map(|path| {
-            path[(wd - horizon) * 6..]
-                .chunks_exact(6)
-                .map(|r| std::array::from_fn(|c| r[c]))
-                .collect()
-        })
-        .collect();
+        ids
+    };
+    let window_ids = ids_of(start..total, &tokens[..1]);
+    let decode_window = (window_ids.s1, window_ids.s2);
+    let norm_paths: Vec<Vec<[f32; 6]>> = if cfg.cache != CacheMode::Off && shared > 0 {
+        let mut caches = vec![super::layers::KvCache::with_capacity(wd); tokenizer.decoder.len()];
+        let _ = tokenizer.decode_cached(&ids_of(start..t, &tokens[..1]), 0, &mut caches, device);
+        caches.iter_mut().for_each(|c| c.repeat_batch(paths));
+        let decoded = read(tokenizer.decode_cached(&ids_of(t..total, &tokens), shared, &mut caches, device)).await?;
+        decoded.chunks_exact(horizon * 6).map(|p| p.chunks_exact(6).map(|r| std::array::from_fn(|c| r[c])).collect()).collect()
+    } else {
+        let decoded = read(tokenizer.decode(&ids_of(start..total, &tokens), device)).await?;
+        decoded
+            .chunks_exact(wd * 6)
+            .map(|path| path[(wd - horizon) * 6..].chunks_exact(6).map(|r| std::array::from_fn(|c| r[c])).collect())
+            .collect()
+    };
 
     // 7. the mean path (the reference's output), every path, quantiles, P(up)
     let mean_norm: Vec<[f32; 6]> = (0..horizon)

@@ -27,56 +27,73 @@ pub fn rope_inv_freq(head_dim: usize) -> Vec<f32> {
         .collect()
 }
 
-/// cos and sin tables `[len, head_dim]` for positions `start..start + len`, laid out as the
-/// reference does: `[cos θ, cos θ]` along the head dimension, θ computed in f32.
-pub fn rope_tables(
-    head_dim: usize,
-    start: usize,
-    len: usize,
-    device: &Device,
-) -> (Tensor<2>, Tensor<2>) {
-    let inv = rope_inv_freq(head_dim);
-    let half = head_dim / 2;
-    let mut cos = Vec::with_capacity(len * head_dim);
-    let mut sin = Vec::with_capacity(len * head_dim);
-    for p in start..start + len {
-        for _ in 0..2 {
-            for &f in &inv {
-                let theta = p as f32 * f;
-                cos.push(theta.cos());
-                sin.push(theta.sin());
+/// RoPE cos and sin tables `[len, head_dim]` for positions `offset..offset + len`, laid out
+/// as the reference does (`[cos θ, cos θ]` along the head dimension, θ computed in f32).
+/// Built once per forward call and shared by every block.
+#[derive(Debug, Clone)]
+pub struct Rope {
+    pub offset: usize,
+    pub cos: Tensor<2>,
+    pub sin: Tensor<2>,
+}
+
+impl Rope {
+    pub fn new(head_dim: usize, offset: usize, len: usize, device: &Device) -> Self {
+        let inv = rope_inv_freq(head_dim);
+        let mut cos = Vec::with_capacity(len * head_dim);
+        let mut sin = Vec::with_capacity(len * head_dim);
+        for p in offset..offset + len {
+            for _ in 0..2 {
+                for &f in &inv {
+                    let theta = p as f32 * f;
+                    cos.push(theta.cos());
+                    sin.push(theta.sin());
+                }
             }
         }
+        Self {
+            offset,
+            cos: Tensor::from_data(TensorData::new(cos, [len, head_dim]), device),
+            sin: Tensor::from_data(TensorData::new(sin, [len, head_dim]), device),
+        }
     }
-    debug_assert_eq!(cos.len(), len * 2 * half);
-    (
-        Tensor::from_data(TensorData::new(cos, [len, head_dim]), device),
-        Tensor::from_data(TensorData::new(sin, [len, head_dim]), device),
-    )
+
+    /// Half-split (NeoX) rotation of `x: [B, H, L, h]`.
+    fn apply(&self, x: Tensor<4>) -> Tensor<4> {
+        let [b, heads, l, h] = x.dims();
+        let half = h / 2;
+        let x1 = x.clone().slice([0..b, 0..heads, 0..l, 0..half]);
+        let x2 = x.clone().slice([0..b, 0..heads, 0..l, half..h]);
+        let rotated = Tensor::cat(vec![x2.neg(), x1], 3);
+        let cos: Tensor<4> = self.cos.clone().unsqueeze();
+        let sin: Tensor<4> = self.sin.clone().unsqueeze();
+        x * cos + rotated * sin
+    }
 }
 
-/// Half-split (NeoX) rotation of `x: [B, H, L, h]` by tables `[L, h]`.
-fn apply_rope(x: Tensor<4>, cos: &Tensor<2>, sin: &Tensor<2>) -> Tensor<4> {
-    let [b, heads, l, h] = x.dims();
-    let half = h / 2;
-    let x1 = x.clone().slice([0..b, 0..heads, 0..l, 0..half]);
-    let x2 = x.clone().slice([0..b, 0..heads, 0..l, half..h]);
-    let rotated = Tensor::cat(vec![x2.neg(), x1], 3);
-    let cos: Tensor<4> = cos.clone().unsqueeze();
-    let sin: Tensor<4> = sin.clone().unsqueeze();
-    x * cos + rotated * sin
-}
-
-/// Cached keys and values of one attention layer, `[B, H, len, h]` each, already rotated.
-/// A plain struct owned by whoever runs the generation; the model itself stays immutable.
+/// Keys and values of one attention layer, `[B, H, len, h]` each, already rotated. The
+/// buffers are allocated with room to grow and written in place, so a generated token costs
+/// its own row rather than a copy of the whole cache. A plain struct owned by whoever runs
+/// the generation; the model itself stays immutable.
 #[derive(Debug, Clone, Default)]
 pub struct KvCache {
-    pub kv: Option<(Tensor<4>, Tensor<4>)>,
+    buf: Option<(Tensor<4>, Tensor<4>)>,
+    start: usize,
+    end: usize,
+    /// Positions to allocate room for on first use.
+    pub capacity: usize,
 }
 
 impl KvCache {
+    pub fn with_capacity(capacity: usize) -> Self {
+        Self {
+            capacity,
+            ..Self::default()
+        }
+    }
+
     pub fn len(&self) -> usize {
-        self.kv.as_ref().map_or(0, |(k, _)| k.dims()[2])
+        self.end - self.start
     }
 
     pub fn is_empty(&self) -> bool {
@@ -84,45 +101,67 @@ impl KvCache {
     }
 
     pub fn clear(&mut self) {
-        self.kv = None;
+        self.buf = None;
+        self.start = 0;
+        self.end = 0;
     }
 
-    fn append(&mut self, k: Tensor<4>, v: Tensor<4>) -> (Tensor<4>, Tensor<4>) {
-        let (k, v) = match self.kv.take() {
-            Some((ck, cv)) => (Tensor::cat(vec![ck, k], 2), Tensor::cat(vec![cv, v], 2)),
-            None => (k, v),
-        };
-        self.kv = Some((k.clone(), v.clone()));
-        (k, v)
+    /// The cached keys and values (views into the buffers).
+    pub fn view(&self) -> Option<(Tensor<4>, Tensor<4>)> {
+        let (k, v) = self.buf.as_ref()?;
+        let [b, h, _, d] = k.dims();
+        let r = [0..b, 0..h, self.start..self.end, 0..d];
+        Some((k.clone().slice(r.clone()), v.clone().slice(r)))
+    }
+
+    /// Appends `k, v: [B, H, n, h]` and returns views of everything cached.
+    pub fn append(&mut self, k: Tensor<4>, v: Tensor<4>) -> (Tensor<4>, Tensor<4>) {
+        let [b, h, n, d] = k.dims();
+        let room = self.buf.as_ref().map_or(0, |(bk, _)| bk.dims()[2]);
+        if self.end + n > room {
+            // Compact to the front and grow: amortised, like a Vec.
+            let keep = self.view();
+            let cap = (self.len() + n).max(self.capacity).max(2 * self.len());
+            let device = k.device();
+            let (mut nk, mut nv) = (Tensor::zeros([b, h, cap, d], &device), Tensor::zeros([b, h, cap, d], &device));
+            let len = self.len();
+            if let Some((ok, ov)) = keep {
+                nk = nk.slice_assign([0..b, 0..h, 0..len, 0..d], ok);
+                nv = nv.slice_assign([0..b, 0..h, 0..len, 0..d], ov);
+            }
+            self.buf = Some((nk, nv));
+            self.start = 0;
+            self.end = len;
+        }
+        let (bk, bv) = self.buf.take().expect("allocated above");
+        let r = [0..b, 0..h, self.end..self.end + n, 0..d];
+        self.buf = Some((bk.slice_assign(r.clone(), k), bv.slice_assign(r, v)));
+        self.end += n;
+        self.view().expect("just written")
     }
 
     /// Drops the oldest `n` positions (the absolute-position sliding mode).
     pub fn drop_oldest(&mut self, n: usize) {
-        if let Some((k, v)) = self.kv.take() {
-            let [b, h, l, d] = k.dims();
-            if n < l {
-                self.kv = Some((
-                    k.slice([0..b, 0..h, n..l, 0..d]),
-                    v.slice([0..b, 0..h, n..l, 0..d]),
-                ));
-            }
-        }
+        self.start = (self.start + n).min(self.end);
     }
 
     /// Repeats a batch-1 cache `times` times along the batch (one prefill for every sample path).
     pub fn repeat_batch(&mut self, times: usize) {
-        if let Some((k, v)) = self.kv.take() {
-            self.kv = Some((k.repeat_dim(0, times), v.repeat_dim(0, times)));
+        if let Some((k, v)) = self.view() {
+            let len = self.len();
+            self.clear();
+            self.capacity = self.capacity.max(len);
+            self.append(k.repeat_dim(0, times), v.repeat_dim(0, times));
         }
     }
 }
 
 /// How a call masks and rotates. The reference's modes, named.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AttnMode {
-    /// Causal self-attention (or teacher-forced cross-attention): RoPE on q and k at absolute
-    /// positions `offset..`, query `i` sees keys `0..=offset + i`.
-    Causal { offset: usize },
+#[derive(Debug, Clone, Copy)]
+pub enum AttnMode<'a> {
+    /// Causal self-attention (or teacher-forced cross-attention): RoPE on q and k at the
+    /// table's positions; query `i` sees every key up to its own position.
+    Causal(&'a Rope),
     /// The dependency layer at inference: no mask, no rotation, the query sees every key.
     Open,
 }
@@ -163,11 +202,7 @@ impl Attention {
         let k = self.split_heads(self.k_proj.forward(kv_input.clone()));
         let v = self.split_heads(self.v_proj.forward(kv_input));
         let k = match mode {
-            AttnMode::Causal { offset } => {
-                let l = k.dims()[2];
-                let (cos, sin) = rope_tables(self.head_dim(), offset, l, &k.device());
-                apply_rope(k, &cos, &sin)
-            }
+            AttnMode::Causal(rope) => rope.apply(k),
             AttnMode::Open => k,
         };
         (k, v)
@@ -186,17 +221,12 @@ impl Attention {
         cache: Option<&mut KvCache>,
     ) -> Tensor<3> {
         let [b, lq, d] = query.dims();
-        let h = self.head_dim();
-        let device = query.device();
         // 1. project and split into heads
         let q = self.split_heads(self.q_proj.forward(query));
         let (k_new, v_new) = self.keys_values(kv_input, mode);
         // 2. rotate the queries (keys were rotated above)
         let q = match mode {
-            AttnMode::Causal { offset } => {
-                let (cos, sin) = rope_tables(h, offset, lq, &device);
-                apply_rope(q, &cos, &sin)
-            }
+            AttnMode::Causal(rope) => rope.apply(q),
             AttnMode::Open => q,
         };
         // 3. append to the cache
@@ -232,9 +262,8 @@ impl Attention {
         let mut scores = q
             .matmul(k.swap_dims(2, 3))
             .mul_scalar(1.0 / (h as f64).sqrt());
-        if let AttnMode::Causal { offset } = mode {
-            // Keys are positions 0..lk (the cache included), queries lk - lq .. lk.
-            let _ = offset;
+        if let AttnMode::Causal(_) = mode {
+            // Keys are the cached positions then the new ones; the queries are the last lq.
             let first_query = lk - lq;
             if lq > 1 {
                 let mut mask = vec![0f32; lq * lk];
@@ -298,12 +327,10 @@ impl Block {
     }
 
     /// # Shapes
-    /// `[B, L, D]` → `[B, L, D]`; with a cache, `L` is the new positions starting at `offset`.
-    pub fn forward(&self, x: Tensor<3>, offset: usize, cache: Option<&mut KvCache>) -> Tensor<3> {
+    /// `[B, L, D]` → `[B, L, D]`; with a cache, `L` is the new positions, at the table's positions.
+    pub fn forward(&self, x: Tensor<3>, rope: &Rope, cache: Option<&mut KvCache>) -> Tensor<3> {
         let n = self.norm1.forward(x.clone());
-        let x = x + self
-            .self_attn
-            .forward(n.clone(), n, AttnMode::Causal { offset }, cache);
+        let x = x + self.self_attn.forward(n.clone(), n, AttnMode::Causal(rope), cache);
         let n = self.norm2.forward(x.clone());
         x + self.ffn.forward(n)
     }

@@ -8,7 +8,7 @@ use burn::tensor::activation::log_softmax;
 use burn::tensor::{Device, Int, Tensor, TensorData};
 
 use super::config::{CALENDAR_ROWS, DEP_LAYER_HEADS, PredictorConfig};
-use super::layers::{Attention, AttnMode, Block, KvCache, linear, rms_norm};
+use super::layers::{Attention, AttnMode, Block, KvCache, Rope, linear, rms_norm};
 
 /// `emb_s1[s1]·√D ⊕ emb_s2[s2]·√D`, fused by a linear layer.
 #[derive(Module, Debug)]
@@ -64,10 +64,11 @@ pub struct PredictorCache {
 }
 
 impl PredictorCache {
-    pub fn new(layers: usize) -> Self {
+    /// Caches for `layers` blocks with room for `capacity` positions before they grow.
+    pub fn new(layers: usize, capacity: usize) -> Self {
         Self {
-            blocks: vec![KvCache::default(); layers],
-            dep: KvCache::default(),
+            blocks: vec![KvCache::with_capacity(capacity); layers],
+            dep: KvCache::with_capacity(capacity),
         }
     }
 
@@ -256,25 +257,21 @@ impl KronosPredictor {
         cache: Option<&mut PredictorCache>,
     ) -> Tensor<3> {
         let mut x = self.embed(input);
+        let head_dim = self.config.d_model / self.config.n_heads;
+        let rope = Rope::new(head_dim, offset, x.dims()[1], &x.device());
         match cache {
             Some(cache) => {
                 for (block, c) in self.transformer.iter().zip(cache.blocks.iter_mut()) {
-                    x = block.forward(x, offset, Some(c));
+                    x = block.forward(x, &rope, Some(c));
                 }
                 let h = self.norm.forward(x);
-                let (k, v) = self
-                    .dep_layer
-                    .cross_attn
-                    .keys_values(h.clone(), AttnMode::Open);
-                cache.dep.kv = Some(match cache.dep.kv.take() {
-                    Some((ck, cv)) => (Tensor::cat(vec![ck, k], 2), Tensor::cat(vec![cv, v], 2)),
-                    None => (k, v),
-                });
+                let (k, v) = self.dep_layer.cross_attn.keys_values(h.clone(), AttnMode::Open);
+                cache.dep.append(k, v);
                 h
             }
             None => {
                 for block in &self.transformer {
-                    x = block.forward(x, offset, None);
+                    x = block.forward(x, &rope, None);
                 }
                 self.norm.forward(x)
             }
@@ -327,10 +324,11 @@ impl KronosPredictor {
         let h = self.hidden(input, 0, None);
         let s1 = self.s1_logits(h.clone());
         let sib = self.embedding.emb_s1.forward(siblings);
+        let rope = Rope::new(self.dep_layer.cross_attn.head_dim(), 0, h.dims()[1], &h.device());
         let a =
             self.dep_layer
                 .cross_attn
-                .forward(sib, h.clone(), AttnMode::Causal { offset: 0 }, None);
+                .forward(sib, h.clone(), AttnMode::Causal(&rope), None);
         let s2 = self
             .head
             .proj_s2

@@ -8,7 +8,7 @@ use burn::tensor::activation::sigmoid;
 use burn::tensor::{Device, Tensor, TensorData};
 
 use super::config::TokenizerConfig;
-use super::layers::{Block, linear};
+use super::layers::{Block, KvCache, Rope, linear};
 
 /// The tokenizer; field names are the reference's state-dict prefixes.
 #[derive(Module, Debug)]
@@ -109,8 +109,9 @@ impl KronosTokenizer {
     /// x `[B, T, 6]` → (z, unit) `[B, T, bits]`
     pub fn encode_latent(&self, x: Tensor<3>) -> (Tensor<3>, Tensor<3>) {
         let mut h = self.embed.forward(x);
+        let rope = self.rope(&h);
         for block in &self.encoder {
-            h = block.forward(h, 0, None);
+            h = block.forward(h, &rope, None);
         }
         let z = self.quant_embed.forward(h);
         let norm = z.clone().square().sum_dim(2).sqrt().clamp_min(1e-12);
@@ -149,9 +150,29 @@ impl KronosTokenizer {
         Tensor::from_data(TensorData::new(code, [ids.batch, ids.len, bits]), device)
     }
 
+    fn rope(&self, h: &Tensor<3>) -> Rope {
+        let head_dim = self.config.d_model / self.config.n_heads;
+        Rope::new(head_dim, 0, h.dims()[1], &h.device())
+    }
+
     fn run_decoder(&self, mut h: Tensor<3>) -> Tensor<3> {
+        let rope = self.rope(&h);
         for block in &self.decoder {
-            h = block.forward(h, 0, None);
+            h = block.forward(h, &rope, None);
+        }
+        self.head.forward(h)
+    }
+
+    /// Decodes the new positions of `ids` through the decoder with a cache per block (the
+    /// decoder is causal, so rows shared by every sample path are decoded once), starting at
+    /// position `offset`.
+    pub fn decode_cached(&self, ids: &TokenIds, offset: usize, caches: &mut [KvCache], device: &Device) -> Tensor<3> {
+        let code = self.ids_to_code(ids, device);
+        let mut h = self.post_quant_embed.forward(code);
+        let head_dim = self.config.d_model / self.config.n_heads;
+        let rope = Rope::new(head_dim, offset, ids.len, device);
+        for (block, cache) in self.decoder.iter().zip(caches.iter_mut()) {
+            h = block.forward(h, &rope, Some(cache));
         }
         self.head.forward(h)
     }
