@@ -5,11 +5,13 @@
 
 use burn::tensor::Device;
 use kxian_shared::model::checkpoint::{CheckpointError, check_pair, parameter_count};
-use kxian_shared::model::forecast::{CacheMode, ForecastConfig, ForecastError, ForecastInput, forecast};
+use kxian_shared::model::forecast::{
+    CacheMode, ForecastConfig, ForecastError, ForecastInput, forecast,
+};
 use kxian_shared::model::safetensors::{self, Owned};
 use kxian_shared::model::{
-    KronosPredictor, KronosTokenizer, PredictorConfig, Sampling, TokenizerConfig, load_predictor, load_tokenizer, save_predictor,
-    save_tokenizer,
+    KronosPredictor, KronosTokenizer, PredictorConfig, Sampling, TokenizerConfig, load_predictor,
+    load_tokenizer, save_predictor, save_tokenizer,
 };
 
 fn device() -> Device {
@@ -41,7 +43,11 @@ fn tiny() -> (TokenizerConfig, PredictorConfig) {
     (tok, pred)
 }
 
-fn models(tc: &TokenizerConfig, pc: &PredictorConfig, seed: u64) -> (KronosTokenizer, KronosPredictor) {
+fn models(
+    tc: &TokenizerConfig,
+    pc: &PredictorConfig,
+    seed: u64,
+) -> (KronosTokenizer, KronosPredictor) {
     let d = device();
     d.seed(seed);
     (KronosTokenizer::new(tc, &d), KronosPredictor::new(pc, &d))
@@ -60,14 +66,27 @@ fn history(n: usize) -> (Vec<[f32; 6]>, Vec<[u32; 5]>) {
         let vol = 1000.0 + (i * 31 % 17) as f32 * 50.0;
         rows.push([open, hi, lo, price, vol, vol * price * 100.0]);
         let minute = (i % 12) * 5;
-        stamps.push([minute as u32, 10 + (i / 12 % 5) as u32, (i / 48 % 5) as u32, 1 + (i / 48 % 28) as u32, 6]);
+        stamps.push([
+            minute as u32,
+            10 + (i / 12 % 5) as u32,
+            (i / 48 % 5) as u32,
+            1 + (i / 48 % 28) as u32,
+            6,
+        ]);
     }
     (rows, stamps)
 }
 
-fn run(tok: &KronosTokenizer, pred: &KronosPredictor, t: usize, cfg: &ForecastConfig) -> kxian_shared::model::Forecast {
+fn run(
+    tok: &KronosTokenizer,
+    pred: &KronosPredictor,
+    t: usize,
+    cfg: &ForecastConfig,
+) -> kxian_shared::model::Forecast {
     let (rows, stamps) = history(t);
-    let future: Vec<[u32; 5]> = (0..cfg.horizon).map(|i| [(i % 12 * 5) as u32, 14, 4, 28, 6]).collect();
+    let future: Vec<[u32; 5]> = (0..cfg.horizon)
+        .map(|i| [(i % 12 * 5) as u32, 14, 4, 28, 6])
+        .collect();
     forecast(
         tok,
         pred,
@@ -97,7 +116,11 @@ fn argmax_cfg(horizon: usize, max_context: usize, cache: CacheMode) -> ForecastC
 }
 
 fn max_abs_diff(a: &[[f32; 6]], b: &[[f32; 6]]) -> f32 {
-    a.iter().flatten().zip(b.iter().flatten()).map(|(x, y)| (x - y).abs() / y.abs().max(1.0)).fold(0.0, f32::max)
+    a.iter()
+        .flatten()
+        .zip(b.iter().flatten())
+        .map(|(x, y)| (x - y).abs() / y.abs().max(1.0))
+        .fold(0.0, f32::max)
 }
 
 #[test]
@@ -106,18 +129,42 @@ fn cache_equals_the_full_recompute_before_and_after_the_window_slides() {
     let (tok, pred) = models(&tc, &pc, 1);
     // 40 bars of history, 24 to forecast, a 48-token window: it slides at bar 9.
     for max_context in [128, 48] {
-        let exact = run(&tok, &pred, 40, &argmax_cfg(24, max_context, CacheMode::Exact));
-        let off = run(&tok, &pred, 40, &argmax_cfg(24, max_context, CacheMode::Off));
-        assert_eq!(exact.tokens, off.tokens, "max_context {max_context}: cached tokens differ from the recompute");
+        let exact = run(
+            &tok,
+            &pred,
+            40,
+            &argmax_cfg(24, max_context, CacheMode::Exact),
+        );
+        let off = run(
+            &tok,
+            &pred,
+            40,
+            &argmax_cfg(24, max_context, CacheMode::Off),
+        );
+        assert_eq!(
+            exact.tokens, off.tokens,
+            "max_context {max_context}: cached tokens differ from the recompute"
+        );
         for (a, b) in exact.trace.iter().zip(&off.trace) {
-            assert!((a.s1_margin - b.s1_margin).abs() < 1e-3 && (a.s2_margin - b.s2_margin).abs() < 1e-3);
+            assert!(
+                (a.s1_margin - b.s1_margin).abs() < 1e-3
+                    && (a.s2_margin - b.s2_margin).abs() < 1e-3
+            );
         }
         assert!(max_abs_diff(&exact.mean, &off.mean) < 1e-4);
     }
     // Several paths share one prefill and one decode of the history: still the same numbers.
-    let many = run(&tok, &pred, 40, &ForecastConfig { samples: 3, ..argmax_cfg(24, 48, CacheMode::Exact) });
+    let many = run(
+        &tok,
+        &pred,
+        40,
+        &ForecastConfig {
+            samples: 6,
+            ..argmax_cfg(24, 48, CacheMode::Exact)
+        },
+    );
     let off = run(&tok, &pred, 40, &argmax_cfg(24, 48, CacheMode::Off));
-    for p in 0..3 {
+    for p in 0..6 {
         assert_eq!(many.tokens.row(p), off.tokens.row(0));
         assert!(max_abs_diff(&many.paths[p], &off.mean) < 1e-4);
     }
@@ -152,20 +199,59 @@ fn sample_paths_are_seeded_independent_and_summarised() {
     let b = run(&tok, &pred, 30, &cfg);
     assert_eq!(a.tokens, b.tokens, "same seed, same paths");
     assert_eq!(a.paths.len(), 8);
-    let distinct: std::collections::BTreeSet<Vec<u32>> = (0..8).map(|p| a.tokens.row(p).0.to_vec()).collect();
-    assert!(distinct.len() > 1, "eight sampled paths should not all coincide");
+    let distinct: std::collections::BTreeSet<Vec<u32>> =
+        (0..8).map(|p| a.tokens.row(p).0.to_vec()).collect();
+    assert!(
+        distinct.len() > 1,
+        "eight sampled paths should not all coincide"
+    );
 
-    let one = run(&tok, &pred, 30, &ForecastConfig { samples: 1, ..cfg.clone() });
-    assert_eq!(one.tokens.row(0), a.tokens.row(0), "path 0 does not depend on how many paths run");
-    let other = run(&tok, &pred, 30, &ForecastConfig { seed: 8, ..cfg.clone() });
+    let one = run(
+        &tok,
+        &pred,
+        30,
+        &ForecastConfig {
+            samples: 1,
+            ..cfg.clone()
+        },
+    );
+    assert_eq!(
+        one.tokens.row(0),
+        a.tokens.row(0),
+        "path 0 does not depend on how many paths run"
+    );
+    let other = run(
+        &tok,
+        &pred,
+        30,
+        &ForecastConfig {
+            seed: 8,
+            ..cfg.clone()
+        },
+    );
     assert_ne!(other.tokens, a.tokens);
 
     for i in 0..12 {
         for c in 0..6 {
-            let (p10, p50, p90) = (a.quantiles.p10[i][c], a.quantiles.p50[i][c], a.quantiles.p90[i][c]);
-            assert!(p10 <= p50 && p50 <= p90, "bar {i} column {c}: {p10} {p50} {p90}");
-            let lo = a.paths.iter().map(|p| p[i][c]).fold(f32::INFINITY, f32::min);
-            let hi = a.paths.iter().map(|p| p[i][c]).fold(f32::NEG_INFINITY, f32::max);
+            let (p10, p50, p90) = (
+                a.quantiles.p10[i][c],
+                a.quantiles.p50[i][c],
+                a.quantiles.p90[i][c],
+            );
+            assert!(
+                p10 <= p50 && p50 <= p90,
+                "bar {i} column {c}: {p10} {p50} {p90}"
+            );
+            let lo = a
+                .paths
+                .iter()
+                .map(|p| p[i][c])
+                .fold(f32::INFINITY, f32::min);
+            let hi = a
+                .paths
+                .iter()
+                .map(|p| p[i][c])
+                .fold(f32::NEG_INFINITY, f32::max);
             assert!(lo <= p10 && p90 <= hi);
         }
         let last_close = history(30).0[29][3];
@@ -175,14 +261,28 @@ fn sample_paths_are_seeded_independent_and_summarised() {
     // The mean path is the average in normalised space, so it lies within the paths' range.
     for i in 0..12 {
         let closes: Vec<f32> = a.paths.iter().map(|p| p[i][3]).collect();
-        let (lo, hi) = (closes.iter().cloned().fold(f32::INFINITY, f32::min), closes.iter().cloned().fold(f32::NEG_INFINITY, f32::max));
+        let (lo, hi) = (
+            closes.iter().cloned().fold(f32::INFINITY, f32::min),
+            closes.iter().cloned().fold(f32::NEG_INFINITY, f32::max),
+        );
         assert!(a.mean[i][3] >= lo - 1e-3 && a.mean[i][3] <= hi + 1e-3);
     }
 
-    let repaired = run(&tok, &pred, 30, &ForecastConfig { repair_ohlc: true, ..cfg });
+    let repaired = run(
+        &tok,
+        &pred,
+        30,
+        &ForecastConfig {
+            repair_ohlc: true,
+            ..cfg
+        },
+    );
     for p in &repaired.paths {
         for r in p {
-            assert!(r[1] >= r[0].max(r[3]) && r[2] <= r[0].min(r[3]) && r[4] >= 0.0 && r[5] >= 0.0, "{r:?}");
+            assert!(
+                r[1] >= r[0].max(r[3]) && r[2] <= r[0].min(r[3]) && r[4] >= 0.0 && r[5] >= 0.0,
+                "{r:?}"
+            );
         }
     }
 }
@@ -237,8 +337,24 @@ fn bad_inputs_are_named() {
     let e = go(&rows, &stamps, &future, argmax_cfg(5, 64, CacheMode::Exact));
     assert!(e.contains("row 7") && e.contains("close"), "{e}");
     let (rows, _) = history(20);
-    assert!(go(&rows, &stamps[..19], &future, argmax_cfg(5, 64, CacheMode::Exact)).contains("20 rows but 19"));
-    assert!(go(&rows, &stamps, &future[..4], argmax_cfg(5, 64, CacheMode::Exact)).contains("4 future timestamps"));
+    assert!(
+        go(
+            &rows,
+            &stamps[..19],
+            &future,
+            argmax_cfg(5, 64, CacheMode::Exact)
+        )
+        .contains("20 rows but 19")
+    );
+    assert!(
+        go(
+            &rows,
+            &stamps,
+            &future[..4],
+            argmax_cfg(5, 64, CacheMode::Exact)
+        )
+        .contains("4 future timestamps")
+    );
     let cold = ForecastConfig {
         sampling: Sampling {
             temperature: 0.0,
@@ -253,7 +369,10 @@ fn bad_inputs_are_named() {
 
 #[test]
 fn kronos_small_shapes_round_trip_through_the_reference_layout() {
-    let (tc, pc) = (TokenizerConfig::kronos_base(), PredictorConfig::kronos_small());
+    let (tc, pc) = (
+        TokenizerConfig::kronos_base(),
+        PredictorConfig::kronos_small(),
+    );
     let (tok, pred) = models(&tc, &pc, 42);
     assert_eq!(parameter_count(&pred), 24_741_376);
     assert_eq!(parameter_count(&tok), 3_958_042);
@@ -277,7 +396,10 @@ fn tiny_saved() -> (kxian_shared::model::Saved, kxian_shared::model::Saved) {
     (save_tokenizer(&tok), save_predictor(&pred))
 }
 
-fn rewrite(bytes: &[u8], edit: impl FnOnce(&mut std::collections::BTreeMap<String, Owned>)) -> Vec<u8> {
+fn rewrite(
+    bytes: &[u8],
+    edit: impl FnOnce(&mut std::collections::BTreeMap<String, Owned>),
+) -> Vec<u8> {
     let parsed = safetensors::parse(bytes).unwrap();
     let mut owned: std::collections::BTreeMap<String, Owned> = parsed
         .iter()
@@ -303,37 +425,64 @@ fn checkpoint_errors_name_what_is_wrong() {
         m.remove("transformer.1.ffn.w3.weight");
     });
     let e = load(&missing);
-    assert!(matches!(&e, CheckpointError::Missing { key, .. } if key == "transformer.1.ffn.w3.weight"), "{e}");
+    assert!(
+        matches!(&e, CheckpointError::Missing { key, .. } if key == "transformer.1.ffn.w3.weight"),
+        "{e}"
+    );
     assert!(e.to_string().contains("[64, 32]"), "{e}");
 
     let extra = rewrite(&sp.safetensors, |m| {
-        m.insert("transformer.9.norm1.weight".into(), Owned::F32(vec![32], vec![1.0; 32]));
+        m.insert(
+            "transformer.9.norm1.weight".into(),
+            Owned::F32(vec![32], vec![1.0; 32]),
+        );
     });
-    assert!(load(&extra).to_string().contains("`transformer.9.norm1.weight`"));
+    assert!(
+        load(&extra)
+            .to_string()
+            .contains("`transformer.9.norm1.weight`")
+    );
 
     let misshaped = rewrite(&sp.safetensors, |m| {
-        m.insert("head.proj_s1.bias".into(), Owned::F32(vec![15], vec![0.0; 15]));
+        m.insert(
+            "head.proj_s1.bias".into(),
+            Owned::F32(vec![15], vec![0.0; 15]),
+        );
     });
     let e = load(&misshaped);
-    assert!(matches!(&e, CheckpointError::Shape { key, found, .. } if key == "head.proj_s1.bias" && found == &vec![15]), "{e}");
+    assert!(
+        matches!(&e, CheckpointError::Shape { key, found, .. } if key == "head.proj_s1.bias" && found == &vec![15]),
+        "{e}"
+    );
 
     let nan = rewrite(&sp.safetensors, |m| {
-        m.insert("norm.weight".into(), Owned::F32(vec![32], vec![f32::NAN; 32]));
+        m.insert(
+            "norm.weight".into(),
+            Owned::F32(vec![32], vec![f32::NAN; 32]),
+        );
     });
     assert!(matches!(load(&nan), CheckpointError::NonFinite { .. }));
 
     let bad_buffer = rewrite(&sp.safetensors, |m| {
-        m.insert("transformer.0.self_attn.rotary.inv_freq".into(), Owned::F32(vec![8], vec![0.5; 8]));
+        m.insert(
+            "transformer.0.self_attn.rotary.inv_freq".into(),
+            Owned::F32(vec![8], vec![0.5; 8]),
+        );
     });
     assert!(matches!(load(&bad_buffer), CheckpointError::Buffer { .. }));
 
     // Buffers are optional: a file without them loads.
-    let no_buffers = rewrite(&sp.safetensors, |m| m.retain(|k, _| !k.contains("inv_freq")));
+    let no_buffers = rewrite(&sp.safetensors, |m| {
+        m.retain(|k, _| !k.contains("inv_freq"))
+    });
     load_predictor(cfg, &no_buffers, &device()).unwrap();
 
     let truncated = &sp.safetensors[..sp.safetensors.len() / 2];
     assert!(load(truncated).to_string().contains("truncated"));
-    assert!(matches!(load(b"not a checkpoint"), CheckpointError::File(_)));
+    assert!(matches!(
+        load(b"not a checkpoint"),
+        CheckpointError::File(_)
+    ));
 
     // The wrong kind of directory.
     let e = load_tokenizer(cfg, &sp.safetensors, &device()).unwrap_err();
@@ -349,5 +498,10 @@ fn checkpoint_errors_name_what_is_wrong() {
     assert!(e.to_string().contains("Kronos-Tokenizer-2k"), "{e}");
     check_pair(&TokenizerConfig::kronos_2k(), &mini).unwrap();
     let (tc, _) = tiny();
-    assert!(check_pair(&tc, &mini).unwrap_err().to_string().contains("4+4-bit"));
+    assert!(
+        check_pair(&tc, &mini)
+            .unwrap_err()
+            .to_string()
+            .contains("4+4-bit")
+    );
 }

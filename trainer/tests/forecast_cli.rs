@@ -21,7 +21,10 @@ fn csi300() -> PathBuf {
 }
 
 fn trainer(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_kxian-trainer")).args(args).output().expect("runs")
+    Command::new(env!("CARGO_BIN_EXE_kxian-trainer"))
+        .args(args)
+        .output()
+        .expect("runs")
 }
 
 fn models() -> Vec<String> {
@@ -47,7 +50,18 @@ fn stderr(o: &Output) -> String {
 #[test]
 fn forecasts_the_embedded_csi300_with_quantiles() {
     let input = csi300().display().to_string();
-    let out = forecast(&["--input", &input, "--horizon", "12", "--samples", "6", "--seed", "3", "--lookback", "200"]);
+    let out = forecast(&[
+        "--input",
+        &input,
+        "--horizon",
+        "12",
+        "--samples",
+        "6",
+        "--seed",
+        "3",
+        "--lookback",
+        "200",
+    ]);
     assert!(out.status.success(), "{}", stderr(&out));
     let r: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(r["symbol"], "000300.SH");
@@ -55,10 +69,18 @@ fn forecasts_the_embedded_csi300_with_quantiles() {
     assert_eq!(r["input"]["lookback"], 200);
     assert_eq!(r["input"]["last"], "2024-09-19");
     // The next trading days after 2024-09-19 (a Thursday): Friday, then Monday.
-    let ts: Vec<&str> = r["timestamps"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+    let ts: Vec<&str> = r["timestamps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
     assert_eq!(ts.len(), 12);
     assert_eq!(&ts[..3], ["2024-09-20", "2024-09-23", "2024-09-24"]);
-    assert!(!ts.contains(&"2024-10-01"), "the National Day holiday is not a trading day: {ts:?}");
+    assert!(
+        !ts.contains(&"2024-10-01"),
+        "the National Day holiday is not a trading day: {ts:?}"
+    );
     assert_eq!(r["mean"].as_array().unwrap().len(), 12);
     assert_eq!(r["paths"].as_array().unwrap().len(), 6);
     assert_eq!(r["paths"][5].as_array().unwrap().len(), 12);
@@ -71,15 +93,40 @@ fn forecasts_the_embedded_csi300_with_quantiles() {
     assert_eq!(r["tokens"]["s1"].as_array().unwrap().len(), 12);
     assert_eq!(r["model"]["predictor"]["parameters"], 4_108_032);
     assert_eq!(r["model"]["tokenizer"]["parameters"], 3_958_042);
-    assert_eq!(r["params"]["max_context"], 2048, "Kronos-mini's context by default");
+    assert_eq!(
+        r["params"]["max_context"], 2048,
+        "Kronos-mini's context by default"
+    );
     assert!(r["model"]["backend"].as_str().unwrap().starts_with("cpu"));
     assert!(r["model"]["elapsed_ms"].as_f64().unwrap() > 0.0);
 
     // The same seed gives the same forecast; CSV has a row per bar.
-    let again = forecast(&["--input", &input, "--horizon", "12", "--samples", "6", "--seed", "3", "--lookback", "200"]);
+    let again = forecast(&[
+        "--input",
+        &input,
+        "--horizon",
+        "12",
+        "--samples",
+        "6",
+        "--seed",
+        "3",
+        "--lookback",
+        "200",
+    ]);
     let r2: Value = serde_json::from_slice(&again.stdout).unwrap();
     assert_eq!(r["paths"], r2["paths"]);
-    let csv = forecast(&["--input", &input, "--horizon", "5", "--lookback", "100", "--format", "csv", "--top-k", "1"]);
+    let csv = forecast(&[
+        "--input",
+        &input,
+        "--horizon",
+        "5",
+        "--lookback",
+        "100",
+        "--format",
+        "csv",
+        "--top-k",
+        "1",
+    ]);
     assert!(csv.status.success(), "{}", stderr(&csv));
     let text = String::from_utf8(csv.stdout).unwrap();
     assert_eq!(text.lines().count(), 6);
@@ -103,9 +150,17 @@ fn bad_inputs_get_clear_errors() {
     let short = write(tmp.path(), "600000.csv", &csv);
     let out = forecast(&["--input", short.to_str().unwrap(), "--lookback", "50"]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("has 20 bars but the lookback needs 50"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("has 20 bars but the lookback needs 50"),
+        "{}",
+        stderr(&out)
+    );
 
-    let nan = write(tmp.path(), "600001.csv", &csv.replace("2024-01-05,10,11", "2024-01-05,NaN,11"));
+    let nan = write(
+        tmp.path(),
+        "600001.csv",
+        &csv.replace("2024-01-05,10,11", "2024-01-05,NaN,11"),
+    );
     let out = forecast(&["--input", nan.to_str().unwrap(), "--lookback", "10"]);
     assert_eq!(out.status.code(), Some(2));
     let e = stderr(&out);
@@ -122,30 +177,74 @@ fn bad_inputs_get_clear_errors() {
 
     // A tokenizer directory given as the predictor, and a directory that holds nothing.
     let tok = parity("Kronos-Tokenizer-2k-rand").display().to_string();
-    let out = trainer(&["forecast", "--tokenizer", &tok, "--predictor", &tok, "--input", &input]);
+    let out = trainer(&[
+        "forecast",
+        "--tokenizer",
+        &tok,
+        "--predictor",
+        &tok,
+        "--input",
+        &input,
+    ]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("tokenizer's config"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("tokenizer's config"),
+        "{}",
+        stderr(&out)
+    );
     let empty = tmp.path().join("empty");
     std::fs::create_dir(&empty).unwrap();
     let pred = parity("Kronos-mini-rand").display().to_string();
-    let out = trainer(&["forecast", "--tokenizer", empty.to_str().unwrap(), "--predictor", &pred, "--input", &input]);
+    let out = trainer(&[
+        "forecast",
+        "--tokenizer",
+        empty.to_str().unwrap(),
+        "--predictor",
+        &pred,
+        "--input",
+        &input,
+    ]);
     assert!(stderr(&out).contains("config.json"), "{}", stderr(&out));
 
     // Kronos-mini with a Tokenizer-base-shaped tokenizer: refused, naming the right one.
     let base_dir = tmp.path().join("tok-base");
     let base = KronosTokenizer::new(&TokenizerConfig::kronos_base(), &Device::flex());
     kxian_trainer::models::save(&base_dir, &save_tokenizer(&base)).unwrap();
-    let out = trainer(&["forecast", "--tokenizer", base_dir.to_str().unwrap(), "--predictor", &pred, "--input", &input]);
+    let out = trainer(&[
+        "forecast",
+        "--tokenizer",
+        base_dir.to_str().unwrap(),
+        "--predictor",
+        &pred,
+        "--input",
+        &input,
+    ]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("Kronos-Tokenizer-2k"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("Kronos-Tokenizer-2k"),
+        "{}",
+        stderr(&out)
+    );
 
     // A truncated weights file.
     let cut = tmp.path().join("cut");
     std::fs::create_dir(&cut).unwrap();
-    std::fs::copy(parity("Kronos-mini-rand/config.json"), cut.join("config.json")).unwrap();
+    std::fs::copy(
+        parity("Kronos-mini-rand/config.json"),
+        cut.join("config.json"),
+    )
+    .unwrap();
     let w = std::fs::read(parity("Kronos-mini-rand/model.safetensors")).unwrap();
     std::fs::write(cut.join("model.safetensors"), &w[..w.len() - 1000]).unwrap();
-    let out = trainer(&["forecast", "--tokenizer", &tok, "--predictor", cut.to_str().unwrap(), "--input", &input]);
+    let out = trainer(&[
+        "forecast",
+        "--tokenizer",
+        &tok,
+        "--predictor",
+        cut.to_str().unwrap(),
+        "--input",
+        &input,
+    ]);
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("truncated"), "{}", stderr(&out));
 }

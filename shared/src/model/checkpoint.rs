@@ -171,6 +171,22 @@ fn walk_predictor(m: &mut KronosPredictor, f: &mut dyn FnMut(String, Slot)) {
     f("head.proj_s2".into(), Slot::Linear(&mut m.head.proj_s2));
 }
 
+/// `[rows, cols]` → `[cols, rows]`, in cache-sized tiles.
+fn transpose(w: &[f32], rows: usize, cols: usize) -> Vec<f32> {
+    const TILE: usize = 32;
+    let mut t = vec![0f32; w.len()];
+    for r0 in (0..rows).step_by(TILE) {
+        for c0 in (0..cols).step_by(TILE) {
+            for r in r0..(r0 + TILE).min(rows) {
+                for c in c0..(c0 + TILE).min(cols) {
+                    t[c * rows + r] = w[r * cols + c];
+                }
+            }
+        }
+    }
+    t
+}
+
 enum Buffer {
     F32(Vec<f32>),
     I64(Vec<i64>),
@@ -266,28 +282,22 @@ impl<'a> Reader<'a> {
     fn fill(&mut self, key: String, slot: Slot) -> Result<(), CheckpointError> {
         match slot {
             Slot::Linear(l) => {
-                let [d_in, d_out] = l.weight.shape().dims();
+                let [d_in, d_out] = l.weight.lazy_shape().dims();
                 let w = self.tensor(&format!("{key}.weight"), &[d_out, d_in])?;
                 // [out, in] → [in, out]
-                let mut t = vec![0f32; w.len()];
-                for o in 0..d_out {
-                    for i in 0..d_in {
-                        t[i * d_out + o] = w[o * d_in + i];
-                    }
-                }
-                l.weight = self.param(t, [d_in, d_out]);
+                l.weight = self.param(transpose(&w, d_out, d_in), [d_in, d_out]);
                 if l.bias.is_some() {
                     let b = self.tensor(&format!("{key}.bias"), &[d_out])?;
                     l.bias = Some(self.param(b, [d_out]));
                 }
             }
             Slot::Norm(n) => {
-                let [d] = n.gamma.shape().dims();
+                let [d] = n.gamma.lazy_shape().dims();
                 let w = self.tensor(&format!("{key}.weight"), &[d])?;
                 n.gamma = self.param(w, [d]);
             }
             Slot::Table(e) => {
-                let [rows, d] = e.weight.shape().dims();
+                let [rows, d] = e.weight.lazy_shape().dims();
                 let w = self.tensor(&format!("{key}.weight"), &[rows, d])?;
                 e.weight = self.param(w, [rows, d]);
             }
@@ -484,13 +494,10 @@ fn collect(
         Slot::Linear(l) => {
             let [d_in, d_out] = l.weight.shape().dims();
             let w = read(l.weight.val().reshape([d_in * d_out]));
-            let mut t = vec![0f32; w.len()];
-            for i in 0..d_in {
-                for o in 0..d_out {
-                    t[o * d_in + i] = w[i * d_out + o];
-                }
-            }
-            out.insert(format!("{key}.weight"), Owned::F32(vec![d_out, d_in], t));
+            out.insert(
+                format!("{key}.weight"),
+                Owned::F32(vec![d_out, d_in], transpose(&w, d_in, d_out)),
+            );
             if let Some(b) = &l.bias {
                 out.insert(
                     format!("{key}.bias"),

@@ -17,6 +17,7 @@ use std::task::{Context, Poll, Waker};
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 
+use super::layers::{AttnMode, Keys, KvCache};
 use super::predictor::{KronosPredictor, PredictorCache, PredictorInput};
 use super::sampling::{Rng, Sampling, argmax, top2_margin};
 use super::tokenizer::{KronosTokenizer, TokenIds, ids_from_unit};
@@ -261,6 +262,37 @@ fn window(
     PredictorInput::from_slices(s, &s1, &s2, &st, device)
 }
 
+/// Rows recomputed together when a window is recomputed without the cache: bounds the memory
+/// of many sample paths at no cost in speed.
+const RECOMPUTE_ROWS: usize = 4;
+
+/// Hidden state of the last position and dependency-layer keys of the window of every path
+/// ending at `end`, computed from scratch (positions re-based to 0, as the reference does).
+fn recompute(
+    predictor: &KronosPredictor,
+    tokens: &[Vec<(u32, u32)>],
+    end: usize,
+    w: usize,
+    stamps: &[[u32; 5]],
+    device: &Device,
+) -> (Tensor<3>, Keys) {
+    let (mut lasts, mut ks, mut vs) = (Vec::new(), Vec::new(), Vec::new());
+    for rows in tokens.chunks(RECOMPUTE_ROWS) {
+        let h = predictor.hidden(&window(rows, end, w, stamps, device), 0, None);
+        lasts.push(last_row(h.clone()));
+        let (k, v) = predictor
+            .dep_layer
+            .cross_attn
+            .keys_values(h, AttnMode::Open);
+        ks.push(k);
+        vs.push(v);
+    }
+    (
+        Tensor::cat(lasts, 0),
+        Keys::own(Tensor::cat(ks, 0), Tensor::cat(vs, 0)),
+    )
+}
+
 fn last_row(h: Tensor<3>) -> Tensor<3> {
     let [b, l, d] = h.dims();
     h.slice([0..b, l - 1..l, 0..d])
@@ -311,17 +343,27 @@ pub async fn forecast_async(
     let v1 = predictor.config.s1_vocab();
     let v2 = predictor.config.s2_vocab();
 
-    // 2. the first window: one batch-1 prefill shared by every path.
+    // The decoder is causal, so the history rows of the final decode window are the same
+    // for every path: decode them now, beside the generation (on another thread natively).
     let max_ctx = cfg.max_context;
+    let total = t + horizon;
+    let wd = total.min(max_ctx);
+    let start = total - wd;
+    let shared = t.saturating_sub(start);
+    let prefix_job = (cfg.cache != CacheMode::Off && shared > 0)
+        .then(|| PrefixDecode::start(tokenizer, ids_of(start..t, &tokens[..1]), wd, device));
+
+    // 2. the first window: one batch-1 prefill shared by every path.
     let mut cache = PredictorCache::new(predictor.transformer.len(), (t + horizon).min(max_ctx));
     let w0 = t.min(max_ctx);
     let mut h_last: Tensor<3>;
-    let mut full_h: Option<Tensor<3>> = None;
+    // Dependency-layer keys of a window recomputed without the cache (no cache, or a slid one).
+    let mut window_keys: Option<Keys> = None;
     match cfg.cache {
         CacheMode::Off => {
-            let h = predictor.hidden(&window(&tokens, t, w0, &stamps, device), 0, None);
-            h_last = last_row(h.clone());
-            full_h = Some(h);
+            let (last, keys) = recompute(predictor, &tokens, t, w0, &stamps, device);
+            h_last = last;
+            window_keys = Some(keys);
         }
         CacheMode::Exact | CacheMode::Absolute => {
             let h = predictor.hidden(
@@ -331,7 +373,7 @@ pub async fn forecast_async(
             );
             h_last = last_row(h);
             if paths > 1 {
-                cache.repeat_batch(paths);
+                cache.share();
                 h_last = h_last.repeat_dim(0, paths);
             }
         }
@@ -369,9 +411,9 @@ pub async fn forecast_async(
             ),
             device,
         );
-        let keys = match (&cfg.cache, &full_h) {
-            (CacheMode::Off, Some(h)) => predictor.dep_keys(h.clone()),
-            _ => cache.dep.view().expect("the prefill filled the cache"),
+        let keys = match window_keys.take() {
+            Some(keys) => keys,
+            None => cache.dep.keys(),
         };
         let mut s2_logits = read(predictor.s2_logits_last(h_last.clone(), s1_t, keys)).await?;
         for (p, row) in s2_logits.chunks_exact_mut(v2).enumerate() {
@@ -400,16 +442,17 @@ pub async fn forecast_async(
         let w = n.min(max_ctx);
         match cfg.cache {
             CacheMode::Off => {
-                let h = predictor.hidden(&window(&tokens, n, w, &stamps, device), 0, None);
-                h_last = last_row(h.clone());
-                full_h = Some(h);
+                let (last, keys) = recompute(predictor, &tokens, n, w, &stamps, device);
+                h_last = last;
+                window_keys = Some(keys);
             }
             CacheMode::Exact if n > max_ctx => {
-                // The window slid: the reference re-bases every position, so recompute it.
+                // The window slid: the reference re-bases every position, so recompute it,
+                // here and at every later bar (so the cache is not kept).
                 cache.clear();
-                let h =
-                    predictor.hidden(&window(&tokens, n, w, &stamps, device), 0, Some(&mut cache));
-                h_last = last_row(h);
+                let (last, keys) = recompute(predictor, &tokens, n, w, &stamps, device);
+                h_last = last;
+                window_keys = Some(keys);
             }
             CacheMode::Exact | CacheMode::Absolute => {
                 if n > max_ctx {
@@ -426,40 +469,34 @@ pub async fn forecast_async(
         }
     }
 
-    // 6. decode the last window of history + forecast. The decoder is causal, so the
-    //    history rows every path shares are decoded once and cached.
-    let total = t + horizon;
-    let wd = total.min(max_ctx);
-    let start = total - wd;
-    let shared = t.saturating_sub(start);
-    let ids_of = |range: std::ops::Range<usize>, rows: &[Vec<(u32, u32)>]| {
-        let mut ids = TokenIds {
-            batch: rows.len(),
-            len: range.len(),
-            s1: Vec::with_capacity(rows.len() * range.len()),
-            s2: Vec::with_capacity(rows.len() * range.len()),
-        };
-        for path in rows {
-            for &(a, b) in &path[range.clone()] {
-                ids.s1.push(a);
-                ids.s2.push(b);
-            }
-        }
-        ids
-    };
+    // 6. decode the last window of history + forecast: the history rows (already decoded
+    //    once for every path), then each path's own bars.
     let window_ids = ids_of(start..total, &tokens[..1]);
     let decode_window = (window_ids.s1, window_ids.s2);
-    let norm_paths: Vec<Vec<[f32; 6]>> = if cfg.cache != CacheMode::Off && shared > 0 {
-        let mut caches = vec![super::layers::KvCache::with_capacity(wd); tokenizer.decoder.len()];
-        let _ = tokenizer.decode_cached(&ids_of(start..t, &tokens[..1]), 0, &mut caches, device);
-        caches.iter_mut().for_each(|c| c.repeat_batch(paths));
-        let decoded = read(tokenizer.decode_cached(&ids_of(t..total, &tokens), shared, &mut caches, device)).await?;
-        decoded.chunks_exact(horizon * 6).map(|p| p.chunks_exact(6).map(|r| std::array::from_fn(|c| r[c])).collect()).collect()
+    let norm_paths: Vec<Vec<[f32; 6]>> = if let Some(job) = prefix_job {
+        let mut caches = job.finish();
+        caches.iter_mut().for_each(KvCache::share);
+        let decoded =
+            read(tokenizer.decode_cached(&ids_of(t..total, &tokens), shared, &mut caches, device))
+                .await?;
+        decoded
+            .chunks_exact(horizon * 6)
+            .map(|p| {
+                p.chunks_exact(6)
+                    .map(|r| std::array::from_fn(|c| r[c]))
+                    .collect()
+            })
+            .collect()
     } else {
         let decoded = read(tokenizer.decode(&ids_of(start..total, &tokens), device)).await?;
         decoded
             .chunks_exact(wd * 6)
-            .map(|path| path[(wd - horizon) * 6..].chunks_exact(6).map(|r| std::array::from_fn(|c| r[c])).collect())
+            .map(|path| {
+                path[(wd - horizon) * 6..]
+                    .chunks_exact(6)
+                    .map(|r| std::array::from_fn(|c| r[c]))
+                    .collect()
+            })
             .collect()
     };
 
@@ -509,6 +546,38 @@ pub async fn forecast_async(
         trace,
         decode_window,
     })
+}
+
+/// Ids of `range` of every token row.
+fn ids_of(range: std::ops::Range<usize>, rows: &[Vec<(u32, u32)>]) -> TokenIds {
+    let mut ids = TokenIds {
+        batch: rows.len(),
+        len: range.len(),
+        s1: Vec::with_capacity(rows.len() * range.len()),
+        s2: Vec::with_capacity(rows.len() * range.len()),
+    };
+    for path in rows {
+        for &(a, b) in &path[range.clone()] {
+            ids.s1.push(a);
+            ids.s2.push(b);
+        }
+    }
+    ids
+}
+
+/// The decoder's caches after the history rows every path shares.
+struct PrefixDecode(Vec<KvCache>);
+
+impl PrefixDecode {
+    fn start(tokenizer: &KronosTokenizer, ids: TokenIds, capacity: usize, device: &Device) -> Self {
+        let mut caches = vec![KvCache::with_capacity(capacity); tokenizer.decoder.len()];
+        let _ = tokenizer.decode_cached(&ids, 0, &mut caches, device);
+        PrefixDecode(caches)
+    }
+
+    fn finish(self) -> Vec<KvCache> {
+        self.0
+    }
 }
 
 /// Linear-interpolated quantile (numpy's default) of each bar and column over the paths.

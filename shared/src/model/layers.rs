@@ -71,15 +71,83 @@ impl Rope {
     }
 }
 
-/// Keys and values of one attention layer, `[B, H, len, h]` each, already rotated. The
-/// buffers are allocated with room to grow and written in place, so a generated token costs
-/// its own row rather than a copy of the whole cache. A plain struct owned by whoever runs
-/// the generation; the model itself stays immutable.
+/// Keys and values to attend over: a part shared by every row of the batch (batch 1: the
+/// history that all sample paths have in common) and a part of each row's own.
 #[derive(Debug, Clone, Default)]
-pub struct KvCache {
-    buf: Option<(Tensor<4>, Tensor<4>)>,
+pub struct Keys {
+    pub shared: Option<(Tensor<4>, Tensor<4>)>,
+    pub own: Option<(Tensor<4>, Tensor<4>)>,
+}
+
+impl Keys {
+    pub fn own(k: Tensor<4>, v: Tensor<4>) -> Self {
+        Self {
+            shared: None,
+            own: Some((k, v)),
+        }
+    }
+}
+
+/// One growable `[B, H, cap, h]` key/value buffer pair, written in place, so a generated
+/// token costs its own row rather than a copy of the whole cache.
+#[derive(Debug, Clone, Default)]
+struct Buffer {
+    kv: Option<(Tensor<4>, Tensor<4>)>,
     start: usize,
     end: usize,
+}
+
+impl Buffer {
+    fn len(&self) -> usize {
+        self.end - self.start
+    }
+
+    fn view(&self) -> Option<(Tensor<4>, Tensor<4>)> {
+        let (k, v) = self.kv.as_ref()?;
+        if self.end == self.start {
+            return None;
+        }
+        let [b, h, _, d] = k.dims();
+        let r = [0..b, 0..h, self.start..self.end, 0..d];
+        Some((k.clone().slice(r.clone()), v.clone().slice(r)))
+    }
+
+    fn append(&mut self, k: Tensor<4>, v: Tensor<4>, capacity: usize) {
+        let [b, h, n, d] = k.dims();
+        let room = self.kv.as_ref().map_or(0, |(bk, _)| bk.dims()[2]);
+        if self.end + n > room {
+            // Compact to the front and grow: amortised, like a Vec.
+            let keep = self.view();
+            let len = self.len();
+            let cap = (len + n).max(capacity).max(2 * len);
+            let device = k.device();
+            let (mut nk, mut nv) = (
+                Tensor::zeros([b, h, cap, d], &device),
+                Tensor::zeros([b, h, cap, d], &device),
+            );
+            if let Some((ok, ov)) = keep {
+                nk = nk.slice_assign([0..b, 0..h, 0..len, 0..d], ok);
+                nv = nv.slice_assign([0..b, 0..h, 0..len, 0..d], ov);
+            }
+            self.kv = Some((nk, nv));
+            self.start = 0;
+            self.end = len;
+        }
+        let (bk, bv) = self.kv.take().expect("allocated above");
+        let r = [0..b, 0..h, self.end..self.end + n, 0..d];
+        self.kv = Some((bk.slice_assign(r.clone(), k), bv.slice_assign(r, v)));
+        self.end += n;
+    }
+}
+
+/// The K/V cache of one attention layer, keys already rotated. After [`KvCache::share`] the
+/// positions so far stay at batch 1 and are attended by every row, so sample paths that
+/// start from one history neither copy nor re-read it per path. A plain struct owned by
+/// whoever runs the generation; the model itself stays immutable.
+#[derive(Debug, Clone, Default)]
+pub struct KvCache {
+    shared: Buffer,
+    own: Buffer,
     /// Positions to allocate room for on first use.
     pub capacity: usize,
 }
@@ -93,7 +161,7 @@ impl KvCache {
     }
 
     pub fn len(&self) -> usize {
-        self.end - self.start
+        self.shared.len() + self.own.len()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -101,58 +169,36 @@ impl KvCache {
     }
 
     pub fn clear(&mut self) {
-        self.buf = None;
-        self.start = 0;
-        self.end = 0;
+        self.shared = Buffer::default();
+        self.own = Buffer::default();
     }
 
-    /// The cached keys and values (views into the buffers).
-    pub fn view(&self) -> Option<(Tensor<4>, Tensor<4>)> {
-        let (k, v) = self.buf.as_ref()?;
-        let [b, h, _, d] = k.dims();
-        let r = [0..b, 0..h, self.start..self.end, 0..d];
-        Some((k.clone().slice(r.clone()), v.clone().slice(r)))
-    }
-
-    /// Appends `k, v: [B, H, n, h]` and returns views of everything cached.
-    pub fn append(&mut self, k: Tensor<4>, v: Tensor<4>) -> (Tensor<4>, Tensor<4>) {
-        let [b, h, n, d] = k.dims();
-        let room = self.buf.as_ref().map_or(0, |(bk, _)| bk.dims()[2]);
-        if self.end + n > room {
-            // Compact to the front and grow: amortised, like a Vec.
-            let keep = self.view();
-            let cap = (self.len() + n).max(self.capacity).max(2 * self.len());
-            let device = k.device();
-            let (mut nk, mut nv) = (Tensor::zeros([b, h, cap, d], &device), Tensor::zeros([b, h, cap, d], &device));
-            let len = self.len();
-            if let Some((ok, ov)) = keep {
-                nk = nk.slice_assign([0..b, 0..h, 0..len, 0..d], ok);
-                nv = nv.slice_assign([0..b, 0..h, 0..len, 0..d], ov);
-            }
-            self.buf = Some((nk, nv));
-            self.start = 0;
-            self.end = len;
+    pub fn keys(&self) -> Keys {
+        Keys {
+            shared: self.shared.view(),
+            own: self.own.view(),
         }
-        let (bk, bv) = self.buf.take().expect("allocated above");
-        let r = [0..b, 0..h, self.end..self.end + n, 0..d];
-        self.buf = Some((bk.slice_assign(r.clone(), k), bv.slice_assign(r, v)));
-        self.end += n;
-        self.view().expect("just written")
+    }
+
+    /// Appends `k, v: [B, H, n, h]` and returns everything cached.
+    pub fn append(&mut self, k: Tensor<4>, v: Tensor<4>) -> Keys {
+        let capacity = self.capacity.saturating_sub(self.shared.len());
+        self.own.append(k, v, capacity);
+        self.keys()
     }
 
     /// Drops the oldest `n` positions (the absolute-position sliding mode).
     pub fn drop_oldest(&mut self, n: usize) {
-        self.start = (self.start + n).min(self.end);
+        let from_shared = n.min(self.shared.len());
+        self.shared.start += from_shared;
+        self.own.start = (self.own.start + n - from_shared).min(self.own.end);
     }
 
-    /// Repeats a batch-1 cache `times` times along the batch (one prefill for every sample path).
-    pub fn repeat_batch(&mut self, times: usize) {
-        if let Some((k, v)) = self.view() {
-            let len = self.len();
-            self.clear();
-            self.capacity = self.capacity.max(len);
-            self.append(k.repeat_dim(0, times), v.repeat_dim(0, times));
-        }
+    /// Turns a batch-1 cache into the shared part of a batch of rows: what is cached so far
+    /// is attended by every row, and later appends carry the whole batch.
+    pub fn share(&mut self) {
+        debug_assert!(self.shared.len() == 0, "shared once");
+        self.shared = std::mem::take(&mut self.own);
     }
 }
 
@@ -174,6 +220,55 @@ pub struct Attention {
     pub v_proj: Linear,
     pub out_proj: Linear,
     pub n_heads: usize,
+}
+
+/// Query rows per block of a long causal attention: each block only reads the keys its
+/// last row may see, which skips most of the masked upper triangle.
+const CAUSAL_CHUNK: usize = 64;
+
+/// Additive mask for queries at key positions `first..first + n` over keys `0..lk`.
+fn causal_mask(first: usize, n: usize, lk: usize, device: &Device) -> Tensor<4> {
+    let mut mask = vec![0f32; n * lk];
+    for i in 0..n {
+        for j in first + i + 1..lk {
+            mask[i * lk + j] = f32::NEG_INFINITY;
+        }
+    }
+    Tensor::<2>::from_data(TensorData::new(mask, [n, lk]), device).unsqueeze()
+}
+
+/// Causal attention of `q: [B, H, Lq, h]` (already scaled) over `k, v: [B, H, Lk, h]`, the
+/// queries being the last `Lq` key positions, one block of query rows at a time. Each row's
+/// softmax sees exactly the keys it sees in one masked product, so the numbers are the same.
+fn causal_in_chunks(q: Tensor<4>, k: Tensor<4>, v: Tensor<4>) -> Tensor<4> {
+    let [b, heads, lq, h] = q.dims();
+    let lk = k.dims()[2];
+    let first = lk - lq;
+    let device = q.device();
+    let mut outs = Vec::with_capacity(lq.div_ceil(CAUSAL_CHUNK));
+    for c0 in (0..lq).step_by(CAUSAL_CHUNK) {
+        let c1 = (c0 + CAUSAL_CHUNK).min(lq);
+        let visible = first + c1;
+        let qc = q.clone().slice([0..b, 0..heads, c0..c1, 0..h]);
+        let kc = k.clone().slice([0..b, 0..heads, 0..visible, 0..h]);
+        let vc = v.clone().slice([0..b, 0..heads, 0..visible, 0..h]);
+        let scores =
+            qc.matmul(kc.swap_dims(2, 3)) + causal_mask(first + c0, c1 - c0, visible, &device);
+        outs.push(softmax(scores, 3).matmul(vc));
+    }
+    Tensor::cat(outs, 2)
+}
+
+/// `[S, H, Lq, x]` → `[1, H, S·Lq, x]`: the rows of every batch entry as queries of one matrix.
+fn rows_as_queries(t: Tensor<4>) -> Tensor<4> {
+    let [s, h, l, x] = t.dims();
+    t.swap_dims(0, 1).reshape([1, h, s * l, x])
+}
+
+/// The inverse of [`rows_as_queries`].
+fn queries_as_rows(t: Tensor<4>, s: usize, l: usize) -> Tensor<4> {
+    let [_, h, _, x] = t.dims();
+    t.reshape([h, s, l, x]).swap_dims(0, 1)
 }
 
 impl Attention {
@@ -220,7 +315,6 @@ impl Attention {
         mode: AttnMode,
         cache: Option<&mut KvCache>,
     ) -> Tensor<3> {
-        let [b, lq, d] = query.dims();
         // 1. project and split into heads
         let q = self.split_heads(self.q_proj.forward(query));
         let (k_new, v_new) = self.keys_values(kv_input, mode);
@@ -230,56 +324,68 @@ impl Attention {
             AttnMode::Open => q,
         };
         // 3. append to the cache
-        let (k, v) = match cache {
+        let keys = match cache {
             Some(cache) => cache.append(k_new, v_new),
-            None => (k_new, v_new),
+            None => Keys::own(k_new, v_new),
         };
-        self.attend(q, k, v, mode, b, lq, d)
+        self.attend(q, keys, matches!(mode, AttnMode::Causal(_)))
     }
 
-    /// Attention of a query over keys and values that are already projected (the cached
-    /// dependency-layer path).
-    pub fn forward_cached(&self, query: Tensor<3>, k: Tensor<4>, v: Tensor<4>) -> Tensor<3> {
-        let [b, lq, d] = query.dims();
+    /// Attention of a query over keys and values already projected (the dependency layer's
+    /// cached path: no mask, no rotation).
+    pub fn forward_cached(&self, query: Tensor<3>, keys: Keys) -> Tensor<3> {
         let q = self.split_heads(self.q_proj.forward(query));
-        self.attend(q, k, v, AttnMode::Open, b, lq, d)
+        self.attend(q, keys, false)
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn attend(
-        &self,
-        q: Tensor<4>,
-        k: Tensor<4>,
-        v: Tensor<4>,
-        mode: AttnMode,
-        b: usize,
-        lq: usize,
-        d: usize,
-    ) -> Tensor<3> {
-        let h = self.head_dim();
-        let lk = k.dims()[2];
-        // 4. scaled scores, causal mask where asked
-        let mut scores = q
-            .matmul(k.swap_dims(2, 3))
-            .mul_scalar(1.0 / (h as f64).sqrt());
-        if let AttnMode::Causal(_) = mode {
-            // Keys are the cached positions then the new ones; the queries are the last lq.
-            let first_query = lk - lq;
-            if lq > 1 {
-                let mut mask = vec![0f32; lq * lk];
-                for i in 0..lq {
-                    for j in first_query + i + 1..lk {
-                        mask[i * lk + j] = f32::NEG_INFINITY;
-                    }
-                }
-                let mask: Tensor<2> =
-                    Tensor::from_data(TensorData::new(mask, [lq, lk]), &scores.device());
-                scores = scores + mask.unsqueeze::<4>();
-            }
+    fn attend(&self, q: Tensor<4>, keys: Keys, causal: bool) -> Tensor<3> {
+        let [b, heads, lq, h] = q.dims();
+        let q = q.mul_scalar(1.0 / (h as f64).sqrt());
+        if causal && lq > CAUSAL_CHUNK && keys.shared.is_none() {
+            let (k, v) = keys.own.expect("keys to attend");
+            let out = causal_in_chunks(q, k, v);
+            return self
+                .out_proj
+                .forward(out.swap_dims(1, 2).reshape([b, lq, heads * h]));
         }
+        // 4. scaled scores: the shared part as one matrix product for all rows, then each
+        //    row's own keys, causally masked where asked (the shared part precedes them all)
+        let mut parts = Vec::with_capacity(2);
+        if let Some((k, _)) = &keys.shared {
+            let s = rows_as_queries(q.clone()).matmul(k.clone().swap_dims(2, 3));
+            parts.push(queries_as_rows(s, b, lq));
+        }
+        if let Some((k, _)) = &keys.own {
+            let mut s = q.matmul(k.clone().swap_dims(2, 3));
+            let lk = k.dims()[2];
+            if causal && lq > 1 {
+                let mask = causal_mask(lk - lq, lq, lk, &s.device());
+                s = s + mask;
+            }
+            parts.push(s);
+        }
+        let split = parts[0].dims()[3];
+        let probs = softmax(
+            if parts.len() == 1 {
+                parts.pop().expect("one part")
+            } else {
+                Tensor::cat(parts, 3)
+            },
+            3,
+        );
         // 5. attend, merge heads, project out
-        let out = softmax(scores, 3).matmul(v);
-        let out = out.swap_dims(1, 2).reshape([b, lq, d]);
+        let total = probs.dims()[3];
+        let out = match (keys.shared, keys.own) {
+            (Some((_, vs)), Some((_, vo))) => {
+                let ps = probs.clone().slice([0..b, 0..heads, 0..lq, 0..split]);
+                let po = probs.slice([0..b, 0..heads, 0..lq, split..total]);
+                queries_as_rows(rows_as_queries(ps).matmul(vs), b, lq) + po.matmul(vo)
+            }
+            (Some((_, vs)), None) => queries_as_rows(rows_as_queries(probs).matmul(vs), b, lq),
+            (None, Some((_, vo))) => probs.matmul(vo),
+            (None, None) => unreachable!("attention over no keys"),
+        };
+        let out = out.swap_dims(1, 2).reshape([b, lq, heads * h]);
         self.out_proj.forward(out)
     }
 }
@@ -330,7 +436,9 @@ impl Block {
     /// `[B, L, D]` → `[B, L, D]`; with a cache, `L` is the new positions, at the table's positions.
     pub fn forward(&self, x: Tensor<3>, rope: &Rope, cache: Option<&mut KvCache>) -> Tensor<3> {
         let n = self.norm1.forward(x.clone());
-        let x = x + self.self_attn.forward(n.clone(), n, AttnMode::Causal(rope), cache);
+        let x = x + self
+            .self_attn
+            .forward(n.clone(), n, AttnMode::Causal(rope), cache);
         let n = self.norm2.forward(x.clone());
         x + self.ffn.forward(n)
     }

@@ -8,7 +8,7 @@ use burn::tensor::activation::log_softmax;
 use burn::tensor::{Device, Int, Tensor, TensorData};
 
 use super::config::{CALENDAR_ROWS, DEP_LAYER_HEADS, PredictorConfig};
-use super::layers::{Attention, AttnMode, Block, KvCache, Rope, linear, rms_norm};
+use super::layers::{Attention, AttnMode, Block, Keys, KvCache, Rope, linear, rms_norm};
 
 /// `emb_s1[s1]·√D ⊕ emb_s2[s2]·√D`, fused by a linear layer.
 #[derive(Module, Debug)]
@@ -90,9 +90,10 @@ impl PredictorCache {
         self.dep.drop_oldest(n);
     }
 
-    pub fn repeat_batch(&mut self, times: usize) {
-        self.blocks.iter_mut().for_each(|c| c.repeat_batch(times));
-        self.dep.repeat_batch(times);
+    /// What is cached so far becomes the part every row of a batch shares.
+    pub fn share(&mut self) {
+        self.blocks.iter_mut().for_each(KvCache::share);
+        self.dep.share();
     }
 }
 
@@ -265,7 +266,10 @@ impl KronosPredictor {
                     x = block.forward(x, &rope, Some(c));
                 }
                 let h = self.norm.forward(x);
-                let (k, v) = self.dep_layer.cross_attn.keys_values(h.clone(), AttnMode::Open);
+                let (k, v) = self
+                    .dep_layer
+                    .cross_attn
+                    .keys_values(h.clone(), AttnMode::Open);
                 cache.dep.append(k, v);
                 h
             }
@@ -289,25 +293,18 @@ impl KronosPredictor {
     ///
     /// # Shapes
     /// h_last `[B, 1, D]`, s1 `[B, 1]` → `[B, 1, V2]`
-    pub fn s2_logits_last(
-        &self,
-        h_last: Tensor<3>,
-        s1: Tensor<2, Int>,
-        keys: (Tensor<4>, Tensor<4>),
-    ) -> Tensor<3> {
+    pub fn s2_logits_last(&self, h_last: Tensor<3>, s1: Tensor<2, Int>, keys: Keys) -> Tensor<3> {
         let sib = self.embedding.emb_s1.forward(s1);
-        let a = self
-            .dep_layer
-            .cross_attn
-            .forward_cached(sib, keys.0, keys.1);
+        let a = self.dep_layer.cross_attn.forward_cached(sib, keys);
         self.head
             .proj_s2
             .forward(self.dep_layer.norm.forward(h_last + a))
     }
 
     /// Dependency-layer keys and values of a whole window of hidden states.
-    pub fn dep_keys(&self, h: Tensor<3>) -> (Tensor<4>, Tensor<4>) {
-        self.dep_layer.cross_attn.keys_values(h, AttnMode::Open)
+    pub fn dep_keys(&self, h: Tensor<3>) -> Keys {
+        let (k, v) = self.dep_layer.cross_attn.keys_values(h, AttnMode::Open);
+        Keys::own(k, v)
     }
 
     /// The training forward (spec §5.4): s1 logits at every position and s2 logits
@@ -324,11 +321,16 @@ impl KronosPredictor {
         let h = self.hidden(input, 0, None);
         let s1 = self.s1_logits(h.clone());
         let sib = self.embedding.emb_s1.forward(siblings);
-        let rope = Rope::new(self.dep_layer.cross_attn.head_dim(), 0, h.dims()[1], &h.device());
-        let a =
-            self.dep_layer
-                .cross_attn
-                .forward(sib, h.clone(), AttnMode::Causal(&rope), None);
+        let rope = Rope::new(
+            self.dep_layer.cross_attn.head_dim(),
+            0,
+            h.dims()[1],
+            &h.device(),
+        );
+        let a = self
+            .dep_layer
+            .cross_attn
+            .forward(sib, h.clone(), AttnMode::Causal(&rope), None);
         let s2 = self
             .head
             .proj_s2

@@ -166,7 +166,13 @@ impl KronosTokenizer {
     /// Decodes the new positions of `ids` through the decoder with a cache per block (the
     /// decoder is causal, so rows shared by every sample path are decoded once), starting at
     /// position `offset`.
-    pub fn decode_cached(&self, ids: &TokenIds, offset: usize, caches: &mut [KvCache], device: &Device) -> Tensor<3> {
+    pub fn decode_cached(
+        &self,
+        ids: &TokenIds,
+        offset: usize,
+        caches: &mut [KvCache],
+        device: &Device,
+    ) -> Tensor<3> {
         let code = self.ids_to_code(ids, device);
         let mut h = self.post_quant_embed.forward(code);
         let head_dim = self.config.d_model / self.config.n_heads;
