@@ -4,7 +4,8 @@
 # registries (crates.io, npm, Debian).
 #
 #   scripts/setup.sh            toolchain for building and running (wasm target, wasm-bindgen, npm packages)
-#   scripts/setup.sh --browser  also Chromium + ChromeDriver for the end-to-end tests
+#   scripts/setup.sh --browser  also what the tests need: Chromium + ChromeDriver for the
+#                               end-to-end tests, Mesa's lavapipe for the wgpu tests
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -50,6 +51,13 @@ if [ "$want_browser" = 1 ] && ! { command -v chromium >/dev/null && command -v c
   step "installing Chromium and ChromeDriver (Debian packages)"
   as_root apt-get update -qq
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver fonts-wqy-microhei
+fi
+
+# wgpu needs a Vulkan driver; on a machine without a GPU, Mesa's lavapipe runs it on the CPU.
+if [ "$want_browser" = 1 ] && ! ls /usr/share/vulkan/icd.d/lvp_icd.*.json >/dev/null 2>&1; then
+  step "installing Mesa's Vulkan drivers (lavapipe, for the wgpu tests)"
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mesa-vulkan-drivers
 fi
 
 step "fetching crates"

@@ -165,7 +165,9 @@ fn dir_name(p: &Path) -> String {
 pub fn run(args: &ForecastArgs) -> Result<ForecastReport, ForecastCmdError> {
     check_args(args)?;
     let picked = pick(args.device)?;
-    tracing::info!(backend = picked.backend, why = %picked.why, "device");
+    if !args.quiet {
+        eprintln!("device: {} ({})", picked.backend, picked.why);
+    }
     let tokenizer = models::load_tokenizer(&args.tokenizer, &picked.device)?;
     let predictor = models::load_predictor(&args.predictor, &picked.device)?;
     check_pair(&tokenizer.config, &predictor.config).map_err(|e| ForecastCmdError::Pair {

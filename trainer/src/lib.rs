@@ -3,5 +3,6 @@
 
 pub mod device;
 pub mod forecast;
+pub mod init;
 pub mod input;
 pub mod models;

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use kxian_trainer::forecast::{self, ForecastArgs, OutputFormat};
+use kxian_trainer::init::{self, InitArgs};
 use tracing_subscriber::EnvFilter;
 
 #[derive(Parser)]
@@ -22,6 +23,8 @@ struct Cli {
 enum Command {
     /// Forecast the next bars of a file's series with a Kronos tokenizer + predictor.
     Forecast(ForecastArgs),
+    /// Write a randomly initialised tokenizer + predictor of a Kronos shape (HF layout).
+    Init(InitArgs),
 }
 
 fn main() -> ExitCode {
@@ -33,6 +36,20 @@ fn main() -> ExitCode {
         .init();
     let cli = Cli::parse();
     match cli.command {
+        Command::Init(args) => match init::run(&args) {
+            Ok((tok, pred)) => {
+                eprintln!(
+                    "wrote {} (tokenizer, {tok} parameters) and {} (predictor, {pred} parameters)",
+                    args.out.join("tokenizer").display(),
+                    args.out.join("predictor").display()
+                );
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::from(1)
+            }
+        },
         Command::Forecast(args) => match forecast::run(&args) {
             Ok(report) => {
                 let text = match args.format {
