@@ -253,17 +253,42 @@ fn bad_inputs_get_clear_errors() {
 fn init_writes_a_checkpoint_pair_that_forecasts() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("mini");
-    let o = trainer(&["init", "--preset", "mini", "--seed", "7", "--out", out.to_str().unwrap()]);
+    let o = trainer(&[
+        "init",
+        "--preset",
+        "mini",
+        "--seed",
+        "7",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(stderr(&o).contains("4108032"), "{}", stderr(&o));
-    let config: Value = serde_json::from_slice(&std::fs::read(out.join("predictor/config.json")).unwrap()).unwrap();
+    let config: Value =
+        serde_json::from_slice(&std::fs::read(out.join("predictor/config.json")).unwrap()).unwrap();
     assert_eq!(config["d_model"], 256);
     let input = csi300().display().to_string();
     let tok = out.join("tokenizer").display().to_string();
     let pred = out.join("predictor").display().to_string();
-    let f = trainer(&["forecast", "--tokenizer", &tok, "--predictor", &pred, "--input", &input, "--horizon", "3", "--lookback", "50"]);
+    let f = trainer(&[
+        "forecast",
+        "--tokenizer",
+        &tok,
+        "--predictor",
+        &pred,
+        "--input",
+        &input,
+        "--horizon",
+        "3",
+        "--lookback",
+        "50",
+    ]);
     assert!(f.status.success(), "{}", stderr(&f));
-    assert!(stderr(&f).contains("device: cpu"), "the chosen device is said: {}", stderr(&f));
+    assert!(
+        stderr(&f).contains("device: cpu"),
+        "the chosen device is said: {}",
+        stderr(&f)
+    );
     let r: Value = serde_json::from_slice(&f.stdout).unwrap();
     assert_eq!(r["model"]["predictor"]["parameters"], 4_108_032);
 }

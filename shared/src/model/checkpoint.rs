@@ -243,6 +243,16 @@ struct Reader<'a> {
 }
 
 impl<'a> Reader<'a> {
+    fn new(weights: &'a [u8], device: &Device, hint: String) -> Result<Self, CheckpointError> {
+        Ok(Self {
+            views: safetensors::parse(weights)?,
+            used: BTreeSet::new(),
+            device: device.clone(),
+            hint,
+            error: None,
+        })
+    }
+
     fn tensor(&mut self, key: &str, expected: &[usize]) -> Result<Vec<f32>, CheckpointError> {
         let view = self
             .views
@@ -393,18 +403,13 @@ pub fn load_tokenizer(
         )),
     })?;
     let mut model = KronosTokenizer::new(&config, device);
-    let mut r = Reader {
-        views: safetensors::parse(weights)?,
-        used: BTreeSet::new(),
-        device: device.clone(),
-        hint: format!(
-            "; is this a Kronos tokenizer with d_model {}, {} encoder and {} decoder blocks?",
-            config.d_model,
-            config.n_enc_layers - 1,
-            config.n_dec_layers - 1
-        ),
-        error: None,
-    };
+    let hint = format!(
+        "; is this a Kronos tokenizer with d_model {}, {} encoder and {} decoder blocks?",
+        config.d_model,
+        config.n_enc_layers - 1,
+        config.n_dec_layers - 1
+    );
+    let mut r = Reader::new(weights, device, hint)?;
     walk_tokenizer(&mut model, &mut |k, s| r.visit(k, s));
     r.check_buffers(tokenizer_buffers(&config))?;
     r.finish("tokenizer")?;
@@ -424,16 +429,11 @@ pub fn load_predictor(
         )),
     })?;
     let mut model = KronosPredictor::new(&config, device);
-    let mut r = Reader {
-        views: safetensors::parse(weights)?,
-        used: BTreeSet::new(),
-        device: device.clone(),
-        hint: format!(
-            "; is this a Kronos predictor with d_model {} and {} layers?",
-            config.d_model, config.n_layers
-        ),
-        error: None,
-    };
+    let hint = format!(
+        "; is this a Kronos predictor with d_model {} and {} layers?",
+        config.d_model, config.n_layers
+    );
+    let mut r = Reader::new(weights, device, hint)?;
     walk_predictor(&mut model, &mut |k, s| r.visit(k, s));
     r.check_buffers(predictor_buffers(&config))?;
     r.finish("predictor")?;

@@ -385,24 +385,14 @@ pub async fn forecast_async(
         let n = t + step;
         // 3. s1 for the next bar of every path
         let mut s1_logits = read(predictor.s1_logits(h_last.clone())).await?;
-        let mut chosen_s1 = Vec::with_capacity(paths);
-        let mut first = StepTrace {
-            s1_argmax: 0,
-            s1_margin: 0.0,
-            s2_argmax: 0,
-            s2_margin: 0.0,
-        };
-        for (p, row) in s1_logits.chunks_exact_mut(v1).enumerate() {
-            if p == 0 {
-                first.s1_argmax = argmax(row) as u32;
-                first.s1_margin = top2_margin(row);
-            }
-            let id = match input.forced {
-                Some((f1, _)) => f1[step],
-                None => cfg.sampling.sample(row, &mut rngs[p]) as u32,
-            };
-            chosen_s1.push(id);
-        }
+        let forced = input.forced.map(|(f1, f2)| (f1[step], f2[step]));
+        let (chosen_s1, s1_argmax, s1_margin) = choose(
+            &mut s1_logits,
+            v1,
+            forced.map(|f| f.0),
+            &cfg.sampling,
+            &mut rngs,
+        );
         // 4. s2 given the chosen s1, through the dependency layer
         let s1_t = Tensor::<2, Int>::from_data(
             TensorData::new(
@@ -416,18 +406,22 @@ pub async fn forecast_async(
             None => cache.dep.keys(),
         };
         let mut s2_logits = read(predictor.s2_logits_last(h_last.clone(), s1_t, keys)).await?;
-        for (p, row) in s2_logits.chunks_exact_mut(v2).enumerate() {
-            if p == 0 {
-                first.s2_argmax = argmax(row) as u32;
-                first.s2_margin = top2_margin(row);
-            }
-            let id = match input.forced {
-                Some((_, f2)) => f2[step],
-                None => cfg.sampling.sample(row, &mut rngs[p]) as u32,
-            };
-            tokens[p].push((chosen_s1[p], id));
+        let (chosen_s2, s2_argmax, s2_margin) = choose(
+            &mut s2_logits,
+            v2,
+            forced.map(|f| f.1),
+            &cfg.sampling,
+            &mut rngs,
+        );
+        for (p, path) in tokens.iter_mut().enumerate() {
+            path.push((chosen_s1[p], chosen_s2[p]));
         }
-        trace.push(first);
+        trace.push(StepTrace {
+            s1_argmax,
+            s1_margin,
+            s2_argmax,
+            s2_margin,
+        });
         if !progress(Progress {
             step: step + 1,
             total: horizon,
@@ -546,6 +540,27 @@ pub async fn forecast_async(
         trace,
         decode_window,
     })
+}
+
+/// One token per path from `paths × vocab` logits (sampled, or the forced one), with path 0's
+/// arg-max and top-2 margin for the trace.
+fn choose(
+    logits: &mut [f32],
+    vocab: usize,
+    forced: Option<u32>,
+    sampling: &Sampling,
+    rngs: &mut [Rng],
+) -> (Vec<u32>, u32, f32) {
+    let (best, margin) = (
+        argmax(&logits[..vocab]) as u32,
+        top2_margin(&logits[..vocab]),
+    );
+    let chosen = logits
+        .chunks_exact_mut(vocab)
+        .zip(rngs.iter_mut())
+        .map(|(row, rng)| forced.unwrap_or_else(|| sampling.sample(row, rng) as u32))
+        .collect();
+    (chosen, best, margin)
 }
 
 /// Ids of `range` of every token row.
