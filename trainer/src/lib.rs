@@ -6,3 +6,4 @@ pub mod forecast;
 pub mod init;
 pub mod input;
 pub mod models;
+pub mod train;

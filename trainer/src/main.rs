@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use kxian_trainer::forecast::{self, ForecastArgs, OutputFormat};
 use kxian_trainer::init::{self, InitArgs};
+use kxian_trainer::train::{self, Stage, TrainArgs};
 use tracing_subscriber::EnvFilter;
 
 #[derive(Parser)]
@@ -25,6 +26,30 @@ enum Command {
     Forecast(ForecastArgs),
     /// Write a randomly initialised tokenizer + predictor of a Kronos shape (HF layout).
     Init(InitArgs),
+    /// Stage 1: finetune (or train from scratch) the tokenizer on files' bars.
+    FinetuneTokenizer(TrainArgs),
+    /// Stage 2: finetune (or train from scratch) the predictor, the tokenizer frozen.
+    FinetunePredictor(TrainArgs),
+    /// Both stages in turn: the predictor trains on the new tokenizer's tokens.
+    Train(TrainArgs),
+}
+
+fn train(args: &TrainArgs, stages: &[Stage]) -> anyhow::Result<()> {
+    std::fs::create_dir_all(&args.out)?;
+    let mut tokenizer = None;
+    for &stage in stages {
+        let report = train::run_stage(stage, args, tokenizer.as_deref())?;
+        eprintln!(
+            "{stage:?}: validation loss {:.4} -> best {:.4}; best checkpoint {}",
+            report.first_val_loss,
+            report.best_val_loss,
+            report.best_dir.display()
+        );
+        if stage == Stage::Tokenizer {
+            tokenizer = Some(report.best_dir);
+        }
+    }
+    Ok(())
 }
 
 fn main() -> ExitCode {
@@ -35,7 +60,22 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
+    let stages: &[Stage] = match &cli.command {
+        Command::FinetuneTokenizer(_) => &[Stage::Tokenizer],
+        Command::FinetunePredictor(_) => &[Stage::Predictor],
+        Command::Train(_) => &[Stage::Tokenizer, Stage::Predictor],
+        _ => &[],
+    };
     match cli.command {
+        Command::FinetuneTokenizer(args)
+        | Command::FinetunePredictor(args)
+        | Command::Train(args) => match train(&args, stages) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                ExitCode::from(1)
+            }
+        },
         Command::Init(args) => match init::run(&args) {
             Ok((tok, pred)) => {
                 eprintln!(

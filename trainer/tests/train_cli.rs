@@ -1,0 +1,160 @@
+//! `kxian-trainer train` as a user runs it: both stages finetuned for a few seconds each on
+//! the embedded CSI 300 series, from the parity checkpoints (Kronos-mini shapes), on the CPU.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use serde_json::Value;
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn parity(name: &str) -> String {
+    repo()
+        .join("../shared/data/kronos-parity")
+        .join(name)
+        .display()
+        .to_string()
+}
+
+#[test]
+fn both_stages_lower_the_validation_loss_and_write_loadable_checkpoints() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = tmp.path().join("run");
+    let csi300 = repo()
+        .join("server/data/hqchart/000300.sh.day.kline.json")
+        .display()
+        .to_string();
+    let out = Command::new(env!("CARGO_BIN_EXE_kxian-trainer"))
+        .args(["train", "--input", &csi300, "--out", run.to_str().unwrap()])
+        .args([
+            "--tokenizer",
+            &parity("Kronos-Tokenizer-2k-rand"),
+            "--predictor",
+            &parity("Kronos-mini-rand"),
+        ])
+        .args([
+            "--lookback",
+            "30",
+            "--horizon",
+            "5",
+            "--stride",
+            "8",
+            "--epochs",
+            "2",
+            "--batch-size",
+            "16",
+        ])
+        .args([
+            "--lr",
+            "1e-3",
+            "--max-seconds",
+            "12",
+            "--device",
+            "cpu",
+            "--progress",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // --progress json: one event per line on stdout, the same lines as metrics.jsonl.
+    let events: Vec<Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let logged = std::fs::read_to_string(run.join("metrics.jsonl")).unwrap();
+    assert_eq!(logged.lines().count(), events.len());
+    for stage in ["tokenizer", "predictor"] {
+        let of = |kind: &'static str| {
+            events
+                .iter()
+                .filter(move |e| e["event"] == kind && e["stage"] == stage)
+        };
+        let start = of("start").next().unwrap();
+        assert!(start["train_windows"].as_u64().unwrap() > 100, "{start}");
+        let before = of("baseline").next().unwrap()["val_loss"].as_f64().unwrap();
+        let best = of("done").next().unwrap()["best_val_loss"]
+            .as_f64()
+            .unwrap();
+        assert!(
+            best < before * 0.9,
+            "{stage}: validation loss {before} -> {best}"
+        );
+        assert!(of("step").count() >= 5, "{stage} ran steps");
+        for e in of("step") {
+            assert!(e["loss"].as_f64().unwrap().is_finite() && e["lr"].as_f64().unwrap() > 0.0);
+        }
+    }
+
+    // The best checkpoints are ordinary model directories: the forecast command loads them.
+    let f = Command::new(env!("CARGO_BIN_EXE_kxian-trainer"))
+        .args([
+            "forecast",
+            "--input",
+            &csi300,
+            "--horizon",
+            "3",
+            "--lookback",
+            "60",
+            "-q",
+        ])
+        .args(["--tokenizer", run.join("tokenizer/best").to_str().unwrap()])
+        .args(["--predictor", run.join("predictor/best").to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(f.status.success(), "{}", String::from_utf8_lossy(&f.stderr));
+    let r: Value = serde_json::from_slice(&f.stdout).unwrap();
+    assert_eq!(r["mean"].as_array().unwrap().len(), 3);
+    assert!(run.join("tokenizer/last/model.safetensors").exists());
+}
+
+#[test]
+fn the_predictor_stage_needs_a_tokenizer_and_short_inputs_are_named() {
+    let tmp = tempfile::tempdir().unwrap();
+    let csi300 = repo()
+        .join("server/data/hqchart/000300.sh.day.kline.json")
+        .display()
+        .to_string();
+    let out = Command::new(env!("CARGO_BIN_EXE_kxian-trainer"))
+        .args([
+            "finetune-predictor",
+            "--input",
+            &csi300,
+            "--out",
+            tmp.path().to_str().unwrap(),
+            "--device",
+            "cpu",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("needs a tokenizer"));
+
+    let out = Command::new(env!("CARGO_BIN_EXE_kxian-trainer"))
+        .args([
+            "finetune-tokenizer",
+            "--input",
+            &csi300,
+            "--out",
+            tmp.path().to_str().unwrap(),
+            "--device",
+            "cpu",
+        ])
+        .args(["--lookback", "4000", "--horizon", "500"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        e.contains("0 training and 0 validation windows of 4501 bars"),
+        "{e}"
+    );
+}
