@@ -86,6 +86,13 @@ pub struct TrainArgs {
     pub max_seconds: Option<f64>,
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
+    /// Continue an interrupted run in `--out` from its last checkpoint (weights, data order and
+    /// schedule position; the AdamW moments restart).
+    #[arg(long)]
+    pub resume: bool,
+    /// Also write the last checkpoint every this many steps (and always at the end of an epoch).
+    #[arg(long, default_value_t = 200)]
+    pub save_every: usize,
     #[arg(long, value_enum, default_value_t = DeviceChoice::Auto)]
     pub device: DeviceChoice,
     #[arg(long, value_enum, default_value_t = ProgressMode::Bar)]
@@ -298,14 +305,52 @@ fn mean_loss(losses: &[f32]) -> f32 {
     losses.iter().sum::<f32>() / losses.len().max(1) as f32
 }
 
-fn save_dir(dir: &Path, saved: &kxian_shared::model::Saved) -> anyhow::Result<()> {
-    // Write beside, then swap in: a kill never leaves a half-written checkpoint.
+/// Where a stage stands, saved inside each `last` checkpoint so weights and position always
+/// travel together.
+#[derive(Debug, Clone, Default, Serialize, serde::Deserialize)]
+pub struct TrainState {
+    /// The epoch in progress and the batches of it already done.
+    pub epoch: usize,
+    pub batch: usize,
+    pub step: usize,
+    pub best_val_loss: f32,
+    pub first_val_loss: f32,
+    pub epochs: Vec<(f32, f32)>,
+    pub done: bool,
+}
+
+const STATE_FILE: &str = "train_state.json";
+
+fn save_dir(
+    dir: &Path,
+    saved: &kxian_shared::model::Saved,
+    state: Option<&TrainState>,
+) -> anyhow::Result<()> {
+    // Write beside, then swap in: a kill leaves either the old or the new checkpoint whole
+    // (`last.old` covers the moment between the two renames).
     let tmp = dir.with_extension("tmp");
+    let old = dir.with_extension("old");
     let _ = std::fs::remove_dir_all(&tmp);
     models::save(&tmp, saved)?;
-    let _ = std::fs::remove_dir_all(dir);
+    if let Some(state) = state {
+        std::fs::write(tmp.join(STATE_FILE), serde_json::to_vec_pretty(state)?)?;
+    }
+    let _ = std::fs::remove_dir_all(&old);
+    if dir.exists() {
+        std::fs::rename(dir, &old)?;
+    }
     std::fs::rename(&tmp, dir)?;
+    let _ = std::fs::remove_dir_all(&old);
     Ok(())
+}
+
+/// The last checkpoint of a stage and its state, if the run got that far.
+fn last_checkpoint(stage_dir: &Path) -> Option<(PathBuf, TrainState)> {
+    ["last", "last.old"].iter().find_map(|name| {
+        let dir = stage_dir.join(name);
+        let state = serde_json::from_slice(&std::fs::read(dir.join(STATE_FILE)).ok()?).ok()?;
+        Some((dir, state))
+    })
 }
 
 /// Runs one stage and returns where its best checkpoint went.
@@ -351,10 +396,45 @@ pub fn run_stage(
         .expect("valid template")
         .progress_chars("=> "),
     );
-    let mut epochs = Vec::new();
-    let mut best = f32::INFINITY;
-    let first_val: f32;
+    let resumed = if args.resume {
+        last_checkpoint(&stage_dir)
+    } else {
+        None
+    };
     let best_dir = stage_dir.join("best");
+    if let Some((_, state)) = &resumed
+        && state.done
+    {
+        eprintln!(
+            "{}: already finished in {}",
+            stage.name(),
+            stage_dir.display()
+        );
+        return Ok(StageReport {
+            first_val_loss: state.first_val_loss,
+            best_val_loss: state.best_val_loss,
+            best_dir,
+            epochs: state.epochs.clone(),
+        });
+    }
+    let mut state = resumed
+        .as_ref()
+        .map(|(_, s)| s.clone())
+        .unwrap_or(TrainState {
+            // Not infinity: JSON has no infinity, and the state must read back.
+            best_val_loss: f32::MAX,
+            ..TrainState::default()
+        });
+    let resume_dir = resumed.map(|(d, _)| d);
+    if let Some(d) = &resume_dir {
+        eprintln!(
+            "{}: resuming at epoch {}, step {} from {}",
+            stage.name(),
+            state.epoch,
+            state.step,
+            d.display()
+        );
+    }
     let bars_per_window = (args.lookback + args.horizon + 1) as f64;
 
     macro_rules! train_loop {
@@ -374,24 +454,29 @@ pub fn run_stage(
                     .collect();
                 mean_loss(&losses)
             };
-            first_val = validate(&$model.valid());
+            if state.step == 0 {
+                state.first_val_loss = validate(&$model.valid());
+            }
             events.emit(&TrainEvent::Baseline {
                 stage: stage.name(),
-                val_loss: first_val,
+                val_loss: state.first_val_loss,
             });
-            let mut step = 0;
-            for epoch in 0..args.epochs {
+            bar.set_position(state.step as u64);
+            let mut stopped = false;
+            while state.epoch < args.epochs && !stopped {
+                let epoch = state.epoch;
                 let order = epoch_order(train.len(), args.seed, epoch);
                 let mut losses = Vec::new();
-                for chunk in order.chunks(args.batch_size) {
+                for chunk in order.chunks(args.batch_size).skip(state.batch) {
                     let t0 = Instant::now();
                     let loss = $loss(&$model, chunk);
                     let value = loss.clone().into_scalar::<f32>();
                     let grads = GradientsParams::from_grads(loss.backward(), &$model);
-                    let lr = one_cycle(lr_max, step, total);
+                    let lr = one_cycle(lr_max, state.step, total);
                     $model = optim.step(lr, $model, grads);
                     losses.push(value);
-                    step += 1;
+                    state.step += 1;
+                    state.batch += 1;
                     bar.set_message(format!("{} loss {value:.4}", stage.name()));
                     bar.inc(1);
                     let bars_per_s =
@@ -399,24 +484,32 @@ pub fn run_stage(
                     events.emit(&TrainEvent::Step {
                         stage: stage.name(),
                         epoch,
-                        step,
+                        step: state.step,
                         loss: value,
                         lr,
                         bars_per_s,
                     });
+                    if state.step % args.save_every.max(1) == 0 {
+                        save_dir(&stage_dir.join("last"), &$save(&$model), Some(&state))?;
+                    }
                     if out_of_time() {
+                        stopped = true;
                         break;
                     }
                 }
                 let val_loss = validate(&$model.valid());
-                let is_best = val_loss < best;
+                let is_best = val_loss < state.best_val_loss;
                 if is_best {
-                    best = val_loss;
-                    save_dir(&best_dir, &$save(&$model))?;
+                    state.best_val_loss = val_loss;
+                    save_dir(&best_dir, &$save(&$model), None)?;
                 }
-                save_dir(&stage_dir.join("last"), &$save(&$model))?;
                 let train_loss = mean_loss(&losses);
-                epochs.push((train_loss, val_loss));
+                state.epochs.push((train_loss, val_loss));
+                if !stopped {
+                    state.epoch += 1;
+                    state.batch = 0;
+                }
+                save_dir(&stage_dir.join("last"), &$save(&$model), Some(&state))?;
                 events.emit(&TrainEvent::Epoch {
                     stage: stage.name(),
                     epoch,
@@ -424,18 +517,18 @@ pub fn run_stage(
                     val_loss,
                     best: is_best,
                 });
-                if out_of_time() {
-                    break;
-                }
             }
+            // Ran out of epochs or of the time budget: either way the stage is finished.
+            state.done = true;
+            save_dir(&stage_dir.join("last"), &$save(&$model), Some(&state))?;
         }};
     }
 
     match stage {
         Stage::Tokenizer => {
-            let mut model = match &args.tokenizer {
-                Some(dir) => models::load_tokenizer(dir, &device)?,
-                None => KronosTokenizer::new(&preset_tok, &device),
+            let mut model = match (&resume_dir, &args.tokenizer) {
+                (Some(dir), _) | (None, Some(dir)) => models::load_tokenizer(dir, &device)?,
+                (None, None) => KronosTokenizer::new(&preset_tok, &device),
             };
             events.emit(&TrainEvent::Start {
                 stage: stage.name(),
@@ -470,9 +563,9 @@ pub fn run_stage(
                     "the predictor stage needs a tokenizer (--tokenizer, or run `train` for both stages)"
                 ),
             };
-            let mut model = match &args.predictor {
-                Some(dir) => models::load_predictor(dir, &device)?,
-                None => KronosPredictor::new(&preset_pred, &device),
+            let mut model = match (&resume_dir, &args.predictor) {
+                (Some(dir), _) | (None, Some(dir)) => models::load_predictor(dir, &device)?,
+                (None, None) => KronosPredictor::new(&preset_pred, &device),
             };
             kxian_shared::model::check_pair(&tokenizer.config, &model.config)?;
             let train_tokens = tokenize_all(&tokenizer, &train, &plain, args.batch_size);
@@ -504,16 +597,18 @@ pub fn run_stage(
         }
     }
     bar.finish_and_clear();
-    events.emit(&TrainEvent::Done {
-        stage: stage.name(),
-        best_val_loss: best,
-        checkpoint: best_dir.display().to_string(),
-    });
+    if state.done {
+        events.emit(&TrainEvent::Done {
+            stage: stage.name(),
+            best_val_loss: state.best_val_loss,
+            checkpoint: best_dir.display().to_string(),
+        });
+    }
     Ok(StageReport {
-        first_val_loss: first_val,
-        best_val_loss: best,
+        first_val_loss: state.first_val_loss,
+        best_val_loss: state.best_val_loss,
         best_dir,
-        epochs,
+        epochs: state.epochs,
     })
 }
 

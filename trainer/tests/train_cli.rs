@@ -158,3 +158,89 @@ fn the_predictor_stage_needs_a_tokenizer_and_short_inputs_are_named() {
         "{e}"
     );
 }
+
+#[test]
+fn a_killed_run_resumes_from_its_last_checkpoint() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = tmp.path().join("run");
+    let csi300 = repo()
+        .join("server/data/hqchart/000300.sh.day.kline.json")
+        .display()
+        .to_string();
+    let args = |extra: &[&str]| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_kxian-trainer"));
+        c.args([
+            "finetune-tokenizer",
+            "--input",
+            &csi300,
+            "--out",
+            run.to_str().unwrap(),
+        ])
+        .args(["--tokenizer", &parity("Kronos-Tokenizer-2k-rand")])
+        .args([
+            "--lookback",
+            "30",
+            "--horizon",
+            "5",
+            "--stride",
+            "8",
+            "--epochs",
+            "1",
+            "--batch-size",
+            "8",
+        ])
+        .args(["--save-every", "3", "--device", "cpu", "--progress", "json"])
+        .args(extra);
+        c
+    };
+    let state = run.join("tokenizer/last/train_state.json");
+    let mut child = args(&[])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    let saved_step = loop {
+        if let Ok(bytes) = std::fs::read(&state) {
+            let s: Value = serde_json::from_slice(&bytes).unwrap();
+            if s["step"].as_u64().unwrap() >= 6 {
+                break s["step"].as_u64().unwrap();
+            }
+        }
+        assert!(
+            started.elapsed().as_secs() < 120,
+            "no checkpoint after two minutes"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    let out = args(&["--resume"]).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("resuming at epoch 0, step"), "{err}");
+    let steps: Vec<u64> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|e| e["event"] == "step")
+        .map(|e| e["step"].as_u64().unwrap())
+        .collect();
+    // It picks up after the last saved step (a kill may lose the steps since), never from 1.
+    assert!(
+        steps[0] > saved_step && steps[0] <= saved_step + 3,
+        "first step {} after saved {saved_step}",
+        steps[0]
+    );
+    let last: Value = serde_json::from_slice(&std::fs::read(&state).unwrap()).unwrap();
+    assert_eq!(last["done"], true);
+    let total: usize = 1 + (3832 - 36) / 8; // windows of the training part (80 % of 4,790 bars)
+    assert_eq!(last["step"].as_u64().unwrap() as usize, total.div_ceil(8));
+    // Running it again finds the stage finished.
+    let again = args(&["--resume"]).output().unwrap();
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already finished"));
+}
