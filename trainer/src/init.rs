@@ -14,6 +14,9 @@ use crate::models::{self, ModelDirError};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Preset {
+    /// Kxian's default model: the Kronos architecture at d_model 64 (about 0.6M parameters,
+    /// 2.3 MB), small enough to ship in the repository and to run in a browser.
+    Tiny,
     /// Kronos-mini (4.1M) with Kronos-Tokenizer-2k.
     Mini,
     /// Kronos-small (24.7M) with Kronos-Tokenizer-base.
@@ -25,6 +28,25 @@ pub enum Preset {
 impl Preset {
     pub fn configs(self) -> (TokenizerConfig, PredictorConfig) {
         match self {
+            Preset::Tiny => (
+                TokenizerConfig {
+                    d_model: 64,
+                    n_heads: 2,
+                    ff_dim: 128,
+                    n_enc_layers: 3,
+                    n_dec_layers: 3,
+                    ..TokenizerConfig::kronos_2k()
+                },
+                PredictorConfig {
+                    d_model: 64,
+                    n_heads: 2,
+                    ff_dim: 128,
+                    n_layers: 3,
+                    ffn_dropout_p: 0.0,
+                    resid_dropout_p: 0.0,
+                    ..PredictorConfig::kronos_mini()
+                },
+            ),
             Preset::Mini => (TokenizerConfig::kronos_2k(), PredictorConfig::kronos_mini()),
             Preset::Small => (
                 TokenizerConfig::kronos_base(),

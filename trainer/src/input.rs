@@ -121,6 +121,14 @@ pub fn from_bytes(
     Ok(ModelInput { series, dropped })
 }
 
+/// Import options for a command's `--skip-invalid`.
+pub fn import_options(skip_invalid: bool) -> ImportOptions {
+    ImportOptions {
+        skip_invalid,
+        ..ImportOptions::default()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

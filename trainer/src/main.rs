@@ -4,6 +4,7 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use kxian_trainer::evaluate::{self, EvaluateArgs};
 use kxian_trainer::forecast::{self, ForecastArgs, OutputFormat};
 use kxian_trainer::init::{self, InitArgs};
 use kxian_trainer::train::{self, Stage, TrainArgs};
@@ -32,6 +33,19 @@ enum Command {
     FinetunePredictor(TrainArgs),
     /// Both stages in turn: the predictor trains on the new tokenizer's tokens.
     Train(TrainArgs),
+    /// Walk-forward evaluation on the held-out end of each series, against a random walk and GBM.
+    Evaluate(EvaluateArgs),
+}
+
+fn evaluate(args: &EvaluateArgs) -> anyhow::Result<()> {
+    let e = evaluate::run(args)?;
+    eprint!("{}", evaluate::table(&e));
+    let json = serde_json::to_string_pretty(&e)? + "\n";
+    match &args.out {
+        Some(path) => std::fs::write(path, json)?,
+        None => print!("{json}"),
+    }
+    Ok(())
 }
 
 fn train(args: &TrainArgs, stages: &[Stage]) -> anyhow::Result<()> {
@@ -70,6 +84,13 @@ fn main() -> ExitCode {
         Command::FinetuneTokenizer(args)
         | Command::FinetunePredictor(args)
         | Command::Train(args) => match train(&args, stages) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                ExitCode::from(1)
+            }
+        },
+        Command::Evaluate(args) => match evaluate(&args) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("error: {e:#}");

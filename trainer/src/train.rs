@@ -14,7 +14,6 @@ use std::time::Instant;
 use burn::module::Module;
 use burn::optim::{AdamWConfig, GradientsParams};
 use burn::tensor::{Device, Int, Tensor, TensorData};
-use kxian_shared::api::ImportOptions;
 use kxian_shared::features::windows::{Split, Window, split_windows};
 use kxian_shared::model::predictor::{PredictorInput, cross_entropy};
 use kxian_shared::model::sampling::Rng;
@@ -23,7 +22,7 @@ use serde::Serialize;
 
 use crate::device::{DeviceChoice, pick};
 use crate::init::Preset;
-use crate::input;
+use crate::input::{self, import_options};
 use crate::models;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -40,7 +39,10 @@ pub struct TrainArgs {
     /// Bar files (any format the importer reads), one series each.
     #[arg(long, required = true, num_args = 1..)]
     pub input: Vec<PathBuf>,
-    /// Run directory: checkpoints, metrics.jsonl, config.json, MODEL_CARD.md.
+    /// Drop rows the importer rejects (reported on standard error) instead of failing.
+    #[arg(long)]
+    pub skip_invalid: bool,
+    /// Run directory: a folder per stage (best/, last/) and metrics.jsonl.
     #[arg(long)]
     pub out: PathBuf,
     /// Starting tokenizer (HF layout). Without one, a random tokenizer of `--preset`.
@@ -192,7 +194,7 @@ impl Events {
 fn load_windows(args: &TrainArgs) -> anyhow::Result<(Vec<Window>, Vec<Window>)> {
     let (mut train, mut val) = (Vec::new(), Vec::new());
     for path in &args.input {
-        let series = input::load(path, &ImportOptions::default(), None)?.series;
+        let series = input::load(path, &import_options(args.skip_invalid), None)?.series;
         let w = |part| {
             split_windows(
                 &series.bars,

@@ -244,3 +244,68 @@ fn a_killed_run_resumes_from_its_last_checkpoint() {
     let again = args(&["--resume"]).output().unwrap();
     assert!(String::from_utf8_lossy(&again.stderr).contains("already finished"));
 }
+
+#[test]
+fn evaluate_walks_forward_against_the_baselines() {
+    let tmp = tempfile::tempdir().unwrap();
+    let json = tmp.path().join("eval.json");
+    let csi300 = repo()
+        .join("server/data/hqchart/000300.sh.day.kline.json")
+        .display()
+        .to_string();
+    let out = Command::new(env!("CARGO_BIN_EXE_kxian-trainer"))
+        .args([
+            "evaluate",
+            "--input",
+            &csi300,
+            "--out",
+            json.to_str().unwrap(),
+            "--device",
+            "cpu",
+        ])
+        .args([
+            "--tokenizer",
+            &parity("Kronos-Tokenizer-2k-rand"),
+            "--predictor",
+            &parity("Kronos-mini-rand"),
+        ])
+        .args([
+            "--lookback",
+            "64",
+            "--horizon",
+            "5",
+            "--samples",
+            "4",
+            "--test-fraction",
+            "0.02",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let table = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        table.contains("| random walk (last close) |")
+            && table.contains("| GBM fitted on the lookback |"),
+        "{table}"
+    );
+    let e: Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    // The last 2 % of 4,790 bars (96) walked every 5 bars: 19 non-overlapping forecasts.
+    assert_eq!(e["model"]["forecasts"], 19);
+    assert_eq!(e["random_walk"]["forecasts"], 19);
+    assert!(
+        e["random_walk"]["direction_accuracy"].is_null()
+            && e["random_walk"]["coverage_p10_p90"].is_null()
+    );
+    // A point forecast's CRPS is its absolute error.
+    let rw = &e["random_walk"];
+    assert!((rw["crps_pct"].as_f64().unwrap() - rw["mae_pct"].as_f64().unwrap()).abs() < 1e-9);
+    for who in ["model", "gbm"] {
+        let c = e[who]["coverage_p10_p90"].as_f64().unwrap();
+        assert!((0.0..=1.0).contains(&c), "{who} coverage {c}");
+        assert!(e[who]["crps_pct"].as_f64().unwrap() > 0.0);
+    }
+}
