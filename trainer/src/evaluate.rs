@@ -19,10 +19,11 @@ use crate::models;
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct EvaluateArgs {
-    #[arg(long)]
-    pub tokenizer: PathBuf,
-    #[arg(long)]
-    pub predictor: PathBuf,
+    /// Tokenizer directory; without --tokenizer and --predictor, the built-in default model.
+    #[arg(long, requires = "predictor")]
+    pub tokenizer: Option<PathBuf>,
+    #[arg(long, requires = "tokenizer")]
+    pub predictor: Option<PathBuf>,
     /// Bar files, one series each.
     #[arg(long, required = true, num_args = 1..)]
     pub input: Vec<PathBuf>,
@@ -166,8 +167,13 @@ pub struct Evaluation {
 
 pub fn run(args: &EvaluateArgs) -> anyhow::Result<Evaluation> {
     let picked = pick(args.device)?;
-    let tok: KronosTokenizer = models::load_tokenizer(&args.tokenizer, &picked.device)?;
-    let pred: KronosPredictor = models::load_predictor(&args.predictor, &picked.device)?;
+    let (tok, pred): (KronosTokenizer, KronosPredictor) = match (&args.tokenizer, &args.predictor) {
+        (Some(t), Some(p)) => (
+            models::load_tokenizer(t, &picked.device)?,
+            models::load_predictor(p, &picked.device)?,
+        ),
+        _ => models::load_default(&picked.device)?,
+    };
     kxian_shared::model::check_pair(&tok.config, &pred.config)?;
     let stride = args.stride.unwrap_or(args.horizon).max(1);
     let (mut model, mut rw, mut gbm) = (Scores::default(), Scores::default(), Scores::default());

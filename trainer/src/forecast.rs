@@ -30,11 +30,12 @@ pub enum OutputFormat {
 #[derive(Debug, Clone, clap::Args)]
 pub struct ForecastArgs {
     /// Tokenizer directory (config.json + model.safetensors), e.g. Kronos-Tokenizer-2k.
-    #[arg(long)]
-    pub tokenizer: PathBuf,
+    /// Without --tokenizer and --predictor, Kxian's built-in default model runs.
+    #[arg(long, requires = "predictor")]
+    pub tokenizer: Option<PathBuf>,
     /// Predictor directory, e.g. Kronos-mini.
-    #[arg(long)]
-    pub predictor: PathBuf,
+    #[arg(long, requires = "tokenizer")]
+    pub predictor: Option<PathBuf>,
     /// Bars to forecast from: any CSV/XLSX/HQChart JSON the importer reads.
     #[arg(long)]
     pub input: PathBuf,
@@ -168,13 +169,31 @@ pub fn run(args: &ForecastArgs) -> Result<ForecastReport, ForecastCmdError> {
     if !args.quiet {
         eprintln!("device: {} ({})", picked.backend, picked.why);
     }
-    let tokenizer = models::load_tokenizer(&args.tokenizer, &picked.device)?;
-    let predictor = models::load_predictor(&args.predictor, &picked.device)?;
-    check_pair(&tokenizer.config, &predictor.config).map_err(|e| ForecastCmdError::Pair {
-        tokenizer: args.tokenizer.display().to_string(),
-        predictor: args.predictor.display().to_string(),
-        message: e.to_string(),
-    })?;
+    let (tokenizer, predictor, names) = match (&args.tokenizer, &args.predictor) {
+        (Some(t), Some(p)) => {
+            let tokenizer = models::load_tokenizer(t, &picked.device)?;
+            let predictor = models::load_predictor(p, &picked.device)?;
+            check_pair(&tokenizer.config, &predictor.config).map_err(|e| {
+                ForecastCmdError::Pair {
+                    tokenizer: t.display().to_string(),
+                    predictor: p.display().to_string(),
+                    message: e.to_string(),
+                }
+            })?;
+            (tokenizer, predictor, (dir_name(t), dir_name(p)))
+        }
+        _ => {
+            let (t, p) = models::load_default(&picked.device).map_err(|e| {
+                ForecastCmdError::Usage(format!("the built-in model does not load: {e}"))
+            })?;
+            let name = models::default_model::NAME.to_string();
+            (
+                t,
+                p,
+                (format!("{name}/tokenizer"), format!("{name}/predictor")),
+            )
+        }
+    };
     let max_context = args
         .max_context
         .unwrap_or_else(|| default_context(&predictor.config));
@@ -281,11 +300,11 @@ pub fn run(args: &ForecastArgs) -> Result<ForecastReport, ForecastCmdError> {
         },
         model: ForecastModelInfo {
             tokenizer: ModelSummary {
-                name: dir_name(&args.tokenizer),
+                name: names.0,
                 parameters: parameter_count(&tokenizer),
             },
             predictor: ModelSummary {
-                name: dir_name(&args.predictor),
+                name: names.1,
                 parameters: parameter_count(&predictor),
             },
             backend: picked.backend.to_string(),

@@ -41,6 +41,31 @@ fn read(dir: &Path, file: &str) -> Result<Vec<u8>, ModelDirError> {
     })
 }
 
+/// Kxian's default model (`public/models/kxian-default`, made by
+/// `scripts/train-default-model.sh`), compiled in so the binary forecasts with no download.
+pub mod default_model {
+    pub const NAME: &str = "kxian-default";
+    pub const TOKENIZER_CONFIG: &[u8] =
+        include_bytes!("../../public/models/kxian-default/tokenizer/config.json");
+    pub const TOKENIZER_WEIGHTS: &[u8] =
+        include_bytes!("../../public/models/kxian-default/tokenizer/model.safetensors");
+    pub const PREDICTOR_CONFIG: &[u8] =
+        include_bytes!("../../public/models/kxian-default/predictor/config.json");
+    pub const PREDICTOR_WEIGHTS: &[u8] =
+        include_bytes!("../../public/models/kxian-default/predictor/model.safetensors");
+}
+
+/// The built-in default tokenizer and predictor.
+pub fn load_default(
+    device: &Device,
+) -> Result<(KronosTokenizer, KronosPredictor), CheckpointError> {
+    use default_model::*;
+    Ok((
+        checkpoint::load_tokenizer(TOKENIZER_CONFIG, TOKENIZER_WEIGHTS, device)?,
+        checkpoint::load_predictor(PREDICTOR_CONFIG, PREDICTOR_WEIGHTS, device)?,
+    ))
+}
+
 pub fn load_tokenizer(dir: &Path, device: &Device) -> Result<KronosTokenizer, ModelDirError> {
     let (config, weights) = (read(dir, "config.json")?, read(dir, "model.safetensors")?);
     checkpoint::load_tokenizer(&config, &weights, device).map_err(|source| {

@@ -292,3 +292,40 @@ fn init_writes_a_checkpoint_pair_that_forecasts() {
     let r: Value = serde_json::from_slice(&f.stdout).unwrap();
     assert_eq!(r["model"]["predictor"]["parameters"], 4_108_032);
 }
+
+#[test]
+fn without_a_model_the_built_in_default_forecasts() {
+    let input = csi300().display().to_string();
+    let out = trainer(&[
+        "forecast",
+        "--input",
+        &input,
+        "--horizon",
+        "10",
+        "--samples",
+        "8",
+        "--lookback",
+        "90",
+        "-q",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["model"]["predictor"]["name"], "kxian-default/predictor");
+    let closes: Vec<f64> = r["mean"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|row| row[3].as_f64().unwrap())
+        .collect();
+    // A trained model stays near the market: within 20 % of the last close over ten days.
+    let last = r["input"]["last_close"].as_f64().unwrap();
+    assert!(
+        closes.iter().all(|c| (c / last - 1.0).abs() < 0.2),
+        "{closes:?} from {last}"
+    );
+    // Only one of the pair is a usage error.
+    let tok = parity("Kronos-Tokenizer-2k-rand").display().to_string();
+    let half = trainer(&["forecast", "--input", &input, "--tokenizer", &tok]);
+    assert_eq!(half.status.code(), Some(2));
+    assert!(stderr(&half).contains("--predictor"), "{}", stderr(&half));
+}
