@@ -50,6 +50,40 @@ fn evaluate(args: &EvaluateArgs) -> anyhow::Result<()> {
 
 fn train(args: &TrainArgs, stages: &[Stage]) -> anyhow::Result<()> {
     std::fs::create_dir_all(&args.out)?;
+    // The run describes itself: the command that made it, and a model card when it is done.
+    let command: Vec<String> = std::env::args().collect();
+    let config = serde_json::json!({
+        "command": command,
+        "inputs": args.input,
+        "seed": args.seed,
+        "lookback": args.lookback,
+        "horizon": args.horizon,
+        "stride": args.stride,
+        "val_fraction": args.val_fraction,
+        "test_fraction": args.test_fraction,
+        "epochs": args.epochs,
+        "batch_size": args.batch_size,
+        "accumulation": args.accumulation,
+        "lr": args.lr,
+        "weight_decay": args.weight_decay,
+        "teacher_forcing": args.teacher_forcing,
+    });
+    std::fs::write(
+        args.out.join("run.json"),
+        serde_json::to_string_pretty(&config)?,
+    )?;
+    let inputs: Vec<String> = args.input.iter().map(|p| p.display().to_string()).collect();
+    let mut card = format!(
+        "# Model card\n\nMade by `{}` (seed {}).\n\nData: {}. Windows of {} + {} + 1 bars (stride {}), z-scored with the lookback's statistics; the last {:.0} % of each series is held out for validation and {:.0} % for test.\n\n| stage | validation loss before | best | epochs (train / validation loss) | checkpoint |\n| --- | ---: | ---: | --- | --- |\n",
+        command.join(" "),
+        args.seed,
+        inputs.join(", "),
+        args.lookback,
+        args.horizon,
+        args.stride,
+        args.val_fraction * 100.0,
+        args.test_fraction * 100.0,
+    );
     let mut tokenizer = None;
     for &stage in stages {
         let report = train::run_stage(stage, args, tokenizer.as_deref())?;
@@ -59,10 +93,24 @@ fn train(args: &TrainArgs, stages: &[Stage]) -> anyhow::Result<()> {
             report.best_val_loss,
             report.best_dir.display()
         );
+        let epochs: Vec<String> = report
+            .epochs
+            .iter()
+            .map(|(t, v)| format!("{t:.4} / {v:.4}"))
+            .collect();
+        card.push_str(&format!(
+            "| {stage:?} | {:.4} | {:.4} | {} | `{}` |\n",
+            report.first_val_loss,
+            report.best_val_loss,
+            epochs.join(", "),
+            report.best_dir.display()
+        ));
         if stage == Stage::Tokenizer {
             tokenizer = Some(report.best_dir);
         }
     }
+    card.push_str("\nEvaluate it on the held-out part with `kxian-trainer evaluate` (walk-forward, against a random walk and GBM).\n");
+    std::fs::write(args.out.join("MODEL_CARD.md"), card)?;
     Ok(())
 }
 

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use burn::module::Module;
-use burn::optim::{AdamWConfig, GradientsParams};
+use burn::optim::{AdamWConfig, GradientsAccumulator, GradientsParams};
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use kxian_shared::features::windows::{Split, Window, split_windows};
 use kxian_shared::model::predictor::{PredictorInput, cross_entropy};
@@ -77,6 +77,10 @@ pub struct TrainArgs {
     pub lr: Option<f64>,
     #[arg(long, default_value_t = 0.1)]
     pub weight_decay: f64,
+    /// Batches whose gradients are summed before each optimiser step (a larger effective batch
+    /// in the same memory).
+    #[arg(long, default_value_t = 1)]
+    pub accumulation: usize,
     /// Gradient-norm clip (default: 2.0 tokenizer, 3.0 predictor, as upstream).
     #[arg(long)]
     pub clip: Option<f32>,
@@ -376,7 +380,8 @@ pub fn run_stage(
             .open(args.out.join("metrics.jsonl"))?,
         json: args.progress == ProgressMode::Json,
     };
-    let steps_per_epoch = train.len().div_ceil(args.batch_size);
+    let accumulation = args.accumulation.max(1);
+    let steps_per_epoch = train.len().div_ceil(args.batch_size).div_ceil(accumulation);
     let total = steps_per_epoch * args.epochs;
     let (preset_tok, preset_pred) = args.preset.configs();
     let started = Instant::now();
@@ -469,16 +474,26 @@ pub fn run_stage(
                 let epoch = state.epoch;
                 let order = epoch_order(train.len(), args.seed, epoch);
                 let mut losses = Vec::new();
-                for chunk in order.chunks(args.batch_size).skip(state.batch) {
+                let batches: Vec<&[usize]> = order.chunks(args.batch_size).collect();
+                for group in batches[state.batch.min(batches.len())..].chunks(accumulation) {
                     let t0 = Instant::now();
-                    let loss = $loss(&$model, chunk);
-                    let value = loss.clone().into_scalar::<f32>();
-                    let grads = GradientsParams::from_grads(loss.backward(), &$model);
+                    let mut accumulator = GradientsAccumulator::new();
+                    let mut value = 0.0;
+                    for chunk in group {
+                        // Mean over the group: each batch's loss counts 1/len of it.
+                        let loss = $loss(&$model, chunk).div_scalar(group.len() as f64);
+                        value += loss.clone().into_scalar::<f32>();
+                        accumulator.accumulate(
+                            &$model,
+                            GradientsParams::from_grads(loss.backward(), &$model),
+                        );
+                    }
                     let lr = one_cycle(lr_max, state.step, total);
-                    $model = optim.step(lr, $model, grads);
+                    $model = optim.step(lr, $model, accumulator.grads());
+                    let chunk: Vec<usize> = group.iter().flat_map(|c| c.iter().copied()).collect();
                     losses.push(value);
                     state.step += 1;
-                    state.batch += 1;
+                    state.batch += group.len();
                     bar.set_message(format!("{} loss {value:.4}", stage.name()));
                     bar.inc(1);
                     let bars_per_s =

@@ -56,6 +56,7 @@ fn both_stages_lower_the_validation_loss_and_write_loadable_checkpoints() {
             "--progress",
             "json",
         ])
+        .args(["--accumulation", "2"])
         .output()
         .unwrap();
     assert!(
@@ -79,7 +80,9 @@ fn both_stages_lower_the_validation_loss_and_write_loadable_checkpoints() {
                 .filter(move |e| e["event"] == kind && e["stage"] == stage)
         };
         let start = of("start").next().unwrap();
-        assert!(start["train_windows"].as_u64().unwrap() > 100, "{start}");
+        // 475 windows, batches of 16 (30), two batches per step, two epochs.
+        assert_eq!(start["train_windows"], 475, "{start}");
+        assert_eq!(start["steps"], 30, "{start}");
         let before = of("baseline").next().unwrap()["val_loss"].as_f64().unwrap();
         let best = of("done").next().unwrap()["best_val_loss"]
             .as_f64()
@@ -114,6 +117,16 @@ fn both_stages_lower_the_validation_loss_and_write_loadable_checkpoints() {
     let r: Value = serde_json::from_slice(&f.stdout).unwrap();
     assert_eq!(r["mean"].as_array().unwrap().len(), 3);
     assert!(run.join("tokenizer/last/model.safetensors").exists());
+    let card = std::fs::read_to_string(run.join("MODEL_CARD.md")).unwrap();
+    assert!(
+        card.contains("| Tokenizer |")
+            && card.contains("| Predictor |")
+            && card.contains("seed 42"),
+        "{card}"
+    );
+    let config: Value =
+        serde_json::from_slice(&std::fs::read(run.join("run.json")).unwrap()).unwrap();
+    assert_eq!(config["accumulation"], 2);
 }
 
 #[test]
