@@ -244,6 +244,11 @@ fn epoch_order(n: usize, seed: u64, epoch: usize) -> Vec<usize> {
     idx
 }
 
+/// The windows of a batch, borrowed: nothing is copied per step.
+fn batch_of<'a>(set: &'a [Window], idx: &[usize]) -> Vec<&'a Window> {
+    idx.iter().map(|&i| &set[i]).collect()
+}
+
 fn tokenizer_loss(model: &KronosTokenizer, ws: &[&Window], device: &Device) -> Tensor<1> {
     model.forward_train(batch_x(ws, device)).loss
 }
@@ -554,19 +559,14 @@ pub fn run_stage(
                 steps: total,
                 parameters: model.num_params(),
             });
-            let pick_w = |set: &[Window], idx: &[usize]| -> Vec<Window> {
-                idx.iter().map(|&i| set[i].clone()).collect()
-            };
             train_loop!(
                 model,
-                |m: &KronosTokenizer, idx: &[usize]| {
-                    let ws = pick_w(&train, idx);
-                    tokenizer_loss(m, &ws.iter().collect::<Vec<_>>(), &device)
-                },
-                |m: &KronosTokenizer, idx: &[usize]| {
-                    let ws = pick_w(&val, idx);
-                    tokenizer_val(m, &ws.iter().collect::<Vec<_>>(), &plain)
-                },
+                |m: &KronosTokenizer, idx: &[usize]| tokenizer_loss(
+                    m,
+                    &batch_of(&train, idx),
+                    &device
+                ),
+                |m: &KronosTokenizer, idx: &[usize]| tokenizer_val(m, &batch_of(&val, idx), &plain),
                 save_tokenizer,
                 2e-4,
                 2.0
@@ -598,12 +598,12 @@ pub fn run_stage(
             train_loop!(
                 model,
                 |m: &KronosPredictor, idx: &[usize]| {
-                    let ws: Vec<&Window> = idx.iter().map(|&i| &train[i]).collect();
+                    let ws = batch_of(&train, idx);
                     let tk: Vec<_> = idx.iter().map(|&i| &train_tokens[i]).collect();
                     predictor_loss(m, &ws, &tk, tf, &device)
                 },
                 |m: &KronosPredictor, idx: &[usize]| {
-                    let ws: Vec<&Window> = idx.iter().map(|&i| &val[i]).collect();
+                    let ws = batch_of(&val, idx);
                     let tk: Vec<_> = idx.iter().map(|&i| &val_tokens[i]).collect();
                     predictor_loss(m, &ws, &tk, true, &plain)
                 },
