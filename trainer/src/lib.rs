@@ -7,4 +7,5 @@ pub mod forecast;
 pub mod init;
 pub mod input;
 pub mod models;
+pub mod store;
 pub mod train;

@@ -55,6 +55,12 @@ fn train(args: &TrainArgs, stages: &[Stage]) -> anyhow::Result<()> {
     let config = serde_json::json!({
         "command": command,
         "inputs": args.input,
+        "store": args.store.store,
+        "symbols": args.store.symbols,
+        "board": args.store.board,
+        "frequency": args.store.frequency.as_str(),
+        "from": args.store.from,
+        "to": args.store.to,
         "seed": args.seed,
         "lookback": args.lookback,
         "horizon": args.horizon,

@@ -37,8 +37,10 @@ pub enum ProgressMode {
 #[derive(Debug, Clone, clap::Args)]
 pub struct TrainArgs {
     /// Bar files (any format the importer reads), one series each.
-    #[arg(long, required = true, num_args = 1..)]
+    #[arg(long, num_args = 1.., required_unless_present = "store")]
     pub input: Vec<PathBuf>,
+    #[command(flatten)]
+    pub store: crate::store::StoreSelection,
     /// Drop rows the importer rejects (reported on standard error) instead of failing.
     #[arg(long)]
     pub skip_invalid: bool,
@@ -197,11 +199,24 @@ impl Events {
 
 fn load_windows(args: &TrainArgs) -> anyhow::Result<(Vec<Window>, Vec<Window>)> {
     let (mut train, mut val) = (Vec::new(), Vec::new());
+    let mut all: Vec<Vec<kxian_shared::Bar>> = Vec::new();
     for path in &args.input {
-        let series = input::load(path, &import_options(args.skip_invalid), None)?.series;
+        all.push(
+            input::load(path, &import_options(args.skip_invalid), None)?
+                .series
+                .bars,
+        );
+    }
+    if let Some(db) = &args.store.store {
+        for (symbol, bars) in crate::store::load(&args.store, db)? {
+            eprintln!("store: {symbol}, {} bars", bars.len());
+            all.push(bars);
+        }
+    }
+    for bars in &all {
         let w = |part| {
             split_windows(
-                &series.bars,
+                bars,
                 part,
                 args.val_fraction,
                 args.test_fraction,

@@ -322,3 +322,149 @@ fn evaluate_walks_forward_against_the_baselines() {
         assert!(e[who]["crps_pct"].as_f64().unwrap() > 0.0);
     }
 }
+
+/// A store in the server's schema holding one real series (the embedded CSI 300) and a
+/// second, short one of another board.
+fn make_store(path: &std::path::Path) {
+    let schema = std::fs::read_to_string(repo().join("server/migrations/0001_init.sql")).unwrap();
+    let csi300 = repo().join("server/data/hqchart/000300.sh.day.kline.json");
+    let bars = kxian_trainer::input::load(&csi300, &Default::default(), None)
+        .unwrap()
+        .series
+        .bars;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        use sqlx::sqlite::{SqliteConnectOptions, SqlitePool};
+        let pool = SqlitePool::connect_with(SqliteConnectOptions::new().filename(path).create_if_missing(true)).await.unwrap();
+        sqlx::raw_sql(&schema).execute(&pool).await.unwrap();
+        for (id, symbol, board) in [(1, "000300.SH", "index"), (2, "300750.SZ", "chinext")] {
+            sqlx::query("INSERT INTO symbols (id, symbol, code, exchange, kind, board) VALUES (?, ?, ?, 'SSE', 'index', ?)")
+                .bind(id)
+                .bind(symbol)
+                .bind(&symbol[..6])
+                .bind(board)
+                .execute(&pool)
+                .await
+                .unwrap();
+            sqlx::query("INSERT INTO series (id, symbol_id, frequency, adjustment, source, updated_at) VALUES (?, ?, 'daily', 'none', 'test', 'now')")
+                .bind(id)
+                .bind(id)
+                .execute(&pool)
+                .await
+                .unwrap();
+        }
+        let mut tx = pool.begin().await.unwrap();
+        for (series, take) in [(1, bars.len()), (2, 50)] {
+            for b in &bars[..take] {
+                sqlx::query("INSERT INTO bars VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+                    .bind(series)
+                    .bind(b.ts.and_utc().timestamp())
+                    .bind(b.open)
+                    .bind(b.high)
+                    .bind(b.low)
+                    .bind(b.close)
+                    .bind(b.volume)
+                    .bind(b.amount)
+                    .execute(&mut *tx)
+                    .await
+                    .unwrap();
+            }
+        }
+        tx.commit().await.unwrap();
+    });
+}
+
+#[test]
+fn trains_on_series_from_the_local_store() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("kxian.db");
+    make_store(&db);
+    let run = tmp.path().join("run");
+    let base = |extra: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_kxian-trainer"))
+            .args([
+                "finetune-tokenizer",
+                "--store",
+                db.to_str().unwrap(),
+                "--out",
+                run.to_str().unwrap(),
+            ])
+            .args([
+                "--tokenizer",
+                &parity("Kronos-Tokenizer-2k-rand"),
+                "--device",
+                "cpu",
+                "--progress",
+                "json",
+            ])
+            .args([
+                "--lookback",
+                "30",
+                "--horizon",
+                "5",
+                "--stride",
+                "8",
+                "--epochs",
+                "1",
+                "--max-seconds",
+                "3",
+            ])
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    // By symbol, in any spelling, cut to a date range (inclusive days).
+    let csi300 = repo().join("server/data/hqchart/000300.sh.day.kline.json");
+    let all = kxian_trainer::input::load(&csi300, &Default::default(), None)
+        .unwrap()
+        .series
+        .bars;
+    let (from, to) = (
+        chrono::NaiveDate::from_ymd_opt(2015, 1, 1).unwrap(),
+        chrono::NaiveDate::from_ymd_opt(2019, 12, 31).unwrap(),
+    );
+    let expected = all
+        .iter()
+        .filter(|b| (from..=to).contains(&b.ts.date()))
+        .count();
+    assert!(expected > 1000);
+    let out = base(&[
+        "--symbols",
+        "sh000300",
+        "--from",
+        "2015-01-01",
+        "--to",
+        "2019-12-31",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains(&format!("store: 000300.SH, {expected} bars")),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // By board: only the ChiNext series, too short for a validation window.
+    let out = base(&["--board", "chinext"]);
+    assert_eq!(out.status.code(), Some(1));
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        e.contains("store: 300750.SZ, 50 bars") && e.contains("0 validation windows"),
+        "{e}"
+    );
+    // Nothing stored for the selection, and no selection at all.
+    let out = base(&["--symbols", "600000", "--frequency", "5m"]);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("no 5m none series for 600000.SH"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = base(&[]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("needs --symbols or --board"));
+}
