@@ -505,3 +505,39 @@ fn checkpoint_errors_name_what_is_wrong() {
             .contains("4+4-bit")
     );
 }
+
+#[test]
+fn dropout_acts_in_training_only() {
+    use burn::module::Module;
+    use kxian_shared::model::predictor::PredictorInput;
+    let (_, pc) = tiny();
+    let pc = PredictorConfig {
+        ffn_dropout_p: 0.5,
+        resid_dropout_p: 0.5,
+        token_dropout_p: 0.5,
+        ..pc
+    };
+    let train_device = device().autodiff();
+    train_device.seed(9);
+    let pred = KronosPredictor::new(&pc, &train_device);
+    let run = |m: &KronosPredictor, d: &Device| -> Vec<f32> {
+        let input =
+            PredictorInput::from_slices(1, &[1, 2, 3, 4], &[4, 3, 2, 1], &[[0, 10, 1, 2, 6]; 4], d);
+        m.s1_logits(m.hidden(&input, 0, None))
+            .into_data()
+            .try_to_vec()
+            .unwrap()
+    };
+    assert_ne!(
+        run(&pred, &train_device),
+        run(&pred, &train_device),
+        "dropout draws differ between training steps"
+    );
+    let eval = pred.valid();
+    let plain = device();
+    assert_eq!(
+        run(&eval, &plain),
+        run(&eval, &plain),
+        "no dropout at inference"
+    );
+}

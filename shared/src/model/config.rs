@@ -126,7 +126,14 @@ impl TokenizerConfig {
         if self.ff_dim == 0 {
             return bad("ff_dim", "must be positive".into());
         }
-        Ok(())
+        check_dropouts(
+            "tokenizer",
+            &[
+                ("attn_dropout_p", self.attn_dropout_p),
+                ("resid_dropout_p", self.resid_dropout_p),
+                ("ffn_dropout_p", self.ffn_dropout_p),
+            ],
+        )
     }
 
     /// Parameters of the architecture, counted from the shapes (3,958,042 for the releases).
@@ -239,6 +246,18 @@ impl PredictorConfig {
 
 /// Rows of the minute, hour, weekday, day and month tables.
 pub const CALENDAR_ROWS: [usize; 5] = [60, 24, 7, 32, 13];
+
+fn check_dropouts(what: &str, ps: &[(&str, f64)]) -> Result<(), ModelError> {
+    match ps
+        .iter()
+        .find(|(_, p)| !(p.is_finite() && (0.0..1.0).contains(p)))
+    {
+        Some((key, p)) => Err(ModelError::Config(format!(
+            "{what} {key} is {p}; a dropout probability lies in [0, 1)"
+        ))),
+        None => Ok(()),
+    }
+}
 
 fn block_params(d: usize, ff: usize) -> usize {
     2 * d + 4 * (d * d + d) + 3 * d * ff

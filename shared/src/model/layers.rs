@@ -5,9 +5,25 @@
 //! trainer applies dropout where it trains.
 
 use burn::module::Module;
-use burn::nn::{Linear, LinearConfig, RmsNorm, RmsNormConfig};
+use burn::nn::{Dropout, DropoutConfig, Linear, LinearConfig, RmsNorm, RmsNormConfig};
 use burn::tensor::activation::{silu, softmax};
 use burn::tensor::{Device, Tensor, TensorData};
+
+/// Dropout probabilities of a block, as the configs name them. Dropout only acts on an
+/// autodiff device in training; inference and `valid()` models pass through unchanged.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Dropouts {
+    /// On the attention probabilities (`attn_dropout_p`).
+    pub attn: f64,
+    /// On the attention output (`resid_dropout_p`).
+    pub resid: f64,
+    /// On the feed-forward output (`ffn_dropout_p`).
+    pub ffn: f64,
+}
+
+pub fn dropout(p: f64) -> Dropout {
+    DropoutConfig::new(p).init()
+}
 
 /// RMSNorm epsilon of the reference.
 pub const NORM_EPS: f64 = 1e-5;
@@ -219,6 +235,8 @@ pub struct Attention {
     pub k_proj: Linear,
     pub v_proj: Linear,
     pub out_proj: Linear,
+    pub attn_dropout: Dropout,
+    pub resid_dropout: Dropout,
     pub n_heads: usize,
 }
 
@@ -240,7 +258,7 @@ fn causal_mask(first: usize, n: usize, lk: usize, device: &Device) -> Tensor<4> 
 /// Causal attention of `q: [B, H, Lq, h]` (already scaled) over `k, v: [B, H, Lk, h]`, the
 /// queries being the last `Lq` key positions, one block of query rows at a time. Each row's
 /// softmax sees exactly the keys it sees in one masked product, so the numbers are the same.
-fn causal_in_chunks(q: Tensor<4>, k: Tensor<4>, v: Tensor<4>) -> Tensor<4> {
+fn causal_in_chunks(q: Tensor<4>, k: Tensor<4>, v: Tensor<4>, dropout: &Dropout) -> Tensor<4> {
     let [b, heads, lq, h] = q.dims();
     let lk = k.dims()[2];
     let first = lk - lq;
@@ -254,7 +272,7 @@ fn causal_in_chunks(q: Tensor<4>, k: Tensor<4>, v: Tensor<4>) -> Tensor<4> {
         let vc = v.clone().slice([0..b, 0..heads, 0..visible, 0..h]);
         let scores =
             qc.matmul(kc.swap_dims(2, 3)) + causal_mask(first + c0, c1 - c0, visible, &device);
-        outs.push(softmax(scores, 3).matmul(vc));
+        outs.push(dropout.forward(softmax(scores, 3)).matmul(vc));
     }
     Tensor::cat(outs, 2)
 }
@@ -272,12 +290,14 @@ fn queries_as_rows(t: Tensor<4>, s: usize, l: usize) -> Tensor<4> {
 }
 
 impl Attention {
-    pub fn new(d_model: usize, n_heads: usize, device: &Device) -> Self {
+    pub fn new(d_model: usize, n_heads: usize, dropouts: Dropouts, device: &Device) -> Self {
         Self {
             q_proj: linear(d_model, d_model, true, device),
             k_proj: linear(d_model, d_model, true, device),
             v_proj: linear(d_model, d_model, true, device),
             out_proj: linear(d_model, d_model, true, device),
+            attn_dropout: dropout(dropouts.attn),
+            resid_dropout: dropout(dropouts.resid),
             n_heads,
         }
     }
@@ -343,10 +363,11 @@ impl Attention {
         let q = q.mul_scalar(1.0 / (h as f64).sqrt());
         if causal && lq > CAUSAL_CHUNK && keys.shared.is_none() {
             let (k, v) = keys.own.expect("keys to attend");
-            let out = causal_in_chunks(q, k, v);
-            return self
+            let out = causal_in_chunks(q, k, v, &self.attn_dropout);
+            let out = self
                 .out_proj
                 .forward(out.swap_dims(1, 2).reshape([b, lq, heads * h]));
+            return self.resid_dropout.forward(out);
         }
         // 4. scaled scores: the shared part as one matrix product for all rows, then each
         //    row's own keys, causally masked where asked (the shared part precedes them all)
@@ -373,6 +394,7 @@ impl Attention {
             },
             3,
         );
+        let probs = self.attn_dropout.forward(probs);
         // 5. attend, merge heads, project out
         let total = probs.dims()[3];
         let out = match (keys.shared, keys.own) {
@@ -386,7 +408,7 @@ impl Attention {
             (None, None) => unreachable!("attention over no keys"),
         };
         let out = out.swap_dims(1, 2).reshape([b, lq, heads * h]);
-        self.out_proj.forward(out)
+        self.resid_dropout.forward(self.out_proj.forward(out))
     }
 }
 
@@ -396,20 +418,24 @@ pub struct FeedForward {
     pub w1: Linear,
     pub w2: Linear,
     pub w3: Linear,
+    pub dropout: Dropout,
 }
 
 impl FeedForward {
-    pub fn new(d_model: usize, ff_dim: usize, device: &Device) -> Self {
+    pub fn new(d_model: usize, ff_dim: usize, p: f64, device: &Device) -> Self {
         Self {
             w1: linear(d_model, ff_dim, false, device),
             w2: linear(ff_dim, d_model, false, device),
             w3: linear(d_model, ff_dim, false, device),
+            dropout: dropout(p),
         }
     }
 
     pub fn forward(&self, x: Tensor<3>) -> Tensor<3> {
-        self.w2
-            .forward(silu(self.w1.forward(x.clone())) * self.w3.forward(x))
+        self.dropout.forward(
+            self.w2
+                .forward(silu(self.w1.forward(x.clone())) * self.w3.forward(x)),
+        )
     }
 }
 
@@ -423,12 +449,18 @@ pub struct Block {
 }
 
 impl Block {
-    pub fn new(d_model: usize, n_heads: usize, ff_dim: usize, device: &Device) -> Self {
+    pub fn new(
+        d_model: usize,
+        n_heads: usize,
+        ff_dim: usize,
+        dropouts: Dropouts,
+        device: &Device,
+    ) -> Self {
         Self {
             norm1: rms_norm(d_model, device),
-            self_attn: Attention::new(d_model, n_heads, device),
+            self_attn: Attention::new(d_model, n_heads, dropouts, device),
             norm2: rms_norm(d_model, device),
-            ffn: FeedForward::new(d_model, ff_dim, device),
+            ffn: FeedForward::new(d_model, ff_dim, dropouts.ffn, device),
         }
     }
 

@@ -8,7 +8,9 @@ use burn::tensor::activation::log_softmax;
 use burn::tensor::{Device, Int, Tensor, TensorData};
 
 use super::config::{CALENDAR_ROWS, DEP_LAYER_HEADS, PredictorConfig};
-use super::layers::{Attention, AttnMode, Block, Keys, KvCache, Rope, linear, rms_norm};
+use super::layers::{
+    Attention, AttnMode, Block, Dropouts, Keys, KvCache, Rope, dropout, linear, rms_norm,
+};
 
 /// `emb_s1[s1]·√D ⊕ emb_s2[s2]·√D`, fused by a linear layer.
 #[derive(Module, Debug)]
@@ -50,6 +52,8 @@ pub struct KronosPredictor {
     pub norm: RmsNorm,
     pub dep_layer: DependencyLayer,
     pub head: DualHead,
+    /// `token_dropout_p`, on the embedded tokens (training only).
+    pub token_dropout: burn::nn::Dropout,
     #[module(skip)]
     pub config: PredictorConfig,
 }
@@ -160,6 +164,11 @@ impl KronosPredictor {
     /// N(0, D^-1/2) tables).
     pub fn new(config: &PredictorConfig, device: &Device) -> Self {
         let d = config.d_model;
+        let dropouts = Dropouts {
+            attn: config.attn_dropout_p,
+            resid: config.resid_dropout_p,
+            ffn: config.ffn_dropout_p,
+        };
         let table_init = Initializer::Normal {
             mean: 0.0,
             std: (d as f64).powf(-0.5),
@@ -190,17 +199,26 @@ impl KronosPredictor {
                 month_embed: calendar(4),
             },
             transformer: (0..config.n_layers)
-                .map(|_| Block::new(d, config.n_heads, config.ff_dim, device))
+                .map(|_| Block::new(d, config.n_heads, config.ff_dim, dropouts, device))
                 .collect(),
             norm: rms_norm(d, device),
             dep_layer: DependencyLayer {
-                cross_attn: Attention::new(d, DEP_LAYER_HEADS, device),
+                cross_attn: Attention::new(
+                    d,
+                    DEP_LAYER_HEADS,
+                    Dropouts {
+                        ffn: 0.0,
+                        ..dropouts
+                    },
+                    device,
+                ),
                 norm: rms_norm(d, device),
             },
             head: DualHead {
                 proj_s1: linear(d, config.s1_vocab(), true, device),
                 proj_s2: linear(d, config.s2_vocab(), true, device),
             },
+            token_dropout: dropout(config.token_dropout_p),
             config: config.clone(),
         }
     }
@@ -242,7 +260,7 @@ impl KronosPredictor {
         {
             x = x + table.forward(column(c));
         }
-        x
+        self.token_dropout.forward(x)
     }
 
     /// Hidden states after the final norm (the reference's "context").

@@ -8,7 +8,7 @@ use burn::tensor::activation::sigmoid;
 use burn::tensor::{Device, Tensor, TensorData};
 
 use super::config::TokenizerConfig;
-use super::layers::{Block, KvCache, Rope, linear};
+use super::layers::{Block, Dropouts, KvCache, Rope, linear};
 
 /// The tokenizer; field names are the reference's state-dict prefixes.
 #[derive(Module, Debug)]
@@ -82,9 +82,14 @@ impl KronosTokenizer {
     pub fn new(config: &TokenizerConfig, device: &Device) -> Self {
         let d = config.d_model;
         let c = config.codebook_dim();
+        let dropouts = Dropouts {
+            attn: config.attn_dropout_p,
+            resid: config.resid_dropout_p,
+            ffn: config.ffn_dropout_p,
+        };
         let blocks = |n: usize| -> Vec<Block> {
             (0..n.saturating_sub(1))
-                .map(|_| Block::new(d, config.n_heads, config.ff_dim, device))
+                .map(|_| Block::new(d, config.n_heads, config.ff_dim, dropouts, device))
                 .collect()
         };
         Self {
