@@ -90,9 +90,10 @@ fn train(args: &TrainArgs, stages: &[Stage]) -> anyhow::Result<()> {
         args.val_fraction * 100.0,
         args.test_fraction * 100.0,
     );
+    let windows = train::load_windows(args)?;
     let mut tokenizer = None;
     for &stage in stages {
-        let report = train::run_stage(stage, args, tokenizer.as_deref())?;
+        let report = train::run_stage(stage, args, &windows, tokenizer.as_deref())?;
         eprintln!(
             "{stage:?}: validation loss {:.4} -> best {:.4}; best checkpoint {}",
             report.first_val_loss,

@@ -197,7 +197,8 @@ impl Events {
     }
 }
 
-fn load_windows(args: &TrainArgs) -> anyhow::Result<(Vec<Window>, Vec<Window>)> {
+/// Training and validation windows of every input, loaded once per run.
+pub fn load_windows(args: &TrainArgs) -> anyhow::Result<(Vec<Window>, Vec<Window>)> {
     let (mut train, mut val) = (Vec::new(), Vec::new());
     let mut all: Vec<Vec<kxian_shared::Bar>> = Vec::new();
     for path in &args.input {
@@ -379,10 +380,12 @@ fn last_checkpoint(stage_dir: &Path) -> Option<(PathBuf, TrainState)> {
     })
 }
 
-/// Runs one stage and returns where its best checkpoint went.
+/// Runs one stage on the run's windows (see [`load_windows`]) and returns where its best
+/// checkpoint went.
 pub fn run_stage(
     stage: Stage,
     args: &TrainArgs,
+    windows: &(Vec<Window>, Vec<Window>),
     tokenizer_dir: Option<&Path>,
 ) -> anyhow::Result<StageReport> {
     let picked = pick(args.device)?;
@@ -390,7 +393,7 @@ pub fn run_stage(
     let device = picked.device.clone().autodiff();
     device.seed(args.seed);
     let plain = picked.device.clone();
-    let (train, val) = load_windows(args)?;
+    let (train, val) = (&windows.0, &windows.1);
     let stage_dir = args.out.join(stage.name());
     std::fs::create_dir_all(&stage_dir)?;
     let mut events = Events {
@@ -466,6 +469,13 @@ pub fn run_stage(
 
     macro_rules! train_loop {
         ($model:ident, $loss:expr, $val:expr, $save:expr, $default_lr:expr, $default_clip:expr) => {{
+            events.emit(&TrainEvent::Start {
+                stage: stage.name(),
+                train_windows: train.len(),
+                val_windows: val.len(),
+                steps: total,
+                parameters: $model.num_params(),
+            });
             let lr_max = args.lr.unwrap_or($default_lr);
             let mut optim = AdamWConfig::new()
                 .with_weight_decay(args.weight_decay as f32)
@@ -567,21 +577,14 @@ pub fn run_stage(
                 (Some(dir), _) | (None, Some(dir)) => models::load_tokenizer(dir, &device)?,
                 (None, None) => KronosTokenizer::new(&preset_tok, &device),
             };
-            events.emit(&TrainEvent::Start {
-                stage: stage.name(),
-                train_windows: train.len(),
-                val_windows: val.len(),
-                steps: total,
-                parameters: model.num_params(),
-            });
             train_loop!(
                 model,
                 |m: &KronosTokenizer, idx: &[usize]| tokenizer_loss(
                     m,
-                    &batch_of(&train, idx),
+                    &batch_of(train, idx),
                     &device
                 ),
-                |m: &KronosTokenizer, idx: &[usize]| tokenizer_val(m, &batch_of(&val, idx), &plain),
+                |m: &KronosTokenizer, idx: &[usize]| tokenizer_val(m, &batch_of(val, idx), &plain),
                 save_tokenizer,
                 2e-4,
                 2.0
@@ -600,25 +603,18 @@ pub fn run_stage(
                 (None, None) => KronosPredictor::new(&preset_pred, &device),
             };
             kxian_shared::model::check_pair(&tokenizer.config, &model.config)?;
-            let train_tokens = tokenize_all(&tokenizer, &train, &plain, args.batch_size);
-            let val_tokens = tokenize_all(&tokenizer, &val, &plain, args.batch_size);
-            events.emit(&TrainEvent::Start {
-                stage: stage.name(),
-                train_windows: train.len(),
-                val_windows: val.len(),
-                steps: total,
-                parameters: model.num_params(),
-            });
+            let train_tokens = tokenize_all(&tokenizer, train, &plain, args.batch_size);
+            let val_tokens = tokenize_all(&tokenizer, val, &plain, args.batch_size);
             let tf = args.teacher_forcing;
             train_loop!(
                 model,
                 |m: &KronosPredictor, idx: &[usize]| {
-                    let ws = batch_of(&train, idx);
+                    let ws = batch_of(train, idx);
                     let tk: Vec<_> = idx.iter().map(|&i| &train_tokens[i]).collect();
                     predictor_loss(m, &ws, &tk, tf, &device)
                 },
                 |m: &KronosPredictor, idx: &[usize]| {
-                    let ws = batch_of(&val, idx);
+                    let ws = batch_of(val, idx);
                     let tk: Vec<_> = idx.iter().map(|&i| &val_tokens[i]).collect();
                     predictor_loss(m, &ws, &tk, true, &plain)
                 },

@@ -10,6 +10,14 @@ fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
+fn csi300_path() -> PathBuf {
+    repo().join("server/data/hqchart/000300.sh.day.kline.json")
+}
+
+fn csi300() -> String {
+    csi300_path().display().to_string()
+}
+
 fn parity(name: &str) -> String {
     repo()
         .join("../shared/data/kronos-parity")
@@ -22,10 +30,7 @@ fn parity(name: &str) -> String {
 fn both_stages_lower_the_validation_loss_and_write_loadable_checkpoints() {
     let tmp = tempfile::tempdir().unwrap();
     let run = tmp.path().join("run");
-    let csi300 = repo()
-        .join("server/data/hqchart/000300.sh.day.kline.json")
-        .display()
-        .to_string();
+    let csi300 = csi300();
     let out = Command::new(env!("CARGO_BIN_EXE_kxian-trainer"))
         .args(["train", "--input", &csi300, "--out", run.to_str().unwrap()])
         .args([
@@ -132,10 +137,7 @@ fn both_stages_lower_the_validation_loss_and_write_loadable_checkpoints() {
 #[test]
 fn the_predictor_stage_needs_a_tokenizer_and_short_inputs_are_named() {
     let tmp = tempfile::tempdir().unwrap();
-    let csi300 = repo()
-        .join("server/data/hqchart/000300.sh.day.kline.json")
-        .display()
-        .to_string();
+    let csi300 = csi300();
     let out = Command::new(env!("CARGO_BIN_EXE_kxian-trainer"))
         .args([
             "finetune-predictor",
@@ -176,10 +178,7 @@ fn the_predictor_stage_needs_a_tokenizer_and_short_inputs_are_named() {
 fn a_killed_run_resumes_from_its_last_checkpoint() {
     let tmp = tempfile::tempdir().unwrap();
     let run = tmp.path().join("run");
-    let csi300 = repo()
-        .join("server/data/hqchart/000300.sh.day.kline.json")
-        .display()
-        .to_string();
+    let csi300 = csi300();
     let args = |extra: &[&str]| {
         let mut c = Command::new(env!("CARGO_BIN_EXE_kxian-trainer"));
         c.args([
@@ -262,10 +261,7 @@ fn a_killed_run_resumes_from_its_last_checkpoint() {
 fn evaluate_walks_forward_against_the_baselines() {
     let tmp = tempfile::tempdir().unwrap();
     let json = tmp.path().join("eval.json");
-    let csi300 = repo()
-        .join("server/data/hqchart/000300.sh.day.kline.json")
-        .display()
-        .to_string();
+    let csi300 = csi300();
     let out = Command::new(env!("CARGO_BIN_EXE_kxian-trainer"))
         .args([
             "evaluate",
@@ -327,7 +323,7 @@ fn evaluate_walks_forward_against_the_baselines() {
 /// second, short one of another board.
 fn make_store(path: &std::path::Path) {
     let schema = std::fs::read_to_string(repo().join("server/migrations/0001_init.sql")).unwrap();
-    let csi300 = repo().join("server/data/hqchart/000300.sh.day.kline.json");
+    let csi300 = csi300_path();
     let bars = kxian_trainer::input::load(&csi300, &Default::default(), None)
         .unwrap()
         .series
@@ -417,7 +413,7 @@ fn trains_on_series_from_the_local_store() {
             .unwrap()
     };
     // By symbol, in any spelling, cut to a date range (inclusive days).
-    let csi300 = repo().join("server/data/hqchart/000300.sh.day.kline.json");
+    let csi300 = csi300_path();
     let all = kxian_trainer::input::load(&csi300, &Default::default(), None)
         .unwrap()
         .series
