@@ -77,6 +77,8 @@ fi
 
 step "assembling dist/"
 cp -R public/. "$stage/"
+# Models are served by the API (hash-addressed, cacheable), not as static files.
+rm -rf "$stage/models"
 cp "$echarts_js" "$stage/echarts.min.js"
 # index.html: the data-trunk links become plain tags plus the module loader.
 node - app/index.html "$stage/index.html" <<'JS'

@@ -9,7 +9,10 @@
 //! registered synchronously, under the owner of the resource that calls them.
 
 use gloo_net::http::{Request, Response};
-use kxian_shared::api::{ApiError, BarsResponse, Health, ImportReport, SymbolList, SymbolSummary};
+use kxian_shared::api::{
+    ApiError, BarsResponse, Health, ImportReport, ModelList, ShareCreated, ShareResponse,
+    ShareSnapshot, SymbolList, SymbolSummary,
+};
 use kxian_shared::{Adjustment, Frequency};
 use leptos::prelude::*;
 use serde::de::DeserializeOwned;
@@ -128,4 +131,31 @@ pub async fn import(form: web_sys::FormData) -> Result<ImportReport, ApiError> {
         .await
         .map_err(|e| client_error("network", format!("cannot reach the server: {e}")))?;
     decode(resp).await
+}
+
+/// `GET /api/models`.
+pub fn models() -> impl Future<Output = Result<ModelList, ApiError>> {
+    get("/api/models".into(), Vec::new())
+}
+
+/// `POST /api/shares`: stores the snapshot, answers its id and page path.
+pub async fn create_share(snapshot: &ShareSnapshot) -> Result<ShareCreated, ApiError> {
+    let resp = Request::post("/api/shares")
+        .json(snapshot)
+        .map_err(|e| client_error("bad_request", e.to_string()))?
+        .send()
+        .await
+        .map_err(|e| client_error("network", format!("cannot reach the server: {e}")))?;
+    decode(resp).await
+}
+
+/// `GET /api/shares/{id}`.
+pub fn share(id: &str) -> impl Future<Output = Result<ShareResponse, ApiError>> + use<> {
+    get(
+        format!(
+            "/api/shares/{}",
+            String::from(js_sys::encode_uri_component(id.trim()))
+        ),
+        Vec::new(),
+    )
 }

@@ -26,6 +26,12 @@ extern "C" {
     #[wasm_bindgen(method)]
     pub fn dispose(this: &ECharts);
 
+    #[wasm_bindgen(method, js_name = getDataURL)]
+    fn get_data_url_js(this: &ECharts, opts: &JsValue) -> String;
+
+    #[wasm_bindgen(js_namespace = echarts, js_name = getInstanceByDom)]
+    fn instance_by_dom(el: &web_sys::Element) -> JsValue;
+
     #[wasm_bindgen(method, js_name = isDisposed)]
     pub fn is_disposed(this: &ECharts) -> bool;
 
@@ -56,6 +62,21 @@ impl ECharts {
         let opts = js_sys::Object::new();
         let _ = js_sys::Reflect::set(&opts, &"notMerge".into(), &not_merge.into());
         self.set_option_js(option, &opts).map_err(describe)
+    }
+
+    /// The chart as a PNG `data:` URL at twice the screen resolution, on white.
+    pub fn png_data_url(&self) -> String {
+        let opts = js_sys::Object::new();
+        let _ = js_sys::Reflect::set(&opts, &"type".into(), &"png".into());
+        let _ = js_sys::Reflect::set(&opts, &"pixelRatio".into(), &2.into());
+        let _ = js_sys::Reflect::set(&opts, &"backgroundColor".into(), &"#ffffff".into());
+        self.get_data_url_js(&opts)
+    }
+
+    /// The instance mounted on `el`, if any.
+    pub fn of(el: &web_sys::Element) -> Option<ECharts> {
+        let v = instance_by_dom(el);
+        (!v.is_undefined() && !v.is_null()).then(|| v.unchecked_into())
     }
 
     /// Sets the zoom window of every dataZoom to bars `start..=end` (category indexes).

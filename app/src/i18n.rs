@@ -140,6 +140,7 @@ pub struct Strings {
     pub brand: &'static str,
     pub tagline: &'static str,
     pub nav_symbols: &'static str,
+    pub nav_forecast: &'static str,
     /// Label of the language switch: the language it switches TO.
     pub switch_to: &'static str,
     pub footer_symbols: &'static str,
@@ -217,6 +218,7 @@ pub static ZH: Strings = Strings {
     brand: "K线研究",
     tagline: "A股K线数据 · 本地离线",
     nav_symbols: "行情列表",
+    nav_forecast: "预测",
     switch_to: "English",
     footer_symbols: "个证券",
     footer_bars: "根K线",
@@ -293,6 +295,7 @@ pub static EN: Strings = Strings {
     brand: "Kxian",
     tagline: "A-share K-lines · offline",
     nav_symbols: "Symbols",
+    nav_forecast: "Forecast",
     switch_to: "中文",
     footer_symbols: "symbols",
     footer_bars: "bars",

@@ -1,5 +1,6 @@
 //! Kxian's browser app (Leptos CSR): the symbol list with file import at `/`, and the K-line
-//! chart of one symbol at `/symbols/:symbol?freq=daily`.
+//! chart of one symbol at `/symbols/:symbol?freq=daily`, the in-browser forecast at
+//! `/forecast`, and shared forecasts at `/s/:id`.
 //!
 //! Built by `scripts/build-app.sh` (or `trunk build`) for `wasm32-unknown-unknown`; ECharts is
 //! the global from `echarts.min.js` next to `index.html`. The pure parts (`charts`, `format`,
@@ -11,13 +12,16 @@ pub mod components;
 pub mod echarts;
 pub mod format;
 pub mod i18n;
+pub mod inference;
 pub mod pages;
 
 use components::layout::Layout;
 use leptos::prelude::*;
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::path;
+use pages::forecast::ForecastPage;
 use pages::not_found::NotFound;
+use pages::share::SharePage;
 use pages::symbol::SymbolPage;
 use pages::symbols::SymbolsPage;
 
@@ -37,6 +41,8 @@ pub fn App() -> impl IntoView {
                 <Routes fallback=|| view! { <NotFound/> }>
                     <Route path=path!("/") view=SymbolsPage/>
                     <Route path=path!("/symbols/:symbol") view=SymbolPage/>
+                    <Route path=path!("/forecast") view=ForecastPage/>
+                    <Route path=path!("/s/:id") view=SharePage/>
                 </Routes>
             </Layout>
         </Router>

@@ -46,6 +46,7 @@ fn bars_api(c: &mut Criterion) {
             store,
             dist: dir.path().join("dist"),
             max_upload: 1 << 20,
+            models: kxian_server::models::Models::load(None).unwrap(),
         };
         tokio::spawn(kxian_server::serve(listener, state, std::future::pending()));
         addr

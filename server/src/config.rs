@@ -45,6 +45,10 @@ pub struct ServeArgs {
     /// Largest accepted upload, in MiB.
     #[arg(long, env = "KXIAN_MAX_UPLOAD_MB", default_value_t = 64)]
     pub max_upload_mb: usize,
+    /// Folder of trained models (`<id>/tokenizer/`, `<id>/predictor/`) offered besides the
+    /// built-in one.
+    #[arg(long, env = "KXIAN_MODELS")]
+    pub models: Option<PathBuf>,
     /// Do not load the embedded default data set.
     #[arg(long)]
     pub no_embedded: bool,

@@ -6,6 +6,7 @@ pub mod config;
 pub mod embedded;
 pub mod error;
 pub mod import_cli;
+pub mod models;
 pub mod routes;
 pub mod state;
 pub mod storage;

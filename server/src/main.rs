@@ -50,10 +50,13 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("binding {}:{}", args.bind, args.port))?;
     let addr = listener.local_addr()?;
+    let models = kxian_server::models::Models::load(args.models.as_deref())
+        .context("reading the models")?;
     let state = AppState {
         store: store.clone(),
         dist: args.dist,
         max_upload: args.max_upload_mb * 1024 * 1024,
+        models,
     };
     // Printed on stdout (not the log) so scripts and people can pick the URL up.
     println!("Kxian is running at http://{addr}/  (Ctrl-C to stop)");

@@ -1,3 +1,4 @@
+use crate::models::Models;
 use crate::storage::Store;
 use std::path::PathBuf;
 
@@ -9,4 +10,6 @@ pub struct AppState {
     pub dist: PathBuf,
     /// Largest accepted upload in bytes.
     pub max_upload: usize,
+    /// The forecasting models offered to the browser.
+    pub models: Models,
 }

@@ -33,6 +33,7 @@ async fn fixture(embedded_data: bool, max_upload: usize) -> Fixture {
         store: store.clone(),
         dist,
         max_upload,
+        models: kxian_server::models::Models::load(None).unwrap(),
     });
     Fixture {
         app,
@@ -372,4 +373,284 @@ async fn the_app_is_served_with_a_spa_fallback() {
         (status, body.as_slice()),
         (StatusCode::OK, b"console.log(1)".as_slice())
     );
+}
+
+// ---- models: listing and hash-addressed, cacheable downloads ----
+
+fn sha256_hex(b: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(b)
+        .iter()
+        .map(|x| format!("{x:02x}"))
+        .collect()
+}
+
+#[tokio::test]
+async fn models_list_the_builtin_model_with_verifiable_hashes() {
+    let f = fixture(false, 1 << 20).await;
+    let (status, list): (_, kxian_shared::api::ModelList) = get(&f.app, "/api/models").await;
+    assert_eq!(status, StatusCode::OK);
+    let m = &list.models[0];
+    assert_eq!(m.id, "kxian-default");
+    assert!(m.default);
+    for file in [
+        &m.tokenizer.config,
+        &m.tokenizer.weights,
+        &m.predictor.config,
+        &m.predictor.weights,
+    ] {
+        let res = f
+            .app
+            .clone()
+            .oneshot(Request::get(&file.url).body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::OK, "{}", file.url);
+        let h = res.headers().clone();
+        assert_eq!(
+            h["cache-control"], "public, max-age=31536000, immutable",
+            "{}",
+            file.url
+        );
+        assert_eq!(h["etag"], format!("\"{}\"", file.sha256));
+        let body = res.into_body().collect().await.unwrap().to_bytes();
+        assert_eq!(body.len() as u64, file.bytes);
+        assert_eq!(sha256_hex(&body), file.sha256, "{}", file.url);
+
+        // Revalidation answers 304 without a body.
+        let res = f
+            .app
+            .clone()
+            .oneshot(
+                Request::get(&file.url)
+                    .header("if-none-match", format!("\"{}\"", file.sha256))
+                    .body(Body::empty())
+                    .unwrap(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::NOT_MODIFIED);
+    }
+    // A URL without (or with a stale) content hash must not be cached for good.
+    let bare = m.predictor.weights.url.split('?').next().unwrap().to_string();
+    for uri in [bare.clone(), format!("{bare}?v=0000000000000000")] {
+        let res = f
+            .app
+            .clone()
+            .oneshot(Request::get(&uri).body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+        assert_eq!(res.headers()["cache-control"], "no-cache", "{uri}");
+    }
+    let (status, body) = call(
+        &f.app,
+        Request::get("/api/models/kxian-default/card")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(String::from_utf8_lossy(&body).contains("kxian-default"));
+    for uri in [
+        "/api/models/nope/tokenizer/config.json",
+        "/api/models/kxian-default/tokenizer/secret.txt",
+        "/api/models/kxian-default/..%2F..%2FCargo.toml/config.json",
+    ] {
+        let (status, _) = call(&f.app, Request::get(uri).body(Body::empty()).unwrap()).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{uri}");
+    }
+}
+
+#[tokio::test]
+async fn a_models_folder_adds_complete_models_and_skips_the_rest() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../public/models/kxian-default");
+    let mine = dir.path().join("csi300-finetune");
+    for part in ["tokenizer", "predictor"] {
+        std::fs::create_dir_all(mine.join(part)).unwrap();
+        for file in ["config.json", "model.safetensors"] {
+            std::fs::copy(src.join(part).join(file), mine.join(part).join(file)).unwrap();
+        }
+    }
+    std::fs::write(mine.join("MODEL_CARD.md"), "# Mine\n\nFinetuned on CSI 300.\n").unwrap();
+    std::fs::create_dir_all(dir.path().join("half/tokenizer")).unwrap();
+    let models = kxian_server::models::Models::load(Some(dir.path())).unwrap();
+    let list = models.list();
+    let ids: Vec<&str> = list.models.iter().map(|m| m.id.as_str()).collect();
+    assert_eq!(ids, ["kxian-default", "csi300-finetune"]);
+    let m = &list.models[1];
+    assert_eq!(m.description, "Finetuned on CSI 300.");
+    assert!(!m.default);
+    // Same weights, same hash: a share link names weights, not a folder name.
+    assert_eq!(m.sha256, list.models[0].sha256);
+    let (bytes, sha) = models
+        .file("csi300-finetune", "predictor", "config.json")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(sha256_hex(&bytes), sha);
+}
+
+// ---- share links: immutable snapshots behind unguessable ids ----
+
+async fn snapshot(f: &Fixture, horizon: usize) -> kxian_shared::api::ShareSnapshot {
+    use kxian_shared::api::*;
+    let (_, bars): (_, BarsResponse) =
+        get(&f.app, "/api/symbols/000300.SH/bars?freq=daily&limit=50").await;
+    let row = |c: f32| [c, c + 1.0, c - 1.0, c, 1e9, 1e11];
+    let h = horizon;
+    ShareSnapshot {
+        version: SHARE_VERSION,
+        symbol: "000300.SH".into(),
+        name: Some("沪深300".into()),
+        frequency: "daily".into(),
+        adjustment: "none".into(),
+        model_id: "kxian-default".into(),
+        model_sha256: "ab".repeat(32),
+        history: bars.bars.clone(),
+        actual: Vec::new(),
+        report: ForecastReport {
+            symbol: "000300.SH".into(),
+            frequency: "daily".into(),
+            input: ForecastInputSummary {
+                file: "store:000300.SH/daily".into(),
+                lookback: bars.bars.len(),
+                first: "2024-07-09".into(),
+                last: "2024-09-19".into(),
+                last_close: 3196.04,
+            },
+            timestamps: (0..h).map(|i| format!("2024-09-{:02}", 20 + i)).collect(),
+            provisional: vec![false; h],
+            columns: FORECAST_COLUMNS.iter().map(|c| c.to_string()).collect(),
+            mean: vec![row(3200.0); h],
+            quantiles: ForecastQuantiles {
+                p10: vec![row(3100.0); h],
+                p50: vec![row(3200.0); h],
+                p90: vec![row(3300.0); h],
+            },
+            paths: vec![vec![row(3200.0); h]; 2],
+            p_up: vec![0.5; h],
+            tokens: ForecastTokens {
+                s1: vec![1; h],
+                s2: vec![2; h],
+            },
+            params: ForecastParams {
+                horizon: h,
+                temperature: 1.0,
+                top_k: 0,
+                top_p: 0.9,
+                samples: 2,
+                seed: 7,
+                max_context: 512,
+                cache: "exact".into(),
+                repair_ohlc: false,
+            },
+            model: ForecastModelInfo {
+                tokenizer: ModelSummary {
+                    name: "kxian-default/tokenizer".into(),
+                    parameters: 169_562,
+                },
+                predictor: ModelSummary {
+                    name: "kxian-default/predictor".into(),
+                    parameters: 421_952,
+                },
+                backend: "webgpu".into(),
+                device_reason: "test".into(),
+                elapsed_ms: 12.0,
+                ms_per_bar: 4.0,
+            },
+        },
+    }
+}
+
+fn post_json(uri: &str, body: Vec<u8>) -> Request<Body> {
+    Request::post(uri)
+        .header("content-type", "application/json")
+        .body(Body::from(body))
+        .unwrap()
+}
+
+#[tokio::test]
+async fn shares_are_stored_once_and_read_back_exactly() {
+    use kxian_shared::api::{ShareCreated, ShareResponse};
+    let f = fixture(true, 1 << 20).await;
+    let snap = snapshot(&f, 3).await;
+    let body = serde_json::to_vec(&snap).unwrap();
+    let (status, created) = call(&f.app, post_json("/api/shares", body.clone())).await;
+    assert_eq!(status, StatusCode::CREATED, "{}", String::from_utf8_lossy(&created));
+    let created: ShareCreated = serde_json::from_slice(&created).unwrap();
+    assert_eq!(created.id.len(), 22);
+    assert_eq!(created.path, format!("/s/{}", created.id));
+    let (status, got): (_, ShareResponse) = get(&f.app, &format!("/api/shares/{}", created.id)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(got.snapshot, snap);
+
+    // The same snapshot again is a new link; ids are not derived from the content.
+    let (_, again) = call(&f.app, post_json("/api/shares", body)).await;
+    let again: ShareCreated = serde_json::from_slice(&again).unwrap();
+    assert_ne!(again.id, created.id);
+
+    // Nothing lists, alters or deletes them.
+    let (status, _) = call(&f.app, Request::get("/api/shares").body(Body::empty()).unwrap()).await;
+    assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
+    for method in ["PUT", "DELETE", "PATCH"] {
+        let req = Request::builder()
+            .method(method)
+            .uri(format!("/api/shares/{}", created.id))
+            .header("content-type", "application/json")
+            .body(Body::from("{}"))
+            .unwrap();
+        let (status, _) = call(&f.app, req).await;
+        assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED, "{method}");
+    }
+    let (_, still): (_, ShareResponse) = get(&f.app, &format!("/api/shares/{}", created.id)).await;
+    assert_eq!(still.snapshot, snap);
+
+    // Unknown and malformed ids look the same from outside.
+    for id in ["AAAAAAAAAAAAAAAAAAAAAA", "short", "..%2F..%2Fetc"] {
+        let (status, err): (_, ApiError) = get(&f.app, &format!("/api/shares/{id}")).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{id}");
+        assert_eq!(err.error, "not_found");
+    }
+}
+
+#[tokio::test]
+async fn invalid_or_oversized_snapshots_are_refused_with_the_field_named() {
+    let f = fixture(true, 1 << 20).await;
+    let good = snapshot(&f, 3).await;
+    let cases: Vec<(&str, Box<dyn Fn(&mut kxian_shared::api::ShareSnapshot)>)> = vec![
+        ("report.mean", Box::new(|s| {
+            s.report.mean.pop();
+        })),
+        ("report.paths", Box::new(|s| s.report.params.samples = 3)),
+        ("report.p_up", Box::new(|s| s.report.p_up[0] = 1.5)),
+        ("history", Box::new(|s| s.history.clear())),
+        ("history[1]", Box::new(|s| s.history[1].ts = s.history[0].ts)),
+        ("model_sha256", Box::new(|s| s.model_sha256 = "xyz".into())),
+        ("frequency", Box::new(|s| s.frequency = "hourly".into())),
+        ("version", Box::new(|s| s.version = 99)),
+        ("report.input.lookback", Box::new(|s| s.report.input.lookback += 1)),
+    ];
+    for (field, break_it) in cases {
+        let mut s = good.clone();
+        break_it(&mut s);
+        let (status, body) = call(
+            &f.app,
+            post_json("/api/shares", serde_json::to_vec(&s).unwrap()),
+        )
+        .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{field}");
+        let err: ApiError = serde_json::from_slice(&body).unwrap();
+        assert!(
+            err.message.contains(field),
+            "{field}: the message should name it: {}",
+            err.message
+        );
+    }
+    let (status, _) = call(&f.app, post_json("/api/shares", b"{\"version\": 1}".to_vec())).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let huge = vec![b' '; kxian_shared::api::SHARE_MAX_BYTES + 1];
+    let (status, _) = call(&f.app, post_json("/api/shares", huge)).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
 }

@@ -4,17 +4,13 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use chrono::NaiveDateTime;
-use kxian_shared::Frequency;
-use kxian_shared::api::{
-    FORECAST_COLUMNS, ForecastInputSummary, ForecastModelInfo, ForecastParams, ForecastQuantiles,
-    ForecastReport, ForecastTokens, ImportOptions, ModelSummary,
+use kxian_shared::api::{ForecastReport, ImportOptions};
+use kxian_shared::model::Sampling;
+use kxian_shared::model::checkpoint::check_pair;
+use kxian_shared::model::forecast::{CacheMode, ForecastConfig, Progress, block_on};
+use kxian_shared::model::report::{
+    ReportDevice, ReportInput, ReportModels, default_context, forecast_report,
 };
-use kxian_shared::calendar::TradingCalendar;
-use kxian_shared::features;
-use kxian_shared::model::checkpoint::{check_pair, parameter_count};
-use kxian_shared::model::forecast::{CacheMode, ForecastConfig, ForecastInput, Progress, forecast};
-use kxian_shared::model::{PredictorConfig, Sampling};
 
 use crate::device::{DeviceChoice, pick};
 use crate::input::{self, InputError};
@@ -139,23 +135,6 @@ fn check_args(a: &ForecastArgs) -> Result<(), ForecastCmdError> {
         .map_err(|m| ForecastCmdError::Usage(format!("--{m}")))
 }
 
-fn label(ts: NaiveDateTime, f: Frequency) -> String {
-    if f.is_intraday() {
-        ts.format("%Y-%m-%d %H:%M").to_string()
-    } else {
-        ts.format("%Y-%m-%d").to_string()
-    }
-}
-
-fn default_context(p: &PredictorConfig) -> usize {
-    let mini = PredictorConfig::kronos_mini();
-    if (p.d_model, p.n_layers) == (mini.d_model, mini.n_layers) {
-        2048
-    } else {
-        512
-    }
-}
-
 fn dir_name(p: &Path) -> String {
     p.file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -211,13 +190,6 @@ pub fn run(args: &ForecastArgs) -> Result<ForecastReport, ForecastCmdError> {
     };
     let model_input = input::load(&args.input, &opts, Some(lookback))?;
     let series = &model_input.series;
-    let bars = &series.bars;
-    let rows = features::kline_rows(bars);
-    let stamps: Vec<[u32; 5]> = bars.iter().map(|b| features::stamp(b.ts)).collect();
-    let last = bars.last().expect("input::load rejects empty series");
-    let future = TradingCalendar::embedded().next_bars(last.ts, series.frequency, args.horizon);
-    let future_stamps: Vec<[u32; 5]> = future.iter().map(|b| features::stamp(b.ts)).collect();
-
     let cfg = ForecastConfig {
         horizon: args.horizon,
         sampling: Sampling {
@@ -233,22 +205,32 @@ pub fn run(args: &ForecastArgs) -> Result<ForecastReport, ForecastCmdError> {
     };
     let bar = progress_bar(args.quiet, args.horizon);
     let started = Instant::now();
-    let out = forecast(
-        &tokenizer,
-        &predictor,
-        &ForecastInput {
-            rows: &rows,
-            stamps: &stamps,
-            future_stamps: &future_stamps,
-            forced: None,
+    let symbol = series.symbol.to_string();
+    let mut report = block_on(forecast_report(
+        &ReportModels {
+            tokenizer: &tokenizer,
+            predictor: &predictor,
+            tokenizer_name: names.0,
+            predictor_name: names.1,
+        },
+        &ReportInput {
+            symbol: &symbol,
+            frequency: series.frequency,
+            source: args.input.display().to_string(),
+            bars: &series.bars,
         },
         &cfg,
-        &picked.device,
+        &ReportDevice {
+            device: &picked.device,
+            backend: picked.backend.to_string(),
+            reason: picked.why,
+        },
         &mut |p: Progress| {
             bar.set_position(p.step as u64);
             true
         },
-    )?;
+        None,
+    ))?;
     bar.finish_and_clear();
     let elapsed_ms = started.elapsed().as_secs_f64() * 1e3;
     tracing::info!(
@@ -257,62 +239,9 @@ pub fn run(args: &ForecastArgs) -> Result<ForecastReport, ForecastCmdError> {
         samples = args.samples,
         "forecast done"
     );
-
-    let f = series.frequency;
-    Ok(ForecastReport {
-        symbol: series.symbol.to_string(),
-        frequency: f.as_str().to_string(),
-        input: ForecastInputSummary {
-            file: args.input.display().to_string(),
-            lookback: bars.len(),
-            first: label(bars[0].ts, f),
-            last: label(last.ts, f),
-            last_close: last.close,
-        },
-        timestamps: future.iter().map(|b| label(b.ts, f)).collect(),
-        provisional: future.iter().map(|b| b.provisional).collect(),
-        columns: FORECAST_COLUMNS.iter().map(|c| c.to_string()).collect(),
-        mean: out.mean,
-        quantiles: ForecastQuantiles {
-            p10: out.quantiles.p10,
-            p50: out.quantiles.p50,
-            p90: out.quantiles.p90,
-        },
-        paths: out.paths,
-        p_up: out.p_up,
-        tokens: ForecastTokens {
-            s1: out.tokens.row(0).0.to_vec(),
-            s2: out.tokens.row(0).1.to_vec(),
-        },
-        params: ForecastParams {
-            horizon: cfg.horizon,
-            temperature: cfg.sampling.temperature,
-            top_k: cfg.sampling.top_k,
-            top_p: cfg.sampling.top_p,
-            samples: cfg.samples,
-            seed: cfg.seed,
-            max_context,
-            cache: serde_json::to_value(cfg.cache)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_string))
-                .unwrap_or_default(),
-            repair_ohlc: cfg.repair_ohlc,
-        },
-        model: ForecastModelInfo {
-            tokenizer: ModelSummary {
-                name: names.0,
-                parameters: parameter_count(&tokenizer),
-            },
-            predictor: ModelSummary {
-                name: names.1,
-                parameters: parameter_count(&predictor),
-            },
-            backend: picked.backend.to_string(),
-            device_reason: picked.why,
-            elapsed_ms,
-            ms_per_bar: elapsed_ms / args.horizon as f64,
-        },
-    })
+    report.model.elapsed_ms = elapsed_ms;
+    report.model.ms_per_bar = elapsed_ms / args.horizon as f64;
+    Ok(report)
 }
 
 fn progress_bar(quiet: bool, len: usize) -> indicatif::ProgressBar {
@@ -329,28 +258,4 @@ fn progress_bar(quiet: bool, len: usize) -> indicatif::ProgressBar {
         .progress_chars("=> "),
     );
     bar
-}
-
-/// The report as CSV: one row per future bar with the mean, the close quantiles and P(up).
-pub fn to_csv(r: &ForecastReport) -> String {
-    let mut s = String::from(
-        "timestamp,open,high,low,close,volume,amount,close_p10,close_p50,close_p90,p_up\n",
-    );
-    for (i, ts) in r.timestamps.iter().enumerate() {
-        let m = r.mean[i];
-        s.push_str(&format!(
-            "{ts},{},{},{},{},{},{},{},{},{},{}\n",
-            m[0],
-            m[1],
-            m[2],
-            m[3],
-            m[4],
-            m[5],
-            r.quantiles.p10[i][3],
-            r.quantiles.p50[i][3],
-            r.quantiles.p90[i][3],
-            r.p_up[i]
-        ));
-    }
-    s
 }

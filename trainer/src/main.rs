@@ -172,7 +172,7 @@ fn main() -> ExitCode {
                     OutputFormat::Json => {
                         serde_json::to_string_pretty(&report).expect("report serialises") + "\n"
                     }
-                    OutputFormat::Csv => forecast::to_csv(&report),
+                    OutputFormat::Csv => report.to_csv(),
                 };
                 let written = match &args.output {
                     Some(path) => {

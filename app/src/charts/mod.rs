@@ -2,5 +2,6 @@
 //! of it is unit-tested natively (`cargo test -p kxian-app`).
 
 pub mod indicators;
+pub mod forecast;
 pub mod kline;
 pub mod ranges;

@@ -18,6 +18,7 @@ pub fn Header() -> impl IntoView {
                 <span class="tagline">{move || i18n.t().tagline}</span>
                 <nav class="nav">
                     <A href="/" exact=true>{move || i18n.t().nav_symbols}</A>
+                    <A href="/forecast" attr:id="nav-forecast">{move || i18n.t().nav_forecast}</A>
                 </nav>
                 <button
                     id="lang-switch"

@@ -1,6 +1,8 @@
 //! One module per route. Pages read the URL and wire resources; they do not style charts.
 
+pub mod forecast;
 pub mod not_found;
+pub mod share;
 pub mod symbol;
 pub mod symbols;
 

@@ -3,6 +3,8 @@
 mod bars;
 mod health;
 mod import;
+mod models;
+mod shares;
 mod spa;
 mod symbols;
 
@@ -24,6 +26,15 @@ pub fn router(state: AppState) -> Router {
             // Multipart framing on top of the file itself.
             post(import::import).layer(DefaultBodyLimit::max(state.max_upload + 64 * 1024)),
         )
+        .route("/models", get(models::list))
+        .route("/models/{id}/card", get(models::card))
+        .route("/models/{id}/{part}/{file}", get(models::file))
+        .route(
+            "/shares",
+            post(shares::create)
+                .layer(DefaultBodyLimit::max(kxian_shared::api::SHARE_MAX_BYTES)),
+        )
+        .route("/shares/{id}", get(shares::get))
         .fallback(|| async { AppError::NotFound("no such API endpoint".into()) });
     Router::new()
         .nest("/api", api)

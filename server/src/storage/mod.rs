@@ -3,9 +3,11 @@
 
 mod bars;
 mod imports;
+mod shares;
 mod symbols;
 
 pub use bars::BarRange;
+pub use shares::StoredShare;
 
 use chrono::{DateTime, NaiveDateTime};
 use sqlx::SqlitePool;
@@ -33,8 +35,10 @@ pub enum StoreError {
 
 /// Migrations are compiled in (no `sqlx::migrate!`, which needs the macros feature and a
 /// build-time database): append new files here, never edit old ones.
-const MIGRATIONS: &[(i64, &str, &str)] =
-    &[(1, "init", include_str!("../../migrations/0001_init.sql"))];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "init", include_str!("../../migrations/0001_init.sql")),
+    (2, "shares", include_str!("../../migrations/0002_shares.sql")),
+];
 
 fn migrator() -> Migrator {
     let migrations = MIGRATIONS

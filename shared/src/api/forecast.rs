@@ -81,3 +81,29 @@ pub struct ModelSummary {
     pub name: String,
     pub parameters: usize,
 }
+
+impl ForecastReport {
+    /// One row per future bar: the mean bar, the close quantiles and P(up).
+    pub fn to_csv(&self) -> String {
+        let mut s = String::from(
+            "timestamp,open,high,low,close,volume,amount,close_p10,close_p50,close_p90,p_up\n",
+        );
+        for (i, ts) in self.timestamps.iter().enumerate() {
+            let m = self.mean[i];
+            s.push_str(&format!(
+                "{ts},{},{},{},{},{},{},{},{},{},{}\n",
+                m[0],
+                m[1],
+                m[2],
+                m[3],
+                m[4],
+                m[5],
+                self.quantiles.p10[i][3],
+                self.quantiles.p50[i][3],
+                self.quantiles.p90[i][3],
+                self.p_up[i]
+            ));
+        }
+        s
+    }
+}

@@ -4,6 +4,8 @@ mod bars;
 mod error;
 mod forecast;
 mod import;
+mod models;
+mod shares;
 mod symbols;
 
 pub use bars::{BarsQuery, BarsResponse, Units};
@@ -13,4 +15,9 @@ pub use forecast::{
     ForecastReport, ForecastTokens, ModelSummary,
 };
 pub use import::{ImportOptions, ImportReport, ImportedSeries, VolumeUnit};
+pub use models::{ModelEntry, ModelFile, ModelList, ModelPart};
+pub use shares::{
+    SHARE_MAX_BARS, SHARE_MAX_BYTES, SHARE_MAX_HORIZON, SHARE_MAX_SAMPLES, SHARE_VERSION,
+    ShareCreated, ShareResponse, ShareSnapshot,
+};
 pub use symbols::{Health, SeriesSummary, SymbolList, SymbolSummary};

@@ -162,6 +162,11 @@ pub enum ForecastError {
     Cancelled(usize),
 }
 
+/// Awaited after every generated bar. The browser hands a macrotask (a `setTimeout(0)`) so the
+/// page paints the progress and takes a click on Cancel between bars; native callers pass
+/// `None`.
+pub type Pause = dyn Fn() -> std::pin::Pin<Box<dyn Future<Output = ()>>>;
+
 /// One generated bar done: `step` of `total`.
 #[derive(Debug, Clone, Copy)]
 pub struct Progress {
@@ -236,7 +241,7 @@ pub fn forecast(
     progress: &mut dyn FnMut(Progress) -> bool,
 ) -> Result<Forecast, ForecastError> {
     block_on(forecast_async(
-        tokenizer, predictor, input, cfg, device, progress,
+        tokenizer, predictor, input, cfg, device, progress, None,
     ))
 }
 
@@ -306,6 +311,7 @@ pub async fn forecast_async(
     cfg: &ForecastConfig,
     device: &Device,
     progress: &mut dyn FnMut(Progress) -> bool,
+    pause: Option<&Pause>,
 ) -> Result<Forecast, ForecastError> {
     validate(input, cfg)?;
     let t = input.rows.len();
@@ -422,6 +428,9 @@ pub async fn forecast_async(
             s2_argmax,
             s2_margin,
         });
+        if let Some(pause) = pause {
+            pause().await;
+        }
         if !progress(Progress {
             step: step + 1,
             total: horizon,

@@ -10,6 +10,7 @@ pub mod config;
 pub mod forecast;
 pub mod layers;
 pub mod predictor;
+pub mod report;
 pub mod safetensors;
 pub mod sampling;
 pub mod tokenizer;

@@ -53,6 +53,7 @@ impl Server {
             store: store.clone(),
             dist,
             max_upload: 64 * 1024 * 1024,
+            models: kxian_server::models::Models::load(None).unwrap(),
         };
         tokio::spawn(kxian_server::serve(listener, state, async {
             let _ = stopped.await;
@@ -105,6 +106,12 @@ pub struct Browser {
 
 impl Browser {
     pub async fn start() -> Result<Browser> {
+        Self::start_with(false).await
+    }
+
+    /// With `webgpu`, Chromium exposes its software WebGPU adapter (SwiftShader); without it
+    /// `navigator.gpu` finds no adapter and the app falls back to its CPU backend.
+    pub async fn start_with(webgpu: bool) -> Result<Browser> {
         let chromium = find_program("KXIAN_CHROMIUM", &["chromium", "chromium-browser"])?;
         let chromedriver = find_program("KXIAN_CHROMEDRIVER", &["chromedriver"])?;
         let port = free_port()?;
@@ -129,6 +136,10 @@ impl Browser {
             "--window-size=1400,900".into(),
             format!("--user-data-dir={}", profile.path().display()),
         ];
+        let mut args = args;
+        if webgpu {
+            args.push("--enable-unsafe-webgpu".into());
+        }
         let caps = json!({
             "goog:chromeOptions": { "binary": chromium.to_string_lossy(), "args": args }
         });

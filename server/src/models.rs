@@ -1,0 +1,261 @@
+//! The forecasting models the server offers: the built-in default (compiled in, so a fresh
+//! install forecasts offline) and every model directory under `--models`.
+//!
+//! The server never loads a model: it hashes the four files of each one (tokenizer and
+//! predictor, `config.json` + `model.safetensors`) at start and serves them as immutable,
+//! hash-addressed downloads for the browser.
+
+use kxian_shared::api::{ModelEntry, ModelFile, ModelList, ModelPart};
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// Id of the built-in model.
+pub const DEFAULT_ID: &str = "kxian-default";
+
+macro_rules! default_file {
+    ($part:literal, $file:literal) => {
+        include_bytes!(concat!(
+            "../../public/models/kxian-default/",
+            $part,
+            "/",
+            $file
+        ))
+        .as_slice()
+    };
+}
+
+const DEFAULT_FILES: [(&str, &str, &[u8]); 4] = [
+    ("tokenizer", "config.json", default_file!("tokenizer", "config.json")),
+    (
+        "tokenizer",
+        "model.safetensors",
+        default_file!("tokenizer", "model.safetensors"),
+    ),
+    ("predictor", "config.json", default_file!("predictor", "config.json")),
+    (
+        "predictor",
+        "model.safetensors",
+        default_file!("predictor", "model.safetensors"),
+    ),
+];
+const DEFAULT_CARD: &str = include_str!("../../public/models/kxian-default/MODEL_CARD.md");
+
+#[derive(Debug, thiserror::Error)]
+pub enum ModelsError {
+    #[error("cannot read the models folder {path}: {source}")]
+    Folder {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("model {path}: cannot read {file}: {source}")]
+    File {
+        path: String,
+        file: String,
+        source: std::io::Error,
+    },
+}
+
+/// Where a file's bytes live.
+#[derive(Debug, Clone)]
+enum Bytes {
+    Static(&'static [u8]),
+    /// Read on demand, so large models are not held in memory.
+    Disk(PathBuf),
+}
+
+#[derive(Debug, Clone)]
+struct Stored {
+    bytes: Bytes,
+    sha256: String,
+}
+
+#[derive(Debug, Clone)]
+struct Model {
+    entry: ModelEntry,
+    /// `(part, file)` → content.
+    files: BTreeMap<(String, String), Stored>,
+    card: Option<Bytes>,
+}
+
+/// The catalogue, built once at start.
+#[derive(Debug, Clone, Default)]
+pub struct Models {
+    models: Arc<BTreeMap<String, Model>>,
+}
+
+pub const PARTS: [&str; 2] = ["tokenizer", "predictor"];
+pub const FILES: [&str; 2] = ["config.json", "model.safetensors"];
+
+fn hex(d: impl AsRef<[u8]>) -> String {
+    d.as_ref().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn file_url(id: &str, part: &str, file: &str, sha: &str) -> String {
+    // The first 16 hex digits suffice to make the URL change with the content.
+    format!("/api/models/{id}/{part}/{file}?v={}", &sha[..16])
+}
+
+fn build(
+    id: &str,
+    description: String,
+    files: Vec<(&str, &str, Bytes, Vec<u8>)>,
+    card: Option<Bytes>,
+) -> Model {
+    let mut stored = BTreeMap::new();
+    let mut parts: BTreeMap<&str, [Option<ModelFile>; 2]> = BTreeMap::new();
+    for (part, file, bytes, content) in files {
+        let sha = hex(Sha256::digest(&content));
+        let mf = ModelFile {
+            url: file_url(id, part, file, &sha),
+            sha256: sha.clone(),
+            bytes: content.len() as u64,
+        };
+        let slot = usize::from(file == "model.safetensors");
+        parts.entry(part).or_default()[slot] = Some(mf);
+        stored.insert(
+            (part.to_string(), file.to_string()),
+            Stored { bytes, sha256: sha },
+        );
+    }
+    let mut part = |name: &str| {
+        let [c, w] = parts.remove(name).unwrap_or_default();
+        ModelPart {
+            config: c.expect("every part has a config"),
+            weights: w.expect("every part has weights"),
+        }
+    };
+    let tokenizer = part("tokenizer");
+    let predictor = part("predictor");
+    let mut h = Sha256::new();
+    for f in [&tokenizer.config, &tokenizer.weights, &predictor.config, &predictor.weights] {
+        h.update(f.sha256.as_bytes());
+    }
+    Model {
+        entry: ModelEntry {
+            id: id.to_string(),
+            description,
+            default: id == DEFAULT_ID,
+            sha256: hex(h.finalize()),
+            tokenizer,
+            predictor,
+            card_url: card.as_ref().map(|_| format!("/api/models/{id}/card")),
+        },
+        files: stored,
+        card,
+    }
+}
+
+fn valid_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 64
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
+        && !id.starts_with('.')
+}
+
+/// The first line of a model card that is prose, not a heading.
+fn summary(card: &str) -> Option<String> {
+    card.lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty() && !l.starts_with('#') && !l.starts_with('|'))
+        .map(|l| l.chars().take(200).collect())
+}
+
+impl Models {
+    /// The built-in model plus every `<dir>/<id>/{tokenizer,predictor}/` under `dir` (a
+    /// missing folder is an empty catalogue; a folder without both parts is skipped).
+    pub fn load(dir: Option<&Path>) -> Result<Models, ModelsError> {
+        let mut models = BTreeMap::new();
+        let files = DEFAULT_FILES
+            .iter()
+            .map(|(p, f, b)| (*p, *f, Bytes::Static(b), b.to_vec()))
+            .collect();
+        let default = build(
+            DEFAULT_ID,
+            summary(DEFAULT_CARD).unwrap_or_else(|| "Kxian's built-in model".into()),
+            files,
+            Some(Bytes::Static(DEFAULT_CARD.as_bytes())),
+        );
+        models.insert(DEFAULT_ID.to_string(), default);
+        if let Some(dir) = dir.filter(|d| d.exists()) {
+            let entries = std::fs::read_dir(dir).map_err(|source| ModelsError::Folder {
+                path: dir.display().to_string(),
+                source,
+            })?;
+            let mut dirs: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
+            dirs.sort();
+            for path in dirs {
+                let Some(id) = path.file_name().and_then(|n| n.to_str()).map(str::to_string)
+                else {
+                    continue;
+                };
+                let complete = PARTS
+                    .iter()
+                    .all(|p| FILES.iter().all(|f| path.join(p).join(f).is_file()));
+                if !valid_id(&id) || models.contains_key(&id) || !complete {
+                    tracing::warn!(model = %path.display(), "skipped: not a model folder with tokenizer/ and predictor/ (config.json + model.safetensors)");
+                    continue;
+                }
+                let mut files = Vec::new();
+                for p in PARTS {
+                    for f in FILES {
+                        let fp = path.join(p).join(f);
+                        let content = std::fs::read(&fp).map_err(|source| ModelsError::File {
+                            path: path.display().to_string(),
+                            file: format!("{p}/{f}"),
+                            source,
+                        })?;
+                        files.push((p, f, Bytes::Disk(fp), content));
+                    }
+                }
+                let card_path = path.join("MODEL_CARD.md");
+                let card_text = std::fs::read_to_string(&card_path).ok();
+                let description = card_text
+                    .as_deref()
+                    .and_then(summary)
+                    .unwrap_or_else(|| format!("model folder {id}"));
+                let card = card_text.map(|_| Bytes::Disk(card_path));
+                models.insert(id.clone(), build(&id, description, files, card));
+            }
+        }
+        Ok(Models {
+            models: Arc::new(models),
+        })
+    }
+
+    pub fn list(&self) -> ModelList {
+        let mut models: Vec<ModelEntry> = self.models.values().map(|m| m.entry.clone()).collect();
+        models.sort_by_key(|m| (!m.default, m.id.clone()));
+        ModelList { models }
+    }
+
+    /// A file's content and hash; `None` for an unknown model, part or file.
+    pub async fn file(
+        &self,
+        id: &str,
+        part: &str,
+        file: &str,
+    ) -> Option<std::io::Result<(Vec<u8>, String)>> {
+        let stored = self
+            .models
+            .get(id)?
+            .files
+            .get(&(part.to_string(), file.to_string()))?;
+        Some(read(&stored.bytes).await.map(|b| (b, stored.sha256.clone())))
+    }
+
+    pub async fn card(&self, id: &str) -> Option<std::io::Result<Vec<u8>>> {
+        let card = self.models.get(id)?.card.as_ref()?;
+        Some(read(card).await)
+    }
+}
+
+async fn read(b: &Bytes) -> std::io::Result<Vec<u8>> {
+    match b {
+        Bytes::Static(s) => Ok(s.to_vec()),
+        Bytes::Disk(p) => tokio::fs::read(p).await,
+    }
+}

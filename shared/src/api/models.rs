@@ -1,0 +1,50 @@
+//! `GET /api/models`: the forecasting models the server offers, with the URLs and content
+//! hashes of their files so the browser can download, verify and cache them.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelList {
+    pub models: Vec<ModelEntry>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelEntry {
+    /// Stable, URL-safe id, e.g. `kxian-default`.
+    pub id: String,
+    pub description: String,
+    /// The model the app picks when the user picks none.
+    pub default: bool,
+    /// Hex SHA-256 over both parts' hashes: names exactly these weights in share links.
+    pub sha256: String,
+    pub tokenizer: ModelPart,
+    pub predictor: ModelPart,
+    /// The model card (Markdown), when the model has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub card_url: Option<String>,
+}
+
+/// One half of a model (`tokenizer` or `predictor`): its two files in the Hugging Face layout.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelPart {
+    pub config: ModelFile,
+    pub weights: ModelFile,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelFile {
+    /// Carries the hash in its query, so it names immutable content (cached for a year).
+    pub url: String,
+    pub sha256: String,
+    pub bytes: u64,
+}
+
+impl ModelEntry {
+    /// Bytes to download for the whole model.
+    pub fn total_bytes(&self) -> u64 {
+        [&self.tokenizer, &self.predictor]
+            .iter()
+            .map(|p| p.config.bytes + p.weights.bytes)
+            .sum()
+    }
+}
