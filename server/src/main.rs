@@ -50,8 +50,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("binding {}:{}", args.bind, args.port))?;
     let addr = listener.local_addr()?;
-    let models = kxian_server::models::Models::load(args.models.as_deref())
-        .context("reading the models")?;
+    let models =
+        kxian_server::models::Models::load(args.models.as_deref()).context("reading the models")?;
     let state = AppState {
         store: store.clone(),
         dist: args.dist,

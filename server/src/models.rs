@@ -27,13 +27,21 @@ macro_rules! default_file {
 }
 
 const DEFAULT_FILES: [(&str, &str, &[u8]); 4] = [
-    ("tokenizer", "config.json", default_file!("tokenizer", "config.json")),
+    (
+        "tokenizer",
+        "config.json",
+        default_file!("tokenizer", "config.json"),
+    ),
     (
         "tokenizer",
         "model.safetensors",
         default_file!("tokenizer", "model.safetensors"),
     ),
-    ("predictor", "config.json", default_file!("predictor", "config.json")),
+    (
+        "predictor",
+        "config.json",
+        default_file!("predictor", "config.json"),
+    ),
     (
         "predictor",
         "model.safetensors",
@@ -129,7 +137,12 @@ fn build(
     let tokenizer = part("tokenizer");
     let predictor = part("predictor");
     let mut h = Sha256::new();
-    for f in [&tokenizer.config, &tokenizer.weights, &predictor.config, &predictor.weights] {
+    for f in [
+        &tokenizer.config,
+        &tokenizer.weights,
+        &predictor.config,
+        &predictor.weights,
+    ] {
         h.update(f.sha256.as_bytes());
     }
     Model {
@@ -188,7 +201,10 @@ impl Models {
             let mut dirs: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
             dirs.sort();
             for path in dirs {
-                let Some(id) = path.file_name().and_then(|n| n.to_str()).map(str::to_string)
+                let Some(id) = path
+                    .file_name()
+                    .and_then(|n| n.to_str())
+                    .map(str::to_string)
                 else {
                     continue;
                 };
@@ -244,7 +260,11 @@ impl Models {
             .get(id)?
             .files
             .get(&(part.to_string(), file.to_string()))?;
-        Some(read(&stored.bytes).await.map(|b| (b, stored.sha256.clone())))
+        Some(
+            read(&stored.bytes)
+                .await
+                .map(|b| (b, stored.sha256.clone())),
+        )
     }
 
     pub async fn card(&self, id: &str) -> Option<std::io::Result<Vec<u8>>> {

@@ -432,7 +432,14 @@ async fn models_list_the_builtin_model_with_verifiable_hashes() {
         assert_eq!(res.status(), StatusCode::NOT_MODIFIED);
     }
     // A URL without (or with a stale) content hash must not be cached for good.
-    let bare = m.predictor.weights.url.split('?').next().unwrap().to_string();
+    let bare = m
+        .predictor
+        .weights
+        .url
+        .split('?')
+        .next()
+        .unwrap()
+        .to_string();
     for uri in [bare.clone(), format!("{bare}?v=0000000000000000")] {
         let res = f
             .app
@@ -465,7 +472,8 @@ async fn models_list_the_builtin_model_with_verifiable_hashes() {
 #[tokio::test]
 async fn a_models_folder_adds_complete_models_and_skips_the_rest() {
     let dir = tempfile::tempdir().unwrap();
-    let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../public/models/kxian-default");
+    let src =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../public/models/kxian-default");
     let mine = dir.path().join("csi300-finetune");
     for part in ["tokenizer", "predictor"] {
         std::fs::create_dir_all(mine.join(part)).unwrap();
@@ -473,7 +481,11 @@ async fn a_models_folder_adds_complete_models_and_skips_the_rest() {
             std::fs::copy(src.join(part).join(file), mine.join(part).join(file)).unwrap();
         }
     }
-    std::fs::write(mine.join("MODEL_CARD.md"), "# Mine\n\nFinetuned on CSI 300.\n").unwrap();
+    std::fs::write(
+        mine.join("MODEL_CARD.md"),
+        "# Mine\n\nFinetuned on CSI 300.\n",
+    )
+    .unwrap();
     std::fs::create_dir_all(dir.path().join("half/tokenizer")).unwrap();
     let models = kxian_server::models::Models::load(Some(dir.path())).unwrap();
     let list = models.list();
@@ -578,11 +590,17 @@ async fn shares_are_stored_once_and_read_back_exactly() {
     let snap = snapshot(&f, 3).await;
     let body = serde_json::to_vec(&snap).unwrap();
     let (status, created) = call(&f.app, post_json("/api/shares", body.clone())).await;
-    assert_eq!(status, StatusCode::CREATED, "{}", String::from_utf8_lossy(&created));
+    assert_eq!(
+        status,
+        StatusCode::CREATED,
+        "{}",
+        String::from_utf8_lossy(&created)
+    );
     let created: ShareCreated = serde_json::from_slice(&created).unwrap();
     assert_eq!(created.id.len(), 22);
     assert_eq!(created.path, format!("/s/{}", created.id));
-    let (status, got): (_, ShareResponse) = get(&f.app, &format!("/api/shares/{}", created.id)).await;
+    let (status, got): (_, ShareResponse) =
+        get(&f.app, &format!("/api/shares/{}", created.id)).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(got.snapshot, snap);
 
@@ -592,7 +610,11 @@ async fn shares_are_stored_once_and_read_back_exactly() {
     assert_ne!(again.id, created.id);
 
     // Nothing lists, alters or deletes them.
-    let (status, _) = call(&f.app, Request::get("/api/shares").body(Body::empty()).unwrap()).await;
+    let (status, _) = call(
+        &f.app,
+        Request::get("/api/shares").body(Body::empty()).unwrap(),
+    )
+    .await;
     assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
     for method in ["PUT", "DELETE", "PATCH"] {
         let req = Request::builder()
@@ -619,18 +641,28 @@ async fn shares_are_stored_once_and_read_back_exactly() {
 async fn invalid_or_oversized_snapshots_are_refused_with_the_field_named() {
     let f = fixture(true, 1 << 20).await;
     let good = snapshot(&f, 3).await;
-    let cases: Vec<(&str, Box<dyn Fn(&mut kxian_shared::api::ShareSnapshot)>)> = vec![
-        ("report.mean", Box::new(|s| {
-            s.report.mean.pop();
-        })),
+    type Breaker = Box<dyn Fn(&mut kxian_shared::api::ShareSnapshot)>;
+    let cases: Vec<(&str, Breaker)> = vec![
+        (
+            "report.mean",
+            Box::new(|s| {
+                s.report.mean.pop();
+            }),
+        ),
         ("report.paths", Box::new(|s| s.report.params.samples = 3)),
         ("report.p_up", Box::new(|s| s.report.p_up[0] = 1.5)),
         ("history", Box::new(|s| s.history.clear())),
-        ("history[1]", Box::new(|s| s.history[1].ts = s.history[0].ts)),
+        (
+            "history[1]",
+            Box::new(|s| s.history[1].ts = s.history[0].ts),
+        ),
         ("model_sha256", Box::new(|s| s.model_sha256 = "xyz".into())),
         ("frequency", Box::new(|s| s.frequency = "hourly".into())),
         ("version", Box::new(|s| s.version = 99)),
-        ("report.input.lookback", Box::new(|s| s.report.input.lookback += 1)),
+        (
+            "report.input.lookback",
+            Box::new(|s| s.report.input.lookback += 1),
+        ),
     ];
     for (field, break_it) in cases {
         let mut s = good.clone();
@@ -648,7 +680,11 @@ async fn invalid_or_oversized_snapshots_are_refused_with_the_field_named() {
             err.message
         );
     }
-    let (status, _) = call(&f.app, post_json("/api/shares", b"{\"version\": 1}".to_vec())).await;
+    let (status, _) = call(
+        &f.app,
+        post_json("/api/shares", b"{\"version\": 1}".to_vec()),
+    )
+    .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     let huge = vec![b' '; kxian_shared::api::SHARE_MAX_BYTES + 1];
     let (status, _) = call(&f.app, post_json("/api/shares", huge)).await;

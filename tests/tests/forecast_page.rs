@@ -81,15 +81,13 @@ async fn run_forecast(browser: &Browser, url: &str) -> Result<(ForecastReport, V
     let raw = browser
         .wait_for_js(
             "the forecast report",
-            &format!(
-                "const err = document.getElementById('forecast-error');
+            "const err = document.getElementById('forecast-error');
                  if (err) return 'ERROR: ' + err.textContent;
                  if (window.__errors.length) return 'ERROR: ' + window.__errors.join('; ');
                  const el = document.getElementById('forecast-report');
                  if (el) return el.textContent;
                  const p = document.getElementById('forecast-progress');
-                 return {{ progress: p ? p.textContent : null }};"
-            ),
+                 return { progress: p ? p.textContent : null };",
             Duration::from_secs(240),
             |v| v.is_string(),
         )
@@ -175,7 +173,10 @@ async fn check_chart(browser: &Browser) -> Result<()> {
         assert_eq!(v[k].as_u64(), Some(HORIZON as u64), "{k}: {v}");
     }
     assert_eq!(v["cats"].as_u64(), Some((LOOKBACK + HORIZON) as u64), "{v}");
-    assert_eq!(v["now"], "2024-09-19", "the now marker sits on the last real bar: {v}");
+    assert_eq!(
+        v["now"], "2024-09-19",
+        "the now marker sits on the last real bar: {v}"
+    );
     Ok(())
 }
 
@@ -208,7 +209,10 @@ async fn share_and_reopen(server: &Server, browser: &Browser, page: &ForecastRep
         })
         .await?;
     let shared: ForecastReport = serde_json::from_str(raw.as_str().unwrap_or_default())?;
-    assert_eq!(&shared, page, "the shared page shows exactly the stored forecast");
+    assert_eq!(
+        &shared, page,
+        "the shared page shows exactly the stored forecast"
+    );
     let rows = other
         .client
         .execute(

@@ -89,8 +89,18 @@ pub fn forecast_option(
             .map(|r| candle(r[0] as f64, r[3] as f64, r[2] as f64, r[1] as f64))
             .collect(),
     );
-    let p10: Vec<f64> = report.quantiles.p10.iter().map(|r| r[CLOSE] as f64).collect();
-    let p90: Vec<f64> = report.quantiles.p90.iter().map(|r| r[CLOSE] as f64).collect();
+    let p10: Vec<f64> = report
+        .quantiles
+        .p10
+        .iter()
+        .map(|r| r[CLOSE] as f64)
+        .collect();
+    let p90: Vec<f64> = report
+        .quantiles
+        .p90
+        .iter()
+        .map(|r| r[CLOSE] as f64)
+        .collect();
     let fan_base = pad_past(p10.iter().map(|v| json!(round(*v))).collect());
     let fan_band = pad_past(
         p10.iter()
@@ -184,7 +194,12 @@ pub fn forecast_option(
             }));
         }
     }
-    let mut legend = vec![labels.history, labels.forecast, labels.band, labels.mean_close];
+    let mut legend = vec![
+        labels.history,
+        labels.forecast,
+        labels.band,
+        labels.mean_close,
+    ];
     if !actual.is_empty() {
         legend.push(labels.actual);
     }
@@ -240,8 +255,8 @@ mod tests {
     use super::*;
     use chrono::NaiveDate;
     use kxian_shared::api::{
-        ForecastInputSummary, ForecastModelInfo, ForecastParams, ForecastQuantiles,
-        ForecastTokens, ModelSummary,
+        ForecastInputSummary, ForecastModelInfo, ForecastParams, ForecastQuantiles, ForecastTokens,
+        ModelSummary,
     };
 
     fn bar(day: u32, close: f64) -> Bar {
@@ -328,18 +343,34 @@ mod tests {
     #[test]
     fn history_then_forecast_on_one_axis() {
         let history = [bar(2, 10.0), bar(3, 11.0), bar(4, 12.0)];
-        let o = forecast_option(&history, Frequency::Daily, &report(2, 4), &[], false, LABELS);
+        let o = forecast_option(
+            &history,
+            Frequency::Daily,
+            &report(2, 4),
+            &[],
+            false,
+            LABELS,
+        );
         let cats = o["xAxis"][0]["data"].as_array().unwrap();
         assert_eq!(cats.len(), 5);
         assert_eq!(cats[2], "2024-01-04");
         assert_eq!(cats[3], "2024-01-08");
         let s = o["series"].as_array().unwrap();
         assert_eq!(s.len(), FIRST_PATH_SERIES);
-        assert_eq!(s[HISTORY_SERIES]["data"][2], json!([11.0, 12.0, 10.0, 13.0]));
+        assert_eq!(
+            s[HISTORY_SERIES]["data"][2],
+            json!([11.0, 12.0, 10.0, 13.0])
+        );
         assert_eq!(s[HISTORY_SERIES]["data"][3], "-");
-        assert_eq!(s[HISTORY_SERIES]["markLine"]["data"][0]["xAxis"], "2024-01-04");
+        assert_eq!(
+            s[HISTORY_SERIES]["markLine"]["data"][0]["xAxis"],
+            "2024-01-04"
+        );
         assert_eq!(s[MEAN_CANDLE_SERIES]["data"][2], "-");
-        assert_eq!(s[MEAN_CANDLE_SERIES]["data"][3], json!([12.0, 13.0, 11.0, 14.0]));
+        assert_eq!(
+            s[MEAN_CANDLE_SERIES]["data"][3],
+            json!([12.0, 13.0, 11.0, 14.0])
+        );
         // The fan: base at p10, band p90 - p10, stacked.
         assert_eq!(s[FAN_BASE_SERIES]["data"][3], 11.0);
         assert_eq!(s[FAN_BAND_SERIES]["data"][4], 5.0);

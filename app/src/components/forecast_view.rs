@@ -120,7 +120,12 @@ pub fn ForecastView(data: Arc<ForecastData>) -> impl IntoView {
     let ms = r.model.elapsed_ms;
     let per_bar = r.model.ms_per_bar;
     let backend2 = r.model.backend.clone();
-    let model_name = r.model.predictor.name.trim_end_matches("/predictor").to_string();
+    let model_name = r
+        .model
+        .predictor
+        .name
+        .trim_end_matches("/predictor")
+        .to_string();
     let params = r.params.clone();
     let last_close = r.input.last_close;
     let rows: Vec<_> = (0..r.timestamps.len())

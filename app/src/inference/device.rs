@@ -129,10 +129,7 @@ pub async fn pick(pref: BackendPref) -> Picked {
         Ok(device) => Picked {
             device,
             backend: "webgpu",
-            reason: format!(
-                "WebGPU adapter: {}",
-                WEBGPU_INFO.with_borrow(|i| i.clone())
-            ),
+            reason: format!("WebGPU adapter: {}", WEBGPU_INFO.with_borrow(|i| i.clone())),
         },
         Err(why) => cpu(format!("{why}; running on the CPU (wasm)")),
     }

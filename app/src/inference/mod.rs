@@ -122,12 +122,18 @@ pub async fn run(
             on_stage(Stage::Loading);
             next_macrotask().await;
             let t2 = now_ms();
-            let tokenizer =
-                load_tokenizer(&files.tokenizer_config, &files.tokenizer_weights, &picked.device)
-                    .map_err(|e| format!("{}: tokenizer: {e}", model.id))?;
-            let predictor =
-                load_predictor(&files.predictor_config, &files.predictor_weights, &picked.device)
-                    .map_err(|e| format!("{}: predictor: {e}", model.id))?;
+            let tokenizer = load_tokenizer(
+                &files.tokenizer_config,
+                &files.tokenizer_weights,
+                &picked.device,
+            )
+            .map_err(|e| format!("{}: tokenizer: {e}", model.id))?;
+            let predictor = load_predictor(
+                &files.predictor_config,
+                &files.predictor_weights,
+                &picked.device,
+            )
+            .map_err(|e| format!("{}: predictor: {e}", model.id))?;
             timing.init_ms = now_ms() - t2;
             let l = Rc::new(Loaded {
                 key,

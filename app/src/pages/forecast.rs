@@ -121,7 +121,12 @@ impl Settings {
 #[derive(Debug, Clone, PartialEq)]
 enum Source {
     Store,
-    File { name: String, bars: Vec<Bar>, symbol: String, frequency: Frequency },
+    File {
+        name: String,
+        bars: Vec<Bar>,
+        symbol: String,
+        frequency: Frequency,
+    },
 }
 
 /// A run in flight or done.
@@ -130,7 +135,7 @@ enum RunState {
     Idle,
     Running(Stage),
     Failed(String),
-    Done(Arc<ForecastData>, ModelEntry),
+    Done(Arc<ForecastData>, Arc<ModelEntry>),
 }
 
 /// Splits a series into the history the model sees and the held-back bars after it.
@@ -150,18 +155,25 @@ async fn read_file(file: web_sys::File) -> Result<(String, Vec<u8>), String> {
 fn stage_text(lang: crate::i18n::Lang, s: &Stage) -> String {
     match s {
         Stage::Device => tr(lang, "准备设备…", "Starting the device…").into(),
-        Stage::Download { done, total, cached } => format!(
+        Stage::Download {
+            done,
+            total,
+            cached,
+        } => format!(
             "{} {:.1} / {:.1} MB{}",
             tr(lang, "下载模型", "Downloading the model"),
             *done as f64 / 1e6,
             *total as f64 / 1e6,
-            if *cached { tr(lang, "（缓存）", " (cache)") } else { "" }
+            if *cached {
+                tr(lang, "（缓存）", " (cache)")
+            } else {
+                ""
+            }
         ),
         Stage::Loading => tr(lang, "加载模型…", "Building the model…").into(),
-        Stage::Forecasting { step, total } => format!(
-            "{} {step}/{total}",
-            tr(lang, "预测第", "Forecasting bar")
-        ),
+        Stage::Forecasting { step, total } => {
+            format!("{} {step}/{total}", tr(lang, "预测第", "Forecasting bar"))
+        }
     }
 }
 
@@ -208,7 +220,12 @@ pub fn ForecastPage() -> impl IntoView {
         }
         let Some(Ok(list)) = models.get_untracked() else {
             state.set(RunState::Failed(
-                tr(i18n.lang(), "模型列表尚未加载", "the model list has not loaded yet").into(),
+                tr(
+                    i18n.lang(),
+                    "模型列表尚未加载",
+                    "the model list has not loaded yet",
+                )
+                .into(),
             ));
             return;
         };
@@ -238,9 +255,12 @@ pub fn ForecastPage() -> impl IntoView {
                         }
                     }
                 }
-                Source::File { name, bars, symbol, frequency } => {
-                    (symbol, frequency, bars, format!("file:{name}"))
-                }
+                Source::File {
+                    name,
+                    bars,
+                    symbol,
+                    frequency,
+                } => (symbol, frequency, bars, format!("file:{name}")),
             };
             let (history, mut actual) = split_history(&bars, s.lookback, s.holdout);
             actual.truncate(s.horizon);
@@ -278,7 +298,7 @@ pub fn ForecastPage() -> impl IntoView {
                         report: o.report,
                         timing: Some(o.timing),
                     }),
-                    model,
+                    Arc::new(model),
                 )),
                 Err(e) => state.set(RunState::Failed(e)),
             }
@@ -286,7 +306,11 @@ pub fn ForecastPage() -> impl IntoView {
     };
 
     let on_file = move |_| {
-        let Some(file) = file_ref.get().and_then(|i| i.files()).and_then(|f| f.get(0)) else {
+        let Some(file) = file_ref
+            .get()
+            .and_then(|i| i.files())
+            .and_then(|f| f.get(0))
+        else {
             source.set(Source::Store);
             return;
         };
@@ -310,7 +334,7 @@ pub fn ForecastPage() -> impl IntoView {
         });
     };
 
-    let do_share = move |data: Arc<ForecastData>, model: ModelEntry| {
+    let do_share = move |data: Arc<ForecastData>, model: Arc<ModelEntry>| {
         share.set(Some(Ok(tr(i18n.lang(), "保存中…", "Saving…").into())));
         let name = symbols.get_untracked().and_then(Result::ok).and_then(|l| {
             l.symbols
@@ -405,7 +429,8 @@ pub fn ForecastPage() -> impl IntoView {
             .collect_view()
     };
 
-    let progress = move || match state.get() {
+    let progress = move || {
+        match state.get() {
         RunState::Running(st) => {
             let pct = stage_fraction(&st) * 100.0;
             view! {
@@ -425,12 +450,14 @@ pub fn ForecastPage() -> impl IntoView {
         }
         .into_any(),
         _ => ().into_any(),
+    }
     };
 
     let result = move || match state.get() {
         RunState::Done(data, model) => {
             let for_share = (Arc::clone(&data), model);
-            let share_view = move || match share.get() {
+            let share_view = move || {
+                match share.get() {
                 Some(Ok(url)) if url.starts_with("http") => view! {
                     <input id="share-link" class="share-link" readonly value=url.clone()
                         on:focus=move |ev| {
@@ -444,11 +471,12 @@ pub fn ForecastPage() -> impl IntoView {
                 Some(Ok(msg)) => view! { <span class="muted">{msg}</span> }.into_any(),
                 Some(Err(e)) => view! { <span class="error-message" id="share-error">{e}</span> }.into_any(),
                 None => ().into_any(),
+            }
             };
             view! {
                 <div class="share-row">
                     <button type="button" id="share-button" class="btn btn-primary"
-                        on:click=move |_| do_share(Arc::clone(&for_share.0), for_share.1.clone())>
+                        on:click=move |_| do_share(Arc::clone(&for_share.0), Arc::clone(&for_share.1))>
                         {move || tr(lang(), "分享链接", "Share link")}
                     </button>
                     {share_view}
@@ -462,7 +490,9 @@ pub fn ForecastPage() -> impl IntoView {
 
     let source_note = move || match source.get() {
         Source::Store => ().into_any(),
-        Source::File { name, bars, symbol, .. } => view! {
+        Source::File {
+            name, bars, symbol, ..
+        } => view! {
             <p class="note" id="file-source">{format!("{name}: {symbol}, {} bars", bars.len())}</p>
         }
         .into_any(),
@@ -592,8 +622,14 @@ mod tests {
             })
             .collect();
         let (h, a) = split_history(&bars, 4, 3);
-        assert_eq!(h.iter().map(|b| b.close).collect::<Vec<_>>(), [3.0, 4.0, 5.0, 6.0]);
-        assert_eq!(a.iter().map(|b| b.close).collect::<Vec<_>>(), [7.0, 8.0, 9.0]);
+        assert_eq!(
+            h.iter().map(|b| b.close).collect::<Vec<_>>(),
+            [3.0, 4.0, 5.0, 6.0]
+        );
+        assert_eq!(
+            a.iter().map(|b| b.close).collect::<Vec<_>>(),
+            [7.0, 8.0, 9.0]
+        );
         let (h, a) = split_history(&bars, 400, 0);
         assert_eq!((h.len(), a.len()), (10, 0));
     }

@@ -40,7 +40,11 @@ pub fn compare(a: &ForecastReport, b: &ForecastReport) -> Agreement {
     let same_shape = a.mean.len() == b.mean.len() && a.paths.len() == b.paths.len();
     Agreement {
         tokens_equal: same_shape && a.tokens == b.tokens,
-        max_rel_diff: if same_shape { max_rel_diff } else { f64::INFINITY },
+        max_rel_diff: if same_shape {
+            max_rel_diff
+        } else {
+            f64::INFINITY
+        },
     }
 }
 
@@ -161,7 +165,8 @@ pub fn SharePage() -> impl IntoView {
             let model = format!("{} ({}…)", snap.model_id, &snap.model_sha256[..12]);
             let for_auto = resp.clone();
             let for_cpu = resp.clone();
-            let status = move || match rerun.get() {
+            let status = move || {
+                match rerun.get() {
                 Rerun::Idle => ().into_any(),
                 Rerun::Running(t) => view! {
                     <span id="rerun-status" data-state="running">{format!("{} {t}", tr(lang(), "重新计算中…", "Re-running…"))}</span>
@@ -177,7 +182,7 @@ pub fn SharePage() -> impl IntoView {
                         <span id="rerun-status" data-state="done" data-same=same.to_string()
                             data-tokens-equal=a.tokens_equal.to_string()
                             data-max-rel-diff=format!("{:e}", a.max_rel_diff)
-                            class=if same { "up" } else { "down" }>
+                            class=if same { "ok" } else { "bad" }>
                             {format!("{} · {} · {:.0} ms · {} {:.1e}",
                                 if same { tr(lang(), "结果一致", "Same result") } else { tr(lang(), "结果不同", "Different result") },
                                 backend_name(lang(), &backend), ms,
@@ -186,6 +191,7 @@ pub fn SharePage() -> impl IntoView {
                     }
                     .into_any()
                 }
+            }
             };
             view! {
                 <div class="share-head">

@@ -31,8 +31,7 @@ pub fn router(state: AppState) -> Router {
         .route("/models/{id}/{part}/{file}", get(models::file))
         .route(
             "/shares",
-            post(shares::create)
-                .layer(DefaultBodyLimit::max(kxian_shared::api::SHARE_MAX_BYTES)),
+            post(shares::create).layer(DefaultBodyLimit::max(kxian_shared::api::SHARE_MAX_BYTES)),
         )
         .route("/shares/{id}", get(shares::get))
         .fallback(|| async { AppError::NotFound("no such API endpoint".into()) });

@@ -4,8 +4,8 @@
 use crate::error::AppError;
 use crate::state::AppState;
 use axum::Json;
-use axum::extract::{Path, State};
 use axum::extract::rejection::JsonRejection;
+use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use kxian_shared::api::{ShareCreated, ShareResponse, ShareSnapshot};
@@ -13,8 +13,7 @@ use rand::RngCore;
 
 /// 128 bits from the OS-seeded CSPRNG, as 22 characters of URL-safe base64.
 fn new_id() -> String {
-    const ALPHABET: &[u8; 64] =
-        b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
     let mut bytes = [0u8; 16];
     rand::rng().fill_bytes(&mut bytes);
     let n = u128::from_le_bytes(bytes);

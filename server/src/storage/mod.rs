@@ -37,7 +37,11 @@ pub enum StoreError {
 /// build-time database): append new files here, never edit old ones.
 const MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "init", include_str!("../../migrations/0001_init.sql")),
-    (2, "shares", include_str!("../../migrations/0002_shares.sql")),
+    (
+        2,
+        "shares",
+        include_str!("../../migrations/0002_shares.sql"),
+    ),
 ];
 
 fn migrator() -> Migrator {

@@ -74,11 +74,7 @@ impl ShareSnapshot {
         if self.name.as_ref().is_some_and(|n| n.len() > 128) {
             return Err("name: longer than 128 characters".into());
         }
-        if self
-            .frequency
-            .parse::<crate::domain::Frequency>()
-            .is_err()
-        {
+        if self.frequency.parse::<crate::domain::Frequency>().is_err() {
             return Err(format!("frequency: unknown value `{}`", self.frequency));
         }
         if self
@@ -97,7 +93,9 @@ impl ShareSnapshot {
         {
             return Err("model_id: 1 to 64 letters, digits, `-`, `_` or `.`".into());
         }
-        if self.model_sha256.len() != 64 || !self.model_sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
+        if self.model_sha256.len() != 64
+            || !self.model_sha256.bytes().all(|b| b.is_ascii_hexdigit())
+        {
             return Err("model_sha256: not a hex SHA-256".into());
         }
         if self.history.is_empty() || self.history.len() > SHARE_MAX_BARS {
