@@ -60,6 +60,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     };
     // Printed on stdout (not the log) so scripts and people can pick the URL up.
     println!("Kxian is running at http://{addr}/  (Ctrl-C to stop)");
+    println!("Forecast in your browser: http://{addr}/forecast?symbol=000300.SH");
     kxian_server::serve(listener, state, kxian_server::shutdown_signal()).await?;
     store.close().await;
     Ok(())

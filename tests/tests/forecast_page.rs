@@ -56,7 +56,7 @@ fn native() -> Result<ForecastReport> {
 const REPORT: &str = "const el = document.getElementById('forecast-report');
     return el ? el.textContent : null;";
 
-async fn run_forecast(browser: &Browser, url: &str) -> Result<(ForecastReport, Value)> {
+async fn open_and_start(browser: &Browser, url: &str) -> Result<()> {
     let b = &browser.client;
     b.goto(url).await?;
     // The model list must be in before Run can pick the model.
@@ -77,6 +77,12 @@ async fn run_forecast(browser: &Browser, url: &str) -> Result<(ForecastReport, V
         vec![],
     )
     .await?;
+    Ok(())
+}
+
+async fn run_forecast(browser: &Browser, url: &str) -> Result<(ForecastReport, Value)> {
+    let b = &browser.client;
+    open_and_start(browser, url).await?;
     // Progress is shown while it runs (it may already be done on a fast machine).
     let raw = browser
         .wait_for_js(
@@ -115,6 +121,14 @@ async fn run_forecast(browser: &Browser, url: &str) -> Result<(ForecastReport, V
         )
         .await?;
     Ok((report, timing))
+}
+
+async fn b_click(browser: &Browser, id: &str) -> Result<()> {
+    browser
+        .client
+        .execute(&format!("document.getElementById('{id}').click();"), vec![])
+        .await?;
+    Ok(())
 }
 
 /// Largest relative difference over the mean and every path.
@@ -177,6 +191,58 @@ async fn check_chart(browser: &Browser) -> Result<()> {
         v["now"], "2024-09-19",
         "the now marker sits on the last real bar: {v}"
     );
+    Ok(())
+}
+
+/// The PNG, CSV and JSON buttons hand over the chart and exactly the report's numbers.
+async fn check_downloads(browser: &Browser, page: &ForecastReport) -> Result<()> {
+    let b = &browser.client;
+    // Keep the object URLs alive and record what each download link was given.
+    b.execute(
+        "window.__downloads = [];
+         URL.revokeObjectURL = () => {};
+         HTMLAnchorElement.prototype.click = function () {
+             window.__downloads.push({ name: this.download, href: this.href });
+         };
+         for (const id of ['download-png', 'download-csv', 'download-json'])
+             document.getElementById(id).click();",
+        vec![],
+    )
+    .await?;
+    let got = browser
+        .wait_for_js(
+            "the downloads",
+            "if (window.__downloads.length < 3) return null;
+             if (!window.__texts) {
+                 window.__texts = 'pending';
+                 Promise.all(window.__downloads.slice(1).map(d => fetch(d.href).then(r => r.text())))
+                     .then(t => { window.__texts = t; });
+             }
+             if (window.__texts === 'pending') return null;
+             return { files: window.__downloads.map(d => d.name),
+                      png: window.__downloads[0].href.slice(0, 22),
+                      csv: window.__texts[0], json: window.__texts[1] };",
+            Duration::from_secs(20),
+            |v| v.is_object(),
+        )
+        .await?;
+    let names: Vec<&str> = got["files"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|v| v.as_str()).collect())
+        .unwrap_or_default();
+    let stem = format!("kxian-000300.SH-2024-09-19-h{HORIZON}-seed{SEED}");
+    assert_eq!(
+        names,
+        [
+            format!("{stem}.png"),
+            format!("{stem}.csv"),
+            format!("{stem}.json")
+        ]
+    );
+    assert_eq!(got["png"], "data:image/png;base64,");
+    assert_eq!(got["csv"].as_str(), Some(page.to_csv().as_str()));
+    let json: ForecastReport = serde_json::from_str(got["json"].as_str().unwrap_or_default())?;
+    assert_eq!(&json, page);
     Ok(())
 }
 
@@ -264,6 +330,7 @@ async fn cpu_fallback_forecast_equals_the_cli_and_its_share_link_reproduces() ->
     assert_same_forecast(&page, &cli, 1e-4);
     check_chart(&browser).await?;
     browser.screenshot("forecast-cpu.png").await?;
+    check_downloads(&browser, &page).await?;
     share_and_reopen(&server, &browser, &page).await?;
 
     // A second visit: the weights come from the browser's cache, and the numbers repeat.
@@ -297,6 +364,36 @@ async fn webgpu_forecast_equals_the_cli_within_float_tolerance() -> Result<()> {
     assert_same_forecast(&page, &cli, 1e-3);
     check_chart(&browser).await?;
     browser.screenshot("forecast-webgpu.png").await?;
+
+    // A long run: the page keeps painting progress bar by bar, and Cancel stops it.
+    let long = page_url(&server.base, "auto").replace(&format!("horizon={HORIZON}"), "horizon=200");
+    open_and_start(&browser, &long).await?;
+    let stage = browser
+        .wait_for_js(
+            "progress past the first bar",
+            "const p = document.getElementById('forecast-progress');
+             return p ? p.dataset.stage : null;",
+            Duration::from_secs(120),
+            |v| {
+                v.as_str().is_some_and(|s| {
+                    s.starts_with("Forecasting { step: ") && !s.contains("step: 0,")
+                })
+            },
+        )
+        .await?;
+    b_click(&browser, "forecast-cancel").await?;
+    let err = browser
+        .wait_for_js(
+            "the cancellation",
+            "const e = document.getElementById('forecast-error'); return e ? e.textContent : null;",
+            Duration::from_secs(60),
+            |v| v.is_string(),
+        )
+        .await?;
+    assert!(
+        err.as_str().is_some_and(|e| e.contains("cancelled after")),
+        "{err} (progress was {stage})"
+    );
     browser.quit().await;
     Ok(())
 }

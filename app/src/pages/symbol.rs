@@ -276,6 +276,15 @@ pub fn SymbolPage() -> impl IntoView {
                     {heading}
                     <div class="toolbar">
                         {tabs}
+                        {move || {
+                            let (f, _) = series.get().unwrap_or((Frequency::Daily, Adjustment::None));
+                            let href = format!("/forecast?symbol={}&freq={}", symbol.get(), f.as_str());
+                            view! {
+                                <A href=href attr:class="btn btn-primary" attr:id="forecast-link">
+                                    {move || crate::components::forecast_view::tr(i18n.lang(), "预测", "Forecast")}
+                                </A>
+                            }
+                        }}
                         <div class="presets" id="range-presets">{presets}</div>
                     </div>
                 </div>
