@@ -107,13 +107,18 @@ html = html.replace(/[ \t]*<!-- Trunk \(development\)[\s\S]*?-->\r?\n/, '');
 fs.writeFileSync(dst, html);
 JS
 
+# Precompressed twins, served by `kxian serve` to browsers that accept gzip.
+for f in kxian_app_bg.wasm kxian_app.js echarts.min.js style.css; do
+  gzip -9 -n -c "$stage/$f" > "$stage/$f.gz"
+done
+
 rm -rf dist.old
 [ -d dist ] && mv dist dist.old
 mv "$stage" dist
 rm -rf dist.old
 
 raw=$(wc -c < dist/kxian_app_bg.wasm)
-gz=$(gzip -9 -c dist/kxian_app_bg.wasm | wc -c)
+gz=$(wc -c < dist/kxian_app_bg.wasm.gz)
 js=$(wc -c < dist/kxian_app.js)
 step "dist/ ready in $((SECONDS - t0)) s ($profile)"
 awk -v r="$raw" -v g="$gz" -v j="$js" 'BEGIN {

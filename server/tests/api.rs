@@ -373,6 +373,22 @@ async fn the_app_is_served_with_a_spa_fallback() {
         (status, body.as_slice()),
         (StatusCode::OK, b"console.log(1)".as_slice())
     );
+    // A browser that accepts gzip gets the precompressed twin build-app.sh writes.
+    let dist = f._dir.path().join("dist");
+    std::fs::write(dist.join("app.js.gz"), b"\x1f\x8bfake").unwrap();
+    let res = f
+        .app
+        .clone()
+        .oneshot(
+            Request::get("/app.js")
+                .header("accept-encoding", "gzip, br")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(res.headers()["content-encoding"], "gzip");
+    assert_eq!(res.headers()["content-type"], "text/javascript");
 }
 
 // ---- models: listing and hash-addressed, cacheable downloads ----

@@ -116,7 +116,8 @@ async fn run_forecast(browser: &Browser, url: &str) -> Result<(ForecastReport, V
         .execute(
             "const t = document.getElementById('forecast-timing');
              return t ? {download: +t.dataset.downloadMs, init: +t.dataset.initMs,
-                         device: +t.dataset.deviceMs, cached: t.dataset.cached} : null;",
+                         device: +t.dataset.deviceMs, first_bar: +t.dataset.firstBarMs,
+                         cached: t.dataset.cached} : null;",
             vec![],
         )
         .await?;

@@ -164,6 +164,7 @@ pub fn ForecastView(data: Arc<ForecastData>) -> impl IntoView {
                         data-download-ms=format!("{:.0}", t.download_ms)
                         data-init-ms=format!("{:.0}", t.init_ms)
                         data-device-ms=format!("{:.0}", t.device_ms)
+                        data-first-bar-ms=format!("{:.1}", t.first_bar_ms)
                         data-cached=t.cached.to_string()>
                         {move || format!(
                             "{} {:.0} ms · {} {:.0} ms{}",

@@ -25,7 +25,10 @@ async fn index(index: PathBuf) -> Response {
 pub fn service(dist: &Path) -> axum::routing::MethodRouter {
     let index_path = dist.join("index.html");
     let fallback = (move || index(index_path.clone())).into_service();
+    // build-app.sh writes `.gz` twins of the big files (the wasm is ~3.5 MB gzipped, ~12 MB
+    // not); browsers that accept gzip get those, with no compression work per request.
     let files = ServeDir::new(dist)
+        .precompressed_gzip()
         .append_index_html_on_directories(true)
         .fallback(fallback);
     // File names carry no content hash, so browsers must revalidate (ETag/Last-Modified).
