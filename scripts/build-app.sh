@@ -67,7 +67,7 @@ if [ "$release" = 1 ]; then
     step "wasm-opt -Oz"
     # The features rustc enables by default for wasm32-unknown-unknown.
     "$wasm_opt" -Oz --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
-      --enable-reference-types --enable-multivalue --enable-mutable-globals \
+      --enable-reference-types --enable-multivalue --enable-mutable-globals --enable-simd \
       "$wasm_out" -o "$wasm_out.opt"
     mv "$wasm_out.opt" "$wasm_out"
   else
