@@ -31,7 +31,12 @@ fn akshare_csv() -> String {
 
 async fn upload(browser: &Browser, path: &std::path::Path) -> anyhow::Result<()> {
     let b = &browser.client;
-    let input = b.find(Locator::Css("#upload-file")).await?;
+    // The app mounts once its wasm (model code included) has loaded: wait for the form.
+    let input = b
+        .wait()
+        .at_most(std::time::Duration::from_secs(60))
+        .for_element(Locator::Css("#upload-file"))
+        .await?;
     input.send_keys(&path.display().to_string()).await?;
     b.find(Locator::Css("#upload-submit"))
         .await?
