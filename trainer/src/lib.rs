@@ -1,6 +1,7 @@
 //! Kxian's native worker. `kxian-trainer forecast` runs a Kronos model on a file's bars;
 //! downloads, finetuning and training arrive with their issues and start from [`input`].
 
+pub mod backtest;
 pub mod device;
 pub mod evaluate;
 pub mod forecast;

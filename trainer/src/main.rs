@@ -4,6 +4,7 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use kxian_trainer::backtest::{self, BacktestArgs};
 use kxian_trainer::evaluate::{self, EvaluateArgs};
 use kxian_trainer::forecast::{self, ForecastArgs, OutputFormat};
 use kxian_trainer::init::{self, InitArgs};
@@ -35,6 +36,18 @@ enum Command {
     Train(TrainArgs),
     /// Walk-forward evaluation on the held-out end of each series, against a random walk and GBM.
     Evaluate(EvaluateArgs),
+    /// Backtest a strategy from a TOML file under the A-share rules; prints a report.
+    Backtest(BacktestArgs),
+}
+
+fn backtest_cmd(args: &BacktestArgs) -> anyhow::Result<()> {
+    let (report, result) = backtest::run_command(args)?;
+    print!("{report}");
+    if let Some(path) = &args.output {
+        std::fs::write(path, serde_json::to_string_pretty(&result)? + "\n")?;
+        eprintln!("wrote {}", path.display());
+    }
+    Ok(())
 }
 
 fn evaluate(args: &EvaluateArgs) -> anyhow::Result<()> {
@@ -143,6 +156,13 @@ fn main() -> ExitCode {
             Err(e) => {
                 eprintln!("error: {e:#}");
                 ExitCode::from(1)
+            }
+        },
+        Command::Backtest(args) => match backtest_cmd(&args) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                ExitCode::from(2)
             }
         },
         Command::Evaluate(args) => match evaluate(&args) {

@@ -81,6 +81,7 @@ pub enum Slippage {
 
 /// Which A-share rules apply; each can be switched off to compare with other engines.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct RuleSwitches {
     pub t_plus_one: bool,
     pub price_limits: bool,
@@ -100,6 +101,7 @@ impl Default for RuleSwitches {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct EngineConfig {
     pub initial_cash: f64,
     pub fees: FeeSchedule,

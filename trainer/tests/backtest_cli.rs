@@ -1,0 +1,181 @@
+//! `kxian-trainer backtest --config FILE.toml` on the embedded daily series: the seed's monthly
+//! rotation with the A-share rules and frictionless, the SMA crossover under a risk manager,
+//! and the errors a person makes in the file.
+
+use kxian_shared::backtest::engine::BacktestResult;
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+const DAILY: [&str; 8] = [
+    "000300.sh",
+    "000001.sh",
+    "399001.sz",
+    "399005.sz",
+    "399006.sz",
+    "600000.sh",
+    "000001.sz",
+    "000151.sz",
+];
+
+fn files() -> String {
+    let list: Vec<String> = DAILY
+        .iter()
+        .map(|f| {
+            format!(
+                "\"{}\"",
+                repo()
+                    .join(format!("server/data/hqchart/{f}.day.kline.json"))
+                    .display()
+            )
+        })
+        .collect();
+    list.join(", ")
+}
+
+fn run(dir: &tempfile::TempDir, toml: &str) -> (Output, Option<BacktestResult>) {
+    let cfg = dir.path().join("run.toml");
+    std::fs::write(&cfg, toml).unwrap();
+    let out_json = dir.path().join("result.json");
+    let _ = std::fs::remove_file(&out_json);
+    let out = Command::new(env!("CARGO_BIN_EXE_kxian-trainer"))
+        .args(["backtest", "--config", cfg.to_str().unwrap(), "--output"])
+        .arg(&out_json)
+        .output()
+        .unwrap();
+    let result = std::fs::read(&out_json)
+        .ok()
+        .map(|b| serde_json::from_slice(&b).unwrap());
+    (out, result)
+}
+
+fn rotation(engine: &str) -> String {
+    format!(
+        "[universe]\nfiles = [{}]\nskip_invalid = true\nfrom = 2015-01-05\nto = 2024-09-19\n\n\
+         [strategy]\nkind = \"monthly_rotation\"\ntop_fraction = 0.25\nweighting = \"equal\"\n\n\
+         [engine]\ninitial_cash = 100_000_000\n{engine}\n",
+        files()
+    )
+}
+
+#[test]
+fn monthly_rotation_with_the_rules_and_frictionless() {
+    let dir = tempfile::tempdir().unwrap();
+    let (out, ruled) = run(&dir, &rotation("slippage = { kind = \"bps\", bps = 1 }"));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r = ruled.expect("the JSON result");
+    assert!(text.contains("monthly rotation, top 25 %"), "{text}");
+    assert!(text.contains("8 symbols"), "{text}");
+    assert!(
+        text.contains("T+1 on, price limits on, lots on, fees on"),
+        "{text}"
+    );
+    for line in ["Sharpe", "max drawdown", "Calmar", "turnover", "stamp duty"] {
+        assert!(text.contains(line), "{line} missing:\n{text}");
+    }
+    assert_eq!(r.equity.len(), r.dates.len());
+    assert_eq!(
+        r.dates.first().map(|d| d.to_string()).as_deref(),
+        Some("2015-01-05")
+    );
+    assert_eq!(
+        r.dates.last().map(|d| d.to_string()).as_deref(),
+        Some("2024-09-19")
+    );
+    // Two of eight symbols held, rebalanced monthly for almost ten years: many fills, and
+    // every sell paid stamp duty.
+    assert!(r.fills.len() > 200, "{} fills", r.fills.len());
+    assert!(r.costs.stamp_duty > 0.0 && r.costs.commission > 0.0);
+    // Whole shares only with the rules on.
+    assert!(
+        r.fills
+            .iter()
+            .all(|f| f.shares.fract() == 0.0 && f.shares > 0.0)
+    );
+    let m = r.metrics.expect("metrics");
+    let total = r.equity.last().unwrap() / 100_000_000.0 - 1.0;
+    assert!((m.total_return - total).abs() < 1e-9);
+    assert!(text.contains(&format!("{:.2} %", total * 100.0)), "{text}");
+
+    // Frictionless: no costs, and it is deterministic against itself.
+    let (out, free) = run(&dir, &rotation("frictionless = true"));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let free = free.unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("frictionless"));
+    assert_eq!(free.costs.total(), 0.0);
+    let (_, again) = run(&dir, &rotation("frictionless = true"));
+    assert_eq!(again.unwrap().equity, free.equity);
+}
+
+#[test]
+fn sma_crossover_under_a_stop_loss() {
+    let dir = tempfile::tempdir().unwrap();
+    let toml = format!(
+        "[universe]\nfiles = [{}]\nskip_invalid = true\nfrom = 2020-01-02\n\n[strategy]\nkind = \"sma_cross\"\nfast = 5\nslow = 20\n\n\
+         [risk]\nstop_loss = 0.05\nmax_symbol_weight = 0.2\n",
+        files()
+    );
+    let (out, r) = run(&dir, &toml);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r = r.unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("SMA crossover 5/20"));
+    assert!(!r.fills.is_empty());
+    assert_eq!(
+        r.dates.first().map(|d| d.to_string()).as_deref(),
+        Some("2020-01-02")
+    );
+}
+
+#[test]
+fn mistakes_in_the_file_are_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases = [
+        (
+            format!("[universe]\nfiles = [{}]\n[strategy]\nkind = \"buy_the_dip\"\n", files()),
+            "buy_the_dip",
+        ),
+        (
+            format!("[universe]\nfiles = [{}]\n[strategy]\nkind = \"sma_cross\"\nfast = 20\nslow = 5\n", files()),
+            "fast < slow",
+        ),
+        (
+            format!("[universe]\nfiles = [{}]\n[strategy]\nkind = \"monthly_rotation\"\ntop_fraction = 1.5\n", files()),
+            "top_fraction",
+        ),
+        (
+            format!("[universe]\nfiles = [{}]\nfrm = 2020-01-01\n[strategy]\nkind = \"sma_cross\"\nfast = 5\nslow = 20\n", files()),
+            "frm",
+        ),
+        (
+            "[universe]\nfiles = [\"missing.csv\"]\n[strategy]\nkind = \"sma_cross\"\nfast = 5\nslow = 20\n".to_string(),
+            "missing.csv",
+        ),
+        (
+            "[universe]\n[strategy]\nkind = \"sma_cross\"\nfast = 5\nslow = 20\n".to_string(),
+            "the universe is empty",
+        ),
+    ];
+    for (toml, needle) in cases {
+        let (out, result) = run(&dir, &toml);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{needle}: {err}");
+        assert!(err.contains(needle), "{needle} not in: {err}");
+        assert!(result.is_none());
+    }
+}
