@@ -132,20 +132,6 @@ async fn b_click(browser: &Browser, id: &str) -> Result<()> {
     Ok(())
 }
 
-/// Largest relative difference over the mean and every path.
-fn max_rel_diff(a: &ForecastReport, b: &ForecastReport) -> f64 {
-    let rows_a = a.mean.iter().chain(a.paths.iter().flatten());
-    let rows_b = b.mean.iter().chain(b.paths.iter().flatten());
-    let mut m: f64 = 0.0;
-    for (x, y) in rows_a.zip(rows_b) {
-        for (p, q) in x.iter().zip(y) {
-            let (p, q) = (*p as f64, *q as f64);
-            m = m.max((p - q).abs() / p.abs().max(q.abs()).max(1e-6));
-        }
-    }
-    m
-}
-
 fn assert_same_forecast(page: &ForecastReport, cli: &ForecastReport, tol: f64) {
     assert_eq!(page.timestamps, cli.timestamps, "future bar times");
     assert_eq!(page.input.last, cli.input.last, "last history bar");
@@ -154,7 +140,7 @@ fn assert_same_forecast(page: &ForecastReport, cli: &ForecastReport, tol: f64) {
     assert_eq!(page.params.max_context, cli.params.max_context);
     assert_eq!(page.paths.len(), SAMPLES);
     assert_eq!(page.tokens, cli.tokens, "generated tokens of path 0");
-    let d = max_rel_diff(page, cli);
+    let d = page.max_rel_diff(cli);
     assert!(
         d <= tol,
         "browser and CLI differ by {d:e} (relative) > {tol:e}\npage mean {:?}\ncli mean {:?}",

@@ -27,24 +27,10 @@ pub struct Agreement {
 }
 
 pub fn compare(a: &ForecastReport, b: &ForecastReport) -> Agreement {
-    let rows_a = a.mean.iter().chain(a.paths.iter().flatten());
-    let rows_b = b.mean.iter().chain(b.paths.iter().flatten());
-    let mut max_rel_diff: f64 = 0.0;
-    for (x, y) in rows_a.zip(rows_b) {
-        for (p, q) in x.iter().zip(y) {
-            let (p, q) = (*p as f64, *q as f64);
-            let d = (p - q).abs() / p.abs().max(q.abs()).max(1e-6);
-            max_rel_diff = max_rel_diff.max(d);
-        }
-    }
-    let same_shape = a.mean.len() == b.mean.len() && a.paths.len() == b.paths.len();
+    let max_rel_diff = a.max_rel_diff(b);
     Agreement {
-        tokens_equal: same_shape && a.tokens == b.tokens,
-        max_rel_diff: if same_shape {
-            max_rel_diff
-        } else {
-            f64::INFINITY
-        },
+        tokens_equal: max_rel_diff.is_finite() && a.tokens == b.tokens,
+        max_rel_diff,
     }
 }
 

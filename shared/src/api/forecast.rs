@@ -83,6 +83,31 @@ pub struct ModelSummary {
 }
 
 impl ForecastReport {
+    /// The largest relative difference from `other` over the mean and every path (how far a
+    /// re-run or another backend is from this forecast); infinite when the shapes differ.
+    pub fn max_rel_diff(&self, other: &ForecastReport) -> f64 {
+        if self.mean.len() != other.mean.len()
+            || self.paths.len() != other.paths.len()
+            || self
+                .paths
+                .iter()
+                .zip(&other.paths)
+                .any(|(a, b)| a.len() != b.len())
+        {
+            return f64::INFINITY;
+        }
+        let rows_a = self.mean.iter().chain(self.paths.iter().flatten());
+        let rows_b = other.mean.iter().chain(other.paths.iter().flatten());
+        let mut max: f64 = 0.0;
+        for (x, y) in rows_a.zip(rows_b) {
+            for (p, q) in x.iter().zip(y) {
+                let (p, q) = (*p as f64, *q as f64);
+                max = max.max((p - q).abs() / p.abs().max(q.abs()).max(1e-6));
+            }
+        }
+        max
+    }
+
     /// One row per future bar: the mean bar, the close quantiles and P(up).
     pub fn to_csv(&self) -> String {
         let mut s = String::from(
