@@ -302,3 +302,40 @@ fn target_weight_orders_size_from_equity_and_todays_close() {
         "{held} shares of {last_equity}"
     );
 }
+
+#[test]
+fn win_rate_and_exposure_by_hand() {
+    let mut u = Universe::new();
+    u.insert(
+        sym("600000"),
+        bars(&[
+            (2, 10.0, 10.1, 9.9, 10.0),
+            (3, 10.0, 10.1, 9.9, 10.0),
+            (4, 9.5, 9.6, 9.4, 9.5),
+            (5, 10.5, 10.6, 10.4, 10.5),
+        ]),
+    );
+    let cfg = EngineConfig {
+        initial_cash: 1_000.0,
+        frictionless: true,
+        ..Default::default()
+    };
+    let mut s = Script(vec![
+        (day(2), order("600000", Side::Buy, 100.0, Timing::Open)),
+        (day(3), order("600000", Side::Sell, 50.0, Timing::Open)),
+        (day(4), order("600000", Side::Sell, 50.0, Timing::Open)),
+    ]);
+    let r = run(&u, &cfg, &mut s);
+    // Bought 100 at 10.0; sold 50 at 9.5 (a loss) and 50 at 10.5 (a win).
+    assert_eq!(r.fills.len(), 3);
+    assert_eq!((r.sells, r.winning_sells), (2, 1));
+    assert_eq!(r.win_rate(), Some(0.5));
+    // In positions at the close: day 2 none, day 3 all, day 4 half (475 of 950), day 5 none.
+    assert!(
+        (r.exposure - (0.0 + 1.0 + 0.5 + 0.0) / 4.0).abs() < 1e-12,
+        "{}",
+        r.exposure
+    );
+    let none = run(&u, &cfg, &mut Script(Vec::new()));
+    assert_eq!((none.win_rate(), none.exposure), (None, 0.0));
+}

@@ -300,11 +300,16 @@ pub fn report(config: &BacktestConfig, universe: &Universe, r: &BacktestResult) 
             let _ = writeln!(s, "metrics       (too few days)");
         }
     }
+    let win = r
+        .win_rate()
+        .map_or("no sells".to_string(), |w| format!("win rate {}", pct(w)));
     let _ = writeln!(
         s,
-        "trades        {} fills, turnover {:.2}×",
+        "trades        {} fills ({} sells, {win}), turnover {:.2}×, exposure {}",
         r.fills.len(),
-        r.turnover
+        r.sells,
+        r.turnover,
+        pct(r.exposure)
     );
     let _ = writeln!(
         s,

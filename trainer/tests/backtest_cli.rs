@@ -78,7 +78,15 @@ fn monthly_rotation_with_the_rules_and_frictionless() {
         text.contains("T+1 on, price limits on, lots on, fees on"),
         "{text}"
     );
-    for line in ["Sharpe", "max drawdown", "Calmar", "turnover", "stamp duty"] {
+    for line in [
+        "Sharpe",
+        "max drawdown",
+        "Calmar",
+        "turnover",
+        "stamp duty",
+        "win rate",
+        "exposure",
+    ] {
         assert!(text.contains(line), "{line} missing:\n{text}");
     }
     assert_eq!(r.equity.len(), r.dates.len());
@@ -99,6 +107,12 @@ fn monthly_rotation_with_the_rules_and_frictionless() {
         r.fills
             .iter()
             .all(|f| f.shares.fract() == 0.0 && f.shares > 0.0)
+    );
+    assert!(r.sells > 0 && r.winning_sells <= r.sells);
+    assert!(
+        r.exposure > 0.5 && r.exposure <= 1.0,
+        "fully invested most days: {}",
+        r.exposure
     );
     let m = r.metrics.expect("metrics");
     let total = r.equity.last().unwrap() / 100_000_000.0 - 1.0;

@@ -244,7 +244,23 @@ pub struct BacktestResult {
     pub costs: Fees,
     /// Traded value over average equity.
     pub turnover: f64,
+    /// Average share of equity held in positions at the close (0 = always in cash).
+    #[serde(default)]
+    pub exposure: f64,
+    /// Sell fills, and those whose proceeds per share (after fees) beat the average cost of
+    /// the shares held: the win rate is `winning_sells / sells`.
+    #[serde(default)]
+    pub sells: usize,
+    #[serde(default)]
+    pub winning_sells: usize,
     pub metrics: Option<Metrics>,
+}
+
+impl BacktestResult {
+    /// Share of sells that closed above their cost; `None` when nothing was sold.
+    pub fn win_rate(&self) -> Option<f64> {
+        (self.sells > 0).then(|| self.winning_sells as f64 / self.sells as f64)
+    }
 }
 
 struct Book {
@@ -273,8 +289,12 @@ pub fn run(
         rejections: Vec::new(),
         costs: Fees::default(),
         turnover: 0.0,
+        exposure: 0.0,
+        sells: 0,
+        winning_sells: 0,
         metrics: None,
     };
+    let mut exposure_sum = 0.0;
     let mut traded = 0.0;
     for &day in &dates {
         for p in book.positions.values_mut() {
@@ -284,8 +304,19 @@ pub fn run(
             let mut batch: Vec<&Order> = pending.iter().filter(|o| o.timing == timing).collect();
             batch.sort_by_key(|o| o.side != Side::Sell);
             for order in batch {
+                let cost = book
+                    .positions
+                    .get(&order.symbol)
+                    .map_or(0.0, |p| p.avg_cost);
                 match execute(universe, config, &mut book, day, order) {
                     Ok(fill) => {
+                        if fill.side == Side::Sell && fill.shares > 0.0 {
+                            result.sells += 1;
+                            let net = (fill.shares * fill.price - fill.fees.total()) / fill.shares;
+                            if net > cost {
+                                result.winning_sells += 1;
+                            }
+                        }
                         traded += fill.shares * fill.price;
                         result.costs.commission += fill.fees.commission;
                         result.costs.stamp_duty += fill.fees.stamp_duty;
@@ -313,6 +344,9 @@ pub fn run(
                 .map(|(s, p)| p.shares * book.last_close.get(s).copied().unwrap_or(0.0))
                 .sum::<f64>();
         result.equity.push(equity);
+        if equity > 0.0 {
+            exposure_sum += ((equity - book.cash) / equity).clamp(0.0, 1.0);
+        }
         let ctx = Context {
             day,
             cash: book.cash,
@@ -328,6 +362,7 @@ pub fn run(
     } else {
         0.0
     };
+    result.exposure = exposure_sum / result.equity.len().max(1) as f64;
     result.metrics = metrics(&result.equity, config.risk_free);
     result
 }
