@@ -96,6 +96,11 @@ pub struct Models {
 pub const PARTS: [&str; 2] = ["tokenizer", "predictor"];
 pub const FILES: [&str; 2] = ["config.json", "model.safetensors"];
 
+/// Lower-case hex SHA-256 of `bytes`: model files and stored share snapshots are named by it.
+pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
+    hex(Sha256::digest(bytes))
+}
+
 fn hex(d: impl AsRef<[u8]>) -> String {
     d.as_ref().iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -114,7 +119,7 @@ fn build(
     let mut stored = BTreeMap::new();
     let mut parts: BTreeMap<&str, [Option<ModelFile>; 2]> = BTreeMap::new();
     for (part, file, bytes, content) in files {
-        let sha = hex(Sha256::digest(&content));
+        let sha = sha256_hex(&content);
         let mf = ModelFile {
             url: file_url(id, part, file, &sha),
             sha256: sha.clone(),

@@ -7,8 +7,6 @@ pub mod device;
 pub mod weights;
 
 use device::{BackendPref, Picked};
-use kxian_shared::Bar;
-use kxian_shared::Frequency;
 use kxian_shared::api::{ForecastReport, ModelEntry};
 use kxian_shared::model::forecast::{ForecastConfig, Progress};
 use kxian_shared::model::report::{
@@ -50,10 +48,8 @@ pub struct Outcome {
 
 /// Everything a run needs besides the model.
 pub struct Request<'a> {
-    pub symbol: &'a str,
-    pub frequency: Frequency,
-    pub source: String,
-    pub history: &'a [Bar],
+    /// The history (already cut to the lookback) and where it came from.
+    pub input: ReportInput<'a>,
     pub config: ForecastConfig,
     pub backend: BackendPref,
 }
@@ -191,12 +187,7 @@ pub async fn run(
             tokenizer_name: format!("{}/tokenizer", model.id),
             predictor_name: format!("{}/predictor", model.id),
         },
-        &ReportInput {
-            symbol: req.symbol,
-            frequency: req.frequency,
-            source: req.source,
-            bars: req.history,
-        },
+        &req.input,
         &config,
         &ReportDevice {
             device: &picked.device,

@@ -12,6 +12,7 @@ use crate::inference::{self, Stage};
 use kxian_shared::api::{ImportOptions, ModelEntry, SHARE_VERSION, ShareSnapshot};
 use kxian_shared::model::Sampling;
 use kxian_shared::model::forecast::{CacheMode, ForecastConfig};
+use kxian_shared::model::report::ReportInput;
 use kxian_shared::{Adjustment, Bar, Frequency};
 use leptos::html;
 use leptos::prelude::*;
@@ -277,10 +278,12 @@ pub fn ForecastPage() -> impl IntoView {
             let outcome = inference::run(
                 &model,
                 inference::Request {
-                    symbol: &symbol,
-                    frequency,
-                    source: origin,
-                    history: &history,
+                    input: ReportInput {
+                        symbol: &symbol,
+                        frequency,
+                        source: origin,
+                        bars: &history,
+                    },
                     config: s.config(max_context),
                     backend: s.backend,
                 },

@@ -12,6 +12,7 @@ use kxian_shared::Frequency;
 use kxian_shared::api::{ForecastReport, ShareResponse};
 use kxian_shared::model::Sampling;
 use kxian_shared::model::forecast::{CacheMode, ForecastConfig};
+use kxian_shared::model::report::ReportInput;
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 use std::cell::Cell;
@@ -105,10 +106,12 @@ pub fn SharePage() -> impl IntoView {
             let out = inference::run(
                 &model,
                 inference::Request {
-                    symbol: &snap.symbol,
-                    frequency,
-                    source: snap.report.input.file.clone(),
-                    history: &snap.history,
+                    input: ReportInput {
+                        symbol: &snap.symbol,
+                        frequency,
+                        source: snap.report.input.file.clone(),
+                        bars: &snap.history,
+                    },
                     config: config_of(&snap.report),
                     backend,
                 },

@@ -1,15 +1,11 @@
 use super::{Store, StoreError};
-use sha2::{Digest, Sha256};
+use crate::models::sha256_hex;
 
 /// A stored snapshot: its JSON exactly as it was written.
 #[derive(Debug, Clone)]
 pub struct StoredShare {
     pub created_at: String,
     pub body: String,
-}
-
-fn hex(d: impl AsRef<[u8]>) -> String {
-    d.as_ref().iter().map(|b| format!("{b:02x}")).collect()
 }
 
 impl Store {
@@ -22,7 +18,7 @@ impl Store {
         )
         .bind(id)
         .bind(now)
-        .bind(hex(Sha256::digest(body.as_bytes())))
+        .bind(sha256_hex(body.as_bytes()))
         .bind(body)
         .execute(&self.pool)
         .await?;
@@ -38,7 +34,7 @@ impl Store {
         let Some((created_at, sha, body)) = row else {
             return Ok(None);
         };
-        if hex(Sha256::digest(body.as_bytes())) != sha {
+        if sha256_hex(body.as_bytes()) != sha {
             return Err(StoreError::Corrupt(format!(
                 "share {id}: its content no longer matches its hash"
             )));
