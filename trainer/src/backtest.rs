@@ -22,24 +22,23 @@
 //! stop_loss = 0.08
 //! ```
 
-use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use chrono::NaiveDate;
 use kxian_shared::api::ImportOptions;
-use kxian_shared::backtest::engine::{BacktestResult, EngineConfig, Strategy, Universe, run};
-use kxian_shared::backtest::risk::{RiskLimits, RiskManaged};
-use kxian_shared::backtest::strategies::{MonthlyRotation, SmaCross, Weighting};
+use kxian_shared::backtest::config::{self, BacktestConfig, StrategyConfig, pct};
+use kxian_shared::backtest::engine::{BacktestResult, Universe};
+use kxian_shared::backtest::signals::Signals;
+use kxian_shared::backtest::walk_forward::{WalkForwardResult, walk_forward};
 use kxian_shared::{Adjustment, Frequency, Symbol};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::input::{self, InputError};
 use crate::store::{self, StoreError, StoreSelection};
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct BacktestArgs {
-    /// The run's TOML file: [universe], [strategy], optional [engine] and [risk].
+    /// The run's TOML file: [universe], [strategy], optional [engine], [risk] and [walk_forward].
     #[arg(long)]
     pub config: PathBuf,
     /// Write the whole result (equity curve, fills, rejections, metrics) as JSON here.
@@ -47,58 +46,13 @@ pub struct BacktestArgs {
     pub output: Option<PathBuf>,
 }
 
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct BacktestConfig {
-    pub universe: UniverseConfig,
-    pub strategy: StrategyConfig,
-    #[serde(default)]
-    pub engine: EngineConfig,
-    #[serde(default)]
-    pub risk: Option<RiskLimits>,
-}
-
-/// Where the bars come from: files, or the store by symbols or board.
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct UniverseConfig {
-    pub files: Vec<PathBuf>,
-    /// Keep a file's valid rows and skip the invalid ones (reported), instead of refusing it.
-    pub skip_invalid: bool,
-    pub store: Option<PathBuf>,
-    pub symbols: Vec<String>,
-    pub board: Option<String>,
-    pub frequency: Option<Frequency>,
-    pub adjustment: Option<Adjustment>,
-    #[serde(deserialize_with = "toml_date")]
-    pub from: Option<NaiveDate>,
-    #[serde(deserialize_with = "toml_date")]
-    pub to: Option<NaiveDate>,
-}
-
-/// A day written as a TOML date (`from = 2015-01-05`) or as a string (`"2015-01-05"`).
-fn toml_date<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<NaiveDate>, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Day {
-        Toml(toml::value::Datetime),
-        Text(String),
-    }
-    let text = match Option::<Day>::deserialize(d)? {
-        None => return Ok(None),
-        Some(Day::Toml(t)) => t.to_string(),
-        Some(Day::Text(s)) => s,
-    };
-    text.parse()
-        .map(Some)
-        .map_err(|_| serde::de::Error::custom(format!("`{text}` is not a day like 2015-01-05")))
-}
-
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
-pub enum StrategyConfig {
-    MonthlyRotation(MonthlyRotation),
-    SmaCross(SmaCross),
+/// What `--output` writes: the run over the whole range, and the walk-forward when asked for.
+#[derive(Debug, Clone, Serialize)]
+pub struct Outcome {
+    #[serde(flatten)]
+    pub result: BacktestResult,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub walk_forward: Option<WalkForwardResult>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -139,44 +93,16 @@ pub fn parse_config(path: &Path) -> Result<BacktestConfig, BacktestError> {
         path: path.to_path_buf(),
         source,
     })?;
-    let config: BacktestConfig = toml::from_str(&text).map_err(|e| BacktestError::Config {
+    config::parse(&text).map_err(|e| BacktestError::Config {
         path: path.to_path_buf(),
-        message: e.to_string(),
-    })?;
-    let check = |ok: bool, message: &str| {
-        if ok {
-            Ok(())
-        } else {
-            Err(BacktestError::Config {
-                path: path.to_path_buf(),
-                message: message.to_string(),
-            })
-        }
-    };
-    if let StrategyConfig::MonthlyRotation(m) = &config.strategy {
-        check(
-            m.top_fraction > 0.0 && m.top_fraction <= 1.0,
-            "strategy.top_fraction: must be in (0, 1]",
-        )?;
-    }
-    if let StrategyConfig::SmaCross(s) = &config.strategy {
-        check(
-            s.fast >= 1 && s.fast < s.slow,
-            "strategy: sma_cross needs 1 <= fast < slow",
-        )?;
-    }
-    check(
-        config.engine.initial_cash.is_finite() && config.engine.initial_cash > 0.0,
-        "engine.initial_cash: must be a positive amount",
-    )?;
-    Ok(config)
+        message: e.message,
+    })
 }
 
 /// Loads the universe the config names.
 pub fn load_universe(config: &BacktestConfig, base: &Path) -> Result<Universe, BacktestError> {
     let u = &config.universe;
     let mut universe = Universe::new();
-    let in_range = |d: NaiveDate| u.from.is_none_or(|f| d >= f) && u.to.is_none_or(|t| d <= t);
     for f in &u.files {
         let opts = ImportOptions {
             skip_invalid: u.skip_invalid,
@@ -187,7 +113,7 @@ pub fn load_universe(config: &BacktestConfig, base: &Path) -> Result<Universe, B
         let bars = s
             .bars
             .into_iter()
-            .filter(|b| in_range(b.ts.date()))
+            .filter(|b| u.contains(b.ts.date()))
             .collect();
         universe.insert(s.symbol, bars);
     }
@@ -215,141 +141,77 @@ pub fn load_universe(config: &BacktestConfig, base: &Path) -> Result<Universe, B
     Ok(universe)
 }
 
-/// Runs the config's strategy (wrapped by the risk manager when `[risk]` is given).
-pub fn backtest(config: &BacktestConfig, universe: &Universe) -> BacktestResult {
-    fn go<S: Strategy>(
-        s: S,
-        risk: Option<RiskLimits>,
-        u: &Universe,
-        e: &EngineConfig,
-    ) -> BacktestResult {
-        match risk {
-            Some(limits) => run(u, e, &mut RiskManaged::new(s, limits)),
-            None => {
-                let mut s = s;
-                run(u, e, &mut s)
-            }
-        }
+/// The probabilities a signal strategy trades on; symbols outside the universe are dropped.
+fn load_signals(
+    config: &BacktestConfig,
+    base: &Path,
+    universe: &Universe,
+) -> Result<Option<Signals>, BacktestError> {
+    let StrategyConfig::Signal(c) = &config.strategy else {
+        return Ok(None);
+    };
+    let Some(file) = &c.signals else {
+        return Ok(None);
+    };
+    let path = resolve(base, file);
+    let text = std::fs::read_to_string(&path).map_err(|source| BacktestError::Read {
+        path: path.clone(),
+        source,
+    })?;
+    let mut signals = Signals::from_csv(&text).map_err(|e| BacktestError::Config {
+        path: path.clone(),
+        message: e.to_string(),
+    })?;
+    let known: std::collections::BTreeSet<&Symbol> = universe.symbols().collect();
+    signals.by_symbol.retain(|s, _| known.contains(s));
+    if signals.is_empty() {
+        return Err(BacktestError::Config {
+            path,
+            message: "no probabilities for any symbol of the universe".into(),
+        });
     }
-    match &config.strategy {
-        StrategyConfig::MonthlyRotation(m) => go(m.clone(), config.risk, universe, &config.engine),
-        StrategyConfig::SmaCross(s) => go(s.clone(), config.risk, universe, &config.engine),
-    }
+    Ok(Some(signals))
 }
 
-/// The report a person reads: the run, its metrics, costs, trading and refusals.
-pub fn report(config: &BacktestConfig, universe: &Universe, r: &BacktestResult) -> String {
+/// The walk-forward's folds and its out-of-sample metrics, appended to the report.
+pub fn walk_forward_report(w: &WalkForwardResult) -> String {
     let mut s = String::new();
-    let symbols = universe.symbols().count();
-    let (first, last) = (r.dates.first(), r.dates.last());
-    let strategy = match &config.strategy {
-        StrategyConfig::MonthlyRotation(m) => format!(
-            "monthly rotation, top {:.0} %, {} weights",
-            m.top_fraction * 100.0,
-            match m.weighting {
-                Weighting::Equal => "equal",
-                Weighting::ByReturn => "return-proportional",
-            }
-        ),
-        StrategyConfig::SmaCross(c) => format!("SMA crossover {}/{}", c.fast, c.slow),
-    };
-    let _ = writeln!(s, "strategy      {strategy}");
-    let _ = writeln!(
-        s,
-        "universe      {symbols} symbols, {} trading days{}",
-        r.dates.len(),
-        match (first, last) {
-            (Some(a), Some(b)) => format!(" ({a} to {b})"),
-            _ => String::new(),
-        }
-    );
-    let rules = if config.engine.frictionless {
-        "frictionless (fractional shares, no fees, no rules)".to_string()
-    } else {
-        let w = config.engine.rules;
-        format!(
-            "T+1 {}, price limits {}, lots {}, fees {}",
-            on(w.t_plus_one),
-            on(w.price_limits),
-            on(w.lots),
-            on(w.fees)
-        )
-    };
-    let _ = writeln!(s, "rules         {rules}");
-    let start = config.engine.initial_cash;
-    let end = r.equity.last().copied().unwrap_or(start);
-    let _ = writeln!(s, "equity        {start:.2} → {end:.2} CNY");
-    match &r.metrics {
+    let _ = writeln!(s, "\nwalk-forward  {} folds, out of sample:", w.folds.len());
+    for f in &w.folds {
+        let test = f.test_metrics.as_ref().map_or("-".to_string(), |m| {
+            format!("return {}, Sharpe {:.2}", pct(m.total_return), m.sharpe)
+        });
+        let chosen = if f.chosen.is_empty() {
+            "(fixed)"
+        } else {
+            &f.chosen
+        };
+        let _ = writeln!(
+            s,
+            "  train {} to {} → {chosen} (score {:.2}); test {} to {}: {test}",
+            f.train_from, f.train_to, f.train_score, f.test_from, f.test_to
+        );
+    }
+    match &w.metrics {
         Some(m) => {
-            let rows = [
-                ("total return", pct(m.total_return)),
-                ("annual return", pct(m.annual_return)),
-                ("volatility", pct(m.annual_volatility)),
-                ("Sharpe", format!("{:.3}", m.sharpe)),
-                ("Sortino", format!("{:.3}", m.sortino)),
-                ("max drawdown", pct(m.max_drawdown)),
-                ("drawdown days", m.max_drawdown_days.to_string()),
-                ("Calmar", format!("{:.3}", m.calmar)),
-                ("positive days", pct(m.positive_days)),
-            ];
-            for (k, v) in rows {
-                let _ = writeln!(s, "{k:<14}{v}");
-            }
+            let _ = writeln!(
+                s,
+                "  stitched     return {}, annual {}, Sharpe {:.3}, max drawdown {}",
+                pct(m.total_return),
+                pct(m.annual_return),
+                m.sharpe,
+                pct(m.max_drawdown)
+            );
         }
         None => {
-            let _ = writeln!(s, "metrics       (too few days)");
+            let _ = writeln!(s, "  stitched     (too few days)");
         }
     }
-    let win = r
-        .win_rate()
-        .map_or("no sells".to_string(), |w| format!("win rate {}", pct(w)));
-    let _ = writeln!(
-        s,
-        "trades        {} fills ({} sells, {win}), turnover {:.2}×, exposure {}",
-        r.fills.len(),
-        r.sells,
-        r.turnover,
-        pct(r.exposure)
-    );
-    let _ = writeln!(
-        s,
-        "costs         {:.2} CNY (commission {:.2}, stamp duty {:.2}, transfer fee {:.2})",
-        r.costs.total(),
-        r.costs.commission,
-        r.costs.stamp_duty,
-        r.costs.transfer_fee
-    );
-    let mut refused: BTreeMap<String, usize> = BTreeMap::new();
-    for x in &r.rejections {
-        let reason = serde_json::to_value(x.reason)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_string))
-            .unwrap_or_default();
-        *refused.entry(reason).or_default() += 1;
-    }
-    let refused = if refused.is_empty() {
-        "none".to_string()
-    } else {
-        refused
-            .iter()
-            .map(|(k, v)| format!("{k} {v}"))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    let _ = writeln!(s, "refused       {refused}");
     s
 }
 
-fn on(b: bool) -> &'static str {
-    if b { "on" } else { "off" }
-}
-
-fn pct(x: f64) -> String {
-    format!("{:.2} %", x * 100.0)
-}
-
 /// The whole command: returns the report text and the result.
-pub fn run_command(args: &BacktestArgs) -> Result<(String, BacktestResult), BacktestError> {
+pub fn run_command(args: &BacktestArgs) -> Result<(String, Outcome), BacktestError> {
     let config = parse_config(&args.config)?;
     let base = args
         .config
@@ -357,6 +219,35 @@ pub fn run_command(args: &BacktestArgs) -> Result<(String, BacktestResult), Back
         .map(Path::to_path_buf)
         .unwrap_or_default();
     let universe = load_universe(&config, &base)?;
-    let result = backtest(&config, &universe);
-    Ok((report(&config, &universe, &result), result))
+    let signals = load_signals(&config, &base, &universe)?;
+    let result = config::run_config(&config, &universe, signals.as_ref());
+    let mut text = config::report(&config, &universe, &result);
+    let walk = match &config.walk_forward {
+        Some(wf) => {
+            let w = walk_forward(
+                wf,
+                &config.strategy,
+                config.risk,
+                &config.engine,
+                &universe,
+                signals.as_ref(),
+                config.universe.from,
+                config.universe.to,
+            )
+            .map_err(|e| BacktestError::Config {
+                path: args.config.clone(),
+                message: e.message,
+            })?;
+            text.push_str(&walk_forward_report(&w));
+            Some(w)
+        }
+        None => None,
+    };
+    Ok((
+        text,
+        Outcome {
+            result,
+            walk_forward: walk,
+        },
+    ))
 }

@@ -41,10 +41,10 @@ enum Command {
 }
 
 fn backtest_cmd(args: &BacktestArgs) -> anyhow::Result<()> {
-    let (report, result) = backtest::run_command(args)?;
+    let (report, outcome) = backtest::run_command(args)?;
     print!("{report}");
     if let Some(path) = &args.output {
-        std::fs::write(path, serde_json::to_string_pretty(&result)? + "\n")?;
+        std::fs::write(path, serde_json::to_string_pretty(&outcome)? + "\n")?;
         eprintln!("wrote {}", path.display());
     }
     Ok(())

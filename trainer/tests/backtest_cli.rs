@@ -193,3 +193,126 @@ fn mistakes_in_the_file_are_named() {
         assert!(result.is_none());
     }
 }
+
+/// Probabilities from the bars themselves: `foresight` looks at the next three closes (a
+/// perfect classifier), the opposite sign gives the worst one.
+fn oracle_signals(foresight: bool) -> String {
+    use kxian_shared::api::ImportOptions;
+    let mut csv = String::from("symbol,date,p_up,p_down,p_flat\n");
+    let opts = ImportOptions {
+        skip_invalid: true,
+        ..ImportOptions::default()
+    };
+    for f in DAILY {
+        let name = format!("{f}.day.kline.json");
+        let bytes = std::fs::read(repo().join("server/data/hqchart").join(&name)).unwrap();
+        let s = kxian_shared::ingest::parse_file(&name, &bytes, &opts)
+            .unwrap()
+            .series
+            .remove(0);
+        for w in s.bars.windows(5) {
+            // Decided after w[0]'s close, bought at w[1]'s open, sold around w[4]'s open.
+            let r = w[4].open / w[1].open - 1.0;
+            let r = if foresight { r } else { -r };
+            let (up, down) = if r > 0.02 {
+                (0.8, 0.05)
+            } else if r < -0.01 {
+                (0.05, 0.8)
+            } else {
+                (0.2, 0.2)
+            };
+            csv.push_str(&format!(
+                "{},{},{up},{down},{:.2}\n",
+                s.symbol,
+                w[0].ts.date(),
+                1.0 - up - down
+            ));
+        }
+    }
+    csv
+}
+
+#[test]
+fn signal_strategy_trades_on_probabilities_behind_the_gate() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut total = Vec::new();
+    for (name, foresight) in [("good.csv", true), ("bad.csv", false)] {
+        std::fs::write(dir.path().join(name), oracle_signals(foresight)).unwrap();
+        let toml = format!(
+            "[universe]\nfiles = [{}]\nskip_invalid = true\nfrom = 2022-01-04\n\n\
+             [strategy]\nkind = \"signal\"\nsignals = \"{name}\"\nbuy_above = 0.6\n\
+             sell_above = 0.5\nmin_confidence = 0.2\nmax_positions = 4\nhold_days = 3\n",
+            files()
+        );
+        let (out, r) = run(&dir, &toml);
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(text.contains("signal: buy P(up) > 60 %"), "{text}");
+        let r = r.unwrap();
+        assert!(r.sells > 10, "{text}");
+        total.push(r.metrics.unwrap().total_return);
+    }
+    // The strategy does what its probabilities say: foresight wins, its mirror loses.
+    assert!(total[0] > 0.2 && total[1] < 0.0, "{total:?}");
+
+    std::fs::write(
+        dir.path().join("broken.csv"),
+        "symbol,date,p_up,p_down,p_flat\n600000.SH,2024-03-01,0.7,0.7,0.1\n",
+    )
+    .unwrap();
+    let toml = format!(
+        "[universe]\nfiles = [{}]\nskip_invalid = true\n[strategy]\nkind = \"signal\"\nsignals = \"broken.csv\"\n",
+        files()
+    );
+    let (out, _) = run(&dir, &toml);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("broken.csv") && err.contains("line 2"),
+        "{err}"
+    );
+}
+
+#[test]
+fn walk_forward_reports_folds_and_the_stitched_out_of_sample_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let toml = format!(
+        "[universe]\nfiles = [{}]\nskip_invalid = true\nfrom = 2019-01-02\n\n\
+         [strategy]\nkind = \"sma_cross\"\nfast = 5\nslow = 20\n\n\
+         [walk_forward]\ntrain_days = 250\ntest_days = 120\ngrid = {{ fast = [5, 10], slow = [20, 60] }}\n",
+        files()
+    );
+    let (out, _) = run(&dir, &toml);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("result.json")).unwrap()).unwrap();
+    let folds = json["walk_forward"]["folds"].as_array().unwrap();
+    assert!(folds.len() >= 3, "{text}");
+    assert!(
+        text.contains(&format!("walk-forward  {} folds", folds.len())),
+        "{text}"
+    );
+    assert!(text.contains("stitched"), "{text}");
+    for f in folds {
+        assert!(f["train_to"].as_str() < f["test_from"].as_str());
+        let chosen = f["chosen"].as_str().unwrap();
+        assert!(
+            chosen.starts_with("fast=") && chosen.contains(" slow="),
+            "{chosen}"
+        );
+    }
+    // The full-range run is still there, at the top level as before.
+    assert!(
+        json["equity"].as_array().unwrap().len()
+            > json["walk_forward"]["equity"].as_array().unwrap().len()
+    );
+}

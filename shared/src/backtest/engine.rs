@@ -275,7 +275,23 @@ pub fn run(
     config: &EngineConfig,
     strategy: &mut dyn Strategy,
 ) -> BacktestResult {
-    let dates = universe.dates();
+    run_window(universe, config, strategy, None, None)
+}
+
+/// Runs `strategy` from `from` to `to` (inclusive), starting in cash on `from`. Bars before
+/// `from` stay visible to the strategy as history, so indicators are warm on the first day.
+pub fn run_window(
+    universe: &Universe,
+    config: &EngineConfig,
+    strategy: &mut dyn Strategy,
+    from: Option<NaiveDate>,
+    to: Option<NaiveDate>,
+) -> BacktestResult {
+    let dates: Vec<NaiveDate> = universe
+        .dates()
+        .into_iter()
+        .filter(|d| from.is_none_or(|f| *d >= f) && to.is_none_or(|t| *d <= t))
+        .collect();
     let mut book = Book {
         cash: config.initial_cash,
         positions: BTreeMap::new(),

@@ -1,7 +1,11 @@
 //! The backtest engine. Rules live in [`crate::rules`]; here are the daily-bar portfolio
-//! engine and the performance metrics (strategies, walk-forward and reports follow).
+//! engine, strategies, the risk manager, metrics, walk-forward and the TOML config that the
+//! CLI and the browser share.
 
+pub mod config;
 pub mod engine;
 pub mod metrics;
 pub mod risk;
+pub mod signals;
 pub mod strategies;
+pub mod walk_forward;

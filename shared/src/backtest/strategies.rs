@@ -19,6 +19,7 @@ fn sma(closes: impl Iterator<Item = f64>, n: usize) -> Option<f64> {
 /// Simple moving-average crossover: hold an equal weight of every symbol whose fast SMA is
 /// above its slow SMA, none otherwise; trades at the next open.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct SmaCross {
     pub fast: usize,
     pub slow: usize,
@@ -62,6 +63,7 @@ pub enum Weighting {
 /// trading day of each month, rank symbols by that month's return, and hold the top
 /// `top_fraction` from the next (first) trading day's open, sells before buys.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct MonthlyRotation {
     #[serde(default = "default_top")]
     pub top_fraction: f64,

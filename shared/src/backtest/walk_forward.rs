@@ -1,0 +1,340 @@
+//! Walk-forward evaluation: slide a training window and a test window through the dates; on
+//! each training window pick the grid's best parameters, then trade them on the following
+//! test window only. The stitched test windows are the out-of-sample record.
+
+use super::config::{ConfigError, StrategyConfig, run_strategy, validate_strategy};
+use super::engine::{EngineConfig, Universe};
+use super::metrics::{Metrics, metrics};
+use super::risk::RiskLimits;
+use super::signals::Signals;
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Objective {
+    #[default]
+    Sharpe,
+    TotalReturn,
+    Calmar,
+}
+
+impl Objective {
+    fn score(self, m: Option<&Metrics>) -> f64 {
+        let Some(m) = m else {
+            return f64::NEG_INFINITY;
+        };
+        let v = match self {
+            Objective::Sharpe => m.sharpe,
+            Objective::TotalReturn => m.total_return,
+            Objective::Calmar => m.calmar,
+        };
+        if v.is_finite() { v } else { f64::NEG_INFINITY }
+    }
+}
+
+/// `[walk_forward]`: window lengths in trading days, and the parameter grid.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct WalkForwardConfig {
+    pub train_days: usize,
+    pub test_days: usize,
+    /// Strategy parameter → candidate values, e.g. `grid = { fast = [5, 10], slow = [20, 60] }`.
+    /// Every combination is tried on each training window; an empty grid keeps the strategy's
+    /// own parameters (a plain out-of-sample split).
+    #[serde(default)]
+    pub grid: BTreeMap<String, Vec<toml::Value>>,
+    #[serde(default)]
+    pub objective: Objective,
+}
+
+const MAX_COMBINATIONS: usize = 256;
+
+impl WalkForwardConfig {
+    pub fn validate(&self, strategy: &StrategyConfig) -> Result<(), ConfigError> {
+        let err = |m: String| Err(ConfigError { message: m });
+        if self.train_days < 20 {
+            return err("walk_forward.train_days: at least 20 trading days".into());
+        }
+        if self.test_days < 5 {
+            return err("walk_forward.test_days: at least 5 trading days".into());
+        }
+        let n: usize = self.grid.values().map(Vec::len).product();
+        if self.grid.values().any(Vec::is_empty) {
+            return err("walk_forward.grid: every parameter needs at least one value".into());
+        }
+        if n > MAX_COMBINATIONS {
+            return err(format!(
+                "walk_forward.grid: {n} combinations, more than {MAX_COMBINATIONS}"
+            ));
+        }
+        for c in self.candidates(strategy)? {
+            validate_strategy(&c.1).map_err(|e| ConfigError {
+                message: format!("walk_forward.grid {}: {}", c.0, e.message),
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Every combination of the grid applied to `base`, with a label like `fast=5 slow=20`.
+    pub fn candidates(
+        &self,
+        base: &StrategyConfig,
+    ) -> Result<Vec<(String, StrategyConfig)>, ConfigError> {
+        let base_value = toml::Value::try_from(base).map_err(|e| ConfigError {
+            message: format!("strategy: {e}"),
+        })?;
+        let mut combos: Vec<Vec<(&String, &toml::Value)>> = vec![Vec::new()];
+        for (k, values) in &self.grid {
+            combos = combos
+                .into_iter()
+                .flat_map(|c| {
+                    values.iter().map(move |v| {
+                        let mut c = c.clone();
+                        c.push((k, v));
+                        c
+                    })
+                })
+                .collect();
+        }
+        combos
+            .into_iter()
+            .map(|combo| {
+                let mut v = base_value.clone();
+                let table = v.as_table_mut().expect("a strategy serialises to a table");
+                let mut label = Vec::new();
+                for (k, x) in combo {
+                    if k == "kind" {
+                        return Err(ConfigError {
+                            message: "walk_forward.grid: `kind` cannot vary".into(),
+                        });
+                    }
+                    table.insert(k.clone(), x.clone());
+                    label.push(format!("{k}={x}"));
+                }
+                let s: StrategyConfig = v.try_into().map_err(|e: toml::de::Error| ConfigError {
+                    message: format!("walk_forward.grid: {}", e.message()),
+                })?;
+                Ok((label.join(" "), s))
+            })
+            .collect()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Fold {
+    pub train_from: NaiveDate,
+    pub train_to: NaiveDate,
+    pub test_from: NaiveDate,
+    pub test_to: NaiveDate,
+    /// The chosen parameters, as `name=value` pairs ("" for an empty grid).
+    pub chosen: String,
+    pub train_score: f64,
+    pub test_metrics: Option<Metrics>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WalkForwardResult {
+    pub folds: Vec<Fold>,
+    pub dates: Vec<NaiveDate>,
+    /// The test windows chained: each starts in cash with the previous one's final equity.
+    pub equity: Vec<f64>,
+    pub metrics: Option<Metrics>,
+}
+
+#[allow(clippy::too_many_arguments)]
+pub fn walk_forward(
+    wf: &WalkForwardConfig,
+    strategy: &StrategyConfig,
+    risk: Option<RiskLimits>,
+    engine: &EngineConfig,
+    universe: &Universe,
+    signals: Option<&Signals>,
+    from: Option<NaiveDate>,
+    to: Option<NaiveDate>,
+) -> Result<WalkForwardResult, ConfigError> {
+    let candidates = wf.candidates(strategy)?;
+    let dates: Vec<NaiveDate> = universe
+        .dates()
+        .into_iter()
+        .filter(|d| from.is_none_or(|f| *d >= f) && to.is_none_or(|t| *d <= t))
+        .collect();
+    if dates.len() < wf.train_days + wf.test_days {
+        return Err(ConfigError {
+            message: format!(
+                "walk_forward: {} trading days, fewer than train_days + test_days = {}",
+                dates.len(),
+                wf.train_days + wf.test_days
+            ),
+        });
+    }
+    let mut out = WalkForwardResult {
+        folds: Vec::new(),
+        dates: Vec::new(),
+        equity: Vec::new(),
+        metrics: None,
+    };
+    let mut cash = engine.initial_cash;
+    let mut start = 0;
+    while start + wf.train_days < dates.len() {
+        let (train_from, train_to) = (dates[start], dates[start + wf.train_days - 1]);
+        let test_end = (start + wf.train_days + wf.test_days).min(dates.len()) - 1;
+        let (test_from, test_to) = (dates[start + wf.train_days], dates[test_end]);
+        let mut best: Option<(f64, &(String, StrategyConfig))> = None;
+        for c in &candidates {
+            let r = run_strategy(
+                &c.1,
+                risk,
+                engine,
+                universe,
+                signals,
+                Some(train_from),
+                Some(train_to),
+            );
+            let score = wf.objective.score(r.metrics.as_ref());
+            if best.is_none_or(|b| score > b.0) {
+                best = Some((score, c));
+            }
+        }
+        let (train_score, (chosen, s)) = best.expect("at least one candidate");
+        let test_engine = EngineConfig {
+            initial_cash: cash,
+            ..engine.clone()
+        };
+        let r = run_strategy(
+            s,
+            risk,
+            &test_engine,
+            universe,
+            signals,
+            Some(test_from),
+            Some(test_to),
+        );
+        cash = r.equity.last().copied().unwrap_or(cash);
+        out.dates.extend(&r.dates);
+        out.equity.extend(&r.equity);
+        out.folds.push(Fold {
+            train_from,
+            train_to,
+            test_from,
+            test_to,
+            chosen: chosen.clone(),
+            train_score,
+            test_metrics: r.metrics,
+        });
+        start += wf.test_days;
+    }
+    out.metrics = metrics(&out.equity, engine.risk_free);
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backtest::config::parse;
+    use crate::calendar::TradingCalendar;
+    use crate::domain::{Bar, Symbol};
+
+    /// A trend that flips every 60 days: a fast SMA pair follows it, a slow one lags.
+    fn universe() -> Universe {
+        let d = TradingCalendar::embedded()
+            .trading_days_between(
+                NaiveDate::from_ymd_opt(2022, 1, 4).unwrap(),
+                NaiveDate::from_ymd_opt(2023, 12, 29).unwrap(),
+            )
+            .to_vec();
+        let mut p = 10.0;
+        let bars = d
+            .iter()
+            .enumerate()
+            .map(|(i, day)| {
+                p *= if (i / 60) % 2 == 0 { 1.008 } else { 0.993 };
+                Bar {
+                    ts: day.and_hms_opt(0, 0, 0).unwrap(),
+                    open: p,
+                    high: p,
+                    low: p,
+                    close: p,
+                    volume: 1e8,
+                    amount: None,
+                }
+            })
+            .collect();
+        let mut u = Universe::new();
+        u.insert("600000.SH".parse::<Symbol>().unwrap(), bars);
+        u
+    }
+
+    #[test]
+    fn folds_tile_the_dates_and_the_grid_picks_per_fold() {
+        let c = parse(
+            "[universe]\n[strategy]\nkind = \"sma_cross\"\nfast = 5\nslow = 20\n\
+             [walk_forward]\ntrain_days = 120\ntest_days = 60\n\
+             grid = { fast = [2, 5], slow = [10, 40] }\n",
+        )
+        .unwrap();
+        let wf = c.walk_forward.clone().unwrap();
+        assert_eq!(wf.candidates(&c.strategy).unwrap().len(), 4);
+        let u = universe();
+        let w = walk_forward(&wf, &c.strategy, None, &c.engine, &u, None, None, None).unwrap();
+        let n = u.dates().len();
+        // Test windows follow each other without gaps or overlap, after the first training.
+        assert_eq!(w.dates.len(), n - 120);
+        assert_eq!(w.dates, u.dates()[120..].to_vec());
+        assert_eq!(w.folds.len(), (n - 120).div_ceil(60));
+        for pair in w.folds.windows(2) {
+            assert!(pair[0].test_to < pair[1].test_from);
+            assert!(pair[1].train_from > pair[0].train_from);
+        }
+        for f in &w.folds {
+            assert!(f.train_to < f.test_from, "no look-ahead: {f:?}");
+            // Each fold's choice is the best of the four on its own training window.
+            let best = wf
+                .candidates(&c.strategy)
+                .unwrap()
+                .into_iter()
+                .map(|(label, s)| {
+                    let r = run_strategy(
+                        &s,
+                        None,
+                        &c.engine,
+                        &u,
+                        None,
+                        Some(f.train_from),
+                        Some(f.train_to),
+                    );
+                    (Objective::Sharpe.score(r.metrics.as_ref()), label)
+                })
+                .fold((f64::NEG_INFINITY, String::new()), |a, b| {
+                    if b.0 > a.0 { b } else { a }
+                });
+            assert_eq!(f.chosen, best.1);
+            assert_eq!(f.train_score, best.0);
+        }
+        // The chained equity starts from the initial cash and carries across folds.
+        assert!((w.equity[0] - c.engine.initial_cash).abs() / c.engine.initial_cash < 0.01);
+        assert!(w.metrics.is_some());
+    }
+
+    #[test]
+    fn grid_mistakes_are_named() {
+        let base = "[universe]\n[strategy]\nkind = \"sma_cross\"\nfast = 5\nslow = 20\n[walk_forward]\ntrain_days = 120\ntest_days = 60\n";
+        for (extra, want) in [
+            ("grid = { fast = [30] }\n", "fast < slow"),
+            ("grid = { speed = [3] }\n", "speed"),
+            (
+                "grid = { kind = [\"monthly_rotation\"] }\n",
+                "`kind` cannot vary",
+            ),
+            ("grid = { fast = [] }\n", "at least one value"),
+        ] {
+            let e = parse(&format!("{base}{extra}")).unwrap_err().message;
+            assert!(e.contains(want), "{extra}: {e}");
+        }
+        let e = parse(&base.replace("test_days = 60", "test_days = 1"))
+            .unwrap_err()
+            .message;
+        assert!(e.contains("test_days"), "{e}");
+    }
+}
