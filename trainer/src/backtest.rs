@@ -26,7 +26,7 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use kxian_shared::api::ImportOptions;
-use kxian_shared::backtest::config::{self, BacktestConfig, StrategyConfig, pct};
+use kxian_shared::backtest::config::{self, BacktestConfig, StrategyConfig, UniverseConfig, pct};
 use kxian_shared::backtest::engine::{BacktestResult, Universe};
 use kxian_shared::backtest::signals::Signals;
 use kxian_shared::backtest::walk_forward::{WalkForwardResult, walk_forward};
@@ -75,7 +75,7 @@ pub enum BacktestError {
 }
 
 /// Relative paths in the file are relative to the file; `~/` is the home folder.
-fn resolve(base: &Path, p: &Path) -> PathBuf {
+pub(crate) fn resolve(base: &Path, p: &Path) -> PathBuf {
     if let Ok(rest) = p.strip_prefix("~")
         && let Some(home) = std::env::var_os("HOME")
     {
@@ -100,8 +100,7 @@ pub fn parse_config(path: &Path) -> Result<BacktestConfig, BacktestError> {
 }
 
 /// Loads the universe the config names.
-pub fn load_universe(config: &BacktestConfig, base: &Path) -> Result<Universe, BacktestError> {
-    let u = &config.universe;
+pub fn load_universe(u: &UniverseConfig, base: &Path) -> Result<Universe, BacktestError> {
     let mut universe = Universe::new();
     for f in &u.files {
         let opts = ImportOptions {
@@ -218,7 +217,7 @@ pub fn run_command(args: &BacktestArgs) -> Result<(String, Outcome), BacktestErr
         .parent()
         .map(Path::to_path_buf)
         .unwrap_or_default();
-    let universe = load_universe(&config, &base)?;
+    let universe = load_universe(&config.universe, &base)?;
     let signals = load_signals(&config, &base, &universe)?;
     let result = config::run_config(&config, &universe, signals.as_ref());
     let mut text = config::report(&config, &universe, &result);

@@ -4,6 +4,7 @@
 pub mod backtest;
 pub mod device;
 pub mod evaluate;
+pub mod factors;
 pub mod forecast;
 pub mod init;
 pub mod input;

@@ -316,3 +316,60 @@ fn walk_forward_reports_folds_and_the_stitched_out_of_sample_run() {
             > json["walk_forward"]["equity"].as_array().unwrap().len()
     );
 }
+
+#[test]
+fn factors_report_ic_and_correlations_for_the_universe() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("f.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[universe]\nfiles = [{}]\nskip_invalid = true\nfrom = 2015-01-05\n[factors]\nhorizon = 3\n",
+            files()
+        ),
+    )
+    .unwrap();
+    let (json, values) = (dir.path().join("ic.json"), dir.path().join("v.csv"));
+    let out = Command::new(env!("CARGO_BIN_EXE_kxian-trainer"))
+        .args(["factors", "--config", cfg.to_str().unwrap(), "--output"])
+        .arg(&json)
+        .arg("--values")
+        .arg(&values)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains("8 symbols") && text.contains("over 3 days"),
+        "{text}"
+    );
+    let r: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    let factors = r["factors"].as_array().unwrap();
+    assert_eq!(factors.len(), 24);
+    for f in factors {
+        let ric = f["rank_ic_mean"].as_f64().unwrap();
+        assert!(ric.abs() < 1.0 && f["days"].as_u64().unwrap() > 1000, "{f}");
+    }
+    let m = r["correlation"].as_array().unwrap();
+    assert_eq!(m.len(), 24);
+    assert!((m[0][0].as_f64().unwrap() - 1.0).abs() < 1e-9);
+    let csv = std::fs::read_to_string(&values).unwrap();
+    let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
+    assert_eq!(header.len(), 26);
+    assert_eq!(&header[..3], &["symbol", "date", "ret_1"]);
+    // Every series from 2015 on, one row per bar.
+    assert!(csv.lines().filter(|l| l.starts_with("000300.SH,")).count() > 2000);
+
+    std::fs::write(&cfg, "[universe]\n[factors]\nhorizn = 3\n").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_kxian-trainer"))
+        .args(["factors", "--config", cfg.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(err.contains("horizn"), "{err}");
+}

@@ -40,6 +40,11 @@ impl Universe {
         self.series.keys()
     }
 
+    /// Every symbol's bars.
+    pub fn series(&self) -> &BTreeMap<Symbol, Vec<Bar>> {
+        &self.series
+    }
+
     /// Every date on which at least one symbol has a bar.
     pub fn dates(&self) -> Vec<NaiveDate> {
         let set: BTreeSet<NaiveDate> = self

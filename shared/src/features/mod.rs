@@ -5,6 +5,8 @@ use chrono::{Datelike, NaiveDateTime, Timelike};
 
 use crate::Bar;
 
+pub mod factors;
+pub mod ic;
 pub mod windows;
 
 /// Column order of every Kronos model: open, high, low, close, volume, amount.
