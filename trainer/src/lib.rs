@@ -2,6 +2,7 @@
 //! downloads, finetuning and training arrive with their issues and start from [`input`].
 
 pub mod backtest;
+pub mod classifier;
 pub mod device;
 pub mod evaluate;
 pub mod factors;

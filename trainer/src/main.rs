@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use kxian_trainer::backtest::{self, BacktestArgs};
+use kxian_trainer::classifier::{self, EvaluateClassifierArgs, TrainClassifierArgs};
 use kxian_trainer::evaluate::{self, EvaluateArgs};
 use kxian_trainer::factors::{self, FactorsArgs};
 use kxian_trainer::forecast::{self, ForecastArgs, OutputFormat};
@@ -41,6 +42,41 @@ enum Command {
     Backtest(BacktestArgs),
     /// The 24 factors over a universe: IC and rank IC against forward returns, correlations.
     Factors(FactorsArgs),
+    /// Train the up/down/flat classifier (P(up ≥ 3 %), P(down ≤ −2 %), P(flat) over 3 days).
+    TrainClassifier(TrainClassifierArgs),
+    /// Score a classifier after its training period: recall, misjudges, Brier, reliability.
+    EvaluateClassifier(EvaluateClassifierArgs),
+}
+
+fn train_classifier(args: &TrainClassifierArgs) -> anyhow::Result<()> {
+    let o = classifier::train(args)?;
+    eprintln!(
+        "best validation log loss {:.4} (untrained {:.4}); Brier {:.4} against the class-frequency baseline {:.4}; saved in {}",
+        o.best_val_loss,
+        o.first_val_loss,
+        o.metrics.brier,
+        o.metrics.brier_baseline,
+        o.best_dir.display()
+    );
+    Ok(())
+}
+
+fn evaluate_classifier(args: &EvaluateClassifierArgs) -> anyhow::Result<()> {
+    let (e, signals) = classifier::evaluate(args)?;
+    print!("{}", classifier::table(&e));
+    if let Some(path) = &args.output {
+        std::fs::write(path, serde_json::to_string_pretty(&e)? + "\n")?;
+        eprintln!("wrote {}", path.display());
+    }
+    if let Some(path) = &args.signals {
+        std::fs::write(path, signals.to_csv())?;
+        eprintln!(
+            "wrote {} ({} days of probabilities)",
+            path.display(),
+            signals.len()
+        );
+    }
+    Ok(())
 }
 
 fn factors_cmd(args: &FactorsArgs) -> anyhow::Result<()> {
@@ -181,6 +217,20 @@ fn main() -> ExitCode {
                 ExitCode::from(2)
             }
         },
+        Command::TrainClassifier(args) => match train_classifier(&args) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                ExitCode::from(1)
+            }
+        },
+        Command::EvaluateClassifier(args) => match evaluate_classifier(&args) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                ExitCode::from(1)
+            }
+        },
         Command::Factors(args) => match factors_cmd(&args) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
@@ -239,5 +289,14 @@ fn main() -> ExitCode {
                 ExitCode::from(e.exit_code())
             }
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_subcommand_has_consistent_arguments() {
+        use clap::CommandFactory;
+        super::Cli::command().debug_assert();
     }
 }

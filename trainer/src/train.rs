@@ -348,7 +348,7 @@ pub struct TrainState {
 
 const STATE_FILE: &str = "train_state.json";
 
-fn save_dir(
+pub(crate) fn save_dir(
     dir: &Path,
     saved: &kxian_shared::model::Saved,
     state: Option<&TrainState>,

@@ -5,6 +5,7 @@ use chrono::{Datelike, NaiveDateTime, Timelike};
 
 use crate::Bar;
 
+pub mod classify;
 pub mod factors;
 pub mod ic;
 pub mod windows;

@@ -11,6 +11,7 @@ use burn::module::{Module, Param};
 use burn::nn::{Embedding, Linear, RmsNorm};
 use burn::tensor::{Device, Tensor, TensorData};
 
+use super::classifier::{Classifier, ClassifierConfig};
 use super::config::{PredictorConfig, TokenizerConfig};
 use super::layers::{Block, rope_inv_freq};
 use super::predictor::KronosPredictor;
@@ -556,4 +557,44 @@ pub fn save_predictor(model: &KronosPredictor) -> Saved {
 /// Parameters actually held by a module, to assert against the config's count.
 pub fn parameter_count<M: Module>(m: &M) -> usize {
     m.num_params()
+}
+
+fn walk_classifier(m: &mut Classifier, f: &mut dyn FnMut(String, Slot)) {
+    f("input".into(), Slot::Linear(&mut m.input));
+    for (i, b) in m.blocks.iter_mut().enumerate() {
+        walk_block(&format!("blocks.{i}"), b, f);
+    }
+    f("norm".into(), Slot::Norm(&mut m.norm));
+    f("head".into(), Slot::Linear(&mut m.head));
+}
+
+/// The up/down/flat classifier as `config.json` and `model.safetensors`.
+pub fn save_classifier(model: &Classifier) -> Saved {
+    let mut m = model.clone();
+    Saved {
+        config_json: pretty(&m.config),
+        safetensors: collect(Vec::new(), |f| walk_classifier(&mut m, f)),
+    }
+}
+
+/// Loads a classifier from its `config.json` and `model.safetensors` bytes.
+pub fn load_classifier(
+    config_json: &[u8],
+    weights: &[u8],
+    device: &Device,
+) -> Result<Classifier, CheckpointError> {
+    let config: ClassifierConfig = serde_json::from_slice(config_json)
+        .map_err(|e| CheckpointError::Config(format!("config.json: {e}")))?;
+    config
+        .validate()
+        .map_err(|e| CheckpointError::Config(format!("config.json: {e}")))?;
+    let mut model = Classifier::new(&config, device);
+    let hint = format!(
+        "; is this a kxian classifier with d_model {} and {} layers?",
+        config.d_model, config.n_layers
+    );
+    let mut r = Reader::new(weights, device, hint)?;
+    walk_classifier(&mut model, &mut |k, s| r.visit(k, s));
+    r.finish("classifier")?;
+    Ok(model)
 }

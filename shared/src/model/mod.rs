@@ -6,6 +6,7 @@
 //! this reproduces.
 
 pub mod checkpoint;
+pub mod classifier;
 pub mod config;
 pub mod forecast;
 pub mod layers;
@@ -16,8 +17,8 @@ pub mod sampling;
 pub mod tokenizer;
 
 pub use checkpoint::{
-    CheckpointError, Saved, check_pair, load_predictor, load_tokenizer, save_predictor,
-    save_tokenizer,
+    CheckpointError, Saved, check_pair, load_classifier, load_predictor, load_tokenizer,
+    save_classifier, save_predictor, save_tokenizer,
 };
 pub use config::{PredictorConfig, TokenizerConfig};
 pub use forecast::{
