@@ -159,3 +159,24 @@ pub fn share(id: &str) -> impl Future<Output = Result<ShareResponse, ApiError>> 
         Vec::new(),
     )
 }
+
+/// `GET /api/symbols/{symbol}/bars?freq=&adj=&start=&end=`: every bar of the range.
+pub fn bars_between(
+    symbol: &str,
+    frequency: Frequency,
+    adjustment: Adjustment,
+    start: Option<chrono::NaiveDate>,
+    end: Option<chrono::NaiveDate>,
+) -> impl Future<Output = Result<BarsResponse, ApiError>> + use<> {
+    let mut query = vec![
+        ("freq", frequency.as_str().to_string()),
+        ("adj", adjustment.as_str().to_string()),
+    ];
+    if let Some(s) = start {
+        query.push(("start", s.to_string()));
+    }
+    if let Some(e) = end {
+        query.push(("end", e.to_string()));
+    }
+    get(format!("{}/bars", symbol_path(symbol)), query)
+}

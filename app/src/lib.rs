@@ -1,6 +1,6 @@
 //! Kxian's browser app (Leptos CSR): the symbol list with file import at `/`, and the K-line
 //! chart of one symbol at `/symbols/:symbol?freq=daily`, the in-browser forecast at
-//! `/forecast`, and shared forecasts at `/s/:id`.
+//! `/forecast`, backtests from a TOML config at `/backtest`, and shared forecasts at `/s/:id`.
 //!
 //! Built by `scripts/build-app.sh` (or `trunk build`) for `wasm32-unknown-unknown`; ECharts is
 //! the global from `echarts.min.js` next to `index.html`. The pure parts (`charts`, `format`,
@@ -19,6 +19,7 @@ use components::layout::Layout;
 use leptos::prelude::*;
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::path;
+use pages::backtest::BacktestPage;
 use pages::forecast::ForecastPage;
 use pages::not_found::NotFound;
 use pages::share::SharePage;
@@ -42,6 +43,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/") view=SymbolsPage/>
                     <Route path=path!("/symbols/:symbol") view=SymbolPage/>
                     <Route path=path!("/forecast") view=ForecastPage/>
+                    <Route path=path!("/backtest") view=BacktestPage/>
                     <Route path=path!("/s/:id") view=SharePage/>
                 </Routes>
             </Layout>

@@ -22,11 +22,10 @@
 //! stop_loss = 0.08
 //! ```
 
-use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use kxian_shared::api::ImportOptions;
-use kxian_shared::backtest::config::{self, BacktestConfig, StrategyConfig, UniverseConfig, pct};
+use kxian_shared::backtest::config::{self, BacktestConfig, StrategyConfig, UniverseConfig};
 use kxian_shared::backtest::engine::{BacktestResult, Universe};
 use kxian_shared::backtest::signals::Signals;
 use kxian_shared::backtest::walk_forward::{WalkForwardResult, walk_forward};
@@ -172,43 +171,6 @@ fn load_signals(
     Ok(Some(signals))
 }
 
-/// The walk-forward's folds and its out-of-sample metrics, appended to the report.
-pub fn walk_forward_report(w: &WalkForwardResult) -> String {
-    let mut s = String::new();
-    let _ = writeln!(s, "\nwalk-forward  {} folds, out of sample:", w.folds.len());
-    for f in &w.folds {
-        let test = f.test_metrics.as_ref().map_or("-".to_string(), |m| {
-            format!("return {}, Sharpe {:.2}", pct(m.total_return), m.sharpe)
-        });
-        let chosen = if f.chosen.is_empty() {
-            "(fixed)"
-        } else {
-            &f.chosen
-        };
-        let _ = writeln!(
-            s,
-            "  train {} to {} → {chosen} (score {:.2}); test {} to {}: {test}",
-            f.train_from, f.train_to, f.train_score, f.test_from, f.test_to
-        );
-    }
-    match &w.metrics {
-        Some(m) => {
-            let _ = writeln!(
-                s,
-                "  stitched     return {}, annual {}, Sharpe {:.3}, max drawdown {}",
-                pct(m.total_return),
-                pct(m.annual_return),
-                m.sharpe,
-                pct(m.max_drawdown)
-            );
-        }
-        None => {
-            let _ = writeln!(s, "  stitched     (too few days)");
-        }
-    }
-    s
-}
-
 /// The whole command: returns the report text and the result.
 pub fn run_command(args: &BacktestArgs) -> Result<(String, Outcome), BacktestError> {
     let config = parse_config(&args.config)?;
@@ -237,7 +199,7 @@ pub fn run_command(args: &BacktestArgs) -> Result<(String, Outcome), BacktestErr
                 path: args.config.clone(),
                 message: e.message,
             })?;
-            text.push_str(&walk_forward_report(&w));
+            text.push_str(&config::walk_forward_report(&w));
             Some(w)
         }
         None => None,

@@ -19,6 +19,7 @@ pub fn Header() -> impl IntoView {
                 <nav class="nav">
                     <A href="/" exact=true>{move || i18n.t().nav_symbols}</A>
                     <A href="/forecast" attr:id="nav-forecast">{move || i18n.t().nav_forecast}</A>
+                    <A href="/backtest" attr:id="nav-backtest">{move || crate::components::forecast_view::tr(i18n.lang(), "回测", "Backtest")}</A>
                 </nav>
                 <button
                     id="lang-switch"

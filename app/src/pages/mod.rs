@@ -1,5 +1,6 @@
 //! One module per route. Pages read the URL and wire resources; they do not style charts.
 
+pub mod backtest;
 pub mod forecast;
 pub mod not_found;
 pub mod share;

@@ -20,7 +20,7 @@ use super::engine::{BacktestResult, EngineConfig, Strategy, Universe, run_window
 use super::risk::{RiskLimits, RiskManaged};
 use super::signals::{SignalRule, SignalStrategy, Signals};
 use super::strategies::{MonthlyRotation, SmaCross, Weighting};
-use super::walk_forward::WalkForwardConfig;
+use super::walk_forward::{WalkForwardConfig, WalkForwardResult};
 use crate::domain::{Adjustment, Frequency};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
@@ -368,6 +368,43 @@ pub fn report(config: &BacktestConfig, universe: &Universe, r: &BacktestResult) 
             .join(", ")
     };
     let _ = writeln!(s, "refused       {refused}");
+    s
+}
+
+/// The walk-forward's folds and its out-of-sample metrics, appended to the report.
+pub fn walk_forward_report(w: &WalkForwardResult) -> String {
+    let mut s = String::new();
+    let _ = writeln!(s, "\nwalk-forward  {} folds, out of sample:", w.folds.len());
+    for f in &w.folds {
+        let test = f.test_metrics.as_ref().map_or("-".to_string(), |m| {
+            format!("return {}, Sharpe {:.2}", pct(m.total_return), m.sharpe)
+        });
+        let chosen = if f.chosen.is_empty() {
+            "(fixed)"
+        } else {
+            &f.chosen
+        };
+        let _ = writeln!(
+            s,
+            "  train {} to {} → {chosen} (score {:.2}); test {} to {}: {test}",
+            f.train_from, f.train_to, f.train_score, f.test_from, f.test_to
+        );
+    }
+    match &w.metrics {
+        Some(m) => {
+            let _ = writeln!(
+                s,
+                "  stitched     return {}, annual {}, Sharpe {:.3}, max drawdown {}",
+                pct(m.total_return),
+                pct(m.annual_return),
+                m.sharpe,
+                pct(m.max_drawdown)
+            );
+        }
+        None => {
+            let _ = writeln!(s, "  stitched     (too few days)");
+        }
+    }
     s
 }
 

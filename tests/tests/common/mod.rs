@@ -30,6 +30,8 @@ pub fn artifacts_dir() -> PathBuf {
 pub struct Server {
     pub base: String,
     pub store: Store,
+    /// The SQLite file behind `store`, for CLI runs on the same data.
+    pub db: PathBuf,
     stop: Option<oneshot::Sender<()>>,
     _dir: tempfile::TempDir,
 }
@@ -44,7 +46,8 @@ impl Server {
             );
         }
         let dir = tempfile::tempdir()?;
-        let store = Store::open(&dir.path().join("kxian.db")).await?;
+        let db = dir.path().join("kxian.db");
+        let store = Store::open(&db).await?;
         embedded::load_once(&store).await?;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let base = format!("http://{}", listener.local_addr()?);
@@ -61,6 +64,7 @@ impl Server {
         Ok(Server {
             base,
             store,
+            db,
             stop: Some(stop),
             _dir: dir,
         })

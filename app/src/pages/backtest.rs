@@ -1,0 +1,471 @@
+//! `/backtest`: the CLI's TOML config run in this browser. The universe comes from the server's
+//! store, the engine is `kxian_shared::backtest` compiled to wasm, so the numbers are those of
+//! `kxian-trainer backtest` on the same bars. The report shows the text report, equity and
+//! drawdown, monthly returns, the daily return histogram, the factors' correlation heat map
+//! and the trade list.
+
+use crate::api;
+use crate::charts::backtest as charts;
+use crate::components::echart::EChart;
+use crate::components::forecast_view::{download, tr};
+use crate::i18n::use_i18n;
+use kxian_shared::api::SymbolSummary;
+use kxian_shared::backtest::config::{self, BacktestConfig, StrategyConfig, UniverseConfig};
+use kxian_shared::backtest::engine::{BacktestResult, Universe};
+use kxian_shared::backtest::signals::Signals;
+use kxian_shared::backtest::walk_forward::{WalkForwardResult, walk_forward};
+use kxian_shared::features::ic::{IcOptions, IcReport, ic_report};
+use kxian_shared::rules::Side;
+use kxian_shared::{Adjustment, Frequency, Symbol};
+use leptos::html;
+use leptos::prelude::*;
+use leptos_router::hooks::use_query_map;
+use serde::Serialize;
+use std::sync::Arc;
+
+/// The seed's monthly rotation on the embedded daily series.
+pub const ROTATION: &str = r#"[universe]
+# or: board = "main" (every main-board stock of the store)
+symbols = ["000300.SH", "000001.SH", "399001.SZ", "399005.SZ", "399006.SZ",
+           "600000.SH", "000001.SZ", "000151.SZ"]
+from = 2015-01-05
+to = 2024-09-19
+
+[strategy]
+kind = "monthly_rotation"
+top_fraction = 0.2
+weighting = "equal"      # or "by_return"
+
+[engine]
+initial_cash = 100_000_000
+fees = { stock_commission = 0.0003, stock_min_commission = 5.0, fund_commission = 0.0003, fund_min_commission = 0.1 }
+slippage = { kind = "bps", bps = 1 }
+"#;
+
+pub const SMA: &str = r#"[universe]
+symbols = ["000300.SH", "399001.SZ", "399006.SZ", "600000.SH", "000001.SZ"]
+from = 2018-01-02
+
+[strategy]
+kind = "sma_cross"
+fast = 5
+slow = 20
+
+[risk]
+stop_loss = 0.08
+
+[walk_forward]
+train_days = 250
+test_days = 120
+grid = { fast = [5, 10], slow = [20, 60] }
+"#;
+
+/// The symbols of the store the config's universe names: `symbols` (any spelling) and every
+/// symbol of `board`, among those with a series at the config's frequency and adjustment.
+pub fn select_symbols(u: &UniverseConfig, list: &[SymbolSummary]) -> Result<Vec<Symbol>, String> {
+    if !u.files.is_empty() {
+        return Err("universe.files: the browser cannot read local files; import them on the symbols page and list their symbols instead".into());
+    }
+    let wanted: Vec<Symbol> = u
+        .symbols
+        .iter()
+        .map(|s| {
+            s.parse::<Symbol>()
+                .map_err(|e| format!("universe.symbols: `{s}`: {e}"))
+        })
+        .collect::<Result<_, _>>()?;
+    if wanted.is_empty() && u.board.is_none() {
+        return Err("universe: give `symbols` or a `board`".into());
+    }
+    let frequency = u.frequency.unwrap_or(Frequency::Daily);
+    let adjustment = u.adjustment.unwrap_or(Adjustment::None);
+    let board_of = |s: &SymbolSummary| {
+        serde_json::to_value(s.board)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+    };
+    let picked: Vec<Symbol> = list
+        .iter()
+        .filter(|s| {
+            wanted.contains(&s.symbol)
+                || (u.board.is_some() && board_of(s).as_deref() == u.board.as_deref())
+        })
+        .filter(|s| {
+            s.series
+                .iter()
+                .any(|x| x.frequency == frequency && x.adjustment == adjustment)
+        })
+        .map(|s| s.symbol.clone())
+        .collect();
+    if let Some(missing) = wanted.iter().find(|w| !picked.contains(w)) {
+        return Err(format!(
+            "universe.symbols: {missing} has no {} {} series in the store",
+            frequency.as_str(),
+            adjustment.as_str()
+        ));
+    }
+    if picked.is_empty() {
+        return Err(format!(
+            "universe: no symbol of board `{}` has a {} series in the store",
+            u.board.clone().unwrap_or_default(),
+            frequency.as_str()
+        ));
+    }
+    Ok(picked)
+}
+
+/// What the page shows and hands over as JSON (the CLI's `--output` shape plus the report).
+#[derive(Debug, Clone, Serialize)]
+pub struct PageResult {
+    pub report: String,
+    #[serde(flatten)]
+    pub result: BacktestResult,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub walk_forward: Option<WalkForwardResult>,
+    #[serde(skip)]
+    pub factors: Option<IcReport>,
+    #[serde(skip)]
+    pub initial_cash: f64,
+}
+
+/// The run itself: pure, so the native tests check it against the CLI's functions.
+pub fn run_in_page(
+    config: &BacktestConfig,
+    universe: &Universe,
+    signals: Option<&Signals>,
+) -> Result<PageResult, String> {
+    let result = config::run_config(config, universe, signals);
+    let mut report = config::report(config, universe, &result);
+    let walk = match &config.walk_forward {
+        Some(wf) => {
+            let w = walk_forward(
+                wf,
+                &config.strategy,
+                config.risk,
+                &config.engine,
+                universe,
+                signals,
+                config.universe.from,
+                config.universe.to,
+            )
+            .map_err(|e| e.message)?;
+            report.push_str(&config::walk_forward_report(&w));
+            Some(w)
+        }
+        None => None,
+    };
+    let factors = (universe.symbols().count() >= 3).then(|| {
+        ic_report(
+            universe.series(),
+            IcOptions {
+                min_symbols: 3,
+                ..IcOptions::default()
+            },
+        )
+    });
+    Ok(PageResult {
+        report,
+        result,
+        walk_forward: walk,
+        factors,
+        initial_cash: config.engine.initial_cash,
+    })
+}
+
+#[derive(Debug, Clone)]
+enum State {
+    Idle,
+    Running(String),
+    Failed(String),
+    Done(Arc<PageResult>),
+}
+
+#[component]
+pub fn BacktestPage() -> impl IntoView {
+    let i18n = use_i18n();
+    let lang = move || i18n.lang();
+    let query = use_query_map();
+    let preset = query.read_untracked().get("preset");
+    let text = RwSignal::new(
+        if preset.as_deref() == Some("sma") {
+            SMA
+        } else {
+            ROTATION
+        }
+        .to_string(),
+    );
+    let state = RwSignal::new(State::Idle);
+    let signals_text = RwSignal::new(None::<(String, String)>);
+    let file_ref = NodeRef::<html::Input>::new();
+    super::set_title("Backtest · Kxian");
+
+    let is_signal = move || {
+        text.with(|t| {
+            config::parse(t)
+                .map(|c| matches!(c.strategy, StrategyConfig::Signal(_)))
+                .unwrap_or(false)
+        })
+    };
+
+    let run = move || {
+        let cfg = match config::parse(&text.get_untracked()) {
+            Ok(c) => c,
+            Err(e) => return state.set(State::Failed(format!("config: {}", e.message))),
+        };
+        let signals = match (&cfg.strategy, signals_text.get_untracked()) {
+            (StrategyConfig::Signal(_), Some((name, csv))) => match Signals::from_csv(&csv) {
+                Ok(s) => Some(s),
+                Err(e) => return state.set(State::Failed(format!("{name}: {e}"))),
+            },
+            (StrategyConfig::Signal(_), None) => {
+                return state.set(State::Failed(
+                    "strategy.signals: choose the probabilities CSV below (evaluate-classifier --signals writes one)".into(),
+                ));
+            }
+            _ => None,
+        };
+        state.set(State::Running(
+            tr(lang(), "读取股票列表…", "Reading the symbol list…").into(),
+        ));
+        leptos::task::spawn_local(async move {
+            let list = match api::symbols(String::new(), 10_000).await {
+                Ok(l) => l,
+                Err(e) => return state.set(State::Failed(e.to_string())),
+            };
+            let picked = match select_symbols(&cfg.universe, &list.symbols) {
+                Ok(p) => p,
+                Err(e) => return state.set(State::Failed(e)),
+            };
+            let u = &cfg.universe;
+            let mut universe = Universe::new();
+            for (k, s) in picked.iter().enumerate() {
+                state.set(State::Running(format!(
+                    "{} {s} ({}/{})",
+                    tr(lang(), "读取K线", "Loading bars of"),
+                    k + 1,
+                    picked.len()
+                )));
+                match api::bars_between(
+                    &s.to_string(),
+                    u.frequency.unwrap_or(Frequency::Daily),
+                    u.adjustment.unwrap_or(Adjustment::None),
+                    u.from,
+                    u.to,
+                )
+                .await
+                {
+                    Ok(r) => universe.insert(r.symbol, r.bars),
+                    Err(e) => return state.set(State::Failed(format!("{s}: {e}"))),
+                }
+            }
+            state.set(State::Running(
+                tr(lang(), "回测中…", "Running the backtest…").into(),
+            ));
+            // Let the status paint before the engine takes the thread.
+            crate::inference::next_macrotask().await;
+            match run_in_page(&cfg, &universe, signals.as_ref()) {
+                Ok(r) => state.set(State::Done(Arc::new(r))),
+                Err(e) => state.set(State::Failed(e)),
+            }
+        });
+    };
+
+    let on_signals = move |_| {
+        let Some(file) = file_ref
+            .get()
+            .and_then(|i| i.files())
+            .and_then(|f| f.get(0))
+        else {
+            signals_text.set(None);
+            return;
+        };
+        leptos::task::spawn_local(async move {
+            let name = file.name();
+            match wasm_bindgen_futures::JsFuture::from(file.text()).await {
+                Ok(t) => signals_text.set(Some((name, t.as_string().unwrap_or_default()))),
+                Err(e) => state.set(State::Failed(format!("{name}: cannot read: {e:?}"))),
+            }
+        });
+    };
+
+    let status = move || {
+        match state.get() {
+        State::Running(s) => view! { <p class="bt-status" id="bt-status">{s}</p> }.into_any(),
+        State::Failed(e) => view! {
+            <div class="panel error-panel" id="bt-error" role="alert"><p class="error-message">{e}</p></div>
+        }
+        .into_any(),
+        _ => ().into_any(),
+    }
+    };
+
+    let result = move || match state.get() {
+        State::Done(r) => view! { <BacktestReport result=r/> }.into_any(),
+        _ => ().into_any(),
+    };
+
+    view! {
+        <section class="panel backtest-page">
+            <h1>{move || tr(lang(), "回测", "Backtest")}</h1>
+            <p class="hint">{move || tr(lang(),
+                "与 kxian-trainer backtest 相同的 TOML 配置，在浏览器中运行于服务器的数据库之上。",
+                "The same TOML file as kxian-trainer backtest, run in this browser on the server's store.")}</p>
+            <div class="bt-presets">
+                <button type="button" class="btn" id="bt-preset-rotation"
+                    on:click=move |_| text.set(ROTATION.into())>
+                    {move || tr(lang(), "月度轮动", "Monthly rotation")}</button>
+                <button type="button" class="btn" id="bt-preset-sma"
+                    on:click=move |_| text.set(SMA.into())>
+                    {move || tr(lang(), "均线交叉 + 滚动前推", "SMA cross + walk-forward")}</button>
+            </div>
+            <textarea id="bt-config" class="bt-config" rows="18" spellcheck="false"
+                prop:value=move || text.get()
+                on:input=move |ev| text.set(event_target_value(&ev))></textarea>
+            <Show when=is_signal>
+                <label class="field">
+                    <span>{move || tr(lang(), "概率文件 (CSV)", "Probabilities (CSV)")}</span>
+                    <input type="file" id="bt-signals" accept=".csv,text/csv" node_ref=file_ref on:change=on_signals/>
+                </label>
+            </Show>
+            <div class="actions">
+                <button type="button" class="btn primary" id="bt-run"
+                    disabled=move || matches!(state.get(), State::Running(_))
+                    on:click=move |_| run()>
+                    {move || tr(lang(), "运行回测", "Run backtest")}</button>
+            </div>
+            {status}
+        </section>
+        {result}
+    }
+}
+
+#[component]
+fn BacktestReport(result: Arc<PageResult>) -> impl IntoView {
+    let i18n = use_i18n();
+    let lang = i18n.lang();
+    let r = &result.result;
+    let json = serde_json::to_string(&*result).unwrap_or_default();
+    let equity = charts::equity_option(
+        &r.dates,
+        &r.equity,
+        tr(lang, "权益", "Equity"),
+        tr(lang, "回撤", "Drawdown"),
+    );
+    let monthly = charts::monthly_option(&charts::monthly_returns(
+        &r.dates,
+        &r.equity,
+        result.initial_cash,
+    ));
+    let daily = charts::daily_returns(&r.equity, result.initial_cash);
+    let hist = charts::histogram_option(
+        &charts::histogram(&daily, -0.05, 0.05, 0.0025),
+        0.0025,
+        tr(lang, "天数", "days"),
+    );
+    let factors = result
+        .factors
+        .as_ref()
+        .map(|f| charts::correlation_option(&f.names, &f.correlation));
+    let fills: Vec<_> = r.fills.iter().take(500).cloned().collect();
+    let more = r.fills.len().saturating_sub(fills.len());
+    let download_json = json.clone();
+    view! {
+        <section class="panel bt-report">
+            <div class="actions">
+                <button type="button" class="btn" id="bt-download-json"
+                    on:click=move |_| download("backtest.json", "application/json", &download_json)>"JSON"</button>
+            </div>
+            <pre id="bt-report" class="bt-text">{result.report.clone()}</pre>
+            <h2>{tr(lang, "权益与回撤", "Equity and drawdown")}</h2>
+            <EChart id="bt-equity" option=Signal::derive(move || equity.clone())/>
+            <h2>{tr(lang, "月度收益 (%)", "Monthly returns (%)")}</h2>
+            <EChart id="bt-monthly" option=Signal::derive(move || monthly.clone())/>
+            <h2>{tr(lang, "日收益分布", "Daily returns")}</h2>
+            <EChart id="bt-histogram" option=Signal::derive(move || hist.clone())/>
+            {factors.map(|f| view! {
+                <h2>{tr(lang, "因子相关性", "Factor correlations")}</h2>
+                <EChart id="bt-factors" option=Signal::derive(move || f.clone())/>
+            })}
+            <h2>{tr(lang, "成交", "Trades")}</h2>
+            <table class="data-table" id="bt-trades">
+                <thead><tr>
+                    <th>{tr(lang, "日期", "Date")}</th><th>{tr(lang, "代码", "Symbol")}</th>
+                    <th>{tr(lang, "方向", "Side")}</th><th>{tr(lang, "股数", "Shares")}</th>
+                    <th>{tr(lang, "价格", "Price")}</th><th>{tr(lang, "费用", "Fees")}</th>
+                </tr></thead>
+                <tbody>
+                    {fills.into_iter().map(|f| {
+                        let side = match f.side { Side::Buy => tr(lang, "买入", "buy"), Side::Sell => tr(lang, "卖出", "sell") };
+                        view! { <tr>
+                            <td>{f.day.to_string()}</td><td>{f.symbol.to_string()}</td><td>{side}</td>
+                            <td>{format!("{:.0}", f.shares)}</td><td>{format!("{:.3}", f.price)}</td>
+                            <td>{format!("{:.2}", f.fees.total())}</td>
+                        </tr> }
+                    }).collect_view()}
+                </tbody>
+            </table>
+            {(more > 0).then(|| view! { <p class="hint">{format!("… {more} {}", tr(lang, "笔未列出（见 JSON）", "more fills in the JSON"))}</p> })}
+            <script type="application/json" id="bt-result">{json}</script>
+        </section>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kxian_shared::api::SeriesSummary;
+    use kxian_shared::domain::{Board, Exchange, InstrumentKind};
+
+    fn summary(code: &str, board: Board) -> SymbolSummary {
+        SymbolSummary {
+            symbol: code.parse().unwrap(),
+            name: None,
+            exchange: Exchange::Sse,
+            kind: InstrumentKind::Index,
+            board,
+            series: vec![SeriesSummary {
+                frequency: Frequency::Daily,
+                adjustment: Adjustment::None,
+                bars: 10,
+                first: None,
+                last: None,
+                source: "test".into(),
+            }],
+        }
+    }
+
+    #[test]
+    fn presets_parse_and_universes_resolve() {
+        let rot = config::parse(ROTATION).unwrap();
+        assert!(matches!(rot.strategy, StrategyConfig::MonthlyRotation(_)));
+        let sma = config::parse(SMA).unwrap();
+        assert!(sma.walk_forward.is_some());
+        let list = [
+            summary("000300.SH", Board::Index),
+            summary("600000.SH", Board::Main),
+        ];
+        let by_board = UniverseConfig {
+            board: Some("index".into()),
+            ..UniverseConfig::default()
+        };
+        assert_eq!(
+            select_symbols(&by_board, &list).unwrap(),
+            vec!["000300.SH".parse::<Symbol>().unwrap()]
+        );
+        assert_eq!(rot.universe.symbols.len(), 8);
+        let mut u = UniverseConfig {
+            symbols: vec!["sh600000".into()],
+            ..UniverseConfig::default()
+        };
+        assert_eq!(select_symbols(&u, &list).unwrap().len(), 1);
+        u.symbols.push("000001.SZ".into());
+        assert!(select_symbols(&u, &list).unwrap_err().contains("000001.SZ"));
+        u.files = vec!["a.csv".into()];
+        assert!(
+            select_symbols(&u, &list)
+                .unwrap_err()
+                .contains("universe.files")
+        );
+        assert!(select_symbols(&UniverseConfig::default(), &list).is_err());
+    }
+}

@@ -1,0 +1,231 @@
+//! The backtest page in headless Chromium against the real server and SQLite store: the
+//! seed's monthly rotation and the SMA walk-forward run in the browser give exactly the
+//! report and equity curve that `kxian-trainer backtest` gives on the same store, the charts
+//! hold what the result says, and a mistake in the file is named.
+
+mod common;
+
+use anyhow::{Context, Result, ensure};
+use common::{Browser, Server};
+use kxian_trainer::backtest::{BacktestArgs, run_command};
+use serde_json::Value;
+use std::time::Duration;
+
+/// The page's current config text, run by the CLI on the server's SQLite file (on a blocking
+/// thread: the CLI starts its own runtime to read the store).
+async fn run_cli(server: &Server, toml: &str) -> Result<(String, Value)> {
+    let (db, toml) = (server.db.clone(), toml.to_string());
+    tokio::task::spawn_blocking(move || cli_blocking(&db, &toml)).await?
+}
+
+fn cli_blocking(db: &std::path::Path, toml: &str) -> Result<(String, Value)> {
+    let dir = tempfile::tempdir()?;
+    let with_store = toml.replacen(
+        "[universe]\n",
+        &format!("[universe]\nstore = {:?}\n", db.display().to_string()),
+        1,
+    );
+    let path = dir.path().join("run.toml");
+    std::fs::write(&path, with_store)?;
+    let (report, outcome) = run_command(&BacktestArgs {
+        config: path,
+        output: None,
+    })?;
+    Ok((report, serde_json::to_value(&outcome)?))
+}
+
+/// Clicks Run and waits for a result other than `previous` (the last run's stays on the page
+/// until the new one replaces it).
+async fn run_page(browser: &Browser, previous: Option<&Value>) -> Result<Value> {
+    let b = &browser.client;
+    b.execute("document.getElementById('bt-run').click();", vec![])
+        .await?;
+    let before = previous.map(|p| p["report"].as_str().unwrap_or_default().to_string());
+    let raw = browser
+        .wait_for_js(
+            "the backtest result",
+            "const err = document.getElementById('bt-error');
+             if (err) return 'ERROR: ' + err.textContent;
+             const el = document.getElementById('bt-result');
+             return el ? el.textContent : null;",
+            Duration::from_secs(120),
+            |v| {
+                v.as_str().is_some_and(|t| {
+                    t.starts_with("ERROR")
+                        || before.as_deref().is_none_or(|b| {
+                            serde_json::from_str::<Value>(t)
+                                .map(|j| j["report"].as_str() != Some(b))
+                                .unwrap_or(false)
+                        })
+                })
+            },
+        )
+        .await?;
+    let raw = raw.as_str().unwrap_or_default();
+    ensure!(!raw.starts_with("ERROR"), "the page failed: {raw}");
+    serde_json::from_str(raw).context("the page's result JSON")
+}
+
+async fn config_text(browser: &Browser) -> Result<String> {
+    let v = browser
+        .client
+        .execute("return document.getElementById('bt-config').value;", vec![])
+        .await?;
+    Ok(v.as_str().unwrap_or_default().to_string())
+}
+
+/// `a` equals `b` up to 1e-9 relative in every number (wasm and native round the last bit of
+/// a few products differently); the first difference is named by its path.
+fn same_json(a: &Value, b: &Value, path: &str) -> Result<()> {
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) => {
+            let (x, y) = (
+                x.as_f64().unwrap_or(f64::NAN),
+                y.as_f64().unwrap_or(f64::NAN),
+            );
+            ensure!(
+                (x - y).abs() <= 1e-9 * y.abs().max(1.0),
+                "{path}: page {x} vs CLI {y}"
+            );
+        }
+        (Value::Array(x), Value::Array(y)) => {
+            ensure!(
+                x.len() == y.len(),
+                "{path}: {} vs {} items",
+                x.len(),
+                y.len()
+            );
+            for (i, (p, q)) in x.iter().zip(y).enumerate() {
+                same_json(p, q, &format!("{path}[{i}]"))?;
+            }
+        }
+        (Value::Object(x), Value::Object(y)) => {
+            ensure!(
+                x.keys().eq(y.keys()),
+                "{path}: keys {:?} vs {:?}",
+                x.keys().collect::<Vec<_>>(),
+                y.keys().collect::<Vec<_>>()
+            );
+            for (k, p) in x {
+                same_json(p, &y[k], &format!("{path}.{k}"))?;
+            }
+        }
+        _ => ensure!(a == b, "{path}: page {a} vs CLI {b}"),
+    }
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cli_config_runs_in_the_browser_with_the_same_numbers() -> Result<()> {
+    let server = Server::start().await?;
+    let browser = Browser::start().await?;
+    let b = &browser.client;
+    b.goto(&format!("{}/backtest", server.base)).await?;
+    browser
+        .wait_for_js(
+            "the config editor",
+            "return document.getElementById('bt-config') ? true : null;",
+            Duration::from_secs(60),
+            |v| v.is_boolean(),
+        )
+        .await?;
+
+    // 1. The seed's monthly rotation.
+    let toml = config_text(&browser).await?;
+    ensure!(toml.contains("monthly_rotation"), "default preset: {toml}");
+    let page = run_page(&browser, None).await?;
+    let (report, cli) = run_cli(&server, &toml).await?;
+    assert_eq!(page["report"].as_str().unwrap_or_default(), report);
+    assert!(report.contains("8 symbols"), "{report}");
+    for key in ["equity", "fills", "rejections", "metrics", "costs", "dates"] {
+        same_json(&page[key], &cli[key], key)?;
+    }
+    let days = page["dates"].as_array().unwrap().len();
+    assert!(days > 2000, "{days} days");
+
+    let _ = browser.screenshot("backtest-rotation.png").await;
+    for id in ["bt-equity", "bt-monthly", "bt-factors"] {
+        let _ = b
+            .execute(
+                &format!("document.getElementById('{id}').scrollIntoView();"),
+                vec![],
+            )
+            .await;
+        let _ = browser.screenshot(&format!("{id}.png")).await;
+    }
+    // The charts hold the result: one equity and one drawdown point per day, a cell per
+    // month, every day in the histogram, the 24 × 24 factor matrix.
+    let charts = b
+        .execute(
+            "const get = id => echarts.getInstanceByDom(document.getElementById(id)).getOption();
+             const e = get('bt-equity'), m = get('bt-monthly'), h = get('bt-histogram'), f = get('bt-factors');
+             return { equity: e.series[0].data.length, drawdown: e.series[1].data.length,
+                      worst: Math.min(...e.series[1].data),
+                      months: m.series[0].data.length,
+                      hist: h.series[0].data.reduce((a, d) => a + d.value, 0),
+                      factors: f.yAxis[0].data.length,
+                      trades: document.querySelectorAll('#bt-trades tbody tr').length };",
+            vec![],
+        )
+        .await?;
+    assert_eq!(charts["equity"].as_u64(), Some(days as u64), "{charts}");
+    assert_eq!(charts["drawdown"].as_u64(), Some(days as u64), "{charts}");
+    assert_eq!(charts["hist"].as_u64(), Some(days as u64), "{charts}");
+    let mdd = cli["metrics"]["max_drawdown"].as_f64().unwrap();
+    let worst = charts["worst"].as_f64().unwrap();
+    assert!(
+        (worst / 100.0 + mdd).abs() < 1e-3,
+        "drawdown {worst} % vs {mdd}"
+    );
+    let (first, last) = (
+        page["dates"][0].as_str().unwrap().to_string(),
+        page["dates"][days - 1].as_str().unwrap().to_string(),
+    );
+    let months = |d: &str| d[..4].parse::<i64>().unwrap() * 12 + d[5..7].parse::<i64>().unwrap();
+    assert_eq!(
+        charts["months"].as_i64(),
+        Some(months(&last) - months(&first) + 1),
+        "{charts}"
+    );
+    assert_eq!(charts["factors"].as_u64(), Some(24));
+    let fills = cli["fills"].as_array().unwrap().len();
+    assert_eq!(charts["trades"].as_u64(), Some(fills.min(500) as u64));
+
+    // 2. The SMA crossover under a stop loss, with a walk-forward grid.
+    b.execute("document.getElementById('bt-preset-sma').click();", vec![])
+        .await?;
+    let toml = config_text(&browser).await?;
+    ensure!(toml.contains("walk_forward"), "{toml}");
+    let rotation = page;
+    let page = run_page(&browser, Some(&rotation)).await?;
+    let (report, cli) = run_cli(&server, &toml).await?;
+    assert_eq!(page["report"].as_str().unwrap_or_default(), report);
+    assert!(report.contains("walk-forward"), "{report}");
+    for key in ["equity", "fills", "walk_forward"] {
+        same_json(&page[key], &cli[key], key)?;
+    }
+
+    // 3. A mistake is named, and nothing runs.
+    b.execute(
+        "const t = document.getElementById('bt-config');
+         t.value = t.value.replace('fast = 5', 'fast = 50');
+         t.dispatchEvent(new Event('input', { bubbles: true }));
+         document.getElementById('bt-run').click();",
+        vec![],
+    )
+    .await?;
+    let err = browser
+        .wait_for_js(
+            "the config error",
+            "const e = document.getElementById('bt-error'); return e ? e.textContent : null;",
+            Duration::from_secs(20),
+            |v| v.is_string(),
+        )
+        .await?;
+    assert!(
+        err.as_str().unwrap_or_default().contains("fast < slow"),
+        "{err}"
+    );
+    browser.quit().await;
+    Ok(())
+}
