@@ -5,7 +5,7 @@
 //! predictor, `config.json` + `model.safetensors`) at start and serves them as immutable,
 //! hash-addressed downloads for the browser.
 
-use kxian_shared::api::{ModelEntry, ModelFile, ModelList, ModelPart};
+use kxian_shared::api::{ClassifierEntry, ModelEntry, ModelFile, ModelList, ModelPart};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -50,6 +50,22 @@ const DEFAULT_FILES: [(&str, &str, &[u8]); 4] = [
 ];
 const DEFAULT_CARD: &str = include_str!("../../public/models/kxian-default/MODEL_CARD.md");
 
+/// Id of the built-in up/down/flat classifier.
+pub const CLASSIFIER_ID: &str = "kxian-classifier";
+const CLASSIFIER_FILES: [(&str, &str, &[u8]); 2] = [
+    (
+        "classifier",
+        "config.json",
+        include_bytes!("../../public/models/kxian-classifier/config.json").as_slice(),
+    ),
+    (
+        "classifier",
+        "model.safetensors",
+        include_bytes!("../../public/models/kxian-classifier/model.safetensors").as_slice(),
+    ),
+];
+const CLASSIFIER_CARD: &str = include_str!("../../public/models/kxian-classifier/MODEL_CARD.md");
+
 #[derive(Debug, thiserror::Error)]
 pub enum ModelsError {
     #[error("cannot read the models folder {path}: {source}")]
@@ -80,8 +96,14 @@ struct Stored {
 }
 
 #[derive(Debug, Clone)]
+enum Entry {
+    Kronos(ModelEntry),
+    Classifier(ClassifierEntry),
+}
+
+#[derive(Debug, Clone)]
 struct Model {
-    entry: ModelEntry,
+    entry: Entry,
     /// `(part, file)` → content.
     files: BTreeMap<(String, String), Stored>,
     card: Option<Bytes>,
@@ -108,6 +130,56 @@ fn hex(d: impl AsRef<[u8]>) -> String {
 fn file_url(id: &str, part: &str, file: &str, sha: &str) -> String {
     // The first 16 hex digits suffice to make the URL change with the content.
     format!("/api/models/{id}/{part}/{file}?v={}", &sha[..16])
+}
+
+/// A classifier folder's two files; its market is read from `config.json`.
+fn build_classifier(
+    id: &str,
+    description: String,
+    files: Vec<(&str, &str, Bytes, Vec<u8>)>,
+    card: Option<Bytes>,
+) -> Model {
+    let mut stored = BTreeMap::new();
+    let mut slots: [Option<ModelFile>; 2] = [None, None];
+    let mut market = None;
+    for (part, file, bytes, content) in files {
+        let sha = sha256_hex(&content);
+        if file == "config.json" {
+            market = serde_json::from_slice::<serde_json::Value>(&content)
+                .ok()
+                .and_then(|v| v["market"].as_str().map(str::to_string));
+        }
+        slots[usize::from(file == "model.safetensors")] = Some(ModelFile {
+            url: file_url(id, part, file, &sha),
+            sha256: sha.clone(),
+            bytes: content.len() as u64,
+        });
+        stored.insert(
+            (part.to_string(), file.to_string()),
+            Stored { bytes, sha256: sha },
+        );
+    }
+    let [c, w] = slots;
+    let files = ModelPart {
+        config: c.expect("a classifier has a config"),
+        weights: w.expect("a classifier has weights"),
+    };
+    let mut h = Sha256::new();
+    h.update(files.config.sha256.as_bytes());
+    h.update(files.weights.sha256.as_bytes());
+    Model {
+        entry: Entry::Classifier(ClassifierEntry {
+            id: id.to_string(),
+            description,
+            default: id == CLASSIFIER_ID,
+            sha256: hex(h.finalize()),
+            files,
+            market,
+            card_url: card.as_ref().map(|_| format!("/api/models/{id}/card")),
+        }),
+        files: stored,
+        card,
+    }
 }
 
 fn build(
@@ -151,7 +223,7 @@ fn build(
         h.update(f.sha256.as_bytes());
     }
     Model {
-        entry: ModelEntry {
+        entry: Entry::Kronos(ModelEntry {
             id: id.to_string(),
             description,
             default: id == DEFAULT_ID,
@@ -159,7 +231,7 @@ fn build(
             tokenizer,
             predictor,
             card_url: card.as_ref().map(|_| format!("/api/models/{id}/card")),
-        },
+        }),
         files: stored,
         card,
     }
@@ -198,6 +270,16 @@ impl Models {
             Some(Bytes::Static(DEFAULT_CARD.as_bytes())),
         );
         models.insert(DEFAULT_ID.to_string(), default);
+        let classifier = build_classifier(
+            CLASSIFIER_ID,
+            summary(CLASSIFIER_CARD).unwrap_or_else(|| "Kxian's built-in classifier".into()),
+            CLASSIFIER_FILES
+                .iter()
+                .map(|(p, f, b)| (*p, *f, Bytes::Static(b), b.to_vec()))
+                .collect(),
+            Some(Bytes::Static(CLASSIFIER_CARD.as_bytes())),
+        );
+        models.insert(CLASSIFIER_ID.to_string(), classifier);
         if let Some(dir) = dir.filter(|d| d.exists()) {
             let entries = std::fs::read_dir(dir).map_err(|source| ModelsError::Folder {
                 path: dir.display().to_string(),
@@ -216,12 +298,16 @@ impl Models {
                 let complete = PARTS
                     .iter()
                     .all(|p| FILES.iter().all(|f| path.join(p).join(f).is_file()));
-                if !valid_id(&id) || models.contains_key(&id) || !complete {
-                    tracing::warn!(model = %path.display(), "skipped: not a model folder with tokenizer/ and predictor/ (config.json + model.safetensors)");
+                let classifier = FILES
+                    .iter()
+                    .all(|f| path.join("classifier").join(f).is_file());
+                if !valid_id(&id) || models.contains_key(&id) || !(complete || classifier) {
+                    tracing::warn!(model = %path.display(), "skipped: not a model folder with tokenizer/ and predictor/, or classifier/ (config.json + model.safetensors)");
                     continue;
                 }
+                let parts: &[&str] = if complete { &PARTS } else { &["classifier"] };
                 let mut files = Vec::new();
-                for p in PARTS {
+                for &p in parts {
                     for f in FILES {
                         let fp = path.join(p).join(f);
                         let content = std::fs::read(&fp).map_err(|source| ModelsError::File {
@@ -239,7 +325,12 @@ impl Models {
                     .and_then(summary)
                     .unwrap_or_else(|| format!("model folder {id}"));
                 let card = card_text.map(|_| Bytes::Disk(card_path));
-                models.insert(id.clone(), build(&id, description, files, card));
+                let model = if complete {
+                    build(&id, description, files, card)
+                } else {
+                    build_classifier(&id, description, files, card)
+                };
+                models.insert(id.clone(), model);
             }
         }
         Ok(Models {
@@ -248,9 +339,20 @@ impl Models {
     }
 
     pub fn list(&self) -> ModelList {
-        let mut models: Vec<ModelEntry> = self.models.values().map(|m| m.entry.clone()).collect();
-        models.sort_by_key(|m| (!m.default, m.id.clone()));
-        ModelList { models }
+        let mut models = Vec::new();
+        let mut classifiers = Vec::new();
+        for m in self.models.values() {
+            match &m.entry {
+                Entry::Kronos(e) => models.push(e.clone()),
+                Entry::Classifier(c) => classifiers.push(c.clone()),
+            }
+        }
+        models.sort_by_key(|m: &ModelEntry| (!m.default, m.id.clone()));
+        classifiers.sort_by_key(|m: &ClassifierEntry| (!m.default, m.id.clone()));
+        ModelList {
+            models,
+            classifiers,
+        }
     }
 
     /// A file's content and hash; `None` for an unknown model, part or file.

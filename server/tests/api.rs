@@ -520,6 +520,52 @@ async fn a_models_folder_adds_complete_models_and_skips_the_rest() {
     assert_eq!(sha256_hex(&bytes), sha);
 }
 
+#[tokio::test]
+async fn classifiers_are_listed_beside_the_forecasting_models() {
+    let f = fixture(false, 1 << 20).await;
+    let (_, list): (_, kxian_shared::api::ModelList) = get(&f.app, "/api/models").await;
+    let c = &list.classifiers[0];
+    assert_eq!(c.id, "kxian-classifier");
+    assert!(c.default);
+    assert_eq!(c.market.as_deref(), Some("000300.SH"));
+    // Its files are hash-addressed like the others, and the config is a classifier's.
+    for file in [&c.files.config, &c.files.weights] {
+        let (status, body) =
+            call(&f.app, Request::get(&file.url).body(Body::empty()).unwrap()).await;
+        assert_eq!(status, StatusCode::OK, "{}", file.url);
+        assert_eq!(sha256_hex(&body), file.sha256);
+    }
+    let (_, config) = call(
+        &f.app,
+        Request::get(&c.files.config.url)
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    let config: serde_json::Value = serde_json::from_slice(&config).unwrap();
+    assert_eq!(config["model_type"], "kxian-classifier");
+    assert!(!list.models.iter().any(|m| m.id == c.id));
+
+    // A folder with classifier/ is a classifier; the trained one from the trainer's best/.
+    let dir = tempfile::tempdir().unwrap();
+    let src =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../public/models/kxian-classifier");
+    std::fs::create_dir_all(dir.path().join("mine/classifier")).unwrap();
+    for file in ["config.json", "model.safetensors"] {
+        std::fs::copy(
+            src.join(file),
+            dir.path().join("mine/classifier").join(file),
+        )
+        .unwrap();
+    }
+    let list = kxian_server::models::Models::load(Some(dir.path()))
+        .unwrap()
+        .list();
+    let ids: Vec<&str> = list.classifiers.iter().map(|m| m.id.as_str()).collect();
+    assert_eq!(ids, ["kxian-classifier", "mine"]);
+    assert_eq!(list.classifiers[1].sha256, list.classifiers[0].sha256);
+}
+
 // ---- share links: immutable snapshots behind unguessable ids ----
 
 async fn snapshot(f: &Fixture, horizon: usize) -> kxian_shared::api::ShareSnapshot {

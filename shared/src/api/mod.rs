@@ -15,7 +15,7 @@ pub use forecast::{
     ForecastReport, ForecastTokens, ModelSummary,
 };
 pub use import::{ImportOptions, ImportReport, ImportedSeries, VolumeUnit};
-pub use models::{ModelEntry, ModelFile, ModelList, ModelPart};
+pub use models::{ClassifierEntry, ModelEntry, ModelFile, ModelList, ModelPart};
 pub use shares::{
     SHARE_MAX_BARS, SHARE_MAX_BYTES, SHARE_MAX_HORIZON, SHARE_MAX_SAMPLES, SHARE_VERSION,
     ShareCreated, ShareResponse, ShareSnapshot,

@@ -6,6 +6,24 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ModelList {
     pub models: Vec<ModelEntry>,
+    /// Up/down/flat classifiers (config.json + model.safetensors each).
+    #[serde(default)]
+    pub classifiers: Vec<ClassifierEntry>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClassifierEntry {
+    pub id: String,
+    pub description: String,
+    pub default: bool,
+    /// Hex SHA-256 over both files' hashes.
+    pub sha256: String,
+    pub files: ModelPart,
+    /// The market index whose bars the classifier reads beside the symbol's, if any.
+    #[serde(default)]
+    pub market: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub card_url: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Trains Kxian's default up/down/flat classifier on the embedded daily series (CSI 300 as the
+# market), evaluates it on the days after its training labels, and writes it with its model
+# card to public/models/kxian-classifier/. Seeded, fixed steps:
+#
+#   bash scripts/train-default-classifier.sh     # about 2 minutes on 2 cores
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out=public/models/kxian-classifier
+run=target/default-classifier-run
+SEED=${SEED:-20261201}
+inputs=(server/data/hqchart/*.day.kline.json)
+
+cargo build --release -q -p kxian-trainer
+bin=target/release/kxian-trainer
+rm -rf "$run"
+RAYON_NUM_THREADS=2 "$bin" train-classifier --input "${inputs[@]}" --skip-invalid --market 000300.SH \
+  --out "$run" --val-from 2021-01-04 --d-model 32 --heads 4 --layers 2 --context 60 \
+  --epochs 8 --steps-per-epoch 100 --batch-size 64 --lr 2e-3 --seed "$SEED" --device cpu --progress json \
+  > "$run.events.jsonl"
+rm -rf "$out"
+mkdir -p "$out"
+cp "$run/best/config.json" "$run/best/model.safetensors" "$out/"
+RAYON_NUM_THREADS=2 "$bin" evaluate-classifier --input "${inputs[@]}" --skip-invalid --model "$out" \
+  --device cpu --output "$run/evaluation.json" > "$run/evaluation.txt"
+cat "$run/evaluation.txt"
+{
+  echo "# kxian-classifier"
+  echo
+  echo "Kxian's built-in up/down/flat classifier: P(up ≥ +3 %), P(down ≤ −2 %) and P(flat) of the close three trading days ahead, from the last 60 daily bars and the CSI 300."
+  echo
+  echo "- Architecture: causal Transformer, d_model 32, 4 heads, 2 layers, read out at the last bar (\`shared/src/model/classifier.rs\`)."
+  echo "- Data: the embedded hqchart daily series (Apache-2.0), CSI 300 (000300.SH) as the market features; labels before 2021-01-04 train, the days after are validation."
+  echo "- Trained by \`bash scripts/train-default-classifier.sh\` (cross-entropy, AdamW, one-cycle, seed $SEED)."
+  echo "- A demonstration model on eight series: its skill over the class-frequency baseline is small. Train your own with \`kxian-trainer train-classifier\` on your universe."
+  echo
+  echo "## Evaluation after the training period"
+  echo
+  echo '```'
+  cat "$run/evaluation.txt"
+  echo '```'
+} > "$out/MODEL_CARD.md"
+echo "wrote $out"
