@@ -404,3 +404,128 @@ mod tests {
         assert!(!is_up(&b, 5), "doji below the previous close is down");
     }
 }
+
+/// Series index of the strip's P(up) bars; P(flat) and P(down) follow.
+pub const STRIP_SERIES: usize = VOLUME_SERIES + 1;
+
+#[derive(Debug, Clone, Copy)]
+pub struct StripLabels<'a> {
+    pub up: &'a str,
+    pub down: &'a str,
+    pub flat: &'a str,
+}
+
+/// Adds the classifier's probability strip under the volume pane: per bar, P(up) (red),
+/// P(flat) (grey) and P(down) (green) stacked to 100 %, on the same category axis and zoom.
+/// Bars without probabilities are gaps.
+pub fn with_probability_strip(
+    option: &mut Value,
+    probs: &[Option<[f64; 3]>],
+    labels: StripLabels<'_>,
+) {
+    let cats = option["xAxis"][0]["data"].clone();
+    if let Some(grids) = option.get_mut("grid").and_then(Value::as_array_mut) {
+        if grids.len() >= 2 {
+            grids[0]["height"] = json!("50%");
+            grids[1]["top"] = json!("64%");
+            grids[1]["height"] = json!("12%");
+        }
+        grids.push(json!({ "left": 64, "right": 24, "top": "82%", "height": "8%" }));
+    }
+    if let Some(x) = option.get_mut("xAxis").and_then(Value::as_array_mut) {
+        x.push(json!({
+            "type": "category", "gridIndex": 2, "data": cats, "boundaryGap": true,
+            "axisLabel": { "show": false }, "axisTick": { "show": false }
+        }));
+    }
+    if let Some(y) = option.get_mut("yAxis").and_then(Value::as_array_mut) {
+        y.push(json!({
+            "type": "value", "gridIndex": 2, "min": 0, "max": 100, "interval": 50,
+            "axisLabel": { "fontSize": 10 }, "splitLine": { "show": false }
+        }));
+    }
+    if let Some(zooms) = option.get_mut("dataZoom").and_then(Value::as_array_mut) {
+        for z in zooms {
+            z["xAxisIndex"] = json!([0, 1, 2]);
+        }
+    }
+    if let Some(link) = option.pointer_mut("/axisPointer/link") {
+        *link = json!([{ "xAxisIndex": "all" }]);
+    }
+    let column = |k: usize| -> Vec<Value> {
+        probs
+            .iter()
+            .map(|p| p.map_or(json!("-"), |p| json!((p[k] * 1000.0).round() / 10.0)))
+            .collect()
+    };
+    if let Some(series) = option.get_mut("series").and_then(Value::as_array_mut) {
+        for (name, k, colour) in [
+            (labels.up, 0, UP),
+            (labels.flat, 2, "#cbd5e1"),
+            (labels.down, 1, DOWN),
+        ] {
+            series.push(json!({
+                "name": name, "type": "bar", "stack": "p", "xAxisIndex": 2, "yAxisIndex": 2,
+                "data": column(k), "barCategoryGap": "0%", "itemStyle": { "color": colour },
+                "large": true
+            }));
+        }
+    }
+}
+
+#[cfg(test)]
+mod strip_tests {
+    use super::*;
+    use chrono::NaiveDate;
+
+    #[test]
+    fn the_strip_is_a_third_pane_on_the_same_axis() {
+        let bars: Vec<Bar> = (0..5)
+            .map(|i| Bar {
+                ts: (NaiveDate::from_ymd_opt(2024, 1, 2).unwrap() + chrono::Days::new(i))
+                    .and_hms_opt(0, 0, 0)
+                    .unwrap(),
+                open: 10.0,
+                high: 11.0,
+                low: 9.0,
+                close: 10.5,
+                volume: 100.0,
+                amount: None,
+            })
+            .collect();
+        let mut o = kline_option(
+            &bars,
+            Frequency::Daily,
+            KlineLabels {
+                candles: "K",
+                volume: "V",
+            },
+            0,
+        );
+        let probs = vec![
+            None,
+            None,
+            Some([0.2, 0.3, 0.5]),
+            Some([0.6, 0.1, 0.3]),
+            None,
+        ];
+        with_probability_strip(
+            &mut o,
+            &probs,
+            StripLabels {
+                up: "up",
+                down: "down",
+                flat: "flat",
+            },
+        );
+        assert_eq!(o["grid"].as_array().unwrap().len(), 3);
+        assert_eq!(o["xAxis"][2]["gridIndex"], 2);
+        assert_eq!(o["xAxis"][2]["data"].as_array().unwrap().len(), 5);
+        let s = &o["series"];
+        assert_eq!(s[STRIP_SERIES]["name"], "up");
+        assert_eq!(s[STRIP_SERIES]["data"], json!(["-", "-", 20.0, 60.0, "-"]));
+        assert_eq!(s[STRIP_SERIES + 2]["data"][2], 30.0);
+        assert_eq!(s[STRIP_SERIES + 1]["data"][3], 30.0);
+        assert_eq!(o["dataZoom"][0]["xAxisIndex"], json!([0, 1, 2]));
+    }
+}

@@ -62,17 +62,34 @@ fn set_path(root: &JsValue, path: &[&str], value: &JsValue) {
 }
 
 /// Builds the option for `data`, attaches the Rust formatters, and returns both.
+/// P(up), P(down), P(flat) per bar, from the classifier.
+pub type StripProbs = Arc<Vec<Option<[f64; 3]>>>;
+
 fn build_option(
     data: &Arc<BarsResponse>,
     lang: Lang,
     zoom_start: usize,
+    strip: Option<&StripProbs>,
 ) -> Result<(JsValue, Vec<JsCallback>), String> {
     let t = lang.strings();
     let labels = KlineLabels {
         candles: t.candles,
         volume: t.volume,
     };
-    let json = kline::kline_option(&data.bars, data.frequency, labels, zoom_start).to_string();
+    let mut value = kline::kline_option(&data.bars, data.frequency, labels, zoom_start);
+    if let Some(p) = strip {
+        let tr = crate::components::forecast_view::tr;
+        kline::with_probability_strip(
+            &mut value,
+            p,
+            kline::StripLabels {
+                up: tr(lang, "P(涨≥3%)", "P(up ≥3%)"),
+                down: tr(lang, "P(跌≤−2%)", "P(down ≤−2%)"),
+                flat: tr(lang, "P(平)", "P(flat)"),
+            },
+        );
+    }
+    let json = value.to_string();
     let option = js_sys::JSON::parse(&json).map_err(|e| format!("{e:?}"))?;
 
     let bars = Arc::clone(data);
@@ -99,6 +116,9 @@ pub fn KlineChart(
     data: Arc<BarsResponse>,
     /// The zoom window preset; changing it only moves the zoom.
     preset: Signal<RangePreset>,
+    /// The classifier's probability strip, drawn as a third pane when present.
+    #[prop(optional)]
+    strip: Option<Signal<Option<StripProbs>>>,
 ) -> impl IntoView {
     let i18n = use_i18n();
     let node = NodeRef::<html::Div>::new();
@@ -111,7 +131,8 @@ pub fn KlineChart(
         let lang = i18n.lang();
         let Some(el) = node.get() else { return };
         let start = window_start(&render_data.bars, preset.get_untracked());
-        let (option, callbacks) = match build_option(&render_data, lang, start) {
+        let probs = strip.and_then(|s| s.get());
+        let (option, callbacks) = match build_option(&render_data, lang, start, probs.as_ref()) {
             Ok(x) => x,
             Err(e) => return error.set(Some(e)),
         };

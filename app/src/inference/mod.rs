@@ -3,6 +3,7 @@
 //! backend compiled to wasm ([`device`]), and the same bars-to-report path the native CLI
 //! takes (`kxian_shared::model::report`), so both give the same numbers.
 
+pub mod classify;
 pub mod device;
 pub mod weights;
 

@@ -113,21 +113,15 @@ async fn store(cache: &web_sys::Cache, f: &ModelFile, bytes: &[u8]) {
     }
 }
 
-/// The four files of `model`, each from the cache or the network; `on_progress(done, total,
-/// from_cache)` in bytes over the whole model.
-pub async fn fetch_model(
-    model: &ModelEntry,
+/// `files`, each from the cache or the network; `on_progress(done, total, from_cache)` in
+/// bytes over all of them. Returns the bytes in order and whether all came from the cache.
+pub async fn fetch_files(
+    files: &[&ModelFile],
     on_progress: &dyn Fn(u64, u64, bool),
-) -> Result<ModelFiles, String> {
-    let total = model.total_bytes();
+) -> Result<(Vec<Vec<u8>>, bool), String> {
+    let total: u64 = files.iter().map(|f| f.bytes).sum();
     let cache = open_cache().await;
-    let files = [
-        &model.tokenizer.config,
-        &model.tokenizer.weights,
-        &model.predictor.config,
-        &model.predictor.weights,
-    ];
-    let mut out: Vec<Vec<u8>> = Vec::with_capacity(4);
+    let mut out: Vec<Vec<u8>> = Vec::with_capacity(files.len());
     let mut done = 0u64;
     let mut all_cached = true;
     for f in files {
@@ -154,6 +148,25 @@ pub async fn fetch_model(
         };
         out.push(bytes);
     }
+    Ok((out, all_cached))
+}
+
+/// The four files of `model`, each from the cache or the network; `on_progress(done, total,
+/// from_cache)` in bytes over the whole model.
+pub async fn fetch_model(
+    model: &ModelEntry,
+    on_progress: &dyn Fn(u64, u64, bool),
+) -> Result<ModelFiles, String> {
+    let (out, all_cached) = fetch_files(
+        &[
+            &model.tokenizer.config,
+            &model.tokenizer.weights,
+            &model.predictor.config,
+            &model.predictor.weights,
+        ],
+        on_progress,
+    )
+    .await?;
     let mut it = out.into_iter();
     let mut next = || it.next().unwrap_or_default();
     Ok(ModelFiles {

@@ -7,7 +7,7 @@
 use crate::api;
 use crate::charts::ranges::{RangePreset, fetch_limit};
 use crate::components::error::{ErrorPanel, Loading};
-use crate::components::kline_chart::KlineChart;
+use crate::components::kline_chart::{KlineChart, StripProbs};
 use crate::format;
 use crate::i18n::use_i18n;
 use crate::pages::{chart_href, frequency_rank};
@@ -256,10 +256,14 @@ pub fn SymbolPage() -> impl IntoView {
                 // leave an empty pane unexplained.
                 let no_volume = (!data.bars.is_empty() && data.bars.iter().all(|b| b.volume == 0.0))
                     .then(|| view! { <p class="note" id="no-volume">{move || i18n.lang().no_volume()}</p> });
+                let strip = RwSignal::new(None::<StripProbs>);
+                let strip_control = (data.frequency == Frequency::Daily)
+                    .then(|| view! { <StripControl data=Arc::clone(&data) strip=strip/> });
                 view! {
                     <LatestBar data=Arc::clone(&data)/>
+                    {strip_control}
                     <div class="chart-wrap" class:stale=stale>
-                        <KlineChart data=Arc::clone(&data) preset=preset.into()/>
+                        <KlineChart data=Arc::clone(&data) preset=preset.into() strip=strip.into()/>
                     </div>
                     {note}
                     {no_volume}
@@ -344,4 +348,108 @@ fn LatestBar(data: Arc<BarsResponse>) -> impl IntoView {
         </div>
     }
     .into_any()
+}
+
+/// Bars the strip scores: about a year of trading days.
+const STRIP_BARS: usize = 250;
+
+/// "P(up/down) strip": runs the server's default classifier on the last year of this daily
+/// series in the browser and hands the probabilities to the chart.
+#[component]
+fn StripControl(data: Arc<BarsResponse>, strip: RwSignal<Option<StripProbs>>) -> impl IntoView {
+    let i18n = use_i18n();
+    let tr = crate::components::forecast_view::tr;
+    let status = RwSignal::new(None::<Result<(String, [f64; 3]), String>>);
+    let busy = RwSignal::new(false);
+    let run = move |_| {
+        if busy.get_untracked() {
+            return;
+        }
+        if strip.get_untracked().is_some() {
+            strip.set(None);
+            status.set(None);
+            return;
+        }
+        busy.set(true);
+        let data = Arc::clone(&data);
+        leptos::task::spawn_local(async move {
+            let outcome = strip_for(&data).await;
+            busy.set(false);
+            match outcome {
+                Ok((probs, text, last)) => {
+                    strip.set(Some(Arc::new(probs)));
+                    status.set(Some(Ok((text, last))));
+                }
+                Err(e) => status.set(Some(Err(e))),
+            }
+        });
+    };
+    view! {
+        <div class="strip-control">
+            <button type="button" class="btn" id="strip-run" disabled=move || busy.get() on:click=run>
+                {move || if strip.get().is_some() {
+                    tr(i18n.lang(), "隐藏涨跌概率", "Hide up/down probabilities")
+                } else {
+                    tr(i18n.lang(), "涨跌概率（分类器）", "Up/down probabilities (classifier)")
+                }}
+            </button>
+            {move || match status.get() {
+                Some(Ok((text, p))) => view! {
+                    <span class="strip-status" id="strip-status" data-up=format!("{:.6}", p[0])
+                        data-down=format!("{:.6}", p[1]) data-flat=format!("{:.6}", p[2])>{text}</span>
+                }.into_any(),
+                Some(Err(e)) => view! { <span class="strip-status error-message" id="strip-error">{e}</span> }.into_any(),
+                None => busy.get().then(|| view! { <span class="strip-status">{tr(i18n.lang(), "计算中…", "Scoring…")}</span> }).into_any(),
+            }}
+        </div>
+    }
+}
+
+async fn strip_for(
+    data: &BarsResponse,
+) -> Result<(Vec<Option<[f64; 3]>>, String, [f64; 3]), String> {
+    let list = api::models().await.map_err(|e| e.to_string())?;
+    let entry = list
+        .classifiers
+        .iter()
+        .find(|c| c.default)
+        .or_else(|| list.classifiers.first())
+        .cloned()
+        .ok_or("the server offers no classifier")?;
+    let bars = &data.bars;
+    // The market's bars from the day before the first context on, so every scored day sees
+    // the same market features as the trainer's.
+    let market = match &entry.market {
+        Some(m) if *m != data.symbol.to_string() => {
+            let start = bars
+                .len()
+                .checked_sub(STRIP_BARS + 200)
+                .map(|i| bars[i].ts.date());
+            let r = api::bars_between(m, Frequency::Daily, Adjustment::None, start, None)
+                .await
+                .map_err(|e| format!("market {m}: {e}"))?;
+            Some(r.bars)
+        }
+        Some(_) => Some(bars.clone()),
+        None => None,
+    };
+    let s =
+        crate::inference::classify::classify(&entry, bars, market.as_deref(), STRIP_BARS).await?;
+    let (last_i, last) = s
+        .probs
+        .iter()
+        .enumerate()
+        .rev()
+        .find_map(|(i, p)| p.map(|p| (i, p)))
+        .ok_or_else(|| format!("the classifier needs more than {} bars", s.context))?;
+    let scored = s.probs.iter().filter(|p| p.is_some()).count();
+    let text = format!(
+        "{}: P(up ≥3%) {:.1} %, P(down ≤−2%) {:.1} %, P(flat) {:.1} % · 3 days after {} · {scored} bars",
+        entry.id,
+        last[0] * 100.0,
+        last[1] * 100.0,
+        last[2] * 100.0,
+        bars[last_i].ts.date()
+    );
+    Ok((s.probs, text, last))
 }
