@@ -339,3 +339,84 @@ fn win_rate_and_exposure_by_hand() {
     let none = run(&u, &cfg, &mut Script(Vec::new()));
     assert_eq!((none.win_rate(), none.exposure), (None, 0.0));
 }
+
+/// Dated inputs from the TOML file: an ST period narrows the band to 5 % on its days only,
+/// the first five days after a STAR listing have no limit, and a dated suspension refuses
+/// orders although the data has a bar.
+#[test]
+fn dated_st_listing_and_suspension_from_the_config() {
+    let cfg: EngineConfig = toml::from_str(
+        r#"
+        initial_cash = 10_000_000
+        st_periods = { "600000.SH" = [{ from = 2024-09-04, to = "2024-09-05" }] }
+        listed = { "688981.SH" = 2024-09-02 }
+        suspended = { "000001.SZ" = [{ from = 2024-09-04 }] }
+        "#,
+    )
+    .unwrap();
+    // 600000: +6 % opens on the 3rd (not ST: band 10 %) and the 5th (ST: band 5 %).
+    let main = bars(&[
+        (2, 10.0, 10.0, 10.0, 10.0),
+        (3, 10.6, 10.6, 10.6, 10.0),
+        (4, 10.0, 10.0, 10.0, 10.0),
+        (5, 10.6, 10.6, 10.6, 10.6),
+    ]);
+    // 688981 listed on the 2nd: +30 % opens on day 3 (2nd trading day, no limit) and on the
+    // 9th (6th trading day, 20 % band).
+    let star = bars(&[
+        (2, 10.0, 10.0, 10.0, 10.0),
+        (3, 13.0, 13.0, 13.0, 13.0),
+        (4, 13.0, 13.0, 13.0, 13.0),
+        (5, 13.0, 13.0, 13.0, 13.0),
+        (6, 13.0, 13.0, 13.0, 13.0),
+        (9, 16.9, 16.9, 16.9, 16.9),
+    ]);
+    let mut u = Universe::new();
+    u.insert(sym("600000"), main);
+    u.insert(sym("688981"), star);
+    u.insert(sym("000001.SZ"), flat_series());
+    let buy = |s: &str, d: u32| (day(d), order(s, Side::Buy, 200.0, Timing::Open));
+    let mut s = Script(vec![
+        buy("600000", 2),
+        buy("600000", 4),
+        buy("688981", 2),
+        buy("688981", 6),
+        buy("000001.SZ", 2),
+        buy("000001.SZ", 3),
+    ]);
+    let r = run(&u, &cfg, &mut s);
+    let mut filled: Vec<(NaiveDate, String)> = r
+        .fills
+        .iter()
+        .map(|f| (f.day, f.symbol.to_string()))
+        .collect();
+    filled.sort();
+    assert_eq!(
+        filled,
+        vec![
+            (day(3), "000001.SZ".into()),
+            (day(3), "600000.SH".into()),
+            (day(3), "688981.SH".into()),
+        ]
+    );
+    let mut refused: Vec<(NaiveDate, String, RejectReason)> = r
+        .rejections
+        .iter()
+        .map(|x| (x.day, x.order.symbol.to_string(), x.reason))
+        .collect();
+    refused.sort_by_key(|x| (x.0, x.1.clone()));
+    assert_eq!(
+        refused,
+        vec![
+            (day(4), "000001.SZ".into(), RejectReason::Suspended),
+            (day(5), "600000.SH".into(), RejectReason::LimitUp),
+            (day(9), "688981.SH".into(), RejectReason::LimitUp),
+        ]
+    );
+    let e = toml::from_str::<EngineConfig>(
+        "st_periods = { \"600000.SH\" = [{ from = \"2024-13-01\" }] }",
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("is not a day"), "{e}");
+}

@@ -118,6 +118,14 @@ pub struct EngineConfig {
     pub frictionless: bool,
     /// Symbols under risk warning (ST) for the whole run.
     pub st: BTreeSet<Symbol>,
+    /// Dated risk warnings: `{ "600000.SH" = [{ from = 2020-05-06, to = 2021-04-30 }] }`.
+    pub st_periods: BTreeMap<Symbol, Vec<DateRange>>,
+    /// Listing days, so the first days after an IPO get their own (or no) price limit.
+    #[serde(deserialize_with = "day_map")]
+    pub listed: BTreeMap<Symbol, NaiveDate>,
+    /// Dated suspensions: orders on these days are refused even where the data has a bar
+    /// (vendors often fill a suspended day with the last close and no volume).
+    pub suspended: BTreeMap<Symbol, Vec<DateRange>>,
     /// Annual risk-free rate for Sharpe/Sortino.
     pub risk_free: f64,
 }
@@ -132,8 +140,92 @@ impl Default for EngineConfig {
             rules: RuleSwitches::default(),
             frictionless: false,
             st: BTreeSet::new(),
+            st_periods: BTreeMap::new(),
+            listed: BTreeMap::new(),
+            suspended: BTreeMap::new(),
             risk_free: 0.0,
         }
+    }
+}
+
+/// Days `from` to `to`, both included; an open end runs to the end of the data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DateRange {
+    #[serde(deserialize_with = "day")]
+    pub from: NaiveDate,
+    #[serde(default, deserialize_with = "opt_day")]
+    pub to: Option<NaiveDate>,
+}
+
+impl DateRange {
+    pub fn contains(&self, d: NaiveDate) -> bool {
+        d >= self.from && self.to.is_none_or(|t| d <= t)
+    }
+}
+
+/// A day as a TOML date (`2020-05-06`) or a string (`"2020-05-06"`, JSON).
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum DayText {
+    Toml(toml::value::Datetime),
+    Text(String),
+}
+
+fn parse_day<E: serde::de::Error>(d: DayText) -> Result<NaiveDate, E> {
+    let text = match d {
+        DayText::Toml(t) => t.to_string(),
+        DayText::Text(s) => s,
+    };
+    text.parse()
+        .map_err(|_| E::custom(format!("`{text}` is not a day like 2015-01-05")))
+}
+
+pub(crate) fn day<'de, D: serde::Deserializer<'de>>(d: D) -> Result<NaiveDate, D::Error> {
+    parse_day(DayText::deserialize(d)?)
+}
+
+pub(crate) fn opt_day<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<NaiveDate>, D::Error> {
+    Option::<DayText>::deserialize(d)?
+        .map(parse_day)
+        .transpose()
+}
+
+fn day_map<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<BTreeMap<Symbol, NaiveDate>, D::Error> {
+    BTreeMap::<Symbol, DayText>::deserialize(d)?
+        .into_iter()
+        .map(|(k, v)| Ok((k, parse_day(v)?)))
+        .collect()
+}
+
+impl EngineConfig {
+    fn in_ranges(map: &BTreeMap<Symbol, Vec<DateRange>>, symbol: &Symbol, day: NaiveDate) -> bool {
+        map.get(symbol)
+            .is_some_and(|rs| rs.iter().any(|r| r.contains(day)))
+    }
+
+    /// The symbol's listing status on `day`, from what the config knows.
+    pub fn status(&self, symbol: &Symbol, day: NaiveDate) -> ListingStatus {
+        let day_of_listing = self.listed.get(symbol).and_then(|&l| {
+            (day >= l).then(|| {
+                crate::calendar::TradingCalendar::embedded()
+                    .trading_days_between(l, day)
+                    .len() as u32
+            })
+        });
+        ListingStatus {
+            st: self.st.contains(symbol) || Self::in_ranges(&self.st_periods, symbol, day),
+            day_of_listing,
+            ..Default::default()
+        }
+    }
+
+    pub fn is_suspended(&self, symbol: &Symbol, day: NaiveDate) -> bool {
+        Self::in_ranges(&self.suspended, symbol, day)
     }
 }
 
@@ -399,6 +491,9 @@ fn execute(
     let i = universe
         .index_on(&order.symbol, day)
         .ok_or(RejectReason::Suspended)?;
+    if strict && config.is_suspended(&order.symbol, day) {
+        return Err(RejectReason::Suspended);
+    }
     let bars = &universe.series[&order.symbol];
     let bar = bars[i];
     let mut price = match order.timing {
@@ -407,11 +502,7 @@ fn execute(
     };
     let limits = (strict && config.rules.price_limits && i > 0)
         .then(|| {
-            let status = ListingStatus {
-                st: config.st.contains(&order.symbol),
-                ..Default::default()
-            };
-            let band = price_band(&order.symbol, day, status);
+            let band = price_band(&order.symbol, day, config.status(&order.symbol, day));
             limit_prices(&order.symbol, day, bars[i - 1].close, band)
         })
         .flatten();
