@@ -1,6 +1,8 @@
 //! `cargo bench -p kxian-shared --bench backtest`: engine throughput in bars per second, with
-//! every A-share rule on (T+1, limits, lots, fees, 5 bps slippage), on a generated universe of
-//! 100 symbols × 2,000 trading days (200,000 bars) of random-walk daily bars.
+//! every A-share rule on (T+1, limits, lots, fees, 1 bp slippage) and frictionless, on a
+//! generated universe of 500 symbols × 2,500 trading days (1.25 M bars) of random-walk daily
+//! bars. `cargo run --release -p kxian-shared --example backtest_throughput` prints the same
+//! as bars per CPU-second with the peak memory.
 
 use chrono::NaiveDate;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
@@ -46,31 +48,37 @@ fn universe(symbols: usize, days: usize) -> Universe {
 }
 
 fn bench(c: &mut Criterion) {
-    let (n, days) = (100, 2_000);
+    let (n, days) = (500, 2_500);
     let u = universe(n, days);
-    let cfg = EngineConfig {
+    let rules = EngineConfig {
         initial_cash: 100_000_000.0,
-        slippage: Slippage::Bps { bps: 5.0 },
+        slippage: Slippage::Bps { bps: 1.0 },
         ..Default::default()
     };
+    let frictionless = EngineConfig {
+        frictionless: true,
+        ..rules.clone()
+    };
     let mut g = c.benchmark_group("backtest");
-    g.sample_size(10).measurement_time(Duration::from_secs(10));
+    g.sample_size(10).measurement_time(Duration::from_secs(5));
     g.throughput(Throughput::Elements((n * days) as u64));
-    g.bench_function("sma_cross_5_20", |b| {
-        b.iter(|| run(&u, &cfg, &mut SmaCross { fast: 5, slow: 20 }))
-    });
-    g.bench_function("monthly_rotation_top20", |b| {
-        b.iter(|| {
-            run(
-                &u,
-                &cfg,
-                &mut MonthlyRotation {
-                    top_fraction: 0.2,
-                    weighting: Weighting::Equal,
-                },
-            )
-        })
-    });
+    for (name, cfg) in [("rules", &rules), ("frictionless", &frictionless)] {
+        g.bench_function(format!("sma_cross_5_20/{name}"), |b| {
+            b.iter(|| run(&u, cfg, &mut SmaCross { fast: 5, slow: 20 }))
+        });
+        g.bench_function(format!("monthly_rotation_top20/{name}"), |b| {
+            b.iter(|| {
+                run(
+                    &u,
+                    cfg,
+                    &mut MonthlyRotation {
+                        top_fraction: 0.2,
+                        weighting: Weighting::Equal,
+                    },
+                )
+            })
+        });
+    }
     g.finish();
 }
 

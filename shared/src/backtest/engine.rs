@@ -24,6 +24,11 @@ use std::collections::{BTreeMap, BTreeSet};
 #[derive(Debug, Clone, Default)]
 pub struct Universe {
     series: BTreeMap<Symbol, Vec<Bar>>,
+    /// Position of each symbol in `series`' order: the engine keeps per-symbol state in
+    /// vectors in that order instead of maps.
+    index: BTreeMap<Symbol, usize>,
+    /// Every date on which at least one symbol has a bar, ascending.
+    dates: Vec<NaiveDate>,
 }
 
 impl Universe {
@@ -33,7 +38,26 @@ impl Universe {
 
     pub fn insert(&mut self, symbol: Symbol, mut bars: Vec<Bar>) {
         bars.sort_by_key(|b| b.ts);
-        self.series.insert(symbol, bars);
+        let mut dates: Vec<NaiveDate> = bars.iter().map(|b| b.ts.date()).collect();
+        if self.series.insert(symbol, bars).is_some() {
+            // The replaced series may take dates with it: count every series afresh.
+            dates = self
+                .series
+                .values()
+                .flat_map(|b| b.iter().map(|b| b.ts.date()))
+                .collect();
+        } else {
+            dates.extend_from_slice(&self.dates);
+        }
+        dates.sort_unstable();
+        dates.dedup();
+        self.dates = dates;
+        self.index = self
+            .series
+            .keys()
+            .enumerate()
+            .map(|(i, s)| (s.clone(), i))
+            .collect();
     }
 
     pub fn symbols(&self) -> impl Iterator<Item = &Symbol> {
@@ -47,19 +71,7 @@ impl Universe {
 
     /// Every date on which at least one symbol has a bar.
     pub fn dates(&self) -> Vec<NaiveDate> {
-        let set: BTreeSet<NaiveDate> = self
-            .series
-            .values()
-            .flatten()
-            .map(|b| b.ts.date())
-            .collect();
-        set.into_iter().collect()
-    }
-
-    /// Index of `symbol`'s bar on `day`, if it traded.
-    fn index_on(&self, symbol: &Symbol, day: NaiveDate) -> Option<usize> {
-        let bars = self.series.get(symbol)?;
-        bars.binary_search_by_key(&day, |b| b.ts.date()).ok()
+        self.dates.clone()
     }
 }
 
@@ -254,16 +266,30 @@ pub struct Context<'a> {
     pub equity: f64,
     pub positions: &'a BTreeMap<Symbol, Position>,
     universe: &'a Universe,
+    series: &'a [&'a [Bar]],
+    /// Per symbol (in `universe` order), how many of its bars are on or before `day`.
+    seen: &'a [usize],
+    /// Per symbol (in `universe` order), the shares held.
+    held: &'a [f64],
 }
 
 impl Context<'_> {
     /// Bars of `symbol` up to and including today (never later).
     pub fn history(&self, symbol: &Symbol) -> &[Bar] {
-        let Some(bars) = self.universe.series.get(symbol) else {
-            return &[];
-        };
-        let end = bars.partition_point(|b| b.ts.date() <= self.day);
-        &bars[..end]
+        match self.universe.index.get(symbol) {
+            Some(&k) => &self.series[k][..self.seen[k]],
+            None => &[],
+        }
+    }
+
+    /// Every symbol with its bars up to and including today and the shares held, in symbol
+    /// order: what a strategy that looks at every symbol every day reads, without lookups.
+    pub fn histories(&self) -> impl Iterator<Item = (&Symbol, &[Bar], f64)> {
+        self.universe
+            .series
+            .keys()
+            .zip(self.series.iter().zip(self.seen.iter().zip(self.held)))
+            .map(|(s, (bars, (&n, &held)))| (s, &bars[..n], held))
     }
 
     pub fn symbols(&self) -> impl Iterator<Item = &Symbol> {
@@ -363,7 +389,6 @@ impl BacktestResult {
 struct Book {
     cash: f64,
     positions: BTreeMap<Symbol, Position>,
-    last_close: BTreeMap<Symbol, f64>,
 }
 
 /// Runs `strategy` over every date of `universe`.
@@ -392,8 +417,40 @@ pub fn run_window(
     let mut book = Book {
         cash: config.initial_cash,
         positions: BTreeMap::new(),
-        last_close: BTreeMap::new(),
     };
+    let series: Vec<&[Bar]> = universe.series.values().map(Vec::as_slice).collect();
+    // Each bar's day as its position in the universe's dates, so the daily walk compares
+    // integers.
+    let all = &universe.dates;
+    let day_no: Vec<Vec<u32>> = series
+        .iter()
+        .map(|bars| {
+            let mut j = 0;
+            bars.iter()
+                .map(|b| {
+                    let d = b.ts.date();
+                    while all[j] < d {
+                        j += 1;
+                    }
+                    j as u32
+                })
+                .collect()
+        })
+        .collect();
+    let first_no = dates
+        .first()
+        .map_or(0, |d0| all.partition_point(|d| d < d0) as u32);
+    // Bars seen per symbol, advanced once a day: no lookup or search per bar.
+    let mut seen: Vec<usize> = day_no
+        .iter()
+        .map(|n| n.partition_point(|&x| x < first_no))
+        .collect();
+    let mut close_now: Vec<f64> = seen
+        .iter()
+        .zip(&series)
+        .map(|(&n, b)| if n > 0 { b[n - 1].close } else { 0.0 })
+        .collect();
+    let mut held = vec![0.0; series.len()];
     let mut pending: Vec<Order> = Vec::new();
     let mut result = BacktestResult {
         dates: dates.clone(),
@@ -409,7 +466,17 @@ pub fn run_window(
     };
     let mut exposure_sum = 0.0;
     let mut traded = 0.0;
-    for &day in &dates {
+    for (d_i, &day) in dates.iter().enumerate() {
+        let today_no = first_no + d_i as u32;
+        for k in 0..series.len() {
+            let (n, nos) = (&mut seen[k], &day_no[k]);
+            if *n < nos.len() && nos[*n] <= today_no {
+                while *n < nos.len() && nos[*n] <= today_no {
+                    *n += 1;
+                }
+                close_now[k] = series[k][*n - 1].close;
+            }
+        }
         for p in book.positions.values_mut() {
             p.sellable = p.shares;
         }
@@ -421,7 +488,18 @@ pub fn run_window(
                     .positions
                     .get(&order.symbol)
                     .map_or(0.0, |p| p.avg_cost);
-                match execute(universe, config, &mut book, day, order) {
+                // Today's bar of the order's symbol, if it traded.
+                let today = universe.index.get(&order.symbol).and_then(|&k| {
+                    let n = seen[k];
+                    (n > 0 && series[k][n - 1].ts.date() == day).then(|| (series[k], n - 1))
+                });
+                let outcome = execute(today, config, &mut book, day, order);
+                if outcome.is_ok()
+                    && let Some(&k) = universe.index.get(&order.symbol)
+                {
+                    held[k] = book.positions.get(&order.symbol).map_or(0.0, |p| p.shares);
+                }
+                match outcome {
                     Ok(fill) => {
                         if fill.side == Side::Sell && fill.shares > 0.0 {
                             result.sells += 1;
@@ -444,18 +522,8 @@ pub fn run_window(
                 }
             }
         }
-        for symbol in universe.symbols() {
-            if let Some(i) = universe.index_on(symbol, day) {
-                book.last_close
-                    .insert(symbol.clone(), universe.series[symbol][i].close);
-            }
-        }
-        let equity = book.cash
-            + book
-                .positions
-                .iter()
-                .map(|(s, p)| p.shares * book.last_close.get(s).copied().unwrap_or(0.0))
-                .sum::<f64>();
+        // Positions are marked to their last close on or before today.
+        let equity = book.cash + held.iter().zip(&close_now).map(|(h, c)| h * c).sum::<f64>();
         result.equity.push(equity);
         if equity > 0.0 {
             exposure_sum += ((equity - book.cash) / equity).clamp(0.0, 1.0);
@@ -466,6 +534,9 @@ pub fn run_window(
             equity,
             positions: &book.positions,
             universe,
+            series: &series,
+            seen: &seen,
+            held: &held,
         };
         pending = strategy.on_day(&ctx);
     }
@@ -481,20 +552,17 @@ pub fn run_window(
 }
 
 fn execute(
-    universe: &Universe,
+    today: Option<(&[Bar], usize)>,
     config: &EngineConfig,
     book: &mut Book,
     day: NaiveDate,
     order: &Order,
 ) -> Result<Fill, RejectReason> {
     let strict = !config.frictionless;
-    let i = universe
-        .index_on(&order.symbol, day)
-        .ok_or(RejectReason::Suspended)?;
+    let (bars, i) = today.ok_or(RejectReason::Suspended)?;
     if strict && config.is_suspended(&order.symbol, day) {
         return Err(RejectReason::Suspended);
     }
-    let bars = &universe.series[&order.symbol];
     let bar = bars[i];
     let mut price = match order.timing {
         Timing::Open => bar.open,

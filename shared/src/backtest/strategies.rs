@@ -2,18 +2,14 @@
 
 use super::engine::{Context, Order, Strategy, Timing};
 use crate::calendar::TradingCalendar;
-use crate::domain::Symbol;
+use crate::domain::{Bar, Symbol};
 use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Serialize};
 
-fn sma(closes: impl Iterator<Item = f64>, n: usize) -> Option<f64> {
-    let mut sum = 0.0;
-    let mut k = 0;
-    for c in closes.take(n) {
-        sum += c;
-        k += 1;
-    }
-    (k == n && n > 0).then(|| sum / n as f64)
+/// Mean close of the last `n` bars.
+fn sma(bars: &[Bar], n: usize) -> Option<f64> {
+    let from = bars.len().checked_sub(n).filter(|_| n > 0)?;
+    Some(bars[from..].iter().map(|b| b.close).sum::<f64>() / n as f64)
 }
 
 /// Simple moving-average crossover: hold an equal weight of every symbol whose fast SMA is
@@ -27,19 +23,16 @@ pub struct SmaCross {
 
 impl Strategy for SmaCross {
     fn on_day(&mut self, ctx: &Context<'_>) -> Vec<Order> {
-        let symbols: Vec<Symbol> = ctx.symbols().cloned().collect();
-        let weight = 1.0 / symbols.len().max(1) as f64;
+        let weight = 1.0 / ctx.symbols().count().max(1) as f64;
         let mut orders = Vec::new();
-        for s in &symbols {
-            let h = ctx.history(s);
+        for (s, h, shares) in ctx.histories() {
             if h.last().is_none_or(|b| b.ts.date() != ctx.day) {
                 continue; // not traded today: keep whatever is held
             }
-            let closes = || h.iter().rev().map(|b| b.close);
-            let (Some(f), Some(sl)) = (sma(closes(), self.fast), sma(closes(), self.slow)) else {
+            let (Some(f), Some(sl)) = (sma(h, self.fast), sma(h, self.slow)) else {
                 continue;
             };
-            let held = ctx.shares(s) > 0.0;
+            let held = shares > 0.0;
             let target = if f > sl { weight } else { 0.0 };
             // Act on crossings only, so lots and fees do not churn small rebalances.
             if (target > 0.0) != held {
@@ -83,8 +76,7 @@ impl MonthlyRotation {
 
     /// Return over the month ending `day`: today's close against the last close before the
     /// month began.
-    fn month_return(ctx: &Context<'_>, s: &Symbol) -> Option<f64> {
-        let h = ctx.history(s);
+    fn month_return(ctx: &Context<'_>, h: &[Bar]) -> Option<f64> {
         let last = h.last().filter(|b| b.ts.date() == ctx.day)?;
         let month_start = ctx.day.with_day(1)?;
         let before = h.iter().rev().find(|b| b.ts.date() < month_start)?;
@@ -98,8 +90,8 @@ impl Strategy for MonthlyRotation {
             return Vec::new();
         }
         let mut ranked: Vec<(Symbol, f64)> = ctx
-            .symbols()
-            .filter_map(|s| Self::month_return(ctx, s).map(|r| (s.clone(), r)))
+            .histories()
+            .filter_map(|(s, h, _)| Self::month_return(ctx, h).map(|r| (s.clone(), r)))
             .collect();
         if ranked.is_empty() {
             return Vec::new();
