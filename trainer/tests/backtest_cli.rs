@@ -72,6 +72,10 @@ fn monthly_rotation_with_the_rules_and_frictionless() {
         String::from_utf8_lossy(&out.stderr)
     );
     let r = ruled.expect("the JSON result");
+    assert!(text.contains("95 % CI      Sharpe"), "{text}");
+    let ci = r.bootstrap.expect("bootstrap intervals");
+    assert!(ci.sharpe.low < ci.sharpe.high && ci.max_drawdown.low <= ci.max_drawdown.high);
+    assert_eq!((ci.resamples, ci.block), (1000, 20));
     assert!(text.contains("monthly rotation, top 25 %"), "{text}");
     assert!(text.contains("8 symbols"), "{text}");
     assert!(

@@ -17,6 +17,7 @@
 //! ```
 
 use super::engine::{BacktestResult, EngineConfig, Strategy, Universe, run_window};
+use super::metrics::{bootstrap, returns};
 use super::risk::{RiskLimits, RiskManaged};
 use super::signals::{SignalRule, SignalStrategy, Signals};
 use super::strategies::{MonthlyRotation, SmaCross, Weighting};
@@ -243,13 +244,16 @@ pub fn run_strategy(
     }
 }
 
-/// The config's run over its whole universe.
+/// Bootstrap paths, block length in days and level of the report's confidence intervals.
+pub const BOOTSTRAP: (usize, usize, f64) = (1000, 20, 0.95);
+
+/// The config's run over its whole universe, with bootstrap intervals of Sharpe and drawdown.
 pub fn run_config(
     config: &BacktestConfig,
     universe: &Universe,
     signals: Option<&Signals>,
 ) -> BacktestResult {
-    run_strategy(
+    let mut r = run_strategy(
         &config.strategy,
         config.risk,
         &config.engine,
@@ -257,7 +261,17 @@ pub fn run_config(
         signals,
         config.universe.from,
         config.universe.to,
-    )
+    );
+    let (paths, block, level) = BOOTSTRAP;
+    r.bootstrap = bootstrap(
+        &returns(&r.equity),
+        config.engine.risk_free,
+        paths,
+        block,
+        level,
+        7,
+    );
+    r
 }
 
 pub fn describe_strategy(s: &StrategyConfig) -> String {
@@ -332,6 +346,19 @@ pub fn report(config: &BacktestConfig, universe: &Universe, r: &BacktestResult) 
             ];
             for (k, v) in rows {
                 let _ = writeln!(s, "{k:<14}{v}");
+            }
+            if let Some(b) = &r.bootstrap {
+                let _ = writeln!(
+                    s,
+                    "{:.0} % CI      Sharpe {:.3} to {:.3}, max drawdown {} to {} ({} block-bootstrap paths, {}-day blocks)",
+                    b.level * 100.0,
+                    b.sharpe.low,
+                    b.sharpe.high,
+                    pct(b.max_drawdown.low),
+                    pct(b.max_drawdown.high),
+                    b.resamples,
+                    b.block
+                );
             }
         }
         None => {

@@ -11,7 +11,7 @@
 //! the fill price and the previous close (a buy at the open is blocked only when the open is
 //! at limit-up, not because the day closed there).
 
-use super::metrics::{Metrics, metrics};
+use super::metrics::{BootstrapCi, Metrics, metrics};
 use crate::domain::{Bar, Symbol};
 use crate::rules::{
     FeeSchedule, Fees, ListingStatus, Side, can_sell_same_day, limit_prices, lot_rule, price_band,
@@ -377,6 +377,9 @@ pub struct BacktestResult {
     #[serde(default)]
     pub winning_sells: usize,
     pub metrics: Option<Metrics>,
+    /// Block-bootstrap confidence intervals of Sharpe and max drawdown (the config's run).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bootstrap: Option<BootstrapCi>,
 }
 
 impl BacktestResult {
@@ -463,6 +466,7 @@ pub fn run_window(
         sells: 0,
         winning_sells: 0,
         metrics: None,
+        bootstrap: None,
     };
     let mut exposure_sum = 0.0;
     let mut traded = 0.0;
