@@ -4,6 +4,7 @@
 pub mod backtest;
 pub mod classifier;
 pub mod device;
+pub mod download;
 pub mod evaluate;
 pub mod factors;
 pub mod forecast;

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use kxian_trainer::backtest::{self, BacktestArgs};
 use kxian_trainer::classifier::{self, EvaluateClassifierArgs, TrainClassifierArgs};
+use kxian_trainer::download::{self, DownloadArgs};
 use kxian_trainer::evaluate::{self, EvaluateArgs};
 use kxian_trainer::factors::{self, FactorsArgs};
 use kxian_trainer::forecast::{self, ForecastArgs, OutputFormat};
@@ -42,10 +43,28 @@ enum Command {
     Backtest(BacktestArgs),
     /// The 24 factors over a universe: IC and rank IC against forward returns, correlations.
     Factors(FactorsArgs),
+    /// Download bars (Eastmoney as akshare requests them) into a folder of CSVs with a manifest.
+    Download(DownloadArgs),
     /// Train the up/down/flat classifier (P(up ≥ 3 %), P(down ≤ −2 %), P(flat) over 3 days).
     TrainClassifier(TrainClassifierArgs),
     /// Score a classifier after its training period: recall, misjudges, Brier, reliability.
     EvaluateClassifier(EvaluateClassifierArgs),
+}
+
+fn download_cmd(args: &DownloadArgs) -> anyhow::Result<ExitCode> {
+    let m = download::run(args)?;
+    eprint!("{}", download::summary(&m, &[]));
+    let failed = m
+        .series
+        .values()
+        .filter(|r| matches!(r.outcome, download::Outcome::Failed { .. }))
+        .count();
+    // Partial failures are in the manifest; only a run where nothing worked fails.
+    Ok(if failed > 0 && failed == m.series.len() {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 fn train_classifier(args: &TrainClassifierArgs) -> anyhow::Result<()> {
@@ -212,6 +231,13 @@ fn main() -> ExitCode {
         },
         Command::Backtest(args) => match backtest_cmd(&args) {
             Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                ExitCode::from(2)
+            }
+        },
+        Command::Download(args) => match download_cmd(&args) {
+            Ok(code) => code,
             Err(e) => {
                 eprintln!("error: {e:#}");
                 ExitCode::from(2)

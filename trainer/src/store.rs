@@ -144,3 +144,51 @@ pub fn load(sel: &StoreSelection, path: &Path) -> Result<Vec<(String, Vec<Bar>)>
         Ok(out)
     })
 }
+
+/// The day of the last stored bar of every series at `frequency` and `adjustment`, by
+/// canonical symbol: where an incremental download starts.
+pub fn last_bar_days(
+    path: &Path,
+    frequency: Frequency,
+    adjustment: Adjustment,
+) -> Result<std::collections::BTreeMap<String, NaiveDate>, StoreError> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a current-thread runtime");
+    rt.block_on(async {
+        let opts = SqliteConnectOptions::new()
+            .filename(path)
+            .read_only(true)
+            .create_if_missing(false);
+        let pool = SqlitePool::connect_with(opts)
+            .await
+            .map_err(|source| StoreError::Open {
+                path: path.to_path_buf(),
+                source,
+            })?;
+        let rows = sqlx::query(
+            "SELECT symbols.symbol, MAX(bars.ts) FROM bars JOIN series ON series.id = bars.series_id
+             JOIN symbols ON symbols.id = series.symbol_id
+             WHERE series.frequency = ? AND series.adjustment = ? GROUP BY symbols.symbol",
+        )
+        .bind(frequency.as_str())
+        .bind(adjustment.as_str())
+        .fetch_all(&pool)
+        .await
+        .map_err(|source| StoreError::Query {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|r| {
+                let ts: i64 = r.get(1);
+                Some((
+                    r.get::<String, _>(0),
+                    DateTime::from_timestamp(ts, 0)?.date_naive(),
+                ))
+            })
+            .collect())
+    })
+}

@@ -1,0 +1,225 @@
+//! Eastmoney's history K-line and spot-list endpoints as akshare requests them
+//! (`../shared/specs/data-sources.md` §1): the secid rules per instrument kind, the query,
+//! and the response parsed into canonical bars (volume lots → shares, amount in CNY).
+
+use chrono::{NaiveDate, NaiveDateTime};
+use kxian_shared::{Adjustment, Bar, Exchange, Frequency, InstrumentKind, Symbol};
+
+/// The static public token of the kline page (sent as-is, as akshare does).
+pub const KLINE_UT: &str = "7eea3edcaed734bea9cbfc24409ed989";
+/// The static public token of the spot lists.
+pub const CLIST_UT: &str = "bd1d9ddb04089700cf9c27f6f7426281";
+pub const KLINE_PATH: &str = "/api/qt/stock/kline/get";
+pub const CLIST_PATH: &str = "/api/qt/clist/get";
+/// Market filter of the ETF spot list (push2delay answers it).
+pub const ETF_FS: &str = "b:MK0021,b:MK0022,b:MK0023,b:MK0024,b:MK0827";
+/// Market filter of every A share (SZ main, ChiNext, SH main, STAR, BSE).
+pub const A_FS: &str = "m:0 t:6,m:0 t:80,m:1 t:2,m:1 t:23,m:0 t:81 s:2048";
+
+/// `klt` of a frequency; 1-minute bars come from trends2, not kline/get.
+pub fn klt(f: Frequency) -> Option<&'static str> {
+    Some(match f {
+        Frequency::M5 => "5",
+        Frequency::M15 => "15",
+        Frequency::M30 => "30",
+        Frequency::M60 => "60",
+        Frequency::Daily => "101",
+        Frequency::Weekly => "102",
+        Frequency::Monthly => "103",
+        Frequency::M1 => return None,
+    })
+}
+
+pub fn fqt(a: Adjustment) -> &'static str {
+    match a {
+        Adjustment::None => "0",
+        Adjustment::Qfq => "1",
+        Adjustment::Hfq => "2",
+    }
+}
+
+/// The market ids to try for a symbol, most likely first. Stocks and funds follow the
+/// exchange; an index's id is not derivable from its code, so akshare's probe order follows.
+pub fn secids(symbol: &Symbol) -> Vec<String> {
+    let code = symbol.code();
+    let by_exchange = if symbol.exchange() == Exchange::Sse {
+        "1"
+    } else {
+        "0"
+    };
+    match symbol.kind() {
+        InstrumentKind::Index => {
+            let mut ids: Vec<&str> = vec![by_exchange];
+            for m in ["1", "0", "2", "47"] {
+                if !ids.contains(&m) {
+                    ids.push(m);
+                }
+            }
+            ids.into_iter().map(|m| format!("{m}.{code}")).collect()
+        }
+        _ => vec![format!("{by_exchange}.{code}")],
+    }
+}
+
+/// What a kline/get answer says.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Kline {
+    /// `data: null`: no such security under this secid.
+    Unknown,
+    Bars {
+        name: Option<String>,
+        bars: Vec<Bar>,
+    },
+}
+
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum ParseError {
+    #[error("the answer is not JSON: {0}")]
+    Json(String),
+    #[error("the answer has no `data` field")]
+    NoData,
+    #[error("kline {index} `{line}`: {why}")]
+    Row {
+        index: usize,
+        line: String,
+        why: String,
+    },
+}
+
+fn num(cell: &str) -> Option<f64> {
+    let c = cell.trim();
+    if c.is_empty() || c == "-" {
+        return None;
+    }
+    c.parse().ok().filter(|x: &f64| x.is_finite())
+}
+
+/// Parses a kline/get body. Bars with a `-` (suspension) in a price are dropped.
+pub fn parse_kline(body: &str) -> Result<Kline, ParseError> {
+    let v: serde_json::Value =
+        serde_json::from_str(body).map_err(|e| ParseError::Json(e.to_string()))?;
+    let data = v.get("data").ok_or(ParseError::NoData)?;
+    if data.is_null() {
+        return Ok(Kline::Unknown);
+    }
+    let name = data["name"].as_str().map(str::to_string);
+    let mut bars = Vec::new();
+    let lines = data["klines"].as_array().cloned().unwrap_or_default();
+    for (index, line) in lines.iter().enumerate() {
+        let line = line.as_str().unwrap_or_default();
+        let err = |why: &str| ParseError::Row {
+            index,
+            line: line.chars().take(80).collect(),
+            why: why.to_string(),
+        };
+        let f: Vec<&str> = line.split(',').collect();
+        if f.len() < 7 {
+            return Err(err("fewer than 7 fields"));
+        }
+        let ts = if f[0].len() > 10 {
+            NaiveDateTime::parse_from_str(f[0], "%Y-%m-%d %H:%M").map_err(|_| err("bad time"))?
+        } else {
+            NaiveDate::parse_from_str(f[0], "%Y-%m-%d")
+                .map_err(|_| err("bad date"))?
+                .and_hms_opt(0, 0, 0)
+                .expect("midnight")
+        };
+        // f51 date, f52 open, f53 close, f54 high, f55 low, f56 volume (lots), f57 amount.
+        let (Some(open), Some(close), Some(high), Some(low)) =
+            (num(f[1]), num(f[2]), num(f[3]), num(f[4]))
+        else {
+            continue;
+        };
+        bars.push(Bar {
+            ts,
+            open,
+            high,
+            low,
+            close,
+            volume: num(f[5]).unwrap_or(0.0) * 100.0,
+            amount: num(f[6]),
+        });
+    }
+    Ok(Kline::Bars { name, bars })
+}
+
+/// One row of a spot list.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Listed {
+    pub symbol: Symbol,
+    pub name: String,
+}
+
+/// A clist/get page: its rows and the total the server announces.
+pub fn parse_clist(body: &str, etf: bool) -> Result<(Vec<Listed>, usize), ParseError> {
+    let v: serde_json::Value =
+        serde_json::from_str(body).map_err(|e| ParseError::Json(e.to_string()))?;
+    let data = v.get("data").ok_or(ParseError::NoData)?;
+    let total = data["total"].as_u64().unwrap_or(0) as usize;
+    let mut out = Vec::new();
+    for row in data["diff"].as_array().into_iter().flatten() {
+        let (Some(code), Some(market)) = (row["f12"].as_str(), row["f13"].as_u64()) else {
+            continue;
+        };
+        let spelled = format!("{code}.{}", if market == 1 { "SH" } else { "SZ" });
+        let spelled = if !etf && code.starts_with(['4', '8', '9']) && market == 0 {
+            format!("{code}.BJ")
+        } else {
+            spelled
+        };
+        if let Ok(symbol) = spelled.parse::<Symbol>() {
+            out.push(Listed {
+                symbol,
+                name: row["f14"].as_str().unwrap_or_default().to_string(),
+            });
+        }
+    }
+    Ok((out, total))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secid_rules() {
+        let s = |x: &str| x.parse::<Symbol>().unwrap();
+        assert_eq!(secids(&s("600000")), ["1.600000"]);
+        assert_eq!(secids(&s("000001.SZ")), ["0.000001"]);
+        assert_eq!(secids(&s("510310")), ["1.510310"]);
+        assert_eq!(secids(&s("159915")), ["0.159915"]);
+        assert_eq!(
+            secids(&s("000300.SH")),
+            ["1.000300", "0.000300", "2.000300", "47.000300"]
+        );
+        assert_eq!(secids(&s("399006.SZ"))[0], "0.399006");
+    }
+
+    #[test]
+    fn klines_become_canonical_bars() {
+        let body = r#"{"rc":0,"data":{"code":"000001","name":"平安银行","klines":[
+            "2024-09-02,10.12,10.11,10.21,10.09,968836,983898752.00,1.18,-0.49,-0.05,0.50",
+            "2024-09-03,-,-,-,-,0,0.00,0,0,0,0"]}}"#;
+        let Kline::Bars { name, bars } = parse_kline(body).unwrap() else {
+            panic!("bars expected")
+        };
+        assert_eq!(name.as_deref(), Some("平安银行"));
+        assert_eq!(bars.len(), 1, "the suspended day is dropped");
+        let b = bars[0];
+        assert_eq!(
+            (b.open, b.close, b.high, b.low),
+            (10.12, 10.11, 10.21, 10.09)
+        );
+        assert_eq!(b.volume, 96_883_600.0);
+        assert_eq!(b.amount, Some(983_898_752.0));
+        assert_eq!(
+            parse_kline(r#"{"rc":0,"data":null}"#).unwrap(),
+            Kline::Unknown
+        );
+        assert!(matches!(
+            parse_kline("{\"rc\":0,\"data\":{\"klines\":[\"x\"]}}"),
+            Err(ParseError::Row { .. })
+        ));
+        assert!(matches!(parse_kline("<html>"), Err(ParseError::Json(_))));
+    }
+}

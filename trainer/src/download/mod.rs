@@ -1,0 +1,558 @@
+//! `kxian-trainer download`: bars from a market-data source into an output folder, one CSV
+//! per series (canonical units: raw or adjusted prices as asked, volume in shares, amount in
+//! CNY) with a `manifest.json` that records each series' provenance and outcome.
+//!
+//! - **Polite**: one request at a time per host, a minimum interval, retries with exponential
+//!   backoff and jitter on 429, 5xx and dropped connections ([`http`]).
+//! - **Per symbol**: an unknown symbol, an empty answer or a failure is that symbol's outcome in
+//!   the manifest and the progress events; the run goes on and exits 0 unless every symbol
+//!   failed.
+//! - **Incremental and resumable**: a series starts after its last bar in the manifest (or in
+//!   `--store`), and new bars are appended to its CSV. The manifest is rewritten atomically
+//!   after each symbol, so an interrupted run picks up where it stopped.
+//!
+//! The server's job runner imports the CSVs into the store; by hand, `kxian import DIR/*.csv`.
+
+pub mod eastmoney;
+pub mod http;
+
+use std::collections::BTreeMap;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use chrono::NaiveDate;
+use kxian_shared::{Adjustment, Bar, Frequency, Symbol};
+use serde::{Deserialize, Serialize};
+
+use crate::train::ProgressMode;
+use eastmoney::{Kline, parse_clist, parse_kline};
+use http::{Client, FetchError, Policy};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Source {
+    /// Eastmoney's kline API as akshare uses it (no account).
+    Eastmoney,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum UniverseChoice {
+    /// Every ETF of the source's ETF spot list.
+    AllEtfs,
+    /// Every A share of the source's spot list.
+    AllA,
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct DownloadArgs {
+    #[arg(long, value_enum, default_value_t = Source::Eastmoney)]
+    pub source: Source,
+    /// Symbols in any spelling (600000, sh600000, 510310, 000300.SH), comma-separated.
+    #[arg(long, value_delimiter = ',', required_unless_present = "universe")]
+    pub symbols: Vec<String>,
+    /// Instead of (or as well as) --symbols: a whole list from the source.
+    #[arg(long, value_enum)]
+    pub universe: Option<UniverseChoice>,
+    #[arg(long, default_value = "daily")]
+    pub frequency: Frequency,
+    /// none (raw), qfq or hfq: each is its own series, never mixed.
+    #[arg(long, default_value = "none")]
+    pub adjustment: Adjustment,
+    /// First day (default: from listing).
+    #[arg(long)]
+    pub from: Option<NaiveDate>,
+    /// Last day (default: today).
+    #[arg(long)]
+    pub to: Option<NaiveDate>,
+    /// Output folder: one CSV per series and manifest.json.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Start each series after its last bar in this store (read-only), too.
+    #[arg(long)]
+    pub store: Option<PathBuf>,
+    /// Base URL of the kline host (a mock server in tests).
+    #[arg(
+        long,
+        env = "KXIAN_EASTMONEY_URL",
+        default_value = "https://push2his.eastmoney.com"
+    )]
+    pub eastmoney_url: String,
+    /// Base URL of the spot-list host.
+    #[arg(
+        long,
+        env = "KXIAN_EASTMONEY_LIST_URL",
+        default_value = "https://push2delay.eastmoney.com"
+    )]
+    pub eastmoney_list_url: String,
+    /// Minimum milliseconds between two requests to one host.
+    #[arg(long, default_value_t = 500)]
+    pub min_interval_ms: u64,
+    /// Attempts per request (429, 5xx and dropped connections are retried).
+    #[arg(long, default_value_t = 4)]
+    pub attempts: u32,
+    /// Backoff base in milliseconds: retry k waits base × 2^k plus 0.5–1.5 × base of jitter.
+    #[arg(long, default_value_t = 1000)]
+    pub backoff_ms: u64,
+    #[arg(long, default_value_t = 15)]
+    pub timeout_s: u64,
+    #[arg(long, value_enum, default_value_t = ProgressMode::Bar)]
+    pub progress: ProgressMode,
+}
+
+/// How one symbol went.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum Outcome {
+    /// New bars were written.
+    Downloaded {
+        new_bars: usize,
+        first: NaiveDate,
+        last: NaiveDate,
+    },
+    /// The source had nothing after the last bar already held.
+    UpToDate,
+    /// The security exists but has no bars in the range.
+    Empty,
+    /// The source does not know the symbol (tried these secids).
+    Unknown {
+        tried: Vec<String>,
+    },
+    Failed {
+        error: String,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SeriesRecord {
+    pub symbol: String,
+    pub name: Option<String>,
+    pub file: Option<String>,
+    /// The request that answered (e.g. `secid=1.600000&klt=101&fqt=0`).
+    pub request: Option<String>,
+    /// Last bar held after this run (the next run starts after it).
+    pub last: Option<NaiveDate>,
+    /// Bars in the file.
+    pub bars: usize,
+    pub outcome: Outcome,
+    pub requests: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Manifest {
+    pub source: Source,
+    pub frequency: Frequency,
+    pub adjustment: Adjustment,
+    pub series: BTreeMap<String, SeriesRecord>,
+}
+
+/// One line of `--progress json`.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum Event<'a> {
+    Start {
+        stage: &'static str,
+        symbols: usize,
+    },
+    Symbol {
+        stage: &'static str,
+        index: usize,
+        total: usize,
+        symbol: &'a str,
+        #[serde(flatten)]
+        outcome: &'a Outcome,
+    },
+    Done {
+        stage: &'static str,
+        downloaded: usize,
+        up_to_date: usize,
+        empty: usize,
+        unknown: usize,
+        failed: usize,
+        requests: u64,
+    },
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DownloadError {
+    #[error("{0}")]
+    Args(String),
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    #[error("the {what} list: {error}")]
+    List { what: &'static str, error: String },
+}
+
+fn io(path: &Path) -> impl Fn(std::io::Error) -> DownloadError + '_ {
+    move |source| DownloadError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+pub const MANIFEST: &str = "manifest.json";
+
+fn file_name(symbol: &Symbol, f: Frequency, a: Adjustment) -> String {
+    format!("{symbol}.{}.{}.csv", f.as_str(), a.as_str())
+}
+
+/// The header the importer reads as shares and CNY whatever the layout guess.
+pub const CSV_HEADER: &str = "date,open,high,low,close,volume(shares),amount(cny)";
+
+fn append_csv(path: &Path, bars: &[Bar], intraday: bool) -> Result<(), DownloadError> {
+    let exists = path.exists();
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map_err(io(path))?;
+    let mut text = String::new();
+    if !exists {
+        text.push_str(CSV_HEADER);
+        text.push('\n');
+    }
+    for b in bars {
+        let ts = if intraday {
+            b.ts.format("%Y-%m-%d %H:%M").to_string()
+        } else {
+            b.ts.date().to_string()
+        };
+        let amount = b.amount.map_or(String::new(), |a| format!("{a}"));
+        text.push_str(&format!(
+            "{ts},{},{},{},{},{},{amount}\n",
+            b.open, b.high, b.low, b.close, b.volume
+        ));
+    }
+    f.write_all(text.as_bytes()).map_err(io(path))
+}
+
+fn write_manifest(dir: &Path, m: &Manifest) -> Result<(), DownloadError> {
+    let path = dir.join(MANIFEST);
+    let tmp = dir.join(".manifest.json.tmp");
+    let json = serde_json::to_string_pretty(m).expect("manifest serialises") + "\n";
+    std::fs::write(&tmp, json).map_err(io(&tmp))?;
+    std::fs::rename(&tmp, &path).map_err(io(&path))
+}
+
+fn read_manifest(dir: &Path) -> Option<Manifest> {
+    serde_json::from_slice(&std::fs::read(dir.join(MANIFEST)).ok()?).ok()
+}
+
+struct Eastmoney<'a> {
+    args: &'a DownloadArgs,
+    client: Client,
+}
+
+impl Eastmoney<'_> {
+    fn list(&mut self, choice: UniverseChoice) -> Result<Vec<Symbol>, DownloadError> {
+        let (fs, etf, what) = match choice {
+            UniverseChoice::AllEtfs => (eastmoney::ETF_FS, true, "ETF"),
+            UniverseChoice::AllA => (eastmoney::A_FS, false, "A-share"),
+        };
+        let url = format!("{}{}", self.args.eastmoney_list_url, eastmoney::CLIST_PATH);
+        let mut out: Vec<Symbol> = Vec::new();
+        let mut page = 1usize;
+        let mut pages = 1usize;
+        while page <= pages {
+            let q = [
+                ("pn", page.to_string()),
+                ("pz", "100".to_string()),
+                ("po", "1".to_string()),
+                ("np", "1".to_string()),
+                ("ut", eastmoney::CLIST_UT.to_string()),
+                ("fltt", "2".to_string()),
+                ("invt", "2".to_string()),
+                ("fid", "f12".to_string()),
+                ("fs", fs.to_string()),
+                ("fields", "f12,f13,f14".to_string()),
+            ];
+            let fetched = self.client.get(&url, &q).map_err(|e| DownloadError::List {
+                what,
+                error: e.to_string(),
+            })?;
+            let (rows, total) =
+                parse_clist(&fetched.body, etf).map_err(|e| DownloadError::List {
+                    what,
+                    error: e.to_string(),
+                })?;
+            if rows.is_empty() {
+                break;
+            }
+            if page == 1 {
+                pages = total.div_ceil(rows.len());
+            }
+            for r in rows {
+                // Rows move between pages while the market is open: keep each once.
+                if !out.contains(&r.symbol) {
+                    out.push(r.symbol);
+                }
+            }
+            page += 1;
+        }
+        Ok(out)
+    }
+
+    /// Bars of `symbol` from `beg`, probing market ids where the kind needs it.
+    fn kline(
+        &mut self,
+        symbol: &Symbol,
+        beg: Option<NaiveDate>,
+    ) -> Result<(Kline, Option<String>), FetchError> {
+        let a = self.args;
+        let url = format!("{}{}", a.eastmoney_url, eastmoney::KLINE_PATH);
+        let klt = eastmoney::klt(a.frequency).unwrap_or("101");
+        let day = |d: NaiveDate| d.format("%Y%m%d").to_string();
+        for secid in eastmoney::secids(symbol) {
+            let q = [
+                ("secid", secid.clone()),
+                ("klt", klt.to_string()),
+                ("fqt", eastmoney::fqt(a.adjustment).to_string()),
+                ("fields1", "f1,f2,f3,f4,f5,f6".to_string()),
+                (
+                    "fields2",
+                    "f51,f52,f53,f54,f55,f56,f57,f58,f59,f60,f61".to_string(),
+                ),
+                ("beg", beg.map_or("0".to_string(), day)),
+                ("end", a.to.map_or("20500101".to_string(), day)),
+                ("ut", eastmoney::KLINE_UT.to_string()),
+            ];
+            let fetched = self.client.get(&url, &q)?;
+            let request = format!(
+                "secid={secid}&klt={klt}&fqt={}",
+                eastmoney::fqt(a.adjustment)
+            );
+            if fetched.status >= 400 {
+                return Err(FetchError::Status {
+                    url,
+                    status: fetched.status,
+                    attempts: fetched.attempts,
+                });
+            }
+            match parse_kline(&fetched.body) {
+                Ok(Kline::Unknown) => continue,
+                Ok(k) => return Ok((k, Some(request))),
+                Err(e) => {
+                    return Err(FetchError::Transport {
+                        url,
+                        message: format!("malformed answer for {secid}: {e}"),
+                        attempts: fetched.attempts,
+                    });
+                }
+            }
+        }
+        Ok((Kline::Unknown, None))
+    }
+}
+
+/// The whole command. Returns the manifest of this folder after the run.
+pub fn run(args: &DownloadArgs) -> Result<Manifest, DownloadError> {
+    if eastmoney::klt(args.frequency).is_none() {
+        return Err(DownloadError::Args(
+            "--frequency 1m: Eastmoney's kline API has no 1-minute history; use 5m or longer"
+                .into(),
+        ));
+    }
+    let mut symbols: Vec<Symbol> = Vec::new();
+    for s in &args.symbols {
+        let sym = s
+            .parse::<Symbol>()
+            .map_err(|e| DownloadError::Args(format!("--symbols `{s}`: {e}")))?;
+        if !symbols.contains(&sym) {
+            symbols.push(sym);
+        }
+    }
+    std::fs::create_dir_all(&args.out).map_err(io(&args.out))?;
+    let policy = Policy {
+        min_interval: Duration::from_millis(args.min_interval_ms),
+        attempts: args.attempts,
+        backoff_base: Duration::from_millis(args.backoff_ms),
+        timeout: Duration::from_secs(args.timeout_s),
+    };
+    let headers = vec![
+        (
+            "User-Agent".to_string(),
+            "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0 Safari/537.36".to_string(),
+        ),
+        ("Referer".to_string(), "https://quote.eastmoney.com/".to_string()),
+    ];
+    let mut em = Eastmoney {
+        args,
+        client: Client::new(policy, 0x5EED ^ symbols.len() as u64, headers),
+    };
+    if let Some(u) = args.universe {
+        for s in em.list(u)? {
+            if !symbols.contains(&s) {
+                symbols.push(s);
+            }
+        }
+    }
+    let stored = match &args.store {
+        Some(db) => crate::store::last_bar_days(db, args.frequency, args.adjustment)?,
+        None => BTreeMap::new(),
+    };
+    let mut manifest = read_manifest(&args.out)
+        .filter(|m| {
+            m.source == args.source
+                && m.frequency == args.frequency
+                && m.adjustment == args.adjustment
+        })
+        .unwrap_or(Manifest {
+            source: args.source,
+            frequency: args.frequency,
+            adjustment: args.adjustment,
+            series: BTreeMap::new(),
+        });
+    let json = args.progress == ProgressMode::Json;
+    let emit = |e: &Event| {
+        if json {
+            println!("{}", serde_json::to_string(e).expect("event serialises"));
+        }
+    };
+    let bar = if args.progress == ProgressMode::Bar
+        && std::io::IsTerminal::is_terminal(&std::io::stderr())
+    {
+        indicatif::ProgressBar::new(symbols.len() as u64)
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    emit(&Event::Start {
+        stage: "download",
+        symbols: symbols.len(),
+    });
+    let intraday = args.frequency.is_intraday();
+    let total = symbols.len();
+    for (index, symbol) in symbols.iter().enumerate() {
+        let key = symbol.to_string();
+        let held = manifest.series.get(&key).and_then(|r| r.last);
+        let last_known = held.max(stored.get(&key).copied());
+        // Start at the last bar held: it is fetched again and dropped, so an answer that
+        // only repeats it is "up to date", not "empty".
+        let beg = match (last_known, args.from) {
+            (Some(l), Some(f)) => Some(l.max(f)),
+            (Some(l), None) => Some(l),
+            (None, f) => f,
+        };
+        let before = em.client.requests;
+        let previous = manifest.series.get(&key).cloned();
+        let file = file_name(symbol, args.frequency, args.adjustment);
+        let mut record = SeriesRecord {
+            symbol: key.clone(),
+            name: previous.as_ref().and_then(|p| p.name.clone()),
+            file: previous.as_ref().and_then(|p| p.file.clone()),
+            request: previous.as_ref().and_then(|p| p.request.clone()),
+            last: last_known,
+            bars: previous.as_ref().map_or(0, |p| p.bars),
+            outcome: Outcome::Empty,
+            requests: 0,
+        };
+        record.outcome = match em.kline(symbol, beg) {
+            Err(e) => Outcome::Failed {
+                error: e.to_string(),
+            },
+            Ok((Kline::Unknown, _)) => Outcome::Unknown {
+                tried: eastmoney::secids(symbol),
+            },
+            Ok((Kline::Bars { name, bars }, request)) => {
+                record.name = name.or(record.name);
+                record.request = request;
+                let fresh: Vec<Bar> = bars
+                    .into_iter()
+                    .filter(|b| last_known.is_none_or(|l| b.ts.date() > l))
+                    .filter(|b| args.to.is_none_or(|t| b.ts.date() <= t))
+                    .collect();
+                match (fresh.first(), fresh.last()) {
+                    (Some(first), Some(last)) => {
+                        append_csv(&args.out.join(&file), &fresh, intraday)?;
+                        record.file = Some(file);
+                        record.bars += fresh.len();
+                        record.last = Some(last.ts.date());
+                        Outcome::Downloaded {
+                            new_bars: fresh.len(),
+                            first: first.ts.date(),
+                            last: last.ts.date(),
+                        }
+                    }
+                    _ if last_known.is_some() => Outcome::UpToDate,
+                    _ => Outcome::Empty,
+                }
+            }
+        };
+        record.requests = em.client.requests - before;
+        emit(&Event::Symbol {
+            stage: "download",
+            index: index + 1,
+            total,
+            symbol: &key,
+            outcome: &record.outcome,
+        });
+        if let Outcome::Failed { error } = &record.outcome {
+            tracing::warn!(symbol = %key, "{error}");
+        }
+        manifest.series.insert(key, record);
+        write_manifest(&args.out, &manifest)?;
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    let count = |f: fn(&Outcome) -> bool| {
+        symbols
+            .iter()
+            .filter(|s| {
+                manifest
+                    .series
+                    .get(&s.to_string())
+                    .is_some_and(|r| f(&r.outcome))
+            })
+            .count()
+    };
+    emit(&Event::Done {
+        stage: "download",
+        downloaded: count(|o| matches!(o, Outcome::Downloaded { .. })),
+        up_to_date: count(|o| matches!(o, Outcome::UpToDate)),
+        empty: count(|o| matches!(o, Outcome::Empty)),
+        unknown: count(|o| matches!(o, Outcome::Unknown { .. })),
+        failed: count(|o| matches!(o, Outcome::Failed { .. })),
+        requests: em.client.requests,
+    });
+    Ok(manifest)
+}
+
+/// One line per symbol for a person.
+pub fn summary(m: &Manifest, symbols: &[String]) -> String {
+    let mut s = String::new();
+    for r in m.series.values() {
+        if !symbols.is_empty()
+            && !symbols
+                .iter()
+                .any(|x| x.parse::<Symbol>().is_ok_and(|y| y.to_string() == r.symbol))
+        {
+            continue;
+        }
+        let what = match &r.outcome {
+            Outcome::Downloaded {
+                new_bars,
+                first,
+                last,
+            } => format!("{new_bars} new bars {first} to {last}"),
+            Outcome::UpToDate => "up to date".into(),
+            Outcome::Empty => "no bars in the range".into(),
+            Outcome::Unknown { tried } => {
+                format!("unknown to the source (tried {})", tried.join(", "))
+            }
+            Outcome::Failed { error } => format!("failed: {error}"),
+        };
+        s.push_str(&format!(
+            "{:<11} {:<12} {what}{}\n",
+            r.symbol,
+            r.name.clone().unwrap_or_default(),
+            r.file
+                .as_ref()
+                .map_or(String::new(), |f| format!(" → {f} ({} bars)", r.bars))
+        ));
+    }
+    s
+}

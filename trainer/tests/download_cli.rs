@@ -1,0 +1,448 @@
+//! `kxian-trainer download` against a loopback mock of Eastmoney that replays the recorded
+//! bodies of `../shared/data/fixtures` (matched as its `manifest.json` says), with faults
+//! injected per secid: a 429 storm, a connection dropped without an answer, malformed JSON,
+//! unknown securities and empty ranges.
+
+use kxian_shared::api::ImportOptions;
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+fn fixtures() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/fixtures")
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Fault {
+    /// Answer 429 this many times first.
+    TooMany(usize),
+    /// Close the connection without answering this many times first.
+    Drop(usize),
+    /// Always answer a body that is not JSON.
+    Malformed,
+}
+
+#[derive(Default)]
+struct State {
+    /// (secid, elapsed) of every kline request, in order.
+    log: Vec<(String, f64)>,
+    served: BTreeMap<String, usize>,
+}
+
+struct Mock {
+    base: String,
+    state: Arc<Mutex<State>>,
+}
+
+/// Percent-decodes one query component (`+` is a space).
+fn decode(v: &str) -> String {
+    let b = v.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'%' if i + 2 < b.len() => {
+                match std::str::from_utf8(&b[i + 1..(i + 3).min(b.len())])
+                    .ok()
+                    .and_then(|h| u8::from_str_radix(h, 16).ok())
+                {
+                    Some(x) => {
+                        out.push(x);
+                        i += 3;
+                    }
+                    None => {
+                        out.push(b'%');
+                        i += 1;
+                    }
+                }
+            }
+            b'+' => {
+                out.push(b' ');
+                i += 1;
+            }
+            c => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn query_of(target: &str) -> BTreeMap<String, String> {
+    let q = target.split_once('?').map_or("", |x| x.1);
+    q.split('&')
+        .filter_map(|kv| kv.split_once('='))
+        .map(|(k, v)| (decode(k), decode(v)))
+        .collect()
+}
+
+fn respond(stream: &mut TcpStream, status: u16, body: &str) {
+    let reason = match status {
+        200 => "OK",
+        404 => "Not Found",
+        429 => "Too Many Requests",
+        _ => "Error",
+    };
+    let _ = write!(
+        stream,
+        "HTTP/1.1 {status} {reason}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    );
+}
+
+impl Mock {
+    fn start(faults: BTreeMap<String, Fault>) -> Mock {
+        let manifest: Value =
+            serde_json::from_slice(&std::fs::read(fixtures().join("manifest.json")).unwrap())
+                .unwrap();
+        let entries: Vec<Value> = manifest["eastmoney"].as_array().unwrap().clone();
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let state = Arc::new(Mutex::new(State::default()));
+        let st = Arc::clone(&state);
+        let t0 = Instant::now();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { continue };
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut line = String::new();
+                if reader.read_line(&mut line).is_err() {
+                    continue;
+                }
+                loop {
+                    let mut h = String::new();
+                    if reader.read_line(&mut h).is_err() || h.trim().is_empty() {
+                        break;
+                    }
+                }
+                let target = line.split_whitespace().nth(1).unwrap_or("/").to_string();
+                let path = target.split('?').next().unwrap_or("/").to_string();
+                let q = query_of(&target);
+                let secid = q.get("secid").cloned().unwrap_or_default();
+                let mut s = st.lock().unwrap();
+                if path.ends_with("/kline/get") {
+                    s.log.push((secid.clone(), t0.elapsed().as_secs_f64()));
+                }
+                let n = {
+                    let c = s.served.entry(secid.clone()).or_default();
+                    *c += 1;
+                    *c
+                };
+                drop(s);
+                match faults.get(&secid) {
+                    Some(Fault::TooMany(k)) if n <= *k => {
+                        respond(&mut stream, 429, "{}");
+                        continue;
+                    }
+                    Some(Fault::Drop(k)) if n <= *k => {
+                        let _ = stream.shutdown(std::net::Shutdown::Both);
+                        continue;
+                    }
+                    Some(Fault::Malformed) => {
+                        respond(&mut stream, 200, "{\"rc\":0,\"data\":{\"klines\":[");
+                        continue;
+                    }
+                    _ => {}
+                }
+                let hit =
+                    entries.iter().find(|e| {
+                        path == e["path"].as_str().unwrap_or_default()
+                            && e["match"].as_object().unwrap().iter().all(|(k, v)| {
+                                k == "pz" || q.get(k).map(String::as_str) == v.as_str()
+                            })
+                    });
+                // Without an exact match, answer from the recording of the same security over
+                // a wider range, cut to the range asked for, as the upstream does.
+                let wider = || {
+                    entries.iter().find(|e| {
+                        let m = &e["match"];
+                        path.ends_with("/kline/get")
+                            && m["beg"].is_string()
+                            && ["secid", "klt", "fqt"]
+                                .iter()
+                                .all(|k| q.get(*k).map(String::as_str) == m[*k].as_str())
+                    })
+                };
+                match (hit, wider()) {
+                    (Some(e), _) => {
+                        let body =
+                            std::fs::read_to_string(fixtures().join(e["file"].as_str().unwrap()))
+                                .unwrap();
+                        respond(&mut stream, e["status"].as_u64().unwrap() as u16, &body);
+                    }
+                    (None, Some(e)) => {
+                        let mut v: Value = serde_json::from_slice(
+                            &std::fs::read(fixtures().join(e["file"].as_str().unwrap())).unwrap(),
+                        )
+                        .unwrap();
+                        let day = |k: &str| q.get(k).cloned().unwrap_or_default();
+                        let (beg, end) = (day("beg"), day("end"));
+                        let keep = |l: &Value| {
+                            let d = l.as_str().unwrap_or_default()[..10].replace('-', "");
+                            (beg == "0" || d >= beg) && d <= end
+                        };
+                        let lines: Vec<Value> = v["data"]["klines"]
+                            .as_array()
+                            .unwrap()
+                            .iter()
+                            .filter(|l| keep(l))
+                            .cloned()
+                            .collect();
+                        v["data"]["klines"] = Value::Array(lines);
+                        respond(&mut stream, 200, &v.to_string());
+                    }
+                    (None, None) => respond(&mut stream, 404, "{\"error\":\"no fixture\"}"),
+                }
+                let mut rest = Vec::new();
+                let _ = reader.read_to_end(&mut rest);
+            }
+        });
+        Mock { base, state }
+    }
+
+    fn log(&self) -> Vec<(String, f64)> {
+        self.state.lock().unwrap().log.clone()
+    }
+}
+
+fn download(mock: &Mock, out: &Path, extra: &[&str]) -> (std::process::Output, Vec<Value>) {
+    let o = Command::new(env!("CARGO_BIN_EXE_kxian-trainer"))
+        .args(["download", "--out"])
+        .arg(out)
+        .args([
+            "--eastmoney-url",
+            &mock.base,
+            "--eastmoney-list-url",
+            &mock.base,
+            "--from",
+            "2024-09-02",
+            "--to",
+            "2024-09-13",
+            "--min-interval-ms",
+            "50",
+            "--backoff-ms",
+            "40",
+            "--timeout-s",
+            "5",
+            "--progress",
+            "json",
+        ])
+        .args(extra)
+        .output()
+        .unwrap();
+    let events = String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    (o, events)
+}
+
+fn manifest(out: &Path) -> Value {
+    serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap()
+}
+
+/// The fixture's klines as (date, open, close, high, low, volume lots, amount).
+fn fixture_rows(file: &str) -> Vec<Vec<String>> {
+    let v: Value =
+        serde_json::from_slice(&std::fs::read(fixtures().join("eastmoney").join(file)).unwrap())
+            .unwrap();
+    v["data"]["klines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l.as_str().unwrap().split(',').map(str::to_string).collect())
+        .collect()
+}
+
+#[test]
+fn downloads_survive_429_storms_dropped_connections_and_bad_answers() {
+    let faults = BTreeMap::from([
+        ("1.600000".to_string(), Fault::TooMany(2)),
+        ("0.000001".to_string(), Fault::Drop(1)),
+        ("1.601398".to_string(), Fault::Malformed),
+    ]);
+    let mock = Mock::start(faults);
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("dl");
+    let (o, events) = download(
+        &mock,
+        &out,
+        &["--symbols", "000001.SZ,sh600000,510300,999998.SH,601398"],
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+
+    // Per-symbol outcomes, in the manifest and in the events.
+    let m = manifest(&out);
+    let status = |s: &str| {
+        m["series"][s]["outcome"]["status"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(status("000001.SZ"), "downloaded");
+    assert_eq!(status("600000.SH"), "downloaded");
+    assert_eq!(status("510300.SH"), "downloaded");
+    assert_eq!(status("999998.SH"), "unknown");
+    assert_eq!(status("601398.SH"), "failed");
+    assert!(
+        m["series"]["601398.SH"]["outcome"]["error"]
+            .as_str()
+            .unwrap()
+            .contains("malformed"),
+        "{m}"
+    );
+    let kinds: Vec<&str> = events
+        .iter()
+        .map(|e| e["event"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds.first(), Some(&"start"));
+    assert_eq!(kinds.iter().filter(|k| **k == "symbol").count(), 5);
+    let done = events.last().unwrap();
+    assert_eq!(done["event"], "done");
+    assert_eq!(
+        (
+            done["downloaded"].as_u64(),
+            done["unknown"].as_u64(),
+            done["failed"].as_u64()
+        ),
+        (Some(3), Some(1), Some(1))
+    );
+
+    // Retries: 600000 took three requests (two 429s), 000001 two (one dropped connection);
+    // the malformed one used every attempt. Requests keep the minimum interval, and the
+    // retries wait for their backoff.
+    let log = mock.log();
+    let count = |s: &str| log.iter().filter(|(x, _)| x == s).count();
+    assert_eq!(count("1.600000"), 3);
+    assert_eq!(count("0.000001"), 2);
+    assert_eq!(
+        count("1.601398"),
+        1,
+        "a malformed answer is not retried blindly"
+    );
+    for w in log.windows(2) {
+        assert!(
+            w[1].1 - w[0].1 >= 0.045,
+            "requests {w:?} closer than the interval"
+        );
+    }
+    let times: Vec<f64> = log
+        .iter()
+        .filter(|(x, _)| x == "1.600000")
+        .map(|x| x.1)
+        .collect();
+    assert!(
+        times[1] - times[0] >= 0.08 && times[2] - times[1] >= 0.16,
+        "backoff {times:?}"
+    );
+
+    // The CSV is the fixture in canonical units, and the importer reads it back exactly.
+    let file = out.join("000001.SZ.daily.none.csv");
+    let bytes = std::fs::read(&file).unwrap();
+    let parsed = kxian_shared::ingest::parse_file(
+        "000001.SZ.daily.none.csv",
+        &bytes,
+        &ImportOptions::default(),
+    )
+    .unwrap()
+    .series
+    .remove(0);
+    let rows = fixture_rows("kline_daily_0.000001_fqt0_20240902_20240913.json");
+    assert_eq!(parsed.bars.len(), rows.len());
+    assert_eq!(parsed.symbol.to_string(), "000001.SZ");
+    for (b, r) in parsed.bars.iter().zip(&rows) {
+        assert_eq!(b.ts.date().to_string(), r[0]);
+        assert_eq!(b.open, r[1].parse::<f64>().unwrap());
+        assert_eq!(b.close, r[2].parse::<f64>().unwrap());
+        assert_eq!(b.high, r[3].parse::<f64>().unwrap());
+        assert_eq!(b.low, r[4].parse::<f64>().unwrap());
+        assert_eq!(
+            b.volume,
+            r[5].parse::<f64>().unwrap() * 100.0,
+            "lots become shares"
+        );
+        assert_eq!(b.amount, Some(r[6].parse::<f64>().unwrap()));
+    }
+    assert_eq!(m["series"]["000001.SZ"]["name"], "平安银行");
+    assert_eq!(
+        m["series"]["000001.SZ"]["request"],
+        "secid=0.000001&klt=101&fqt=0"
+    );
+
+    // A second run is incremental: nothing new, nothing appended, the failure retried.
+    let before = std::fs::read(&file).unwrap();
+    let (o, _) = download(&mock, &out, &["--symbols", "000001.SZ,600000,510300"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let m = manifest(&out);
+    assert_eq!(m["series"]["000001.SZ"]["outcome"]["status"], "up_to_date");
+    assert_eq!(m["series"]["000001.SZ"]["bars"], rows.len());
+    assert_eq!(std::fs::read(&file).unwrap(), before);
+}
+
+#[test]
+fn all_etfs_empty_ranges_and_refusals() {
+    let mock = Mock::start(BTreeMap::new());
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("etf");
+    // The ETF list names 510300 (replayed) and 159915 (no recorded answer: a 404, reported
+    // for that symbol only).
+    let (o, _) = download(&mock, &out, &["--universe", "all-etfs"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let m = manifest(&out);
+    assert_eq!(m["series"]["510300.SH"]["outcome"]["status"], "downloaded");
+    assert_eq!(m["series"]["159915.SZ"]["outcome"]["status"], "failed");
+    assert!(out.join("510300.SH.daily.none.csv").exists());
+
+    // An index is probed across market ids; a range with no bars is "empty", not an error.
+    let out2 = dir.path().join("idx");
+    let o = Command::new(env!("CARGO_BIN_EXE_kxian-trainer"))
+        .args([
+            "download",
+            "--symbols",
+            "000300.SH",
+            "--from",
+            "2030-01-01",
+            "--out",
+        ])
+        .arg(&out2)
+        .args([
+            "--eastmoney-url",
+            &mock.base,
+            "--min-interval-ms",
+            "10",
+            "--backoff-ms",
+            "10",
+        ])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        manifest(&out2)["series"]["000300.SH"]["outcome"]["status"],
+        "empty"
+    );
+
+    // Bad arguments are refused before any request.
+    for (args, needle) in [
+        (vec!["--symbols", "12345x"], "--symbols"),
+        (vec!["--symbols", "600000", "--frequency", "1m"], "1-minute"),
+    ] {
+        let o = Command::new(env!("CARGO_BIN_EXE_kxian-trainer"))
+            .arg("download")
+            .args(&args)
+            .arg("--out")
+            .arg(dir.path().join("bad"))
+            .args(["--eastmoney-url", &mock.base])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{err}");
+        assert!(err.contains(needle), "{needle}: {err}");
+    }
+}
