@@ -47,6 +47,8 @@ fn bars_api(c: &mut Criterion) {
             dist: dir.path().join("dist"),
             max_upload: 1 << 20,
             models: kxian_server::models::Models::load(None).unwrap(),
+            auth: Default::default(),
+            jobs: Default::default(),
         };
         tokio::spawn(kxian_server::serve(listener, state, std::future::pending()));
         addr

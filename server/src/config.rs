@@ -20,6 +20,28 @@ pub enum Command {
     Serve(ServeArgs),
     /// Import CSV/XLSX/JSON bar files into the local store.
     Import(ImportArgs),
+    /// Accounts: `kxian user add NAME [--admin]` prints a new API token.
+    User(UserArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct UserArgs {
+    #[command(flatten)]
+    pub store: StoreArgs,
+    #[command(subcommand)]
+    pub action: UserAction,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserAction {
+    /// Create a user and print its first token.
+    Add {
+        name: String,
+        #[arg(long)]
+        admin: bool,
+    },
+    /// Print a new token for an existing user (older tokens keep working).
+    Token { name: String },
 }
 
 #[derive(Debug, Args)]
@@ -52,6 +74,22 @@ pub struct ServeArgs {
     /// Do not load the embedded default data set.
     #[arg(long)]
     pub no_embedded: bool,
+    /// The `kxian-trainer` binary that runs jobs (default: the one beside `kxian`).
+    #[arg(long, env = "KXIAN_TRAINER")]
+    pub trainer: Option<PathBuf>,
+    /// Folder of job work files and logs (default: `jobs/` beside the database).
+    #[arg(long, env = "KXIAN_JOBS_DIR")]
+    pub jobs_dir: Option<PathBuf>,
+    /// Jobs run at once on this machine.
+    #[arg(long, env = "KXIAN_JOB_SLOTS", default_value_t = 1)]
+    pub job_slots: usize,
+    /// Queued plus running jobs one user may have.
+    #[arg(long, env = "KXIAN_JOB_QUOTA", default_value_t = 4)]
+    pub job_quota: i64,
+    /// Require a token even from this machine (by default a loopback request without one
+    /// acts as the local admin).
+    #[arg(long)]
+    pub require_login: bool,
 }
 
 #[derive(Debug, Args)]

@@ -15,6 +15,12 @@ pub enum AppError {
     BadRequest(String),
     #[error("{0}")]
     TooLarge(String),
+    #[error("{0}")]
+    Unauthorized(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    Quota(String),
     #[error(transparent)]
     Import(#[from] ImportError),
     #[error(transparent)]
@@ -29,6 +35,9 @@ impl AppError {
             AppError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             AppError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
             AppError::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "too_large"),
+            AppError::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized"),
+            AppError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
+            AppError::Quota(_) => (StatusCode::TOO_MANY_REQUESTS, "quota"),
             AppError::Import(e) => (StatusCode::UNPROCESSABLE_ENTITY, e.code()),
             AppError::Store(_) | AppError::Internal(_) => {
                 (StatusCode::INTERNAL_SERVER_ERROR, "internal")

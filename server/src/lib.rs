@@ -2,10 +2,12 @@
 //!
 //! `main.rs` is a thin CLI over this library; tests build the same [`app`] and [`serve`] it.
 
+pub mod auth;
 pub mod config;
 pub mod embedded;
 pub mod error;
 pub mod import_cli;
+pub mod jobs;
 pub mod models;
 pub mod routes;
 pub mod state;
@@ -29,9 +31,13 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, app(state))
-        .with_graceful_shutdown(shutdown)
-        .await
+    // Peer addresses let a loopback request act as the local admin (see `auth`).
+    axum::serve(
+        listener,
+        app(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

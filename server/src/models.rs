@@ -109,10 +109,10 @@ struct Model {
     card: Option<Bytes>,
 }
 
-/// The catalogue, built once at start.
+/// The catalogue, built at start and rebuilt when a training job adds a model.
 #[derive(Debug, Clone, Default)]
 pub struct Models {
-    models: Arc<BTreeMap<String, Model>>,
+    models: Arc<std::sync::RwLock<Arc<BTreeMap<String, Model>>>>,
 }
 
 pub const PARTS: [&str; 2] = ["tokenizer", "predictor"];
@@ -334,14 +334,26 @@ impl Models {
             }
         }
         Ok(Models {
-            models: Arc::new(models),
+            models: Arc::new(std::sync::RwLock::new(Arc::new(models))),
         })
+    }
+
+    /// Reads the folder again (a training job finished) and swaps the catalogue in.
+    pub fn reload(&self, dir: Option<&Path>) -> Result<(), ModelsError> {
+        let fresh = Models::load(dir)?;
+        let next = Arc::clone(&fresh.models.read().expect("not poisoned"));
+        *self.models.write().expect("not poisoned") = next;
+        Ok(())
+    }
+
+    fn snapshot(&self) -> Arc<BTreeMap<String, Model>> {
+        Arc::clone(&self.models.read().expect("not poisoned"))
     }
 
     pub fn list(&self) -> ModelList {
         let mut models = Vec::new();
         let mut classifiers = Vec::new();
-        for m in self.models.values() {
+        for m in self.snapshot().values() {
             match &m.entry {
                 Entry::Kronos(e) => models.push(e.clone()),
                 Entry::Classifier(c) => classifiers.push(c.clone()),
@@ -362,11 +374,12 @@ impl Models {
         part: &str,
         file: &str,
     ) -> Option<std::io::Result<(Vec<u8>, String)>> {
-        let stored = self
-            .models
+        let all = self.snapshot();
+        let stored = all
             .get(id)?
             .files
-            .get(&(part.to_string(), file.to_string()))?;
+            .get(&(part.to_string(), file.to_string()))?
+            .clone();
         Some(
             read(&stored.bytes)
                 .await
@@ -375,8 +388,8 @@ impl Models {
     }
 
     pub async fn card(&self, id: &str) -> Option<std::io::Result<Vec<u8>>> {
-        let card = self.models.get(id)?.card.as_ref()?;
-        Some(read(card).await)
+        let card = self.snapshot().get(id)?.card.clone()?;
+        Some(read(&card).await)
     }
 }
 

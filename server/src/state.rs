@@ -12,4 +12,7 @@ pub struct AppState {
     pub max_upload: usize,
     /// The forecasting models offered to the browser.
     pub models: Models,
+    pub auth: crate::auth::AuthConfig,
+    /// The job runner's handle: wakes it, cancels, and fans events out to watchers.
+    pub jobs: crate::jobs::Jobs,
 }

@@ -34,6 +34,8 @@ async fn fixture(embedded_data: bool, max_upload: usize) -> Fixture {
         dist,
         max_upload,
         models: kxian_server::models::Models::load(None).unwrap(),
+        auth: Default::default(),
+        jobs: Default::default(),
     });
     Fixture {
         app,

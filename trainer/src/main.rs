@@ -205,7 +205,28 @@ fn train(args: &TrainArgs, stages: &[Stage]) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A job's trainer stops when the server that started it is gone, so a restarted server's
+/// resumed job never races an orphan writing the same folder.
+fn watch_parent() {
+    #[cfg(unix)]
+    if let Some(pid) = std::env::var("KXIAN_WATCH_PARENT")
+        .ok()
+        .and_then(|p| p.parse::<u32>().ok())
+    {
+        std::thread::spawn(move || {
+            loop {
+                if std::os::unix::process::parent_id() != pid {
+                    eprintln!("kxian-trainer: the server that started this job is gone; stopping");
+                    std::process::exit(3);
+                }
+                std::thread::sleep(std::time::Duration::from_millis(300));
+            }
+        });
+    }
+}
+
 fn main() -> ExitCode {
+    watch_parent();
     tracing_subscriber::fmt()
         .with_env_filter(
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn")),

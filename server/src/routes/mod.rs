@@ -3,6 +3,7 @@
 mod bars;
 mod health;
 mod import;
+mod jobs;
 mod models;
 mod shares;
 mod spa;
@@ -34,6 +35,14 @@ pub fn router(state: AppState) -> Router {
             post(shares::create).layer(DefaultBodyLimit::max(kxian_shared::api::SHARE_MAX_BYTES)),
         )
         .route("/shares/{id}", get(shares::get))
+        .route("/session", post(jobs::login).delete(jobs::logout))
+        .route("/me", get(jobs::me))
+        .route("/jobs", post(jobs::create).get(jobs::list))
+        .route("/jobs/{id}", get(jobs::one))
+        .route("/jobs/{id}/cancel", post(jobs::cancel))
+        .route("/jobs/{id}/retry", post(jobs::retry))
+        .route("/jobs/{id}/events", get(jobs::events))
+        .route("/jobs/{id}/log", get(jobs::log))
         .fallback(|| async { AppError::NotFound("no such API endpoint".into()) });
     Router::new()
         .nest("/api", api)

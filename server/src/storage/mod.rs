@@ -3,11 +3,15 @@
 
 mod bars;
 mod imports;
+mod jobs;
 mod shares;
 mod symbols;
+mod users;
 
 pub use bars::BarRange;
+pub use jobs::{JobRow, JobState};
 pub use shares::StoredShare;
+pub use users::User;
 
 use chrono::{DateTime, NaiveDateTime};
 use sqlx::SqlitePool;
@@ -42,6 +46,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "shares",
         include_str!("../../migrations/0002_shares.sql"),
     ),
+    (3, "jobs", include_str!("../../migrations/0003_jobs.sql")),
 ];
 
 fn migrator() -> Migrator {

@@ -57,6 +57,8 @@ impl Server {
             dist,
             max_upload: 64 * 1024 * 1024,
             models: kxian_server::models::Models::load(None).unwrap(),
+            auth: Default::default(),
+            jobs: Default::default(),
         };
         tokio::spawn(kxian_server::serve(listener, state, async {
             let _ = stopped.await;

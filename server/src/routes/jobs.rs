@@ -1,0 +1,230 @@
+//! `/api/jobs`: submit, list, watch (server-sent events), cancel and retry hosted jobs, and
+//! `/api/session` / `/api/me` for the browser's login. A job is visible to its owner and to
+//! admins only; to anyone else it does not exist (404, not 403).
+
+use crate::auth::{COOKIE, Caller};
+use crate::error::AppError;
+use crate::jobs::JobSpec;
+use crate::state::AppState;
+use crate::storage::JobRow;
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use futures_util::stream::{self, Stream};
+use serde::Deserialize;
+use serde_json::json;
+use std::convert::Infallible;
+use std::time::Duration;
+
+async fn owned(state: &AppState, caller: &Caller, id: i64) -> Result<JobRow, AppError> {
+    match state.store.job(id).await? {
+        Some(j) if caller.may_access(j.user_id) => Ok(j),
+        _ => Err(AppError::NotFound(format!("no job {id}"))),
+    }
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    body: Result<Json<JobSpec>, axum::extract::rejection::JsonRejection>,
+) -> Result<Response, AppError> {
+    let Json(spec) = body.map_err(|e| AppError::BadRequest(format!("job: {}", e.body_text())))?;
+    spec.check()
+        .map_err(|e| AppError::BadRequest(format!("job: {e}")))?;
+    let quota = state.jobs.config().map_or(4, |c| c.quota);
+    if state.store.active_jobs(caller.0.id).await? >= quota {
+        return Err(AppError::Quota(format!(
+            "{} already has {quota} queued or running jobs; wait for one or cancel one",
+            caller.0.name
+        )));
+    }
+    let spec_json = serde_json::to_value(&spec).map_err(|e| AppError::Internal(e.to_string()))?;
+    let id = state
+        .store
+        .create_job(caller.0.id, spec.kind(), &spec_json)
+        .await?;
+    state.jobs.wake();
+    let job = owned(&state, &caller, id).await?;
+    Ok((StatusCode::CREATED, Json(job)).into_response())
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<serde_json::Value>, AppError> {
+    let jobs = state
+        .store
+        .jobs((!caller.0.admin).then_some(caller.0.id))
+        .await?;
+    Ok(Json(json!({ "jobs": jobs })))
+}
+
+pub async fn one(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> Result<Json<JobRow>, AppError> {
+    Ok(Json(owned(&state, &caller, id).await?))
+}
+
+pub async fn cancel(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> Result<Json<JobRow>, AppError> {
+    let job = owned(&state, &caller, id).await?;
+    if job.state.finished() {
+        return Err(AppError::Conflict(format!(
+            "job {id} is already {}",
+            job.state.as_str()
+        )));
+    }
+    state.store.request_cancel(id).await?;
+    state.jobs.cancel(id);
+    Ok(Json(owned(&state, &caller, id).await?))
+}
+
+pub async fn retry(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> Result<Json<JobRow>, AppError> {
+    let job = owned(&state, &caller, id).await?;
+    if !state.store.retry_job(id).await? {
+        return Err(AppError::Conflict(format!(
+            "job {id} is {}; only failed or cancelled jobs are retried",
+            job.state.as_str()
+        )));
+    }
+    state.jobs.wake();
+    Ok(Json(owned(&state, &caller, id).await?))
+}
+
+pub async fn log(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> Result<Response, AppError> {
+    owned(&state, &caller, id).await?;
+    let path = state
+        .jobs
+        .config()
+        .map(|c| c.work.join(format!("job-{id}")).join("log.txt"));
+    let text = path
+        .and_then(|p| std::fs::read_to_string(p).ok())
+        .unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
+    let tail = lines[lines.len().saturating_sub(500)..].join("\n");
+    Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], tail).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+pub struct After {
+    after: Option<i64>,
+}
+
+/// Every event of the job from `after` (or `Last-Event-ID`) on, then live ones; the stream
+/// ends after the job's `end` event.
+pub async fn events(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    Query(q): Query<After>,
+    headers: HeaderMap,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, AppError> {
+    let job = owned(&state, &caller, id).await?;
+    let after = q.after.or_else(|| {
+        headers
+            .get("last-event-id")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse().ok())
+    });
+    // Subscribe before reading the stored events, so nothing falls between the two.
+    let live = state.jobs.subscribe(id);
+    let stored = state.store.job_events(id, after.unwrap_or(0)).await?;
+    let finished = job.state.finished();
+    let ended = stored.iter().any(|(_, b)| b.contains("\"event\":\"end\""));
+    struct S {
+        stored: std::vec::IntoIter<(i64, String)>,
+        live: tokio::sync::broadcast::Receiver<(i64, String)>,
+        last: i64,
+        done: bool,
+        store: crate::storage::Store,
+        id: i64,
+    }
+    let init = S {
+        last: after.unwrap_or(0),
+        stored: stored.into_iter(),
+        live,
+        done: finished && ended,
+        store: state.store.clone(),
+        id,
+    };
+    let event = |seq: i64, body: &str| Event::default().id(seq.to_string()).data(body);
+    let s = stream::unfold((init, false), move |(mut s, stop)| async move {
+        if stop {
+            return None;
+        }
+        if let Some((seq, body)) = s.stored.next() {
+            s.last = seq;
+            let end = body.contains("\"event\":\"end\"");
+            return Some((Ok(event(seq, &body)), (s, end)));
+        }
+        if s.done {
+            return None;
+        }
+        loop {
+            match s.live.recv().await {
+                Ok((seq, body)) if seq > s.last => {
+                    s.last = seq;
+                    let end = body.contains("\"event\":\"end\"");
+                    return Some((Ok(event(seq, &body)), (s, end)));
+                }
+                Ok(_) => continue,
+                // A slow watcher missed events: catch up from the store.
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
+                    let missed = s.store.job_events(s.id, s.last).await.unwrap_or_default();
+                    s.stored = missed.into_iter();
+                    if let Some((seq, body)) = s.stored.next() {
+                        s.last = seq;
+                        let end = body.contains("\"event\":\"end\"");
+                        return Some((Ok(event(seq, &body)), (s, end)));
+                    }
+                }
+                Err(_) => return None,
+            }
+        }
+    });
+    Ok(Sse::new(s).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Login {
+    token: String,
+}
+
+/// Signs the browser in with a token: an HttpOnly cookie holds it from then on.
+pub async fn login(
+    State(state): State<AppState>,
+    Json(body): Json<Login>,
+) -> Result<Response, AppError> {
+    let Some(user) = state.store.user_by_token(body.token.trim()).await? else {
+        return Err(AppError::Unauthorized("this token is not valid".into()));
+    };
+    let cookie = format!(
+        "{COOKIE}={}; HttpOnly; SameSite=Strict; Path=/; Max-Age=31536000",
+        body.token.trim()
+    );
+    Ok(([(header::SET_COOKIE, cookie)], Json(user)).into_response())
+}
+
+pub async fn logout() -> Response {
+    let cookie = format!("{COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0");
+    ([(header::SET_COOKIE, cookie)], StatusCode::NO_CONTENT).into_response()
+}
+
+pub async fn me(caller: Caller) -> Json<crate::storage::User> {
+    Json(caller.0)
+}
