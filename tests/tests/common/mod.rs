@@ -39,6 +39,16 @@ pub struct Server {
 impl Server {
     /// Starts the server with the embedded data loaded and the built app from `dist/`.
     pub async fn start() -> Result<Server> {
+        Server::start_with(None).await
+    }
+
+    /// The same with the job runner on: `kxian-trainer` from the build, one slot, a quota of
+    /// `quota`, and loopback requests without a token treated as the local admin or not.
+    pub async fn start_with_jobs(local_admin: bool, quota: i64) -> Result<Server> {
+        Server::start_with(Some((local_admin, quota))).await
+    }
+
+    async fn start_with(jobs: Option<(bool, i64)>) -> Result<Server> {
         let dist = workspace_root().join("dist");
         if !dist.join("index.html").exists() {
             bail!(
@@ -52,13 +62,33 @@ impl Server {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let base = format!("http://{}", listener.local_addr()?);
         let (stop, stopped) = oneshot::channel::<()>();
+        let models_dir = dir.path().join("models");
+        let models = kxian_server::models::Models::load(Some(&models_dir)).unwrap();
+        let (auth, runner) = match jobs {
+            None => (Default::default(), Default::default()),
+            Some((local_admin, quota)) => (
+                kxian_server::auth::AuthConfig { local_admin },
+                kxian_server::jobs::Jobs::new(kxian_server::jobs::RunnerConfig {
+                    trainer: target_bin("kxian-trainer")?,
+                    work: dir.path().join("jobs"),
+                    db: db.clone(),
+                    slots: 1,
+                    quota,
+                    env: Vec::new(),
+                    models: Some(models_dir),
+                }),
+            ),
+        };
+        if jobs.is_some() {
+            kxian_server::jobs::runner::start(store.clone(), runner.clone(), models.clone());
+        }
         let state = AppState {
             store: store.clone(),
             dist,
             max_upload: 64 * 1024 * 1024,
-            models: kxian_server::models::Models::load(None).unwrap(),
-            auth: Default::default(),
-            jobs: Default::default(),
+            models,
+            auth,
+            jobs: runner,
         };
         tokio::spawn(kxian_server::serve(listener, state, async {
             let _ = stopped.await;
@@ -81,7 +111,29 @@ impl Drop for Server {
     }
 }
 
-fn free_port() -> Result<u16> {
+/// A binary of this workspace's build (`cargo test --workspace` builds them all).
+pub fn target_bin(name: &str) -> Result<PathBuf> {
+    let exe = std::env::current_exe()?;
+    let dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .context("the test binary has no target folder")?;
+    let bin = dir.join(name);
+    if !bin.exists() {
+        bail!(
+            "{} is missing: build it first (cargo build -p {})",
+            bin.display(),
+            if name == "kxian" {
+                "kxian-server"
+            } else {
+                name
+            }
+        );
+    }
+    Ok(bin)
+}
+
+pub fn free_port() -> Result<u16> {
     Ok(StdListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 

@@ -1,0 +1,426 @@
+//! Hosted jobs through the real HTTP API: a finetune submitted by one user, watched over
+//! server-sent events until it ends and its model is served; who may see, watch, cancel and
+//! retry which job (every job endpoint, for its owner, another user, an admin and nobody);
+//! quotas, cancel, a trainer killed mid-job, and a server killed with SIGKILL mid-job whose
+//! job resumes after the restart with nothing lost.
+
+mod common;
+
+use anyhow::{Context, Result, bail, ensure};
+use common::{Server, free_port, target_bin, workspace_root};
+use serde_json::{Value, json};
+use std::io::{BufRead, BufReader};
+use std::time::{Duration, Instant};
+
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(300)))
+        .build()
+        .into()
+}
+
+/// `(status, json body)` of a request with an optional bearer token.
+fn call(method: &str, url: &str, token: Option<&str>, body: Option<Value>) -> (u16, Value) {
+    let a = agent();
+    let auth = token.map(|t| format!("Bearer {t}"));
+    let resp = match (method, body) {
+        ("GET", _) => {
+            let mut r = a.get(url);
+            if let Some(h) = &auth {
+                r = r.header("Authorization", h);
+            }
+            r.call()
+        }
+        (_, b) => {
+            let mut r = a.post(url);
+            if let Some(h) = &auth {
+                r = r.header("Authorization", h);
+            }
+            match b {
+                Some(b) => r
+                    .header("content-type", "application/json")
+                    .send(b.to_string().as_bytes()),
+                None => r.send_empty(),
+            }
+        }
+    };
+    let mut resp = resp.expect("the server answers");
+    let status = resp.status().as_u16();
+    let text = resp.body_mut().read_to_string().unwrap_or_default();
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
+}
+
+/// Reads the job's event stream until its `end` event (or the deadline), returning every
+/// event's data.
+fn watch(
+    base: &str,
+    id: i64,
+    token: Option<&str>,
+    until: &dyn Fn(&Value) -> bool,
+) -> Result<Vec<Value>> {
+    let mut req = agent().get(&format!("{base}/api/jobs/{id}/events"));
+    if let Some(t) = token {
+        req = req.header("Authorization", &format!("Bearer {t}"));
+    }
+    let mut resp = req.call()?;
+    ensure!(
+        resp.status().as_u16() == 200,
+        "events: HTTP {}",
+        resp.status()
+    );
+    let ct = resp
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    ensure!(ct.starts_with("text/event-stream"), "content type {ct}");
+    let reader = BufReader::new(resp.body_mut().as_reader());
+    let mut out = Vec::new();
+    for line in reader.lines() {
+        let line = line?;
+        if let Some(data) = line.strip_prefix("data: ") {
+            let v: Value = serde_json::from_str(data)?;
+            let stop = until(&v);
+            out.push(v);
+            if stop {
+                return Ok(out);
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn finetune(max_seconds: Option<f64>, epochs: u32) -> Value {
+    json!({
+        "kind": "finetune", "symbols": ["600000.SH"], "epochs": epochs,
+        "lookback": 30, "horizon": 5, "batch_size": 16, "max_seconds": max_seconds
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jobs_run_watch_cancel_and_stay_private() -> Result<()> {
+    let server = Server::start_with_jobs(false, 2).await?;
+    let store = &server.store;
+    let mut tokens = std::collections::BTreeMap::new();
+    for (name, admin) in [("alice", false), ("bob", false), ("root", true)] {
+        let u = store.create_user(name, admin).await?.context("user")?;
+        let t = kxian_server::auth::new_token();
+        store.add_token(u.id, &t, "test").await?;
+        tokens.insert(name, t);
+    }
+    let (alice, bob, root) = (
+        tokens["alice"].clone(),
+        tokens["bob"].clone(),
+        tokens["root"].clone(),
+    );
+    let base = server.base.clone();
+    let result = tokio::task::spawn_blocking(move || -> Result<()> {
+        let url = |p: &str| format!("{base}{p}");
+        // Nobody: no token, or a wrong one.
+        for token in [None, Some("kx_not_a_token")] {
+            assert_eq!(call("GET", &url("/api/jobs"), token, None).0, 401);
+            assert_eq!(
+                call(
+                    "POST",
+                    &url("/api/jobs"),
+                    token,
+                    Some(finetune(Some(1.0), 1))
+                )
+                .0,
+                401
+            );
+        }
+        // A bad spec names its field.
+        let (s, e) = call(
+            "POST",
+            &url("/api/jobs"),
+            Some(&alice),
+            Some(json!({"kind": "finetune", "symbols": ["60000x"]})),
+        );
+        assert_eq!(s, 400, "{e}");
+        assert!(e["message"].as_str().unwrap().contains("symbols"), "{e}");
+        let (s, e) = call(
+            "POST",
+            &url("/api/jobs"),
+            Some(&alice),
+            Some(json!({"kind": "download"})),
+        );
+        assert_eq!(s, 400, "{e}");
+
+        // Alice's finetune, watched to its end.
+        let (s, job) = call(
+            "POST",
+            &url("/api/jobs"),
+            Some(&alice),
+            Some(finetune(Some(2.0), 1)),
+        );
+        assert_eq!(s, 201, "{job}");
+        let id = job["id"].as_i64().unwrap();
+        assert_eq!(job["state"], "queued");
+        let events = watch(&base, id, Some(&alice), &|v| v["event"] == "end")?;
+        let kinds: Vec<&str> = events.iter().filter_map(|e| e["event"].as_str()).collect();
+        assert_eq!(kinds.first(), Some(&"started"), "{kinds:?}");
+        for stage in ["tokenizer", "predictor"] {
+            assert!(
+                events
+                    .iter()
+                    .any(|e| e["event"] == "step" && e["stage"] == stage),
+                "{stage}"
+            );
+            assert!(
+                events
+                    .iter()
+                    .any(|e| e["event"] == "epoch" && e["stage"] == stage),
+                "{stage}"
+            );
+        }
+        let end = events.last().unwrap();
+        assert_eq!(end["state"], "done", "{end}");
+        let model = end["result"]["model"].as_str().unwrap().to_string();
+        let (_, models) = call("GET", &url("/api/models"), None, None);
+        assert!(
+            models["models"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|m| m["id"] == model.as_str()),
+            "{model} is served: {models}"
+        );
+        // A finished stream replays whole and closes; Last-Event-ID resumes after an event.
+        let again = watch(&base, id, Some(&alice), &|_| false)?;
+        assert_eq!(again, events);
+
+        // Every job endpoint: Bob sees nothing of Alice's job; the admin sees it.
+        for (method, path) in [
+            ("GET", format!("/api/jobs/{id}")),
+            ("GET", format!("/api/jobs/{id}/events")),
+            ("GET", format!("/api/jobs/{id}/log")),
+            ("POST", format!("/api/jobs/{id}/cancel")),
+            ("POST", format!("/api/jobs/{id}/retry")),
+        ] {
+            let (s, _) = call(method, &url(&path), Some(&bob), None);
+            assert_eq!(s, 404, "bob {method} {path}");
+            let (s, _) = call(method, &url(&path), None, None);
+            assert_eq!(s, 401, "nobody {method} {path}");
+        }
+        let (_, list) = call("GET", &url("/api/jobs"), Some(&bob), None);
+        assert_eq!(list["jobs"].as_array().unwrap().len(), 0);
+        let (_, list) = call("GET", &url("/api/jobs"), Some(&root), None);
+        assert_eq!(list["jobs"][0]["user"], "alice");
+        let (s, one) = call("GET", &url(&format!("/api/jobs/{id}")), Some(&root), None);
+        assert_eq!((s, one["state"].as_str()), (200, Some("done")));
+        let (s, log) = call(
+            "GET",
+            &url(&format!("/api/jobs/{id}/log")),
+            Some(&alice),
+            None,
+        );
+        assert_eq!(s, 200);
+        assert!(
+            log.as_str().unwrap_or_default().contains("best checkpoint"),
+            "{log}"
+        );
+
+        // Quota 2: a long job and a queued one fill it; a third is refused.
+        let (_, long) = call(
+            "POST",
+            &url("/api/jobs"),
+            Some(&alice),
+            Some(finetune(None, 50)),
+        );
+        let (_, queued) = call(
+            "POST",
+            &url("/api/jobs"),
+            Some(&alice),
+            Some(finetune(Some(1.0), 1)),
+        );
+        let (s, e) = call(
+            "POST",
+            &url("/api/jobs"),
+            Some(&alice),
+            Some(finetune(Some(1.0), 1)),
+        );
+        assert_eq!(s, 429, "{e}");
+        // Bob's quota is his own.
+        let (s, bobs) = call(
+            "POST",
+            &url("/api/jobs"),
+            Some(&bob),
+            Some(finetune(Some(1.0), 1)),
+        );
+        assert_eq!(s, 201);
+        let (long, queued) = (long["id"].as_i64().unwrap(), queued["id"].as_i64().unwrap());
+        // Cancel the queued one at once, and the long one once it runs.
+        let (s, c) = call(
+            "POST",
+            &url(&format!("/api/jobs/{queued}/cancel")),
+            Some(&alice),
+            None,
+        );
+        assert_eq!((s, c["state"].as_str()), (200, Some("cancelled")));
+        watch(&base, long, Some(&alice), &|v| v["event"] == "step")?;
+        let (s, _) = call(
+            "POST",
+            &url(&format!("/api/jobs/{long}/cancel")),
+            Some(&alice),
+            None,
+        );
+        assert_eq!(s, 200);
+        let ev = watch(&base, long, Some(&alice), &|v| v["event"] == "end")?;
+        assert_eq!(ev.last().unwrap()["state"], "cancelled");
+        let (s, e) = call(
+            "POST",
+            &url(&format!("/api/jobs/{long}/cancel")),
+            Some(&alice),
+            None,
+        );
+        assert_eq!(s, 409, "{e}");
+        // Retry brings a cancelled job back; Bob's job ran in the meantime or runs now.
+        let (s, r) = call(
+            "POST",
+            &url(&format!("/api/jobs/{queued}/retry")),
+            Some(&alice),
+            None,
+        );
+        assert_eq!((s, r["state"].as_str()), (200, Some("queued")));
+        let bid = bobs["id"].as_i64().unwrap();
+        let ev = watch(&base, bid, Some(&bob), &|v| v["event"] == "end")?;
+        assert_eq!(ev.last().unwrap()["state"], "done");
+        let ev = watch(&base, queued, Some(&alice), &|v| v["event"] == "end")?;
+        assert_eq!(ev.last().unwrap()["state"], "done");
+        Ok(())
+    })
+    .await?;
+    result
+}
+
+/// `kxian serve` as its own process, so it can be killed with SIGKILL.
+struct Process {
+    child: std::process::Child,
+    base: String,
+}
+
+fn serve(dir: &std::path::Path) -> Result<Process> {
+    let port = free_port()?;
+    let child = std::process::Command::new(target_bin("kxian")?)
+        .args(["serve", "--port", &port.to_string(), "--db"])
+        .arg(dir.join("kxian.db"))
+        .arg("--trainer")
+        .arg(target_bin("kxian-trainer")?)
+        .arg("--dist")
+        .arg(workspace_root().join("dist"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()?;
+    let base = format!("http://127.0.0.1:{port}");
+    let t0 = Instant::now();
+    while t0.elapsed() < Duration::from_secs(30) {
+        if agent().get(&format!("{base}/api/health")).call().is_ok() {
+            return Ok(Process { child, base });
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    bail!("kxian serve did not come up");
+}
+
+/// The pids of running `kxian-trainer` processes whose command line mentions `needle`.
+fn trainers(needle: &str) -> Vec<u32> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Ok(pid) = e.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let cmd = std::fs::read(e.path().join("cmdline")).unwrap_or_default();
+        let cmd = String::from_utf8_lossy(&cmd).replace('\0', " ");
+        if cmd.contains("kxian-trainer") && cmd.contains(needle) {
+            out.push(pid);
+        }
+    }
+    out
+}
+
+#[test]
+fn killing_the_trainer_or_the_server_mid_job_loses_nothing() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let jobs_dir = dir.path().join("jobs");
+    let mut p = serve(dir.path())?;
+    // Loopback without a token: the local admin, as a single-user install.
+    let (s, job) = call(
+        "POST",
+        &format!("{}/api/jobs", p.base),
+        None,
+        Some(finetune(None, 1)),
+    );
+    assert_eq!(s, 201, "{job}");
+    let id = job["id"].as_i64().unwrap();
+    let before = watch(&p.base, id, None, &|v| {
+        v["event"] == "step" && v["step"].as_u64() >= Some(5)
+    })?;
+    let seen = before.len();
+    // SIGKILL the server; its trainer notices and stops.
+    p.child.kill()?;
+    p.child.wait()?;
+    let needle = jobs_dir.join(format!("job-{id}")).display().to_string();
+    let t0 = Instant::now();
+    while !trainers(&needle).is_empty() && t0.elapsed() < Duration::from_secs(10) {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(trainers(&needle).is_empty(), "the orphaned trainer stopped");
+
+    // Restarted: the job is queued again, resumes, and ends; earlier events are all kept.
+    let mut p = serve(dir.path())?;
+    let events = watch(&p.base, id, None, &|v| v["event"] == "end")?;
+    assert_eq!(
+        &events[..seen],
+        &before[..],
+        "events before the kill are kept"
+    );
+    assert!(
+        events.iter().any(|e| e["event"] == "requeued"),
+        "{events:?}"
+    );
+    assert_eq!(
+        events.last().unwrap()["state"],
+        "done",
+        "{:?}",
+        events.last()
+    );
+    let (_, j) = call("GET", &format!("{}/api/jobs/{id}", p.base), None, None);
+    assert_eq!(j["attempts"], 2);
+
+    // A trainer killed mid-job fails its job with its log tail; the server goes on.
+    let (_, job) = call(
+        "POST",
+        &format!("{}/api/jobs", p.base),
+        None,
+        Some(finetune(None, 1)),
+    );
+    let id2 = job["id"].as_i64().unwrap();
+    watch(&p.base, id2, None, &|v| v["event"] == "step")?;
+    let needle = jobs_dir.join(format!("job-{id2}")).display().to_string();
+    for pid in trainers(&needle) {
+        std::process::Command::new("kill")
+            .args(["-9", &pid.to_string()])
+            .status()?;
+    }
+    let ev = watch(&p.base, id2, None, &|v| v["event"] == "end")?;
+    let end = ev.last().unwrap();
+    assert_eq!(end["state"], "failed", "{end}");
+    assert!(
+        end["error"]
+            .as_str()
+            .unwrap()
+            .contains("kxian-trainer exited"),
+        "{end}"
+    );
+    let (s, _) = call("GET", &format!("{}/api/health", p.base), None, None);
+    assert_eq!(s, 200);
+    p.child.kill()?;
+    p.child.wait()?;
+    Ok(())
+}
