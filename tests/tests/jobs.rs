@@ -119,7 +119,7 @@ async fn jobs_run_watch_cancel_and_stay_private() -> Result<()> {
         tokens["root"].clone(),
     );
     let base = server.base.clone();
-    let result = tokio::task::spawn_blocking(move || -> Result<()> {
+    tokio::task::spawn_blocking(move || -> Result<()> {
         let url = |p: &str| format!("{base}{p}");
         // Nobody: no token, or a wrong one.
         for token in [None, Some("kx_not_a_token")] {
@@ -295,8 +295,7 @@ async fn jobs_run_watch_cancel_and_stay_private() -> Result<()> {
         assert_eq!(ev.last().unwrap()["state"], "done");
         Ok(())
     })
-    .await?;
-    result
+    .await?
 }
 
 /// `kxian serve` as its own process, so it can be killed with SIGKILL.
