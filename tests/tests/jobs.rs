@@ -423,3 +423,88 @@ fn killing_the_trainer_or_the_server_mid_job_loses_nothing() -> Result<()> {
     p.child.wait()?;
     Ok(())
 }
+
+#[path = "common/eastmoney_mock.rs"]
+mod eastmoney_mock;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_download_job_fills_the_store_and_reports_each_symbol() -> Result<()> {
+    let mock = eastmoney_mock::Mock::start(std::collections::BTreeMap::from([(
+        "1.600000".to_string(),
+        eastmoney_mock::Fault::TooMany(1),
+    )]));
+    let env = vec![
+        ("KXIAN_EASTMONEY_URL".to_string(), mock.base.clone()),
+        ("KXIAN_EASTMONEY_LIST_URL".to_string(), mock.base.clone()),
+    ];
+    let server = Server::start_with_jobs_env(true, 4, env).await?;
+    let admin = server
+        .store
+        .create_user("admin", true)
+        .await?
+        .context("admin")?;
+    let token = kxian_server::auth::new_token();
+    server.store.add_token(admin.id, &token, "test").await?;
+    let base = server.base.clone();
+    tokio::task::spawn_blocking(move || -> Result<()> {
+        let spec = json!({
+            "kind": "download", "symbols": ["510300", "600000.SH", "999998.SH"],
+            "from": "2024-09-02", "to": "2024-09-13"
+        });
+        let (s, job) = call("POST", &format!("{base}/api/jobs"), Some(&token), Some(spec));
+        assert_eq!(s, 201, "{job}");
+        let id = job["id"].as_i64().unwrap();
+        let events = watch(&base, id, Some(&token), &|v| v["event"] == "end")?;
+        let per_symbol: Vec<(String, String)> = events
+            .iter()
+            .filter(|e| e["event"] == "symbol")
+            .map(|e| (e["symbol"].as_str().unwrap().into(), e["status"].as_str().unwrap().into()))
+            .collect();
+        // 600000.SH is in the store (embedded, up to 2024-09-19) already: incremental, it
+        // asks only for what follows and finds nothing new.
+        assert_eq!(
+            per_symbol,
+            [
+                ("510300.SH".to_string(), "downloaded".to_string()),
+                ("600000.SH".into(), "up_to_date".into()),
+                ("999998.SH".into(), "unknown".into()),
+            ]
+        );
+        let end = events.last().unwrap();
+        assert_eq!(end["state"], "done", "{end}");
+        // The new series is in the store with its provenance, in shares and CNY.
+        let (s, sym) = call("GET", &format!("{base}/api/symbols/510300.SH"), None, None);
+        assert_eq!(s, 200, "{sym}");
+        let series = &sym["series"][0];
+        assert_eq!(series["bars"], 10, "{sym}");
+        assert_eq!(series["source"], format!("eastmoney:job-{id}"));
+        let (_, bars) = call(
+            "GET",
+            &format!("{base}/api/symbols/510300.SH/bars?freq=daily&limit=1"),
+            None,
+            None,
+        );
+        let fixture: Value = serde_json::from_slice(&std::fs::read(
+            eastmoney_mock::fixtures().join("eastmoney/kline_daily_1.510300_fqt0_20240902_20240913.json"),
+        )?)?;
+        let last: Vec<&str> = fixture["data"]["klines"]
+            .as_array()
+            .unwrap()
+            .last()
+            .unwrap()
+            .as_str()
+            .unwrap()
+            .split(',')
+            .collect();
+        let b = &bars["bars"][0];
+        assert_eq!(b["close"].as_f64().unwrap(), last[2].parse::<f64>()?);
+        assert_eq!(b["volume"].as_f64().unwrap(), last[5].parse::<f64>()? * 100.0);
+        // A second run is incremental: nothing new, everything up to date.
+        let spec = json!({"kind": "download", "symbols": ["510300"], "from": "2024-09-02", "to": "2024-09-13"});
+        let (_, job) = call("POST", &format!("{base}/api/jobs"), Some(&token), Some(spec));
+        let events = watch(&base, job["id"].as_i64().unwrap(), Some(&token), &|v| v["event"] == "end")?;
+        assert!(events.iter().any(|e| e["event"] == "symbol" && e["status"] == "up_to_date"), "{events:?}");
+        Ok(())
+    })
+    .await?
+}

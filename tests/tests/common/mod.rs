@@ -45,10 +45,19 @@ impl Server {
     /// The same with the job runner on: `kxian-trainer` from the build, one slot, a quota of
     /// `quota`, and loopback requests without a token treated as the local admin or not.
     pub async fn start_with_jobs(local_admin: bool, quota: i64) -> Result<Server> {
-        Server::start_with(Some((local_admin, quota))).await
+        Server::start_with(Some((local_admin, quota, Vec::new()))).await
     }
 
-    async fn start_with(jobs: Option<(bool, i64)>) -> Result<Server> {
+    /// With extra environment for the trainer (e.g. a mock upstream's URL).
+    pub async fn start_with_jobs_env(
+        local_admin: bool,
+        quota: i64,
+        env: Vec<(String, String)>,
+    ) -> Result<Server> {
+        Server::start_with(Some((local_admin, quota, env))).await
+    }
+
+    async fn start_with(jobs: Option<(bool, i64, Vec<(String, String)>)>) -> Result<Server> {
         let dist = workspace_root().join("dist");
         if !dist.join("index.html").exists() {
             bail!(
@@ -64,9 +73,10 @@ impl Server {
         let (stop, stopped) = oneshot::channel::<()>();
         let models_dir = dir.path().join("models");
         let models = kxian_server::models::Models::load(Some(&models_dir)).unwrap();
+        let with_jobs = jobs.is_some();
         let (auth, runner) = match jobs {
             None => (Default::default(), Default::default()),
-            Some((local_admin, quota)) => (
+            Some((local_admin, quota, env)) => (
                 kxian_server::auth::AuthConfig { local_admin },
                 kxian_server::jobs::Jobs::new(kxian_server::jobs::RunnerConfig {
                     trainer: target_bin("kxian-trainer")?,
@@ -74,12 +84,12 @@ impl Server {
                     db: db.clone(),
                     slots: 1,
                     quota,
-                    env: Vec::new(),
+                    env,
                     models: Some(models_dir),
                 }),
             ),
         };
-        if jobs.is_some() {
+        if with_jobs {
             kxian_server::jobs::runner::start(store.clone(), runner.clone(), models.clone());
         }
         let state = AppState {

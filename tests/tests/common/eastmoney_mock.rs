@@ -1,0 +1,220 @@
+//! A loopback mock of Eastmoney's kline and spot-list endpoints that replays the recorded
+//! bodies of `../shared/data/fixtures` (matched as its `manifest.json` says), cuts a wider
+//! recording to the range asked for, and injects faults per secid. Shared by the trainer's
+//! download tests and the end-to-end job tests (included by path).
+
+#![allow(dead_code)]
+
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+pub fn fixtures() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/fixtures")
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Fault {
+    /// Answer 429 this many times first.
+    TooMany(usize),
+    /// Close the connection without answering this many times first.
+    Drop(usize),
+    /// Always answer a body that is not JSON.
+    Malformed,
+}
+
+#[derive(Default)]
+struct State {
+    /// (secid, elapsed) of every kline request, in order.
+    log: Vec<(String, f64)>,
+    served: BTreeMap<String, usize>,
+}
+
+pub struct Mock {
+    pub base: String,
+    state: Arc<Mutex<State>>,
+}
+
+/// Percent-decodes one query component (`+` is a space).
+fn decode(v: &str) -> String {
+    let b = v.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'%' if i + 2 < b.len() => {
+                match std::str::from_utf8(&b[i + 1..(i + 3).min(b.len())])
+                    .ok()
+                    .and_then(|h| u8::from_str_radix(h, 16).ok())
+                {
+                    Some(x) => {
+                        out.push(x);
+                        i += 3;
+                    }
+                    None => {
+                        out.push(b'%');
+                        i += 1;
+                    }
+                }
+            }
+            b'+' => {
+                out.push(b' ');
+                i += 1;
+            }
+            c => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn query_of(target: &str) -> BTreeMap<String, String> {
+    let q = target.split_once('?').map_or("", |x| x.1);
+    q.split('&')
+        .filter_map(|kv| kv.split_once('='))
+        .map(|(k, v)| (decode(k), decode(v)))
+        .collect()
+}
+
+fn respond(stream: &mut TcpStream, status: u16, body: &str) {
+    let reason = match status {
+        200 => "OK",
+        404 => "Not Found",
+        429 => "Too Many Requests",
+        _ => "Error",
+    };
+    let _ = write!(
+        stream,
+        "HTTP/1.1 {status} {reason}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    );
+}
+
+impl Mock {
+    pub fn start(faults: BTreeMap<String, Fault>) -> Mock {
+        Mock::start_with(faults, Duration::ZERO)
+    }
+
+    /// With `latency` before every answer (a realistic upstream for benchmarks).
+    pub fn start_with(faults: BTreeMap<String, Fault>, latency: Duration) -> Mock {
+        let manifest: Value =
+            serde_json::from_slice(&std::fs::read(fixtures().join("manifest.json")).unwrap())
+                .unwrap();
+        let entries: Vec<Value> = manifest["eastmoney"].as_array().unwrap().clone();
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let state = Arc::new(Mutex::new(State::default()));
+        let st = Arc::clone(&state);
+        let t0 = Instant::now();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { continue };
+                if !latency.is_zero() {
+                    std::thread::sleep(latency);
+                }
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut line = String::new();
+                if reader.read_line(&mut line).is_err() {
+                    continue;
+                }
+                loop {
+                    let mut h = String::new();
+                    if reader.read_line(&mut h).is_err() || h.trim().is_empty() {
+                        break;
+                    }
+                }
+                let target = line.split_whitespace().nth(1).unwrap_or("/").to_string();
+                let path = target.split('?').next().unwrap_or("/").to_string();
+                let q = query_of(&target);
+                let secid = q.get("secid").cloned().unwrap_or_default();
+                let mut s = st.lock().unwrap();
+                if path.ends_with("/kline/get") {
+                    s.log.push((secid.clone(), t0.elapsed().as_secs_f64()));
+                }
+                let n = {
+                    let c = s.served.entry(secid.clone()).or_default();
+                    *c += 1;
+                    *c
+                };
+                drop(s);
+                match faults.get(&secid) {
+                    Some(Fault::TooMany(k)) if n <= *k => {
+                        respond(&mut stream, 429, "{}");
+                        continue;
+                    }
+                    Some(Fault::Drop(k)) if n <= *k => {
+                        let _ = stream.shutdown(std::net::Shutdown::Both);
+                        continue;
+                    }
+                    Some(Fault::Malformed) => {
+                        respond(&mut stream, 200, "{\"rc\":0,\"data\":{\"klines\":[");
+                        continue;
+                    }
+                    _ => {}
+                }
+                let hit =
+                    entries.iter().find(|e| {
+                        path == e["path"].as_str().unwrap_or_default()
+                            && e["match"].as_object().unwrap().iter().all(|(k, v)| {
+                                k == "pz" || q.get(k).map(String::as_str) == v.as_str()
+                            })
+                    });
+                // Without an exact match, answer from the recording of the same security over
+                // a wider range, cut to the range asked for, as the upstream does.
+                let wider = || {
+                    entries.iter().find(|e| {
+                        let m = &e["match"];
+                        path.ends_with("/kline/get")
+                            && m["beg"].is_string()
+                            && ["secid", "klt", "fqt"]
+                                .iter()
+                                .all(|k| q.get(*k).map(String::as_str) == m[*k].as_str())
+                    })
+                };
+                match (hit, wider()) {
+                    (Some(e), _) => {
+                        let body =
+                            std::fs::read_to_string(fixtures().join(e["file"].as_str().unwrap()))
+                                .unwrap();
+                        respond(&mut stream, e["status"].as_u64().unwrap() as u16, &body);
+                    }
+                    (None, Some(e)) => {
+                        let mut v: Value = serde_json::from_slice(
+                            &std::fs::read(fixtures().join(e["file"].as_str().unwrap())).unwrap(),
+                        )
+                        .unwrap();
+                        let day = |k: &str| q.get(k).cloned().unwrap_or_default();
+                        let (beg, end) = (day("beg"), day("end"));
+                        let keep = |l: &Value| {
+                            let d = l.as_str().unwrap_or_default()[..10].replace('-', "");
+                            (beg == "0" || d >= beg) && d <= end
+                        };
+                        let lines: Vec<Value> = v["data"]["klines"]
+                            .as_array()
+                            .unwrap()
+                            .iter()
+                            .filter(|l| keep(l))
+                            .cloned()
+                            .collect();
+                        v["data"]["klines"] = Value::Array(lines);
+                        respond(&mut stream, 200, &v.to_string());
+                    }
+                    (None, None) => respond(&mut stream, 404, "{\"error\":\"no fixture\"}"),
+                }
+                let mut rest = Vec::new();
+                let _ = reader.read_to_end(&mut rest);
+            }
+        });
+        Mock { base, state }
+    }
+
+    pub fn log(&self) -> Vec<(String, f64)> {
+        self.state.lock().unwrap().log.clone()
+    }
+}
