@@ -27,6 +27,9 @@ pub fn artifacts_dir() -> PathBuf {
     d
 }
 
+/// Local admin on, quota, trainer environment.
+type JobsSetup = (bool, i64, Vec<(String, String)>);
+
 pub struct Server {
     pub base: String,
     pub store: Store,
@@ -57,7 +60,7 @@ impl Server {
         Server::start_with(Some((local_admin, quota, env))).await
     }
 
-    async fn start_with(jobs: Option<(bool, i64, Vec<(String, String)>)>) -> Result<Server> {
+    async fn start_with(jobs: Option<JobsSetup>) -> Result<Server> {
         let dist = workspace_root().join("dist");
         if !dist.join("index.html").exists() {
             bail!(
