@@ -180,3 +180,54 @@ pub fn bars_between(
     }
     get(format!("{}/bars", symbol_path(symbol)), query)
 }
+
+async fn post_json<T: DeserializeOwned>(
+    path: &str,
+    body: &impl serde::Serialize,
+) -> Result<T, ApiError> {
+    let resp = Request::post(path)
+        .json(body)
+        .map_err(|e| client_error("bad_request", e.to_string()))?
+        .send()
+        .await
+        .map_err(|e| client_error("network", format!("cannot reach the server: {e}")))?;
+    decode(resp).await
+}
+
+/// `GET /api/me`: who the server takes this browser for (401 when signed out remotely).
+pub fn me() -> impl Future<Output = Result<kxian_shared::api::Me, ApiError>> {
+    get("/api/me".into(), Vec::new())
+}
+
+/// `POST /api/session`: signs this browser in with an API token (an HttpOnly cookie).
+pub async fn sign_in(token: &str) -> Result<kxian_shared::api::Me, ApiError> {
+    post_json("/api/session", &serde_json::json!({ "token": token })).await
+}
+
+/// `GET /api/jobs`: this user's jobs (an admin's: everyone's), newest first.
+pub fn jobs() -> impl Future<Output = Result<kxian_shared::api::JobList, ApiError>> {
+    get("/api/jobs".into(), Vec::new())
+}
+
+/// `POST /api/jobs`.
+pub async fn submit_job(
+    spec: &kxian_shared::api::JobSpec,
+) -> Result<kxian_shared::api::JobInfo, ApiError> {
+    post_json("/api/jobs", spec).await
+}
+
+/// `POST /api/jobs/{id}/cancel`.
+pub async fn cancel_job(id: i64) -> Result<kxian_shared::api::JobInfo, ApiError> {
+    post_json(&format!("/api/jobs/{id}/cancel"), &serde_json::json!({})).await
+}
+
+/// `GET /api/models/{id}/card` as text.
+pub async fn model_card(url: &str) -> Result<String, ApiError> {
+    let resp = Request::get(url)
+        .send()
+        .await
+        .map_err(|e| client_error("network", format!("cannot reach the server: {e}")))?;
+    resp.text()
+        .await
+        .map_err(|e| client_error("network", e.to_string()))
+}

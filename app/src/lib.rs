@@ -21,6 +21,7 @@ use leptos_router::components::{Route, Router, Routes};
 use leptos_router::path;
 use pages::backtest::BacktestPage;
 use pages::forecast::ForecastPage;
+use pages::jobs::{DataPage, ModelsPage, TrainingPage};
 use pages::not_found::NotFound;
 use pages::share::SharePage;
 use pages::symbol::SymbolPage;
@@ -44,6 +45,9 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/symbols/:symbol") view=SymbolPage/>
                     <Route path=path!("/forecast") view=ForecastPage/>
                     <Route path=path!("/backtest") view=BacktestPage/>
+                    <Route path=path!("/data") view=DataPage/>
+                    <Route path=path!("/training") view=TrainingPage/>
+                    <Route path=path!("/models") view=ModelsPage/>
                     <Route path=path!("/s/:id") view=SharePage/>
                 </Routes>
             </Layout>

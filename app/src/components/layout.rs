@@ -20,6 +20,9 @@ pub fn Header() -> impl IntoView {
                     <A href="/" exact=true>{move || i18n.t().nav_symbols}</A>
                     <A href="/forecast" attr:id="nav-forecast">{move || i18n.t().nav_forecast}</A>
                     <A href="/backtest" attr:id="nav-backtest">{move || crate::components::forecast_view::tr(i18n.lang(), "回测", "Backtest")}</A>
+                    <A href="/data" attr:id="nav-data">{move || crate::components::forecast_view::tr(i18n.lang(), "数据", "Data")}</A>
+                    <A href="/training" attr:id="nav-training">{move || crate::components::forecast_view::tr(i18n.lang(), "训练", "Training")}</A>
+                    <A href="/models" attr:id="nav-models">{move || crate::components::forecast_view::tr(i18n.lang(), "模型", "Models")}</A>
                 </nav>
                 <button
                     id="lang-switch"

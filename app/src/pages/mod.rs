@@ -2,6 +2,7 @@
 
 pub mod backtest;
 pub mod forecast;
+pub mod jobs;
 pub mod not_found;
 pub mod share;
 pub mod symbol;

@@ -4,6 +4,7 @@ mod bars;
 mod error;
 mod forecast;
 mod import;
+mod jobs;
 mod models;
 mod shares;
 mod symbols;
@@ -15,6 +16,7 @@ pub use forecast::{
     ForecastReport, ForecastTokens, ModelSummary,
 };
 pub use import::{ImportOptions, ImportReport, ImportedSeries, VolumeUnit};
+pub use jobs::{JobInfo, JobList, JobSpec, Me};
 pub use models::{ClassifierEntry, ModelEntry, ModelFile, ModelList, ModelPart};
 pub use shares::{
     SHARE_MAX_BARS, SHARE_MAX_BYTES, SHARE_MAX_HORIZON, SHARE_MAX_SAMPLES, SHARE_VERSION,

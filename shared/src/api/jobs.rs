@@ -1,0 +1,182 @@
+//! `/api/jobs`: hosted jobs (downloads, finetunes) as submitted and as listed.
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+/// A job as submitted. Everything is checked before it is queued.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum JobSpec {
+    /// Bars from a market-data source into the store.
+    Download {
+        #[serde(default)]
+        symbols: Vec<String>,
+        /// `all-etfs` or `all-a`: the source's whole list.
+        #[serde(default)]
+        universe: Option<String>,
+        #[serde(default = "daily")]
+        frequency: String,
+        #[serde(default = "none")]
+        adjustment: String,
+        #[serde(default)]
+        from: Option<NaiveDate>,
+        #[serde(default)]
+        to: Option<NaiveDate>,
+    },
+    /// Finetune the built-in model (or train from scratch) on series of the store.
+    Finetune {
+        symbols: Vec<String>,
+        /// `tokenizer`, `predictor` or `both`.
+        #[serde(default = "both")]
+        stages: String,
+        #[serde(default = "one")]
+        epochs: u32,
+        #[serde(default = "sixteen")]
+        batch_size: u32,
+        #[serde(default)]
+        lr: Option<f64>,
+        #[serde(default = "ninety")]
+        lookback: u32,
+        #[serde(default = "ten")]
+        horizon: u32,
+        /// Stop each stage after this many seconds.
+        #[serde(default)]
+        max_seconds: Option<f64>,
+    },
+}
+
+fn daily() -> String {
+    "daily".into()
+}
+fn none() -> String {
+    "none".into()
+}
+fn both() -> String {
+    "both".into()
+}
+fn one() -> u32 {
+    1
+}
+fn sixteen() -> u32 {
+    16
+}
+fn ninety() -> u32 {
+    90
+}
+fn ten() -> u32 {
+    10
+}
+
+impl JobSpec {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            JobSpec::Download { .. } => "download",
+            JobSpec::Finetune { .. } => "finetune",
+        }
+    }
+
+    /// The problem with the spec, naming the field.
+    pub fn check(&self) -> Result<(), String> {
+        let symbols_ok = |symbols: &[String]| -> Result<(), String> {
+            for s in symbols {
+                s.parse::<crate::Symbol>()
+                    .map_err(|e| format!("symbols: `{s}`: {e}"))?;
+            }
+            Ok(())
+        };
+        match self {
+            JobSpec::Download {
+                symbols,
+                universe,
+                frequency,
+                adjustment,
+                from,
+                to,
+            } => {
+                symbols_ok(symbols)?;
+                if symbols.is_empty() && universe.is_none() {
+                    return Err("symbols: give symbols or a universe (all-etfs, all-a)".into());
+                }
+                if let Some(u) = universe
+                    && u != "all-etfs"
+                    && u != "all-a"
+                {
+                    return Err(format!("universe: `{u}` is not all-etfs or all-a"));
+                }
+                frequency
+                    .parse::<crate::Frequency>()
+                    .map_err(|e| format!("frequency: {e}"))?;
+                adjustment
+                    .parse::<crate::Adjustment>()
+                    .map_err(|e| format!("adjustment: {e}"))?;
+                if let (Some(f), Some(t)) = (from, to)
+                    && f > t
+                {
+                    return Err("from: after `to`".into());
+                }
+                Ok(())
+            }
+            JobSpec::Finetune {
+                symbols,
+                stages,
+                epochs,
+                batch_size,
+                lookback,
+                horizon,
+                ..
+            } => {
+                symbols_ok(symbols)?;
+                if symbols.is_empty() {
+                    return Err("symbols: at least one series to train on".into());
+                }
+                if !["tokenizer", "predictor", "both"].contains(&stages.as_str()) {
+                    return Err(format!(
+                        "stages: `{stages}` is not tokenizer, predictor or both"
+                    ));
+                }
+                if !(1..=100).contains(epochs) || !(1..=1024).contains(batch_size) {
+                    return Err("epochs: 1 to 100; batch_size: 1 to 1024".into());
+                }
+                if *lookback < 2 || *horizon < 1 {
+                    return Err("lookback: at least 2; horizon: at least 1".into());
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+/// A job as the API lists it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JobInfo {
+    pub id: i64,
+    /// The owner's name.
+    pub user: String,
+    pub kind: String,
+    pub spec: serde_json::Value,
+    /// queued, running, done, failed or cancelled.
+    pub state: String,
+    pub attempts: i64,
+    pub created_at: String,
+    #[serde(default)]
+    pub started_at: Option<String>,
+    #[serde(default)]
+    pub finished_at: Option<String>,
+    #[serde(default)]
+    pub error: Option<String>,
+    #[serde(default)]
+    pub result: Option<serde_json::Value>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JobList {
+    pub jobs: Vec<JobInfo>,
+}
+
+/// `GET /api/me`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Me {
+    pub id: i64,
+    pub name: String,
+    pub admin: bool,
+}

@@ -1,0 +1,194 @@
+//! The hosted-job pages in headless Chromium, on a server whose runner starts the real
+//! `kxian-trainer` and whose Eastmoney is the loopback mock: a download from the Data page
+//! with its per-symbol progress, a tiny finetune from the Training page watched over SSE to
+//! its end with a live loss curve, then a forecast in the browser with the new model, and the
+//! model on the Models page.
+
+mod common;
+
+#[path = "common/eastmoney_mock.rs"]
+mod eastmoney_mock;
+
+use anyhow::{Context, Result, ensure};
+use common::{Browser, Server};
+use kxian_shared::api::ForecastReport;
+use std::time::Duration;
+
+/// Sets an input's value the way typing does (so the page's `input` handler sees it).
+fn set(id: &str, value: &str) -> String {
+    format!(
+        "{{ const el = document.getElementById('{id}');
+           el.value = {value:?};
+           el.dispatchEvent(new Event('input', {{ bubbles: true }})); }}"
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn download_finetune_watch_and_forecast_from_the_browser() -> Result<()> {
+    let mock = eastmoney_mock::Mock::start(Default::default());
+    let env = vec![
+        ("KXIAN_EASTMONEY_URL".to_string(), mock.base.clone()),
+        ("KXIAN_EASTMONEY_LIST_URL".to_string(), mock.base.clone()),
+    ];
+    let server = Server::start_with_jobs_env(true, 4, env).await?;
+    // The single-user install: the local admin, and a browser on this machine.
+    server
+        .store
+        .create_user("admin", true)
+        .await?
+        .context("admin")?;
+    let browser = Browser::start().await?;
+    let b = &browser.client;
+
+    // Data: 510300 for two weeks, progress per symbol, then in the store.
+    b.goto(&format!("{}/data", server.base)).await?;
+    browser
+        .wait_for_js(
+            "the data form",
+            "return document.getElementById('dl-submit') ? true : null;",
+            Duration::from_secs(60),
+            |v| v.is_boolean(),
+        )
+        .await?;
+    b.execute(
+        &format!(
+            "{} {} {}
+             document.getElementById('dl-submit').click();",
+            set("dl-symbols", "510300"),
+            set("dl-from", "2024-09-02"),
+            set("dl-to", "2024-09-13")
+        ),
+        vec![],
+    )
+    .await?;
+    let rows = browser
+        .wait_for_js(
+            "the download to end",
+            "const e = document.getElementById('dl-error'); if (e) return 'ERROR: ' + e.textContent;
+             const s = document.getElementById('dl-state');
+             if (!s || !['done', 'failed', 'cancelled'].includes(s.dataset.state)) return null;
+             return { state: s.dataset.state,
+                      rows: [...document.querySelectorAll('#dl-progress tbody tr')]
+                          .map(r => [r.dataset.symbol, r.dataset.status]) };",
+            Duration::from_secs(60),
+            |v| v.is_object() || v.as_str().is_some_and(|s| s.starts_with("ERROR")),
+        )
+        .await?;
+    ensure!(rows.is_object(), "{rows}");
+    assert_eq!(rows["state"], "done", "{rows}");
+    assert_eq!(
+        rows["rows"],
+        serde_json::json!([["510300.SH", "downloaded"]])
+    );
+    let stored = server
+        .store
+        .bars(
+            &"510300.SH".parse()?,
+            kxian_shared::Frequency::Daily,
+            kxian_shared::Adjustment::None,
+            None,
+            None,
+            100,
+        )
+        .await?
+        .context("the downloaded series")?;
+    assert_eq!(stored.bars.len(), 10);
+
+    // Training: a tiny finetune on 600000.SH, watched to its end.
+    b.goto(&format!("{}/training", server.base)).await?;
+    browser
+        .wait_for_js(
+            "the training form",
+            "return document.getElementById('tr-submit') ? true : null;",
+            Duration::from_secs(60),
+            |v| v.is_boolean(),
+        )
+        .await?;
+    b.execute(
+        &format!(
+            "{} {} {} {}
+             document.getElementById('tr-submit').click();",
+            set("tr-symbols", "600000.SH"),
+            set("tr-lookback", "30"),
+            set("tr-horizon", "5"),
+            set("tr-max-seconds", "2")
+        ),
+        vec![],
+    )
+    .await?;
+    let done = browser
+        .wait_for_js(
+            "the finetune to end",
+            "const e = document.getElementById('tr-error'); if (e) return 'ERROR: ' + e.textContent;
+             const s = document.getElementById('tr-state');
+             if (!s || !['done', 'failed', 'cancelled'].includes(s.dataset.state)) return null;
+             const use = document.getElementById('tr-use');
+             if (s.dataset.state === 'done' && !use) return null;
+             const o = echarts.getInstanceByDom(document.getElementById('tr-loss')).getOption();
+             return { state: s.dataset.state, href: use ? use.getAttribute('href') : null,
+                      tokenizer: o.series[0].data.length, predictor: o.series[2].data.length,
+                      validation: o.series[1].data.length + o.series[3].data.length };",
+            Duration::from_secs(180),
+            |v| v.is_object() || v.as_str().is_some_and(|s| s.starts_with("ERROR")),
+        )
+        .await?;
+    ensure!(done.is_object(), "{done}");
+    assert_eq!(done["state"], "done", "{done}");
+    assert!(
+        done["tokenizer"].as_u64() > Some(0) && done["predictor"].as_u64() > Some(0),
+        "{done}"
+    );
+    assert!(done["validation"].as_u64() >= Some(2), "{done}");
+    let href = done["href"].as_str().unwrap_or_default().to_string();
+    let model = href
+        .split("model=")
+        .nth(1)
+        .and_then(|r| r.split('&').next())
+        .unwrap_or_default()
+        .to_string();
+    assert!(model.starts_with("job-"), "{href}");
+
+    // The new model is on the Models page and forecasts in this browser.
+    b.goto(&format!("{}/models", server.base)).await?;
+    browser
+        .wait_for_js(
+            "the model list",
+            &format!("return document.querySelector('tr[data-model=\"{model}\"]') ? true : null;"),
+            Duration::from_secs(30),
+            |v| v.is_boolean(),
+        )
+        .await?;
+    b.goto(&format!(
+        "{}{href}&lookback=60&horizon=3&samples=1&backend=cpu",
+        server.base
+    ))
+    .await?;
+    browser
+        .wait_for_js(
+            "the forecast form",
+            "return document.getElementById('forecast-run') ? true : null;",
+            Duration::from_secs(60),
+            |v| v.is_boolean(),
+        )
+        .await?;
+    // The model list loads asynchronously; the run needs it.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    b.execute("document.getElementById('forecast-run').click();", vec![])
+        .await?;
+    let raw = browser
+        .wait_for_js(
+            "the forecast",
+            "const e = document.getElementById('forecast-error'); if (e) return 'ERROR: ' + e.textContent;
+             const r = document.getElementById('forecast-report'); return r ? r.textContent : null;",
+            Duration::from_secs(120),
+            |v| v.is_string(),
+        )
+        .await?;
+    let raw = raw.as_str().unwrap_or_default();
+    ensure!(!raw.starts_with("ERROR"), "{raw}");
+    let report: ForecastReport = serde_json::from_str(raw)?;
+    assert_eq!(report.model.predictor.name, format!("{model}/predictor"));
+    assert_eq!(report.mean.len(), 3);
+    browser.quit().await;
+    Ok(())
+}
