@@ -84,3 +84,23 @@ impl Caller {
         self.0.admin || self.0.id == owner
     }
 }
+
+/// Who reads the store, for routes that anyone may call: a valid token or the local admin
+/// sees their own series too; nobody sees only the public ones. A bad token is still a 401.
+#[derive(Debug, Clone, Copy)]
+pub struct Reader(pub crate::storage::Viewer);
+
+impl FromRequestParts<AppState> for Reader {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        match Caller::from_request_parts(parts, state).await {
+            Ok(Caller(u)) => Ok(Reader(crate::storage::Viewer {
+                user: Some(u.id),
+                admin: u.admin,
+            })),
+            Err(e) if token_of(parts).is_some() => Err(e),
+            Err(_) => Ok(Reader(crate::storage::Viewer::default())),
+        }
+    }
+}

@@ -107,6 +107,8 @@ struct Model {
     /// `(part, file)` → content.
     files: BTreeMap<(String, String), Stored>,
     card: Option<Bytes>,
+    /// The user a training job made it for (`owner.json`); `None` is everyone's.
+    owner: Option<i64>,
 }
 
 /// The catalogue, built at start and rebuilt when a training job adds a model.
@@ -116,6 +118,8 @@ pub struct Models {
 }
 
 pub const PARTS: [&str; 2] = ["tokenizer", "predictor"];
+/// In a model folder: `{"user_id": N}`, the only user (with admins) who may see the model.
+pub const OWNER_FILE: &str = "owner.json";
 pub const FILES: [&str; 2] = ["config.json", "model.safetensors"];
 
 /// Lower-case hex SHA-256 of `bytes`: model files and stored share snapshots are named by it.
@@ -179,6 +183,7 @@ fn build_classifier(
         }),
         files: stored,
         card,
+        owner: None,
     }
 }
 
@@ -234,6 +239,7 @@ fn build(
         }),
         files: stored,
         card,
+        owner: None,
     }
 }
 
@@ -325,11 +331,15 @@ impl Models {
                     .and_then(summary)
                     .unwrap_or_else(|| format!("model folder {id}"));
                 let card = card_text.map(|_| Bytes::Disk(card_path));
-                let model = if complete {
+                let mut model = if complete {
                     build(&id, description, files, card)
                 } else {
                     build_classifier(&id, description, files, card)
                 };
+                model.owner = std::fs::read(path.join(OWNER_FILE))
+                    .ok()
+                    .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+                    .and_then(|v| v["user_id"].as_i64());
                 models.insert(id.clone(), model);
             }
         }
@@ -351,9 +361,24 @@ impl Models {
     }
 
     pub fn list(&self) -> ModelList {
+        self.list_for(&crate::storage::Viewer {
+            user: None,
+            admin: true,
+        })
+    }
+
+    /// Whether `viewer` may see model `id` (unknown ids are not visible).
+    pub fn visible(&self, id: &str, viewer: &crate::storage::Viewer) -> bool {
+        self.snapshot()
+            .get(id)
+            .is_some_and(|m| viewer.sees(m.owner))
+    }
+
+    /// The models `viewer` may see: everyone's, and their own.
+    pub fn list_for(&self, viewer: &crate::storage::Viewer) -> ModelList {
         let mut models = Vec::new();
         let mut classifiers = Vec::new();
-        for m in self.snapshot().values() {
+        for m in self.snapshot().values().filter(|m| viewer.sees(m.owner)) {
             match &m.entry {
                 Entry::Kronos(e) => models.push(e.clone()),
                 Entry::Classifier(c) => classifiers.push(c.clone()),

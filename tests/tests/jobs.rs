@@ -182,7 +182,7 @@ async fn jobs_run_watch_cancel_and_stay_private() -> Result<()> {
         let end = events.last().unwrap();
         assert_eq!(end["state"], "done", "{end}");
         let model = end["result"]["model"].as_str().unwrap().to_string();
-        let (_, models) = call("GET", &url("/api/models"), None, None);
+        let (_, models) = call("GET", &url("/api/models"), Some(&alice), None);
         assert!(
             models["models"]
                 .as_array()
@@ -504,6 +504,74 @@ async fn a_download_job_fills_the_store_and_reports_each_symbol() -> Result<()> 
         let (_, job) = call("POST", &format!("{base}/api/jobs"), Some(&token), Some(spec));
         let events = watch(&base, job["id"].as_i64().unwrap(), Some(&token), &|v| v["event"] == "end")?;
         assert!(events.iter().any(|e| e["event"] == "symbol" && e["status"] == "up_to_date"), "{events:?}");
+        Ok(())
+    })
+    .await?
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn series_and_models_are_private_to_their_owner() -> Result<()> {
+    let mock = eastmoney_mock::Mock::start(Default::default());
+    let env = vec![("KXIAN_EASTMONEY_URL".to_string(), mock.base.clone())];
+    let server = Server::start_with_jobs_env(false, 4, env).await?;
+    let mut tokens = std::collections::BTreeMap::new();
+    for (name, admin) in [("alice", false), ("bob", false), ("root", true)] {
+        let u = server
+            .store
+            .create_user(name, admin)
+            .await?
+            .context("user")?;
+        let t = kxian_server::auth::new_token();
+        server.store.add_token(u.id, &t, "test").await?;
+        tokens.insert(name, t);
+    }
+    let base = server.base.clone();
+    tokio::task::spawn_blocking(move || -> Result<()> {
+        let url = |p: &str| format!("{base}{p}");
+        let alice = tokens["alice"].as_str();
+        let dl = json!({"kind": "download", "symbols": ["510300"], "from": "2024-09-02", "to": "2024-09-13"});
+        let (_, job) = call("POST", &url("/api/jobs"), Some(alice), Some(dl));
+        let ev = watch(&base, job["id"].as_i64().unwrap(), Some(alice), &|v| v["event"] == "end")?;
+        assert_eq!(ev.last().unwrap()["state"], "done", "{ev:?}");
+        let (_, job) = call("POST", &url("/api/jobs"), Some(alice), Some(finetune(Some(1.0), 1)));
+        let ev = watch(&base, job["id"].as_i64().unwrap(), Some(alice), &|v| v["event"] == "end")?;
+        let model = ev.last().unwrap()["result"]["model"].as_str().unwrap().to_string();
+        let (_, list) = call("GET", &url("/api/models"), Some(alice), None);
+        let entry = list["models"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["id"] == model.as_str())
+            .cloned()
+            .context("alice sees her model")?;
+        let file = entry["predictor"]["weights"]["url"].as_str().unwrap().to_string();
+        let card = format!("/api/models/{model}/card");
+        // Every endpoint that reads a series or a model, for each kind of caller.
+        let reads = [
+            "/api/symbols/510300.SH".to_string(),
+            "/api/symbols/510300.SH/bars?freq=daily".to_string(),
+            file.clone(),
+            card.clone(),
+        ];
+        for (who, token, sees) in [
+            ("alice", Some(alice), true),
+            ("root", Some(tokens["root"].as_str()), true),
+            ("bob", Some(tokens["bob"].as_str()), false),
+            ("nobody", None, false),
+        ] {
+            for path in &reads {
+                let (s, _) = call("GET", &url(path), token, None);
+                assert_eq!(s, if sees { 200 } else { 404 }, "{who} GET {path}");
+            }
+            let (_, found) = call("GET", &url("/api/symbols?q=510300"), token, None);
+            assert_eq!(found["total"], if sees { 1 } else { 0 }, "{who} searches: {found}");
+            let (_, list) = call("GET", &url("/api/models"), token, None);
+            let listed = list["models"].as_array().unwrap().iter().any(|m| m["id"] == model.as_str());
+            assert_eq!(listed, sees, "{who} lists models");
+            // The public data stays public.
+            let (s, _) = call("GET", &url("/api/symbols/000300.SH/bars?freq=daily&limit=5"), token, None);
+            assert_eq!(s, 200, "{who} reads the embedded data");
+        }
         Ok(())
     })
     .await?

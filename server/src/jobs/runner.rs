@@ -312,21 +312,23 @@ async fn run_job(store: &Store, jobs: &Jobs, models: &Models, config: &RunnerCon
         return;
     }
     match status {
-        Ok(s) if s.success() => match finish(store, &spec, &dir, config, models, id).await {
-            Ok(result) => {
-                emit(
-                    store,
-                    jobs,
-                    id,
-                    &json!({"event": "end", "state": "done", "result": result}),
-                )
-                .await;
-                let _ = store
-                    .finish_job(id, JobState::Done, None, Some(&result))
+        Ok(s) if s.success() => {
+            match finish(store, &spec, &dir, config, models, (id, job.user_id)).await {
+                Ok(result) => {
+                    emit(
+                        store,
+                        jobs,
+                        id,
+                        &json!({"event": "end", "state": "done", "result": result}),
+                    )
                     .await;
+                    let _ = store
+                        .finish_job(id, JobState::Done, None, Some(&result))
+                        .await;
+                }
+                Err(e) => fail(e).await,
             }
-            Err(e) => fail(e).await,
-        },
+        }
         Ok(s) => {
             let tail = log_tail(&log_path, 20);
             fail(format!("kxian-trainer exited with {s}:\n{tail}")).await
@@ -342,7 +344,7 @@ async fn finish(
     dir: &Path,
     config: &RunnerConfig,
     models: &Models,
-    id: i64,
+    (id, owner): (i64, i64),
 ) -> Result<serde_json::Value, String> {
     match spec {
         JobSpec::Download { adjustment, .. } => {
@@ -368,8 +370,9 @@ async fn finish(
                 if let (Some(name), Some(s)) = (rec["name"].as_str(), parsed.series.first_mut()) {
                     s.name = Some(name.to_string());
                 }
+                // The downloaded series belong to the job's owner.
                 let report = store
-                    .import(&parsed, &format!("eastmoney:job-{id}"))
+                    .import_owned(&parsed, &format!("eastmoney:job-{id}"), Some(owner))
                     .await
                     .map_err(|e| e.to_string())?;
                 for s in report.series {
@@ -407,6 +410,11 @@ async fn finish(
                 }
             );
             std::fs::write(target.join("MODEL_CARD.md"), card).map_err(|e| e.to_string())?;
+            std::fs::write(
+                target.join(crate::models::OWNER_FILE),
+                json!({ "user_id": owner }).to_string(),
+            )
+            .map_err(|e| e.to_string())?;
             models.reload(Some(root)).map_err(|e| e.to_string())?;
             Ok(json!({"model": model_id}))
         }

@@ -1,4 +1,5 @@
 use super::symbols::parse_symbol;
+use crate::auth::Reader;
 use crate::error::AppError;
 use crate::state::AppState;
 use axum::Json;
@@ -39,6 +40,7 @@ fn parse_bound(field: &str, raw: &str, end_of_day: bool) -> Result<NaiveDateTime
 
 pub async fn bars(
     State(state): State<AppState>,
+    Reader(viewer): Reader,
     Path(raw): Path<String>,
     query: Result<Query<BarsQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<BarsResponse>, AppError> {
@@ -66,10 +68,10 @@ pub async fn bars(
     let limit = query.limit.unwrap_or(MAX_LIMIT).clamp(1, MAX_LIMIT);
     let range = state
         .store
-        .bars(&symbol, frequency, adjustment, start, end, limit)
+        .bars_for(&viewer, &symbol, frequency, adjustment, start, end, limit)
         .await?;
     let Some(range) = range else {
-        return Err(match state.store.symbol(&symbol).await? {
+        return Err(match state.store.symbol_for(&viewer, &symbol).await? {
             None => AppError::NotFound(format!("symbol {symbol} is not in the store")),
             Some(s) => {
                 let have: Vec<String> = s

@@ -34,6 +34,7 @@ where
 /// `adjustment`, `volume_unit`, `skip_invalid`).
 pub async fn import(
     State(state): State<AppState>,
+    crate::auth::Reader(viewer): crate::auth::Reader,
     mut multipart: Multipart,
 ) -> Result<Json<ImportReport>, AppError> {
     let max = state.max_upload;
@@ -84,7 +85,11 @@ pub async fn import(
     })
     .await
     .map_err(|e| AppError::Internal(e.to_string()))??;
-    let report = state.store.import(&parsed, &source).await?;
+    // An upload belongs to its uploader (public when made without an account).
+    let report = state
+        .store
+        .import_owned(&parsed, &source, viewer.user)
+        .await?;
     tracing::info!(file = %report.file, layout = %report.layout, series = report.series.len(), "imported");
     Ok(Json(report))
 }

@@ -1,5 +1,6 @@
 //! `GET /api/models`, the model files (hash-addressed, cacheable for a year) and model cards.
 
+use crate::auth::Reader;
 use crate::error::AppError;
 use crate::state::AppState;
 use axum::Json;
@@ -9,8 +10,8 @@ use axum::response::{IntoResponse, Response};
 use kxian_shared::api::ModelList;
 use serde::Deserialize;
 
-pub async fn list(State(state): State<AppState>) -> Json<ModelList> {
-    Json(state.models.list())
+pub async fn list(State(state): State<AppState>, Reader(viewer): Reader) -> Json<ModelList> {
+    Json(state.models.list_for(&viewer))
 }
 
 #[derive(Debug, Deserialize)]
@@ -20,10 +21,14 @@ pub struct Version {
 
 pub async fn file(
     State(state): State<AppState>,
+    Reader(viewer): Reader,
     Path((id, part, file)): Path<(String, String, String)>,
     Query(q): Query<Version>,
     headers: HeaderMap,
 ) -> Result<Response, AppError> {
+    if !state.models.visible(&id, &viewer) {
+        return Err(AppError::NotFound(format!("no model `{id}`")));
+    }
     let (bytes, sha) = state
         .models
         .file(&id, &part, &file)
@@ -59,8 +64,12 @@ pub async fn file(
 
 pub async fn card(
     State(state): State<AppState>,
+    Reader(viewer): Reader,
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
+    if !state.models.visible(&id, &viewer) {
+        return Err(AppError::NotFound(format!("no model `{id}`")));
+    }
     let bytes = state
         .models
         .card(&id)

@@ -1,3 +1,4 @@
+use crate::auth::Reader;
 use crate::error::AppError;
 use crate::state::AppState;
 use axum::Json;
@@ -15,10 +16,14 @@ pub struct ListQuery {
 
 pub async fn list(
     State(state): State<AppState>,
+    Reader(viewer): Reader,
     Query(query): Query<ListQuery>,
 ) -> Result<Json<SymbolList>, AppError> {
     let limit = query.limit.unwrap_or(200).clamp(1, 5_000);
-    let (symbols, total) = state.store.list_symbols(&query.q, limit).await?;
+    let (symbols, total) = state
+        .store
+        .list_symbols_for(&viewer, &query.q, limit)
+        .await?;
     Ok(Json(SymbolList { symbols, total }))
 }
 
@@ -28,12 +33,13 @@ pub(crate) fn parse_symbol(raw: &str) -> Result<Symbol, AppError> {
 
 pub async fn one(
     State(state): State<AppState>,
+    Reader(viewer): Reader,
     Path(raw): Path<String>,
 ) -> Result<Json<SymbolSummary>, AppError> {
     let symbol = parse_symbol(&raw)?;
     state
         .store
-        .symbol(&symbol)
+        .symbol_for(&viewer, &symbol)
         .await?
         .map(Json)
         .ok_or_else(|| AppError::NotFound(format!("symbol {symbol} is not in the store")))

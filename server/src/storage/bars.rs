@@ -36,11 +36,13 @@ impl Store {
         frequency: Frequency,
         adjustment: Adjustment,
         source: &str,
+        owner: Option<i64>,
         bars: &[Bar],
     ) -> Result<(u64, u64), StoreError> {
         let now = chrono::Utc::now().to_rfc3339();
+        // A new series belongs to whoever brought it; an existing one keeps its owner.
         let series_id: i64 = sqlx::query_scalar(
-            "INSERT INTO series (symbol_id, frequency, adjustment, source, updated_at) VALUES (?, ?, ?, ?, ?)
+            "INSERT INTO series (symbol_id, frequency, adjustment, source, updated_at, owner_id) VALUES (?, ?, ?, ?, ?, ?)
              ON CONFLICT (symbol_id, frequency, adjustment) DO UPDATE SET source = excluded.source, updated_at = excluded.updated_at
              RETURNING id",
         )
@@ -49,6 +51,7 @@ impl Store {
         .bind(adjustment.as_str())
         .bind(source)
         .bind(&now)
+        .bind(owner)
         .fetch_one(&mut **tx)
         .await?;
         let before = count_bars(tx, series_id).await?;
@@ -103,13 +106,43 @@ impl Store {
         end: Option<NaiveDateTime>,
         limit: u32,
     ) -> Result<Option<BarRange>, StoreError> {
-        let series: Option<SeriesRow> = sqlx::query_as(
-            "SELECT r.id, s.name, r.first_ts, r.last_ts FROM series r JOIN symbols s ON s.id = r.symbol_id
-             WHERE s.symbol = ? AND r.frequency = ? AND r.adjustment = ?",
+        self.bars_for(
+            &super::Viewer {
+                user: None,
+                admin: true,
+            },
+            symbol,
+            frequency,
+            adjustment,
+            start,
+            end,
+            limit,
         )
+        .await
+    }
+
+    /// [`Store::bars`] as `viewer` sees the store: another user's series does not exist.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn bars_for(
+        &self,
+        viewer: &super::Viewer,
+        symbol: &Symbol,
+        frequency: Frequency,
+        adjustment: Adjustment,
+        start: Option<NaiveDateTime>,
+        end: Option<NaiveDateTime>,
+        limit: u32,
+    ) -> Result<Option<BarRange>, StoreError> {
+        let series: Option<SeriesRow> = sqlx::query_as(&format!(
+            "SELECT r.id, s.name, r.first_ts, r.last_ts FROM series r JOIN symbols s ON s.id = r.symbol_id
+             WHERE s.symbol = ? AND r.frequency = ? AND r.adjustment = ? AND {}",
+            super::Viewer::SEES
+        ))
         .bind(symbol.to_string())
         .bind(frequency.as_str())
         .bind(adjustment.as_str())
+        .bind(viewer.user)
+        .bind(viewer.admin)
         .fetch_optional(&self.pool)
         .await?;
         let Some((series_id, name, first, last)) = series else {

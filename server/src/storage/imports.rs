@@ -10,6 +10,16 @@ impl Store {
         parsed: &ParsedImport,
         source: &str,
     ) -> Result<ImportReport, StoreError> {
+        self.import_owned(parsed, source, None).await
+    }
+
+    /// [`Store::import`], new series owned by `owner` (`None`: public).
+    pub async fn import_owned(
+        &self,
+        parsed: &ParsedImport,
+        source: &str,
+        owner: Option<i64>,
+    ) -> Result<ImportReport, StoreError> {
         let mut tx = self.pool.begin().await?;
         let mut series = Vec::with_capacity(parsed.series.len());
         for s in &parsed.series {
@@ -20,6 +30,7 @@ impl Store {
                 s.frequency,
                 s.adjustment,
                 source,
+                owner,
                 &s.bars,
             )
             .await?;

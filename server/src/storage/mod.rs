@@ -11,7 +11,7 @@ mod users;
 pub use bars::BarRange;
 pub use jobs::{JobRow, JobState};
 pub use shares::StoredShare;
-pub use users::User;
+pub use users::{User, Viewer};
 
 use chrono::{DateTime, NaiveDateTime};
 use sqlx::SqlitePool;
@@ -47,6 +47,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../../migrations/0002_shares.sql"),
     ),
     (3, "jobs", include_str!("../../migrations/0003_jobs.sql")),
+    (
+        4,
+        "owners",
+        include_str!("../../migrations/0004_owners.sql"),
+    ),
 ];
 
 fn migrator() -> Migrator {

@@ -46,14 +46,36 @@ impl Store {
         q: &str,
         limit: u32,
     ) -> Result<(Vec<SymbolSummary>, u64), StoreError> {
+        self.list_symbols_for(
+            &super::Viewer {
+                user: None,
+                admin: true,
+            },
+            q,
+            limit,
+        )
+        .await
+    }
+
+    /// [`Store::list_symbols`] as `viewer` sees it: symbols whose only series belong to
+    /// someone else are left out.
+    pub async fn list_symbols_for(
+        &self,
+        viewer: &super::Viewer,
+        q: &str,
+        limit: u32,
+    ) -> Result<(Vec<SymbolSummary>, u64), StoreError> {
         let pattern = format!("%{}%", q.trim().replace(['%', '_'], ""));
         let rows: Vec<SummaryRow> = sqlx::query_as(
             "SELECT s.symbol, s.name, r.frequency, r.adjustment, r.bar_count, r.first_ts, r.last_ts, r.source
-             FROM symbols s LEFT JOIN series r ON r.symbol_id = s.id
-             WHERE s.symbol LIKE ?1 OR s.code LIKE ?1 OR COALESCE(s.name, '') LIKE ?1
+             FROM symbols s JOIN series r ON r.symbol_id = s.id
+             WHERE (s.symbol LIKE ?1 OR s.code LIKE ?1 OR COALESCE(s.name, '') LIKE ?1)
+               AND (r.owner_id IS NULL OR r.owner_id = ?2 OR ?3 = 1)
              ORDER BY s.symbol, r.frequency, r.adjustment",
         )
         .bind(&pattern)
+        .bind(viewer.user)
+        .bind(viewer.admin)
         .fetch_all(&self.pool)
         .await?;
         let all = group_summaries(rows)?;
@@ -62,12 +84,30 @@ impl Store {
     }
 
     pub async fn symbol(&self, symbol: &Symbol) -> Result<Option<SymbolSummary>, StoreError> {
+        self.symbol_for(
+            &super::Viewer {
+                user: None,
+                admin: true,
+            },
+            symbol,
+        )
+        .await
+    }
+
+    pub async fn symbol_for(
+        &self,
+        viewer: &super::Viewer,
+        symbol: &Symbol,
+    ) -> Result<Option<SymbolSummary>, StoreError> {
         let rows: Vec<SummaryRow> = sqlx::query_as(
             "SELECT s.symbol, s.name, r.frequency, r.adjustment, r.bar_count, r.first_ts, r.last_ts, r.source
-             FROM symbols s LEFT JOIN series r ON r.symbol_id = s.id
-             WHERE s.symbol = ? ORDER BY r.frequency, r.adjustment",
+             FROM symbols s JOIN series r ON r.symbol_id = s.id
+             WHERE s.symbol = ? AND (r.owner_id IS NULL OR r.owner_id = ? OR ? = 1)
+             ORDER BY r.frequency, r.adjustment",
         )
         .bind(symbol.to_string())
+        .bind(viewer.user)
+        .bind(viewer.admin)
         .fetch_all(&self.pool)
         .await?;
         Ok(group_summaries(rows)?.into_iter().next())

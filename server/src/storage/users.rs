@@ -10,6 +10,22 @@ pub struct User {
     pub admin: bool,
 }
 
+/// Who reads: series of other users are invisible unless the viewer is an admin.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Viewer {
+    pub user: Option<i64>,
+    pub admin: bool,
+}
+
+impl Viewer {
+    /// The SQL condition on a `series` alias `r`, with its two binds (user id, admin flag).
+    pub(crate) const SEES: &'static str = "(r.owner_id IS NULL OR r.owner_id = ? OR ? = 1)";
+
+    pub fn sees(&self, owner: Option<i64>) -> bool {
+        self.admin || owner.is_none() || owner == self.user
+    }
+}
+
 fn now() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }

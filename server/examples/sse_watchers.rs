@@ -1,0 +1,132 @@
+//! `cargo run --release -p kxian-server --example sse_watchers -- [watchers...]`
+//!
+//! How many browsers can watch one job live: the real server on loopback with a job whose
+//! events are published ten times a second, and N concurrent `GET /api/jobs/{id}/events`
+//! streams; for each N, the delay from publishing an event to each watcher reading it.
+
+use kxian_server::jobs::{Jobs, runner};
+use kxian_server::{AppState, Store};
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpStream;
+
+async fn watcher(
+    addr: std::net::SocketAddr,
+    id: i64,
+    t0: Instant,
+    tx: tokio::sync::mpsc::UnboundedSender<f64>,
+) {
+    let Ok(mut s) = TcpStream::connect(addr).await else {
+        return;
+    };
+    let req = format!(
+        "GET /api/jobs/{id}/events HTTP/1.1\r\nhost: x\r\naccept: text/event-stream\r\n\r\n"
+    );
+    if s.write_all(req.as_bytes()).await.is_err() {
+        return;
+    }
+    let mut lines = BufReader::new(s).lines();
+    while let Ok(Some(l)) = lines.next_line().await {
+        if let Some(data) = l.strip_prefix("data: ")
+            && let Ok(v) = serde_json::from_str::<serde_json::Value>(data)
+            && let Some(sent) = v["sent_us"].as_f64()
+        {
+            let now = t0.elapsed().as_secs_f64() * 1e6;
+            if tx.send((now - sent) / 1000.0).is_err() {
+                return;
+            }
+        }
+    }
+}
+
+fn pct(v: &mut [f64], p: f64) -> f64 {
+    if v.is_empty() {
+        return f64::NAN;
+    }
+    v.sort_by(f64::total_cmp);
+    v[((v.len() - 1) as f64 * p).round() as usize]
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let counts: Vec<usize> = std::env::args()
+        .skip(1)
+        .filter_map(|a| a.parse().ok())
+        .collect();
+    let counts = if counts.is_empty() {
+        vec![100, 500, 1000, 2000, 4000]
+    } else {
+        counts
+    };
+    let dir = tempfile::tempdir()?;
+    let store = Store::open(&dir.path().join("kxian.db")).await?;
+    let user = store
+        .create_user("admin", true)
+        .await?
+        .expect("fresh store");
+    let jobs = Jobs::default();
+    let state = AppState {
+        store: store.clone(),
+        dist: dir.path().to_path_buf(),
+        max_upload: 1 << 20,
+        models: kxian_server::models::Models::load(None)?,
+        auth: kxian_server::auth::AuthConfig { local_admin: true },
+        jobs: jobs.clone(),
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    tokio::spawn(kxian_server::serve(listener, state, std::future::pending()));
+    let t0 = Instant::now();
+    println!("watchers  events read  p50 ms  p99 ms  max ms  (10 events/s for 5 s)");
+    for n in counts {
+        let id = store
+            .create_job(
+                user.id,
+                "download",
+                &serde_json::json!({"kind": "download", "symbols": ["600000"]}),
+            )
+            .await?;
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        for _ in 0..n {
+            tokio::spawn(watcher(addr, id, t0, tx.clone()));
+        }
+        drop(tx);
+        // Let every watcher connect before the first event.
+        tokio::time::sleep(Duration::from_millis(500 + n as u64)).await;
+        for k in 0..50 {
+            let sent = t0.elapsed().as_secs_f64() * 1e6;
+            runner::emit(
+                &store,
+                &jobs,
+                id,
+                &serde_json::json!({"event": "step", "step": k, "sent_us": sent}),
+            )
+            .await;
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        runner::emit(
+            &store,
+            &jobs,
+            id,
+            &serde_json::json!({"event": "end", "state": "done"}),
+        )
+        .await;
+        let mut delays = Vec::new();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while delays.len() < n * 50 && Instant::now() < deadline {
+            match tokio::time::timeout(Duration::from_secs(2), rx.recv()).await {
+                Ok(Some(d)) => delays.push(d),
+                _ => break,
+            }
+        }
+        let got = delays.len();
+        println!(
+            "{n:>8}  {got:>6}/{:<6}  {:>6.2}  {:>6.2}  {:>6.2}",
+            n * 50,
+            pct(&mut delays, 0.5),
+            pct(&mut delays, 0.99),
+            pct(&mut delays, 1.0)
+        );
+    }
+    Ok(())
+}
