@@ -231,3 +231,18 @@ pub async fn model_card(url: &str) -> Result<String, ApiError> {
         .await
         .map_err(|e| client_error("network", e.to_string()))
 }
+
+/// `PUT /api/me/secrets/tushare`: stores this user's Tushare token for their jobs.
+pub async fn put_tushare_token(token: &str) -> Result<(), ApiError> {
+    let resp = Request::put("/api/me/secrets/tushare")
+        .json(&serde_json::json!({ "value": token }))
+        .map_err(|e| client_error("bad_request", e.to_string()))?
+        .send()
+        .await
+        .map_err(|e| client_error("network", format!("cannot reach the server: {e}")))?;
+    if resp.ok() {
+        Ok(())
+    } else {
+        decode::<serde_json::Value>(resp).await.map(|_| ())
+    }
+}

@@ -32,6 +32,14 @@ fn call(method: &str, url: &str, token: Option<&str>, body: Option<Value>) -> (u
             }
             r.call()
         }
+        ("PUT", b) => {
+            let mut r = a.put(url);
+            if let Some(h) = &auth {
+                r = r.header("Authorization", h);
+            }
+            r.header("content-type", "application/json")
+                .send(b.unwrap_or(Value::Null).to_string().as_bytes())
+        }
         (_, b) => {
             let mut r = a.post(url);
             if let Some(h) = &auth {
@@ -572,6 +580,79 @@ async fn series_and_models_are_private_to_their_owner() -> Result<()> {
             let (s, _) = call("GET", &url("/api/symbols/000300.SH/bars?freq=daily&limit=5"), token, None);
             assert_eq!(s, 200, "{who} reads the embedded data");
         }
+        Ok(())
+    })
+    .await?
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tushare_download_uses_the_users_stored_token_and_never_shows_it() -> Result<()> {
+    let mock = eastmoney_mock::Mock::start(Default::default());
+    let env = vec![("KXIAN_TUSHARE_URL".to_string(), mock.base.clone())];
+    let server = Server::start_with_jobs_env(false, 4, env).await?;
+    let mut tokens = std::collections::BTreeMap::new();
+    for name in ["alice", "bob"] {
+        let u = server
+            .store
+            .create_user(name, false)
+            .await?
+            .context("user")?;
+        let t = kxian_server::auth::new_token();
+        server.store.add_token(u.id, &t, "test").await?;
+        tokens.insert(name, t);
+    }
+    let base = server.base.clone();
+    tokio::task::spawn_blocking(move || -> Result<()> {
+        let url = |p: &str| format!("{base}{p}");
+        let (alice, bob) = (tokens["alice"].as_str(), tokens["bob"].as_str());
+        let (s, _) = call(
+            "PUT",
+            &url("/api/me/secrets/tushare"),
+            Some(alice),
+            Some(json!({"value": "test-token"})),
+        );
+        assert_eq!(s, 204);
+        let (_, me) = call("GET", &url("/api/me"), Some(alice), None);
+        assert_eq!(me["tushare_token"], true, "{me}");
+        assert!(!me.to_string().contains("test-token"));
+        let spec = json!({"kind": "download", "source": "tushare", "symbols": ["510300"],
+                          "from": "2024-09-02", "to": "2024-09-13"});
+        let (_, job) = call("POST", &url("/api/jobs"), Some(alice), Some(spec.clone()));
+        let id = job["id"].as_i64().unwrap();
+        let events = watch(&base, id, Some(alice), &|v| v["event"] == "end")?;
+        assert_eq!(events.last().unwrap()["state"], "done", "{events:?}");
+        assert!(
+            events
+                .iter()
+                .any(|e| e["symbol"] == "510300.SH" && e["status"] == "downloaded")
+        );
+        let (_, log) = call(
+            "GET",
+            &url(&format!("/api/jobs/{id}/log")),
+            Some(alice),
+            None,
+        );
+        let (_, one) = call("GET", &url(&format!("/api/jobs/{id}")), Some(alice), None);
+        for text in [
+            serde_json::to_string(&events)?,
+            log.to_string(),
+            one.to_string(),
+        ] {
+            assert!(!text.contains("test-token"), "the token leaked: {text}");
+        }
+        let (_, sym) = call("GET", &url("/api/symbols/510300.SH"), Some(alice), None);
+        assert_eq!(sym["series"][0]["bars"], 10, "{sym}");
+        // Bob has no token: his job fails and says what to do.
+        let (_, job) = call("POST", &url("/api/jobs"), Some(bob), Some(spec));
+        let events = watch(&base, job["id"].as_i64().unwrap(), Some(bob), &|v| {
+            v["event"] == "end"
+        })?;
+        let end = events.last().unwrap();
+        assert_eq!(end["state"], "failed");
+        assert!(
+            end["error"].as_str().unwrap().contains("no Tushare token"),
+            "{end}"
+        );
         Ok(())
     })
     .await?

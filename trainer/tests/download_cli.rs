@@ -248,3 +248,186 @@ fn all_etfs_empty_ranges_and_refusals() {
         assert!(err.contains(needle), "{needle}: {err}");
     }
 }
+
+fn source_run(mock: &Mock, out: &Path, extra: &[&str], token: &str) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_kxian-trainer"))
+        .args(["download", "--out"])
+        .arg(out)
+        .args([
+            "--tushare-url",
+            &mock.base,
+            "--yahoo-url",
+            &mock.base,
+            "--from",
+            "2024-09-02",
+            "--to",
+            "2024-09-13",
+            "--min-interval-ms",
+            "20",
+            "--backoff-ms",
+            "20",
+            "--tushare-quota-wait-ms",
+            "50",
+        ])
+        .args(extra)
+        .env("KXIAN_TUSHARE_TOKEN", token)
+        .output()
+        .unwrap()
+}
+
+fn read_csv(path: &Path) -> Vec<kxian_shared::Bar> {
+    let name = path.file_name().unwrap().to_string_lossy().into_owned();
+    kxian_shared::ingest::parse_file(
+        &name,
+        &std::fs::read(path).unwrap(),
+        &ImportOptions::default(),
+    )
+    .unwrap()
+    .series
+    .remove(0)
+    .bars
+}
+
+#[test]
+fn tushare_daily_fund_and_index_bars_with_the_token_kept_secret() {
+    let mock = Mock::start(BTreeMap::from([(
+        "tushare:000001.SZ".to_string(),
+        Fault::TooMany(1),
+    )]));
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("ts");
+    let o = source_run(
+        &mock,
+        &out,
+        &[
+            "--source",
+            "tushare",
+            "--symbols",
+            "000001.SZ,000300.SH,510300",
+        ],
+        "test-token",
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    assert!(!err.contains("test-token"), "the token leaked: {err}");
+    let m = manifest(&out);
+    for s in ["000001.SZ", "000300.SH", "510300.SH"] {
+        assert_eq!(
+            m["series"][s]["outcome"]["status"], "downloaded",
+            "{s}: {m}"
+        );
+    }
+    assert_eq!(
+        m["series"]["000300.SH"]["request"],
+        "api_name=index_daily&ts_code=000300.SH"
+    );
+    assert_eq!(
+        m["series"]["510300.SH"]["request"],
+        "api_name=fund_daily&ts_code=510300.SH"
+    );
+    // The quota answer was waited out: two calls for 000001.SZ.
+    assert_eq!(
+        mock.log()
+            .iter()
+            .filter(|x| x.0 == "tushare:000001.SZ")
+            .count(),
+        2
+    );
+    // Units: vol in lots and amount in thousand CNY become shares and CNY; oldest first.
+    let bars = read_csv(&out.join("000001.SZ.daily.none.csv"));
+    let fixture: Value = serde_json::from_slice(
+        &std::fs::read(fixtures().join("tushare/daily_000001.SZ_20240902_20240913.json")).unwrap(),
+    )
+    .unwrap();
+    let newest = &fixture["data"]["items"][0];
+    let last = bars.last().unwrap();
+    assert_eq!(last.ts.date().to_string(), "2024-09-13");
+    assert_eq!(last.close, newest[5].as_f64().unwrap());
+    assert!((last.volume - newest[9].as_f64().unwrap() * 100.0).abs() < 1e-6);
+    assert!((last.amount.unwrap() - newest[10].as_f64().unwrap() * 1000.0).abs() < 1e-6);
+    assert!(bars.windows(2).all(|w| w[0].ts < w[1].ts));
+    // The same bars as Eastmoney's recording of the fortnight (cross-source check).
+    let em = fixture_rows("kline_daily_0.000001_fqt0_20240902_20240913.json");
+    assert_eq!(bars.len(), em.len());
+    for (b, r) in bars.iter().zip(&em) {
+        assert_eq!(b.close, r[2].parse::<f64>().unwrap(), "{}", r[0]);
+    }
+
+    // A wrong token stops the run at once and says so, without echoing it.
+    let o = source_run(
+        &mock,
+        &dir.path().join("bad"),
+        &["--source", "tushare", "--symbols", "000001.SZ"],
+        "wrong-secret",
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("40101") && !err.contains("wrong-secret"),
+        "{err}"
+    );
+    let o = source_run(
+        &mock,
+        &dir.path().join("none"),
+        &["--source", "tushare", "--symbols", "000001.SZ"],
+        "",
+    );
+    assert!(String::from_utf8_lossy(&o.stderr).contains("needs your token"));
+}
+
+#[test]
+fn yahoo_daily_bars_in_shanghai_days_and_ticks() {
+    let mock = Mock::start(BTreeMap::new());
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("yh");
+    let o = source_run(
+        &mock,
+        &out,
+        &["--source", "yahoo", "--symbols", "600000.SH,999999.SH"],
+        "",
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let m = manifest(&out);
+    assert_eq!(
+        m["series"]["600000.SH"]["outcome"]["status"], "downloaded",
+        "{m}"
+    );
+    assert_eq!(
+        m["series"]["999999.SH"]["outcome"]["status"], "unknown",
+        "{m}"
+    );
+    let bars = read_csv(&out.join("600000.SH.daily.none.csv"));
+    assert_eq!(bars.first().unwrap().ts.date().to_string(), "2024-09-02");
+    assert_eq!(bars.last().unwrap().ts.date().to_string(), "2024-09-13");
+    // 8.369999885559082 arrives as float32; the tick makes it 8.37. No amount from Yahoo.
+    assert_eq!(bars[0].open, 8.37);
+    assert!(bars.iter().all(|b| b.amount.is_none() && b.volume > 0.0));
+    for (args, needle) in [
+        (
+            vec![
+                "--source",
+                "yahoo",
+                "--symbols",
+                "600000",
+                "--adjustment",
+                "hfq",
+            ],
+            "hfq",
+        ),
+        (
+            vec![
+                "--source",
+                "yahoo",
+                "--symbols",
+                "600000",
+                "--frequency",
+                "60m",
+            ],
+            "daily bars only",
+        ),
+    ] {
+        let o = source_run(&mock, &dir.path().join("bad"), &args, "");
+        assert_eq!(o.status.code(), Some(2));
+        assert!(String::from_utf8_lossy(&o.stderr).contains(needle));
+    }
+}

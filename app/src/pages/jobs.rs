@@ -73,6 +73,8 @@ fn DataForm() -> impl IntoView {
     let i18n = use_i18n();
     let lang = move || i18n.lang();
     let symbols = RwSignal::new("000001.SZ, 510310".to_string());
+    let source = RwSignal::new("eastmoney".to_string());
+    let tushare_token = RwSignal::new(String::new());
     let all_etfs = RwSignal::new(false);
     let frequency = RwSignal::new("daily".to_string());
     let adjustment = RwSignal::new("none".to_string());
@@ -84,6 +86,7 @@ fn DataForm() -> impl IntoView {
     let error = RwSignal::new(None::<String>);
     let submit = move |_| {
         let spec = JobSpec::Download {
+            source: source.get_untracked(),
             symbols: split_symbols(&symbols.get_untracked()),
             universe: all_etfs.get_untracked().then(|| "all-etfs".to_string()),
             frequency: frequency.get_untracked(),
@@ -93,7 +96,14 @@ fn DataForm() -> impl IntoView {
         };
         error.set(None);
         rows.set(Vec::new());
+        let token = tushare_token.get_untracked();
         leptos::task::spawn_local(async move {
+            // A new Tushare token is stored for the user's jobs first; it is never shown again.
+            if !token.trim().is_empty()
+                && let Err(e) = api::put_tushare_token(&token).await
+            {
+                return error.set(Some(e.to_string()));
+            }
             match api::submit_job(&spec).await {
                 Ok(j) => {
                     state.set(j.state.clone());
@@ -150,6 +160,13 @@ fn DataForm() -> impl IntoView {
                 on:change=move |ev| all_etfs.set(event_target_checked(&ev))/>
                 {move || tr(lang(), " 全部 ETF", " All ETFs")}</label>
             <div class="form-row">
+                <label class="field"><span>{move || tr(lang(), "数据源", "Source")}</span>
+                    {select(source, "dl-source", &["eastmoney", "tushare", "yahoo"])}</label>
+                <Show when=move || source.get() == "tushare">
+                    <label class="field"><span>{move || tr(lang(), "Tushare 令牌（只保存在服务器上）", "Tushare token (kept on the server only)")}</span>
+                        <input type="password" id="dl-tushare-token" autocomplete="off"
+                            on:input=move |ev| tushare_token.set(event_target_value(&ev))/></label>
+                </Show>
                 <label class="field"><span>{move || tr(lang(), "周期", "Frequency")}</span>
                     {select(frequency, "dl-frequency", &["daily", "weekly", "monthly", "60m", "30m", "15m", "5m"])}</label>
                 <label class="field"><span>{move || tr(lang(), "复权", "Adjustment")}</span>

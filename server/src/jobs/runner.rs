@@ -102,6 +102,7 @@ async fn arguments(
     let s = |x: &str| x.to_string();
     match spec {
         JobSpec::Download {
+            source,
             symbols,
             universe,
             frequency,
@@ -111,6 +112,8 @@ async fn arguments(
         } => {
             let mut a = vec![
                 s("download"),
+                s("--source"),
+                source.clone(),
                 s("--out"),
                 dir.join("data").display().to_string(),
                 s("--progress"),
@@ -255,6 +258,19 @@ async fn run_job(store: &Store, jobs: &Jobs, models: &Models, config: &RunnerCon
     )
     .await;
     let mut cmd = Command::new(&config.trainer);
+    // The user's Tushare token goes through the environment, never the arguments (`ps`).
+    if let JobSpec::Download { source, .. } = &spec
+        && source == "tushare"
+    {
+        match store.secret(job.user_id, "tushare").await {
+            Ok(Some(t)) => {
+                cmd.env("KXIAN_TUSHARE_TOKEN", t);
+            }
+            _ => {
+                return fail("no Tushare token: store yours first (PUT /api/me/secrets/tushare, or on the Data page)".into()).await;
+            }
+        }
+    }
     cmd.args(&args)
         .envs(config.env.iter().map(|(k, v)| (k, v)))
         .stdin(Stdio::null())

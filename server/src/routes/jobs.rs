@@ -225,6 +225,40 @@ pub async fn logout() -> Response {
     ([(header::SET_COOKIE, cookie)], StatusCode::NO_CONTENT).into_response()
 }
 
-pub async fn me(caller: Caller) -> Json<crate::storage::User> {
-    Json(caller.0)
+pub async fn me(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<kxian_shared::api::Me>, AppError> {
+    let u = caller.0;
+    let tushare_token = state.store.secret(u.id, "tushare").await?.is_some();
+    Ok(Json(kxian_shared::api::Me {
+        id: u.id,
+        name: u.name,
+        admin: u.admin,
+        tushare_token,
+    }))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct SecretBody {
+    value: String,
+}
+
+/// `PUT /api/me/secrets/{name}`: stores a credential for this user's jobs (only `tushare`).
+pub async fn put_secret(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(name): Path<String>,
+    Json(body): Json<SecretBody>,
+) -> Result<StatusCode, AppError> {
+    if name != "tushare" {
+        return Err(AppError::NotFound(format!(
+            "no secret `{name}` (only tushare)"
+        )));
+    }
+    state
+        .store
+        .set_secret(caller.0.id, &name, body.value.trim())
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -37,6 +37,7 @@ pub fn router(state: AppState) -> Router {
         .route("/shares/{id}", get(shares::get))
         .route("/session", post(jobs::login).delete(jobs::logout))
         .route("/me", get(jobs::me))
+        .route("/me/secrets/{name}", axum::routing::put(jobs::put_secret))
         .route("/jobs", post(jobs::create).get(jobs::list))
         .route("/jobs/{id}", get(jobs::one))
         .route("/jobs/{id}/cancel", post(jobs::cancel))

@@ -52,6 +52,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "owners",
         include_str!("../../migrations/0004_owners.sql"),
     ),
+    (
+        5,
+        "secrets",
+        include_str!("../../migrations/0005_secrets.sql"),
+    ),
 ];
 
 fn migrator() -> Migrator {

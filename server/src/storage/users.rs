@@ -94,4 +94,37 @@ impl Store {
                 .await?;
         Ok(row.map(|(id, name, admin)| User { id, name, admin }))
     }
+
+    /// Sets (or with an empty value, removes) a user's credential.
+    pub async fn set_secret(&self, user: i64, name: &str, value: &str) -> Result<(), StoreError> {
+        if value.is_empty() {
+            sqlx::query("DELETE FROM secrets WHERE user_id = ? AND name = ?")
+                .bind(user)
+                .bind(name)
+                .execute(&self.pool)
+                .await?;
+            return Ok(());
+        }
+        sqlx::query(
+            "INSERT INTO secrets (user_id, name, value, updated_at) VALUES (?, ?, ?, ?)
+             ON CONFLICT (user_id, name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+        )
+        .bind(user)
+        .bind(name)
+        .bind(value)
+        .bind(now())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn secret(&self, user: i64, name: &str) -> Result<Option<String>, StoreError> {
+        Ok(
+            sqlx::query_scalar("SELECT value FROM secrets WHERE user_id = ? AND name = ?")
+                .bind(user)
+                .bind(name)
+                .fetch_optional(&self.pool)
+                .await?,
+        )
+    }
 }

@@ -9,6 +9,9 @@ use serde::{Deserialize, Serialize};
 pub enum JobSpec {
     /// Bars from a market-data source into the store.
     Download {
+        /// `eastmoney` (default), `tushare` (needs the user's token) or `yahoo`.
+        #[serde(default = "eastmoney")]
+        source: String,
         #[serde(default)]
         symbols: Vec<String>,
         /// `all-etfs` or `all-a`: the source's whole list.
@@ -45,6 +48,9 @@ pub enum JobSpec {
     },
 }
 
+fn eastmoney() -> String {
+    "eastmoney".into()
+}
 fn daily() -> String {
     "daily".into()
 }
@@ -86,6 +92,7 @@ impl JobSpec {
         };
         match self {
             JobSpec::Download {
+                source,
                 symbols,
                 universe,
                 frequency,
@@ -94,6 +101,11 @@ impl JobSpec {
                 to,
             } => {
                 symbols_ok(symbols)?;
+                if !["eastmoney", "tushare", "yahoo"].contains(&source.as_str()) {
+                    return Err(format!(
+                        "source: `{source}` is not eastmoney, tushare or yahoo"
+                    ));
+                }
                 if symbols.is_empty() && universe.is_none() {
                     return Err("symbols: give symbols or a universe (all-etfs, all-a)".into());
                 }
@@ -179,4 +191,7 @@ pub struct Me {
     pub id: i64,
     pub name: String,
     pub admin: bool,
+    /// Whether a Tushare token is stored for this user (the token itself is never sent back).
+    #[serde(default)]
+    pub tushare_token: bool,
 }

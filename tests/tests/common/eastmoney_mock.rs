@@ -107,6 +107,8 @@ impl Mock {
             serde_json::from_slice(&std::fs::read(fixtures().join("manifest.json")).unwrap())
                 .unwrap();
         let entries: Vec<Value> = manifest["eastmoney"].as_array().unwrap().clone();
+        let tushare: Vec<Value> = manifest["tushare"].as_array().unwrap().clone();
+        let yahoo: Vec<Value> = manifest["yahoo"].as_array().unwrap().clone();
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let state = Arc::new(Mutex::new(State::default()));
@@ -123,15 +125,108 @@ impl Mock {
                 if reader.read_line(&mut line).is_err() {
                     continue;
                 }
+                let mut length = 0usize;
                 loop {
                     let mut h = String::new();
                     if reader.read_line(&mut h).is_err() || h.trim().is_empty() {
                         break;
                     }
+                    if let Some((k, v)) = h.split_once(':')
+                        && k.eq_ignore_ascii_case("content-length")
+                    {
+                        length = v.trim().parse().unwrap_or(0);
+                    }
                 }
                 let target = line.split_whitespace().nth(1).unwrap_or("/").to_string();
                 let path = target.split('?').next().unwrap_or("/").to_string();
                 let q = query_of(&target);
+                // Tushare: a JSON body posted to the root.
+                if line.starts_with("POST") {
+                    let mut body = vec![0u8; length];
+                    let _ = reader.read_exact(&mut body);
+                    let b: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+                    let key = format!(
+                        "tushare:{}",
+                        b["params"]["ts_code"].as_str().unwrap_or_default()
+                    );
+                    let n = {
+                        let mut s = st.lock().unwrap();
+                        s.log.push((key.clone(), t0.elapsed().as_secs_f64()));
+                        let c = s.served.entry(key.clone()).or_default();
+                        *c += 1;
+                        *c
+                    };
+                    let file = |f: &str| std::fs::read_to_string(fixtures().join(f)).unwrap();
+                    if b["token"] != "test-token" {
+                        respond(
+                            &mut stream,
+                            200,
+                            &file("tushare/error_40101_bad_token.json"),
+                        );
+                        continue;
+                    }
+                    if let Some(Fault::TooMany(k)) = faults.get(&key)
+                        && n <= *k
+                    {
+                        respond(
+                            &mut stream,
+                            200,
+                            &file("tushare/error_40203_rate_limit.json"),
+                        );
+                        continue;
+                    }
+                    let hit = tushare.iter().find(|e| {
+                        e["match"].as_object().unwrap().iter().all(|(k, v)| {
+                            let got = match k.split_once('.') {
+                                Some((a, c)) => &b[a][c],
+                                None => &b[k.as_str()],
+                            };
+                            !k.starts_with('<') && k != "token" && got == v
+                        }) && !e["match"]
+                            .as_object()
+                            .unwrap()
+                            .keys()
+                            .any(|k| k.starts_with('<') || k == "token")
+                    });
+                    match hit {
+                        Some(e) => respond(&mut stream, 200, &file(e["file"].as_str().unwrap())),
+                        None => respond(
+                            &mut stream,
+                            200,
+                            "{\"request_id\":\"x\",\"code\":0,\"msg\":\"\",\"data\":{\"fields\":[\"ts_code\",\"trade_date\",\"open\",\"high\",\"low\",\"close\",\"vol\",\"amount\"],\"items\":[],\"has_more\":false}}",
+                        ),
+                    }
+                    continue;
+                }
+                // Yahoo: the ticker in the path.
+                if path.starts_with("/v8/finance/chart/") {
+                    st.lock()
+                        .unwrap()
+                        .log
+                        .push((path.clone(), t0.elapsed().as_secs_f64()));
+                    let hit = yahoo
+                        .iter()
+                        .find(|e| e["path"].as_str() == Some(path.as_str()));
+                    match hit {
+                        Some(e) => {
+                            let body = std::fs::read_to_string(
+                                fixtures().join(e["file"].as_str().unwrap()),
+                            )
+                            .unwrap();
+                            respond(
+                                &mut stream,
+                                e["status"].as_u64().unwrap_or(200) as u16,
+                                &body,
+                            );
+                        }
+                        None => respond(
+                            &mut stream,
+                            404,
+                            "{\"chart\":{\"result\":null,\"error\":{\"code\":\"Not Found\",\"description\":\"No data found\"}}}",
+                        ),
+                    }
+                    continue;
+                }
                 let secid = q.get("secid").cloned().unwrap_or_default();
                 let mut s = st.lock().unwrap();
                 if path.ends_with("/kline/get") {

@@ -103,6 +103,20 @@ impl Client {
 
     /// GET `url` with `query`, retrying what is worth retrying.
     pub fn get(&mut self, url: &str, query: &[(&str, String)]) -> Result<Fetched, FetchError> {
+        self.send(url, query, None)
+    }
+
+    /// POST a JSON `body` to `url`, with the same retries.
+    pub fn post_json(&mut self, url: &str, body: &str) -> Result<Fetched, FetchError> {
+        self.send(url, &[], Some(body))
+    }
+
+    fn send(
+        &mut self,
+        url: &str,
+        query: &[(&str, String)],
+        body: Option<&str>,
+    ) -> Result<Fetched, FetchError> {
         let host = host_of(url);
         let mut last_err = String::new();
         let mut last_status = None;
@@ -119,14 +133,26 @@ impl Client {
                 .http_status_as_error(false)
                 .build()
                 .into();
-            let mut req = agent.get(url);
-            for (k, v) in query {
-                req = req.query(*k, v);
-            }
-            for (k, v) in &self.headers {
-                req = req.header(k.as_str(), v.as_str());
-            }
-            match req.call() {
+            let result = match body {
+                None => {
+                    let mut req = agent.get(url);
+                    for (k, v) in query {
+                        req = req.query(*k, v);
+                    }
+                    for (k, v) in &self.headers {
+                        req = req.header(k.as_str(), v.as_str());
+                    }
+                    req.call()
+                }
+                Some(b) => {
+                    let mut req = agent.post(url).header("content-type", "application/json");
+                    for (k, v) in &self.headers {
+                        req = req.header(k.as_str(), v.as_str());
+                    }
+                    req.send(b.as_bytes())
+                }
+            };
+            match result {
                 Ok(mut resp) => {
                     let status = resp.status().as_u16();
                     let body = resp.body_mut().read_to_string();

@@ -15,6 +15,8 @@
 
 pub mod eastmoney;
 pub mod http;
+pub mod tushare;
+pub mod yahoo;
 
 use std::collections::BTreeMap;
 use std::io::Write as _;
@@ -34,6 +36,33 @@ use http::{Client, FetchError, Policy};
 pub enum Source {
     /// Eastmoney's kline API as akshare uses it (no account).
     Eastmoney,
+    /// Tushare Pro (a token: --tushare-token or KXIAN_TUSHARE_TOKEN); daily bars.
+    Tushare,
+    /// Yahoo Finance's chart API; daily bars, no amount, no Beijing listings.
+    Yahoo,
+}
+
+/// A credential: its `Debug` and `Display` print nothing of it, so logs cannot leak it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(…)")
+    }
+}
+
+impl std::str::FromStr for Secret {
+    type Err = std::convert::Infallible;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(Secret(s.trim().to_string()))
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -85,7 +114,28 @@ pub struct DownloadArgs {
         default_value = "https://push2delay.eastmoney.com"
     )]
     pub eastmoney_list_url: String,
-    /// Minimum milliseconds between two requests to one host.
+    /// Tushare Pro's endpoint.
+    #[arg(
+        long,
+        env = "KXIAN_TUSHARE_URL",
+        default_value = "http://api.tushare.pro"
+    )]
+    pub tushare_url: String,
+    /// Your Tushare Pro token. Prefer the environment variable: arguments show in `ps`.
+    #[arg(long, env = "KXIAN_TUSHARE_TOKEN", hide_env_values = true)]
+    pub tushare_token: Option<Secret>,
+    /// How long to wait when Tushare says the per-minute quota is used up.
+    #[arg(long, default_value_t = 61_000)]
+    pub tushare_quota_wait_ms: u64,
+    /// Yahoo's chart host.
+    #[arg(
+        long,
+        env = "KXIAN_YAHOO_URL",
+        default_value = "https://query2.finance.yahoo.com"
+    )]
+    pub yahoo_url: String,
+    /// Minimum milliseconds between two requests to one host (Tushare's free tier allows about
+    /// 50 a minute: use 1200 there).
     #[arg(long, default_value_t = 500)]
     pub min_interval_ms: u64,
     /// Attempts per request (429, 5xx and dropped connections are retried).
@@ -349,8 +399,184 @@ impl Eastmoney<'_> {
     }
 }
 
+impl Eastmoney<'_> {
+    /// One Tushare call, waiting out the per-minute quota a few times.
+    fn tushare_call(
+        &mut self,
+        body: &serde_json::Value,
+    ) -> Result<Result<tushare::Answer, FetchError>, DownloadError> {
+        let url = self.args.tushare_url.clone();
+        for _ in 0..4 {
+            let fetched = match self.client.post_json(&url, &body.to_string()) {
+                Ok(f) => f,
+                Err(e) => return Ok(Err(e)),
+            };
+            match tushare::parse(&fetched.body) {
+                Ok(tushare::Answer::BadToken) => {
+                    return Err(DownloadError::Args(
+                        "Tushare refused the token (40101): check --tushare-token / KXIAN_TUSHARE_TOKEN".into(),
+                    ));
+                }
+                Ok(tushare::Answer::RateLimited(msg)) => {
+                    tracing::warn!("Tushare quota: {msg}; waiting");
+                    std::thread::sleep(Duration::from_millis(self.args.tushare_quota_wait_ms));
+                }
+                Ok(a) => return Ok(Ok(a)),
+                Err(e) => {
+                    return Ok(Err(FetchError::Transport {
+                        url,
+                        message: format!("malformed answer: {e}"),
+                        attempts: fetched.attempts,
+                    }));
+                }
+            }
+        }
+        Ok(Err(FetchError::Status {
+            url,
+            status: 429,
+            attempts: 4,
+        }))
+    }
+
+    fn tushare(
+        &mut self,
+        symbol: &Symbol,
+        beg: Option<NaiveDate>,
+    ) -> Result<Result<(Kline, Option<String>), FetchError>, DownloadError> {
+        let a = self.args;
+        let token = a
+            .tushare_token
+            .as_ref()
+            .map_or(String::new(), |t| t.expose().to_string());
+        let api = tushare::api_for(symbol);
+        let as_error = |msg: String| FetchError::Transport {
+            url: a.tushare_url.clone(),
+            message: msg,
+            attempts: 1,
+        };
+        let rows = |ans: tushare::Answer| match ans {
+            tushare::Answer::Rows { fields, items, .. } => Ok((fields, items)),
+            tushare::Answer::NoPermission(m) => {
+                Err(as_error(format!("no permission for {api}: {m}")))
+            }
+            tushare::Answer::Error { code, msg } => Err(as_error(format!("{api}: {code} {msg}"))),
+            _ => Err(as_error("unexpected answer".into())),
+        };
+        let answer = match self.tushare_call(&tushare::body(api, &token, symbol, beg, a.to))? {
+            Ok(x) => x,
+            Err(e) => return Ok(Err(e)),
+        };
+        let (fields, items) = match rows(answer) {
+            Ok(x) => x,
+            Err(e) => return Ok(Err(e)),
+        };
+        let mut bars = match tushare::bars(&fields, &items) {
+            Ok(b) => b,
+            Err(e) => return Ok(Err(as_error(e))),
+        };
+        if a.adjustment != Adjustment::None {
+            let fapi = if api == "fund_daily" {
+                "fund_adj"
+            } else {
+                "adj_factor"
+            };
+            let answer = match self.tushare_call(&tushare::body(fapi, &token, symbol, beg, a.to))? {
+                Ok(x) => x,
+                Err(e) => return Ok(Err(e)),
+            };
+            let (ff, fi) = match rows(answer) {
+                Ok(x) => x,
+                Err(e) => return Ok(Err(e)),
+            };
+            let factors = match tushare::factors(&ff, &fi) {
+                Ok(f) => f,
+                Err(e) => return Ok(Err(as_error(e))),
+            };
+            bars = tushare::adjust(&bars, &factors, a.adjustment == Adjustment::Qfq);
+        }
+        Ok(Ok((
+            Kline::Bars { name: None, bars },
+            Some(format!("api_name={api}&ts_code={}", symbol.ts_code())),
+        )))
+    }
+
+    fn yahoo(
+        &mut self,
+        symbol: &Symbol,
+        beg: Option<NaiveDate>,
+    ) -> Result<(Kline, Option<String>), FetchError> {
+        let a = self.args;
+        let Some(ticker) = yahoo::ticker(symbol) else {
+            return Ok((Kline::Unknown, None));
+        };
+        let url = format!("{}/v8/finance/chart/{ticker}", a.yahoo_url);
+        // Shanghai midnight of the first day, and the day after the last (period2 is exclusive).
+        let secs = |d: NaiveDate| {
+            d.and_hms_opt(0, 0, 0)
+                .expect("midnight")
+                .and_utc()
+                .timestamp()
+                - 28_800
+        };
+        let from = beg.map_or(0, secs);
+        let to =
+            a.to.map_or(4_102_444_800, |d| secs(d + chrono::Days::new(1)));
+        let q = [
+            ("interval", "1d".to_string()),
+            ("period1", from.to_string()),
+            ("period2", to.to_string()),
+            ("events", "div,splits".to_string()),
+        ];
+        let fetched = self.client.get(&url, &q)?;
+        if fetched.status == 404 {
+            return Ok((Kline::Unknown, None));
+        }
+        match yahoo::parse(&fetched.body, symbol, a.adjustment == Adjustment::Qfq) {
+            Ok(yahoo::Answer::Bars(bars)) => Ok((
+                Kline::Bars { name: None, bars },
+                Some(format!("chart/{ticker}?interval=1d")),
+            )),
+            Ok(yahoo::Answer::Unknown(_)) => Ok((Kline::Unknown, None)),
+            Err(e) => Err(FetchError::Transport {
+                url,
+                message: format!("malformed answer: {e}"),
+                attempts: fetched.attempts,
+            }),
+        }
+    }
+}
+
 /// The whole command. Returns the manifest of this folder after the run.
 pub fn run(args: &DownloadArgs) -> Result<Manifest, DownloadError> {
+    match args.source {
+        Source::Tushare
+            if args
+                .tushare_token
+                .as_ref()
+                .is_none_or(|t| t.expose().is_empty()) =>
+        {
+            return Err(DownloadError::Args(
+                "--source tushare needs your token: --tushare-token or KXIAN_TUSHARE_TOKEN".into(),
+            ));
+        }
+        Source::Tushare | Source::Yahoo if args.frequency != Frequency::Daily => {
+            return Err(DownloadError::Args(format!(
+                "--frequency {}: this source gives daily bars only",
+                args.frequency.as_str()
+            )));
+        }
+        Source::Yahoo if args.adjustment == Adjustment::Hfq => {
+            return Err(DownloadError::Args(
+                "--adjustment hfq: Yahoo gives raw and forward-adjusted (qfq) prices only".into(),
+            ));
+        }
+        Source::Tushare | Source::Yahoo if args.universe.is_some() => {
+            return Err(DownloadError::Args(
+                "--universe: the lists come from Eastmoney; use --symbols with this source".into(),
+            ));
+        }
+        _ => {}
+    }
     if eastmoney::klt(args.frequency).is_none() {
         return Err(DownloadError::Args(
             "--frequency 1m: Eastmoney's kline API has no 1-minute history; use 5m or longer"
@@ -450,12 +676,21 @@ pub fn run(args: &DownloadArgs) -> Result<Manifest, DownloadError> {
             outcome: Outcome::Empty,
             requests: 0,
         };
-        record.outcome = match em.kline(symbol, beg) {
+        let fetched = match args.source {
+            Source::Eastmoney => em.kline(symbol, beg),
+            Source::Tushare => em.tushare(symbol, beg)?,
+            Source::Yahoo => em.yahoo(symbol, beg),
+        };
+        record.outcome = match fetched {
             Err(e) => Outcome::Failed {
                 error: e.to_string(),
             },
             Ok((Kline::Unknown, _)) => Outcome::Unknown {
-                tried: eastmoney::secids(symbol),
+                tried: match args.source {
+                    Source::Eastmoney => eastmoney::secids(symbol),
+                    Source::Tushare => vec![symbol.ts_code()],
+                    Source::Yahoo => yahoo::ticker(symbol).into_iter().collect(),
+                },
             },
             Ok((Kline::Bars { name, bars }, request)) => {
                 record.name = name.or(record.name);

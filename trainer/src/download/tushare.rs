@@ -1,0 +1,210 @@
+//! Tushare Pro's HTTP API (`../shared/specs/data-sources.md` §2): `daily`, `fund_daily` and
+//! `index_daily` bars (volume in lots, amount in thousand CNY), and `adj_factor` for qfq/hfq.
+//! The token travels in the request body only; errors never carry it.
+
+use chrono::NaiveDate;
+use kxian_shared::{Bar, InstrumentKind, Symbol};
+
+/// What a Tushare answer says.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Answer {
+    Rows {
+        fields: Vec<String>,
+        items: Vec<Vec<serde_json::Value>>,
+        has_more: bool,
+    },
+    /// 40101: the token is wrong; every later call would fail too.
+    BadToken,
+    /// 40203 "最多访问": a rate or daily quota.
+    RateLimited(String),
+    /// 40203 or 2002 without the rate wording: the account's points do not cover this API.
+    NoPermission(String),
+    Error {
+        code: i64,
+        msg: String,
+    },
+}
+
+pub fn api_for(symbol: &Symbol) -> &'static str {
+    match symbol.kind() {
+        InstrumentKind::Index => "index_daily",
+        InstrumentKind::Fund => "fund_daily",
+        _ => "daily",
+    }
+}
+
+pub fn body(
+    api: &str,
+    token: &str,
+    symbol: &Symbol,
+    from: Option<NaiveDate>,
+    to: Option<NaiveDate>,
+) -> serde_json::Value {
+    let day = |d: Option<NaiveDate>| d.map_or(String::new(), |d| d.format("%Y%m%d").to_string());
+    serde_json::json!({
+        "api_name": api,
+        "token": token,
+        "params": {"ts_code": symbol.ts_code(), "start_date": day(from), "end_date": day(to)},
+        "fields": ""
+    })
+}
+
+pub fn parse(text: &str) -> Result<Answer, String> {
+    let v: serde_json::Value = serde_json::from_str(text).map_err(|e| format!("not JSON: {e}"))?;
+    let code = v["code"].as_i64().ok_or("no `code` in the answer")?;
+    let msg = v["msg"].as_str().unwrap_or_default().to_string();
+    Ok(match code {
+        0 => {
+            let data = &v["data"];
+            let fields = data["fields"]
+                .as_array()
+                .ok_or("no `data.fields`")?
+                .iter()
+                .map(|f| f.as_str().unwrap_or_default().to_string())
+                .collect();
+            let items = data["items"]
+                .as_array()
+                .ok_or("no `data.items`")?
+                .iter()
+                .map(|r| r.as_array().cloned().unwrap_or_default())
+                .collect();
+            Answer::Rows {
+                fields,
+                items,
+                has_more: data["has_more"].as_bool().unwrap_or(false),
+            }
+        }
+        40101 => Answer::BadToken,
+        40203 if msg.contains("最多访问") => Answer::RateLimited(msg),
+        40203 | 2002 => Answer::NoPermission(msg),
+        _ => Answer::Error { code, msg },
+    })
+}
+
+fn column(fields: &[String], name: &str) -> Result<usize, String> {
+    fields
+        .iter()
+        .position(|f| f == name)
+        .ok_or_else(|| format!("the answer has no `{name}` column"))
+}
+
+/// Bars from `daily`/`fund_daily`/`index_daily` rows, ascending, in canonical units.
+pub fn bars(fields: &[String], items: &[Vec<serde_json::Value>]) -> Result<Vec<Bar>, String> {
+    let c = |n| column(fields, n);
+    let (d, o, h, l, cl, v, a) = (
+        c("trade_date")?,
+        c("open")?,
+        c("high")?,
+        c("low")?,
+        c("close")?,
+        c("vol")?,
+        c("amount")?,
+    );
+    let mut out = Vec::with_capacity(items.len());
+    for row in items {
+        let num = |i: usize| row.get(i).and_then(|x| x.as_f64());
+        let Some(day) = row.get(d).and_then(|x| x.as_str()) else {
+            continue;
+        };
+        let day =
+            NaiveDate::parse_from_str(day, "%Y%m%d").map_err(|_| format!("trade_date `{day}`"))?;
+        let (Some(open), Some(high), Some(low), Some(close)) = (num(o), num(h), num(l), num(cl))
+        else {
+            continue;
+        };
+        out.push(Bar {
+            ts: day.and_hms_opt(0, 0, 0).expect("midnight"),
+            open,
+            high,
+            low,
+            close,
+            volume: num(v).unwrap_or(0.0) * 100.0,
+            amount: num(a).map(|x| x * 1000.0),
+        });
+    }
+    out.sort_by_key(|b| b.ts);
+    Ok(out)
+}
+
+/// `adj_factor` rows as (day, factor).
+pub fn factors(
+    fields: &[String],
+    items: &[Vec<serde_json::Value>],
+) -> Result<Vec<(NaiveDate, f64)>, String> {
+    let (d, f) = (column(fields, "trade_date")?, column(fields, "adj_factor")?);
+    let mut out: Vec<(NaiveDate, f64)> = items
+        .iter()
+        .filter_map(|r| {
+            let day = NaiveDate::parse_from_str(r.get(d)?.as_str()?, "%Y%m%d").ok()?;
+            Some((day, r.get(f)?.as_f64()?))
+        })
+        .collect();
+    out.sort_by_key(|x| x.0);
+    Ok(out)
+}
+
+/// qfq (`latest`: prices × f(t) / f(newest)) or hfq (prices × f(t)), as the Tushare SDK's
+/// `pro_bar` does; bars without a factor that day are dropped.
+pub fn adjust(bars: &[Bar], factors: &[(NaiveDate, f64)], forward: bool) -> Vec<Bar> {
+    let Some(&(_, newest)) = factors.last() else {
+        return Vec::new();
+    };
+    bars.iter()
+        .filter_map(|b| {
+            let i = factors.binary_search_by_key(&b.ts.date(), |x| x.0).ok()?;
+            let k = if forward {
+                factors[i].1 / newest
+            } else {
+                factors[i].1
+            };
+            Some(Bar {
+                open: b.open * k,
+                high: b.high * k,
+                low: b.low * k,
+                close: b.close * k,
+                ..*b
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn factors_adjust_forward_and_backward() {
+        let d = |x: u32| NaiveDate::from_ymd_opt(2024, 6, x).unwrap();
+        let bar = |x: u32, c: f64| Bar {
+            ts: d(x).and_hms_opt(0, 0, 0).unwrap(),
+            open: c,
+            high: c,
+            low: c,
+            close: c,
+            volume: 1.0,
+            amount: None,
+        };
+        let bars = [bar(13, 10.8), bar(14, 10.1), bar(17, 10.2)];
+        // A dividend on the 14th: the factor steps from 100 to 107.
+        let f = [(d(13), 100.0), (d(14), 107.0), (d(17), 107.0)];
+        let q = adjust(&bars, &f, true);
+        assert!((q[0].close - 10.8 * 100.0 / 107.0).abs() < 1e-12);
+        assert_eq!(q[2].close, 10.2, "the newest bar is unchanged in qfq");
+        let h = adjust(&bars, &f, false);
+        assert_eq!(h[0].close, 1080.0);
+        assert_eq!(
+            adjust(&bars, &f[1..], true).len(),
+            2,
+            "a day without a factor is dropped"
+        );
+        assert_eq!(
+            parse(r#"{"code":40203,"msg":"抱歉，您每分钟最多访问该接口500次","data":null}"#)
+                .unwrap(),
+            Answer::RateLimited("抱歉，您每分钟最多访问该接口500次".into())
+        );
+        assert!(matches!(
+            parse(r#"{"code":40203,"msg":"抱歉，您没有接口访问权限","data":null}"#).unwrap(),
+            Answer::NoPermission(_)
+        ));
+    }
+}
