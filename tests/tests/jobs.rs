@@ -554,6 +554,22 @@ async fn series_and_models_are_private_to_their_owner() -> Result<()> {
             .context("alice sees her model")?;
         let file = entry["predictor"]["weights"]["url"].as_str().unwrap().to_string();
         let card = format!("/api/models/{model}/card");
+        // The card has the run's evaluation: both stages' validation loss before and after.
+        let (_, text) = call("GET", &url(&card), Some(alice), None);
+        let text = text.as_str().unwrap_or_default().to_string();
+        assert!(text.contains("## Evaluation") && text.contains("| tokenizer |") && text.contains("| predictor |"), "{text}");
+        // Bob cannot start from Alice's model; Alice can.
+        let mut spec = finetune(Some(1.0), 1);
+        spec["base"] = json!(model);
+        let (s, e) = call("POST", &url("/api/jobs"), Some(tokens["bob"].as_str()), Some(spec.clone()));
+        assert_eq!(s, 400, "{e}");
+        assert!(e["message"].as_str().unwrap().contains("base"), "{e}");
+        let (s, job2) = call("POST", &url("/api/jobs"), Some(alice), Some(spec));
+        assert_eq!(s, 201, "{job2}");
+        let ev = watch(&base, job2["id"].as_i64().unwrap(), Some(alice), &|v| v["event"] == "end")?;
+        let second = ev.last().unwrap()["result"]["model"].as_str().unwrap().to_string();
+        let (_, text) = call("GET", &url(&format!("/api/models/{second}/card")), Some(alice), None);
+        assert!(text.as_str().unwrap_or_default().contains(&format!("from {model} on")), "{text}");
         // Every endpoint that reads a series or a model, for each kind of caller.
         let reads = [
             "/api/symbols/510300.SH".to_string(),

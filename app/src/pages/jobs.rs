@@ -241,6 +241,8 @@ fn TrainingForm() -> impl IntoView {
     let lookback = RwSignal::new("90".to_string());
     let horizon = RwSignal::new("10".to_string());
     let max_seconds = RwSignal::new("60".to_string());
+    let base = RwSignal::new(String::new());
+    let models = LocalResource::new(api::models);
     let job = RwSignal::new(None::<i64>);
     let state = RwSignal::new(String::new());
     let model = RwSignal::new(None::<String>);
@@ -257,6 +259,7 @@ fn TrainingForm() -> impl IntoView {
             lookback: num(lookback, 90),
             horizon: num(horizon, 10),
             max_seconds: max_seconds.get_untracked().trim().parse().ok(),
+            base: Some(base.get_untracked()).filter(|b| !b.is_empty()),
         };
         error.set(None);
         points.set(Vec::new());
@@ -326,6 +329,14 @@ fn TrainingForm() -> impl IntoView {
                 "在服务器上用数据库中的序列微调内置 Kronos 模型（第一阶段分词器、第二阶段预测器），实时显示损失。",
                 "Finetunes the built-in Kronos model on series of the store, on the server: stage 1 the tokenizer, stage 2 the predictor, with the loss live.")}</p>
             {field(symbols, "tr-symbols", ("代码", "Symbols"), ("训练用的序列；越多越能泛化。", "The series to learn from; more series generalise better."))}
+            <label class="field"><span>{move || tr(lang(), "起点模型", "Start from")}</span>
+                <select id="tr-base" on:change=move |ev| base.set(event_target_value(&ev))>
+                    {move || models.get().and_then(Result::ok).map(|l| l.models.into_iter().map(|m| {
+                        let value = if m.default { String::new() } else { m.id.clone() };
+                        view! { <option value=value>{m.id}</option> }
+                    }).collect_view())}
+                </select>
+                <small class="hint">{move || tr(lang(), "从已微调的模型继续，可在其基础上再适应新的数据。", "Continue from a finetuned model to adapt it further.")}</small></label>
             <label class="field"><span>{move || tr(lang(), "阶段", "Stages")}</span>
                 <select id="tr-stages" on:change=move |ev| stages.set(event_target_value(&ev))>
                     <option value="both">{move || tr(lang(), "两者（先分词器后预测器）", "both (tokenizer, then predictor)")}</option>

@@ -152,16 +152,19 @@ async fn arguments(
             lookback,
             horizon,
             max_seconds,
+            base: base_id,
         } => {
-            // The base model: the server's built-in one, written beside the run.
+            // The base model (the built-in one unless the job names one it may see), written
+            // beside the run.
             let base = dir.join("base");
+            let id = base_id.as_deref().unwrap_or(crate::models::DEFAULT_ID);
             for part in ["tokenizer", "predictor"] {
                 std::fs::create_dir_all(base.join(part)).map_err(|e| e.to_string())?;
                 for file in ["config.json", "model.safetensors"] {
                     let (bytes, _) = models
-                        .file(crate::models::DEFAULT_ID, part, file)
+                        .file(id, part, file)
                         .await
-                        .ok_or("the built-in model is missing")?
+                        .ok_or_else(|| format!("the base model `{id}` has no {part}/{file}"))?
                         .map_err(|e| e.to_string())?;
                     std::fs::write(base.join(part).join(file), bytes).map_err(|e| e.to_string())?;
                 }
@@ -353,6 +356,49 @@ async fn run_job(store: &Store, jobs: &Jobs, models: &Models, config: &RunnerCon
     }
 }
 
+/// The model card's evaluation: each stage's validation loss before training and at its best
+/// checkpoint, from the run's `metrics.jsonl`.
+fn evaluation_table(metrics: &Path) -> String {
+    let text = std::fs::read_to_string(metrics).unwrap_or_default();
+    let mut rows: Vec<(String, Option<f64>, Option<f64>, usize)> = Vec::new();
+    for v in text
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+    {
+        let Some(stage) = v["stage"].as_str() else {
+            continue;
+        };
+        let i = match rows.iter().position(|r| r.0 == stage) {
+            Some(i) => i,
+            None => {
+                rows.push((stage.to_string(), None, None, 0));
+                rows.len() - 1
+            }
+        };
+        match v["event"].as_str() {
+            Some("baseline") => rows[i].1 = v["val_loss"].as_f64(),
+            Some("done") => rows[i].2 = v["best_val_loss"].as_f64(),
+            Some("step") => rows[i].3 += 1,
+            _ => {}
+        }
+    }
+    if rows.is_empty() {
+        return String::new();
+    }
+    let num = |x: Option<f64>| x.map_or("-".to_string(), |x| format!("{x:.4}"));
+    let mut t = String::from(
+        "## Evaluation (held-out validation windows)\n\n| stage | validation loss before | best after | steps |\n| --- | ---: | ---: | ---: |\n",
+    );
+    for (stage, before, after, steps) in rows {
+        t.push_str(&format!(
+            "| {stage} | {} | {} | {steps} |\n",
+            num(before),
+            num(after)
+        ));
+    }
+    t
+}
+
 /// What a successful job leaves behind: imported series, or a model folder.
 async fn finish(
     store: &Store,
@@ -418,12 +464,17 @@ async fn finish(
                         .map_err(|e| format!("{}: {e}", from.join(file).display()))?;
                 }
             }
+            let (symbols, base) = match spec {
+                JobSpec::Finetune { symbols, base, .. } => (
+                    symbols.join(", "),
+                    base.clone()
+                        .unwrap_or_else(|| crate::models::DEFAULT_ID.to_string()),
+                ),
+                _ => (String::new(), String::new()),
+            };
             let card = format!(
-                "# {model_id}\n\nFinetuned by job {id} from kxian-default on {}.\n",
-                match spec {
-                    JobSpec::Finetune { symbols, .. } => symbols.join(", "),
-                    _ => String::new(),
-                }
+                "# {model_id}\n\nFinetuned by job {id} from {base} on {symbols}.\n\n{}",
+                evaluation_table(&dir.join("run").join("metrics.jsonl"))
             );
             std::fs::write(target.join("MODEL_CARD.md"), card).map_err(|e| e.to_string())?;
             std::fs::write(

@@ -33,6 +33,24 @@ pub async fn create(
     let Json(spec) = body.map_err(|e| AppError::BadRequest(format!("job: {}", e.body_text())))?;
     spec.check()
         .map_err(|e| AppError::BadRequest(format!("job: {e}")))?;
+    // A base model must be one the caller may see.
+    if let JobSpec::Finetune { base: Some(b), .. } = &spec {
+        let viewer = crate::storage::Viewer {
+            user: Some(caller.0.id),
+            admin: caller.0.admin,
+        };
+        let forecasting = state
+            .models
+            .list_for(&viewer)
+            .models
+            .iter()
+            .any(|m| &m.id == b);
+        if !forecasting {
+            return Err(AppError::BadRequest(format!(
+                "job: base: no forecasting model `{b}` (see GET /api/models)"
+            )));
+        }
+    }
     let quota = state.jobs.config().map_or(4, |c| c.quota);
     if state.store.active_jobs(caller.0.id).await? >= quota {
         return Err(AppError::Quota(format!(

@@ -45,6 +45,9 @@ pub enum JobSpec {
         /// Stop each stage after this many seconds.
         #[serde(default)]
         max_seconds: Option<f64>,
+        /// The model to start from, by id (default: the built-in `kxian-default`).
+        #[serde(default)]
+        base: Option<String>,
     },
 }
 
