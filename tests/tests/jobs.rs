@@ -103,6 +103,21 @@ fn watch(
     Ok(out)
 }
 
+/// Creates the users (name, admin) with one API token each; returns the tokens by name.
+async fn users(
+    store: &kxian_server::Store,
+    who: &[(&'static str, bool)],
+) -> Result<std::collections::BTreeMap<&'static str, String>> {
+    let mut tokens = std::collections::BTreeMap::new();
+    for &(name, admin) in who {
+        let u = store.create_user(name, admin).await?.context("user")?;
+        let t = kxian_server::auth::new_token();
+        store.add_token(u.id, &t, "test").await?;
+        tokens.insert(name, t);
+    }
+    Ok(tokens)
+}
+
 fn finetune(max_seconds: Option<f64>, epochs: u32) -> Value {
     json!({
         "kind": "finetune", "symbols": ["600000.SH"], "epochs": epochs,
@@ -114,13 +129,7 @@ fn finetune(max_seconds: Option<f64>, epochs: u32) -> Value {
 async fn jobs_run_watch_cancel_and_stay_private() -> Result<()> {
     let server = Server::start_with_jobs(false, 2).await?;
     let store = &server.store;
-    let mut tokens = std::collections::BTreeMap::new();
-    for (name, admin) in [("alice", false), ("bob", false), ("root", true)] {
-        let u = store.create_user(name, admin).await?.context("user")?;
-        let t = kxian_server::auth::new_token();
-        store.add_token(u.id, &t, "test").await?;
-        tokens.insert(name, t);
-    }
+    let tokens = users(store, &[("alice", false), ("bob", false), ("root", true)]).await?;
     let (alice, bob, root) = (
         tokens["alice"].clone(),
         tokens["bob"].clone(),
@@ -522,17 +531,11 @@ async fn series_and_models_are_private_to_their_owner() -> Result<()> {
     let mock = eastmoney_mock::Mock::start(Default::default());
     let env = vec![("KXIAN_EASTMONEY_URL".to_string(), mock.base.clone())];
     let server = Server::start_with_jobs_env(false, 4, env).await?;
-    let mut tokens = std::collections::BTreeMap::new();
-    for (name, admin) in [("alice", false), ("bob", false), ("root", true)] {
-        let u = server
-            .store
-            .create_user(name, admin)
-            .await?
-            .context("user")?;
-        let t = kxian_server::auth::new_token();
-        server.store.add_token(u.id, &t, "test").await?;
-        tokens.insert(name, t);
-    }
+    let tokens = users(
+        &server.store,
+        &[("alice", false), ("bob", false), ("root", true)],
+    )
+    .await?;
     let base = server.base.clone();
     tokio::task::spawn_blocking(move || -> Result<()> {
         let url = |p: &str| format!("{base}{p}");
@@ -606,17 +609,7 @@ async fn a_tushare_download_uses_the_users_stored_token_and_never_shows_it() -> 
     let mock = eastmoney_mock::Mock::start(Default::default());
     let env = vec![("KXIAN_TUSHARE_URL".to_string(), mock.base.clone())];
     let server = Server::start_with_jobs_env(false, 4, env).await?;
-    let mut tokens = std::collections::BTreeMap::new();
-    for name in ["alice", "bob"] {
-        let u = server
-            .store
-            .create_user(name, false)
-            .await?
-            .context("user")?;
-        let t = kxian_server::auth::new_token();
-        server.store.add_token(u.id, &t, "test").await?;
-        tokens.insert(name, t);
-    }
+    let tokens = users(&server.store, &[("alice", false), ("bob", false)]).await?;
     let base = server.base.clone();
     tokio::task::spawn_blocking(move || -> Result<()> {
         let url = |p: &str| format!("{base}{p}");
