@@ -28,7 +28,7 @@ use kxian_shared::api::ImportOptions;
 use kxian_shared::backtest::config::{self, BacktestConfig, StrategyConfig, UniverseConfig};
 use kxian_shared::backtest::engine::{BacktestResult, Universe};
 use kxian_shared::backtest::signals::Signals;
-use kxian_shared::backtest::walk_forward::{WalkForwardResult, walk_forward};
+use kxian_shared::backtest::walk_forward::WalkForwardResult;
 use kxian_shared::{Adjustment, Frequency, Symbol};
 use serde::Serialize;
 
@@ -181,34 +181,17 @@ pub fn run_command(args: &BacktestArgs) -> Result<(String, Outcome), BacktestErr
         .unwrap_or_default();
     let universe = load_universe(&config.universe, &base)?;
     let signals = load_signals(&config, &base, &universe)?;
-    let result = config::run_config(&config, &universe, signals.as_ref());
-    let mut text = config::report(&config, &universe, &result);
-    let walk = match &config.walk_forward {
-        Some(wf) => {
-            let w = walk_forward(
-                wf,
-                &config.strategy,
-                config.risk,
-                &config.engine,
-                &universe,
-                signals.as_ref(),
-                config.universe.from,
-                config.universe.to,
-            )
-            .map_err(|e| BacktestError::Config {
-                path: args.config.clone(),
-                message: e.message,
-            })?;
-            text.push_str(&config::walk_forward_report(&w));
-            Some(w)
+    let done = config::run_all(&config, &universe, signals.as_ref()).map_err(|e| {
+        BacktestError::Config {
+            path: args.config.clone(),
+            message: e.message,
         }
-        None => None,
-    };
+    })?;
     Ok((
-        text,
+        done.report,
         Outcome {
-            result,
-            walk_forward: walk,
+            result: done.result,
+            walk_forward: done.walk_forward,
         },
     ))
 }

@@ -13,7 +13,7 @@ use kxian_shared::api::SymbolSummary;
 use kxian_shared::backtest::config::{self, BacktestConfig, StrategyConfig, UniverseConfig};
 use kxian_shared::backtest::engine::{BacktestResult, Universe};
 use kxian_shared::backtest::signals::Signals;
-use kxian_shared::backtest::walk_forward::{WalkForwardResult, walk_forward};
+use kxian_shared::backtest::walk_forward::WalkForwardResult;
 use kxian_shared::features::ic::{IcOptions, IcReport, ic_report};
 use kxian_shared::rules::Side;
 use kxian_shared::{Adjustment, Frequency, Symbol};
@@ -134,26 +134,7 @@ pub fn run_in_page(
     universe: &Universe,
     signals: Option<&Signals>,
 ) -> Result<PageResult, String> {
-    let result = config::run_config(config, universe, signals);
-    let mut report = config::report(config, universe, &result);
-    let walk = match &config.walk_forward {
-        Some(wf) => {
-            let w = walk_forward(
-                wf,
-                &config.strategy,
-                config.risk,
-                &config.engine,
-                universe,
-                signals,
-                config.universe.from,
-                config.universe.to,
-            )
-            .map_err(|e| e.message)?;
-            report.push_str(&config::walk_forward_report(&w));
-            Some(w)
-        }
-        None => None,
-    };
+    let done = config::run_all(config, universe, signals).map_err(|e| e.message)?;
     let factors = (universe.symbols().count() >= 3).then(|| {
         ic_report(
             universe.series(),
@@ -164,9 +145,9 @@ pub fn run_in_page(
         )
     });
     Ok(PageResult {
-        report,
-        result,
-        walk_forward: walk,
+        report: done.report,
+        result: done.result,
+        walk_forward: done.walk_forward,
         factors,
         initial_cash: config.engine.initial_cash,
     })

@@ -274,6 +274,45 @@ pub fn run_config(
     r
 }
 
+/// Everything a config asks for: the run, its walk-forward when `[walk_forward]` is given,
+/// and the report text of both. The CLI and the browser print exactly this.
+pub struct Completed {
+    pub result: BacktestResult,
+    pub walk_forward: Option<WalkForwardResult>,
+    pub report: String,
+}
+
+pub fn run_all(
+    config: &BacktestConfig,
+    universe: &Universe,
+    signals: Option<&Signals>,
+) -> Result<Completed, ConfigError> {
+    let result = run_config(config, universe, signals);
+    let mut report = report(config, universe, &result);
+    let walk_forward = match &config.walk_forward {
+        Some(wf) => {
+            let w = super::walk_forward::walk_forward(
+                wf,
+                &config.strategy,
+                config.risk,
+                &config.engine,
+                universe,
+                signals,
+                config.universe.from,
+                config.universe.to,
+            )?;
+            report.push_str(&walk_forward_report(&w));
+            Some(w)
+        }
+        None => None,
+    };
+    Ok(Completed {
+        result,
+        walk_forward,
+        report,
+    })
+}
+
 pub fn describe_strategy(s: &StrategyConfig) -> String {
     match s {
         StrategyConfig::MonthlyRotation(m) => format!(
