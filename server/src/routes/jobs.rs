@@ -63,8 +63,9 @@ pub async fn create(
         .store
         .create_job(caller.0.id, spec.kind(), &spec_json)
         .await?;
-    state.jobs.wake();
+    // Read the row before waking the runner: the answer is the job as submitted (queued).
     let job = owned(&state, &caller, id).await?;
+    state.jobs.wake();
     Ok((StatusCode::CREATED, Json(job)).into_response())
 }
 
