@@ -503,3 +503,90 @@ fn other_bar_rules_reject_with_the_blamed_column() {
         assert!(p.message.contains(text), "{row}: {p}");
     }
 }
+
+/// The 1.5 KB workbook of the security report: cells A1 and `far` only. calamine would lay
+/// the sheet out densely (512 GiB for XFD1048576) and the allocation failure aborts the
+/// process; the importer must refuse it from the cell references alone.
+fn sparse_bomb(far_row: u32, far_col: u16) -> Vec<u8> {
+    let mut wb = rust_xlsxwriter::Workbook::new();
+    let ws = wb.add_worksheet();
+    ws.write_string(0, 0, "date").unwrap();
+    ws.write_string(far_row, far_col, "x").unwrap();
+    wb.save_to_buffer().unwrap()
+}
+
+#[test]
+fn a_tiny_workbook_with_one_far_cell_is_refused_before_anything_is_allocated() {
+    let bomb = sparse_bomb(1_048_575, 16_383);
+    assert!(bomb.len() < 8 * 1024, "{} bytes", bomb.len());
+    let e = err("bomb.xlsx", &bomb, &opts());
+    assert_eq!(e.code(), "sheet_too_large", "{e}");
+    let text = e.to_string();
+    assert!(
+        text.contains("XFD1048576") && text.contains("bomb.xlsx"),
+        "{text}"
+    );
+    // Within the row and column bounds, but a grid of 27 M cells: refused by its size.
+    let e = err("tall.xlsx", &sparse_bomb(1_048_575, 25), &opts());
+    assert_eq!(e.code(), "sheet_too_large", "{e}");
+    assert!(e.to_string().contains("Z1048576"), "{e}");
+    // A sheet of ordinary shape still reads.
+    let mut wb = rust_xlsxwriter::Workbook::new();
+    let ws = wb.add_worksheet();
+    for (c, h) in ["date", "open", "high", "low", "close", "volume"]
+        .iter()
+        .enumerate()
+    {
+        ws.write_string(0, c as u16, *h).unwrap();
+        ws.write_string(1, c as u16, if c == 0 { "2024-09-02" } else { "10" })
+            .unwrap();
+    }
+    let ok = parse_file("ok.xlsx", &wb.save_to_buffer().unwrap(), &opts()).unwrap();
+    assert_eq!(ok.series[0].bars.len(), 1);
+}
+
+#[test]
+fn a_workbook_whose_parts_unpack_to_too_much_is_refused() {
+    use std::io::Write;
+    // A deflate bomb: 260 MiB of whitespace in the sheet's XML packs to a few hundred KB.
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let deflated = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated)
+        .large_file(true);
+    zip.start_file("[Content_Types].xml", deflated).unwrap();
+    zip.write_all(br#"<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"/>"#).unwrap();
+    zip.start_file("xl/worksheets/sheet1.xml", deflated)
+        .unwrap();
+    let chunk = vec![b' '; 1 << 20];
+    for _ in 0..260 {
+        zip.write_all(&chunk).unwrap();
+    }
+    let bomb = zip.finish().unwrap().into_inner();
+    assert!(bomb.len() < 2 << 20, "{} bytes", bomb.len());
+    let e = err("deflate-bomb.xlsx", &bomb, &opts());
+    assert_eq!(e.code(), "sheet_too_large", "{e}");
+    assert!(e.to_string().contains("256 MiB"), "{e}");
+}
+
+#[test]
+fn old_excel_and_opendocument_workbooks_are_refused_with_what_to_do() {
+    let xls = [
+        &[0xD0u8, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1][..],
+        &[0u8; 504],
+    ]
+    .concat();
+    let e = err("old.xls", &xls, &opts());
+    assert_eq!(e.code(), "unsupported_format", "{e}");
+    assert!(e.to_string().contains("XLSX or CSV"), "{e}");
+    use std::io::Write;
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let stored =
+        zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+    zip.start_file("mimetype", stored).unwrap();
+    zip.write_all(b"application/vnd.oasis.opendocument.spreadsheet")
+        .unwrap();
+    let ods = zip.finish().unwrap().into_inner();
+    let e = err("sheet.ods", &ods, &opts());
+    assert_eq!(e.code(), "unsupported_format", "{e}");
+    assert!(e.to_string().contains("ODS"), "{e}");
+}

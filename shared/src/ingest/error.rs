@@ -70,6 +70,11 @@ pub enum ImportError {
     #[error("{file}: not a readable Excel workbook ({detail})")]
     BadXlsx { file: String, detail: String },
 
+    /// A workbook beyond the bounds Kxian reads (a sheet too wide or tall, parts that unpack
+    /// to too much): refused before anything is allocated for it.
+    #[error("{file}: this workbook is too large to read: {detail}")]
+    SheetTooLarge { file: String, detail: String },
+
     /// JSON that does not parse, or is not HQChart's shape.
     #[error("{file}{}: {detail}", row.map(|r| format!(", row {r}")).unwrap_or_default())]
     BadJson {
@@ -104,6 +109,7 @@ impl ImportError {
             ImportError::NoSymbol { .. } => "no_symbol",
             ImportError::InvalidRows { .. } => "invalid_rows",
             ImportError::BadXlsx { .. } => "bad_xlsx",
+            ImportError::SheetTooLarge { .. } => "sheet_too_large",
             ImportError::BadJson { .. } => "bad_json",
             ImportError::BadCsv { .. } => "bad_csv",
         }
@@ -121,6 +127,7 @@ impl ImportError {
             | ImportError::NoSymbol { file }
             | ImportError::InvalidRows { file, .. }
             | ImportError::BadXlsx { file, .. }
+            | ImportError::SheetTooLarge { file, .. }
             | ImportError::BadJson { file, .. }
             | ImportError::BadCsv { file, .. } => file,
         }
