@@ -9,6 +9,7 @@
 //! registered synchronously, under the owner of the resource that calls them.
 
 use gloo_net::http::{Request, Response};
+use kxian_shared::api::CLIENT_HEADER;
 use kxian_shared::api::{
     ApiError, BarsResponse, Health, ImportReport, ModelList, ShareCreated, ShareResponse,
     ShareSnapshot, SymbolList, SymbolSummary,
@@ -125,6 +126,7 @@ pub fn bars(
 /// `volume_unit`, `skip_invalid`) as multipart.
 pub async fn import(form: web_sys::FormData) -> Result<ImportReport, ApiError> {
     let resp = Request::post("/api/import")
+        .header(CLIENT_HEADER, "app")
         .body(form)
         .map_err(|e| client_error("bad_request", e.to_string()))?
         .send()
@@ -141,6 +143,7 @@ pub fn models() -> impl Future<Output = Result<ModelList, ApiError>> {
 /// `POST /api/shares`: stores the snapshot, answers its id and page path.
 pub async fn create_share(snapshot: &ShareSnapshot) -> Result<ShareCreated, ApiError> {
     let resp = Request::post("/api/shares")
+        .header(CLIENT_HEADER, "app")
         .json(snapshot)
         .map_err(|e| client_error("bad_request", e.to_string()))?
         .send()
@@ -186,6 +189,7 @@ async fn post_json<T: DeserializeOwned>(
     body: &impl serde::Serialize,
 ) -> Result<T, ApiError> {
     let resp = Request::post(path)
+        .header(CLIENT_HEADER, "app")
         .json(body)
         .map_err(|e| client_error("bad_request", e.to_string()))?
         .send()
@@ -235,6 +239,7 @@ pub async fn model_card(url: &str) -> Result<String, ApiError> {
 /// `PUT /api/me/secrets/tushare`: stores this user's Tushare token for their jobs.
 pub async fn put_tushare_token(token: &str) -> Result<(), ApiError> {
     let resp = Request::put("/api/me/secrets/tushare")
+        .header(CLIENT_HEADER, "app")
         .json(&serde_json::json!({ "value": token }))
         .map_err(|e| client_error("bad_request", e.to_string()))?
         .send()

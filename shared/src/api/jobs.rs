@@ -76,7 +76,103 @@ fn ten() -> u32 {
     10
 }
 
+/// Most symbols one download job names (a whole market is `universe`).
+pub const MAX_DOWNLOAD_SYMBOLS: usize = 2_000;
+/// Most symbols one finetune trains on.
+pub const MAX_TRAIN_SYMBOLS: usize = 500;
+
 impl JobSpec {
+    /// The spec as it is stored and run: every bound of [`JobSpec::check`] holds, symbols are
+    /// in canonical spelling without repeats, and the error names the field.
+    pub fn normalised(mut self) -> Result<JobSpec, String> {
+        self.check()?;
+        let canonical = |symbols: &mut Vec<String>, max: usize| -> Result<(), String> {
+            let mut seen = std::collections::BTreeSet::new();
+            let mut out = Vec::with_capacity(symbols.len());
+            for s in symbols.iter() {
+                let c = s
+                    .parse::<crate::Symbol>()
+                    .map_err(|e| format!("symbols: `{s}`: {e}"))?
+                    .to_string();
+                if seen.insert(c.clone()) {
+                    out.push(c);
+                }
+            }
+            if out.len() > max {
+                return Err(format!(
+                    "symbols: {} symbols; one job takes at most {max}",
+                    out.len()
+                ));
+            }
+            *symbols = out;
+            Ok(())
+        };
+        match &mut self {
+            JobSpec::Download {
+                symbols,
+                frequency,
+                adjustment,
+                from,
+                to,
+                ..
+            } => {
+                canonical(symbols, MAX_DOWNLOAD_SYMBOLS)?;
+                *frequency = frequency
+                    .parse::<crate::Frequency>()
+                    .map_err(|e| format!("frequency: {e}"))?
+                    .as_str()
+                    .to_string();
+                *adjustment = adjustment
+                    .parse::<crate::Adjustment>()
+                    .map_err(|e| format!("adjustment: {e}"))?
+                    .as_str()
+                    .to_string();
+                let sane = |d: &NaiveDate| (1990..=2100).contains(&chrono::Datelike::year(d));
+                for (field, d) in [("from", from), ("to", to)] {
+                    if let Some(d) = d
+                        && !sane(d)
+                    {
+                        return Err(format!("{field}: {d} is not between 1990 and 2100"));
+                    }
+                }
+            }
+            JobSpec::Finetune {
+                symbols,
+                lr,
+                lookback,
+                horizon,
+                max_seconds,
+                base,
+                ..
+            } => {
+                canonical(symbols, MAX_TRAIN_SYMBOLS)?;
+                if let Some(lr) = lr
+                    && !(lr.is_finite() && *lr > 0.0 && *lr <= 1.0)
+                {
+                    return Err(format!("lr: {lr} is not in (0, 1]"));
+                }
+                if *lookback > 4096 || *horizon > 1024 {
+                    return Err("lookback: at most 4096; horizon: at most 1024".into());
+                }
+                if let Some(m) = max_seconds
+                    && !(m.is_finite() && *m > 0.0 && *m <= 7.0 * 86_400.0)
+                {
+                    return Err(format!("max_seconds: {m} is not in (0, 604800]"));
+                }
+                if let Some(b) = base
+                    && (b.is_empty()
+                        || b.len() > 128
+                        || !b
+                            .bytes()
+                            .all(|c| c.is_ascii_alphanumeric() || b"-_.".contains(&c)))
+                {
+                    return Err("base: a model id (letters, digits, - _ .; at most 128)".into());
+                }
+            }
+        }
+        Ok(self)
+    }
+
     pub fn kind(&self) -> &'static str {
         match self {
             JobSpec::Download { .. } => "download",

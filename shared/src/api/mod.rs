@@ -16,6 +16,11 @@ pub use forecast::{
     ForecastReport, ForecastTokens, ModelSummary,
 };
 pub use import::{ImportOptions, ImportReport, ImportedSeries, VolumeUnit};
+/// The header the app sends with every state-changing request. The server refuses such a
+/// request without it unless it carries an API token: no cross-site form can set a header, and
+/// no cross-site script can send one without a CORS preflight the server never grants.
+pub const CLIENT_HEADER: &str = "x-kxian-client";
+
 pub use jobs::{JobInfo, JobList, JobSpec, Me};
 pub use models::{ClassifierEntry, ModelEntry, ModelFile, ModelList, ModelPart};
 pub use shares::{
