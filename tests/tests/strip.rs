@@ -28,6 +28,7 @@ fn cli_last_day() -> Result<[f64; 3]> {
                 adjustment: kxian_shared::Adjustment::None,
                 from: None,
                 to: None,
+                reader: Default::default(),
             },
             skip_invalid: true,
         },

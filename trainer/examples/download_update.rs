@@ -113,6 +113,7 @@ fn main() {
         to: None,
         out: dir.path().to_path_buf(),
         store: None,
+        reader: Default::default(),
         eastmoney_url: url.to_string(),
         eastmoney_list_url: url.to_string(),
         tushare_url: String::new(),

@@ -124,6 +124,7 @@ pub fn load_universe(u: &UniverseConfig, base: &Path) -> Result<Universe, Backte
             adjustment: u.adjustment.unwrap_or(Adjustment::None),
             from: u.from,
             to: u.to,
+            reader: store::StoreReader::default(),
         };
         for (symbol, bars) in store::load(&sel, &resolve(base, db))? {
             if let Ok(sym) = symbol.parse::<Symbol>() {

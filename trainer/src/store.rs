@@ -33,6 +33,46 @@ pub struct StoreSelection {
     /// Last day of bars to read (inclusive).
     #[arg(long)]
     pub to: Option<NaiveDate>,
+    #[command(flatten)]
+    pub reader: StoreReader,
+}
+
+/// Whose eyes the store is read with. The server passes a job's owner, so a job reads what
+/// its owner may read and nothing else; without it (a person with the file) every series is
+/// read, the public one first where several share a key.
+#[derive(Debug, Clone, Copy, Default, clap::Args)]
+pub struct StoreReader {
+    /// Read as this user id: their own series and the public ones, never another user's.
+    #[arg(long)]
+    pub as_user: Option<i64>,
+    /// With --as-user: that user is an admin (reads every series, their own first).
+    #[arg(long, requires = "as_user")]
+    pub as_admin: bool,
+}
+
+impl StoreReader {
+    /// The SQL condition on `series` (binds ?3 user, ?4 admin) and the order among several
+    /// visible series of one symbol (the reader's own, then the public one). A store from
+    /// before owners (no `owner_id` column) holds public series only.
+    fn sql(owners: bool) -> (&'static str, &'static str) {
+        if owners {
+            (
+                "(?3 IS NULL OR series.owner_id IS NULL OR series.owner_id = ?3 OR ?4 = 1)",
+                "CASE WHEN series.owner_id = ?3 THEN 0 WHEN series.owner_id IS NULL THEN 1 ELSE 2 END, series.id",
+            )
+        } else {
+            ("(?3 IS NULL OR 1 OR ?4)", "series.id")
+        }
+    }
+}
+
+/// Whether the store's series have owners (the server's migration 4 on).
+async fn has_owners(pool: &SqlitePool) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT COUNT(*) > 0 FROM pragma_table_info('series') WHERE name = 'owner_id'",
+    )
+    .fetch_one(pool)
+    .await
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -89,12 +129,16 @@ pub fn load(sel: &StoreSelection, path: &Path) -> Result<Vec<(String, Vec<Bar>)>
             path: path.to_path_buf(),
             source,
         };
-        let series = sqlx::query(
+        let (sees, prefers) = StoreReader::sql(has_owners(&pool).await.map_err(query_err)?);
+        let series = sqlx::query(&format!(
             "SELECT series.id, symbols.symbol, symbols.board FROM series JOIN symbols ON symbols.id = series.symbol_id
-             WHERE series.frequency = ? AND series.adjustment = ? ORDER BY symbols.symbol",
-        )
+             WHERE series.frequency = ?1 AND series.adjustment = ?2 AND {sees}
+             ORDER BY symbols.symbol, {prefers}"
+        ))
         .bind(sel.frequency.as_str())
         .bind(sel.adjustment.as_str())
+        .bind(sel.reader.as_user)
+        .bind(sel.reader.as_admin)
         .fetch_all(&pool)
         .await
         .map_err(query_err)?;
@@ -102,6 +146,10 @@ pub fn load(sel: &StoreSelection, path: &Path) -> Result<Vec<(String, Vec<Bar>)>
         let mut out = Vec::new();
         for row in series {
             let (id, symbol, board): (i64, String, String) = (row.get(0), row.get(1), row.get(2));
+            // Rows come in order of preference: the first series of a symbol is the one read.
+            if out.last().is_some_and(|(s, _): &(String, Vec<Bar>)| *s == symbol) {
+                continue;
+            }
             if !(symbols.contains(&symbol) || sel.board.as_deref() == Some(board.as_str())) {
                 continue;
             }
@@ -146,11 +194,14 @@ pub fn load(sel: &StoreSelection, path: &Path) -> Result<Vec<(String, Vec<Bar>)>
 }
 
 /// The day of the last stored bar of every series at `frequency` and `adjustment`, by
-/// canonical symbol: where an incremental download starts.
+/// canonical symbol: where an incremental download starts. Only the series the download
+/// will be imported into count: `reader`'s own, or the public one when it is an admin (or
+/// nobody is named), so a user never starts from a series they cannot write or see.
 pub fn last_bar_days(
     path: &Path,
     frequency: Frequency,
     adjustment: Adjustment,
+    reader: StoreReader,
 ) -> Result<std::collections::BTreeMap<String, NaiveDate>, StoreError> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -167,28 +218,45 @@ pub fn last_bar_days(
                 path: path.to_path_buf(),
                 source,
             })?;
-        let rows = sqlx::query(
-            "SELECT symbols.symbol, MAX(bars.ts) FROM bars JOIN series ON series.id = bars.series_id
-             JOIN symbols ON symbols.id = series.symbol_id
-             WHERE series.frequency = ? AND series.adjustment = ? GROUP BY symbols.symbol",
-        )
+        let owners = has_owners(&pool)
+            .await
+            .map_err(|source| StoreError::Query {
+                path: path.to_path_buf(),
+                source,
+            })?;
+        // Before owners every series is public, which the machine itself or an admin writes.
+        let (writes, prefers) = if owners {
+            (
+                "(series.owner_id IS ?3 OR (series.owner_id IS NULL AND ?4 = 1))",
+                "CASE WHEN series.owner_id IS ?3 THEN 0 ELSE 1 END",
+            )
+        } else {
+            ("(?3 IS NULL OR 1) AND ?4 = 1", "series.id")
+        };
+        let rows = sqlx::query(&format!(
+            "SELECT symbols.symbol, (SELECT MAX(ts) FROM bars WHERE bars.series_id = series.id) AS last
+             FROM series JOIN symbols ON symbols.id = series.symbol_id
+             WHERE series.frequency = ?1 AND series.adjustment = ?2 AND last IS NOT NULL AND {writes}
+             ORDER BY symbols.symbol, {prefers}"
+        ))
         .bind(frequency.as_str())
         .bind(adjustment.as_str())
+        .bind(reader.as_user)
+        .bind(reader.as_admin || reader.as_user.is_none())
         .fetch_all(&pool)
         .await
         .map_err(|source| StoreError::Query {
             path: path.to_path_buf(),
             source,
         })?;
-        Ok(rows
-            .into_iter()
-            .filter_map(|r| {
-                let ts: i64 = r.get(1);
-                Some((
-                    r.get::<String, _>(0),
-                    DateTime::from_timestamp(ts, 0)?.date_naive(),
-                ))
-            })
-            .collect())
+        let mut days = std::collections::BTreeMap::new();
+        for r in rows {
+            let ts: i64 = r.get(1);
+            if let Some(t) = DateTime::from_timestamp(ts, 0) {
+                // The first row of a symbol is the preferred series.
+                days.entry(r.get::<String, _>(0)).or_insert(t.date_naive());
+            }
+        }
+        Ok(days)
     })
 }

@@ -100,6 +100,8 @@ pub struct DownloadArgs {
     /// Start each series after its last bar in this store (read-only), too.
     #[arg(long)]
     pub store: Option<PathBuf>,
+    #[command(flatten)]
+    pub reader: crate::store::StoreReader,
     /// Base URL of the kline host (a mock server in tests).
     #[arg(
         long,
@@ -618,7 +620,7 @@ pub fn run(args: &DownloadArgs) -> Result<Manifest, DownloadError> {
         }
     }
     let stored = match &args.store {
-        Some(db) => crate::store::last_bar_days(db, args.frequency, args.adjustment)?,
+        Some(db) => crate::store::last_bar_days(db, args.frequency, args.adjustment, args.reader)?,
         None => BTreeMap::new(),
     };
     let mut manifest = read_manifest(&args.out)
