@@ -49,6 +49,7 @@ fn bars_api(c: &mut Criterion) {
             models: kxian_server::models::Models::load(None).unwrap(),
             auth: Default::default(),
             jobs: Default::default(),
+            limits: Default::default(),
         };
         tokio::spawn(kxian_server::serve(listener, state, std::future::pending()));
         addr

@@ -70,8 +70,12 @@ async fn main() -> anyhow::Result<()> {
         dist: dir.path().to_path_buf(),
         max_upload: 1 << 20,
         models: kxian_server::models::Models::load(None)?,
-        auth: kxian_server::auth::AuthConfig { local_admin: true },
+        auth: kxian_server::auth::AuthConfig {
+            local_admin: true,
+            ..Default::default()
+        },
         jobs: jobs.clone(),
+        limits: Default::default(),
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;

@@ -21,6 +21,14 @@ pub enum AppError {
     Conflict(String),
     #[error("{0}")]
     Quota(String),
+    #[error("{0}")]
+    Forbidden(String),
+    /// The request names a host this server does not answer to.
+    #[error("{0}")]
+    Misdirected(String),
+    /// Too much at once: try again after this many seconds.
+    #[error("{message}")]
+    Busy { message: String, retry_after: u32 },
     #[error(transparent)]
     Import(#[from] ImportError),
     #[error(transparent)]
@@ -38,6 +46,10 @@ impl AppError {
             AppError::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized"),
             AppError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
             AppError::Quota(_) => (StatusCode::TOO_MANY_REQUESTS, "quota"),
+            AppError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
+            AppError::Misdirected(_) => (StatusCode::MISDIRECTED_REQUEST, "misdirected"),
+            AppError::Busy { .. } => (StatusCode::SERVICE_UNAVAILABLE, "busy"),
+            AppError::Store(StoreError::NotAllowed(_)) => (StatusCode::FORBIDDEN, "forbidden"),
             AppError::Import(e) => (StatusCode::UNPROCESSABLE_ENTITY, e.code()),
             AppError::Store(_) | AppError::Internal(_) => {
                 (StatusCode::INTERNAL_SERVER_ERROR, "internal")
@@ -61,9 +73,16 @@ impl AppError {
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let (status, _) = self.status_and_code();
-        if status.is_server_error() {
+        if status.is_server_error() && !matches!(self, AppError::Busy { .. }) {
             tracing::error!(error = %self, "request failed");
         }
-        (status, Json(self.body())).into_response()
+        let mut resp = (status, Json(self.body())).into_response();
+        if let AppError::Busy { retry_after, .. } = &self {
+            resp.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from(*retry_after),
+            );
+        }
+        resp
     }
 }

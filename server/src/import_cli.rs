@@ -23,6 +23,15 @@ pub async fn run(args: ImportArgs) -> anyhow::Result<bool> {
         volume_unit: args.volume_unit,
         skip_invalid: args.skip_invalid,
     };
+    let writer = match &args.owner {
+        None => crate::storage::Viewer::SYSTEM,
+        Some(name) => crate::storage::Viewer::of(
+            &store
+                .user_by_name(name)
+                .await?
+                .with_context(|| format!("--owner: no user `{name}`"))?,
+        ),
+    };
     let progress = ProgressBar::new(args.files.len() as u64).with_style(
         ProgressStyle::with_template("{spinner} [{bar:30}] {pos}/{len} {msg} ({elapsed})")
             .expect("valid template")
@@ -40,7 +49,7 @@ pub async fn run(args: ImportArgs) -> anyhow::Result<bool> {
             .unwrap_or_default();
         progress.set_message(file_name.clone());
         let started = Instant::now();
-        let result = import_one(&store, path, &file_name, &opts).await;
+        let result = import_one(&store, path, &file_name, &opts, &writer).await;
         progress.inc(1);
         match result {
             Ok(report) => {
@@ -82,6 +91,7 @@ async fn import_one(
     path: &std::path::Path,
     file_name: &str,
     opts: &ImportOptions,
+    writer: &crate::storage::Viewer,
 ) -> Result<ImportReport, Failure> {
     let fail = |error: &str, message: String| Failure {
         file: file_name.to_string(),
@@ -104,7 +114,7 @@ async fn import_one(
                 body: e.to_api_error(),
             })?;
     store
-        .import(&parsed, &format!("import:{file_name}"))
+        .import_as(&parsed, &format!("import:{file_name}"), writer)
         .await
         .map_err(|e| fail("store", e.to_string()))
 }

@@ -1,6 +1,7 @@
 use anyhow::Context;
 use clap::Parser;
 use kxian_server::config::{Cli, Command, ServeArgs};
+use kxian_server::storage::TokenKind;
 use kxian_server::{AppState, Store, embedded, import_cli};
 use tracing_subscriber::EnvFilter;
 
@@ -16,6 +17,7 @@ async fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(args) => serve(args).await,
         Command::User(args) => user(args).await,
+        Command::Share(args) => share(args).await,
         Command::Import(args) => {
             let ok = import_cli::run(args).await?;
             if !ok {
@@ -31,31 +33,110 @@ async fn user(args: kxian_server::config::UserArgs) -> anyhow::Result<()> {
     let store = Store::open(&args.store.db)
         .await
         .with_context(|| format!("opening the store {}", args.store.db.display()))?;
+    let expiry =
+        |days: Option<u32>| days.map(|d| chrono::Utc::now() + chrono::Duration::days(i64::from(d)));
+    let named = |name: &str| {
+        let store = store.clone();
+        let name = name.to_string();
+        async move {
+            store
+                .user_by_name(&name)
+                .await?
+                .with_context(|| format!("no user `{name}`"))
+        }
+    };
     let token = kxian_server::auth::new_token();
     match args.action {
-        UserAction::Add { name, admin } => {
+        UserAction::Add {
+            name,
+            admin,
+            expires_days,
+        } => {
             let u = store
                 .create_user(&name, admin)
                 .await?
                 .with_context(|| format!("a user `{name}` exists already"))?;
-            store.add_token(u.id, &token, "kxian user add").await?;
+            store
+                .add_token_with(
+                    u.id,
+                    &token,
+                    "kxian user add",
+                    TokenKind::Api,
+                    expiry(expires_days),
+                )
+                .await?;
             eprintln!(
                 "created {}{}",
                 u.name,
                 if u.admin { " (admin)" } else { "" }
             );
         }
-        UserAction::Token { name } => {
-            let u = store
-                .user_by_name(&name)
-                .await?
-                .with_context(|| format!("no user `{name}`"))?;
-            store.add_token(u.id, &token, "kxian user token").await?;
+        UserAction::Token {
+            name,
+            expires_days,
+            label,
+        } => {
+            let u = named(&name).await?;
+            store
+                .add_token_with(u.id, &token, &label, TokenKind::Api, expiry(expires_days))
+                .await?;
+        }
+        UserAction::Tokens { name } => {
+            let u = named(&name).await?;
+            println!(
+                "{:<14} {:<8} {:<21} {:<21} label",
+                "id", "kind", "created", "expires"
+            );
+            for t in store.tokens_of(u.id).await? {
+                let expires = match (&t.expires_at, t.expired) {
+                    (None, _) => "never".to_string(),
+                    (Some(e), true) => format!("{e} (expired)"),
+                    (Some(e), false) => e.clone(),
+                };
+                println!(
+                    "{:<14} {:<8} {:<21} {:<21} {}",
+                    t.id, t.kind, t.created_at, expires, t.label
+                );
+            }
+            store.close().await;
+            return Ok(());
+        }
+        UserAction::Revoke { name, token: id } => {
+            let u = named(&name).await?;
+            let n = store.revoke_tokens(u.id, id.as_deref()).await?;
+            store.close().await;
+            if n == 0 {
+                anyhow::bail!(
+                    "{name} has no token {}",
+                    id.as_deref().map_or("at all".to_string(), |i| format!(
+                        "`{i}` (see kxian user tokens {name})"
+                    ))
+                );
+            }
+            eprintln!("revoked {n} token(s) and session(s) of {name}");
+            return Ok(());
         }
     }
     // The token is shown once; the store keeps only its hash.
     println!("{token}");
     store.close().await;
+    Ok(())
+}
+
+async fn share(args: kxian_server::config::ShareArgs) -> anyhow::Result<()> {
+    use kxian_server::config::ShareAction;
+    let store = Store::open(&args.store.db)
+        .await
+        .with_context(|| format!("opening the store {}", args.store.db.display()))?;
+    match args.action {
+        ShareAction::Delete { id } => {
+            let id = id.trim().trim_start_matches("/s/").to_string();
+            let gone = store.delete_share(&id).await?;
+            store.close().await;
+            anyhow::ensure!(gone, "no share link `{id}`");
+            eprintln!("deleted the share link {id}");
+        }
+    }
     Ok(())
 }
 
@@ -123,19 +204,26 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         let token = kxian_server::auth::new_token();
         store.add_token(admin.id, &token, "first start").await?;
         println!("Created the local admin `admin`. Its API token (shown once): {token}");
-        println!(
-            "From this machine the browser needs no login; from elsewhere, sign in with the token."
-        );
+        if args.login_required() {
+            println!("Every request needs a token: sign in with it in the browser.");
+        } else {
+            println!(
+                "From this machine the browser needs no login; from elsewhere, sign in with the token."
+            );
+        }
+    }
+    let auth = args.auth();
+    if args.login_required() && !args.require_login {
+        tracing::info!(bind = %args.bind, "not a loopback address: every request needs a token");
     }
     let state = AppState {
         store: store.clone(),
-        dist: args.dist,
+        dist: args.dist.clone(),
         max_upload: args.max_upload_mb * 1024 * 1024,
         models: models.clone(),
-        auth: kxian_server::auth::AuthConfig {
-            local_admin: !args.require_login,
-        },
+        auth,
         jobs: jobs.clone(),
+        limits: kxian_server::limits::Limits::new(args.limits()),
     };
     kxian_server::jobs::runner::start(store.clone(), jobs, models);
     // Printed on stdout (not the log) so scripts and people can pick the URL up.

@@ -15,4 +15,6 @@ pub struct AppState {
     pub auth: crate::auth::AuthConfig,
     /// The job runner's handle: wakes it, cancels, and fans events out to watchers.
     pub jobs: crate::jobs::Jobs,
+    /// What one client may ask of the server at once or over time.
+    pub limits: crate::limits::Limits,
 }

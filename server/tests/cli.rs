@@ -3,18 +3,8 @@
 use std::process::Command;
 
 fn kxian(db: &std::path::Path, args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_kxian"))
-        .arg("import")
-        .arg("--db")
-        .arg(db)
-        .args(args)
-        .output()
-        .expect("run kxian");
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    let db = db.to_str().expect("a UTF-8 temp path");
+    kxian_cmd(&[&["import", "--db", db], args].concat())
 }
 
 const TUSHARE: &str = "ts_code,trade_date,open,high,low,close,pre_close,change,pct_chg,vol,amount\n\
@@ -80,4 +70,59 @@ fn a_missing_file_and_a_missing_symbol_are_explained() {
     let (ok, out, err) = kxian(&db, &["--symbol", "600000.SH", anon.to_str().unwrap()]);
     assert!(ok, "{out}{err}");
     assert!(out.contains("600000.SH daily"), "{out}");
+}
+
+fn kxian_cmd(args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_kxian"))
+        .args(args)
+        .output()
+        .expect("run kxian");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn tokens_are_listed_by_id_and_revoked_one_or_all() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("k.db");
+    let db = db.to_str().unwrap();
+    let (ok, first, err) = kxian_cmd(&["user", "--db", db, "add", "bob", "--expires-days", "3"]);
+    assert!(ok, "{err}");
+    assert!(first.trim().starts_with("kx_"), "{first}");
+    let (ok, _, err) = kxian_cmd(&["user", "--db", db, "token", "bob", "--label", "laptop"]);
+    assert!(ok, "{err}");
+    let (ok, list, err) = kxian_cmd(&["user", "--db", db, "tokens", "bob"]);
+    assert!(ok, "{err}");
+    let rows: Vec<&str> = list.lines().skip(1).collect();
+    assert_eq!(rows.len(), 2, "{list}");
+    assert!(
+        !list.contains(first.trim()),
+        "a listing never shows a token: {list}"
+    );
+    assert!(
+        rows.iter()
+            .any(|r| r.contains("laptop") && r.contains("never")),
+        "{list}"
+    );
+    assert!(
+        rows.iter()
+            .any(|r| r.contains("kxian user add") && !r.contains("never")),
+        "{list}"
+    );
+    let laptop = rows.iter().find(|r| r.contains("laptop")).unwrap();
+    let id = laptop.split_whitespace().next().unwrap();
+    let (ok, _, err) = kxian_cmd(&["user", "--db", db, "revoke", "bob", "--token", id]);
+    assert!(ok, "{err}");
+    let (_, list, _) = kxian_cmd(&["user", "--db", db, "tokens", "bob"]);
+    assert_eq!(list.lines().count(), 2, "{list}");
+    let (ok, _, err) = kxian_cmd(&["user", "--db", db, "revoke", "bob"]);
+    assert!(ok, "{err}");
+    let (ok, _, err) = kxian_cmd(&["user", "--db", db, "revoke", "bob"]);
+    assert!(!ok, "nothing left to revoke");
+    assert!(err.contains("no token"), "{err}");
+    let (ok, _, err) = kxian_cmd(&["share", "--db", db, "delete", "AAAAAAAAAAAAAAAAAAAAAA"]);
+    assert!(!ok && err.contains("no share link"), "{err}");
 }

@@ -7,7 +7,7 @@
 mod common;
 
 use anyhow::{Context, Result, bail, ensure};
-use common::{Server, free_port, target_bin, workspace_root};
+use common::{Server, free_port, target_bin, users, workspace_root};
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader};
 use std::time::{Duration, Instant};
@@ -33,7 +33,7 @@ fn call(method: &str, url: &str, token: Option<&str>, body: Option<Value>) -> (u
             r.call()
         }
         ("PUT", b) => {
-            let mut r = a.put(url);
+            let mut r = a.put(url).header(kxian_shared::api::CLIENT_HEADER, "test");
             if let Some(h) = &auth {
                 r = r.header("Authorization", h);
             }
@@ -41,7 +41,7 @@ fn call(method: &str, url: &str, token: Option<&str>, body: Option<Value>) -> (u
                 .send(b.unwrap_or(Value::Null).to_string().as_bytes())
         }
         (_, b) => {
-            let mut r = a.post(url);
+            let mut r = a.post(url).header(kxian_shared::api::CLIENT_HEADER, "test");
             if let Some(h) = &auth {
                 r = r.header("Authorization", h);
             }
@@ -101,21 +101,6 @@ fn watch(
         }
     }
     Ok(out)
-}
-
-/// Creates the users (name, admin) with one API token each; returns the tokens by name.
-async fn users(
-    store: &kxian_server::Store,
-    who: &[(&'static str, bool)],
-) -> Result<std::collections::BTreeMap<&'static str, String>> {
-    let mut tokens = std::collections::BTreeMap::new();
-    for &(name, admin) in who {
-        let u = store.create_user(name, admin).await?.context("user")?;
-        let t = kxian_server::auth::new_token();
-        store.add_token(u.id, &t, "test").await?;
-        tokens.insert(name, t);
-    }
-    Ok(tokens)
 }
 
 fn finetune(max_seconds: Option<f64>, epochs: u32) -> Value {
@@ -669,4 +654,62 @@ async fn a_tushare_download_uses_the_users_stored_token_and_never_shows_it() -> 
         Ok(())
     })
     .await?
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_download_job_neither_reads_nor_writes_another_users_series() -> Result<()> {
+    let mock = eastmoney_mock::Mock::start(Default::default());
+    let env = vec![("KXIAN_EASTMONEY_URL".to_string(), mock.base.clone())];
+    let server = Server::start_with_jobs_env(false, 4, env).await?;
+    let tokens = users(&server.store, &[("alice", false), ("bob", false)]).await?;
+    // Bob holds 510300.SH privately, with a bar after the range Alice asks for.
+    let bob = server.store.user_by_name("bob").await?.context("bob")?;
+    let csv = "date,open,high,low,close,volume,amount\n2024-09-30,100,100,100,100,1,100\n";
+    let opts = kxian_shared::api::ImportOptions {
+        symbol: Some("510300.SH".parse()?),
+        ..Default::default()
+    };
+    let parsed = kxian_shared::ingest::parse_file("bob.csv", csv.as_bytes(), &opts)?;
+    server
+        .store
+        .import_as(&parsed, "bob", &kxian_server::storage::Viewer::of(&bob))
+        .await?;
+    let read = |who: kxian_server::storage::Viewer| {
+        let store = server.store.clone();
+        async move {
+            store
+                .bars_for(
+                    &who,
+                    &"510300.SH".parse().unwrap(),
+                    kxian_shared::Frequency::Daily,
+                    kxian_shared::Adjustment::None,
+                    None,
+                    None,
+                    10_000,
+                )
+                .await
+                .map(|r| r.map(|r| serde_json::to_string(&r.bars).unwrap_or_default()))
+        }
+    };
+    let bobs = read(kxian_server::storage::Viewer::of(&bob)).await?;
+    let base = server.base.clone();
+    let alice = tokens["alice"].clone();
+    tokio::task::spawn_blocking(move || -> Result<()> {
+        let dl = json!({"kind": "download", "symbols": ["510300"], "from": "2024-09-02", "to": "2024-09-13"});
+        let (s, job) = call("POST", &format!("{base}/api/jobs"), Some(&alice), Some(dl));
+        assert_eq!(s, 201, "{job}");
+        let ev = watch(&base, job["id"].as_i64().unwrap(), Some(&alice), &|v| v["event"] == "end")?;
+        // Bob's later bar is not Alice's start point: she downloads the whole range.
+        assert!(
+            ev.iter().any(|e| e["event"] == "symbol" && e["status"] == "downloaded"),
+            "{ev:?}"
+        );
+        assert_eq!(ev.last().unwrap()["state"], "done", "{ev:?}");
+        let (_, sym) = call("GET", &format!("{base}/api/symbols/510300.SH"), Some(&alice), None);
+        assert_eq!(sym["series"][0]["bars"], 10, "{sym}");
+        Ok(())
+    })
+    .await??;
+    assert_eq!(read(kxian_server::storage::Viewer::of(&bob)).await?, bobs);
+    Ok(())
 }

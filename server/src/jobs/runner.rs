@@ -98,8 +98,14 @@ async fn arguments(
     dir: &Path,
     config: &RunnerConfig,
     models: &Models,
+    owner: &crate::storage::User,
 ) -> Result<Vec<String>, String> {
     let s = |x: &str| x.to_string();
+    // The trainer reads the store as the job's owner: what they may read, nothing else.
+    let mut reader = vec![s("--as-user"), owner.id.to_string()];
+    if owner.admin {
+        reader.push(s("--as-admin"));
+    }
     match spec {
         JobSpec::Download {
             source,
@@ -125,6 +131,7 @@ async fn arguments(
                 s("--store"),
                 config.db.display().to_string(),
             ];
+            a.extend(reader);
             if !symbols.is_empty() {
                 a.push(s("--symbols"));
                 a.push(symbols.join(","));
@@ -199,6 +206,7 @@ async fn arguments(
                 s("--progress"),
                 s("json"),
             ];
+            a.extend(reader);
             if let Some(lr) = lr {
                 a.push(s("--lr"));
                 a.push(lr.to_string());
@@ -238,18 +246,25 @@ async fn run_job(store: &Store, jobs: &Jobs, models: &Models, config: &RunnerCon
         Ok(s) => s,
         Err(e) => return fail(format!("the stored spec no longer reads: {e}")).await,
     };
-    if let Err(e) = std::fs::create_dir_all(&dir) {
+    let owner = match store.user_by_id(job.user_id).await {
+        Ok(Some(u)) => u,
+        Ok(None) => {
+            return fail(format!(
+                "the job's owner (user {}) no longer exists",
+                job.user_id
+            ))
+            .await;
+        }
+        Err(e) => return fail(e.to_string()).await,
+    };
+    if let Err(e) = crate::files::private_dir(&dir) {
         return fail(format!("{}: {e}", dir.display())).await;
     }
-    let args = match arguments(&spec, &dir, config, models).await {
+    let args = match arguments(&spec, &dir, config, models, &owner).await {
         Ok(a) => a,
         Err(e) => return fail(e).await,
     };
-    let log = match std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&log_path)
-    {
+    let log = match crate::files::private_append(&log_path) {
         Ok(f) => f,
         Err(e) => return fail(format!("{}: {e}", log_path.display())).await,
     };
@@ -332,7 +347,7 @@ async fn run_job(store: &Store, jobs: &Jobs, models: &Models, config: &RunnerCon
     }
     match status {
         Ok(s) if s.success() => {
-            match finish(store, &spec, &dir, config, models, (id, job.user_id)).await {
+            match finish(store, &spec, &dir, config, models, (id, &owner)).await {
                 Ok(result) => {
                     emit(
                         store,
@@ -406,10 +421,12 @@ async fn finish(
     dir: &Path,
     config: &RunnerConfig,
     models: &Models,
-    (id, owner): (i64, i64),
+    (id, owner): (i64, &crate::storage::User),
 ) -> Result<serde_json::Value, String> {
     match spec {
-        JobSpec::Download { adjustment, .. } => {
+        JobSpec::Download {
+            source, adjustment, ..
+        } => {
             let data = dir.join("data");
             let manifest: serde_json::Value = serde_json::from_slice(
                 &std::fs::read(data.join("manifest.json")).map_err(|e| format!("manifest: {e}"))?,
@@ -432,9 +449,13 @@ async fn finish(
                 if let (Some(name), Some(s)) = (rec["name"].as_str(), parsed.series.first_mut()) {
                     s.name = Some(name.to_string());
                 }
-                // The downloaded series belong to the job's owner.
+                // The downloaded series are written as the job's owner, under the write rule.
                 let report = store
-                    .import_owned(&parsed, &format!("eastmoney:job-{id}"), Some(owner))
+                    .import_as(
+                        &parsed,
+                        &format!("{source}:job-{id}"),
+                        &crate::storage::Viewer::of(owner),
+                    )
                     .await
                     .map_err(|e| e.to_string())?;
                 for s in report.series {
@@ -479,7 +500,7 @@ async fn finish(
             std::fs::write(target.join("MODEL_CARD.md"), card).map_err(|e| e.to_string())?;
             std::fs::write(
                 target.join(crate::models::OWNER_FILE),
-                json!({ "user_id": owner }).to_string(),
+                json!({ "user_id": owner.id }).to_string(),
             )
             .map_err(|e| e.to_string())?;
             models.reload(Some(root)).map_err(|e| e.to_string())?;

@@ -30,13 +30,15 @@ where
         .map_err(|e| AppError::BadRequest(format!("`{field}`: {e}")))
 }
 
-/// `POST /api/import` (multipart: `file`, and optional `symbol`, `name`, `frequency`,
+/// `POST /api/import` (needs an account, or the local admin; multipart: `file`, and optional `symbol`, `name`, `frequency`,
 /// `adjustment`, `volume_unit`, `skip_invalid`).
 pub async fn import(
     State(state): State<AppState>,
-    crate::auth::Reader(viewer): crate::auth::Reader,
+    caller: crate::auth::Caller,
     mut multipart: Multipart,
 ) -> Result<Json<ImportReport>, AppError> {
+    // Taken before the body is read: a waiting upload is not buffered either.
+    let _slot = state.limits.import_slot()?;
     let max = state.max_upload;
     let mut opts = ImportOptions::default();
     let mut file: Option<(String, Vec<u8>)> = None;
@@ -85,10 +87,11 @@ pub async fn import(
     })
     .await
     .map_err(|e| AppError::Internal(e.to_string()))??;
-    // An upload belongs to its uploader (public when made without an account).
+    // Written as the uploader, under the store's write rule: their own series, the public
+    // ones only if they are an admin, never someone else's.
     let report = state
         .store
-        .import_owned(&parsed, &source, viewer.user)
+        .import_as(&parsed, &source, &caller.viewer())
         .await?;
     tracing::info!(file = %report.file, layout = %report.layout, series = report.series.len(), "imported");
     Ok(Json(report))

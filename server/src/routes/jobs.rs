@@ -2,7 +2,7 @@
 //! `/api/session` / `/api/me` for the browser's login. A job is visible to its owner and to
 //! admins only; to anyone else it does not exist (404, not 403).
 
-use crate::auth::{COOKIE, Caller};
+use crate::auth::Caller;
 use crate::error::AppError;
 use crate::jobs::JobSpec;
 use crate::state::AppState;
@@ -31,14 +31,12 @@ pub async fn create(
     body: Result<Json<JobSpec>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Response, AppError> {
     let Json(spec) = body.map_err(|e| AppError::BadRequest(format!("job: {}", e.body_text())))?;
-    spec.check()
+    let spec = spec
+        .normalised()
         .map_err(|e| AppError::BadRequest(format!("job: {e}")))?;
+    let viewer = caller.viewer();
     // A base model must be one the caller may see.
     if let JobSpec::Finetune { base: Some(b), .. } = &spec {
-        let viewer = crate::storage::Viewer {
-            user: Some(caller.0.id),
-            admin: caller.0.admin,
-        };
         let forecasting = state
             .models
             .list_for(&viewer)
@@ -51,6 +49,45 @@ pub async fn create(
             )));
         }
     }
+    // A finetune trains on series the caller may read; another user's private series is
+    // answered exactly like one that does not exist.
+    if let JobSpec::Finetune { symbols, .. } = &spec {
+        for raw in symbols {
+            let symbol = super::symbols::parse_symbol(raw)?;
+            let readable = state
+                .store
+                .symbol_for(&viewer, &symbol)
+                .await?
+                .is_some_and(|s| {
+                    s.series.iter().any(|r| {
+                        r.frequency == kxian_shared::Frequency::Daily
+                            && r.adjustment == kxian_shared::Adjustment::None
+                    })
+                });
+            if !readable {
+                return Err(AppError::BadRequest(format!(
+                    "job: symbols: {symbol} has no daily series in the store"
+                )));
+            }
+        }
+    }
+    let spec_json = serde_json::to_value(&spec).map_err(|e| AppError::Internal(e.to_string()))?;
+    // Checked and stored under one lock: parallel submissions cannot slip past the quota.
+    let id = {
+        let _admission = state.limits.admission().await;
+        check_quota(&state, &caller).await?;
+        state
+            .store
+            .create_job(caller.0.id, spec.kind(), &spec_json)
+            .await?
+    };
+    // Read the row before waking the runner: the answer is the job as submitted (queued).
+    let job = owned(&state, &caller, id).await?;
+    state.jobs.wake();
+    Ok((StatusCode::CREATED, Json(job)).into_response())
+}
+
+async fn check_quota(state: &AppState, caller: &Caller) -> Result<(), AppError> {
     let quota = state.jobs.config().map_or(4, |c| c.quota);
     if state.store.active_jobs(caller.0.id).await? >= quota {
         return Err(AppError::Quota(format!(
@@ -58,15 +95,7 @@ pub async fn create(
             caller.0.name
         )));
     }
-    let spec_json = serde_json::to_value(&spec).map_err(|e| AppError::Internal(e.to_string()))?;
-    let id = state
-        .store
-        .create_job(caller.0.id, spec.kind(), &spec_json)
-        .await?;
-    // Read the row before waking the runner: the answer is the job as submitted (queued).
-    let job = owned(&state, &caller, id).await?;
-    state.jobs.wake();
-    Ok((StatusCode::CREATED, Json(job)).into_response())
+    Ok(())
 }
 
 pub async fn list(
@@ -100,7 +129,19 @@ pub async fn cancel(
             job.state.as_str()
         )));
     }
-    state.store.request_cancel(id).await?;
+    let after = state.store.request_cancel(id).await?;
+    if job.state == crate::storage::JobState::Queued
+        && after == Some(crate::storage::JobState::Cancelled)
+    {
+        // It never started, so no runner will end its stream: end it here.
+        crate::jobs::runner::emit(
+            &state.store,
+            &state.jobs,
+            id,
+            &json!({"event": "end", "state": "cancelled"}),
+        )
+        .await;
+    }
     state.jobs.cancel(id);
     Ok(Json(owned(&state, &caller, id).await?))
 }
@@ -111,12 +152,26 @@ pub async fn retry(
     Path(id): Path<i64>,
 ) -> Result<Json<JobRow>, AppError> {
     let job = owned(&state, &caller, id).await?;
-    if !state.store.retry_job(id).await? {
-        return Err(AppError::Conflict(format!(
-            "job {id} is {}; only failed or cancelled jobs are retried",
-            job.state.as_str()
-        )));
+    {
+        let _admission = state.limits.admission().await;
+        if job.state.finished() && job.state != crate::storage::JobState::Done {
+            check_quota(&state, &caller).await?;
+        }
+        if !state.store.retry_job(id).await? {
+            return Err(AppError::Conflict(format!(
+                "job {id} is {}; only failed or cancelled jobs are retried",
+                job.state.as_str()
+            )));
+        }
     }
+    // Watchers that reconnect read on past the old attempt's `end` to this one's.
+    crate::jobs::runner::emit(
+        &state.store,
+        &state.jobs,
+        id,
+        &json!({"event": "retried", "attempt": job.attempts + 1}),
+    )
+    .await;
     state.jobs.wake();
     Ok(Json(owned(&state, &caller, id).await?))
 }
@@ -144,8 +199,8 @@ pub struct After {
     after: Option<i64>,
 }
 
-/// Every event of the job from `after` (or `Last-Event-ID`) on, then live ones; the stream
-/// ends after the job's `end` event.
+/// Every event of the job from `after` (or `Last-Event-ID`) on — without either, of its
+/// current attempt — then live ones; the stream ends after the last attempt's `end` event.
 pub async fn events(
     State(state): State<AppState>,
     caller: Caller,
@@ -162,9 +217,22 @@ pub async fn events(
     });
     // Subscribe before reading the stored events, so nothing falls between the two.
     let live = state.jobs.subscribe(id);
-    let stored = state.store.job_events(id, after.unwrap_or(0)).await?;
+    let mut stored = state.store.job_events(id, after.unwrap_or(0)).await?;
+    // A new watcher follows the current attempt: a retried job's stream starts at its last
+    // `retried` event (`?after=0` replays every attempt).
+    if after.is_none()
+        && let Some(i) = stored
+            .iter()
+            .rposition(|(_, b)| b.contains("\"event\":\"retried\""))
+    {
+        stored.drain(..i);
+    }
     let finished = job.state.finished();
-    let ended = stored.iter().any(|(_, b)| b.contains("\"event\":\"end\""));
+    // A retried job has an `end` per attempt: only the last stored event ends the replay.
+    let ended = stored
+        .last()
+        .is_some_and(|(_, b)| b.contains("\"event\":\"end\""));
+    let last_stored = stored.last().map(|(seq, _)| *seq);
     struct S {
         stored: std::vec::IntoIter<(i64, String)>,
         live: tokio::sync::broadcast::Receiver<(i64, String)>,
@@ -172,6 +240,7 @@ pub async fn events(
         done: bool,
         store: crate::storage::Store,
         id: i64,
+        last_stored: Option<i64>,
     }
     let init = S {
         last: after.unwrap_or(0),
@@ -180,6 +249,7 @@ pub async fn events(
         done: finished && ended,
         store: state.store.clone(),
         id,
+        last_stored,
     };
     let event = |seq: i64, body: &str| Event::default().id(seq.to_string()).data(body);
     let s = stream::unfold((init, false), move |(mut s, stop)| async move {
@@ -188,7 +258,7 @@ pub async fn events(
         }
         if let Some((seq, body)) = s.stored.next() {
             s.last = seq;
-            let end = body.contains("\"event\":\"end\"");
+            let end = body.contains("\"event\":\"end\"") && Some(seq) == s.last_stored && s.done;
             return Some((Ok(event(seq, &body)), (s, end)));
         }
         if s.done {
@@ -224,24 +294,50 @@ pub struct Login {
     token: String,
 }
 
-/// Signs the browser in with a token: an HttpOnly cookie holds it from then on.
+/// Signs the browser in with an API token: a new session (not the token) goes into an
+/// HttpOnly cookie, and lasts until signing out or `auth::SESSION_SECONDS`.
 pub async fn login(
     State(state): State<AppState>,
+    headers: HeaderMap,
     Json(body): Json<Login>,
 ) -> Result<Response, AppError> {
-    let Some(user) = state.store.user_by_token(body.token.trim()).await? else {
+    // No other site may sign this browser in (into the attacker's account).
+    crate::auth::require_same_origin(&axum::http::Method::POST, &headers)?;
+    let Some((user, crate::storage::TokenKind::Api)) =
+        state.store.credential(body.token.trim()).await?
+    else {
         return Err(AppError::Unauthorized("this token is not valid".into()));
     };
-    let cookie = format!(
-        "{COOKIE}={}; HttpOnly; SameSite=Strict; Path=/; Max-Age=31536000",
-        body.token.trim()
-    );
+    let session = crate::auth::new_session();
+    let expires =
+        chrono::Utc::now() + chrono::Duration::seconds(crate::auth::SESSION_SECONDS as i64);
+    state
+        .store
+        .add_token_with(
+            user.id,
+            &session,
+            "browser session",
+            crate::storage::TokenKind::Session,
+            Some(expires),
+        )
+        .await?;
+    let cookie = state
+        .auth
+        .session_cookie(&session, crate::auth::SESSION_SECONDS);
     Ok(([(header::SET_COOKIE, cookie)], Json(user)).into_response())
 }
 
-pub async fn logout() -> Response {
-    let cookie = format!("{COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0");
-    ([(header::SET_COOKIE, cookie)], StatusCode::NO_CONTENT).into_response()
+/// Signs out: the session ends in the store, not only in this browser.
+pub async fn logout(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
+    crate::auth::require_same_origin(&axum::http::Method::DELETE, &headers)?;
+    if let Some(session) = crate::auth::session_of(&headers) {
+        state.store.end_session(&session).await?;
+    }
+    let cookie = state.auth.session_cookie("", 0);
+    Ok(([(header::SET_COOKIE, cookie)], StatusCode::NO_CONTENT).into_response())
 }
 
 pub async fn me(

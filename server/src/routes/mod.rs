@@ -1,6 +1,7 @@
 //! The JSON API under `/api` and the web app with its SPA fallback.
 
 mod bars;
+pub mod guard;
 mod health;
 mod import;
 mod jobs;
@@ -45,9 +46,13 @@ pub fn router(state: AppState) -> Router {
         .route("/jobs/{id}/events", get(jobs::events))
         .route("/jobs/{id}/log", get(jobs::log))
         .fallback(|| async { AppError::NotFound("no such API endpoint".into()) });
-    Router::new()
+    let router = Router::new()
         .nest("/api", api)
         .fallback_service(spa::service(&state.dist))
-        .layer(TraceLayer::new_for_http())
-        .with_state(state)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            guard::guard,
+        ))
+        .with_state(state);
+    guard::with_security_headers(router).layer(TraceLayer::new_for_http())
 }

@@ -1,5 +1,7 @@
 //! `POST /api/shares` and `GET /api/shares/{id}`: immutable forecast snapshots behind
-//! unguessable ids. Public and read-only once written; there is no listing, update or delete.
+//! unguessable ids. Public and read-only once written; there is no listing or update, and only
+//! an admin deletes one (`kxian share delete`). Each client may create a limited number, and
+//! keep a limited number of bytes of them (`limits`).
 
 use crate::error::AppError;
 use crate::state::AppState;
@@ -29,10 +31,36 @@ fn plausible_id(id: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
+/// Who a share link counts against: an account, or the client's address. Admins (and so the
+/// single-user install) are not limited.
+async fn creator(
+    state: &AppState,
+    parts: &mut axum::http::request::Parts,
+) -> Result<Option<String>, AppError> {
+    use axum::extract::FromRequestParts;
+    let presented = crate::auth::has_bearer(&parts.headers)
+        || crate::auth::session_of(&parts.headers).is_some();
+    match crate::auth::Caller::from_request_parts(parts, state).await {
+        Ok(c) if c.0.admin => Ok(None),
+        Ok(c) => Ok(Some(format!("user:{}", c.0.id))),
+        Err(e) if presented || matches!(e, AppError::Forbidden(_)) => Err(e),
+        Err(_) => {
+            crate::auth::require_same_origin(&parts.method, &parts.headers)?;
+            let ip = parts
+                .extensions
+                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+                .map_or_else(|| "unknown".to_string(), |c| c.0.ip().to_string());
+            Ok(Some(format!("ip:{ip}")))
+        }
+    }
+}
+
 pub async fn create(
     State(state): State<AppState>,
+    mut parts: axum::http::request::Parts,
     body: Result<Json<ShareSnapshot>, JsonRejection>,
 ) -> Result<Response, AppError> {
+    let creator = creator(&state, &mut parts).await?;
     let Json(snapshot) = body.map_err(|e| match e {
         JsonRejection::BytesRejection(_) => AppError::TooLarge(format!(
             "a share snapshot may be at most {} MiB",
@@ -46,9 +74,22 @@ pub async fn create(
     // Stored as re-serialised, validated JSON: unknown fields never reach the store.
     let body = serde_json::to_string(&snapshot)
         .map_err(|e| AppError::Internal(format!("serialising a snapshot: {e}")))?;
+    if let Some(c) = &creator {
+        state.limits.take_share(c)?;
+        let quota = state.limits.config().share_quota_bytes;
+        let held = state.store.share_bytes_of(c).await?;
+        if held + body.len() as u64 > quota {
+            return Err(AppError::Quota(format!(
+                "this client's share links take {} MiB; the quota is {} MiB",
+                held / (1024 * 1024),
+                quota / (1024 * 1024)
+            )));
+        }
+    }
+    let who = creator.as_deref().unwrap_or("admin");
     for _ in 0..4 {
         let id = new_id();
-        if state.store.insert_share(&id, &body).await? {
+        if state.store.insert_share(&id, &body, who).await? {
             tracing::info!(share = %id, bytes = body.len(), "share created");
             let created = ShareCreated {
                 path: format!("/s/{id}"),

@@ -20,6 +20,12 @@ pub async fn list(
     Query(query): Query<ListQuery>,
 ) -> Result<Json<SymbolList>, AppError> {
     let limit = query.limit.unwrap_or(200).clamp(1, 5_000);
+    let max = crate::limits::MAX_SEARCH_CHARS;
+    if query.q.chars().count() > max {
+        return Err(AppError::BadRequest(format!(
+            "q: a search is at most {max} characters"
+        )));
+    }
     let (symbols, total) = state
         .store
         .list_symbols_for(&viewer, &query.q, limit)

@@ -1,4 +1,4 @@
-use super::{Store, StoreError, ts_from_db, ts_to_db};
+use super::{Store, StoreError, Viewer, ts_from_db, ts_to_db};
 use chrono::NaiveDateTime;
 use kxian_shared::{Adjustment, Bar, Frequency, Symbol};
 use sqlx::{QueryBuilder, Sqlite, Transaction};
@@ -29,22 +29,56 @@ async fn count_bars(tx: &mut Transaction<'_, Sqlite>, series_id: i64) -> Result<
 }
 
 impl Store {
-    /// Upserts `bars` into the series (created if new) inside `tx`; returns (inserted, updated).
-    pub(crate) async fn upsert_bars(
+    /// The series `writer` writes for (symbol, frequency, adjustment) — the write rule, in one
+    /// place: its own series if it has one; else, for an admin (or the machine itself: the
+    /// embedded load, `kxian import`), the public series, created if missing; else a new
+    /// series of its own. Never another user's: a private series of someone else is invisible
+    /// to the writer, and so is the fact that it exists. Anonymous writers write nothing.
+    async fn series_to_write(
         tx: &mut Transaction<'_, Sqlite>,
         symbol_id: i64,
         frequency: Frequency,
         adjustment: Adjustment,
         source: &str,
-        owner: Option<i64>,
-        bars: &[Bar],
-    ) -> Result<(u64, u64), StoreError> {
+        writer: &Viewer,
+    ) -> Result<i64, StoreError> {
         let now = chrono::Utc::now().to_rfc3339();
-        // A new series belongs to whoever brought it; an existing one keeps its owner.
-        let series_id: i64 = sqlx::query_scalar(
-            "INSERT INTO series (symbol_id, frequency, adjustment, source, updated_at, owner_id) VALUES (?, ?, ?, ?, ?, ?)
-             ON CONFLICT (symbol_id, frequency, adjustment) DO UPDATE SET source = excluded.source, updated_at = excluded.updated_at
-             RETURNING id",
+        let find = |owner: Option<i64>| {
+            sqlx::query_scalar::<_, i64>(
+                "SELECT id FROM series WHERE symbol_id = ? AND frequency = ? AND adjustment = ?
+                 AND owner_id IS ?",
+            )
+            .bind(symbol_id)
+            .bind(frequency.as_str())
+            .bind(adjustment.as_str())
+            .bind(owner)
+        };
+        let mut target = match writer.user {
+            Some(u) => find(Some(u)).fetch_optional(&mut **tx).await?,
+            None => None,
+        };
+        if target.is_none() && writer.admin {
+            target = find(None).fetch_optional(&mut **tx).await?;
+        }
+        if let Some(id) = target {
+            sqlx::query("UPDATE series SET source = ?, updated_at = ? WHERE id = ?")
+                .bind(source)
+                .bind(&now)
+                .bind(id)
+                .execute(&mut **tx)
+                .await?;
+            return Ok(id);
+        }
+        if writer.user.is_none() && !writer.admin {
+            return Err(StoreError::NotAllowed(
+                "writing to the store needs an account".into(),
+            ));
+        }
+        // An admin's new series is public: admins curate the shared data.
+        let owner = if writer.admin { None } else { writer.user };
+        Ok(sqlx::query_scalar(
+            "INSERT INTO series (symbol_id, frequency, adjustment, source, updated_at, owner_id)
+             VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
         )
         .bind(symbol_id)
         .bind(frequency.as_str())
@@ -53,7 +87,22 @@ impl Store {
         .bind(&now)
         .bind(owner)
         .fetch_one(&mut **tx)
-        .await?;
+        .await?)
+    }
+
+    /// Upserts `bars` into the series `writer` may write (see [`Store::series_to_write`]),
+    /// inside `tx`; returns (inserted, updated), counted on that series only.
+    pub(crate) async fn upsert_bars(
+        tx: &mut Transaction<'_, Sqlite>,
+        symbol_id: i64,
+        frequency: Frequency,
+        adjustment: Adjustment,
+        source: &str,
+        writer: &Viewer,
+        bars: &[Bar],
+    ) -> Result<(u64, u64), StoreError> {
+        let series_id =
+            Store::series_to_write(tx, symbol_id, frequency, adjustment, source, writer).await?;
         let before = count_bars(tx, series_id).await?;
         for chunk in bars.chunks(ROWS_PER_STATEMENT) {
             let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(
@@ -107,10 +156,7 @@ impl Store {
         limit: u32,
     ) -> Result<Option<BarRange>, StoreError> {
         self.bars_for(
-            &super::Viewer {
-                user: None,
-                admin: true,
-            },
+            &Viewer::SYSTEM,
             symbol,
             frequency,
             adjustment,
@@ -125,7 +171,7 @@ impl Store {
     #[allow(clippy::too_many_arguments)]
     pub async fn bars_for(
         &self,
-        viewer: &super::Viewer,
+        viewer: &Viewer,
         symbol: &Symbol,
         frequency: Frequency,
         adjustment: Adjustment,
@@ -135,14 +181,17 @@ impl Store {
     ) -> Result<Option<BarRange>, StoreError> {
         let series: Option<SeriesRow> = sqlx::query_as(&format!(
             "SELECT r.id, s.name, r.first_ts, r.last_ts FROM series r JOIN symbols s ON s.id = r.symbol_id
-             WHERE s.symbol = ? AND r.frequency = ? AND r.adjustment = ? AND {}",
-            super::Viewer::SEES
+             WHERE s.symbol = ? AND r.frequency = ? AND r.adjustment = ? AND {}
+             ORDER BY {} LIMIT 1",
+            Viewer::SEES,
+            Viewer::PREFERS
         ))
         .bind(symbol.to_string())
         .bind(frequency.as_str())
         .bind(adjustment.as_str())
         .bind(viewer.user)
         .bind(viewer.admin)
+        .bind(viewer.user)
         .fetch_optional(&self.pool)
         .await?;
         let Some((series_id, name, first, last)) = series else {

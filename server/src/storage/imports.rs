@@ -1,4 +1,4 @@
-use super::{Store, StoreError};
+use super::{Store, StoreError, Viewer};
 use kxian_shared::api::{ImportReport, ImportedSeries};
 use kxian_shared::ingest::ParsedImport;
 
@@ -10,27 +10,29 @@ impl Store {
         parsed: &ParsedImport,
         source: &str,
     ) -> Result<ImportReport, StoreError> {
-        self.import_owned(parsed, source, None).await
+        self.import_as(parsed, source, &Viewer::SYSTEM).await
     }
 
-    /// [`Store::import`], new series owned by `owner` (`None`: public).
-    pub async fn import_owned(
+    /// [`Store::import`] by `writer`, under the write rule: its own series, the public ones
+    /// only when it is an admin, never another user's (see `Store::series_to_write`).
+    pub async fn import_as(
         &self,
         parsed: &ParsedImport,
         source: &str,
-        owner: Option<i64>,
+        writer: &Viewer,
     ) -> Result<ImportReport, StoreError> {
         let mut tx = self.pool.begin().await?;
         let mut series = Vec::with_capacity(parsed.series.len());
         for s in &parsed.series {
-            let symbol_id = Store::upsert_symbol(&mut tx, &s.symbol, s.name.as_deref()).await?;
+            let symbol_id =
+                Store::upsert_symbol(&mut tx, &s.symbol, s.name.as_deref(), writer).await?;
             let (inserted, updated) = Store::upsert_bars(
                 &mut tx,
                 symbol_id,
                 s.frequency,
                 s.adjustment,
                 source,
-                owner,
+                writer,
                 &s.bars,
             )
             .await?;

@@ -4,6 +4,7 @@
 mod bars;
 mod imports;
 mod jobs;
+mod sealed;
 mod shares;
 mod symbols;
 mod users;
@@ -11,7 +12,7 @@ mod users;
 pub use bars::BarRange;
 pub use jobs::{JobRow, JobState};
 pub use shares::StoredShare;
-pub use users::{User, Viewer};
+pub use users::{TOKEN_ID_LEN, TokenInfo, TokenKind, User, Viewer};
 
 use chrono::{DateTime, NaiveDateTime};
 use sqlx::SqlitePool;
@@ -35,10 +36,14 @@ pub enum StoreError {
     },
     #[error("corrupt value in the store: {0}")]
     Corrupt(String),
+    /// The write rule refused a write (see `Store::import_as`).
+    #[error("{0}")]
+    NotAllowed(String),
 }
 
 /// Migrations are compiled in (no `sqlx::migrate!`, which needs the macros feature and a
-/// build-time database): append new files here, never edit old ones.
+/// build-time database): append new files here, never edit old ones. Each runs in one
+/// transaction.
 const MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "init", include_str!("../../migrations/0001_init.sql")),
     (
@@ -56,6 +61,16 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         5,
         "secrets",
         include_str!("../../migrations/0005_secrets.sql"),
+    ),
+    (
+        6,
+        "series per owner",
+        include_str!("../../migrations/0006_series_per_owner.sql"),
+    ),
+    (
+        7,
+        "sessions and limits",
+        include_str!("../../migrations/0007_sessions_limits.sql"),
     ),
 ];
 
@@ -81,17 +96,26 @@ fn migrator() -> Migrator {
 #[derive(Debug, Clone)]
 pub struct Store {
     pool: SqlitePool,
+    key: sealed::SealKey,
 }
 
 impl Store {
-    /// Opens (creating if needed) the SQLite database at `path` and migrates it.
+    /// Opens (creating if needed) the SQLite database at `path` and migrates it. A new folder,
+    /// the database, its WAL and its key are private to the account that runs the server.
     pub async fn open(path: &Path) -> Result<Store, StoreError> {
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|source| StoreError::Folder {
-                path: dir.display().to_string(),
-                source,
-            })?;
+        let folder = |path: &Path| {
+            let path = path.display().to_string();
+            move |source| StoreError::Folder { path, source }
+        };
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
+            && !dir.exists()
+        {
+            crate::files::private_dir(dir).map_err(folder(dir))?;
         }
+        // SQLite reads an empty file as an empty database; creating it first sets its mode,
+        // which SQLite gives the WAL and shared-memory files too.
+        crate::files::private_new(path, b"").map_err(folder(path))?;
+        let key = sealed::SealKey::load_or_create(path)?;
         let options = SqliteConnectOptions::from_str("sqlite://")?
             .filename(path)
             .create_if_missing(true)
@@ -104,7 +128,15 @@ impl Store {
             .connect_with(options)
             .await?;
         migrator().run(&pool).await?;
-        Ok(Store { pool })
+        for suffix in ["", "-wal", "-shm"] {
+            let mut p = path.as_os_str().to_os_string();
+            p.push(suffix);
+            let p = std::path::PathBuf::from(p);
+            crate::files::restrict(&p, 0o600).map_err(folder(&p))?;
+        }
+        let store = Store { pool, key };
+        store.seal_plain_secrets().await?;
+        Ok(store)
     }
 
     pub async fn close(&self) {

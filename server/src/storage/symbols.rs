@@ -1,4 +1,4 @@
-use super::{Store, StoreError, ts_from_db};
+use super::{Store, StoreError, Viewer, ts_from_db};
 use kxian_shared::api::{SeriesSummary, SymbolSummary};
 use kxian_shared::{Adjustment, Frequency, Symbol};
 use sqlx::{Sqlite, Transaction};
@@ -16,16 +16,41 @@ type SummaryRow = (
 );
 
 impl Store {
-    /// Inserts the symbol if new; a given name replaces the stored one.
+    /// Inserts the symbol if new. A given name replaces the stored one only when `writer`
+    /// may rename it: an admin, or the owner of every series the symbol has.
     pub(crate) async fn upsert_symbol(
         tx: &mut Transaction<'_, Sqlite>,
         symbol: &Symbol,
         name: Option<&str>,
+        writer: &Viewer,
     ) -> Result<i64, StoreError> {
+        let existing: Option<i64> = sqlx::query_scalar("SELECT id FROM symbols WHERE symbol = ?")
+            .bind(symbol.to_string())
+            .fetch_optional(&mut **tx)
+            .await?;
+        if let Some(id) = existing {
+            if let Some(name) = name {
+                let others: bool = sqlx::query_scalar(
+                    "SELECT EXISTS (SELECT 1 FROM series WHERE symbol_id = ?
+                       AND (owner_id IS NULL OR owner_id IS NOT ?))",
+                )
+                .bind(id)
+                .bind(writer.user)
+                .fetch_one(&mut **tx)
+                .await?;
+                if writer.admin || !others {
+                    sqlx::query("UPDATE symbols SET name = ? WHERE id = ?")
+                        .bind(name)
+                        .bind(id)
+                        .execute(&mut **tx)
+                        .await?;
+                }
+            }
+            return Ok(id);
+        }
         let board = symbol.board();
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO symbols (symbol, code, exchange, kind, board, name) VALUES (?, ?, ?, ?, ?, ?)
-             ON CONFLICT (symbol) DO UPDATE SET name = COALESCE(excluded.name, symbols.name)
              RETURNING id",
         )
         .bind(symbol.to_string())
@@ -46,22 +71,14 @@ impl Store {
         q: &str,
         limit: u32,
     ) -> Result<(Vec<SymbolSummary>, u64), StoreError> {
-        self.list_symbols_for(
-            &super::Viewer {
-                user: None,
-                admin: true,
-            },
-            q,
-            limit,
-        )
-        .await
+        self.list_symbols_for(&Viewer::SYSTEM, q, limit).await
     }
 
     /// [`Store::list_symbols`] as `viewer` sees it: symbols whose only series belong to
     /// someone else are left out.
     pub async fn list_symbols_for(
         &self,
-        viewer: &super::Viewer,
+        viewer: &Viewer,
         q: &str,
         limit: u32,
     ) -> Result<(Vec<SymbolSummary>, u64), StoreError> {
@@ -71,7 +88,8 @@ impl Store {
              FROM symbols s JOIN series r ON r.symbol_id = s.id
              WHERE (s.symbol LIKE ?1 OR s.code LIKE ?1 OR COALESCE(s.name, '') LIKE ?1)
                AND (r.owner_id IS NULL OR r.owner_id = ?2 OR ?3 = 1)
-             ORDER BY s.symbol, r.frequency, r.adjustment",
+             ORDER BY s.symbol, r.frequency, r.adjustment,
+               CASE WHEN r.owner_id = ?2 THEN 0 WHEN r.owner_id IS NULL THEN 1 ELSE 2 END, r.id",
         )
         .bind(&pattern)
         .bind(viewer.user)
@@ -84,26 +102,20 @@ impl Store {
     }
 
     pub async fn symbol(&self, symbol: &Symbol) -> Result<Option<SymbolSummary>, StoreError> {
-        self.symbol_for(
-            &super::Viewer {
-                user: None,
-                admin: true,
-            },
-            symbol,
-        )
-        .await
+        self.symbol_for(&Viewer::SYSTEM, symbol).await
     }
 
     pub async fn symbol_for(
         &self,
-        viewer: &super::Viewer,
+        viewer: &Viewer,
         symbol: &Symbol,
     ) -> Result<Option<SymbolSummary>, StoreError> {
         let rows: Vec<SummaryRow> = sqlx::query_as(
             "SELECT s.symbol, s.name, r.frequency, r.adjustment, r.bar_count, r.first_ts, r.last_ts, r.source
              FROM symbols s JOIN series r ON r.symbol_id = s.id
-             WHERE s.symbol = ? AND (r.owner_id IS NULL OR r.owner_id = ? OR ? = 1)
-             ORDER BY r.frequency, r.adjustment",
+             WHERE s.symbol = ?1 AND (r.owner_id IS NULL OR r.owner_id = ?2 OR ?3 = 1)
+             ORDER BY r.frequency, r.adjustment,
+               CASE WHEN r.owner_id = ?2 THEN 0 WHEN r.owner_id IS NULL THEN 1 ELSE 2 END, r.id",
         )
         .bind(symbol.to_string())
         .bind(viewer.user)
@@ -163,6 +175,14 @@ fn group_summaries(rows: Vec<SummaryRow>) -> Result<Vec<SymbolSummary>, StoreErr
             let corrupt = |e: &dyn std::fmt::Display| StoreError::Corrupt(e.to_string());
             let frequency: Frequency = freq.parse().map_err(|e| corrupt(&e))?;
             let adjustment: Adjustment = adj.parse().map_err(|e| corrupt(&e))?;
+            // Rows come in the viewer's order of preference: the first of a key is the one read.
+            if entry
+                .series
+                .iter()
+                .any(|r| r.frequency == frequency && r.adjustment == adjustment)
+            {
+                continue;
+            }
             entry.series.push(SeriesSummary {
                 frequency,
                 adjustment,

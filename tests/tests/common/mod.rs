@@ -27,8 +27,8 @@ pub fn artifacts_dir() -> PathBuf {
     d
 }
 
-/// Local admin on, quota, trainer environment.
-type JobsSetup = (bool, i64, Vec<(String, String)>);
+/// Local admin on, quota, trainer environment, whether the runner runs the queue.
+type JobsSetup = (bool, i64, Vec<(String, String)>, bool);
 
 pub struct Server {
     pub base: String,
@@ -40,7 +40,8 @@ pub struct Server {
 }
 
 impl Server {
-    /// Starts the server with the embedded data loaded and the built app from `dist/`.
+    /// Starts the server with the embedded data loaded and the built app from `dist/`, as
+    /// `kxian serve` starts by default: the browser on this machine acts as the local admin.
     pub async fn start() -> Result<Server> {
         Server::start_with(None).await
     }
@@ -48,7 +49,12 @@ impl Server {
     /// The same with the job runner on: `kxian-trainer` from the build, one slot, a quota of
     /// `quota`, and loopback requests without a token treated as the local admin or not.
     pub async fn start_with_jobs(local_admin: bool, quota: i64) -> Result<Server> {
-        Server::start_with(Some((local_admin, quota, Vec::new()))).await
+        Server::start_with(Some((local_admin, quota, Vec::new(), true))).await
+    }
+
+    /// Jobs are accepted and queued, but no runner takes them: they stay `queued`.
+    pub async fn start_queue_only(local_admin: bool, quota: i64) -> Result<Server> {
+        Server::start_with(Some((local_admin, quota, Vec::new(), false))).await
     }
 
     /// With extra environment for the trainer (e.g. a mock upstream's URL).
@@ -57,7 +63,7 @@ impl Server {
         quota: i64,
         env: Vec<(String, String)>,
     ) -> Result<Server> {
-        Server::start_with(Some((local_admin, quota, env))).await
+        Server::start_with(Some((local_admin, quota, env, true))).await
     }
 
     async fn start_with(jobs: Option<JobsSetup>) -> Result<Server> {
@@ -76,11 +82,27 @@ impl Server {
         let (stop, stopped) = oneshot::channel::<()>();
         let models_dir = dir.path().join("models");
         let models = kxian_server::models::Models::load(Some(&models_dir)).unwrap();
-        let with_jobs = jobs.is_some();
+        let with_jobs = jobs.as_ref().is_some_and(|j| j.3);
         let (auth, runner) = match jobs {
-            None => (Default::default(), Default::default()),
-            Some((local_admin, quota, env)) => (
-                kxian_server::auth::AuthConfig { local_admin },
+            // As `kxian serve` runs by default: a local admin, whom the browser acts as.
+            None => {
+                store
+                    .create_user("admin", true)
+                    .await?
+                    .context("creating the local admin")?;
+                (
+                    kxian_server::auth::AuthConfig {
+                        local_admin: true,
+                        ..Default::default()
+                    },
+                    Default::default(),
+                )
+            }
+            Some((local_admin, quota, env, _)) => (
+                kxian_server::auth::AuthConfig {
+                    local_admin,
+                    ..Default::default()
+                },
                 kxian_server::jobs::Jobs::new(kxian_server::jobs::RunnerConfig {
                     trainer: target_bin("kxian-trainer")?,
                     work: dir.path().join("jobs"),
@@ -102,6 +124,7 @@ impl Server {
             models,
             auth,
             jobs: runner,
+            limits: Default::default(),
         };
         tokio::spawn(kxian_server::serve(listener, state, async {
             let _ = stopped.await;
@@ -283,4 +306,19 @@ impl Drop for Browser {
             .arg(format!("user-data-dir={}", self._profile.path().display()))
             .status();
     }
+}
+
+/// Creates the users (name, admin) with one API token each; returns the tokens by name.
+pub async fn users(
+    store: &Store,
+    who: &[(&'static str, bool)],
+) -> Result<std::collections::BTreeMap<&'static str, String>> {
+    let mut tokens = std::collections::BTreeMap::new();
+    for &(name, admin) in who {
+        let u = store.create_user(name, admin).await?.context("user")?;
+        let t = kxian_server::auth::new_token();
+        store.add_token(u.id, &t, "test").await?;
+        tokens.insert(name, t);
+    }
+    Ok(tokens)
 }
