@@ -3,28 +3,15 @@
 # kronos-finance + torch), same checkpoints, same 400-bar context, arg-max sampling, 2 threads.
 # Not part of CI (it installs torch). Prints a Markdown table.
 #
-#   bash scripts/bench/forecast-vs-reference.sh            # needs ../shared/data beside the repo
+#   bash scripts/bench/forecast-vs-reference.sh            # makes its inputs (scripts/bench/inputs.sh)
 #   SHAPES="mini" HORIZONS="30" SAMPLES="1" bash scripts/bench/forecast-vs-reference.sh
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-data=../shared/data
-venv=${VENV:-target/bench/refvenv}
-work=target/bench
-mkdir -p "$work"
-
-if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import torch, kronos_finance' 2>/dev/null; then
-  python3 -m venv "$venv"
-  "$venv/bin/pip" install -q torch kronos-finance pandas
-fi
+source scripts/bench/inputs.sh
 cargo build --release -q -p kxian-trainer
 bin=target/release/kxian-trainer
-csv=$data/kronos-examples/XSHG_5min_600977.csv
-
-tok_mini=$data/kronos-parity/Kronos-Tokenizer-2k-rand
-pred_mini=$data/kronos-parity/Kronos-mini-rand
-if [ ! -f "$work/rand-small/pred/model.safetensors" ]; then
-  "$venv/bin/python" scripts/bench/reference_forecast.py make-random "$work/rand-small/tok" "$work/rand-small/pred" --shape small
-fi
+tok_mini=$work/rand-mini/tok
+pred_mini=$work/rand-mini/pred
 tok_small=$work/rand-small/tok
 pred_small=$work/rand-small/pred
 

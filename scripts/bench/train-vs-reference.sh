@@ -4,16 +4,10 @@
 # of 16 windows of 101 five-minute bars, 2 threads. Not part of CI. Prints a Markdown table.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-data=../shared/data
-venv=${VENV:-target/bench/refvenv}
-if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import torch, kronos_finance' 2>/dev/null; then
-  python3 -m venv "$venv"
-  "$venv/bin/pip" install -q torch kronos-finance pandas
-fi
+source scripts/bench/inputs.sh
 cargo build --release -q -p kxian-trainer
-tok=$data/kronos-parity/Kronos-Tokenizer-2k-rand
-pred=$data/kronos-parity/Kronos-mini-rand
-csv=$data/kronos-examples/XSHG_5min_600977.csv
+tok=$work/rand-mini/tok
+pred=$work/rand-mini/pred
 export RAYON_NUM_THREADS=2 OMP_NUM_THREADS=2
 ref=$("$venv/bin/python" scripts/bench/reference_train_step.py --tokenizer "$tok" --predictor "$pred" --csv "$csv" \
   --batch 16 --window 101 --steps 8 2>/dev/null)

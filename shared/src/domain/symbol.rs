@@ -1,5 +1,5 @@
 //! A-share symbols: exchange, instrument kind and board derived from the code
-//! (../shared/specs/a-share-rules.md §1, data-sources.md §0.1).
+//! (by the code ranges the exchanges assign: SSE 6xxxxx, SZSE 0/3xxxxx, BSE 4/8/92xxxx, and so on).
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;

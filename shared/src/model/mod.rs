@@ -2,8 +2,8 @@
 //! predictor, checkpoints in the reference's Hugging Face layout, and forecasting.
 //!
 //! No backend is chosen here; every function takes a `Device`, and binaries pick the backend
-//! (flex on the CPU, wgpu, CUDA). See `../shared/specs/kronos.md` for the reference semantics
-//! this reproduces.
+//! (flex on the CPU, wgpu, CUDA). It reproduces the reference implementation
+//! (upstream Kronos) number for number.
 
 pub mod checkpoint;
 pub mod classifier;

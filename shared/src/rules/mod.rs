@@ -1,5 +1,5 @@
 //! A-share trading rules as data, each dated where it changed
-//! (../shared/specs/a-share-rules.md §2–§5): daily price limits by board, ST status and
+//! (the exchanges' trading rules): daily price limits by board, ST status and
 //! listing day; limit prices in exact tick arithmetic; tick sizes and lot rules; settlement
 //! (T+1 vs T+0); and fees and taxes by trade date. The backtest engine applies these per bar.
 

@@ -1,5 +1,5 @@
-//! Eastmoney's history K-line and spot-list endpoints as akshare requests them
-//! (`../shared/specs/data-sources.md` §1): the secid rules per instrument kind, the query,
+//! Eastmoney's history K-line and spot-list endpoints as akshare requests them:
+//! the secid rules per instrument kind, the query,
 //! and the response parsed into canonical bars (volume lots → shares, amount in CNY).
 
 use chrono::{NaiveDate, NaiveDateTime};

@@ -1,4 +1,4 @@
-//! Tushare Pro's HTTP API (`../shared/specs/data-sources.md` §2): `daily`, `fund_daily` and
+//! Tushare Pro's HTTP API: `daily`, `fund_daily` and
 //! `index_daily` bars (volume in lots, amount in thousand CNY), and `adj_factor` for qfq/hfq.
 //! The token travels in the request body only; errors never carry it.
 

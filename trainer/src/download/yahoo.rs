@@ -1,4 +1,4 @@
-//! Yahoo Finance's chart API (`../shared/specs/data-sources.md` §3), daily bars only: bar
+//! Yahoo Finance's chart API, daily bars only: bar
 //! starts in UTC turned into Shanghai dates, float32 prices rounded to the tick, volume in
 //! shares and no amount. `adjclose` gives forward-adjusted (qfq-like) prices.
 
