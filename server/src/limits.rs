@@ -114,6 +114,12 @@ impl Limits {
 pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 /// See [`HEADER_READ_TIMEOUT`].
 pub const BODY_READ_TIMEOUT: Duration = Duration::from_secs(20);
+/// The body an upload of at most `max_upload` bytes may have: the file plus its multipart
+/// framing and form fields.
+pub fn upload_body_limit(max_upload: usize) -> usize {
+    max_upload + 64 * 1024
+}
+
 /// Largest body of an API request other than an upload or a share link.
 pub const MAX_JSON_BODY: u64 = 1024 * 1024;
 /// Longest symbol search (`q`).

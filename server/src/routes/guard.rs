@@ -42,7 +42,7 @@ pub fn with_security_headers(router: axum::Router) -> axum::Router {
 /// The largest body `path` takes.
 fn body_limit(state: &AppState, path: &str) -> u64 {
     match path {
-        "/api/import" => state.max_upload as u64 + 64 * 1024,
+        "/api/import" => crate::limits::upload_body_limit(state.max_upload) as u64,
         "/api/shares" => kxian_shared::api::SHARE_MAX_BYTES as u64,
         _ => crate::limits::MAX_JSON_BODY,
     }

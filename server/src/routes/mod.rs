@@ -26,7 +26,9 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/import",
             // Multipart framing on top of the file itself.
-            post(import::import).layer(DefaultBodyLimit::max(state.max_upload + 64 * 1024)),
+            post(import::import).layer(DefaultBodyLimit::max(crate::limits::upload_body_limit(
+                state.max_upload,
+            ))),
         )
         .route("/models", get(models::list))
         .route("/models/{id}/card", get(models::card))
