@@ -15,7 +15,8 @@ use std::time::{Duration, Instant};
 fn agent() -> ureq::Agent {
     ureq::Agent::config_builder()
         .http_status_as_error(false)
-        .timeout_global(Some(Duration::from_secs(300)))
+        // Generous: on 2 cores a full-epoch finetune of the kill test runs beside these.
+        .timeout_global(Some(Duration::from_secs(900)))
         .build()
         .into()
 }
