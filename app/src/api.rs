@@ -251,3 +251,37 @@ pub async fn put_tushare_token(token: &str) -> Result<(), ApiError> {
         decode::<serde_json::Value>(resp).await.map(|_| ())
     }
 }
+
+/// `GET /api/jobs/{id}/events` as an `EventSource`: calls `on_event` with every event of the
+/// job (the server replays past ones first, so a reload shows the whole history) until its
+/// `end`, or until the component goes away. Lines that are not events of the contract are
+/// skipped.
+pub fn watch_job(id: i64, on_event: impl Fn(kxian_shared::jobs::JobEvent) + 'static) {
+    use wasm_bindgen::JsCast;
+    use wasm_bindgen::prelude::Closure;
+    let Ok(source) = web_sys::EventSource::new(&format!("/api/jobs/{id}/events")) else {
+        return;
+    };
+    let closer = source.clone();
+    let handler =
+        Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |e: web_sys::MessageEvent| {
+            let Some(text) = e.data().as_string() else {
+                return;
+            };
+            let Ok(event) = serde_json::from_str::<kxian_shared::jobs::JobEvent>(&text) else {
+                return;
+            };
+            let end = event.is_end();
+            on_event(event);
+            if end {
+                closer.close();
+            }
+        });
+    source.set_onmessage(Some(handler.as_ref().unchecked_ref()));
+    let kept = StoredValue::new_local(Some((source, handler)));
+    on_cleanup(move || {
+        if let Some(Some((s, _))) = kept.try_update_value(Option::take) {
+            s.close();
+        }
+    });
+}

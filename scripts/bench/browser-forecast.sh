@@ -17,6 +17,6 @@ for i in 1 2 3; do
     --samples 4 --seed 7 --top-p 0.9 --quiet |
     python3 -c 'import json,sys; m=json.load(sys.stdin)["model"]; print("native CLI (release, CPU): %.1f ms, %.2f ms/bar" % (m["elapsed_ms"], m["ms_per_bar"]))'
 done
-cargo test --locked -p kxian-e2e --features kxian-trainer/wgpu --test forecast_page -- --nocapture --test-threads 1 2>&1 |
+cargo test --locked -p kxian-e2e --features kxian-trainer/wgpu --test integration -- forecast_page:: --nocapture --test-threads 1 2>&1 |
   grep -E 'CPU \(wasm\)|WebGPU \(|browser vs CLI|test result'
 # Leave a debug build behind, as the test command expects to rebuild it anyway.

@@ -6,6 +6,8 @@
 
 use kxian_server::jobs::{Jobs, runner};
 use kxian_server::{AppState, Store};
+use kxian_shared::jobs::{JobEvent, JobSpec, JobState, Rate, StageName};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
@@ -14,6 +16,7 @@ async fn watcher(
     addr: std::net::SocketAddr,
     id: i64,
     t0: Instant,
+    sent: Arc<Mutex<Vec<f64>>>,
     tx: tokio::sync::mpsc::UnboundedSender<f64>,
 ) {
     let Ok(mut s) = TcpStream::connect(addr).await else {
@@ -27,9 +30,10 @@ async fn watcher(
     }
     let mut lines = BufReader::new(s).lines();
     while let Ok(Some(l)) = lines.next_line().await {
+        // Each step's publishing time is kept beside the stream, by step number.
         if let Some(data) = l.strip_prefix("data: ")
-            && let Ok(v) = serde_json::from_str::<serde_json::Value>(data)
-            && let Some(sent) = v["sent_us"].as_f64()
+            && let Ok(JobEvent::Step { step, .. }) = serde_json::from_str::<JobEvent>(data)
+            && let Some(sent) = sent.lock().expect("not poisoned").get(step).copied()
         {
             let now = t0.elapsed().as_secs_f64() * 1e6;
             if tx.send((now - sent) / 1000.0).is_err() {
@@ -83,36 +87,41 @@ async fn main() -> anyhow::Result<()> {
     let t0 = Instant::now();
     println!("watchers  events read  p50 ms  p99 ms  max ms  (10 events/s for 5 s)");
     for n in counts {
-        let id = store
-            .create_job(
-                user.id,
-                "download",
-                &serde_json::json!({"kind": "download", "symbols": ["600000"]}),
-            )
-            .await?;
+        let spec: JobSpec =
+            serde_json::from_value(serde_json::json!({"kind": "download", "symbols": ["600000"]}))?;
+        let id = store.create_job(user.id, &spec).await?;
+        let sent = Arc::new(Mutex::new(Vec::new()));
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
         for _ in 0..n {
-            tokio::spawn(watcher(addr, id, t0, tx.clone()));
+            tokio::spawn(watcher(addr, id, t0, Arc::clone(&sent), tx.clone()));
         }
         drop(tx);
         // Let every watcher connect before the first event.
         tokio::time::sleep(Duration::from_millis(500 + n as u64)).await;
         for k in 0..50 {
-            let sent = t0.elapsed().as_secs_f64() * 1e6;
-            runner::emit(
-                &store,
-                &jobs,
-                id,
-                &serde_json::json!({"event": "step", "step": k, "sent_us": sent}),
-            )
-            .await;
+            sent.lock()
+                .expect("not poisoned")
+                .push(t0.elapsed().as_secs_f64() * 1e6);
+            let step = JobEvent::Step {
+                stage: StageName::Predictor,
+                epoch: 1,
+                step: k,
+                loss: 1.0,
+                lr: 1e-4,
+                rate: Rate::Bars { bars_per_s: 1.0 },
+            };
+            runner::emit(&store, &jobs, id, &step).await;
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         runner::emit(
             &store,
             &jobs,
             id,
-            &serde_json::json!({"event": "end", "state": "done"}),
+            &JobEvent::End {
+                state: JobState::Done,
+                error: None,
+                result: None,
+            },
         )
         .await;
         let mut delays = Vec::new();

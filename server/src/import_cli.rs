@@ -10,8 +10,29 @@ use std::time::{Duration, Instant};
 /// How many problems to print per file before summarising the rest.
 const SHOWN_PROBLEMS: usize = 20;
 
-/// Imports every file (each in its own transaction); returns false if any file failed.
-pub async fn run(args: ImportArgs) -> anyhow::Result<bool> {
+/// How a `kxian import` went, for its exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Imported {
+    /// Every file was stored.
+    All,
+    /// A file was unreadable or invalid (exit 2): nothing of it was stored.
+    BadInput,
+    /// The store failed on a valid file (exit 1).
+    Failed,
+}
+
+impl Imported {
+    pub fn exit_code(self) -> i32 {
+        match self {
+            Imported::All => 0,
+            Imported::BadInput => 2,
+            Imported::Failed => 1,
+        }
+    }
+}
+
+/// Imports every file (each in its own transaction), going on after a file that fails.
+pub async fn run(args: ImportArgs) -> anyhow::Result<Imported> {
     let store = Store::open(&args.store.db)
         .await
         .with_context(|| format!("opening the store {}", args.store.db.display()))?;
@@ -41,7 +62,7 @@ pub async fn run(args: ImportArgs) -> anyhow::Result<bool> {
         progress.set_draw_target(indicatif::ProgressDrawTarget::hidden());
     }
     progress.enable_steady_tick(Duration::from_millis(120));
-    let mut all_ok = true;
+    let mut outcome = Imported::All;
     for path in &args.files {
         let file_name = path
             .file_name()
@@ -61,7 +82,11 @@ pub async fn run(args: ImportArgs) -> anyhow::Result<bool> {
                 progress.suspend(|| println!("{line}"));
             }
             Err(failure) => {
-                all_ok = false;
+                // A failed run outweighs bad input: the exit code says the worst.
+                outcome = match (outcome, failure.body.error.as_str()) {
+                    (_, "store" | "internal") | (Imported::Failed, _) => Imported::Failed,
+                    _ => Imported::BadInput,
+                };
                 let text = if args.json {
                     serde_json::to_string(&failure.body)?
                 } else {
@@ -78,7 +103,7 @@ pub async fn run(args: ImportArgs) -> anyhow::Result<bool> {
     }
     progress.finish_and_clear();
     store.close().await;
-    Ok(all_ok)
+    Ok(outcome)
 }
 
 struct Failure {

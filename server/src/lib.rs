@@ -3,18 +3,20 @@
 //! `main.rs` is a thin CLI over this library; tests build the same [`app`] and [`serve`] it.
 
 pub mod auth;
+pub mod caller;
 pub mod config;
 pub mod embedded;
 pub mod error;
-pub mod files;
 pub mod import_cli;
 pub mod jobs;
 pub mod limits;
 pub mod models;
 pub mod routes;
 pub mod state;
-pub mod storage;
 
+/// The store crate, under the name the server's modules have always used.
+pub use kxian_store as storage;
+pub use kxian_store::files;
 pub use state::AppState;
 pub use storage::Store;
 

@@ -19,9 +19,9 @@ async fn main() -> anyhow::Result<()> {
         Command::User(args) => user(args).await,
         Command::Share(args) => share(args).await,
         Command::Import(args) => {
-            let ok = import_cli::run(args).await?;
-            if !ok {
-                std::process::exit(1);
+            let outcome = import_cli::run(args).await?;
+            if outcome != import_cli::Imported::All {
+                std::process::exit(outcome.exit_code());
             }
             Ok(())
         }

@@ -6,6 +6,7 @@
 //! hash-addressed downloads for the browser.
 
 use kxian_shared::api::{ClassifierEntry, ModelEntry, ModelFile, ModelList, ModelPart};
+use kxian_store::digest::{hex, sha256_hex};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -122,15 +123,6 @@ pub const PARTS: [&str; 2] = ["tokenizer", "predictor"];
 pub const OWNER_FILE: &str = "owner.json";
 pub const FILES: [&str; 2] = ["config.json", "model.safetensors"];
 
-/// Lower-case hex SHA-256 of `bytes`: model files and stored share snapshots are named by it.
-pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
-    hex(Sha256::digest(bytes))
-}
-
-fn hex(d: impl AsRef<[u8]>) -> String {
-    d.as_ref().iter().map(|b| format!("{b:02x}")).collect()
-}
-
 fn file_url(id: &str, part: &str, file: &str, sha: &str) -> String {
     // The first 16 hex digits suffice to make the URL change with the content.
     format!("/api/models/{id}/{part}/{file}?v={}", &sha[..16])
@@ -176,7 +168,7 @@ fn build_classifier(
             id: id.to_string(),
             description,
             default: id == CLASSIFIER_ID,
-            sha256: hex(h.finalize()),
+            sha256: hex(&h.finalize()),
             files,
             market,
             card_url: card.as_ref().map(|_| format!("/api/models/{id}/card")),
@@ -232,7 +224,7 @@ fn build(
             id: id.to_string(),
             description,
             default: id == DEFAULT_ID,
-            sha256: hex(h.finalize()),
+            sha256: hex(&h.finalize()),
             tokenizer,
             predictor,
             card_url: card.as_ref().map(|_| format!("/api/models/{id}/card")),

@@ -30,6 +30,17 @@ fn imports_a_tushare_export_then_rejects_a_bad_file_without_touching_the_store()
     let before = std::fs::metadata(&db).unwrap().len();
     let (ok, out, err) = kxian(&db, &["--json", bad.to_str().unwrap()]);
     assert!(!ok, "a bad file must fail the command: {out}");
+    let code = Command::new(env!("CARGO_BIN_EXE_kxian"))
+        .args([
+            "import",
+            "--db",
+            db.to_str().unwrap(),
+            bad.to_str().unwrap(),
+        ])
+        .status()
+        .unwrap()
+        .code();
+    assert_eq!(code, Some(2), "a bad file is bad input");
     let body: serde_json::Value = serde_json::from_str(err.lines().last().unwrap_or_default())
         .unwrap_or_else(|e| panic!("{e}: {err}"));
     let p = &body["problems"][0];

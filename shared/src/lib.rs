@@ -10,6 +10,7 @@ pub mod domain;
 pub mod features;
 #[cfg(feature = "files")]
 pub mod ingest;
+pub mod jobs;
 #[cfg(feature = "model")]
 pub mod model;
 pub mod rules;

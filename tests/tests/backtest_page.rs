@@ -3,7 +3,7 @@
 //! report and equity curve that `kxian-trainer backtest` gives on the same store, the charts
 //! hold what the result says, and a mistake in the file is named.
 
-mod common;
+use crate::common;
 
 use anyhow::{Context, Result, ensure};
 use common::{Browser, Server};

@@ -5,7 +5,7 @@
 //! same numbers and re-runs to the same result; a second visit takes the weights from the
 //! browser's cache.
 
-mod common;
+use crate::common;
 
 use anyhow::{Context, Result, ensure};
 use common::{Browser, Server, workspace_root};

@@ -4,10 +4,11 @@
 //! quotas, cancel, a trainer killed mid-job, and a server killed with SIGKILL mid-job whose
 //! job resumes after the restart with nothing lost.
 
-mod common;
+use crate::common;
 
 use anyhow::{Context, Result, bail, ensure};
 use common::{Server, free_port, target_bin, users, workspace_root};
+use kxian_shared::jobs::JobEvent;
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader};
 use std::time::{Duration, Instant};
@@ -94,6 +95,11 @@ fn watch(
         let line = line?;
         if let Some(data) = line.strip_prefix("data: ") {
             let v: Value = serde_json::from_str(data)?;
+            // Every event came from the trainer's stdout or the server, through the store and
+            // SSE: each is one of the contract's, and prints back as the same line.
+            let typed: JobEvent =
+                serde_json::from_str(data).with_context(|| format!("not a JobEvent: {data}"))?;
+            ensure!(typed.to_line() == data, "{data} does not round-trip");
             let stop = until(&v);
             out.push(v);
             if stop {
@@ -154,6 +160,16 @@ async fn jobs_run_watch_cancel_and_stay_private() -> Result<()> {
             Some(json!({"kind": "download"})),
         );
         assert_eq!(s, 400, "{e}");
+        // A value the contract's types refuse: the message has its field and what is allowed.
+        let (s, e) = call(
+            "POST",
+            &url("/api/jobs"),
+            Some(&alice),
+            Some(json!({"kind": "download", "symbols": ["600000"], "source": "bloomberg"})),
+        );
+        assert_eq!(s, 400, "{e}");
+        let m = e["message"].as_str().unwrap();
+        assert!(m.contains("source") && m.contains("eastmoney"), "{e}");
 
         // Alice's finetune, watched to its end.
         let (s, job) = call(
@@ -431,8 +447,7 @@ fn killing_the_trainer_or_the_server_mid_job_loses_nothing() -> Result<()> {
     Ok(())
 }
 
-#[path = "common/eastmoney_mock.rs"]
-mod eastmoney_mock;
+use crate::eastmoney_mock;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_download_job_fills_the_store_and_reports_each_symbol() -> Result<()> {

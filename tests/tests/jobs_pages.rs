@@ -4,10 +4,9 @@
 //! its end with a live loss curve, then a forecast in the browser with the new model, and the
 //! model on the Models page.
 
-mod common;
+use crate::common;
 
-#[path = "common/eastmoney_mock.rs"]
-mod eastmoney_mock;
+use crate::eastmoney_mock;
 
 use anyhow::{Context, Result, ensure};
 use common::{Browser, Server};

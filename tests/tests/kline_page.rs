@@ -1,7 +1,7 @@
 //! The K-line page of the embedded CSI 300 series in a real headless Chromium: the chart
 //! draws every bar, and the tooltip shows real OHLCV values.
 
-mod common;
+use crate::common;
 
 use common::{Browser, Server};
 use std::time::Duration;

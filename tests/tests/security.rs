@@ -2,7 +2,7 @@
 //! would send them (raw requests, so `Host`, `Origin` and the rest are exactly as written).
 //! Each test asserts the refusal and that what it tried to change is unchanged afterwards.
 
-mod common;
+use crate::common;
 
 use anyhow::{Context, Result, ensure};
 use common::{Server, users};

@@ -3,7 +3,7 @@
 //! browser, draws a third pane, and its numbers for the last day equal what
 //! `kxian-trainer evaluate-classifier` writes for the same bars.
 
-mod common;
+use crate::common;
 
 use anyhow::{Result, ensure};
 use common::{Browser, Server, workspace_root};

@@ -1,7 +1,7 @@
 //! Uploading files in the app: an akshare CSV and an EquiNet XLSX are imported and charted;
 //! a bad file shows its row/column errors and leaves the store as it was.
 
-mod common;
+use crate::common;
 
 use common::{Browser, Server, workspace_root};
 use fantoccini::Locator;

@@ -37,7 +37,7 @@ use crate::store::{self, StoreError, StoreSelection};
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct BacktestArgs {
-    /// The run's TOML file: [universe], [strategy], optional [engine], [risk] and [walk_forward].
+    /// The run's TOML file: `[universe]`, `[strategy]`, optional `[engine]`, `[risk]` and `[walk_forward]`.
     #[arg(long)]
     pub config: PathBuf,
     /// Write the whole result (equity curve, fills, rejections, metrics) as JSON here.
@@ -63,6 +63,9 @@ pub enum BacktestError {
     },
     #[error("{path}: {message}")]
     Config { path: PathBuf, message: String },
+    /// A valid file whose run failed (a walk-forward the data cannot fill, say).
+    #[error("{path}: the run failed: {message}")]
+    Run { path: PathBuf, message: String },
     #[error(transparent)]
     Input(#[from] InputError),
     #[error(transparent)]
@@ -182,12 +185,11 @@ pub fn run_command(args: &BacktestArgs) -> Result<(String, Outcome), BacktestErr
         .unwrap_or_default();
     let universe = load_universe(&config.universe, &base)?;
     let signals = load_signals(&config, &base, &universe)?;
-    let done = config::run_all(&config, &universe, signals.as_ref()).map_err(|e| {
-        BacktestError::Config {
+    let done =
+        config::run_all(&config, &universe, signals.as_ref()).map_err(|e| BacktestError::Run {
             path: args.config.clone(),
             message: e.message,
-        }
-    })?;
+        })?;
     Ok((
         done.report,
         Outcome {

@@ -250,7 +250,7 @@ pub fn run(args: &EvaluateArgs) -> anyhow::Result<Evaluation> {
             origin += stride;
         }
     }
-    anyhow::ensure!(
+    crate::ensure_input!(
         model.forecasts > 0,
         "no forecast origin: the held-out parts are shorter than the horizon, or the series shorter than the lookback"
     );

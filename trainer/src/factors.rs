@@ -25,10 +25,10 @@ use crate::backtest::{BacktestError, load_universe};
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct FactorsArgs {
-    /// A TOML file with [universe] (as for `backtest`) and optional [factors].
+    /// A TOML file with `[universe]` (as for `backtest`) and optional `[factors]`.
     #[arg(long)]
     pub config: PathBuf,
-    /// Forward return horizon in trading days (overrides [factors] horizon).
+    /// Forward return horizon in trading days (overrides `[factors]` horizon).
     #[arg(long)]
     pub horizon: Option<usize>,
     /// Write the report (IC table and correlation matrix) as JSON here.

@@ -1,5 +1,5 @@
 //! `kxian-trainer forecast`: a Kronos forecast of any file the importers accept.
-//! Arguments are checked into a [`ForecastPlan`] before any model is loaded.
+//! Arguments are checked (`check_args`) before any model is loaded.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -105,9 +105,10 @@ pub enum ForecastCmdError {
 impl ForecastCmdError {
     /// 2 for bad usage or input, 1 when the run itself failed.
     pub fn exit_code(&self) -> u8 {
-        match self {
-            Self::Forecast(_) => 1,
-            _ => 2,
+        use crate::cli_error::{Classify, Failure};
+        match self.failure() {
+            Failure::Input => 2,
+            Failure::Run => 1,
         }
     }
 }

@@ -1,8 +1,11 @@
-//! Kxian's native worker. `kxian-trainer forecast` runs a Kronos model on a file's bars;
-//! downloads, finetuning and training arrive with their issues and start from [`input`].
+//! Kxian's native worker: market-data downloads, Kronos forecasts, finetuning and evaluation,
+//! the up/down/flat classifier, factor IC and backtests. Every command reads its bars through
+//! [`input`] (files) or [`store`] (the local store), and fails through [`cli_error`]'s one
+//! exit-code policy.
 
 pub mod backtest;
 pub mod classifier;
+pub mod cli_error;
 pub mod device;
 pub mod download;
 pub mod evaluate;
@@ -11,5 +14,7 @@ pub mod forecast;
 pub mod init;
 pub mod input;
 pub mod models;
+pub mod progress;
+pub mod schedule;
 pub mod store;
 pub mod train;

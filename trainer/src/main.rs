@@ -1,11 +1,12 @@
 //! `kxian-trainer`: Kxian's native worker.
 
-use std::io::Write;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use kxian_shared::jobs::{RunDir, evaluation_table, read_events};
 use kxian_trainer::backtest::{self, BacktestArgs};
 use kxian_trainer::classifier::{self, EvaluateClassifierArgs, TrainClassifierArgs};
+use kxian_trainer::cli_error::{CliError, print_out, write_file};
 use kxian_trainer::download::{self, DownloadArgs};
 use kxian_trainer::evaluate::{self, EvaluateArgs};
 use kxian_trainer::factors::{self, FactorsArgs};
@@ -18,7 +19,7 @@ use tracing_subscriber::EnvFilter;
 #[command(
     name = "kxian-trainer",
     version,
-    about = "Kxian's native worker: Kronos forecasts (training and downloads to come)"
+    about = "Kxian's native worker: downloads, Kronos forecasts and finetuning, the classifier, factors and backtests"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -51,7 +52,7 @@ enum Command {
     EvaluateClassifier(EvaluateClassifierArgs),
 }
 
-fn download_cmd(args: &DownloadArgs) -> anyhow::Result<ExitCode> {
+fn download_cmd(args: &DownloadArgs) -> Result<ExitCode, CliError> {
     let m = download::run(args)?;
     eprint!("{}", download::summary(&m, &[]));
     let failed = m
@@ -67,7 +68,7 @@ fn download_cmd(args: &DownloadArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
-fn train_classifier(args: &TrainClassifierArgs) -> anyhow::Result<()> {
+fn train_classifier(args: &TrainClassifierArgs) -> Result<(), CliError> {
     let o = classifier::train(args)?;
     eprintln!(
         "best validation log loss {:.4} (untrained {:.4}); Brier {:.4} against the class-frequency baseline {:.4}; saved in {}",
@@ -80,15 +81,15 @@ fn train_classifier(args: &TrainClassifierArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn evaluate_classifier(args: &EvaluateClassifierArgs) -> anyhow::Result<()> {
+fn evaluate_classifier(args: &EvaluateClassifierArgs) -> Result<(), CliError> {
     let (e, signals) = classifier::evaluate(args)?;
-    print!("{}", classifier::table(&e));
+    print_out(&classifier::table(&e))?;
     if let Some(path) = &args.output {
-        std::fs::write(path, serde_json::to_string_pretty(&e)? + "\n")?;
+        write_file(path, &(json(&e) + "\n"))?;
         eprintln!("wrote {}", path.display());
     }
     if let Some(path) = &args.signals {
-        std::fs::write(path, signals.to_csv())?;
+        write_file(path, &signals.to_csv())?;
         eprintln!(
             "wrote {} ({} days of probabilities)",
             path.display(),
@@ -98,11 +99,11 @@ fn evaluate_classifier(args: &EvaluateClassifierArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn factors_cmd(args: &FactorsArgs) -> anyhow::Result<()> {
+fn factors_cmd(args: &FactorsArgs) -> Result<(), CliError> {
     let (table, report) = factors::run(args)?;
-    print!("{table}");
+    print_out(&table)?;
     if let Some(path) = &args.output {
-        std::fs::write(path, serde_json::to_string_pretty(&report)? + "\n")?;
+        write_file(path, &(json(&report) + "\n"))?;
         eprintln!("wrote {}", path.display());
     }
     if let Some(path) = &args.values {
@@ -111,29 +112,29 @@ fn factors_cmd(args: &FactorsArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn backtest_cmd(args: &BacktestArgs) -> anyhow::Result<()> {
+fn backtest_cmd(args: &BacktestArgs) -> Result<(), CliError> {
     let (report, outcome) = backtest::run_command(args)?;
-    print!("{report}");
+    print_out(&report)?;
     if let Some(path) = &args.output {
-        std::fs::write(path, serde_json::to_string_pretty(&outcome)? + "\n")?;
+        write_file(path, &(json(&outcome) + "\n"))?;
         eprintln!("wrote {}", path.display());
     }
     Ok(())
 }
 
-fn evaluate(args: &EvaluateArgs) -> anyhow::Result<()> {
+fn evaluate(args: &EvaluateArgs) -> Result<(), CliError> {
     let e = evaluate::run(args)?;
     eprint!("{}", evaluate::table(&e));
-    let json = serde_json::to_string_pretty(&e)? + "\n";
+    let text = json(&e) + "\n";
     match &args.out {
-        Some(path) => std::fs::write(path, json)?,
-        None => print!("{json}"),
+        Some(path) => write_file(path, &text),
+        None => print_out(&text),
     }
-    Ok(())
 }
 
-fn train(args: &TrainArgs, stages: &[Stage]) -> anyhow::Result<()> {
-    std::fs::create_dir_all(&args.out)?;
+fn train(args: &TrainArgs, stages: &[Stage]) -> Result<(), CliError> {
+    std::fs::create_dir_all(&args.out)
+        .map_err(|e| anyhow::Error::new(e).context(format!("creating {}", args.out.display())))?;
     // The run describes itself: the command that made it, and a model card when it is done.
     let command: Vec<String> = std::env::args().collect();
     let config = serde_json::json!({
@@ -158,13 +159,10 @@ fn train(args: &TrainArgs, stages: &[Stage]) -> anyhow::Result<()> {
         "weight_decay": args.weight_decay,
         "teacher_forcing": args.teacher_forcing,
     });
-    std::fs::write(
-        args.out.join("run.json"),
-        serde_json::to_string_pretty(&config)?,
-    )?;
+    write_file(&RunDir(args.out.clone()).run_json(), &json(&config))?;
     let inputs: Vec<String> = args.input.iter().map(|p| p.display().to_string()).collect();
     let mut card = format!(
-        "# Model card\n\nMade by `{}` (seed {}).\n\nData: {}. Windows of {} + {} + 1 bars (stride {}), z-scored with the lookback's statistics; the last {:.0} % of each series is held out for validation and {:.0} % for test.\n\n| stage | validation loss before | best | epochs (train / validation loss) | checkpoint |\n| --- | ---: | ---: | --- | --- |\n",
+        "# Model card\n\nMade by `{}` (seed {}).\n\nData: {}. Windows of {} + {} + 1 bars (stride {}), z-scored with the lookback's statistics; the last {:.0} % of each series is held out for validation and {:.0} % for test.\n\n",
         command.join(" "),
         args.seed,
         inputs.join(", "),
@@ -184,25 +182,62 @@ fn train(args: &TrainArgs, stages: &[Stage]) -> anyhow::Result<()> {
             report.best_val_loss,
             report.best_dir.display()
         );
-        let epochs: Vec<String> = report
-            .epochs
-            .iter()
-            .map(|(t, v)| format!("{t:.4} / {v:.4}"))
-            .collect();
-        card.push_str(&format!(
-            "| {stage:?} | {:.4} | {:.4} | {} | `{}` |\n",
-            report.first_val_loss,
-            report.best_val_loss,
-            epochs.join(", "),
-            report.best_dir.display()
-        ));
         if stage == Stage::Tokenizer {
             tokenizer = Some(report.best_dir);
         }
     }
+    // The same table the server puts on a finetune job's model, from the run's own events.
+    let run = RunDir(args.out.clone());
+    let events = read_events(&std::fs::read_to_string(run.metrics()).unwrap_or_default());
+    card.push_str(&evaluation_table(&events));
     card.push_str("\nEvaluate it on the held-out part with `kxian-trainer evaluate` (walk-forward, against a random walk and GBM).\n");
-    std::fs::write(args.out.join("MODEL_CARD.md"), card)?;
+    write_file(&run.model_card(), &card)?;
     Ok(())
+}
+
+fn forecast_cmd(args: &ForecastArgs) -> Result<(), CliError> {
+    let report = forecast::run(args)?;
+    let text = match args.format {
+        OutputFormat::Json => json(&report) + "\n",
+        OutputFormat::Csv => report.to_csv(),
+    };
+    match &args.output {
+        Some(path) => write_file(path, &text),
+        None => print_out(&text),
+    }
+}
+
+fn init_cmd(args: &InitArgs) -> Result<(), CliError> {
+    let (tok, pred) = init::run(args)?;
+    eprintln!(
+        "wrote {} (tokenizer, {tok} parameters) and {} (predictor, {pred} parameters)",
+        args.out.join("tokenizer").display(),
+        args.out.join("predictor").display()
+    );
+    Ok(())
+}
+
+/// Pretty JSON of a report type (they serialise infallibly: no maps with non-string keys).
+fn json<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_string_pretty(value).expect("reports serialise")
+}
+
+/// The whole CLI: every command's error goes through one exit-code policy.
+fn run(cli: Cli) -> Result<ExitCode, CliError> {
+    match cli.command {
+        Command::FinetuneTokenizer(args) => train(&args, &[Stage::Tokenizer])?,
+        Command::FinetunePredictor(args) => train(&args, &[Stage::Predictor])?,
+        Command::Train(args) => train(&args, &[Stage::Tokenizer, Stage::Predictor])?,
+        Command::Backtest(args) => backtest_cmd(&args)?,
+        Command::Download(args) => return download_cmd(&args),
+        Command::TrainClassifier(args) => train_classifier(&args)?,
+        Command::EvaluateClassifier(args) => evaluate_classifier(&args)?,
+        Command::Factors(args) => factors_cmd(&args)?,
+        Command::Evaluate(args) => evaluate(&args)?,
+        Command::Init(args) => init_cmd(&args)?,
+        Command::Forecast(args) => forecast_cmd(&args)?,
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// A job's trainer stops when the server that started it is gone, so a restarted server's
@@ -233,117 +268,94 @@ fn main() -> ExitCode {
         )
         .with_writer(std::io::stderr)
         .init();
-    let cli = Cli::parse();
-    let stages: &[Stage] = match &cli.command {
-        Command::FinetuneTokenizer(_) => &[Stage::Tokenizer],
-        Command::FinetunePredictor(_) => &[Stage::Predictor],
-        Command::Train(_) => &[Stage::Tokenizer, Stage::Predictor],
-        _ => &[],
-    };
-    match cli.command {
-        Command::FinetuneTokenizer(args)
-        | Command::FinetunePredictor(args)
-        | Command::Train(args) => match train(&args, stages) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("error: {e:#}");
-                ExitCode::from(1)
-            }
-        },
-        Command::Backtest(args) => match backtest_cmd(&args) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("error: {e:#}");
-                ExitCode::from(2)
-            }
-        },
-        Command::Download(args) => match download_cmd(&args) {
-            Ok(code) => code,
-            Err(e) => {
-                eprintln!("error: {e:#}");
-                ExitCode::from(2)
-            }
-        },
-        Command::TrainClassifier(args) => match train_classifier(&args) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("error: {e:#}");
-                ExitCode::from(1)
-            }
-        },
-        Command::EvaluateClassifier(args) => match evaluate_classifier(&args) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("error: {e:#}");
-                ExitCode::from(1)
-            }
-        },
-        Command::Factors(args) => match factors_cmd(&args) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("error: {e:#}");
-                ExitCode::from(2)
-            }
-        },
-        Command::Evaluate(args) => match evaluate(&args) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("error: {e:#}");
-                ExitCode::from(1)
-            }
-        },
-        Command::Init(args) => match init::run(&args) {
-            Ok((tok, pred)) => {
-                eprintln!(
-                    "wrote {} (tokenizer, {tok} parameters) and {} (predictor, {pred} parameters)",
-                    args.out.join("tokenizer").display(),
-                    args.out.join("predictor").display()
-                );
-                ExitCode::SUCCESS
-            }
-            Err(e) => {
-                eprintln!("error: {e}");
-                ExitCode::from(1)
-            }
-        },
-        Command::Forecast(args) => match forecast::run(&args) {
-            Ok(report) => {
-                let text = match args.format {
-                    OutputFormat::Json => {
-                        serde_json::to_string_pretty(&report).expect("report serialises") + "\n"
-                    }
-                    OutputFormat::Csv => report.to_csv(),
-                };
-                let written = match &args.output {
-                    Some(path) => {
-                        std::fs::write(path, text).map_err(|e| format!("{}: {e}", path.display()))
-                    }
-                    None => match std::io::stdout().lock().write_all(text.as_bytes()) {
-                        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-                        other => other.map_err(|e| e.to_string()),
-                    },
-                };
-                match written {
-                    Ok(()) => ExitCode::SUCCESS,
-                    Err(e) => {
-                        eprintln!("error: {e}");
-                        ExitCode::from(1)
-                    }
-                }
-            }
-            Err(e) => {
-                eprintln!("error: {e}");
-                ExitCode::from(e.exit_code())
-            }
-        },
+    match run(Cli::parse()) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(e.exit_code())
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use super::{Cli, Command};
+    use clap::Parser;
+    use kxian_shared::jobs::{JobDir, JobSpec, Owner, TrainerContext};
+    use serde_json::json;
+
     #[test]
     fn every_subcommand_has_consistent_arguments() {
         use clap::CommandFactory;
         super::Cli::command().debug_assert();
+    }
+
+    /// The server's argv for every kind of job is one this trainer parses, to the values the
+    /// job asked for.
+    #[test]
+    fn the_server_s_arguments_for_every_job_parse() {
+        let dir = JobDir::new(std::path::Path::new("/work"), 9);
+        let ctx = |admin| TrainerContext {
+            store: std::path::Path::new("/data/kxian.db"),
+            dir: &dir,
+            owner: Owner { id: 4, admin },
+        };
+        let parse = |spec: serde_json::Value, admin: bool| {
+            let spec: JobSpec = serde_json::from_value(spec).unwrap();
+            let spec = spec.normalised().unwrap();
+            let argv =
+                std::iter::once("kxian-trainer".into()).chain(spec.trainer_args(&ctx(admin)));
+            Cli::try_parse_from(argv).unwrap_or_else(|e| panic!("{spec:?}: {e}"))
+        };
+        for source in ["eastmoney", "tushare", "yahoo"] {
+            let cli = parse(
+                json!({"kind": "download", "source": source, "symbols": ["600000", "510300"],
+                       "frequency": "1d", "adjustment": "qfq", "from": "2024-01-02", "to": "2024-03-01"}),
+                true,
+            );
+            let Command::Download(a) = cli.command else {
+                panic!("not a download")
+            };
+            assert_eq!(a.source.as_str(), source);
+            assert_eq!(a.symbols, ["600000.SH", "510300.SH"]);
+            assert_eq!(a.adjustment, kxian_shared::Adjustment::Qfq);
+            assert_eq!(a.from.unwrap().to_string(), "2024-01-02");
+            assert_eq!(a.out, dir.data());
+            assert_eq!((a.reader.as_user, a.reader.as_admin), (Some(4), true));
+        }
+        for universe in ["all-etfs", "all-a"] {
+            let cli = parse(json!({"kind": "download", "universe": universe}), false);
+            let Command::Download(a) = cli.command else {
+                panic!("not a download")
+            };
+            assert_eq!(a.universe.unwrap().as_str(), universe);
+        }
+        for (stages, want) in [
+            ("tokenizer", "finetune-tokenizer"),
+            ("predictor", "finetune-predictor"),
+            ("both", "train"),
+        ] {
+            let cli = parse(
+                json!({"kind": "finetune", "symbols": ["000300.SH"], "stages": stages,
+                       "epochs": 2, "batch_size": 8, "lr": 0.0005, "lookback": 60, "horizon": 5, "max_seconds": 30.0}),
+                false,
+            );
+            let (name, a) = match cli.command {
+                Command::FinetuneTokenizer(a) => ("finetune-tokenizer", a),
+                Command::FinetunePredictor(a) => ("finetune-predictor", a),
+                Command::Train(a) => ("train", a),
+                _ => panic!("not a finetune"),
+            };
+            assert_eq!(name, want);
+            assert_eq!(a.store.symbols, ["000300.SH"]);
+            assert_eq!(
+                (a.epochs, a.batch_size, a.lookback, a.horizon),
+                (2, 8, 60, 5)
+            );
+            assert_eq!((a.lr, a.max_seconds), (Some(0.0005), Some(30.0)));
+            assert_eq!(a.out, dir.run().path());
+            assert!(a.resume);
+            assert_eq!(a.store.reader.as_user, Some(4));
+        }
     }
 }

@@ -377,3 +377,31 @@ fn factors_report_ic_and_correlations_for_the_universe() {
     assert_eq!(out.status.code(), Some(2));
     assert!(err.contains("horizn"), "{err}");
 }
+
+/// One exit-code policy: a file that cannot be read as a run is bad input (2); a valid file
+/// whose run fails — here a walk-forward longer than the data — is a failed run (1).
+#[test]
+fn a_bad_file_exits_2_and_a_valid_file_whose_run_fails_exits_1() {
+    let dir = tempfile::tempdir().unwrap();
+    let (out, _) = run(&dir, "[universe]\nfiles = [\"a.csv\"\n");
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let toml = format!(
+        "[universe]\nfiles = [{}]\nskip_invalid = true\nfrom = 2024-01-02\n\n\
+         [strategy]\nkind = \"sma_cross\"\nfast = 5\nslow = 20\n\n\
+         [walk_forward]\ntrain_days = 2500\ntest_days = 1200\ngrid = {{ fast = [5, 10] }}\n",
+        files()
+    );
+    let (out, result) = run(&dir, &toml);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("the run failed") && err.contains("trading days"),
+        "{err}"
+    );
+    assert!(result.is_none(), "nothing is written for a failed run");
+}

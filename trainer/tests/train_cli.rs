@@ -125,8 +125,8 @@ fn both_stages_lower_the_validation_loss_and_write_loadable_checkpoints() {
     assert!(run.join("tokenizer/last/model.safetensors").exists());
     let card = std::fs::read_to_string(run.join("MODEL_CARD.md")).unwrap();
     assert!(
-        card.contains("| Tokenizer |")
-            && card.contains("| Predictor |")
+        card.contains("| tokenizer |")
+            && card.contains("| predictor |")
             && card.contains("seed 42"),
         "{card}"
     );
@@ -151,7 +151,7 @@ fn the_predictor_stage_needs_a_tokenizer_and_short_inputs_are_named() {
         ])
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(2), "bad input exits 2");
     assert!(String::from_utf8_lossy(&out.stderr).contains("needs a tokenizer"));
 
     let out = Command::new(env!("CARGO_BIN_EXE_kxian-trainer"))
@@ -167,7 +167,7 @@ fn the_predictor_stage_needs_a_tokenizer_and_short_inputs_are_named() {
         .args(["--lookback", "4000", "--horizon", "500"])
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(2), "bad input exits 2");
     let e = String::from_utf8_lossy(&out.stderr);
     assert!(
         e.contains("0 training and 0 validation windows of 4501 bars"),
@@ -320,57 +320,27 @@ fn evaluate_walks_forward_against_the_baselines() {
     }
 }
 
-/// A store in the server's schema holding one real series (the embedded CSI 300) and a
-/// second, short one of another board.
+/// A store (the server's own, through the store crate) holding one real series (the embedded
+/// CSI 300) and a second, short one of another board.
 fn make_store(path: &std::path::Path) {
-    let schema = std::fs::read_to_string(repo().join("server/migrations/0001_init.sql")).unwrap();
     let csi300 = csi300_path();
-    let bars = kxian_trainer::input::load(&csi300, &Default::default(), None)
-        .unwrap()
-        .series
-        .bars;
+    let bytes = std::fs::read(&csi300).unwrap();
+    let name = csi300.file_name().unwrap().to_string_lossy().into_owned();
+    let mut parsed = kxian_shared::ingest::parse_file(&name, &bytes, &Default::default()).unwrap();
+    assert_eq!(parsed.series.len(), 1);
+    let mut chinext = parsed.series[0].clone();
+    chinext.symbol = "300750.SZ".parse().unwrap();
+    chinext.name = None;
+    chinext.bars.truncate(50);
+    parsed.series.push(chinext);
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
     rt.block_on(async {
-        use sqlx::sqlite::{SqliteConnectOptions, SqlitePool};
-        let pool = SqlitePool::connect_with(SqliteConnectOptions::new().filename(path).create_if_missing(true)).await.unwrap();
-        sqlx::raw_sql(&schema).execute(&pool).await.unwrap();
-        for (id, symbol, board) in [(1, "000300.SH", "index"), (2, "300750.SZ", "chinext")] {
-            sqlx::query("INSERT INTO symbols (id, symbol, code, exchange, kind, board) VALUES (?, ?, ?, 'SSE', 'index', ?)")
-                .bind(id)
-                .bind(symbol)
-                .bind(&symbol[..6])
-                .bind(board)
-                .execute(&pool)
-                .await
-                .unwrap();
-            sqlx::query("INSERT INTO series (id, symbol_id, frequency, adjustment, source, updated_at) VALUES (?, ?, 'daily', 'none', 'test', 'now')")
-                .bind(id)
-                .bind(id)
-                .execute(&pool)
-                .await
-                .unwrap();
-        }
-        let mut tx = pool.begin().await.unwrap();
-        for (series, take) in [(1, bars.len()), (2, 50)] {
-            for b in &bars[..take] {
-                sqlx::query("INSERT INTO bars VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
-                    .bind(series)
-                    .bind(b.ts.and_utc().timestamp())
-                    .bind(b.open)
-                    .bind(b.high)
-                    .bind(b.low)
-                    .bind(b.close)
-                    .bind(b.volume)
-                    .bind(b.amount)
-                    .execute(&mut *tx)
-                    .await
-                    .unwrap();
-            }
-        }
-        tx.commit().await.unwrap();
+        let store = kxian_store::Store::open(path).await.unwrap();
+        store.import(&parsed, "test").await.unwrap();
+        store.close().await;
     });
 }
 
@@ -449,7 +419,11 @@ fn trains_on_series_from_the_local_store() {
     );
     // By board: only the ChiNext series, too short for a validation window.
     let out = base(&["--board", "chinext"]);
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "data too short for the run is bad input"
+    );
     let e = String::from_utf8_lossy(&out.stderr);
     assert!(
         e.contains("store: 300750.SZ, 50 bars") && e.contains("0 validation windows"),

@@ -3,7 +3,6 @@
 pub mod echart;
 pub mod error;
 pub mod forecast_view;
-pub mod job_watch;
 pub mod kline_chart;
 pub mod layout;
 pub mod upload;

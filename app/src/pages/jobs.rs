@@ -3,11 +3,14 @@
 //! forecast"). Jobs run on the server; these pages submit them and watch their events.
 
 use crate::api;
+use crate::api::watch_job;
 use crate::components::echart::EChart;
 use crate::components::forecast_view::tr;
-use crate::components::job_watch::watch_job;
 use crate::i18n::use_i18n;
 use kxian_shared::api::{JobInfo, JobSpec};
+use kxian_shared::jobs::{
+    DownloadJob, DownloadSource, FinetuneJob, JobEvent, JobResult, Outcome, Stages, UniverseChoice,
+};
 use leptos::prelude::*;
 use serde_json::{Value, json};
 
@@ -85,15 +88,22 @@ fn DataForm() -> impl IntoView {
     let state = RwSignal::new(String::new());
     let error = RwSignal::new(None::<String>);
     let submit = move |_| {
-        let spec = JobSpec::Download {
-            source: source.get_untracked(),
+        let source = source.get_untracked();
+        let spec = JobSpec::Download(DownloadJob {
+            source: DownloadSource::ALL
+                .into_iter()
+                .find(|s| s.as_str() == source)
+                .unwrap_or_default(),
             symbols: split_symbols(&symbols.get_untracked()),
-            universe: all_etfs.get_untracked().then(|| "all-etfs".to_string()),
-            frequency: frequency.get_untracked(),
-            adjustment: adjustment.get_untracked(),
+            universe: all_etfs.get_untracked().then_some(UniverseChoice::AllEtfs),
+            frequency: frequency
+                .get_untracked()
+                .parse()
+                .unwrap_or(kxian_shared::Frequency::Daily),
+            adjustment: adjustment.get_untracked().parse().unwrap_or_default(),
             from: day(&from.get_untracked()),
             to: day(&to.get_untracked()),
-        };
+        });
         error.set(None);
         rows.set(Vec::new());
         let token = tushare_token.get_untracked();
@@ -106,33 +116,28 @@ fn DataForm() -> impl IntoView {
             }
             match api::submit_job(&spec).await {
                 Ok(j) => {
-                    state.set(j.state.clone());
+                    state.set(j.state.as_str().to_string());
                     let id = j.id;
                     job.set(Some(j));
-                    watch_job(id, move |e| match e["event"].as_str() {
-                        Some("symbol") => {
-                            let detail = match e["status"].as_str() {
-                                Some("downloaded") => format!(
-                                    "{} {} – {}",
-                                    e["new_bars"],
-                                    e["first"].as_str().unwrap_or(""),
-                                    e["last"].as_str().unwrap_or("")
-                                ),
-                                Some("failed") => {
-                                    e["error"].as_str().unwrap_or_default().to_string()
-                                }
-                                _ => String::new(),
+                    watch_job(id, move |e| match e {
+                        JobEvent::Symbol {
+                            symbol, outcome, ..
+                        } => {
+                            let (status, detail) = match outcome {
+                                Outcome::Downloaded {
+                                    new_bars,
+                                    first,
+                                    last,
+                                } => ("downloaded", format!("{new_bars} {first} – {last}")),
+                                Outcome::Failed { error } => ("failed", error),
+                                Outcome::UpToDate => ("up_to_date", String::new()),
+                                Outcome::Empty => ("empty", String::new()),
+                                Outcome::Unknown { .. } => ("unknown", String::new()),
                             };
-                            rows.update(|r| {
-                                r.push((
-                                    e["symbol"].as_str().unwrap_or_default().to_string(),
-                                    e["status"].as_str().unwrap_or_default().to_string(),
-                                    detail,
-                                ))
-                            });
+                            rows.update(|r| r.push((symbol, status.to_string(), detail)));
                         }
-                        Some("started") => state.set("running".into()),
-                        Some("end") => state.set(e["state"].as_str().unwrap_or("done").to_string()),
+                        JobEvent::Started { .. } => state.set("running".into()),
+                        JobEvent::End { state: s, .. } => state.set(s.as_str().to_string()),
                         _ => {}
                     });
                 }
@@ -250,9 +255,13 @@ fn TrainingForm() -> impl IntoView {
     let error = RwSignal::new(None::<String>);
     let submit = move |_| {
         let num = |s: RwSignal<String>, d: u32| s.get_untracked().trim().parse().unwrap_or(d);
-        let spec = JobSpec::Finetune {
+        let stages = stages.get_untracked();
+        let spec = JobSpec::Finetune(FinetuneJob {
             symbols: split_symbols(&symbols.get_untracked()),
-            stages: stages.get_untracked(),
+            stages: [Stages::Tokenizer, Stages::Predictor, Stages::Both]
+                .into_iter()
+                .find(|s| s.as_str() == stages)
+                .unwrap_or_default(),
             epochs: num(epochs, 1),
             batch_size: num(batch, 16),
             lr: lr.get_untracked().trim().parse().ok(),
@@ -260,29 +269,31 @@ fn TrainingForm() -> impl IntoView {
             horizon: num(horizon, 10),
             max_seconds: max_seconds.get_untracked().trim().parse().ok(),
             base: Some(base.get_untracked()).filter(|b| !b.is_empty()),
-        };
+        });
         error.set(None);
         points.set(Vec::new());
         model.set(None);
         leptos::task::spawn_local(async move {
             match api::submit_job(&spec).await {
                 Ok(j) => {
-                    state.set(j.state.clone());
+                    state.set(j.state.as_str().to_string());
                     job.set(Some(j.id));
                     // Steps restart at 0 per stage; the predictor's curve continues after it.
-                    watch_job(j.id, move |e| match e["event"].as_str() {
-                        Some("started") => state.set("running".into()),
-                        Some("step") => {
-                            let stage = e["stage"].as_str().unwrap_or_default().to_string();
-                            let (x, y) = (
-                                e["step"].as_f64().unwrap_or(0.0),
-                                e["loss"].as_f64().unwrap_or(f64::NAN),
-                            );
-                            points.update(|p| p.push((stage, "step".into(), x, y)));
+                    watch_job(j.id, move |e| match e {
+                        JobEvent::Started { .. } => state.set("running".into()),
+                        JobEvent::Step {
+                            stage, step, loss, ..
+                        } => {
+                            let (x, y) = (step as f64, f64::from(loss));
+                            points.update(|p| {
+                                p.push((stage.as_str().to_string(), "step".into(), x, y))
+                            });
                         }
-                        Some("epoch") => {
-                            let stage = e["stage"].as_str().unwrap_or_default().to_string();
-                            let y = e["val_loss"].as_f64().unwrap_or(f64::NAN);
+                        JobEvent::Epoch {
+                            stage, val_loss, ..
+                        } => {
+                            let stage = stage.as_str().to_string();
+                            let y = f64::from(val_loss);
                             points.update(|p| {
                                 let x = p
                                     .iter()
@@ -292,9 +303,14 @@ fn TrainingForm() -> impl IntoView {
                                 p.push((stage, "val".into(), x, y));
                             });
                         }
-                        Some("end") => {
-                            state.set(e["state"].as_str().unwrap_or_default().to_string());
-                            model.set(e["result"]["model"].as_str().map(str::to_string));
+                        JobEvent::End {
+                            state: s, result, ..
+                        } => {
+                            state.set(s.as_str().to_string());
+                            model.set(match result {
+                                Some(JobResult::Model { model }) => Some(model),
+                                _ => None,
+                            });
                         }
                         _ => {}
                     });

@@ -4,7 +4,7 @@
 
 pub mod runner;
 
-pub use kxian_shared::api::JobSpec;
+pub use kxian_shared::jobs::{JobEvent, JobSpec};
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -32,7 +32,7 @@ pub struct RunnerConfig {
 #[derive(Debug, Default)]
 struct Inner {
     wake: Notify,
-    channels: Mutex<HashMap<i64, broadcast::Sender<(i64, String)>>>,
+    channels: Mutex<HashMap<i64, broadcast::Sender<(i64, JobEvent)>>>,
     cancels: Mutex<HashMap<i64, Arc<Notify>>>,
     config: Mutex<Option<RunnerConfig>>,
 }
@@ -63,12 +63,12 @@ impl Jobs {
         self.inner.wake.notified().await;
     }
 
-    /// Live events of job `id` as `(seq, json)`.
-    pub fn subscribe(&self, id: i64) -> broadcast::Receiver<(i64, String)> {
+    /// Live events of job `id` as `(seq, event)`.
+    pub fn subscribe(&self, id: i64) -> broadcast::Receiver<(i64, JobEvent)> {
         self.sender(id).subscribe()
     }
 
-    pub(crate) fn sender(&self, id: i64) -> broadcast::Sender<(i64, String)> {
+    pub(crate) fn sender(&self, id: i64) -> broadcast::Sender<(i64, JobEvent)> {
         self.inner
             .channels
             .lock()

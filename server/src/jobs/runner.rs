@@ -13,8 +13,12 @@ use super::{JobSpec, Jobs, RunnerConfig};
 use crate::models::Models;
 use crate::storage::{JobRow, JobState, Store};
 use kxian_shared::api::ImportOptions;
-use serde_json::json;
-use std::path::{Path, PathBuf};
+use kxian_shared::jobs::{
+    ImportedCount, JobDir, JobEvent, JobResult, MODEL_CARD, MODEL_FILES, MODEL_PARTS, Manifest,
+    Owner, TrainerContext, evaluation_table, read_events,
+};
+use std::collections::BTreeMap;
+use std::path::Path;
 use std::process::Stdio;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -23,11 +27,10 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Command;
 
 /// Stores an event and hands it to the job's watchers.
-pub async fn emit(store: &Store, jobs: &Jobs, id: i64, body: &serde_json::Value) {
-    let text = body.to_string();
-    match store.add_job_event(id, &text).await {
+pub async fn emit(store: &Store, jobs: &Jobs, id: i64, event: &JobEvent) {
+    match store.add_job_event(id, event).await {
         Ok(seq) => {
-            let _ = jobs.sender(id).send((seq, text));
+            let _ = jobs.sender(id).send((seq, event.clone()));
         }
         Err(e) => tracing::error!(job = id, "cannot store an event: {e}"),
     }
@@ -47,7 +50,9 @@ pub fn start(store: Store, jobs: Jobs, models: Models) -> tokio::task::JoinHandl
                         &store,
                         &jobs,
                         id,
-                        &json!({"event": "requeued", "reason": "the server stopped while the job ran; it resumes"}),
+                        &JobEvent::Requeued {
+                            reason: "the server stopped while the job ran; it resumes".into(),
+                        },
                     )
                     .await;
                 }
@@ -88,136 +93,26 @@ pub fn start(store: Store, jobs: Jobs, models: Models) -> tokio::task::JoinHandl
     })
 }
 
-fn dir_of(config: &RunnerConfig, id: i64) -> PathBuf {
-    config.work.join(format!("job-{id}"))
-}
-
-/// The trainer's arguments for a job, writing what it needs into its folder first.
-async fn arguments(
-    spec: &JobSpec,
-    dir: &Path,
-    config: &RunnerConfig,
-    models: &Models,
-    owner: &crate::storage::User,
-) -> Result<Vec<String>, String> {
-    let s = |x: &str| x.to_string();
-    // The trainer reads the store as the job's owner: what they may read, nothing else.
-    let mut reader = vec![s("--as-user"), owner.id.to_string()];
-    if owner.admin {
-        reader.push(s("--as-admin"));
-    }
-    match spec {
-        JobSpec::Download {
-            source,
-            symbols,
-            universe,
-            frequency,
-            adjustment,
-            from,
-            to,
-        } => {
-            let mut a = vec![
-                s("download"),
-                s("--source"),
-                source.clone(),
-                s("--out"),
-                dir.join("data").display().to_string(),
-                s("--progress"),
-                s("json"),
-                s("--frequency"),
-                frequency.clone(),
-                s("--adjustment"),
-                adjustment.clone(),
-                s("--store"),
-                config.db.display().to_string(),
-            ];
-            a.extend(reader);
-            if !symbols.is_empty() {
-                a.push(s("--symbols"));
-                a.push(symbols.join(","));
-            }
-            if let Some(u) = universe {
-                a.push(s("--universe"));
-                a.push(u.clone());
-            }
-            if let Some(f) = from {
-                a.push(s("--from"));
-                a.push(f.to_string());
-            }
-            if let Some(t) = to {
-                a.push(s("--to"));
-                a.push(t.to_string());
-            }
-            Ok(a)
-        }
-        JobSpec::Finetune {
-            symbols,
-            stages,
-            epochs,
-            batch_size,
-            lr,
-            lookback,
-            horizon,
-            max_seconds,
-            base: base_id,
-        } => {
-            // The base model (the built-in one unless the job names one it may see), written
-            // beside the run.
-            let base = dir.join("base");
-            let id = base_id.as_deref().unwrap_or(crate::models::DEFAULT_ID);
-            for part in ["tokenizer", "predictor"] {
-                std::fs::create_dir_all(base.join(part)).map_err(|e| e.to_string())?;
-                for file in ["config.json", "model.safetensors"] {
-                    let (bytes, _) = models
-                        .file(id, part, file)
-                        .await
-                        .ok_or_else(|| format!("the base model `{id}` has no {part}/{file}"))?
-                        .map_err(|e| e.to_string())?;
-                    std::fs::write(base.join(part).join(file), bytes).map_err(|e| e.to_string())?;
-                }
-            }
-            let command = match stages.as_str() {
-                "tokenizer" => "finetune-tokenizer",
-                "predictor" => "finetune-predictor",
-                _ => "train",
-            };
-            let mut a = vec![
-                s(command),
-                s("--store"),
-                config.db.display().to_string(),
-                s("--symbols"),
-                symbols.join(","),
-                s("--out"),
-                dir.join("run").display().to_string(),
-                s("--tokenizer"),
-                base.join("tokenizer").display().to_string(),
-                s("--predictor"),
-                base.join("predictor").display().to_string(),
-                s("--epochs"),
-                epochs.to_string(),
-                s("--batch-size"),
-                batch_size.to_string(),
-                s("--lookback"),
-                lookback.to_string(),
-                s("--horizon"),
-                horizon.to_string(),
-                s("--resume"),
-                s("--skip-invalid"),
-                s("--progress"),
-                s("json"),
-            ];
-            a.extend(reader);
-            if let Some(lr) = lr {
-                a.push(s("--lr"));
-                a.push(lr.to_string());
-            }
-            if let Some(m) = max_seconds {
-                a.push(s("--max-seconds"));
-                a.push(m.to_string());
-            }
-            Ok(a)
+/// Writes what the trainer needs into the job's folder before it starts: a finetune's base
+/// model (the built-in one unless the job names one its owner may see).
+async fn prepare(spec: &JobSpec, dir: &JobDir, models: &Models) -> Result<(), String> {
+    let JobSpec::Finetune(f) = spec else {
+        return Ok(());
+    };
+    let base = dir.base();
+    let id = f.base.as_deref().unwrap_or(crate::models::DEFAULT_ID);
+    for part in MODEL_PARTS {
+        std::fs::create_dir_all(base.join(part)).map_err(|e| e.to_string())?;
+        for file in MODEL_FILES {
+            let (bytes, _) = models
+                .file(id, part, file)
+                .await
+                .ok_or_else(|| format!("the base model `{id}` has no {part}/{file}"))?
+                .map_err(|e| e.to_string())?;
+            std::fs::write(base.join(part).join(file), bytes).map_err(|e| e.to_string())?;
         }
     }
+    Ok(())
 }
 
 fn log_tail(path: &Path, lines: usize) -> String {
@@ -228,24 +123,25 @@ fn log_tail(path: &Path, lines: usize) -> String {
 
 async fn run_job(store: &Store, jobs: &Jobs, models: &Models, config: &RunnerConfig, job: JobRow) {
     let id = job.id;
-    let dir = dir_of(config, id);
-    let log_path = dir.join("log.txt");
+    let dir = JobDir::new(&config.work, id);
+    let log_path = dir.log();
     let fail = |why: String| async move {
         emit(
             store,
             jobs,
             id,
-            &json!({"event": "end", "state": "failed", "error": why}),
+            &JobEvent::End {
+                state: JobState::Failed,
+                error: Some(why.clone()),
+                result: None,
+            },
         )
         .await;
         let _ = store
             .finish_job(id, JobState::Failed, Some(&why), None)
             .await;
     };
-    let spec: JobSpec = match serde_json::from_value(job.spec.clone()) {
-        Ok(s) => s,
-        Err(e) => return fail(format!("the stored spec no longer reads: {e}")).await,
-    };
+    let spec = job.spec.clone();
     let owner = match store.user_by_id(job.user_id).await {
         Ok(Some(u)) => u,
         Ok(None) => {
@@ -257,13 +153,21 @@ async fn run_job(store: &Store, jobs: &Jobs, models: &Models, config: &RunnerCon
         }
         Err(e) => return fail(e.to_string()).await,
     };
-    if let Err(e) = crate::files::private_dir(&dir) {
-        return fail(format!("{}: {e}", dir.display())).await;
+    if let Err(e) = crate::files::private_dir(dir.path()) {
+        return fail(format!("{}: {e}", dir.path().display())).await;
     }
-    let args = match arguments(&spec, &dir, config, models, &owner).await {
-        Ok(a) => a,
-        Err(e) => return fail(e).await,
-    };
+    if let Err(e) = prepare(&spec, &dir, models).await {
+        return fail(e).await;
+    }
+    // The trainer reads the store as the job's owner: what they may read, nothing else.
+    let args = spec.trainer_args(&TrainerContext {
+        store: &config.db,
+        dir: &dir,
+        owner: Owner {
+            id: owner.id,
+            admin: owner.admin,
+        },
+    });
     let log = match crate::files::private_append(&log_path) {
         Ok(f) => f,
         Err(e) => return fail(format!("{}: {e}", log_path.display())).await,
@@ -272,13 +176,16 @@ async fn run_job(store: &Store, jobs: &Jobs, models: &Models, config: &RunnerCon
         store,
         jobs,
         id,
-        &json!({"event": "started", "attempt": job.attempts, "command": args[0]}),
+        &JobEvent::Started {
+            attempt: job.attempts,
+            command: args[0].to_string_lossy().into_owned(),
+        },
     )
     .await;
     let mut cmd = Command::new(&config.trainer);
     // The user's Tushare token goes through the environment, never the arguments (`ps`).
-    if let JobSpec::Download { source, .. } = &spec
-        && source == "tushare"
+    if let JobSpec::Download(d) = &spec
+        && d.source == kxian_shared::jobs::DownloadSource::Tushare
     {
         match store.secret(job.user_id, "tushare").await {
             Ok(Some(t)) => {
@@ -310,12 +217,11 @@ async fn run_job(store: &Store, jobs: &Jobs, models: &Models, config: &RunnerCon
     loop {
         tokio::select! {
             line = lines.next_line() => match line {
-                Ok(Some(l)) => {
-                    match serde_json::from_str::<serde_json::Value>(&l) {
-                        Ok(v) if v.is_object() => emit(store, jobs, id, &v).await,
-                        _ => {}
-                    }
-                }
+                Ok(Some(l)) => match serde_json::from_str::<JobEvent>(&l) {
+                    Ok(e) => emit(store, jobs, id, &e).await,
+                    // Not the contract: a trainer built from other sources. Kept in the log.
+                    Err(e) => tracing::warn!(job = id, "not a job event ({e}): {l}"),
+                },
                 _ => break,
             },
             _ = cancel.notified() => {
@@ -339,7 +245,11 @@ async fn run_job(store: &Store, jobs: &Jobs, models: &Models, config: &RunnerCon
             store,
             jobs,
             id,
-            &json!({"event": "end", "state": "cancelled"}),
+            &JobEvent::End {
+                state: JobState::Cancelled,
+                error: None,
+                result: None,
+            },
         )
         .await;
         let _ = store.finish_job(id, JobState::Cancelled, None, None).await;
@@ -353,7 +263,11 @@ async fn run_job(store: &Store, jobs: &Jobs, models: &Models, config: &RunnerCon
                         store,
                         jobs,
                         id,
-                        &json!({"event": "end", "state": "done", "result": result}),
+                        &JobEvent::End {
+                            state: JobState::Done,
+                            error: None,
+                            result: Some(result.clone()),
+                        },
                     )
                     .await;
                     let _ = store
@@ -371,140 +285,96 @@ async fn run_job(store: &Store, jobs: &Jobs, models: &Models, config: &RunnerCon
     }
 }
 
-/// The model card's evaluation: each stage's validation loss before training and at its best
-/// checkpoint, from the run's `metrics.jsonl`.
-fn evaluation_table(metrics: &Path) -> String {
-    let text = std::fs::read_to_string(metrics).unwrap_or_default();
-    let mut rows: Vec<(String, Option<f64>, Option<f64>, usize)> = Vec::new();
-    for v in text
-        .lines()
-        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-    {
-        let Some(stage) = v["stage"].as_str() else {
-            continue;
-        };
-        let i = match rows.iter().position(|r| r.0 == stage) {
-            Some(i) => i,
-            None => {
-                rows.push((stage.to_string(), None, None, 0));
-                rows.len() - 1
-            }
-        };
-        match v["event"].as_str() {
-            Some("baseline") => rows[i].1 = v["val_loss"].as_f64(),
-            Some("done") => rows[i].2 = v["best_val_loss"].as_f64(),
-            Some("step") => rows[i].3 += 1,
-            _ => {}
-        }
-    }
-    if rows.is_empty() {
-        return String::new();
-    }
-    let num = |x: Option<f64>| x.map_or("-".to_string(), |x| format!("{x:.4}"));
-    let mut t = String::from(
-        "## Evaluation (held-out validation windows)\n\n| stage | validation loss before | best after | steps |\n| --- | ---: | ---: | ---: |\n",
-    );
-    for (stage, before, after, steps) in rows {
-        t.push_str(&format!(
-            "| {stage} | {} | {} | {steps} |\n",
-            num(before),
-            num(after)
-        ));
-    }
-    t
-}
-
 /// What a successful job leaves behind: imported series, or a model folder.
 async fn finish(
     store: &Store,
     spec: &JobSpec,
-    dir: &Path,
+    dir: &JobDir,
     config: &RunnerConfig,
     models: &Models,
     (id, owner): (i64, &crate::storage::User),
-) -> Result<serde_json::Value, String> {
+) -> Result<JobResult, String> {
     match spec {
-        JobSpec::Download {
-            source, adjustment, ..
-        } => {
-            let data = dir.join("data");
-            let manifest: serde_json::Value = serde_json::from_slice(
-                &std::fs::read(data.join("manifest.json")).map_err(|e| format!("manifest: {e}"))?,
+        JobSpec::Download(d) => {
+            let data = dir.data();
+            let manifest: Manifest = serde_json::from_slice(
+                &std::fs::read(dir.manifest()).map_err(|e| format!("manifest: {e}"))?,
             )
             .map_err(|e| format!("manifest: {e}"))?;
             let opts = ImportOptions {
-                adjustment: adjustment.parse().unwrap_or_default(),
+                adjustment: d.adjustment,
                 ..ImportOptions::default()
             };
             let mut imported = Vec::new();
-            let mut outcomes = serde_json::Map::new();
-            for (symbol, rec) in manifest["series"].as_object().into_iter().flatten() {
-                outcomes.insert(symbol.clone(), rec["outcome"].clone());
-                let Some(file) = rec["file"].as_str() else {
+            let mut outcomes = BTreeMap::new();
+            for (symbol, rec) in manifest.series {
+                outcomes.insert(symbol.clone(), rec.outcome.clone());
+                let Some(file) = &rec.file else {
                     continue;
                 };
                 let bytes = std::fs::read(data.join(file)).map_err(|e| format!("{file}: {e}"))?;
                 let mut parsed = kxian_shared::ingest::parse_file(file, &bytes, &opts)
                     .map_err(|e| format!("{file}: {}", e.to_api_error().message))?;
-                if let (Some(name), Some(s)) = (rec["name"].as_str(), parsed.series.first_mut()) {
-                    s.name = Some(name.to_string());
+                if let (Some(name), Some(s)) = (&rec.name, parsed.series.first_mut()) {
+                    s.name = Some(name.clone());
                 }
-                // The downloaded series are written as the job's owner, under the write rule.
+                // The downloaded series are written as the job's owner, under the write rule,
+                // with the source they really came from.
                 let report = store
                     .import_as(
                         &parsed,
-                        &format!("{source}:job-{id}"),
+                        &format!("{}:job-{id}", manifest.source.as_str()),
                         &crate::storage::Viewer::of(owner),
                     )
                     .await
                     .map_err(|e| e.to_string())?;
                 for s in report.series {
-                    imported.push(json!({
-                        "symbol": s.symbol.to_string(), "inserted": s.inserted, "updated": s.updated
-                    }));
+                    imported.push(ImportedCount {
+                        symbol: s.symbol.to_string(),
+                        inserted: s.inserted,
+                        updated: s.updated,
+                    });
                 }
             }
-            Ok(json!({"imported": imported, "outcomes": outcomes}))
+            Ok(JobResult::Download { imported, outcomes })
         }
-        JobSpec::Finetune { .. } => {
+        JobSpec::Finetune(f) => {
+            let run = dir.run();
             let Some(root) = &config.models else {
-                return Ok(json!({"run": dir.join("run").display().to_string()}));
+                return Ok(JobResult::Run {
+                    run: run.path().display().to_string(),
+                });
             };
             let model_id = format!("job-{id}");
             let target = root.join(&model_id);
-            for part in ["tokenizer", "predictor"] {
-                let best = dir.join("run").join(part).join("best");
+            for part in MODEL_PARTS {
+                let best = run.best(part);
                 let from = if best.exists() {
                     best
                 } else {
-                    dir.join("base").join(part)
+                    dir.base().join(part)
                 };
                 std::fs::create_dir_all(target.join(part)).map_err(|e| e.to_string())?;
-                for file in ["config.json", "model.safetensors"] {
+                for file in MODEL_FILES {
                     std::fs::copy(from.join(file), target.join(part).join(file))
                         .map_err(|e| format!("{}: {e}", from.join(file).display()))?;
                 }
             }
-            let (symbols, base) = match spec {
-                JobSpec::Finetune { symbols, base, .. } => (
-                    symbols.join(", "),
-                    base.clone()
-                        .unwrap_or_else(|| crate::models::DEFAULT_ID.to_string()),
-                ),
-                _ => (String::new(), String::new()),
-            };
+            let base = f.base.as_deref().unwrap_or(crate::models::DEFAULT_ID);
+            let events = read_events(&std::fs::read_to_string(run.metrics()).unwrap_or_default());
             let card = format!(
-                "# {model_id}\n\nFinetuned by job {id} from {base} on {symbols}.\n\n{}",
-                evaluation_table(&dir.join("run").join("metrics.jsonl"))
+                "# {model_id}\n\nFinetuned by job {id} from {base} on {}.\n\n{}",
+                f.symbols.join(", "),
+                evaluation_table(&events)
             );
-            std::fs::write(target.join("MODEL_CARD.md"), card).map_err(|e| e.to_string())?;
+            std::fs::write(target.join(MODEL_CARD), card).map_err(|e| e.to_string())?;
             std::fs::write(
                 target.join(crate::models::OWNER_FILE),
-                json!({ "user_id": owner.id }).to_string(),
+                serde_json::json!({ "user_id": owner.id }).to_string(),
             )
             .map_err(|e| e.to_string())?;
             models.reload(Some(root)).map_err(|e| e.to_string())?;
-            Ok(json!({"model": model_id}))
+            Ok(JobResult::Model { model: model_id })
         }
     }
 }

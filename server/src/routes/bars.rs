@@ -1,5 +1,5 @@
 use super::symbols::parse_symbol;
-use crate::auth::Reader;
+use crate::caller::Reader;
 use crate::error::AppError;
 use crate::state::AppState;
 use axum::Json;
@@ -38,7 +38,7 @@ fn parse_bound(field: &str, raw: &str, end_of_day: bool) -> Result<NaiveDateTime
     )))
 }
 
-pub async fn bars(
+pub(super) async fn bars(
     State(state): State<AppState>,
     Reader(viewer): Reader,
     Path(raw): Path<String>,

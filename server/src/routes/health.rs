@@ -4,7 +4,7 @@ use axum::Json;
 use axum::extract::State;
 use kxian_shared::api::Health;
 
-pub async fn health(State(state): State<AppState>) -> Result<Json<Health>, AppError> {
+pub(super) async fn health(State(state): State<AppState>) -> Result<Json<Health>, AppError> {
     let (symbols, series, bars) = state.store.counts().await?;
     Ok(Json(Health {
         status: "ok".into(),

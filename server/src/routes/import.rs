@@ -32,9 +32,9 @@ where
 
 /// `POST /api/import` (needs an account, or the local admin; multipart: `file`, and optional `symbol`, `name`, `frequency`,
 /// `adjustment`, `volume_unit`, `skip_invalid`).
-pub async fn import(
+pub(super) async fn import(
     State(state): State<AppState>,
-    caller: crate::auth::Caller,
+    caller: crate::caller::Caller,
     mut multipart: Multipart,
 ) -> Result<Json<ImportReport>, AppError> {
     // Taken before the body is read: a waiting upload is not buffered either.

@@ -2,9 +2,9 @@
 //! `/api/session` / `/api/me` for the browser's login. A job is visible to its owner and to
 //! admins only; to anyone else it does not exist (404, not 403).
 
-use crate::auth::Caller;
+use crate::caller::Caller;
 use crate::error::AppError;
-use crate::jobs::JobSpec;
+use crate::jobs::{JobEvent, JobSpec};
 use crate::state::AppState;
 use crate::storage::JobRow;
 use axum::Json;
@@ -13,8 +13,8 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use futures_util::stream::{self, Stream};
+use kxian_shared::jobs::{JobList, JobState};
 use serde::Deserialize;
-use serde_json::json;
 use std::convert::Infallible;
 use std::time::Duration;
 
@@ -25,7 +25,7 @@ async fn owned(state: &AppState, caller: &Caller, id: i64) -> Result<JobRow, App
     }
 }
 
-pub async fn create(
+pub(super) async fn create(
     State(state): State<AppState>,
     caller: Caller,
     body: Result<Json<JobSpec>, axum::extract::rejection::JsonRejection>,
@@ -36,7 +36,9 @@ pub async fn create(
         .map_err(|e| AppError::BadRequest(format!("job: {e}")))?;
     let viewer = caller.viewer();
     // A base model must be one the caller may see.
-    if let JobSpec::Finetune { base: Some(b), .. } = &spec {
+    if let JobSpec::Finetune(f) = &spec
+        && let Some(b) = &f.base
+    {
         let forecasting = state
             .models
             .list_for(&viewer)
@@ -51,8 +53,8 @@ pub async fn create(
     }
     // A finetune trains on series the caller may read; another user's private series is
     // answered exactly like one that does not exist.
-    if let JobSpec::Finetune { symbols, .. } = &spec {
-        for raw in symbols {
+    if let JobSpec::Finetune(f) = &spec {
+        for raw in &f.symbols {
             let symbol = super::symbols::parse_symbol(raw)?;
             let readable = state
                 .store
@@ -71,15 +73,11 @@ pub async fn create(
             }
         }
     }
-    let spec_json = serde_json::to_value(&spec).map_err(|e| AppError::Internal(e.to_string()))?;
     // Checked and stored under one lock: parallel submissions cannot slip past the quota.
     let id = {
         let _admission = state.limits.admission().await;
         check_quota(&state, &caller).await?;
-        state
-            .store
-            .create_job(caller.0.id, spec.kind(), &spec_json)
-            .await?
+        state.store.create_job(caller.0.id, &spec).await?
     };
     // Read the row before waking the runner: the answer is the job as submitted (queued).
     let job = owned(&state, &caller, id).await?;
@@ -98,18 +96,18 @@ async fn check_quota(state: &AppState, caller: &Caller) -> Result<(), AppError> 
     Ok(())
 }
 
-pub async fn list(
+pub(super) async fn list(
     State(state): State<AppState>,
     caller: Caller,
-) -> Result<Json<serde_json::Value>, AppError> {
+) -> Result<Json<JobList>, AppError> {
     let jobs = state
         .store
         .jobs((!caller.0.admin).then_some(caller.0.id))
         .await?;
-    Ok(Json(json!({ "jobs": jobs })))
+    Ok(Json(JobList { jobs }))
 }
 
-pub async fn one(
+pub(super) async fn one(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<i64>,
@@ -117,7 +115,7 @@ pub async fn one(
     Ok(Json(owned(&state, &caller, id).await?))
 }
 
-pub async fn cancel(
+pub(super) async fn cancel(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<i64>,
@@ -130,15 +128,17 @@ pub async fn cancel(
         )));
     }
     let after = state.store.request_cancel(id).await?;
-    if job.state == crate::storage::JobState::Queued
-        && after == Some(crate::storage::JobState::Cancelled)
-    {
+    if job.state == JobState::Queued && after == Some(JobState::Cancelled) {
         // It never started, so no runner will end its stream: end it here.
         crate::jobs::runner::emit(
             &state.store,
             &state.jobs,
             id,
-            &json!({"event": "end", "state": "cancelled"}),
+            &JobEvent::End {
+                state: JobState::Cancelled,
+                error: None,
+                result: None,
+            },
         )
         .await;
     }
@@ -146,7 +146,7 @@ pub async fn cancel(
     Ok(Json(owned(&state, &caller, id).await?))
 }
 
-pub async fn retry(
+pub(super) async fn retry(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<i64>,
@@ -154,7 +154,7 @@ pub async fn retry(
     let job = owned(&state, &caller, id).await?;
     {
         let _admission = state.limits.admission().await;
-        if job.state.finished() && job.state != crate::storage::JobState::Done {
+        if job.state.finished() && job.state != JobState::Done {
             check_quota(&state, &caller).await?;
         }
         if !state.store.retry_job(id).await? {
@@ -169,14 +169,16 @@ pub async fn retry(
         &state.store,
         &state.jobs,
         id,
-        &json!({"event": "retried", "attempt": job.attempts + 1}),
+        &JobEvent::Retried {
+            attempt: job.attempts + 1,
+        },
     )
     .await;
     state.jobs.wake();
     Ok(Json(owned(&state, &caller, id).await?))
 }
 
-pub async fn log(
+pub(super) async fn log(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<i64>,
@@ -185,7 +187,7 @@ pub async fn log(
     let path = state
         .jobs
         .config()
-        .map(|c| c.work.join(format!("job-{id}")).join("log.txt"));
+        .map(|c| kxian_shared::jobs::JobDir::new(&c.work, id).log());
     let text = path
         .and_then(|p| std::fs::read_to_string(p).ok())
         .unwrap_or_default();
@@ -195,13 +197,13 @@ pub async fn log(
 }
 
 #[derive(Debug, Deserialize)]
-pub struct After {
+pub(super) struct After {
     after: Option<i64>,
 }
 
 /// Every event of the job from `after` (or `Last-Event-ID`) on — without either, of its
 /// current attempt — then live ones; the stream ends after the last attempt's `end` event.
-pub async fn events(
+pub(super) async fn events(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<i64>,
@@ -223,19 +225,17 @@ pub async fn events(
     if after.is_none()
         && let Some(i) = stored
             .iter()
-            .rposition(|(_, b)| b.contains("\"event\":\"retried\""))
+            .rposition(|(_, e)| matches!(e, JobEvent::Retried { .. }))
     {
         stored.drain(..i);
     }
     let finished = job.state.finished();
     // A retried job has an `end` per attempt: only the last stored event ends the replay.
-    let ended = stored
-        .last()
-        .is_some_and(|(_, b)| b.contains("\"event\":\"end\""));
+    let ended = stored.last().is_some_and(|(_, e)| e.is_end());
     let last_stored = stored.last().map(|(seq, _)| *seq);
     struct S {
-        stored: std::vec::IntoIter<(i64, String)>,
-        live: tokio::sync::broadcast::Receiver<(i64, String)>,
+        stored: std::vec::IntoIter<(i64, JobEvent)>,
+        live: tokio::sync::broadcast::Receiver<(i64, JobEvent)>,
         last: i64,
         done: bool,
         store: crate::storage::Store,
@@ -251,35 +251,35 @@ pub async fn events(
         id,
         last_stored,
     };
-    let event = |seq: i64, body: &str| Event::default().id(seq.to_string()).data(body);
+    let event = |seq: i64, e: &JobEvent| Event::default().id(seq.to_string()).data(e.to_line());
     let s = stream::unfold((init, false), move |(mut s, stop)| async move {
         if stop {
             return None;
         }
-        if let Some((seq, body)) = s.stored.next() {
+        if let Some((seq, e)) = s.stored.next() {
             s.last = seq;
-            let end = body.contains("\"event\":\"end\"") && Some(seq) == s.last_stored && s.done;
-            return Some((Ok(event(seq, &body)), (s, end)));
+            let end = e.is_end() && Some(seq) == s.last_stored && s.done;
+            return Some((Ok(event(seq, &e)), (s, end)));
         }
         if s.done {
             return None;
         }
         loop {
             match s.live.recv().await {
-                Ok((seq, body)) if seq > s.last => {
+                Ok((seq, e)) if seq > s.last => {
                     s.last = seq;
-                    let end = body.contains("\"event\":\"end\"");
-                    return Some((Ok(event(seq, &body)), (s, end)));
+                    let end = e.is_end();
+                    return Some((Ok(event(seq, &e)), (s, end)));
                 }
                 Ok(_) => continue,
                 // A slow watcher missed events: catch up from the store.
                 Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
                     let missed = s.store.job_events(s.id, s.last).await.unwrap_or_default();
                     s.stored = missed.into_iter();
-                    if let Some((seq, body)) = s.stored.next() {
+                    if let Some((seq, e)) = s.stored.next() {
                         s.last = seq;
-                        let end = body.contains("\"event\":\"end\"");
-                        return Some((Ok(event(seq, &body)), (s, end)));
+                        let end = e.is_end();
+                        return Some((Ok(event(seq, &e)), (s, end)));
                     }
                 }
                 Err(_) => return None,
@@ -290,13 +290,13 @@ pub async fn events(
 }
 
 #[derive(Debug, Deserialize)]
-pub struct Login {
+pub(super) struct Login {
     token: String,
 }
 
 /// Signs the browser in with an API token: a new session (not the token) goes into an
 /// HttpOnly cookie, and lasts until signing out or `auth::SESSION_SECONDS`.
-pub async fn login(
+pub(super) async fn login(
     State(state): State<AppState>,
     headers: HeaderMap,
     Json(body): Json<Login>,
@@ -328,7 +328,7 @@ pub async fn login(
 }
 
 /// Signs out: the session ends in the store, not only in this browser.
-pub async fn logout(
+pub(super) async fn logout(
     State(state): State<AppState>,
     headers: HeaderMap,
 ) -> Result<Response, AppError> {
@@ -340,7 +340,7 @@ pub async fn logout(
     Ok(([(header::SET_COOKIE, cookie)], StatusCode::NO_CONTENT).into_response())
 }
 
-pub async fn me(
+pub(super) async fn me(
     State(state): State<AppState>,
     caller: Caller,
 ) -> Result<Json<kxian_shared::api::Me>, AppError> {
@@ -355,12 +355,12 @@ pub async fn me(
 }
 
 #[derive(Debug, Deserialize)]
-pub struct SecretBody {
+pub(super) struct SecretBody {
     value: String,
 }
 
 /// `PUT /api/me/secrets/{name}`: stores a credential for this user's jobs (only `tushare`).
-pub async fn put_secret(
+pub(super) async fn put_secret(
     State(state): State<AppState>,
     caller: Caller,
     Path(name): Path<String>,

@@ -1,6 +1,6 @@
 //! `GET /api/models`, the model files (hash-addressed, cacheable for a year) and model cards.
 
-use crate::auth::Reader;
+use crate::caller::Reader;
 use crate::error::AppError;
 use crate::state::AppState;
 use axum::Json;
@@ -10,16 +10,16 @@ use axum::response::{IntoResponse, Response};
 use kxian_shared::api::ModelList;
 use serde::Deserialize;
 
-pub async fn list(State(state): State<AppState>, Reader(viewer): Reader) -> Json<ModelList> {
+pub(super) async fn list(State(state): State<AppState>, Reader(viewer): Reader) -> Json<ModelList> {
     Json(state.models.list_for(&viewer))
 }
 
 #[derive(Debug, Deserialize)]
-pub struct Version {
+pub(super) struct Version {
     v: Option<String>,
 }
 
-pub async fn file(
+pub(super) async fn file(
     State(state): State<AppState>,
     Reader(viewer): Reader,
     Path((id, part, file)): Path<(String, String, String)>,
@@ -62,7 +62,7 @@ pub async fn file(
     Ok((h, bytes).into_response())
 }
 
-pub async fn card(
+pub(super) async fn card(
     State(state): State<AppState>,
     Reader(viewer): Reader,
     Path(id): Path<String>,

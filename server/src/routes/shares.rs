@@ -40,7 +40,7 @@ async fn creator(
     use axum::extract::FromRequestParts;
     let presented = crate::auth::has_bearer(&parts.headers)
         || crate::auth::session_of(&parts.headers).is_some();
-    match crate::auth::Caller::from_request_parts(parts, state).await {
+    match crate::caller::Caller::from_request_parts(parts, state).await {
         Ok(c) if c.0.admin => Ok(None),
         Ok(c) => Ok(Some(format!("user:{}", c.0.id))),
         Err(e) if presented || matches!(e, AppError::Forbidden(_)) => Err(e),
@@ -55,7 +55,7 @@ async fn creator(
     }
 }
 
-pub async fn create(
+pub(super) async fn create(
     State(state): State<AppState>,
     mut parts: axum::http::request::Parts,
     body: Result<Json<ShareSnapshot>, JsonRejection>,
@@ -101,7 +101,7 @@ pub async fn create(
     Err(AppError::Internal("could not draw a free share id".into()))
 }
 
-pub async fn get(
+pub(super) async fn get(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {

@@ -22,7 +22,7 @@ async fn index(index: PathBuf) -> Response {
     }
 }
 
-pub fn service(dist: &Path) -> axum::routing::MethodRouter {
+pub(super) fn service(dist: &Path) -> axum::routing::MethodRouter {
     let index_path = dist.join("index.html");
     let fallback = (move || index(index_path.clone())).into_service();
     // build-app.sh writes `.gz` twins of the big files (the wasm is ~3.5 MB gzipped, ~12 MB

@@ -1,4 +1,4 @@
-use crate::auth::Reader;
+use crate::caller::Reader;
 use crate::error::AppError;
 use crate::state::AppState;
 use axum::Json;
@@ -8,13 +8,13 @@ use kxian_shared::api::{SymbolList, SymbolSummary};
 use serde::Deserialize;
 
 #[derive(Debug, Deserialize)]
-pub struct ListQuery {
+pub(super) struct ListQuery {
     #[serde(default)]
     q: String,
     limit: Option<u32>,
 }
 
-pub async fn list(
+pub(super) async fn list(
     State(state): State<AppState>,
     Reader(viewer): Reader,
     Query(query): Query<ListQuery>,
@@ -37,7 +37,7 @@ pub(crate) fn parse_symbol(raw: &str) -> Result<Symbol, AppError> {
     Symbol::parse(raw).map_err(|e| AppError::BadRequest(e.to_string()))
 }
 
-pub async fn one(
+pub(super) async fn one(
     State(state): State<AppState>,
     Reader(viewer): Reader,
     Path(raw): Path<String>,

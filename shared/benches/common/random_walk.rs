@@ -7,7 +7,7 @@ use kxian_shared::backtest::engine::Universe;
 use kxian_shared::calendar::TradingCalendar;
 use kxian_shared::{Bar, Symbol};
 
-pub fn universe(symbols: usize, days: usize) -> Universe {
+pub(crate) fn universe(symbols: usize, days: usize) -> Universe {
     let cal = TradingCalendar::embedded();
     let dates = cal.next_trading_days(NaiveDate::from_ymd_opt(2010, 1, 1).unwrap(), days);
     let mut seed = 0x2545_F491_4F6C_DD1Du64;

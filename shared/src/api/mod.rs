@@ -4,7 +4,7 @@ mod bars;
 mod error;
 mod forecast;
 mod import;
-mod jobs;
+mod me;
 mod models;
 mod shares;
 mod symbols;
@@ -21,7 +21,9 @@ pub use import::{ImportOptions, ImportReport, ImportedSeries, VolumeUnit};
 /// no cross-site script can send one without a CORS preflight the server never grants.
 pub const CLIENT_HEADER: &str = "x-kxian-client";
 
-pub use jobs::{JobInfo, JobList, JobSpec, Me};
+/// The jobs API speaks the job contract's types.
+pub use crate::jobs::{JobInfo, JobList, JobSpec};
+pub use me::Me;
 pub use models::{ClassifierEntry, ModelEntry, ModelFile, ModelList, ModelPart};
 pub use shares::{
     SHARE_MAX_BARS, SHARE_MAX_BYTES, SHARE_MAX_HORIZON, SHARE_MAX_SAMPLES, SHARE_VERSION,

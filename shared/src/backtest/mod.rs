@@ -5,7 +5,11 @@
 pub mod config;
 pub mod engine;
 pub mod metrics;
+pub mod report;
 pub mod risk;
+pub mod run;
+pub mod schema;
+pub mod session;
 pub mod signals;
 pub mod strategies;
 pub mod walk_forward;

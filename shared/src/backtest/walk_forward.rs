@@ -2,125 +2,14 @@
 //! each training window pick the grid's best parameters, then trade them on the following
 //! test window only. The stitched test windows are the out-of-sample record.
 
-use super::config::{ConfigError, StrategyConfig, run_strategy, validate_strategy};
-use super::engine::{EngineConfig, Universe};
+use super::engine::EngineConfig;
 use super::metrics::{Metrics, metrics};
-use super::risk::RiskLimits;
-use super::signals::Signals;
+use super::run::{RunInputs, run_strategy};
+use super::schema::{ConfigError, StrategyConfig, WalkForwardConfig};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Objective {
-    #[default]
-    Sharpe,
-    TotalReturn,
-    Calmar,
-}
-
-impl Objective {
-    fn score(self, m: Option<&Metrics>) -> f64 {
-        let Some(m) = m else {
-            return f64::NEG_INFINITY;
-        };
-        let v = match self {
-            Objective::Sharpe => m.sharpe,
-            Objective::TotalReturn => m.total_return,
-            Objective::Calmar => m.calmar,
-        };
-        if v.is_finite() { v } else { f64::NEG_INFINITY }
-    }
-}
-
-/// `[walk_forward]`: window lengths in trading days, and the parameter grid.
-#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct WalkForwardConfig {
-    pub train_days: usize,
-    pub test_days: usize,
-    /// Strategy parameter → candidate values, e.g. `grid = { fast = [5, 10], slow = [20, 60] }`.
-    /// Every combination is tried on each training window; an empty grid keeps the strategy's
-    /// own parameters (a plain out-of-sample split).
-    #[serde(default)]
-    pub grid: BTreeMap<String, Vec<toml::Value>>,
-    #[serde(default)]
-    pub objective: Objective,
-}
-
-const MAX_COMBINATIONS: usize = 256;
-
-impl WalkForwardConfig {
-    pub fn validate(&self, strategy: &StrategyConfig) -> Result<(), ConfigError> {
-        let err = |m: String| Err(ConfigError { message: m });
-        if self.train_days < 20 {
-            return err("walk_forward.train_days: at least 20 trading days".into());
-        }
-        if self.test_days < 5 {
-            return err("walk_forward.test_days: at least 5 trading days".into());
-        }
-        let n: usize = self.grid.values().map(Vec::len).product();
-        if self.grid.values().any(Vec::is_empty) {
-            return err("walk_forward.grid: every parameter needs at least one value".into());
-        }
-        if n > MAX_COMBINATIONS {
-            return err(format!(
-                "walk_forward.grid: {n} combinations, more than {MAX_COMBINATIONS}"
-            ));
-        }
-        for c in self.candidates(strategy)? {
-            validate_strategy(&c.1).map_err(|e| ConfigError {
-                message: format!("walk_forward.grid {}: {}", c.0, e.message),
-            })?;
-        }
-        Ok(())
-    }
-
-    /// Every combination of the grid applied to `base`, with a label like `fast=5 slow=20`.
-    pub fn candidates(
-        &self,
-        base: &StrategyConfig,
-    ) -> Result<Vec<(String, StrategyConfig)>, ConfigError> {
-        let base_value = toml::Value::try_from(base).map_err(|e| ConfigError {
-            message: format!("strategy: {e}"),
-        })?;
-        let mut combos: Vec<Vec<(&String, &toml::Value)>> = vec![Vec::new()];
-        for (k, values) in &self.grid {
-            combos = combos
-                .into_iter()
-                .flat_map(|c| {
-                    values.iter().map(move |v| {
-                        let mut c = c.clone();
-                        c.push((k, v));
-                        c
-                    })
-                })
-                .collect();
-        }
-        combos
-            .into_iter()
-            .map(|combo| {
-                let mut v = base_value.clone();
-                let table = v.as_table_mut().expect("a strategy serialises to a table");
-                let mut label = Vec::new();
-                for (k, x) in combo {
-                    if k == "kind" {
-                        return Err(ConfigError {
-                            message: "walk_forward.grid: `kind` cannot vary".into(),
-                        });
-                    }
-                    table.insert(k.clone(), x.clone());
-                    label.push(format!("{k}={x}"));
-                }
-                let s: StrategyConfig = v.try_into().map_err(|e: toml::de::Error| ConfigError {
-                    message: format!("walk_forward.grid: {}", e.message()),
-                })?;
-                Ok((label.join(" "), s))
-            })
-            .collect()
-    }
-}
+pub use super::schema::Objective;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Fold {
@@ -143,17 +32,19 @@ pub struct WalkForwardResult {
     pub metrics: Option<Metrics>,
 }
 
-#[allow(clippy::too_many_arguments)]
+/// The walk-forward of `inputs`' strategy over `wf`'s grid between the dates.
 pub fn walk_forward(
     wf: &WalkForwardConfig,
-    strategy: &StrategyConfig,
-    risk: Option<RiskLimits>,
-    engine: &EngineConfig,
-    universe: &Universe,
-    signals: Option<&Signals>,
+    inputs: RunInputs<'_>,
     from: Option<NaiveDate>,
     to: Option<NaiveDate>,
 ) -> Result<WalkForwardResult, ConfigError> {
+    let RunInputs {
+        strategy,
+        engine,
+        universe,
+        ..
+    } = inputs;
     let candidates = wf.candidates(strategy)?;
     let dates: Vec<NaiveDate> = universe
         .dates()
@@ -184,11 +75,10 @@ pub fn walk_forward(
         let mut best: Option<(f64, &(String, StrategyConfig))> = None;
         for c in &candidates {
             let r = run_strategy(
-                &c.1,
-                risk,
-                engine,
-                universe,
-                signals,
+                RunInputs {
+                    strategy: &c.1,
+                    ..inputs
+                },
                 Some(train_from),
                 Some(train_to),
             );
@@ -203,11 +93,11 @@ pub fn walk_forward(
             ..engine.clone()
         };
         let r = run_strategy(
-            s,
-            risk,
-            &test_engine,
-            universe,
-            signals,
+            RunInputs {
+                strategy: s,
+                engine: &test_engine,
+                ..inputs
+            },
             Some(test_from),
             Some(test_to),
         );
@@ -233,6 +123,7 @@ pub fn walk_forward(
 mod tests {
     use super::*;
     use crate::backtest::config::parse;
+    use crate::backtest::engine::Universe;
     use crate::calendar::TradingCalendar;
     use crate::domain::{Bar, Symbol};
 
@@ -277,7 +168,14 @@ mod tests {
         let wf = c.walk_forward.clone().unwrap();
         assert_eq!(wf.candidates(&c.strategy).unwrap().len(), 4);
         let u = universe();
-        let w = walk_forward(&wf, &c.strategy, None, &c.engine, &u, None, None, None).unwrap();
+        let inputs = RunInputs {
+            strategy: &c.strategy,
+            risk: None,
+            engine: &c.engine,
+            universe: &u,
+            signals: None,
+        };
+        let w = walk_forward(&wf, inputs, None, None).unwrap();
         let n = u.dates().len();
         // Test windows follow each other without gaps or overlap, after the first training.
         assert_eq!(w.dates.len(), n - 120);
@@ -296,11 +194,10 @@ mod tests {
                 .into_iter()
                 .map(|(label, s)| {
                     let r = run_strategy(
-                        &s,
-                        None,
-                        &c.engine,
-                        &u,
-                        None,
+                        RunInputs {
+                            strategy: &s,
+                            ..inputs
+                        },
                         Some(f.train_from),
                         Some(f.train_to),
                     );

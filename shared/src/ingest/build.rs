@@ -1,112 +1,15 @@
 //! From cells to validated series: the part every container (CSV, XLSX, JSON) shares.
 
 use super::header::{ColumnMap, Flavor, UnitSource};
+use super::problems::Problems;
+use super::units::{Vote, infer_frequency, unit_name};
 use super::value::{self, DateCache, Field, TimeValue, Val};
-use super::{ImportError, MAX_LISTED_PROBLEMS, ParsedImport, ParsedSeries};
-use crate::api::{ImportOptions, Problem, VolumeUnit};
+use super::{ImportError, ParsedImport, ParsedSeries};
+use crate::api::{ImportOptions, VolumeUnit};
 use crate::domain::validate::{self, SeriesIssue};
-use crate::domain::{Bar, Frequency, InstrumentKind, OhlcField, Symbol};
-use chrono::{NaiveDateTime, NaiveTime};
+use crate::domain::{Bar, InstrumentKind, OhlcField, Symbol};
+use chrono::NaiveTime;
 use std::collections::{HashMap, HashSet};
-
-/// Repetitive warnings are listed this many times per kind, then summarised.
-const MAX_WARNINGS_PER_KIND: u64 = 100;
-
-/// Rejections and warnings, with caps so a broken million-row file stays cheap.
-#[derive(Debug)]
-pub(crate) struct Problems {
-    file: String,
-    rejected: Vec<Problem>,
-    rejected_total: u64,
-    warnings: Vec<Problem>,
-    /// (label, count) of each warning kind.
-    warning_kinds: Vec<(&'static str, u64)>,
-}
-
-impl Problems {
-    pub(crate) fn new(file: &str) -> Problems {
-        Problems {
-            file: file.to_string(),
-            rejected: Vec::new(),
-            rejected_total: 0,
-            warnings: Vec::new(),
-            warning_kinds: Vec::new(),
-        }
-    }
-
-    fn problem(&self, row: Option<u64>, column: Option<&str>, message: String) -> Problem {
-        Problem {
-            file: self.file.clone(),
-            row,
-            column: column.filter(|c| !c.is_empty()).map(str::to_string),
-            message,
-        }
-    }
-
-    pub(crate) fn reject(
-        &mut self,
-        row: Option<u64>,
-        column: Option<&str>,
-        message: impl FnOnce() -> String,
-    ) {
-        self.rejected_total += 1;
-        if self.rejected.len() < MAX_LISTED_PROBLEMS {
-            let p = self.problem(row, column, message());
-            self.rejected.push(p);
-        }
-    }
-
-    /// `kind` is a plural label for the summary line, e.g. "rows with high and low swapped".
-    pub(crate) fn warn(
-        &mut self,
-        kind: &'static str,
-        row: Option<u64>,
-        column: Option<&str>,
-        message: impl FnOnce() -> String,
-    ) {
-        let n = match self.warning_kinds.iter_mut().find(|(k, _)| *k == kind) {
-            Some((_, n)) => {
-                *n += 1;
-                *n
-            }
-            None => {
-                self.warning_kinds.push((kind, 1));
-                1
-            }
-        };
-        if n <= MAX_WARNINGS_PER_KIND {
-            let p = self.problem(row, column, message());
-            self.warnings.push(p);
-        }
-    }
-
-    pub(crate) fn rejected_total(&self) -> u64 {
-        self.rejected_total
-    }
-
-    /// (rejected, warnings), each in row order, with summary entries for what was not listed.
-    pub(crate) fn finish(mut self) -> (Vec<Problem>, Vec<Problem>) {
-        self.rejected.sort_by_key(|p| p.row);
-        self.warnings.sort_by_key(|p| p.row);
-        let unlisted = self.rejected_total - self.rejected.len() as u64;
-        if unlisted > 0 {
-            let p = self.problem(
-                None,
-                None,
-                format!("… and {unlisted} more rejected rows (not listed)"),
-            );
-            self.rejected.push(p);
-        }
-        for (kind, n) in std::mem::take(&mut self.warning_kinds) {
-            if n > MAX_WARNINGS_PER_KIND {
-                let more = n - MAX_WARNINGS_PER_KIND;
-                let p = self.problem(None, None, format!("… and {more} more {kind}"));
-                self.warnings.push(p);
-            }
-        }
-        (self.rejected, self.warnings)
-    }
-}
 
 /// Rows of one symbol, volume still in the file's unit.
 #[derive(Debug)]
@@ -772,13 +675,6 @@ impl<'o> Builder<'o> {
     }
 }
 
-fn unit_name(u: VolumeUnit) -> &'static str {
-    match u {
-        VolumeUnit::Shares => "shares",
-        VolumeUnit::Lots => "lots",
-    }
-}
-
 #[cold]
 fn bad_date(cell: Field<'_>) -> String {
     format!(
@@ -790,78 +686,4 @@ fn bad_date(cell: Field<'_>) -> String {
 #[cold]
 fn bad_number(cell: Field<'_>) -> String {
     format!("`{}` is not a number", cell.show())
-}
-
-/// How many rows say "shares" or "lots" by the vwap check.
-#[derive(Debug, Default, Clone, Copy)]
-struct Vote {
-    /// Rows with a positive amount and volume.
-    n: u64,
-    shares: u64,
-    lots: u64,
-}
-
-impl Vote {
-    fn count(rows: &[(u64, Bar)]) -> Vote {
-        let mut v = Vote::default();
-        for (_, b) in rows {
-            let Some(a) = b.amount else { continue };
-            if !(a > 0.0 && b.volume > 0.0 && b.low.is_finite() && b.high.is_finite()) {
-                continue;
-            }
-            let (lo, hi) = (b.low.min(b.high), b.low.max(b.high));
-            if lo <= 0.0 {
-                continue;
-            }
-            v.n += 1;
-            let inside = |x: f64| x >= lo * 0.99 && x <= hi * 1.01;
-            let vwap = a / b.volume;
-            if inside(vwap) {
-                v.shares += 1;
-            } else if inside(vwap / 100.0) {
-                v.lots += 1;
-            }
-        }
-        v
-    }
-
-    fn count_for(&self, u: VolumeUnit) -> u64 {
-        match u {
-            VolumeUnit::Shares => self.shares,
-            VolumeUnit::Lots => self.lots,
-        }
-    }
-
-    /// The unit most rows agree on (a strict majority of rows with an amount).
-    fn decisive(&self) -> Option<VolumeUnit> {
-        if self.shares * 2 > self.n {
-            Some(VolumeUnit::Shares)
-        } else if self.lots * 2 > self.n {
-            Some(VolumeUnit::Lots)
-        } else {
-            None
-        }
-    }
-
-    /// Most rows fit one of the units, i.e. the amount is money in CNY.
-    fn money_like(&self) -> bool {
-        self.n > 0 && (self.shares + self.lots) * 2 > self.n
-    }
-}
-
-/// The frequency of a series: from the majority kind of timestamps (dates or times of day), so
-/// that a few stray rows of another frequency are flagged off-grid instead of the rest.
-fn infer_frequency(rows: &[(u64, Bar)]) -> Frequency {
-    let (mut dates, mut times): (Vec<NaiveDateTime>, Vec<NaiveDateTime>) = rows
-        .iter()
-        .map(|(_, b)| b.ts)
-        .partition(|ts| ts.time() == NaiveTime::MIN);
-    let group = if times.len() > dates.len() {
-        &mut times
-    } else {
-        &mut dates
-    };
-    group.sort_unstable();
-    group.dedup();
-    Frequency::infer(group).unwrap_or(Frequency::Daily)
 }

@@ -25,7 +25,9 @@ mod error;
 mod header;
 mod hqchart;
 mod names;
+mod problems;
 mod text;
+mod units;
 mod value;
 mod xlsx;
 

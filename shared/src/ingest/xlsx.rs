@@ -40,13 +40,13 @@ fn is_workbook_name(file: &str) -> bool {
 /// Bounds a workbook must stay within. They are checked while the sheet streams in, before
 /// anything is allocated for its grid: calamine lays a sheet out densely, so one cell at
 /// XFD1048576 in a 1.5 KB file would otherwise ask for 512 GiB and abort the process.
-pub const MAX_SHEET_ROWS: u32 = 2_000_000;
+pub(super) const MAX_SHEET_ROWS: u32 = 2_000_000;
 /// See [`MAX_SHEET_ROWS`].
-pub const MAX_SHEET_COLUMNS: u32 = 64;
+pub(super) const MAX_SHEET_COLUMNS: u32 = 64;
 /// Rows × columns of the grid the used cells span (16 M cells take about 512 MB).
-pub const MAX_SHEET_CELLS: u64 = 16_000_000;
+pub(super) const MAX_SHEET_CELLS: u64 = 16_000_000;
 /// What the archive's parts may unpack to, in all (a deflate bomb stops here).
-pub const MAX_UNPACKED_BYTES: u64 = 256 * 1024 * 1024;
+pub(super) const MAX_UNPACKED_BYTES: u64 = 256 * 1024 * 1024;
 /// Parts an archive may have.
 const MAX_PARTS: usize = 10_000;
 

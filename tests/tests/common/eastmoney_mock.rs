@@ -13,12 +13,12 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-pub fn fixtures() -> PathBuf {
+pub(crate) fn fixtures() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/fixtures")
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub enum Fault {
+pub(crate) enum Fault {
     /// Answer 429 this many times first.
     TooMany(usize),
     /// Close the connection without answering this many times first.
@@ -34,7 +34,7 @@ struct State {
     served: BTreeMap<String, usize>,
 }
 
-pub struct Mock {
+pub(crate) struct Mock {
     pub base: String,
     state: Arc<Mutex<State>>,
 }
@@ -97,12 +97,12 @@ fn respond(stream: &mut TcpStream, status: u16, body: &str) {
 }
 
 impl Mock {
-    pub fn start(faults: BTreeMap<String, Fault>) -> Mock {
+    pub(crate) fn start(faults: BTreeMap<String, Fault>) -> Mock {
         Mock::start_with(faults, Duration::ZERO)
     }
 
     /// With `latency` before every answer (a realistic upstream for benchmarks).
-    pub fn start_with(faults: BTreeMap<String, Fault>, latency: Duration) -> Mock {
+    pub(crate) fn start_with(faults: BTreeMap<String, Fault>, latency: Duration) -> Mock {
         let manifest: Value =
             serde_json::from_slice(&std::fs::read(fixtures().join("manifest.json")).unwrap())
                 .unwrap();
@@ -309,7 +309,7 @@ impl Mock {
         Mock { base, state }
     }
 
-    pub fn log(&self) -> Vec<(String, f64)> {
+    pub(crate) fn log(&self) -> Vec<(String, f64)> {
         self.state.lock().unwrap().log.clone()
     }
 }

@@ -13,7 +13,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
 
-pub fn workspace_root() -> PathBuf {
+pub(crate) fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .expect("tests/ has a parent")
@@ -21,7 +21,7 @@ pub fn workspace_root() -> PathBuf {
 }
 
 /// Screenshots land here (ignored by git) for a person to look at.
-pub fn artifacts_dir() -> PathBuf {
+pub(crate) fn artifacts_dir() -> PathBuf {
     let d = workspace_root().join("tests/artifacts");
     std::fs::create_dir_all(&d).expect("create tests/artifacts");
     d
@@ -30,7 +30,7 @@ pub fn artifacts_dir() -> PathBuf {
 /// Local admin on, quota, trainer environment, whether the runner runs the queue.
 type JobsSetup = (bool, i64, Vec<(String, String)>, bool);
 
-pub struct Server {
+pub(crate) struct Server {
     pub base: String,
     pub store: Store,
     /// The SQLite file behind `store`, for CLI runs on the same data.
@@ -42,23 +42,23 @@ pub struct Server {
 impl Server {
     /// Starts the server with the embedded data loaded and the built app from `dist/`, as
     /// `kxian serve` starts by default: the browser on this machine acts as the local admin.
-    pub async fn start() -> Result<Server> {
+    pub(crate) async fn start() -> Result<Server> {
         Server::start_with(None).await
     }
 
     /// The same with the job runner on: `kxian-trainer` from the build, one slot, a quota of
     /// `quota`, and loopback requests without a token treated as the local admin or not.
-    pub async fn start_with_jobs(local_admin: bool, quota: i64) -> Result<Server> {
+    pub(crate) async fn start_with_jobs(local_admin: bool, quota: i64) -> Result<Server> {
         Server::start_with(Some((local_admin, quota, Vec::new(), true))).await
     }
 
     /// Jobs are accepted and queued, but no runner takes them: they stay `queued`.
-    pub async fn start_queue_only(local_admin: bool, quota: i64) -> Result<Server> {
+    pub(crate) async fn start_queue_only(local_admin: bool, quota: i64) -> Result<Server> {
         Server::start_with(Some((local_admin, quota, Vec::new(), false))).await
     }
 
     /// With extra environment for the trainer (e.g. a mock upstream's URL).
-    pub async fn start_with_jobs_env(
+    pub(crate) async fn start_with_jobs_env(
         local_admin: bool,
         quota: i64,
         env: Vec<(String, String)>,
@@ -148,7 +148,7 @@ impl Drop for Server {
 }
 
 /// A binary of this workspace's build (`cargo test --workspace` builds them all).
-pub fn target_bin(name: &str) -> Result<PathBuf> {
+pub(crate) fn target_bin(name: &str) -> Result<PathBuf> {
     let exe = std::env::current_exe()?;
     let dir = exe
         .parent()
@@ -169,7 +169,7 @@ pub fn target_bin(name: &str) -> Result<PathBuf> {
     Ok(bin)
 }
 
-pub fn free_port() -> Result<u16> {
+pub(crate) fn free_port() -> Result<u16> {
     Ok(StdListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 
@@ -192,20 +192,20 @@ fn find_program(env: &str, names: &[&str]) -> Result<PathBuf> {
 }
 
 /// ChromeDriver plus one headless Chromium session with its own fresh profile.
-pub struct Browser {
+pub(crate) struct Browser {
     pub client: Client,
     driver: Child,
     _profile: tempfile::TempDir,
 }
 
 impl Browser {
-    pub async fn start() -> Result<Browser> {
+    pub(crate) async fn start() -> Result<Browser> {
         Self::start_with(false).await
     }
 
     /// With `webgpu`, Chromium exposes its software WebGPU adapter (SwiftShader); without it
     /// `navigator.gpu` finds no adapter and the app falls back to its CPU backend.
-    pub async fn start_with(webgpu: bool) -> Result<Browser> {
+    pub(crate) async fn start_with(webgpu: bool) -> Result<Browser> {
         let chromium = find_program("KXIAN_CHROMIUM", &["chromium", "chromium-browser"])?;
         let chromedriver = find_program("KXIAN_CHROMEDRIVER", &["chromedriver"])?;
         let port = free_port()?;
@@ -262,7 +262,7 @@ impl Browser {
     }
 
     /// Polls `script` (a JS function body that returns a value) until `done` accepts it.
-    pub async fn wait_for_js(
+    pub(crate) async fn wait_for_js(
         &self,
         what: &str,
         script: &str,
@@ -282,14 +282,14 @@ impl Browser {
         bail!("timed out waiting for {what}; last value: {last}")
     }
 
-    pub async fn screenshot(&self, name: &str) -> Result<PathBuf> {
+    pub(crate) async fn screenshot(&self, name: &str) -> Result<PathBuf> {
         let png = self.client.screenshot().await?;
         let path = artifacts_dir().join(name);
         std::fs::write(&path, png)?;
         Ok(path)
     }
 
-    pub async fn quit(self) {
+    pub(crate) async fn quit(self) {
         let _ = self.client.clone().close().await;
     }
 }
@@ -309,7 +309,7 @@ impl Drop for Browser {
 }
 
 /// Creates the users (name, admin) with one API token each; returns the tokens by name.
-pub async fn users(
+pub(crate) async fn users(
     store: &Store,
     who: &[(&'static str, bool)],
 ) -> Result<std::collections::BTreeMap<&'static str, String>> {

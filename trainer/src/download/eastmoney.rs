@@ -3,7 +3,13 @@
 //! and the response parsed into canonical bars (volume lots → shares, amount in CNY).
 
 use chrono::{NaiveDate, NaiveDateTime};
+use kxian_shared::jobs::UniverseChoice;
 use kxian_shared::{Adjustment, Bar, Exchange, Frequency, InstrumentKind, Symbol};
+
+use super::DownloadArgs;
+use super::DownloadError;
+use super::http::{Client, FetchError};
+use super::source::{BarSource, Fetched};
 
 /// The static public token of the kline page (sent as-is, as akshare does).
 pub const KLINE_UT: &str = "7eea3edcaed734bea9cbfc24409ed989";
@@ -175,6 +181,124 @@ pub fn parse_clist(body: &str, etf: bool) -> Result<(Vec<Listed>, usize), ParseE
         }
     }
     Ok((out, total))
+}
+
+/// Eastmoney's kline API as a download source; it also serves the spot lists of `--universe`.
+pub(crate) struct EastmoneySource<'a> {
+    pub(crate) args: &'a DownloadArgs,
+    pub(crate) client: Client,
+}
+
+impl EastmoneySource<'_> {
+    pub(crate) fn list(&mut self, choice: UniverseChoice) -> Result<Vec<Symbol>, DownloadError> {
+        let (fs, etf, what) = match choice {
+            UniverseChoice::AllEtfs => (ETF_FS, true, "ETF"),
+            UniverseChoice::AllA => (A_FS, false, "A-share"),
+        };
+        let url = format!("{}{}", self.args.eastmoney_list_url, CLIST_PATH);
+        let mut out: Vec<Symbol> = Vec::new();
+        let mut page = 1usize;
+        let mut pages = 1usize;
+        while page <= pages {
+            let q = [
+                ("pn", page.to_string()),
+                ("pz", "100".to_string()),
+                ("po", "1".to_string()),
+                ("np", "1".to_string()),
+                ("ut", CLIST_UT.to_string()),
+                ("fltt", "2".to_string()),
+                ("invt", "2".to_string()),
+                ("fid", "f12".to_string()),
+                ("fs", fs.to_string()),
+                ("fields", "f12,f13,f14".to_string()),
+            ];
+            let fetched = self.client.get(&url, &q).map_err(|e| DownloadError::List {
+                what,
+                error: e.to_string(),
+            })?;
+            let (rows, total) =
+                parse_clist(&fetched.body, etf).map_err(|e| DownloadError::List {
+                    what,
+                    error: e.to_string(),
+                })?;
+            if rows.is_empty() {
+                break;
+            }
+            if page == 1 {
+                pages = total.div_ceil(rows.len());
+            }
+            for r in rows {
+                // Rows move between pages while the market is open: keep each once.
+                if !out.contains(&r.symbol) {
+                    out.push(r.symbol);
+                }
+            }
+            page += 1;
+        }
+        Ok(out)
+    }
+
+    /// Bars of `symbol` from `beg`, probing market ids where the kind needs it.
+    fn kline(
+        &mut self,
+        symbol: &Symbol,
+        beg: Option<NaiveDate>,
+    ) -> Result<(Kline, Option<String>), FetchError> {
+        let a = self.args;
+        let url = format!("{}{}", a.eastmoney_url, KLINE_PATH);
+        let klt = klt(a.frequency).unwrap_or("101");
+        let day = |d: NaiveDate| d.format("%Y%m%d").to_string();
+        for secid in secids(symbol) {
+            let q = [
+                ("secid", secid.clone()),
+                ("klt", klt.to_string()),
+                ("fqt", fqt(a.adjustment).to_string()),
+                ("fields1", "f1,f2,f3,f4,f5,f6".to_string()),
+                (
+                    "fields2",
+                    "f51,f52,f53,f54,f55,f56,f57,f58,f59,f60,f61".to_string(),
+                ),
+                ("beg", beg.map_or("0".to_string(), day)),
+                ("end", a.to.map_or("20500101".to_string(), day)),
+                ("ut", KLINE_UT.to_string()),
+            ];
+            let fetched = self.client.get(&url, &q)?;
+            let request = format!("secid={secid}&klt={klt}&fqt={}", fqt(a.adjustment));
+            if fetched.status >= 400 {
+                return Err(FetchError::Status {
+                    url,
+                    status: fetched.status,
+                    attempts: fetched.attempts,
+                });
+            }
+            match parse_kline(&fetched.body) {
+                Ok(Kline::Unknown) => continue,
+                Ok(k) => return Ok((k, Some(request))),
+                Err(e) => {
+                    return Err(FetchError::Transport {
+                        url,
+                        message: format!("malformed answer for {secid}: {e}"),
+                        attempts: fetched.attempts,
+                    });
+                }
+            }
+        }
+        Ok((Kline::Unknown, None))
+    }
+}
+
+impl BarSource for EastmoneySource<'_> {
+    fn fetch(&mut self, symbol: &Symbol, beg: Option<NaiveDate>) -> Result<Fetched, DownloadError> {
+        Ok(self.kline(symbol, beg))
+    }
+
+    fn ids(&self, symbol: &Symbol) -> Vec<String> {
+        secids(symbol)
+    }
+
+    fn client(&self) -> &Client {
+        &self.client
+    }
 }
 
 #[cfg(test)]

@@ -15,6 +15,7 @@
 
 pub mod eastmoney;
 pub mod http;
+mod source;
 pub mod tushare;
 pub mod yahoo;
 
@@ -25,21 +26,25 @@ use std::time::Duration;
 
 use chrono::NaiveDate;
 use kxian_shared::{Adjustment, Bar, Frequency, Symbol};
-use serde::{Deserialize, Serialize};
 
-use crate::train::ProgressMode;
-use eastmoney::{Kline, parse_clist, parse_kline};
-use http::{Client, FetchError, Policy};
+use crate::progress::{Progress, ProgressMode};
+use eastmoney::Kline;
+use http::{Client, Policy};
+use kxian_shared::jobs::{JobEvent, StageName, StagePlan, StageSummary};
+use source::BarSource;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Source {
-    /// Eastmoney's kline API as akshare uses it (no account).
-    Eastmoney,
-    /// Tushare Pro (a token: --tushare-token or KXIAN_TUSHARE_TOKEN); daily bars.
-    Tushare,
-    /// Yahoo Finance's chart API; daily bars, no amount, no Beijing listings.
-    Yahoo,
+/// Where bars come from: the job contract's source, also on the command line.
+pub use kxian_shared::jobs::DownloadSource as Source;
+
+/// `--source`: the contract's names, listed in `--help`.
+fn source_parser() -> impl clap::builder::TypedValueParser<Value = Source> {
+    use clap::builder::TypedValueParser as _;
+    clap::builder::PossibleValuesParser::new(Source::ALL.map(Source::as_str)).map(|s| {
+        Source::ALL
+            .into_iter()
+            .find(|x| x.as_str() == s)
+            .expect("one of the possible values")
+    })
 }
 
 /// A credential: its `Debug` and `Display` print nothing of it, so logs cannot leak it.
@@ -65,23 +70,30 @@ impl std::str::FromStr for Secret {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum UniverseChoice {
-    /// Every ETF of the source's ETF spot list.
-    AllEtfs,
-    /// Every A share of the source's spot list.
-    AllA,
+pub use kxian_shared::jobs::UniverseChoice;
+
+/// `--universe`: `all-etfs` (every ETF of the source's list) or `all-a` (every A share).
+fn universe_parser() -> impl clap::builder::TypedValueParser<Value = UniverseChoice> {
+    use clap::builder::TypedValueParser as _;
+    clap::builder::PossibleValuesParser::new(UniverseChoice::ALL.map(UniverseChoice::as_str)).map(
+        |s| {
+            UniverseChoice::ALL
+                .into_iter()
+                .find(|x| x.as_str() == s)
+                .expect("one of the possible values")
+        },
+    )
 }
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct DownloadArgs {
-    #[arg(long, value_enum, default_value_t = Source::Eastmoney)]
+    #[arg(long, value_parser = source_parser(), default_value = "eastmoney")]
     pub source: Source,
     /// Symbols in any spelling (600000, sh600000, 510310, 000300.SH), comma-separated.
     #[arg(long, value_delimiter = ',', required_unless_present = "universe")]
     pub symbols: Vec<String>,
     /// Instead of (or as well as) --symbols: a whole list from the source.
-    #[arg(long, value_enum)]
+    #[arg(long, value_parser = universe_parser())]
     pub universe: Option<UniverseChoice>,
     #[arg(long, default_value = "daily")]
     pub frequency: Frequency,
@@ -152,78 +164,7 @@ pub struct DownloadArgs {
     pub progress: ProgressMode,
 }
 
-/// How one symbol went.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "status", rename_all = "snake_case")]
-pub enum Outcome {
-    /// New bars were written.
-    Downloaded {
-        new_bars: usize,
-        first: NaiveDate,
-        last: NaiveDate,
-    },
-    /// The source had nothing after the last bar already held.
-    UpToDate,
-    /// The security exists but has no bars in the range.
-    Empty,
-    /// The source does not know the symbol (tried these secids).
-    Unknown {
-        tried: Vec<String>,
-    },
-    Failed {
-        error: String,
-    },
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct SeriesRecord {
-    pub symbol: String,
-    pub name: Option<String>,
-    pub file: Option<String>,
-    /// The request that answered (e.g. `secid=1.600000&klt=101&fqt=0`).
-    pub request: Option<String>,
-    /// Last bar held after this run (the next run starts after it).
-    pub last: Option<NaiveDate>,
-    /// Bars in the file.
-    pub bars: usize,
-    pub outcome: Outcome,
-    pub requests: u64,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Manifest {
-    pub source: Source,
-    pub frequency: Frequency,
-    pub adjustment: Adjustment,
-    pub series: BTreeMap<String, SeriesRecord>,
-}
-
-/// One line of `--progress json`.
-#[derive(Debug, Clone, Serialize)]
-#[serde(tag = "event", rename_all = "snake_case")]
-pub enum Event<'a> {
-    Start {
-        stage: &'static str,
-        symbols: usize,
-    },
-    Symbol {
-        stage: &'static str,
-        index: usize,
-        total: usize,
-        symbol: &'a str,
-        #[serde(flatten)]
-        outcome: &'a Outcome,
-    },
-    Done {
-        stage: &'static str,
-        downloaded: usize,
-        up_to_date: usize,
-        empty: usize,
-        unknown: usize,
-        failed: usize,
-        requests: u64,
-    },
-}
+pub use kxian_shared::jobs::{MANIFEST, Manifest, Outcome, SeriesRecord};
 
 #[derive(Debug, thiserror::Error)]
 pub enum DownloadError {
@@ -246,8 +187,6 @@ fn io(path: &Path) -> impl Fn(std::io::Error) -> DownloadError + '_ {
         source,
     }
 }
-
-pub const MANIFEST: &str = "manifest.json";
 
 fn file_name(symbol: &Symbol, f: Frequency, a: Adjustment) -> String {
     format!("{symbol}.{}.{}.csv", f.as_str(), a.as_str())
@@ -293,259 +232,6 @@ fn write_manifest(dir: &Path, m: &Manifest) -> Result<(), DownloadError> {
 
 fn read_manifest(dir: &Path) -> Option<Manifest> {
     serde_json::from_slice(&std::fs::read(dir.join(MANIFEST)).ok()?).ok()
-}
-
-struct Eastmoney<'a> {
-    args: &'a DownloadArgs,
-    client: Client,
-}
-
-impl Eastmoney<'_> {
-    fn list(&mut self, choice: UniverseChoice) -> Result<Vec<Symbol>, DownloadError> {
-        let (fs, etf, what) = match choice {
-            UniverseChoice::AllEtfs => (eastmoney::ETF_FS, true, "ETF"),
-            UniverseChoice::AllA => (eastmoney::A_FS, false, "A-share"),
-        };
-        let url = format!("{}{}", self.args.eastmoney_list_url, eastmoney::CLIST_PATH);
-        let mut out: Vec<Symbol> = Vec::new();
-        let mut page = 1usize;
-        let mut pages = 1usize;
-        while page <= pages {
-            let q = [
-                ("pn", page.to_string()),
-                ("pz", "100".to_string()),
-                ("po", "1".to_string()),
-                ("np", "1".to_string()),
-                ("ut", eastmoney::CLIST_UT.to_string()),
-                ("fltt", "2".to_string()),
-                ("invt", "2".to_string()),
-                ("fid", "f12".to_string()),
-                ("fs", fs.to_string()),
-                ("fields", "f12,f13,f14".to_string()),
-            ];
-            let fetched = self.client.get(&url, &q).map_err(|e| DownloadError::List {
-                what,
-                error: e.to_string(),
-            })?;
-            let (rows, total) =
-                parse_clist(&fetched.body, etf).map_err(|e| DownloadError::List {
-                    what,
-                    error: e.to_string(),
-                })?;
-            if rows.is_empty() {
-                break;
-            }
-            if page == 1 {
-                pages = total.div_ceil(rows.len());
-            }
-            for r in rows {
-                // Rows move between pages while the market is open: keep each once.
-                if !out.contains(&r.symbol) {
-                    out.push(r.symbol);
-                }
-            }
-            page += 1;
-        }
-        Ok(out)
-    }
-
-    /// Bars of `symbol` from `beg`, probing market ids where the kind needs it.
-    fn kline(
-        &mut self,
-        symbol: &Symbol,
-        beg: Option<NaiveDate>,
-    ) -> Result<(Kline, Option<String>), FetchError> {
-        let a = self.args;
-        let url = format!("{}{}", a.eastmoney_url, eastmoney::KLINE_PATH);
-        let klt = eastmoney::klt(a.frequency).unwrap_or("101");
-        let day = |d: NaiveDate| d.format("%Y%m%d").to_string();
-        for secid in eastmoney::secids(symbol) {
-            let q = [
-                ("secid", secid.clone()),
-                ("klt", klt.to_string()),
-                ("fqt", eastmoney::fqt(a.adjustment).to_string()),
-                ("fields1", "f1,f2,f3,f4,f5,f6".to_string()),
-                (
-                    "fields2",
-                    "f51,f52,f53,f54,f55,f56,f57,f58,f59,f60,f61".to_string(),
-                ),
-                ("beg", beg.map_or("0".to_string(), day)),
-                ("end", a.to.map_or("20500101".to_string(), day)),
-                ("ut", eastmoney::KLINE_UT.to_string()),
-            ];
-            let fetched = self.client.get(&url, &q)?;
-            let request = format!(
-                "secid={secid}&klt={klt}&fqt={}",
-                eastmoney::fqt(a.adjustment)
-            );
-            if fetched.status >= 400 {
-                return Err(FetchError::Status {
-                    url,
-                    status: fetched.status,
-                    attempts: fetched.attempts,
-                });
-            }
-            match parse_kline(&fetched.body) {
-                Ok(Kline::Unknown) => continue,
-                Ok(k) => return Ok((k, Some(request))),
-                Err(e) => {
-                    return Err(FetchError::Transport {
-                        url,
-                        message: format!("malformed answer for {secid}: {e}"),
-                        attempts: fetched.attempts,
-                    });
-                }
-            }
-        }
-        Ok((Kline::Unknown, None))
-    }
-}
-
-impl Eastmoney<'_> {
-    /// One Tushare call, waiting out the per-minute quota a few times.
-    fn tushare_call(
-        &mut self,
-        body: &serde_json::Value,
-    ) -> Result<Result<tushare::Answer, FetchError>, DownloadError> {
-        let url = self.args.tushare_url.clone();
-        for _ in 0..4 {
-            let fetched = match self.client.post_json(&url, &body.to_string()) {
-                Ok(f) => f,
-                Err(e) => return Ok(Err(e)),
-            };
-            match tushare::parse(&fetched.body) {
-                Ok(tushare::Answer::BadToken) => {
-                    return Err(DownloadError::Args(
-                        "Tushare refused the token (40101): check --tushare-token / KXIAN_TUSHARE_TOKEN".into(),
-                    ));
-                }
-                Ok(tushare::Answer::RateLimited(msg)) => {
-                    tracing::warn!("Tushare quota: {msg}; waiting");
-                    std::thread::sleep(Duration::from_millis(self.args.tushare_quota_wait_ms));
-                }
-                Ok(a) => return Ok(Ok(a)),
-                Err(e) => {
-                    return Ok(Err(FetchError::Transport {
-                        url,
-                        message: format!("malformed answer: {e}"),
-                        attempts: fetched.attempts,
-                    }));
-                }
-            }
-        }
-        Ok(Err(FetchError::Status {
-            url,
-            status: 429,
-            attempts: 4,
-        }))
-    }
-
-    fn tushare(
-        &mut self,
-        symbol: &Symbol,
-        beg: Option<NaiveDate>,
-    ) -> Result<Result<(Kline, Option<String>), FetchError>, DownloadError> {
-        let a = self.args;
-        let token = a
-            .tushare_token
-            .as_ref()
-            .map_or(String::new(), |t| t.expose().to_string());
-        let api = tushare::api_for(symbol);
-        let as_error = |msg: String| FetchError::Transport {
-            url: a.tushare_url.clone(),
-            message: msg,
-            attempts: 1,
-        };
-        let rows = |ans: tushare::Answer| match ans {
-            tushare::Answer::Rows { fields, items, .. } => Ok((fields, items)),
-            tushare::Answer::NoPermission(m) => {
-                Err(as_error(format!("no permission for {api}: {m}")))
-            }
-            tushare::Answer::Error { code, msg } => Err(as_error(format!("{api}: {code} {msg}"))),
-            _ => Err(as_error("unexpected answer".into())),
-        };
-        let answer = match self.tushare_call(&tushare::body(api, &token, symbol, beg, a.to))? {
-            Ok(x) => x,
-            Err(e) => return Ok(Err(e)),
-        };
-        let (fields, items) = match rows(answer) {
-            Ok(x) => x,
-            Err(e) => return Ok(Err(e)),
-        };
-        let mut bars = match tushare::bars(&fields, &items) {
-            Ok(b) => b,
-            Err(e) => return Ok(Err(as_error(e))),
-        };
-        if a.adjustment != Adjustment::None {
-            let fapi = if api == "fund_daily" {
-                "fund_adj"
-            } else {
-                "adj_factor"
-            };
-            let answer = match self.tushare_call(&tushare::body(fapi, &token, symbol, beg, a.to))? {
-                Ok(x) => x,
-                Err(e) => return Ok(Err(e)),
-            };
-            let (ff, fi) = match rows(answer) {
-                Ok(x) => x,
-                Err(e) => return Ok(Err(e)),
-            };
-            let factors = match tushare::factors(&ff, &fi) {
-                Ok(f) => f,
-                Err(e) => return Ok(Err(as_error(e))),
-            };
-            bars = tushare::adjust(&bars, &factors, a.adjustment == Adjustment::Qfq);
-        }
-        Ok(Ok((
-            Kline::Bars { name: None, bars },
-            Some(format!("api_name={api}&ts_code={}", symbol.ts_code())),
-        )))
-    }
-
-    fn yahoo(
-        &mut self,
-        symbol: &Symbol,
-        beg: Option<NaiveDate>,
-    ) -> Result<(Kline, Option<String>), FetchError> {
-        let a = self.args;
-        let Some(ticker) = yahoo::ticker(symbol) else {
-            return Ok((Kline::Unknown, None));
-        };
-        let url = format!("{}/v8/finance/chart/{ticker}", a.yahoo_url);
-        // Shanghai midnight of the first day, and the day after the last (period2 is exclusive).
-        let secs = |d: NaiveDate| {
-            d.and_hms_opt(0, 0, 0)
-                .expect("midnight")
-                .and_utc()
-                .timestamp()
-                - 28_800
-        };
-        let from = beg.map_or(0, secs);
-        let to =
-            a.to.map_or(4_102_444_800, |d| secs(d + chrono::Days::new(1)));
-        let q = [
-            ("interval", "1d".to_string()),
-            ("period1", from.to_string()),
-            ("period2", to.to_string()),
-            ("events", "div,splits".to_string()),
-        ];
-        let fetched = self.client.get(&url, &q)?;
-        if fetched.status == 404 {
-            return Ok((Kline::Unknown, None));
-        }
-        match yahoo::parse(&fetched.body, symbol, a.adjustment == Adjustment::Qfq) {
-            Ok(yahoo::Answer::Bars(bars)) => Ok((
-                Kline::Bars { name: None, bars },
-                Some(format!("chart/{ticker}?interval=1d")),
-            )),
-            Ok(yahoo::Answer::Unknown(_)) => Ok((Kline::Unknown, None)),
-            Err(e) => Err(FetchError::Transport {
-                url,
-                message: format!("malformed answer: {e}"),
-                attempts: fetched.attempts,
-            }),
-        }
-    }
 }
 
 /// The whole command. Returns the manifest of this folder after the run.
@@ -608,17 +294,24 @@ pub fn run(args: &DownloadArgs) -> Result<Manifest, DownloadError> {
         ),
         ("Referer".to_string(), "https://quote.eastmoney.com/".to_string()),
     ];
-    let mut em = Eastmoney {
+    let mut lists = eastmoney::EastmoneySource {
         args,
         client: Client::new(policy, 0x5EED ^ symbols.len() as u64, headers),
     };
     if let Some(u) = args.universe {
-        for s in em.list(u)? {
+        for s in lists.list(u)? {
             if !symbols.contains(&s) {
                 symbols.push(s);
             }
         }
     }
+    // One client for the lists and the bars: one politeness interval, one request count.
+    let client = lists.client;
+    let mut source: Box<dyn BarSource + '_> = match args.source {
+        Source::Eastmoney => Box::new(eastmoney::EastmoneySource { args, client }),
+        Source::Tushare => Box::new(tushare::TushareSource { args, client }),
+        Source::Yahoo => Box::new(yahoo::YahooSource { args, client }),
+    };
     let stored = match &args.store {
         Some(db) => crate::store::last_bar_days(db, args.frequency, args.adjustment, args.reader)?,
         None => BTreeMap::new(),
@@ -635,22 +328,14 @@ pub fn run(args: &DownloadArgs) -> Result<Manifest, DownloadError> {
             adjustment: args.adjustment,
             series: BTreeMap::new(),
         });
-    let json = args.progress == ProgressMode::Json;
-    let emit = |e: &Event| {
-        if json {
-            println!("{}", serde_json::to_string(e).expect("event serialises"));
-        }
-    };
-    let bar = if args.progress == ProgressMode::Bar
-        && std::io::IsTerminal::is_terminal(&std::io::stderr())
-    {
-        indicatif::ProgressBar::new(symbols.len() as u64)
-    } else {
-        indicatif::ProgressBar::hidden()
-    };
-    emit(&Event::Start {
-        stage: "download",
-        symbols: symbols.len(),
+    let mut progress = Progress::new(args.progress, symbols.len() as u64, "symbols", None)
+        .map_err(io(&args.out))?;
+    let bar = progress.bar().clone();
+    progress.emit(&JobEvent::Start {
+        stage: StageName::Download,
+        plan: StagePlan::Symbols {
+            symbols: symbols.len(),
+        },
     });
     let intraday = args.frequency.is_intraday();
     let total = symbols.len();
@@ -665,7 +350,7 @@ pub fn run(args: &DownloadArgs) -> Result<Manifest, DownloadError> {
             (Some(l), None) => Some(l),
             (None, f) => f,
         };
-        let before = em.client.requests;
+        let before = source.client().requests;
         let previous = manifest.series.get(&key).cloned();
         let file = file_name(symbol, args.frequency, args.adjustment);
         let mut record = SeriesRecord {
@@ -678,21 +363,13 @@ pub fn run(args: &DownloadArgs) -> Result<Manifest, DownloadError> {
             outcome: Outcome::Empty,
             requests: 0,
         };
-        let fetched = match args.source {
-            Source::Eastmoney => em.kline(symbol, beg),
-            Source::Tushare => em.tushare(symbol, beg)?,
-            Source::Yahoo => em.yahoo(symbol, beg),
-        };
+        let fetched = source.fetch(symbol, beg)?;
         record.outcome = match fetched {
             Err(e) => Outcome::Failed {
                 error: e.to_string(),
             },
             Ok((Kline::Unknown, _)) => Outcome::Unknown {
-                tried: match args.source {
-                    Source::Eastmoney => eastmoney::secids(symbol),
-                    Source::Tushare => vec![symbol.ts_code()],
-                    Source::Yahoo => yahoo::ticker(symbol).into_iter().collect(),
-                },
+                tried: source.ids(symbol),
             },
             Ok((Kline::Bars { name, bars }, request)) => {
                 record.name = name.or(record.name);
@@ -719,13 +396,13 @@ pub fn run(args: &DownloadArgs) -> Result<Manifest, DownloadError> {
                 }
             }
         };
-        record.requests = em.client.requests - before;
-        emit(&Event::Symbol {
-            stage: "download",
+        record.requests = source.client().requests - before;
+        progress.emit(&JobEvent::Symbol {
+            stage: StageName::Download,
             index: index + 1,
             total,
-            symbol: &key,
-            outcome: &record.outcome,
+            symbol: key.clone(),
+            outcome: record.outcome.clone(),
         });
         if let Outcome::Failed { error } = &record.outcome {
             tracing::warn!(symbol = %key, "{error}");
@@ -746,14 +423,16 @@ pub fn run(args: &DownloadArgs) -> Result<Manifest, DownloadError> {
             })
             .count()
     };
-    emit(&Event::Done {
-        stage: "download",
-        downloaded: count(|o| matches!(o, Outcome::Downloaded { .. })),
-        up_to_date: count(|o| matches!(o, Outcome::UpToDate)),
-        empty: count(|o| matches!(o, Outcome::Empty)),
-        unknown: count(|o| matches!(o, Outcome::Unknown { .. })),
-        failed: count(|o| matches!(o, Outcome::Failed { .. })),
-        requests: em.client.requests,
+    progress.emit(&JobEvent::Done {
+        stage: StageName::Download,
+        summary: StageSummary::Downloaded {
+            downloaded: count(|o| matches!(o, Outcome::Downloaded { .. })),
+            up_to_date: count(|o| matches!(o, Outcome::UpToDate)),
+            empty: count(|o| matches!(o, Outcome::Empty)),
+            unknown: count(|o| matches!(o, Outcome::Unknown { .. })),
+            failed: count(|o| matches!(o, Outcome::Failed { .. })),
+            requests: source.client().requests,
+        },
     });
     Ok(manifest)
 }

@@ -2,8 +2,15 @@
 //! `index_daily` bars (volume in lots, amount in thousand CNY), and `adj_factor` for qfq/hfq.
 //! The token travels in the request body only; errors never carry it.
 
+use std::time::Duration;
+
 use chrono::NaiveDate;
-use kxian_shared::{Bar, InstrumentKind, Symbol};
+use kxian_shared::{Adjustment, Bar, InstrumentKind, Symbol};
+
+use super::eastmoney::Kline;
+use super::http::{Client, FetchError};
+use super::source::{BarSource, Fetched};
+use super::{DownloadArgs, DownloadError};
 
 /// What a Tushare answer says.
 #[derive(Debug, Clone, PartialEq)]
@@ -166,6 +173,118 @@ pub fn adjust(bars: &[Bar], factors: &[(NaiveDate, f64)], forward: bool) -> Vec<
             })
         })
         .collect()
+}
+
+/// Tushare Pro as a download source (daily bars; qfq/hfq from the adjustment factors).
+pub(crate) struct TushareSource<'a> {
+    pub(crate) args: &'a DownloadArgs,
+    pub(crate) client: Client,
+}
+
+impl TushareSource<'_> {
+    /// One Tushare call, waiting out the per-minute quota a few times.
+    fn call(
+        &mut self,
+        body: &serde_json::Value,
+    ) -> Result<Result<Answer, FetchError>, DownloadError> {
+        let url = self.args.tushare_url.clone();
+        for _ in 0..4 {
+            let fetched = match self.client.post_json(&url, &body.to_string()) {
+                Ok(f) => f,
+                Err(e) => return Ok(Err(e)),
+            };
+            match parse(&fetched.body) {
+                Ok(Answer::BadToken) => {
+                    return Err(DownloadError::Args(
+                        "Tushare refused the token (40101): check --tushare-token / KXIAN_TUSHARE_TOKEN".into(),
+                    ));
+                }
+                Ok(Answer::RateLimited(msg)) => {
+                    tracing::warn!("Tushare quota: {msg}; waiting");
+                    std::thread::sleep(Duration::from_millis(self.args.tushare_quota_wait_ms));
+                }
+                Ok(a) => return Ok(Ok(a)),
+                Err(e) => {
+                    return Ok(Err(FetchError::Transport {
+                        url,
+                        message: format!("malformed answer: {e}"),
+                        attempts: fetched.attempts,
+                    }));
+                }
+            }
+        }
+        Ok(Err(FetchError::Status {
+            url,
+            status: 429,
+            attempts: 4,
+        }))
+    }
+}
+
+impl BarSource for TushareSource<'_> {
+    fn fetch(&mut self, symbol: &Symbol, beg: Option<NaiveDate>) -> Result<Fetched, DownloadError> {
+        let a = self.args;
+        let token = a
+            .tushare_token
+            .as_ref()
+            .map_or(String::new(), |t| t.expose().to_string());
+        let api = api_for(symbol);
+        let as_error = |msg: String| FetchError::Transport {
+            url: a.tushare_url.clone(),
+            message: msg,
+            attempts: 1,
+        };
+        let rows = |ans: Answer| match ans {
+            Answer::Rows { fields, items, .. } => Ok((fields, items)),
+            Answer::NoPermission(m) => Err(as_error(format!("no permission for {api}: {m}"))),
+            Answer::Error { code, msg } => Err(as_error(format!("{api}: {code} {msg}"))),
+            _ => Err(as_error("unexpected answer".into())),
+        };
+        let answer = match self.call(&body(api, &token, symbol, beg, a.to))? {
+            Ok(x) => x,
+            Err(e) => return Ok(Err(e)),
+        };
+        let (fields, items) = match rows(answer) {
+            Ok(x) => x,
+            Err(e) => return Ok(Err(e)),
+        };
+        let mut bars = match bars(&fields, &items) {
+            Ok(b) => b,
+            Err(e) => return Ok(Err(as_error(e))),
+        };
+        if a.adjustment != Adjustment::None {
+            let fapi = if api == "fund_daily" {
+                "fund_adj"
+            } else {
+                "adj_factor"
+            };
+            let answer = match self.call(&body(fapi, &token, symbol, beg, a.to))? {
+                Ok(x) => x,
+                Err(e) => return Ok(Err(e)),
+            };
+            let (ff, fi) = match rows(answer) {
+                Ok(x) => x,
+                Err(e) => return Ok(Err(e)),
+            };
+            let factors = match factors(&ff, &fi) {
+                Ok(f) => f,
+                Err(e) => return Ok(Err(as_error(e))),
+            };
+            bars = adjust(&bars, &factors, a.adjustment == Adjustment::Qfq);
+        }
+        Ok(Ok((
+            Kline::Bars { name: None, bars },
+            Some(format!("api_name={api}&ts_code={}", symbol.ts_code())),
+        )))
+    }
+
+    fn ids(&self, symbol: &Symbol) -> Vec<String> {
+        vec![symbol.ts_code()]
+    }
+
+    fn client(&self) -> &Client {
+        &self.client
+    }
 }
 
 #[cfg(test)]

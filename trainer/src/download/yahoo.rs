@@ -3,7 +3,12 @@
 //! shares and no amount. `adjclose` gives forward-adjusted (qfq-like) prices.
 
 use chrono::{DateTime, NaiveDate};
-use kxian_shared::{Bar, InstrumentKind, Symbol};
+use kxian_shared::{Adjustment, Bar, InstrumentKind, Symbol};
+
+use super::eastmoney::Kline;
+use super::http::{Client, FetchError};
+use super::source::{BarSource, Fetched};
+use super::{DownloadArgs, DownloadError};
 
 /// `600519.SS`, `000001.SZ`; Yahoo has no Beijing listings.
 pub fn ticker(symbol: &Symbol) -> Option<String> {
@@ -86,4 +91,71 @@ pub fn parse(text: &str, symbol: &Symbol, adjusted: bool) -> Result<Answer, Stri
         });
     }
     Ok(Answer::Bars(out))
+}
+
+/// Yahoo Finance as a download source (daily bars, no amount).
+pub(crate) struct YahooSource<'a> {
+    pub(crate) args: &'a DownloadArgs,
+    pub(crate) client: Client,
+}
+
+impl YahooSource<'_> {
+    fn chart(
+        &mut self,
+        symbol: &Symbol,
+        beg: Option<NaiveDate>,
+    ) -> Result<(Kline, Option<String>), FetchError> {
+        let a = self.args;
+        let Some(ticker) = ticker(symbol) else {
+            return Ok((Kline::Unknown, None));
+        };
+        let url = format!("{}/v8/finance/chart/{ticker}", a.yahoo_url);
+        // Shanghai midnight of the first day, and the day after the last (period2 is exclusive).
+        let secs = |d: NaiveDate| {
+            d.and_hms_opt(0, 0, 0)
+                .expect("midnight")
+                .and_utc()
+                .timestamp()
+                - 28_800
+        };
+        let from = beg.map_or(0, secs);
+        let to =
+            a.to.map_or(4_102_444_800, |d| secs(d + chrono::Days::new(1)));
+        let q = [
+            ("interval", "1d".to_string()),
+            ("period1", from.to_string()),
+            ("period2", to.to_string()),
+            ("events", "div,splits".to_string()),
+        ];
+        let fetched = self.client.get(&url, &q)?;
+        if fetched.status == 404 {
+            return Ok((Kline::Unknown, None));
+        }
+        match parse(&fetched.body, symbol, a.adjustment == Adjustment::Qfq) {
+            Ok(Answer::Bars(bars)) => Ok((
+                Kline::Bars { name: None, bars },
+                Some(format!("chart/{ticker}?interval=1d")),
+            )),
+            Ok(Answer::Unknown(_)) => Ok((Kline::Unknown, None)),
+            Err(e) => Err(FetchError::Transport {
+                url,
+                message: format!("malformed answer: {e}"),
+                attempts: fetched.attempts,
+            }),
+        }
+    }
+}
+
+impl BarSource for YahooSource<'_> {
+    fn fetch(&mut self, symbol: &Symbol, beg: Option<NaiveDate>) -> Result<Fetched, DownloadError> {
+        Ok(self.chart(symbol, beg))
+    }
+
+    fn ids(&self, symbol: &Symbol) -> Vec<String> {
+        ticker(symbol).into_iter().collect()
+    }
+
+    fn client(&self) -> &Client {
+        &self.client
+    }
 }

@@ -1,5 +1,5 @@
 use super::{Store, StoreError};
-use crate::models::sha256_hex;
+use crate::digest::sha256_hex;
 use serde::Serialize;
 
 /// An account. Tokens are looked up by their hash; the store never holds a token.

@@ -1,62 +1,13 @@
+//! The job queue: jobs in the contract's own types ([`kxian_shared::jobs`]), their events as
+//! the JSON lines they were sent as.
+
 use super::{Store, StoreError};
-use serde::Serialize;
+use kxian_shared::jobs::{JobEvent, JobInfo, JobResult, JobSpec};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum JobState {
-    Queued,
-    Running,
-    Done,
-    Failed,
-    Cancelled,
-}
+pub use kxian_shared::jobs::JobState;
 
-impl JobState {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            JobState::Queued => "queued",
-            JobState::Running => "running",
-            JobState::Done => "done",
-            JobState::Failed => "failed",
-            JobState::Cancelled => "cancelled",
-        }
-    }
-
-    fn parse(s: &str) -> Result<JobState, StoreError> {
-        Ok(match s {
-            "queued" => JobState::Queued,
-            "running" => JobState::Running,
-            "done" => JobState::Done,
-            "failed" => JobState::Failed,
-            "cancelled" => JobState::Cancelled,
-            other => return Err(StoreError::Corrupt(format!("job state `{other}`"))),
-        })
-    }
-
-    pub fn finished(self) -> bool {
-        matches!(
-            self,
-            JobState::Done | JobState::Failed | JobState::Cancelled
-        )
-    }
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct JobRow {
-    pub id: i64,
-    pub user_id: i64,
-    pub user: String,
-    pub kind: String,
-    pub spec: serde_json::Value,
-    pub state: JobState,
-    pub attempts: i64,
-    pub cancel_requested: bool,
-    pub created_at: String,
-    pub started_at: Option<String>,
-    pub finished_at: Option<String>,
-    pub error: Option<String>,
-    pub result: Option<serde_json::Value>,
-}
+/// A stored job is the API's [`JobInfo`].
+pub type JobRow = JobInfo;
 
 type Raw = (
     i64,
@@ -79,23 +30,28 @@ const COLUMNS: &str = "jobs.id, jobs.user_id, users.name, jobs.kind, jobs.spec, 
     FROM jobs JOIN users ON users.id = jobs.user_id";
 
 fn row(r: Raw) -> Result<JobRow, StoreError> {
-    let json = |s: &str| {
-        serde_json::from_str(s).map_err(|e| StoreError::Corrupt(format!("job {}: {e}", r.0)))
-    };
-    Ok(JobRow {
-        id: r.0,
+    let id = r.0;
+    let corrupt = |what: &str, e: String| StoreError::Corrupt(format!("job {id}: {what}: {e}"));
+    Ok(JobInfo {
+        id,
         user_id: r.1,
-        user: r.2.clone(),
-        kind: r.3.clone(),
-        spec: json(&r.4)?,
-        state: JobState::parse(&r.5)?,
+        user: r.2,
+        kind: serde_json::from_value(serde_json::Value::String(r.3))
+            .map_err(|e| corrupt("kind", e.to_string()))?,
+        spec: serde_json::from_str(&r.4).map_err(|e| corrupt("spec", e.to_string()))?,
+        state: r.5.parse().map_err(|e| corrupt("state", e))?,
         attempts: r.6,
         cancel_requested: r.7,
-        created_at: r.8.clone(),
-        started_at: r.9.clone(),
-        finished_at: r.10.clone(),
-        error: r.11.clone(),
-        result: r.12.as_deref().map(json).transpose()?,
+        created_at: r.8,
+        started_at: r.9,
+        finished_at: r.10,
+        error: r.11,
+        result: r
+            .12
+            .as_deref()
+            .map(serde_json::from_str)
+            .transpose()
+            .map_err(|e| corrupt("result", e.to_string()))?,
     })
 }
 
@@ -104,18 +60,14 @@ fn now() -> String {
 }
 
 impl Store {
-    pub async fn create_job(
-        &self,
-        user: i64,
-        kind: &str,
-        spec: &serde_json::Value,
-    ) -> Result<i64, StoreError> {
+    pub async fn create_job(&self, user: i64, spec: &JobSpec) -> Result<i64, StoreError> {
+        let json = serde_json::to_string(spec).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO jobs (user_id, kind, spec, state, created_at) VALUES (?, ?, ?, 'queued', ?) RETURNING id",
         )
         .bind(user)
-        .bind(kind)
-        .bind(spec.to_string())
+        .bind(spec.kind().as_str())
+        .bind(json)
         .bind(now())
         .fetch_one(&self.pool)
         .await?;
@@ -190,15 +142,19 @@ impl Store {
         id: i64,
         state: JobState,
         error: Option<&str>,
-        result: Option<&serde_json::Value>,
+        result: Option<&JobResult>,
     ) -> Result<(), StoreError> {
+        let result = result
+            .map(serde_json::to_string)
+            .transpose()
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
         sqlx::query(
             "UPDATE jobs SET state = ?, finished_at = ?, error = ?, result = ? WHERE id = ?",
         )
         .bind(state.as_str())
         .bind(now())
         .bind(error)
-        .bind(result.map(|r| r.to_string()))
+        .bind(result)
         .bind(id)
         .execute(&self.pool)
         .await?;
@@ -235,7 +191,8 @@ impl Store {
     }
 
     /// Appends an event; returns its sequence number.
-    pub async fn add_job_event(&self, id: i64, body: &str) -> Result<i64, StoreError> {
+    pub async fn add_job_event(&self, id: i64, event: &JobEvent) -> Result<i64, StoreError> {
+        let body = event.to_line();
         let seq: i64 = sqlx::query_scalar(
             "INSERT INTO job_events (job_id, seq, at, body)
              VALUES (?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM job_events WHERE job_id = ?), ?, ?)
@@ -244,20 +201,35 @@ impl Store {
         .bind(id)
         .bind(id)
         .bind(now())
-        .bind(body)
+        .bind(&body)
         .fetch_one(&self.pool)
         .await?;
         Ok(seq)
     }
 
-    /// Events after `after`, in order, as `(seq, body)`.
-    pub async fn job_events(&self, id: i64, after: i64) -> Result<Vec<(i64, String)>, StoreError> {
-        Ok(sqlx::query_as(
+    /// Events after `after`, in order. A stored line that is not an event of the contract
+    /// (a newer server's, say) is skipped, not fatal to the stream.
+    pub async fn job_events(
+        &self,
+        id: i64,
+        after: i64,
+    ) -> Result<Vec<(i64, JobEvent)>, StoreError> {
+        let rows: Vec<(i64, String)> = sqlx::query_as(
             "SELECT seq, body FROM job_events WHERE job_id = ? AND seq > ? ORDER BY seq",
         )
         .bind(id)
         .bind(after)
         .fetch_all(&self.pool)
-        .await?)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(seq, body)| match serde_json::from_str(&body) {
+                Ok(e) => Some((seq, e)),
+                Err(e) => {
+                    tracing::warn!(job = id, seq, "a stored event does not read: {e}");
+                    None
+                }
+            })
+            .collect())
     }
 }

@@ -1,5 +1,5 @@
 use super::{Store, StoreError};
-use crate::models::sha256_hex;
+use crate::digest::sha256_hex;
 
 /// A stored snapshot: its JSON exactly as it was written.
 #[derive(Debug, Clone)]

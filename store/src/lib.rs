@@ -2,14 +2,20 @@
 //! query goes through [`Store`], so another database can be added behind it later.
 
 mod bars;
+pub mod digest;
+pub mod files;
 mod imports;
 mod jobs;
+pub mod reader;
 mod sealed;
 mod shares;
 mod symbols;
+#[cfg(test)]
+mod tests;
 mod users;
 
 pub use bars::BarRange;
+pub use digest::sha256_hex;
 pub use jobs::{JobRow, JobState};
 pub use shares::StoredShare;
 pub use users::{TOKEN_ID_LEN, TokenInfo, TokenKind, User, Viewer};
@@ -45,32 +51,20 @@ pub enum StoreError {
 /// build-time database): append new files here, never edit old ones. Each runs in one
 /// transaction.
 const MIGRATIONS: &[(i64, &str, &str)] = &[
-    (1, "init", include_str!("../../migrations/0001_init.sql")),
-    (
-        2,
-        "shares",
-        include_str!("../../migrations/0002_shares.sql"),
-    ),
-    (3, "jobs", include_str!("../../migrations/0003_jobs.sql")),
-    (
-        4,
-        "owners",
-        include_str!("../../migrations/0004_owners.sql"),
-    ),
-    (
-        5,
-        "secrets",
-        include_str!("../../migrations/0005_secrets.sql"),
-    ),
+    (1, "init", include_str!("../migrations/0001_init.sql")),
+    (2, "shares", include_str!("../migrations/0002_shares.sql")),
+    (3, "jobs", include_str!("../migrations/0003_jobs.sql")),
+    (4, "owners", include_str!("../migrations/0004_owners.sql")),
+    (5, "secrets", include_str!("../migrations/0005_secrets.sql")),
     (
         6,
         "series per owner",
-        include_str!("../../migrations/0006_series_per_owner.sql"),
+        include_str!("../migrations/0006_series_per_owner.sql"),
     ),
     (
         7,
         "sessions and limits",
-        include_str!("../../migrations/0007_sessions_limits.sql"),
+        include_str!("../migrations/0007_sessions_limits.sql"),
     ),
 ];
 

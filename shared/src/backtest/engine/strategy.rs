@@ -1,0 +1,90 @@
+//! The strategy API: what a strategy sees after a day's close and the orders it places.
+
+use super::*;
+use crate::domain::{Bar, Symbol};
+use crate::rules::Side;
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Order {
+    pub symbol: Symbol,
+    pub side: Side,
+    /// Shares wanted; rounded to the board lot unless frictionless.
+    pub shares: f64,
+    pub timing: Timing,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+pub struct Position {
+    pub shares: f64,
+    /// Shares that may be sold today (T+1 holds back today's buys).
+    pub sellable: f64,
+    /// Average cost per share of the shares held, fees included.
+    pub avg_cost: f64,
+}
+
+/// What a strategy may look at after a day's close.
+pub struct Context<'a> {
+    pub day: NaiveDate,
+    pub cash: f64,
+    pub equity: f64,
+    pub positions: &'a BTreeMap<Symbol, Position>,
+    pub(super) universe: &'a Universe,
+    pub(super) series: &'a [&'a [Bar]],
+    /// Per symbol (in `universe` order), how many of its bars are on or before `day`.
+    pub(super) seen: &'a [usize],
+    /// Per symbol (in `universe` order), the shares held.
+    pub(super) held: &'a [f64],
+}
+
+impl Context<'_> {
+    /// Bars of `symbol` up to and including today (never later).
+    pub fn history(&self, symbol: &Symbol) -> &[Bar] {
+        match self.universe.index.get(symbol) {
+            Some(&k) => &self.series[k][..self.seen[k]],
+            None => &[],
+        }
+    }
+
+    /// Every symbol with its bars up to and including today and the shares held, in symbol
+    /// order: what a strategy that looks at every symbol every day reads, without lookups.
+    pub fn histories(&self) -> impl Iterator<Item = (&Symbol, &[Bar], f64)> {
+        self.universe
+            .series
+            .keys()
+            .zip(self.series.iter().zip(self.seen.iter().zip(self.held)))
+            .map(|(s, (bars, (&n, &held)))| (s, &bars[..n], held))
+    }
+
+    pub fn symbols(&self) -> impl Iterator<Item = &Symbol> {
+        self.universe.symbols()
+    }
+
+    pub fn shares(&self, symbol: &Symbol) -> f64 {
+        self.positions.get(symbol).map_or(0.0, |p| p.shares)
+    }
+
+    /// The order that moves `symbol` to `weight` of today's equity at today's close.
+    pub fn order_target_weight(
+        &self,
+        symbol: &Symbol,
+        weight: f64,
+        timing: Timing,
+    ) -> Option<Order> {
+        let price = self.history(symbol).last()?.close;
+        let delta = weight * self.equity / price - self.shares(symbol);
+        (delta.abs() > 1e-9).then(|| Order {
+            symbol: symbol.clone(),
+            side: if delta > 0.0 { Side::Buy } else { Side::Sell },
+            shares: delta.abs(),
+            timing,
+        })
+    }
+}
+
+pub trait Strategy {
+    /// Called after each day's close; the returned orders execute on the next trading day.
+    fn on_day(&mut self, ctx: &Context<'_>) -> Vec<Order>;
+}

@@ -1,0 +1,192 @@
+//! The report a person reads after a run: the strategy in words, the metrics with their
+//! bootstrap intervals, refusals by reason, and the walk-forward's folds.
+
+use super::engine::{BacktestResult, Universe};
+use super::schema::{BacktestConfig, StrategyConfig};
+use super::strategies::Weighting;
+use super::walk_forward::WalkForwardResult;
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+pub fn describe_strategy(s: &StrategyConfig) -> String {
+    match s {
+        StrategyConfig::MonthlyRotation(m) => format!(
+            "monthly rotation, top {:.0} %, {} weights",
+            m.top_fraction * 100.0,
+            match m.weighting {
+                Weighting::Equal => "equal",
+                Weighting::ByReturn => "return-proportional",
+            }
+        ),
+        StrategyConfig::SmaCross(c) => format!("SMA crossover {}/{}", c.fast, c.slow),
+        StrategyConfig::Signal(c) => {
+            let r = c.rule();
+            format!(
+                "signal: buy P(up) > {:.0} %, sell P(down) > {:.0} %, gate {:.0} pts, {} slots{}",
+                r.buy_above * 100.0,
+                r.sell_above * 100.0,
+                r.min_confidence * 100.0,
+                r.max_positions,
+                r.hold_days
+                    .map_or(String::new(), |h| format!(", exit after {h} days"))
+            )
+        }
+    }
+}
+
+/// The report a person reads: the run, its metrics, costs, trading and refusals.
+pub fn report(config: &BacktestConfig, universe: &Universe, r: &BacktestResult) -> String {
+    let mut s = String::new();
+    let symbols = universe.symbols().count();
+    let (first, last) = (r.dates.first(), r.dates.last());
+    let _ = writeln!(s, "strategy      {}", describe_strategy(&config.strategy));
+    let _ = writeln!(
+        s,
+        "universe      {symbols} symbols, {} trading days{}",
+        r.dates.len(),
+        match (first, last) {
+            (Some(a), Some(b)) => format!(" ({a} to {b})"),
+            _ => String::new(),
+        }
+    );
+    let rules = if config.engine.frictionless {
+        "frictionless (fractional shares, no fees, no rules)".to_string()
+    } else {
+        let w = config.engine.rules;
+        format!(
+            "T+1 {}, price limits {}, lots {}, fees {}",
+            on(w.t_plus_one),
+            on(w.price_limits),
+            on(w.lots),
+            on(w.fees)
+        )
+    };
+    let _ = writeln!(s, "rules         {rules}");
+    let start = config.engine.initial_cash;
+    let end = r.equity.last().copied().unwrap_or(start);
+    let _ = writeln!(s, "equity        {start:.2} → {end:.2} CNY");
+    match &r.metrics {
+        Some(m) => {
+            let rows = [
+                ("total return", pct(m.total_return)),
+                ("annual return", pct(m.annual_return)),
+                ("volatility", pct(m.annual_volatility)),
+                ("Sharpe", format!("{:.3}", m.sharpe)),
+                ("Sortino", format!("{:.3}", m.sortino)),
+                ("max drawdown", pct(m.max_drawdown)),
+                ("drawdown days", m.max_drawdown_days.to_string()),
+                ("Calmar", format!("{:.3}", m.calmar)),
+                ("positive days", pct(m.positive_days)),
+            ];
+            for (k, v) in rows {
+                let _ = writeln!(s, "{k:<14}{v}");
+            }
+            if let Some(b) = &r.bootstrap {
+                let _ = writeln!(
+                    s,
+                    "{:.0} % CI      Sharpe {:.3} to {:.3}, max drawdown {} to {} ({} block-bootstrap paths, {}-day blocks)",
+                    b.level * 100.0,
+                    b.sharpe.low,
+                    b.sharpe.high,
+                    pct(b.max_drawdown.low),
+                    pct(b.max_drawdown.high),
+                    b.resamples,
+                    b.block
+                );
+            }
+        }
+        None => {
+            let _ = writeln!(s, "metrics       (too few days)");
+        }
+    }
+    let win = r
+        .win_rate()
+        .map_or("no sells".to_string(), |w| format!("win rate {}", pct(w)));
+    let _ = writeln!(
+        s,
+        "trades        {} fills ({} sells, {win}), turnover {:.2}×, exposure {}",
+        r.fills.len(),
+        r.sells,
+        r.turnover,
+        pct(r.exposure)
+    );
+    let _ = writeln!(
+        s,
+        "costs         {:.2} CNY (commission {:.2}, stamp duty {:.2}, transfer fee {:.2})",
+        r.costs.total(),
+        r.costs.commission,
+        r.costs.stamp_duty,
+        r.costs.transfer_fee
+    );
+    let refused = refusals(r);
+    let refused = if refused.is_empty() {
+        "none".to_string()
+    } else {
+        refused
+            .iter()
+            .map(|(k, v)| format!("{k} {v}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let _ = writeln!(s, "refused       {refused}");
+    s
+}
+
+/// The walk-forward's folds and its out-of-sample metrics, appended to the report.
+pub fn walk_forward_report(w: &WalkForwardResult) -> String {
+    let mut s = String::new();
+    let _ = writeln!(s, "\nwalk-forward  {} folds, out of sample:", w.folds.len());
+    for f in &w.folds {
+        let test = f.test_metrics.as_ref().map_or("-".to_string(), |m| {
+            format!("return {}, Sharpe {:.2}", pct(m.total_return), m.sharpe)
+        });
+        let chosen = if f.chosen.is_empty() {
+            "(fixed)"
+        } else {
+            &f.chosen
+        };
+        let _ = writeln!(
+            s,
+            "  train {} to {} → {chosen} (score {:.2}); test {} to {}: {test}",
+            f.train_from, f.train_to, f.train_score, f.test_from, f.test_to
+        );
+    }
+    match &w.metrics {
+        Some(m) => {
+            let _ = writeln!(
+                s,
+                "  stitched     return {}, annual {}, Sharpe {:.3}, max drawdown {}",
+                pct(m.total_return),
+                pct(m.annual_return),
+                m.sharpe,
+                pct(m.max_drawdown)
+            );
+        }
+        None => {
+            let _ = writeln!(s, "  stitched     (too few days)");
+        }
+    }
+    s
+}
+
+/// Refused orders counted by reason (the reason's JSON name).
+pub fn refusals(r: &BacktestResult) -> BTreeMap<String, usize> {
+    let mut refused: BTreeMap<String, usize> = BTreeMap::new();
+    for x in &r.rejections {
+        let reason = serde_json::to_value(x.reason)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default();
+        *refused.entry(reason).or_default() += 1;
+    }
+    refused
+}
+
+fn on(b: bool) -> &'static str {
+    if b { "on" } else { "off" }
+}
+
+/// A fraction as a percentage with two decimals.
+pub fn pct(x: f64) -> String {
+    format!("{:.2} %", x * 100.0)
+}

@@ -1,0 +1,358 @@
+//! The backtest file's schema: `[universe]`, `[strategy]`, `[engine]`, `[risk]` and
+//! `[walk_forward]`, read and checked by [`parse`] with messages that name the key at fault.
+
+use super::engine::EngineConfig;
+use super::metrics::Metrics;
+use super::risk::RiskLimits;
+use super::signals::SignalRule;
+use super::strategies::{MonthlyRotation, SmaCross};
+use crate::domain::{Adjustment, Frequency};
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct BacktestConfig {
+    pub universe: UniverseConfig,
+    pub strategy: StrategyConfig,
+    #[serde(default)]
+    pub engine: EngineConfig,
+    #[serde(default)]
+    pub risk: Option<RiskLimits>,
+    #[serde(default)]
+    pub walk_forward: Option<WalkForwardConfig>,
+}
+
+/// Where the bars come from: files, or the store by symbols or board. The browser reads the
+/// server's store and refuses `files` and `store`.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct UniverseConfig {
+    pub files: Vec<PathBuf>,
+    /// Keep a file's valid rows and skip the invalid ones (reported), instead of refusing it.
+    pub skip_invalid: bool,
+    pub store: Option<PathBuf>,
+    pub symbols: Vec<String>,
+    pub board: Option<String>,
+    pub frequency: Option<Frequency>,
+    pub adjustment: Option<Adjustment>,
+    #[serde(deserialize_with = "toml_date")]
+    pub from: Option<NaiveDate>,
+    #[serde(deserialize_with = "toml_date")]
+    pub to: Option<NaiveDate>,
+}
+
+impl UniverseConfig {
+    pub fn contains(&self, d: NaiveDate) -> bool {
+        self.from.is_none_or(|f| d >= f) && self.to.is_none_or(|t| d <= t)
+    }
+}
+
+/// A day written as a TOML date (`from = 2015-01-05`) or as a string (`"2015-01-05"`).
+fn toml_date<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<NaiveDate>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Day {
+        Toml(toml::value::Datetime),
+        Text(String),
+    }
+    let text = match Option::<Day>::deserialize(d)? {
+        None => return Ok(None),
+        Some(Day::Toml(t)) => t.to_string(),
+        Some(Day::Text(s)) => s,
+    };
+    text.parse()
+        .map(Some)
+        .map_err(|_| serde::de::Error::custom(format!("`{text}` is not a day like 2015-01-05")))
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum StrategyConfig {
+    MonthlyRotation(MonthlyRotation),
+    SmaCross(SmaCross),
+    Signal(SignalConfig),
+}
+
+/// `kind = "signal"`: where its probabilities come from, and the rule (see [`SignalRule`]).
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SignalConfig {
+    /// A CSV of `symbol,date,p_up,p_down,p_flat` (as `evaluate-classifier --signals` writes).
+    pub signals: Option<PathBuf>,
+    pub buy_above: f64,
+    pub sell_above: f64,
+    pub min_confidence: f64,
+    pub max_positions: usize,
+    pub hold_days: Option<usize>,
+}
+
+impl Default for SignalConfig {
+    fn default() -> Self {
+        let r = SignalRule::default();
+        SignalConfig {
+            signals: None,
+            buy_above: r.buy_above,
+            sell_above: r.sell_above,
+            min_confidence: r.min_confidence,
+            max_positions: r.max_positions,
+            hold_days: r.hold_days,
+        }
+    }
+}
+
+impl SignalConfig {
+    pub fn rule(&self) -> SignalRule {
+        SignalRule {
+            buy_above: self.buy_above,
+            sell_above: self.sell_above,
+            min_confidence: self.min_confidence,
+            max_positions: self.max_positions,
+            hold_days: self.hold_days,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{message}")]
+pub struct ConfigError {
+    pub message: String,
+}
+
+fn check(ok: bool, message: &str) -> Result<(), ConfigError> {
+    if ok {
+        Ok(())
+    } else {
+        Err(ConfigError {
+            message: message.to_string(),
+        })
+    }
+}
+
+/// Reads and checks a config; the message names the key at fault.
+pub fn parse(text: &str) -> Result<BacktestConfig, ConfigError> {
+    let config: BacktestConfig = toml::from_str(text).map_err(|e| ConfigError {
+        message: e.to_string(),
+    })?;
+    validate_strategy(&config.strategy)?;
+    check(
+        config.engine.initial_cash.is_finite() && config.engine.initial_cash > 0.0,
+        "engine.initial_cash: must be a positive amount",
+    )?;
+    if let (Some(f), Some(t)) = (config.universe.from, config.universe.to) {
+        check(f <= t, "universe: `from` is after `to`")?;
+    }
+    if let Some(w) = &config.walk_forward {
+        w.validate(&config.strategy)?;
+    }
+    Ok(config)
+}
+
+pub(crate) fn validate_strategy(s: &StrategyConfig) -> Result<(), ConfigError> {
+    match s {
+        StrategyConfig::MonthlyRotation(m) => check(
+            m.top_fraction > 0.0 && m.top_fraction <= 1.0,
+            "strategy.top_fraction: must be in (0, 1]",
+        ),
+        StrategyConfig::SmaCross(s) => check(
+            s.fast >= 1 && s.fast < s.slow,
+            "strategy: sma_cross needs 1 <= fast < slow",
+        ),
+        StrategyConfig::Signal(c) => {
+            let r = c.rule();
+            check(
+                (0.0..=1.0).contains(&r.buy_above) && (0.0..=1.0).contains(&r.sell_above),
+                "strategy: buy_above and sell_above are probabilities in [0, 1]",
+            )?;
+            check(
+                (0.0..=1.0).contains(&r.min_confidence),
+                "strategy.min_confidence: must be in [0, 1]",
+            )?;
+            check(
+                r.max_positions >= 1,
+                "strategy.max_positions: must be at least 1",
+            )?;
+            check(
+                r.hold_days != Some(0),
+                "strategy.hold_days: must be at least 1",
+            )?;
+            check(
+                c.signals.is_some(),
+                "strategy.signals: a signal strategy needs the CSV of its probabilities",
+            )
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Objective {
+    #[default]
+    Sharpe,
+    TotalReturn,
+    Calmar,
+}
+
+impl Objective {
+    pub(crate) fn score(self, m: Option<&Metrics>) -> f64 {
+        let Some(m) = m else {
+            return f64::NEG_INFINITY;
+        };
+        let v = match self {
+            Objective::Sharpe => m.sharpe,
+            Objective::TotalReturn => m.total_return,
+            Objective::Calmar => m.calmar,
+        };
+        if v.is_finite() { v } else { f64::NEG_INFINITY }
+    }
+}
+
+/// `[walk_forward]`: window lengths in trading days, and the parameter grid.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct WalkForwardConfig {
+    pub train_days: usize,
+    pub test_days: usize,
+    /// Strategy parameter → candidate values, e.g. `grid = { fast = [5, 10], slow = [20, 60] }`.
+    /// Every combination is tried on each training window; an empty grid keeps the strategy's
+    /// own parameters (a plain out-of-sample split).
+    #[serde(default)]
+    pub grid: BTreeMap<String, Vec<toml::Value>>,
+    #[serde(default)]
+    pub objective: Objective,
+}
+
+const MAX_COMBINATIONS: usize = 256;
+
+impl WalkForwardConfig {
+    pub fn validate(&self, strategy: &StrategyConfig) -> Result<(), ConfigError> {
+        let err = |m: String| Err(ConfigError { message: m });
+        if self.train_days < 20 {
+            return err("walk_forward.train_days: at least 20 trading days".into());
+        }
+        if self.test_days < 5 {
+            return err("walk_forward.test_days: at least 5 trading days".into());
+        }
+        let n: usize = self.grid.values().map(Vec::len).product();
+        if self.grid.values().any(Vec::is_empty) {
+            return err("walk_forward.grid: every parameter needs at least one value".into());
+        }
+        if n > MAX_COMBINATIONS {
+            return err(format!(
+                "walk_forward.grid: {n} combinations, more than {MAX_COMBINATIONS}"
+            ));
+        }
+        for c in self.candidates(strategy)? {
+            validate_strategy(&c.1).map_err(|e| ConfigError {
+                message: format!("walk_forward.grid {}: {}", c.0, e.message),
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Every combination of the grid applied to `base`, with a label like `fast=5 slow=20`.
+    pub fn candidates(
+        &self,
+        base: &StrategyConfig,
+    ) -> Result<Vec<(String, StrategyConfig)>, ConfigError> {
+        let base_value = toml::Value::try_from(base).map_err(|e| ConfigError {
+            message: format!("strategy: {e}"),
+        })?;
+        let mut combos: Vec<Vec<(&String, &toml::Value)>> = vec![Vec::new()];
+        for (k, values) in &self.grid {
+            combos = combos
+                .into_iter()
+                .flat_map(|c| {
+                    values.iter().map(move |v| {
+                        let mut c = c.clone();
+                        c.push((k, v));
+                        c
+                    })
+                })
+                .collect();
+        }
+        combos
+            .into_iter()
+            .map(|combo| {
+                let mut v = base_value.clone();
+                let table = v.as_table_mut().expect("a strategy serialises to a table");
+                let mut label = Vec::new();
+                for (k, x) in combo {
+                    if k == "kind" {
+                        return Err(ConfigError {
+                            message: "walk_forward.grid: `kind` cannot vary".into(),
+                        });
+                    }
+                    table.insert(k.clone(), x.clone());
+                    label.push(format!("{k}={x}"));
+                }
+                let s: StrategyConfig = v.try_into().map_err(|e: toml::de::Error| ConfigError {
+                    message: format!("walk_forward.grid: {}", e.message()),
+                })?;
+                Ok((label.join(" "), s))
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backtest::strategies::Weighting;
+
+    #[test]
+    fn the_seed_rotation_parses_with_dates_either_way() {
+        let c = parse(
+            "[universe]\nboard = \"index\"\nfrom = 2015-01-05\nto = \"2024-09-19\"\n\
+             [strategy]\nkind = \"monthly_rotation\"\n[engine]\ninitial_cash = 100_000_000\n",
+        )
+        .unwrap();
+        assert_eq!(c.universe.from, NaiveDate::from_ymd_opt(2015, 1, 5));
+        assert_eq!(c.universe.to, NaiveDate::from_ymd_opt(2024, 9, 19));
+        assert_eq!(
+            c.strategy,
+            StrategyConfig::MonthlyRotation(MonthlyRotation {
+                top_fraction: 0.2,
+                weighting: Weighting::Equal
+            })
+        );
+        assert_eq!(c.engine.initial_cash, 1e8);
+    }
+
+    #[test]
+    fn mistakes_name_their_key() {
+        let bad = [
+            ("[universe]\n[strategy]\nkind = \"nope\"\n", "nope"),
+            (
+                "[universe]\n[strategy]\nkind = \"sma_cross\"\nfast = 20\nslow = 5\n",
+                "fast < slow",
+            ),
+            (
+                "[universe]\nfrom = 2020-01-01\nto = 2019-01-01\n[strategy]\nkind = \"monthly_rotation\"\n",
+                "`from` is after `to`",
+            ),
+            (
+                "[universe]\n[strategy]\nkind = \"signal\"\nbuy_above = 0.6\n",
+                "strategy.signals",
+            ),
+            (
+                "[universe]\n[strategy]\nkind = \"signal\"\nsignals = \"p.csv\"\nbuy_above = 1.5\n",
+                "probabilities in [0, 1]",
+            ),
+            (
+                "[universe]\nfrom = \"2015-13-01\"\n[strategy]\nkind = \"monthly_rotation\"\n",
+                "is not a day",
+            ),
+            (
+                "[universe]\n[strategy]\nkind = \"monthly_rotation\"\n[engine]\ninitial_cash = -1\n",
+                "engine.initial_cash",
+            ),
+        ];
+        for (text, want) in bad {
+            let e = parse(text).unwrap_err().message;
+            assert!(e.contains(want), "{text:?}: {e}");
+        }
+    }
+}

@@ -1,0 +1,91 @@
+//! Where a job's files are, in one place: the job folder the server makes, the run folder
+//! the trainer fills, and the model folder a finetune becomes.
+
+use std::path::{Path, PathBuf};
+
+/// The two parts of a Kronos model, each a folder of [`MODEL_FILES`].
+pub const MODEL_PARTS: [&str; 2] = ["tokenizer", "predictor"];
+/// A model part's files, in the Hugging Face layout.
+pub const MODEL_FILES: [&str; 2] = ["config.json", "model.safetensors"];
+/// A model folder's description (Markdown).
+pub const MODEL_CARD: &str = "MODEL_CARD.md";
+
+/// One job's folder on the server: `job-{id}/`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobDir(PathBuf);
+
+impl JobDir {
+    pub fn new(work: &Path, id: i64) -> JobDir {
+        JobDir(work.join(format!("job-{id}")))
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+
+    /// The trainer's standard error.
+    pub fn log(&self) -> PathBuf {
+        self.0.join("log.txt")
+    }
+
+    /// A download's CSVs and its [`Manifest`](super::Manifest).
+    pub fn data(&self) -> PathBuf {
+        self.0.join("data")
+    }
+
+    pub fn manifest(&self) -> PathBuf {
+        self.data().join(MANIFEST)
+    }
+
+    /// The model a finetune starts from, copied in before the trainer starts.
+    pub fn base(&self) -> PathBuf {
+        self.0.join("base")
+    }
+
+    /// A finetune's run folder.
+    pub fn run(&self) -> RunDir {
+        RunDir(self.0.join("run"))
+    }
+}
+
+/// What a download writes beside its CSVs.
+pub const MANIFEST: &str = "manifest.json";
+
+/// A training run's folder, as `kxian-trainer train --out` fills it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunDir(pub PathBuf);
+
+impl RunDir {
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+
+    /// One stage's folder (`tokenizer`, `predictor`, `classifier`).
+    pub fn stage(&self, stage: &str) -> PathBuf {
+        self.0.join(stage)
+    }
+
+    /// The stage's best checkpoint so far.
+    pub fn best(&self, stage: &str) -> PathBuf {
+        self.stage(stage).join("best")
+    }
+
+    /// The stage's last checkpoint, which `--resume` continues from.
+    pub fn last(&self, stage: &str) -> PathBuf {
+        self.stage(stage).join("last")
+    }
+
+    /// Every event of the run, one JSON line each.
+    pub fn metrics(&self) -> PathBuf {
+        self.0.join("metrics.jsonl")
+    }
+
+    /// The run's arguments.
+    pub fn run_json(&self) -> PathBuf {
+        self.0.join("run.json")
+    }
+
+    pub fn model_card(&self) -> PathBuf {
+        self.0.join(MODEL_CARD)
+    }
+}

@@ -1,0 +1,26 @@
+//! The job contract between the app, the server and the trainer: what a user submits
+//! ([`JobSpec`]), the trainer's command line for it ([`JobSpec::trainer_args`]), every event a
+//! job's stream carries ([`JobEvent`]), what a download leaves ([`Manifest`]), where a job's
+//! files are ([`JobDir`]) and how the API lists jobs ([`JobInfo`]).
+
+mod args;
+mod card;
+mod event;
+mod info;
+mod layout;
+mod manifest;
+mod spec;
+
+pub use args::{Owner, TrainerContext};
+pub use card::{evaluation_table, read_events};
+pub use event::{ClassifierScores, JobEvent, Rate, StageName, StagePlan, StageSummary};
+pub use info::{ImportedCount, JobInfo, JobList, JobResult, JobState};
+pub use layout::{JobDir, MANIFEST, MODEL_CARD, MODEL_FILES, MODEL_PARTS, RunDir};
+pub use manifest::{Manifest, Outcome, SeriesRecord};
+pub use spec::{
+    DownloadJob, DownloadSource, FinetuneJob, JobKind, JobSpec, MAX_DOWNLOAD_SYMBOLS,
+    MAX_TRAIN_SYMBOLS, Stages, UniverseChoice,
+};
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,350 @@
+//! What a user submits: a download or a finetune, every choice an enum, checked before it is
+//! queued.
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Deserializer, Serialize};
+
+use crate::{Adjustment, Frequency, Symbol};
+
+/// Where a download's bars come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DownloadSource {
+    /// Eastmoney's kline API as akshare calls it (no account).
+    #[default]
+    Eastmoney,
+    /// Tushare Pro, with the user's stored token; daily bars.
+    Tushare,
+    /// Yahoo Finance's chart API; daily bars, no amount.
+    Yahoo,
+}
+
+impl DownloadSource {
+    pub const ALL: [DownloadSource; 3] = [
+        DownloadSource::Eastmoney,
+        DownloadSource::Tushare,
+        DownloadSource::Yahoo,
+    ];
+
+    /// The name in the API, on the trainer's command line and in a series' provenance.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DownloadSource::Eastmoney => "eastmoney",
+            DownloadSource::Tushare => "tushare",
+            DownloadSource::Yahoo => "yahoo",
+        }
+    }
+}
+
+/// A whole list of the market instead of named symbols.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum UniverseChoice {
+    /// Every exchange-traded fund.
+    #[serde(rename = "all-etfs")]
+    AllEtfs,
+    /// Every A-share.
+    #[serde(rename = "all-a")]
+    AllA,
+}
+
+impl UniverseChoice {
+    pub const ALL: [UniverseChoice; 2] = [UniverseChoice::AllEtfs, UniverseChoice::AllA];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UniverseChoice::AllEtfs => "all-etfs",
+            UniverseChoice::AllA => "all-a",
+        }
+    }
+}
+
+/// Which stages of Kronos a finetune trains.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stages {
+    Tokenizer,
+    Predictor,
+    /// The tokenizer, then the predictor on the new tokenizer's tokens.
+    #[default]
+    Both,
+}
+
+impl Stages {
+    pub const ALL: [Stages; 3] = [Stages::Tokenizer, Stages::Predictor, Stages::Both];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stages::Tokenizer => "tokenizer",
+            Stages::Predictor => "predictor",
+            Stages::Both => "both",
+        }
+    }
+
+    /// The trainer's command that runs these stages.
+    pub fn command(self) -> &'static str {
+        match self {
+            Stages::Tokenizer => "finetune-tokenizer",
+            Stages::Predictor => "finetune-predictor",
+            Stages::Both => "train",
+        }
+    }
+}
+
+/// The kind of a job, as the API lists it and the store keeps it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JobKind {
+    Download,
+    Finetune,
+}
+
+impl JobKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobKind::Download => "download",
+            JobKind::Finetune => "finetune",
+        }
+    }
+}
+
+/// A download job: bars from a market-data source into the store.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DownloadJob {
+    #[serde(default, deserialize_with = "field_source")]
+    pub source: DownloadSource,
+    #[serde(default)]
+    pub symbols: Vec<String>,
+    /// The source's whole list instead of (or as well as) `symbols`.
+    #[serde(default, deserialize_with = "field_universe")]
+    pub universe: Option<UniverseChoice>,
+    #[serde(default = "daily", deserialize_with = "field_frequency")]
+    pub frequency: Frequency,
+    #[serde(default, deserialize_with = "field_adjustment")]
+    pub adjustment: Adjustment,
+    #[serde(default)]
+    pub from: Option<NaiveDate>,
+    #[serde(default)]
+    pub to: Option<NaiveDate>,
+}
+
+/// A finetune job: the built-in model (or one the user may see) trained on stored series.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FinetuneJob {
+    pub symbols: Vec<String>,
+    #[serde(default, deserialize_with = "field_stages")]
+    pub stages: Stages,
+    #[serde(default = "one")]
+    pub epochs: u32,
+    #[serde(default = "sixteen")]
+    pub batch_size: u32,
+    #[serde(default)]
+    pub lr: Option<f64>,
+    #[serde(default = "ninety")]
+    pub lookback: u32,
+    #[serde(default = "ten")]
+    pub horizon: u32,
+    /// Stop each stage after this many seconds.
+    #[serde(default)]
+    pub max_seconds: Option<f64>,
+    /// The model to start from, by id (default: the built-in `kxian-default`).
+    #[serde(default)]
+    pub base: Option<String>,
+}
+
+/// A job as submitted. Everything is checked ([`JobSpec::normalised`]) before it is queued.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum JobSpec {
+    Download(DownloadJob),
+    Finetune(FinetuneJob),
+}
+
+fn daily() -> Frequency {
+    Frequency::Daily
+}
+fn one() -> u32 {
+    1
+}
+fn sixteen() -> u32 {
+    16
+}
+fn ninety() -> u32 {
+    90
+}
+fn ten() -> u32 {
+    10
+}
+
+/// A choice read from its name, the error naming the field: a tagged enum's fields are read
+/// from a buffer, where serde no longer knows their path.
+fn named<'de, D: Deserializer<'de>, T>(
+    d: D,
+    field: &str,
+    parse: impl FnOnce(&str) -> Result<T, String>,
+) -> Result<T, D::Error> {
+    let s = String::deserialize(d)?;
+    parse(&s).map_err(|e| serde::de::Error::custom(format!("{field}: {e}")))
+}
+
+fn one_of<T: Copy>(all: &[T], name: fn(T) -> &'static str, s: &str) -> Result<T, String> {
+    all.iter().copied().find(|x| name(*x) == s).ok_or_else(|| {
+        let names: Vec<&str> = all.iter().map(|x| name(*x)).collect();
+        format!("`{s}` is not {}", names.join(", "))
+    })
+}
+
+fn field_source<'de, D: Deserializer<'de>>(d: D) -> Result<DownloadSource, D::Error> {
+    named(d, "source", |s| {
+        one_of(&DownloadSource::ALL, DownloadSource::as_str, s)
+    })
+}
+
+fn field_universe<'de, D: Deserializer<'de>>(d: D) -> Result<Option<UniverseChoice>, D::Error> {
+    match Option::<String>::deserialize(d)? {
+        None => Ok(None),
+        Some(s) => one_of(&UniverseChoice::ALL, UniverseChoice::as_str, &s)
+            .map(Some)
+            .map_err(|e| serde::de::Error::custom(format!("universe: {e}"))),
+    }
+}
+
+fn field_stages<'de, D: Deserializer<'de>>(d: D) -> Result<Stages, D::Error> {
+    named(d, "stages", |s| one_of(&Stages::ALL, Stages::as_str, s))
+}
+
+/// Any spelling the importers take (`1d`, `day`, `101`), stored in the canonical one.
+fn field_frequency<'de, D: Deserializer<'de>>(d: D) -> Result<Frequency, D::Error> {
+    named(d, "frequency", |s| {
+        s.parse()
+            .map_err(|e: crate::domain::ParseFrequencyError| e.to_string())
+    })
+}
+
+fn field_adjustment<'de, D: Deserializer<'de>>(d: D) -> Result<Adjustment, D::Error> {
+    named(d, "adjustment", |s| {
+        s.parse()
+            .map_err(|e: crate::domain::ParseAdjustmentError| e.to_string())
+    })
+}
+
+/// Most symbols one download job names (a whole market is `universe`).
+pub const MAX_DOWNLOAD_SYMBOLS: usize = 2_000;
+/// Most symbols one finetune trains on.
+pub const MAX_TRAIN_SYMBOLS: usize = 500;
+
+/// Canonical spellings without repeats, at most `max`; the error names the field.
+fn canonical(symbols: &[String], max: usize) -> Result<Vec<String>, String> {
+    let mut seen = std::collections::BTreeSet::new();
+    let mut out = Vec::with_capacity(symbols.len());
+    for s in symbols {
+        let c = s
+            .parse::<Symbol>()
+            .map_err(|e| format!("symbols: `{s}`: {e}"))?
+            .to_string();
+        if seen.insert(c.clone()) {
+            out.push(c);
+        }
+    }
+    if out.len() > max {
+        return Err(format!(
+            "symbols: {} symbols; one job takes at most {max}",
+            out.len()
+        ));
+    }
+    Ok(out)
+}
+
+impl DownloadJob {
+    fn normalise(&mut self) -> Result<(), String> {
+        self.symbols = canonical(&self.symbols, MAX_DOWNLOAD_SYMBOLS)?;
+        if self.symbols.is_empty() && self.universe.is_none() {
+            return Err("symbols: give symbols or a universe (all-etfs, all-a)".into());
+        }
+        let sane = |d: &NaiveDate| (1990..=2100).contains(&chrono::Datelike::year(d));
+        for (field, d) in [("from", &self.from), ("to", &self.to)] {
+            if let Some(d) = d
+                && !sane(d)
+            {
+                return Err(format!("{field}: {d} is not between 1990 and 2100"));
+            }
+        }
+        if let (Some(f), Some(t)) = (self.from, self.to)
+            && f > t
+        {
+            return Err("from: after `to`".into());
+        }
+        Ok(())
+    }
+}
+
+impl FinetuneJob {
+    fn normalise(&mut self) -> Result<(), String> {
+        self.symbols = canonical(&self.symbols, MAX_TRAIN_SYMBOLS)?;
+        if self.symbols.is_empty() {
+            return Err("symbols: at least one series to train on".into());
+        }
+        if !(1..=100).contains(&self.epochs) || !(1..=1024).contains(&self.batch_size) {
+            return Err("epochs: 1 to 100; batch_size: 1 to 1024".into());
+        }
+        if self.lookback < 2 || self.horizon < 1 {
+            return Err("lookback: at least 2; horizon: at least 1".into());
+        }
+        if self.lookback > 4096 || self.horizon > 1024 {
+            return Err("lookback: at most 4096; horizon: at most 1024".into());
+        }
+        if let Some(lr) = self.lr
+            && !(lr.is_finite() && lr > 0.0 && lr <= 1.0)
+        {
+            return Err(format!("lr: {lr} is not in (0, 1]"));
+        }
+        if let Some(m) = self.max_seconds
+            && !(m.is_finite() && m > 0.0 && m <= 7.0 * 86_400.0)
+        {
+            return Err(format!("max_seconds: {m} is not in (0, 604800]"));
+        }
+        if let Some(b) = &self.base
+            && (b.is_empty()
+                || b.len() > 128
+                || !b
+                    .bytes()
+                    .all(|c| c.is_ascii_alphanumeric() || b"-_.".contains(&c)))
+        {
+            return Err("base: a model id (letters, digits, - _ .; at most 128)".into());
+        }
+        Ok(())
+    }
+}
+
+impl JobSpec {
+    /// The spec as it is stored and run: every bound holds, symbols are in canonical
+    /// spelling without repeats, and the error names the field.
+    pub fn normalised(mut self) -> Result<JobSpec, String> {
+        match &mut self {
+            JobSpec::Download(d) => d.normalise()?,
+            JobSpec::Finetune(f) => f.normalise()?,
+        }
+        Ok(self)
+    }
+
+    /// The problem with the spec, naming the field.
+    pub fn check(&self) -> Result<(), String> {
+        self.clone().normalised().map(|_| ())
+    }
+
+    pub fn kind(&self) -> JobKind {
+        match self {
+            JobSpec::Download(_) => JobKind::Download,
+            JobSpec::Finetune(_) => JobKind::Finetune,
+        }
+    }
+
+    /// The symbols the job names, as submitted or normalised.
+    pub fn symbols(&self) -> &[String] {
+        match self {
+            JobSpec::Download(d) => &d.symbols,
+            JobSpec::Finetune(f) => &f.symbols,
+        }
+    }
+}

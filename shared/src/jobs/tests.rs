@@ -1,0 +1,171 @@
+use super::*;
+use serde_json::{Value, json};
+use std::path::Path;
+
+/// One line of every kind a job's stream carries, as the trainer and the server print them.
+fn every_event() -> Vec<Value> {
+    vec![
+        json!({"event": "start", "stage": "tokenizer", "train_windows": 120, "val_windows": 12, "steps": 8, "parameters": 4096}),
+        json!({"event": "start", "stage": "classifier", "train_samples": 900, "val_samples": 90, "steps": 30, "parameters": 1200, "class_freq": [0.2, 0.3, 0.5]}),
+        json!({"event": "start", "stage": "download", "symbols": 3}),
+        json!({"event": "baseline", "stage": "predictor", "val_loss": 2.5}),
+        json!({"event": "step", "stage": "predictor", "epoch": 1, "step": 4, "loss": 2.25, "lr": 0.0001, "bars_per_s": 5120.5}),
+        json!({"event": "step", "stage": "classifier", "epoch": 1, "step": 4, "loss": 1.0, "lr": 0.001, "samples_per_s": 300.0}),
+        json!({"event": "epoch", "stage": "tokenizer", "epoch": 1, "train_loss": 0.5, "val_loss": 0.25, "best": true}),
+        json!({"event": "epoch", "stage": "classifier", "epoch": 2, "train_loss": 1.0, "val_loss": 0.75, "best": false, "val_brier": 0.5, "val_brier_baseline": 0.625, "val_accuracy": 0.5}),
+        json!({"event": "done", "stage": "tokenizer", "best_val_loss": 0.25, "checkpoint": "/r/tokenizer/best"}),
+        json!({"event": "done", "stage": "download", "downloaded": 1, "up_to_date": 1, "empty": 0, "unknown": 1, "failed": 0, "requests": 5}),
+        json!({"event": "symbol", "stage": "download", "index": 1, "total": 3, "symbol": "510300.SH", "status": "downloaded", "new_bars": 10, "first": "2024-09-02", "last": "2024-09-13"}),
+        json!({"event": "symbol", "stage": "download", "index": 2, "total": 3, "symbol": "600000.SH", "status": "up_to_date"}),
+        json!({"event": "symbol", "stage": "download", "index": 3, "total": 3, "symbol": "000001.SZ", "status": "unknown", "tried": ["0.000001"]}),
+        json!({"event": "started", "attempt": 1, "command": "train"}),
+        json!({"event": "requeued", "reason": "the server stopped while the job ran; it resumes"}),
+        json!({"event": "retried", "attempt": 2}),
+        json!({"event": "end", "state": "cancelled"}),
+        json!({"event": "end", "state": "failed", "error": "kxian-trainer exited with 2"}),
+        json!({"event": "end", "state": "done", "result": {"model": "job-3"}}),
+        json!({"event": "end", "state": "done", "result": {"imported": [{"symbol": "510300.SH", "inserted": 10, "updated": 0}], "outcomes": {"510300.SH": {"status": "empty"}}}}),
+    ]
+}
+
+#[test]
+fn every_event_reads_and_prints_back_the_same_line() {
+    let mut names = std::collections::BTreeSet::new();
+    for line in every_event() {
+        let e: JobEvent =
+            serde_json::from_value(line.clone()).unwrap_or_else(|err| panic!("{line}: {err}"));
+        assert_eq!(e.name(), line["event"], "{line}");
+        names.insert(e.name());
+        // As text: a loss is an f32, which a JSON value would widen to f64 digits.
+        let line_text = line.to_string();
+        assert_eq!(e.to_line().len(), line_text.len(), "{line_text}");
+        let back: Value = serde_json::from_str(&e.to_line()).unwrap();
+        assert_eq!(back, line);
+    }
+    assert_eq!(names.len(), 10, "every variant is covered: {names:?}");
+}
+
+#[test]
+fn a_loss_that_went_non_finite_still_reads() {
+    let e: JobEvent = serde_json::from_value(
+        json!({"event": "step", "stage": "predictor", "epoch": 1, "step": 1, "loss": null, "lr": 0.1, "bars_per_s": 1.0}),
+    )
+    .unwrap();
+    let JobEvent::Step { loss, .. } = e else {
+        panic!("{e:?}")
+    };
+    assert!(loss.is_nan());
+}
+
+#[test]
+fn a_spec_takes_any_spelling_and_is_stored_in_the_canonical_one() {
+    let spec: JobSpec = serde_json::from_value(json!({
+        "kind": "download", "symbols": ["sh600000", "600000", "510300"], "frequency": "1d", "adjustment": "qfq"
+    }))
+    .unwrap();
+    let spec = spec.normalised().unwrap();
+    assert_eq!(
+        serde_json::to_value(&spec).unwrap(),
+        json!({"kind": "download", "source": "eastmoney", "symbols": ["600000.SH", "510300.SH"],
+               "universe": null, "frequency": "daily", "adjustment": "qfq", "from": null, "to": null})
+    );
+    assert_eq!(spec.kind(), JobKind::Download);
+}
+
+/// A value the types refuse names its field and what is allowed; so does a bound the check
+/// refuses.
+#[test]
+fn a_bad_spec_names_what_is_wrong() {
+    let bad = [
+        (
+            json!({"kind": "download", "symbols": ["600000"], "source": "bloomberg"}),
+            "source: `bloomberg` is not eastmoney, tushare, yahoo",
+        ),
+        (
+            json!({"kind": "download", "symbols": ["600000"], "frequency": "hourly"}),
+            "frequency: unknown frequency `hourly`",
+        ),
+        (
+            json!({"kind": "download", "universe": "everything"}),
+            "universe: `everything` is not all-etfs, all-a",
+        ),
+        (
+            json!({"kind": "download", "symbols": ["600000"], "colour": "red"}),
+            "unknown field `colour`",
+        ),
+        (
+            json!({"kind": "finetune", "symbols": ["600000"], "stages": "all"}),
+            "stages: `all` is not tokenizer, predictor, both",
+        ),
+    ];
+    for (spec, want) in bad {
+        let err = serde_json::from_value::<JobSpec>(spec.clone())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(want), "{spec}: {err}");
+    }
+    let checked = [
+        (json!({"kind": "download"}), "symbols"),
+        (
+            json!({"kind": "download", "symbols": ["60000x"]}),
+            "symbols",
+        ),
+        (
+            json!({"kind": "download", "symbols": ["600000"], "from": "2024-02-01", "to": "2024-01-01"}),
+            "from",
+        ),
+        (json!({"kind": "finetune", "symbols": []}), "symbols"),
+        (
+            json!({"kind": "finetune", "symbols": ["600000"], "lr": 3.0}),
+            "lr",
+        ),
+        (
+            json!({"kind": "finetune", "symbols": ["600000"], "epochs": 0}),
+            "epochs",
+        ),
+        (
+            json!({"kind": "finetune", "symbols": ["600000"], "base": "../etc"}),
+            "base",
+        ),
+    ];
+    for (spec, field) in checked {
+        let parsed: JobSpec = serde_json::from_value(spec.clone()).unwrap();
+        let err = parsed.normalised().unwrap_err();
+        assert!(err.starts_with(field), "{spec}: {err}");
+    }
+}
+
+#[test]
+fn trainer_arguments_name_the_job_folder_and_the_owner() {
+    let dir = JobDir::new(Path::new("/w"), 7);
+    let ctx = TrainerContext {
+        store: Path::new("/db/k.db"),
+        dir: &dir,
+        owner: Owner {
+            id: 3,
+            admin: false,
+        },
+    };
+    let spec: JobSpec = serde_json::from_value(
+        json!({"kind": "finetune", "symbols": ["600000.SH"], "stages": "predictor", "lr": 0.001}),
+    )
+    .unwrap();
+    let args: Vec<String> = spec
+        .trainer_args(&ctx)
+        .into_iter()
+        .map(|a| a.into_string().unwrap())
+        .collect();
+    assert_eq!(args[0], "finetune-predictor");
+    let after = |flag: &str| {
+        let i = args
+            .iter()
+            .position(|a| a == flag)
+            .unwrap_or_else(|| panic!("{flag}: {args:?}"));
+        args[i + 1].clone()
+    };
+    assert_eq!(after("--out"), "/w/job-7/run");
+    assert_eq!(after("--tokenizer"), "/w/job-7/base/tokenizer");
+    assert_eq!(after("--as-user"), "3");
+    assert_eq!(after("--lr"), "0.001");
+    assert!(!args.contains(&"--as-admin".to_string()));
+}

@@ -1,0 +1,168 @@
+//! The store opened read-only, as the trainer reads it beside a running server: training
+//! series by symbol or board, and where an incremental download starts. Nothing is migrated
+//! or written, so a server in WAL mode is never blocked; a store from before series had owners
+//! (no `owner_id` column) is read as all public.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use chrono::{DateTime, NaiveDate};
+use kxian_shared::{Adjustment, Bar, Frequency};
+use sqlx::Row;
+use sqlx::sqlite::{SqliteConnectOptions, SqlitePool};
+
+use crate::{StoreError, Viewer};
+
+/// Which series to read: canonical symbols and/or every stored symbol of a board.
+#[derive(Debug, Clone)]
+pub struct SeriesQuery<'a> {
+    pub symbols: &'a [String],
+    pub board: Option<&'a str>,
+    pub frequency: Frequency,
+    pub adjustment: Adjustment,
+    /// First day of bars (inclusive).
+    pub from: Option<NaiveDate>,
+    /// Last day of bars (inclusive).
+    pub to: Option<NaiveDate>,
+}
+
+/// A read-only connection to a store file.
+#[derive(Debug)]
+pub struct ReadOnlyStore {
+    pool: SqlitePool,
+    owners: bool,
+}
+
+fn epoch(d: NaiveDate) -> i64 {
+    d.and_hms_opt(0, 0, 0)
+        .expect("midnight")
+        .and_utc()
+        .timestamp()
+}
+
+impl ReadOnlyStore {
+    /// Opens an existing store; a missing file is an error, never a new empty store.
+    pub async fn open(path: &Path) -> Result<ReadOnlyStore, StoreError> {
+        let opts = SqliteConnectOptions::new()
+            .filename(path)
+            .read_only(true)
+            .create_if_missing(false);
+        let pool = SqlitePool::connect_with(opts).await?;
+        let owners: bool = sqlx::query_scalar(
+            "SELECT COUNT(*) > 0 FROM pragma_table_info('series') WHERE name = 'owner_id'",
+        )
+        .fetch_one(&pool)
+        .await?;
+        Ok(ReadOnlyStore { pool, owners })
+    }
+
+    /// The selected series `viewer` may read, each `(canonical symbol, bars)` in ascending time.
+    /// Where several visible series share a symbol, the viewer's own is read, then the public
+    /// one ([`Viewer`]'s order, the same as the API's).
+    pub async fn series(
+        &self,
+        viewer: Viewer,
+        q: &SeriesQuery<'_>,
+    ) -> Result<Vec<(String, Vec<Bar>)>, StoreError> {
+        let (sees, prefers) = if self.owners {
+            (Viewer::SEES, Viewer::PREFERS)
+        } else {
+            ("(? IS NULL OR 1 OR ?)", "? IS NULL, r.id")
+        };
+        let series = sqlx::query(&format!(
+            "SELECT r.id, s.symbol, s.board FROM series r JOIN symbols s ON s.id = r.symbol_id
+             WHERE r.frequency = ? AND r.adjustment = ? AND {sees}
+             ORDER BY s.symbol, {prefers}"
+        ))
+        .bind(q.frequency.as_str())
+        .bind(q.adjustment.as_str())
+        .bind(viewer.user)
+        .bind(viewer.admin)
+        .bind(viewer.user)
+        .fetch_all(&self.pool)
+        .await?;
+        let lo = q.from.map_or(i64::MIN, epoch);
+        let hi = q.to.map_or(i64::MAX, |d| epoch(d) + 86_399);
+        let mut out: Vec<(String, Vec<Bar>)> = Vec::new();
+        for row in series {
+            let (id, symbol, board): (i64, String, String) = (row.get(0), row.get(1), row.get(2));
+            // Rows come in order of preference: the first series of a symbol is the one read.
+            if out.last().is_some_and(|(s, _)| *s == symbol) {
+                continue;
+            }
+            if !(q.symbols.contains(&symbol) || q.board == Some(board.as_str())) {
+                continue;
+            }
+            let bars = sqlx::query(
+                "SELECT ts, open, high, low, close, volume, amount FROM bars
+                 WHERE series_id = ? AND ts BETWEEN ? AND ? ORDER BY ts",
+            )
+            .bind(id)
+            .bind(lo)
+            .bind(hi)
+            .fetch_all(&self.pool)
+            .await?
+            .into_iter()
+            .filter_map(|r| {
+                Some(Bar {
+                    ts: DateTime::from_timestamp(r.get(0), 0)?.naive_utc(),
+                    open: r.get(1),
+                    high: r.get(2),
+                    low: r.get(3),
+                    close: r.get(4),
+                    volume: r.get(5),
+                    amount: r.get(6),
+                })
+            })
+            .collect();
+            out.push((symbol, bars));
+        }
+        Ok(out)
+    }
+
+    /// The day of the last stored bar of every series at `frequency` and `adjustment`, by
+    /// canonical symbol: where an incremental download for `writer` starts. Only the series
+    /// the download will be imported into count ([`Store::series_to_write`](crate::Store)'s
+    /// rule): the writer's own, else the public one when the writer is an admin or the machine.
+    pub async fn last_bar_days(
+        &self,
+        writer: Viewer,
+        frequency: Frequency,
+        adjustment: Adjustment,
+    ) -> Result<BTreeMap<String, NaiveDate>, StoreError> {
+        let (writes, prefers) = if self.owners {
+            (
+                "(r.owner_id IS ? OR (r.owner_id IS NULL AND ? = 1))",
+                "CASE WHEN r.owner_id IS ? THEN 0 ELSE 1 END",
+            )
+        } else {
+            ("(? IS NULL OR 1) AND ? = 1", "? IS NULL, r.id")
+        };
+        let rows = sqlx::query(&format!(
+            "SELECT s.symbol, (SELECT MAX(ts) FROM bars WHERE bars.series_id = r.id) AS last
+             FROM series r JOIN symbols s ON s.id = r.symbol_id
+             WHERE r.frequency = ? AND r.adjustment = ? AND last IS NOT NULL AND {writes}
+             ORDER BY s.symbol, {prefers}"
+        ))
+        .bind(frequency.as_str())
+        .bind(adjustment.as_str())
+        .bind(writer.user)
+        .bind(writer.admin)
+        .bind(writer.user)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut days = BTreeMap::new();
+        for r in rows {
+            let ts: i64 = r.get(1);
+            if let Some(t) = DateTime::from_timestamp(ts, 0) {
+                // The first row of a symbol is the preferred series.
+                days.entry(r.get::<String, _>(0)).or_insert(t.date_naive());
+            }
+        }
+        Ok(days)
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}

@@ -1,0 +1,14 @@
+//! The crate's integration tests, one binary: each module was its own test binary, and every
+//! binary linked the whole dependency tree again (the largest part of a cold CI run).
+
+mod backtest_page;
+mod common;
+#[path = "common/eastmoney_mock.rs"]
+mod eastmoney_mock;
+mod forecast_page;
+mod jobs;
+mod jobs_pages;
+mod kline_page;
+mod security;
+mod strip;
+mod upload;

@@ -1,0 +1,9 @@
+//! The crate's integration tests, one binary: each module was its own test binary, and every
+//! binary linked the whole dependency tree again (the largest part of a cold CI run).
+
+mod backtest_cli;
+mod classifier_cli;
+mod download_cli;
+mod forecast_cli;
+mod train_cli;
+mod wgpu_backend;
