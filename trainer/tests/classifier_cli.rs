@@ -185,3 +185,69 @@ fn train_evaluate_and_trade_on_the_probabilities() {
     assert!(!out.status.success());
     assert!(err.contains("config.json"), "{err}");
 }
+
+/// The classifier trains on the trainer's one loop, so it resumes: a run asked for more
+/// epochs with `--resume` goes on from the last checkpoint's step, and one that is done says
+/// so; gradient accumulation makes fewer, larger steps.
+#[test]
+fn the_classifier_resumes_and_accumulates() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |out: &std::path::Path, epochs: &str, extra: &[&str]| {
+        let o = trainer()
+            .arg("train-classifier")
+            .arg("--input")
+            .args(inputs())
+            .args(["--skip-invalid", "--out"])
+            .arg(out)
+            .args([
+                "--epochs",
+                epochs,
+                "--steps-per-epoch",
+                "4",
+                "--batch-size",
+                "16",
+                "--d-model",
+                "16",
+                "--heads",
+                "2",
+                "--layers",
+                "1",
+                "--max-val",
+                "128",
+                "--device",
+                "cpu",
+                "--progress",
+                "json",
+                "--val-from",
+                "2021-01-04",
+            ])
+            .args(extra)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    let parts = dir.path().join("parts");
+    run(&parts, "1", &[]);
+    let state: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(parts.join("last/train_state.json")).unwrap())
+            .unwrap();
+    assert_eq!(
+        (state["step"].as_u64(), state["epoch"].as_u64()),
+        (Some(4), Some(1))
+    );
+    let second = run(&parts, "2", &["--resume"]);
+    let steps: Vec<u64> = second
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|e| e["event"] == "step")
+        .map(|e| e["step"].as_u64().unwrap())
+        .collect();
+    assert_eq!(steps, [5, 6, 7, 8], "the resumed run goes on from step 4");
+    let accumulated = run(&dir.path().join("acc"), "1", &["--accumulation", "2"]);
+    let steps = accumulated
+        .lines()
+        .filter(|l| l.contains("\"event\":\"step\""))
+        .count();
+    assert_eq!(steps, 4, "four steps of two batches each");
+}

@@ -6,16 +6,13 @@
 //! the cut-off, so the two never share a bar's outcome.
 
 use crate::cli_error::BadInput;
-use crate::progress::Progress;
-use kxian_shared::jobs::{ClassifierScores, JobEvent, Rate, StageName, StagePlan, StageSummary};
+use kxian_shared::jobs::{ClassifierScores, Rate, StageName, StagePlan};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
-use std::time::Instant;
 
 use anyhow::Context as _;
 use burn::module::Module;
-use burn::optim::{AdamWConfig, GradientsParams};
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use chrono::NaiveDate;
 use kxian_shared::Bar;
@@ -33,8 +30,7 @@ use serde::Serialize;
 use crate::device::{DeviceChoice, pick};
 use crate::input::{self, import_options};
 use crate::models::ModelDirError;
-use crate::schedule::one_cycle;
-use crate::train::{ProgressMode, save_dir};
+use crate::train::ProgressMode;
 
 /// Where the bars come from (both commands).
 #[derive(Debug, Clone, clap::Args)]
@@ -110,6 +106,9 @@ pub struct TrainClassifierArgs {
     pub steps_per_epoch: usize,
     #[arg(long, default_value_t = 64)]
     pub batch_size: usize,
+    /// Batches whose gradients add up to one step (an effective batch of batch-size × this).
+    #[arg(long, default_value_t = 1)]
+    pub accumulation: usize,
     #[arg(long, default_value_t = 1e-3)]
     pub lr: f64,
     #[arg(long, default_value_t = 0.01)]
@@ -119,6 +118,9 @@ pub struct TrainClassifierArgs {
     pub max_val: usize,
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
+    /// Continue from `last/` in --out when an earlier run of the same command left one.
+    #[arg(long)]
+    pub resume: bool,
     #[arg(long, value_enum, default_value_t = DeviceChoice::Auto)]
     pub device: DeviceChoice,
     #[arg(long, value_enum, default_value_t = ProgressMode::Bar)]

@@ -2,6 +2,7 @@
 //! cut-off, validated after it, with the best checkpoint kept.
 
 use super::*;
+use crate::fit::{FitConfig, Task, fit};
 
 pub struct TrainOutcome {
     pub best_dir: PathBuf,
@@ -80,27 +81,21 @@ pub fn train(args: &TrainClassifierArgs) -> anyhow::Result<TrainOutcome> {
     let plain = picked.device.clone();
     let device = plain.clone().autodiff();
     device.seed(args.seed);
-    let mut model = Classifier::new(&config, &device);
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("{}: cannot create", args.out.display()))?;
-    let total = args.epochs * args.steps_per_epoch;
-    let mut progress = Progress::new(
-        args.progress,
-        total as u64,
-        "steps",
-        Some(&args.out.join("metrics.jsonl")),
-    )?;
-    let bar = progress.bar().clone();
-    let mut emit = |e: &JobEvent| progress.emit(e);
-    emit(&JobEvent::Start {
-        stage: STAGE,
-        plan: StagePlan::Samples {
-            train_samples: train.len(),
-            val_samples: val.len(),
-            steps: total,
-            parameters: model.num_params(),
-            class_freq,
-        },
+    let resumed = if args.resume {
+        crate::train::last_checkpoint(&args.out)
+    } else {
+        None
+    };
+    let model = match &resumed {
+        Some((dir, _)) => load_model(dir, &device)?,
+        None => Classifier::new(&config, &device),
+    };
+    let state = resumed.map(|(_, s)| s).unwrap_or(crate::train::TrainState {
+        // Not infinity: JSON has no infinity, and the state must read back.
+        best_val_loss: f32::MAX,
+        ..Default::default()
     });
     eprintln!(
         "{} training samples before {cut}, {} validation samples; class shares up {:.1} %, down {:.1} %, flat {:.1} %",
@@ -110,98 +105,158 @@ pub fn train(args: &TrainClassifierArgs) -> anyhow::Result<TrainOutcome> {
         class_freq[1] * 100.0,
         class_freq[2] * 100.0
     );
-    let mut optim = AdamWConfig::new()
-        .with_weight_decay(args.weight_decay as f32)
-        .with_grad_clipping(Some(burn::grad_clipping::GradientClippingConfig::Norm(1.0)))
-        .init();
-    let mut rng = Rng::new(args.seed);
-    let val_targets = |m: &Classifier| -> (f32, ClassifierMetrics) {
-        let p = predict(m, &series, &val, market.as_ref(), &plain);
-        let s = scored(&series, &val, &p, &rule);
+    let accumulation = args.accumulation.max(1);
+    let mut task = ClassifierTask {
+        series: &series,
+        train: &train,
+        val: &val,
+        market: market.as_ref(),
+        rule,
+        class_freq,
+        kind,
+        weights,
+        rng: Rng::new(args.seed),
+        batches_per_epoch: args.steps_per_epoch * accumulation,
+        args,
+        device: &device,
+        plain: &plain,
+    };
+    let fitted = fit(
+        &mut task,
+        model,
+        state,
+        &FitConfig {
+            stage: STAGE,
+            dir: &args.out,
+            metrics: &args.out.join("metrics.jsonl"),
+            progress: args.progress,
+            epochs: args.epochs,
+            steps_per_epoch: args.steps_per_epoch,
+            accumulation,
+            lr: args.lr,
+            weight_decay: args.weight_decay,
+            clip: 1.0,
+            max_seconds: None,
+            save_every: args.steps_per_epoch,
+        },
+    )?;
+    let best_dir = args.out.join("best");
+    // A resumed run that saw no better epoch scores the best checkpoint it kept.
+    let metrics = match fitted.best_scores {
+        Some(m) => m,
+        None => task.validate(&load_model(&best_dir, &plain)?).1,
+    };
+    Ok(TrainOutcome {
+        best_dir,
+        best_val_loss: fitted.state.best_val_loss,
+        first_val_loss: fitted.state.first_val_loss,
+        metrics,
+    })
+}
+
+/// The classifier's training: batches of random training samples at a random context
+/// length, drawn from one seeded sequence; validation is log loss with the Brier score and
+/// accuracy beside it.
+struct ClassifierTask<'a> {
+    series: &'a [Series],
+    train: &'a [Sample],
+    val: &'a [Sample],
+    market: Option<&'a Market>,
+    rule: LabelRule,
+    class_freq: [f64; 3],
+    kind: Loss,
+    weights: [f32; 3],
+    rng: Rng,
+    batches_per_epoch: usize,
+    args: &'a TrainClassifierArgs,
+    device: &'a Device,
+    plain: &'a Device,
+}
+
+impl Task for ClassifierTask<'_> {
+    type Model = Classifier;
+    /// The context length and the samples.
+    type Batch = (usize, Vec<Sample>);
+    type Scores = ClassifierMetrics;
+
+    fn batches(&mut self, _epoch: usize) -> Vec<(usize, Vec<Sample>)> {
+        let a = self.args;
+        let span = (a.max_context - a.min_context + 1) as u64;
+        (0..self.batches_per_epoch)
+            .map(|_| {
+                let len = a.min_context + (self.rng.next_u64() % span) as usize;
+                let picks = (0..a.batch_size)
+                    .map(|_| self.train[(self.rng.next_u64() % self.train.len() as u64) as usize])
+                    .collect();
+                (len, picks)
+            })
+            .collect()
+    }
+
+    fn loss(&self, model: &Classifier, (len, picks): &(usize, Vec<Sample>)) -> Tensor<1> {
+        let x = batch(
+            &contexts(self.series, picks, *len, self.market),
+            self.device,
+        );
+        let y = targets(self.series, picks, &self.rule, self.device);
+        loss(model.logits(x), y, self.kind, self.weights)
+    }
+
+    fn validate(&self, model: &Classifier) -> (f32, ClassifierMetrics) {
+        let p = predict(model, self.series, self.val, self.market, self.plain);
+        let s = scored(self.series, self.val, &p, &self.rule);
         let ll = s
             .iter()
             .map(|x| -(x.p[x.class].max(1e-12)).ln())
             .sum::<f64>()
             / s.len() as f64;
-        let metrics = classifier_metrics(&s, &rule, class_freq, &CostMatrix::default(), 0.0);
+        let metrics =
+            classifier_metrics(&s, &self.rule, self.class_freq, &CostMatrix::default(), 0.0);
         (ll as f32, metrics)
-    };
-    let (first_val_loss, mut best_metrics) = val_targets(&model.valid());
-    let mut best = f32::MAX;
-    let best_dir = args.out.join("best");
-    let mut step = 0;
-    for epoch in 0..args.epochs {
-        let mut losses = Vec::new();
-        for _ in 0..args.steps_per_epoch {
-            let t0 = Instant::now();
-            let span = (args.max_context - args.min_context + 1) as u64;
-            let len = args.min_context + (rng.next_u64() % span) as usize;
-            let picks: Vec<Sample> = (0..args.batch_size)
-                .map(|_| train[(rng.next_u64() % train.len() as u64) as usize])
-                .collect();
-            let x = batch(&contexts(&series, &picks, len, market.as_ref()), &device);
-            let y = targets(&series, &picks, &rule, &device);
-            let l = loss(model.logits(x), y, kind, weights);
-            let value = l.clone().into_scalar::<f32>();
-            let grads = GradientsParams::from_grads(l.backward(), &model);
-            let lr = one_cycle(args.lr, step, total);
-            model = optim.step(lr, model, grads);
-            step += 1;
-            losses.push(value);
-            bar.inc(1);
-            bar.set_message(format!("loss {value:.4}"));
-            emit(&JobEvent::Step {
-                stage: STAGE,
-                epoch,
-                step,
-                loss: value,
-                lr,
-                rate: Rate::Samples {
-                    samples_per_s: picks.len() as f64 / t0.elapsed().as_secs_f64(),
-                },
-            });
+    }
+
+    fn save(&self, model: &Classifier) -> kxian_shared::model::Saved {
+        checkpoint::save_classifier(&model.valid())
+    }
+
+    fn rate(&self, batches: &[(usize, Vec<Sample>)], secs: f64) -> Rate {
+        let samples: usize = batches.iter().map(|b| b.1.len()).sum();
+        Rate::Samples {
+            samples_per_s: samples as f64 / secs,
         }
-        let (val_loss, metrics) = val_targets(&model.valid());
-        let is_best = val_loss < best;
-        let saved = checkpoint::save_classifier(&model.valid());
-        if is_best {
-            best = val_loss;
-            best_metrics = metrics.clone();
-            save_dir(&best_dir, &saved, None)?;
+    }
+
+    fn plan(&self, parameters: usize, steps: usize) -> StagePlan {
+        StagePlan::Samples {
+            train_samples: self.train.len(),
+            val_samples: self.val.len(),
+            steps,
+            parameters,
+            class_freq: self.class_freq,
         }
-        save_dir(&args.out.join("last"), &saved, None)?;
-        let train_loss = losses.iter().sum::<f32>() / losses.len().max(1) as f32;
-        emit(&JobEvent::Epoch {
-            stage: STAGE,
-            epoch,
-            train_loss,
-            val_loss,
-            best: is_best,
-            scores: Some(ClassifierScores {
-                val_brier: metrics.brier,
-                val_brier_baseline: metrics.brier_baseline,
-                val_accuracy: metrics.accuracy,
-            }),
-        });
+    }
+
+    fn scores(m: &ClassifierMetrics) -> Option<ClassifierScores> {
+        Some(ClassifierScores {
+            val_brier: m.brier,
+            val_brier_baseline: m.brier_baseline,
+            val_accuracy: m.accuracy,
+        })
+    }
+
+    fn epoch_done(
+        &self,
+        epoch: usize,
+        train_loss: f32,
+        val_loss: f32,
+        m: &ClassifierMetrics,
+        best: bool,
+    ) {
         eprintln!(
             "epoch {epoch}: train loss {train_loss:.4}, validation log loss {val_loss:.4}, Brier {:.4} (baseline {:.4}){}",
-            metrics.brier,
-            metrics.brier_baseline,
-            if is_best { ", best" } else { "" }
+            m.brier,
+            m.brier_baseline,
+            if best { ", best" } else { "" }
         );
     }
-    bar.finish_and_clear();
-    emit(&JobEvent::Done {
-        stage: STAGE,
-        summary: StageSummary::Trained {
-            best_val_loss: best,
-            checkpoint: best_dir.display().to_string(),
-        },
-    });
-    Ok(TrainOutcome {
-        best_dir,
-        best_val_loss: best,
-        first_val_loss,
-        metrics: best_metrics,
-    })
 }

@@ -8,10 +8,7 @@
 //! and the browser load them; metrics as JSON lines.
 
 use std::path::{Path, PathBuf};
-use std::time::Instant;
 
-use burn::module::Module;
-use burn::optim::{AdamWConfig, GradientsAccumulator, GradientsParams};
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use kxian_shared::features::windows::{Split, Window, split_windows};
 use kxian_shared::model::predictor::{PredictorInput, cross_entropy};
@@ -24,10 +21,9 @@ use crate::init::Preset;
 use crate::input::{self, import_options};
 use crate::models;
 
-use crate::progress::Progress;
 pub use crate::progress::ProgressMode;
 pub use crate::schedule::one_cycle;
-use kxian_shared::jobs::{JobEvent, Rate, StageName, StagePlan, StageSummary};
+use kxian_shared::jobs::{Rate, StageName, StagePlan};
 
 /// What both stages read.
 #[derive(Debug, Clone, clap::Args)]
@@ -138,7 +134,7 @@ mod state;
 pub use batches::load_windows;
 pub use stage::run_stage;
 pub use state::TrainState;
-pub(crate) use state::save_dir;
+pub(crate) use state::{last_checkpoint, save_dir};
 
 #[cfg(test)]
 mod tests {

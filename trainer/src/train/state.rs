@@ -42,7 +42,7 @@ pub(crate) fn save_dir(
 }
 
 /// The last checkpoint of a stage and its state, if the run got that far.
-pub(super) fn last_checkpoint(stage_dir: &Path) -> Option<(PathBuf, TrainState)> {
+pub(crate) fn last_checkpoint(stage_dir: &Path) -> Option<(PathBuf, TrainState)> {
     ["last", "last.old"].iter().find_map(|name| {
         let dir = stage_dir.join(name);
         let state = serde_json::from_slice(&std::fs::read(dir.join(STATE_FILE)).ok()?).ok()?;
