@@ -12,7 +12,8 @@ use kxian_shared::model::{
 
 use crate::models::{self, ModelDirError};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum Preset {
     /// Kxian's default model: the Kronos architecture at d_model 64 (about 0.6M parameters,
     /// 2.3 MB), small enough to ship in the repository and to run in a browser.

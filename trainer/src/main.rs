@@ -135,30 +135,19 @@ fn evaluate(args: &EvaluateArgs) -> Result<(), CliError> {
 fn train(args: &TrainArgs, stages: &[Stage]) -> Result<(), CliError> {
     std::fs::create_dir_all(&args.out)
         .map_err(|e| anyhow::Error::new(e).context(format!("creating {}", args.out.display())))?;
-    // The run describes itself: the command that made it, and a model card when it is done.
     let command: Vec<String> = std::env::args().collect();
-    let config = serde_json::json!({
-        "command": command,
-        "inputs": args.input,
-        "store": args.store.store,
-        "symbols": args.store.symbols,
-        "board": args.store.board,
-        "frequency": args.store.frequency.as_str(),
-        "from": args.store.from,
-        "to": args.store.to,
-        "seed": args.seed,
-        "lookback": args.lookback,
-        "horizon": args.horizon,
-        "stride": args.stride,
-        "val_fraction": args.val_fraction,
-        "test_fraction": args.test_fraction,
-        "epochs": args.epochs,
-        "batch_size": args.batch_size,
-        "accumulation": args.accumulation,
-        "lr": args.lr,
-        "weight_decay": args.weight_decay,
-        "teacher_forcing": args.teacher_forcing,
-    });
+    // The run describes itself: the command that made it and every argument, from the
+    // arguments' own type (nothing hand-listed to fall behind), and a model card when done.
+    #[derive(serde::Serialize)]
+    struct RunJson<'a> {
+        command: &'a [String],
+        #[serde(flatten)]
+        args: &'a TrainArgs,
+    }
+    let config = RunJson {
+        command: &command,
+        args,
+    };
     write_file(&RunDir(args.out.clone()).run_json(), &json(&config))?;
     let inputs: Vec<String> = args.input.iter().map(|p| p.display().to_string()).collect();
     let mut card = format!(

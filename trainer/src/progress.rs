@@ -7,7 +7,8 @@ use std::path::Path;
 
 use kxian_shared::jobs::JobEvent;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum ProgressMode {
     /// A progress bar on a terminal, nothing otherwise.
     Bar,

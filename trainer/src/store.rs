@@ -13,7 +13,7 @@ use kxian_store::Viewer;
 use kxian_store::reader::{ReadOnlyStore, SeriesQuery};
 
 /// Which series to read.
-#[derive(Debug, Clone, clap::Args)]
+#[derive(Debug, Clone, clap::Args, serde::Serialize)]
 pub struct StoreSelection {
     /// Read series from this store (e.g. ~/.local/share/kxian/kxian.db) instead of, or as well
     /// as, --input files.
@@ -36,13 +36,14 @@ pub struct StoreSelection {
     #[arg(long)]
     pub to: Option<NaiveDate>,
     #[command(flatten)]
+    #[serde(flatten)]
     pub reader: StoreReader,
 }
 
 /// Whose eyes the store is read with. The server passes a job's owner, so a job reads what
 /// its owner may read and nothing else; without it (a person with the file) every series is
 /// read, the public one first where several share a key.
-#[derive(Debug, Clone, Copy, Default, clap::Args)]
+#[derive(Debug, Clone, Copy, Default, clap::Args, serde::Serialize)]
 pub struct StoreReader {
     /// Read as this user id: their own series and the public ones, never another user's.
     #[arg(long)]

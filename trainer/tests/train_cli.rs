@@ -133,6 +133,18 @@ fn both_stages_lower_the_validation_loss_and_write_loadable_checkpoints() {
     let config: Value =
         serde_json::from_slice(&std::fs::read(run.join("run.json")).unwrap()).unwrap();
     assert_eq!(config["accumulation"], 2);
+    // Every argument, from the arguments' own type: also those a hand-made list had missed.
+    for key in [
+        "command",
+        "tokenizer",
+        "clip",
+        "max_seconds",
+        "save_every",
+        "device",
+        "preset",
+    ] {
+        assert!(config.get(key).is_some(), "run.json lacks {key}: {config}");
+    }
 }
 
 #[test]

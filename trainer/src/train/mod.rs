@@ -26,12 +26,14 @@ pub use crate::schedule::one_cycle;
 use kxian_shared::jobs::{Rate, StageName, StagePlan};
 
 /// What both stages read.
-#[derive(Debug, Clone, clap::Args)]
+/// Also what `run.json` records of a run, field for field.
+#[derive(Debug, Clone, clap::Args, Serialize)]
 pub struct TrainArgs {
     /// Bar files (any format the importer reads), one series each.
     #[arg(long, num_args = 1.., required_unless_present = "store")]
     pub input: Vec<PathBuf>,
     #[command(flatten)]
+    #[serde(flatten)]
     pub store: crate::store::StoreSelection,
     /// Drop rows the importer rejects (reported on standard error) instead of failing.
     #[arg(long)]
