@@ -129,10 +129,12 @@ fn downloads_survive_429_storms_dropped_connections_and_bad_answers() {
         1,
         "a malformed answer is not retried blindly"
     );
+    // The mock stamps a request when it reads it, so a busy machine can delay one stamp and
+    // shorten the gap after it; without the interval the gaps would be a millisecond or two.
     for w in log.windows(2) {
         assert!(
-            w[1].1 - w[0].1 >= 0.045,
-            "requests {w:?} closer than the interval"
+            w[1].1 - w[0].1 >= 0.025,
+            "requests {w:?} closer than half the 50 ms interval"
         );
     }
     let times: Vec<f64> = log
