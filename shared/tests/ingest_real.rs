@@ -1,15 +1,15 @@
-//! The importers against real files from `shared/data/real` (read at run time from the folder
-//! beside the repository; never copied into it).
+//! The importers against real files kept in the repository: the embedded HQChart JSON
+//! (`server/data/hqchart/`) and test copies (`shared/tests/data/`, each folder with its
+//! upstream licence and origin).
 
 use chrono::{NaiveDate, NaiveDateTime};
 use kxian_shared::api::{ImportOptions, VolumeUnit};
 use kxian_shared::ingest::{Layout, ParsedImport, parse_file};
 use kxian_shared::{Board, Frequency, InstrumentKind};
 
-const REAL: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/data/real");
-
+/// Paths are relative to this crate.
 fn read(rel: &str) -> (String, Vec<u8>) {
-    let path = format!("{REAL}/{rel}");
+    let path = format!("{}/{rel}", env!("CARGO_MANIFEST_DIR"));
     let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
     let name = rel.rsplit('/').next().unwrap().to_string();
     (name, bytes)
@@ -37,7 +37,7 @@ fn at(y: i32, m: u32, d: u32, h: u32, mi: u32) -> NaiveDateTime {
 
 #[test]
 fn hqchart_csi300_daily_json_is_an_index_in_lots() {
-    let p = import("hqchart/DayKLine/000300.sh.day.kline.json");
+    let p = import("../server/data/hqchart/000300.sh.day.kline.json");
     assert_eq!(p.layout, Layout::HqchartJson);
     assert_eq!(p.rows_read, 4790);
     assert!(p.rejected.is_empty());
@@ -66,7 +66,7 @@ fn hqchart_csi300_daily_json_is_an_index_in_lots() {
 
 #[test]
 fn hqchart_stock_json_daily_and_minute_are_in_shares() {
-    let p = import("hqchart/DayKLine/600000.sh.day.kline.json");
+    let p = import("../server/data/hqchart/600000.sh.day.kline.json");
     let s = &p.series[0];
     assert_eq!(s.symbol.to_string(), "600000.SH");
     assert_eq!(s.volume_unit, VolumeUnit::Shares);
@@ -78,7 +78,7 @@ fn hqchart_stock_json_daily_and_minute_are_in_shares() {
         p.warnings
     );
 
-    let p = import("hqchart/M1KLine/600000.sh.minute.kline.json");
+    let p = import("../server/data/hqchart/600000.sh.minute.kline.json");
     let s = &p.series[0];
     assert_eq!(s.frequency, Frequency::M1);
     assert_eq!(s.bars.len(), 16_080);
@@ -89,7 +89,7 @@ fn hqchart_stock_json_daily_and_minute_are_in_shares() {
 
 #[test]
 fn hqchart_minute_csv() {
-    let p = import("hqchart/csv/600000.sh.1min.csv");
+    let p = import("tests/data/hqchart/600000.sh.1min.csv");
     assert_eq!(p.layout, Layout::Generic);
     assert_eq!(p.rows_read, 16_080);
     assert!(p.rejected.is_empty());
@@ -111,14 +111,14 @@ fn hqchart_minute_csv() {
 
 #[test]
 fn hqchart_daily_csvs() {
-    let p = import("hqchart/csv/600000.sh.daily.csv");
+    let p = import("tests/data/hqchart/600000.sh.daily.csv");
     let s = &p.series[0];
     assert_eq!(s.volume_unit, VolumeUnit::Shares);
     assert_eq!(s.bars.len(), 5908);
     assert_eq!(s.bars[0].volume, 174_085_000.0);
 
     // An index in a generic layout: volume assumed lots, with a note saying so.
-    let p = import("hqchart/csv/000300.sh.daily.csv");
+    let p = import("tests/data/hqchart/000300.sh.daily.csv");
     let s = &p.series[0];
     assert_eq!(s.symbol.to_string(), "000300.SH");
     assert_eq!(s.volume_unit, VolumeUnit::Lots);
@@ -133,7 +133,7 @@ fn hqchart_daily_csvs() {
 
 #[test]
 fn kronos_600977_five_minute() {
-    let p = import("kronos/XSHG_5min_600977.csv");
+    let p = import("tests/data/kronos/XSHG_5min_600977.csv");
     assert_eq!(p.layout, Layout::Kronos);
     assert_eq!(p.rows_read, 2500);
     let [s] = p.series.as_slice() else { panic!() };
@@ -167,7 +167,7 @@ fn all_six_equinet_workbooks() {
         ("833819", "833819.BJ", Board::Bse),
     ];
     for (code, symbol, board) in cases {
-        let p = import(&format!("equinet/processed_{code}.xlsx"));
+        let p = import(&format!("tests/data/equinet/processed_{code}.xlsx"));
         assert_eq!(p.layout, Layout::EquinetXlsx, "{code}");
         assert_eq!(p.rows_read, 420, "{code}");
         let [s] = p.series.as_slice() else { panic!() };
@@ -184,7 +184,7 @@ fn all_six_equinet_workbooks() {
         assert!(s.bars.iter().all(|b| b.amount.is_none()));
         assert_eq!(s.bars.last().unwrap().ts, day(2025, 3, 19), "{code}");
     }
-    let p = import("equinet/processed_833819.xlsx");
+    let p = import("tests/data/equinet/processed_833819.xlsx");
     let b = p.series[0].bars[0];
     assert_eq!(b.ts, day(2023, 6, 26));
     assert_eq!(
@@ -197,7 +197,7 @@ fn all_six_equinet_workbooks() {
 /// 15 are rejected, one is within rounding noise and clamped.
 #[test]
 fn sse_composite_early_rows_are_rejected_unless_skipped() {
-    let (name, bytes) = read("hqchart/DayKLine/000001.sh.day.kline.json");
+    let (name, bytes) = read("../server/data/hqchart/000001.sh.day.kline.json");
     let e = parse_file(&name, &bytes, &ImportOptions::default()).unwrap_err();
     assert_eq!(e.code(), "invalid_rows");
     let problems = e.problems();
@@ -230,7 +230,7 @@ fn sse_composite_early_rows_are_rejected_unless_skipped() {
 
 #[test]
 fn csi300_minute_json_index() {
-    let p = import("hqchart/M1KLine/000300.sh.minute.kline.json");
+    let p = import("../server/data/hqchart/000300.sh.minute.kline.json");
     let s = &p.series[0];
     assert_eq!(s.frequency, Frequency::M1);
     assert_eq!(s.volume_unit, VolumeUnit::Lots);

@@ -1,5 +1,5 @@
-//! The limit-price rules against 25 years of real raw daily bars (HQChart 600000.SH, read at
-//! run time from the reference folder beside the repo): no close is ever above limit-up, and
+//! The limit-price rules against 25 years of real raw daily bars (HQChart 600000.SH, kept in
+//! `shared/tests/data/hqchart/`): no close is ever above limit-up, and
 //! the days that closed limit-up close exactly on the computed price.
 
 use kxian_shared::Symbol;
@@ -9,7 +9,7 @@ use kxian_shared::rules::{ListingStatus, limit_prices, price_band};
 fn spd_bank_never_closes_above_limit_up_and_hits_it_exactly() {
     let path = concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../../shared/data/real/hqchart/csv/600000.sh.daily.csv"
+        "/tests/data/hqchart/600000.sh.daily.csv"
     );
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path}: {e}"));
     let symbol = Symbol::parse("600000.SH").unwrap();

@@ -113,7 +113,7 @@ async fn akshare_csv_and_equinet_xlsx_upload_and_chart_and_bad_files_change_noth
     browser.screenshot("upload-akshare-600519.png").await?;
 
     // 2. A real EquiNet XLSX (STAR board, text dates with a leading space, volume in shares).
-    let xlsx = workspace_root().join("../shared/data/real/equinet/processed_688055.xlsx");
+    let xlsx = workspace_root().join("shared/tests/data/equinet/processed_688055.xlsx");
     anyhow::ensure!(xlsx.exists(), "reference file missing: {}", xlsx.display());
     browser.client.goto(&format!("{}/", server.base)).await?;
     upload(&browser, &xlsx.canonicalize()?).await?;
