@@ -52,30 +52,19 @@ pub trait Classify {
     fn failure(&self) -> Failure;
 }
 
-impl Classify for BadInput {
-    fn failure(&self) -> Failure {
-        Failure::Input
-    }
+/// Errors that are always the user's input (a device asked for and not there included: the
+/// flag is what to change).
+macro_rules! always_input {
+    ($($t:ty),+) => {
+        $(impl Classify for $t {
+            fn failure(&self) -> Failure {
+                Failure::Input
+            }
+        })+
+    };
 }
 
-impl Classify for ImportError {
-    fn failure(&self) -> Failure {
-        Failure::Input
-    }
-}
-
-impl Classify for InputError {
-    fn failure(&self) -> Failure {
-        Failure::Input
-    }
-}
-
-impl Classify for DeviceError {
-    fn failure(&self) -> Failure {
-        // A device asked for and not there: the flag is what to change.
-        Failure::Input
-    }
-}
+always_input!(BadInput, ImportError, InputError, DeviceError);
 
 impl Classify for StoreError {
     fn failure(&self) -> Failure {

@@ -328,11 +328,6 @@ impl JobSpec {
         Ok(self)
     }
 
-    /// The problem with the spec, naming the field.
-    pub fn check(&self) -> Result<(), String> {
-        self.clone().normalised().map(|_| ())
-    }
-
     pub fn kind(&self) -> JobKind {
         match self {
             JobSpec::Download(_) => JobKind::Download,
