@@ -1,8 +1,9 @@
 //! The ECharts global (`echarts.min.js`, loaded by a `<script>` in `index.html`), bound by hand.
 //!
-//! charming's `WasmRenderer` re-creates a chart on every render and cannot patch the option
-//! JSON, so the app talks to ECharts itself: one instance per chart element, `setOption` on
-//! updates, `dispose` on cleanup. The instance stays reachable for tests through
+//! Every chart is built as option JSON (`crate::charts`) and handed to ECharts here: one
+//! instance per chart element, `setOption` on updates, `dispose` on cleanup. A Rust chart
+//! builder (charming) was dropped: half of each option had to be patched as JSON anyway, and
+//! it cost compile time and bundle size for no checking the tests do not already do. The instance stays reachable for tests through
 //! `echarts.getInstanceByDom(el)`.
 
 use wasm_bindgen::prelude::*;

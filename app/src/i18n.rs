@@ -1,8 +1,10 @@
 //! UI strings in Chinese (default) and English, with the choice remembered in `localStorage`.
 //!
-//! Strings are plain `&'static str` fields of [`Strings`], so a missing translation is a compile
-//! error. Components read them through [`I18n::t`], which is reactive: switching the language in
-//! the header re-renders every label without reloading data.
+//! Every string is written where it is shown, as a pair: `i18n.tr("中文", "English")` in a
+//! component (reactive: switching the language in the header re-renders every label without
+//! reloading data) or `lang.tr(..)` where a `Lang` is at hand (chart builders, formatters).
+//! The pair's two arguments make a missing translation a compile error; the labels of domain
+//! enums and the strings with numbers in them are the `Lang` methods below.
 
 use kxian_shared::{Adjustment, Board, Frequency, InstrumentKind};
 use leptos::prelude::*;
@@ -38,18 +40,17 @@ impl Lang {
         }
     }
 
-    fn pick(self, (zh, en): (&'static str, &'static str)) -> &'static str {
+    /// `zh` or `en`, whichever `self` is: the one way the app writes a UI string, so both
+    /// languages stand next to the markup that shows them and neither can be left out.
+    pub fn tr(self, zh: &'static str, en: &'static str) -> &'static str {
         match self {
             Lang::Zh => zh,
             Lang::En => en,
         }
     }
 
-    pub fn strings(self) -> &'static Strings {
-        match self {
-            Lang::Zh => &ZH,
-            Lang::En => &EN,
-        }
+    fn pick(self, (zh, en): (&'static str, &'static str)) -> &'static str {
+        self.tr(zh, en)
     }
 
     pub fn frequency(self, f: Frequency) -> &'static str {
@@ -135,239 +136,6 @@ impl Lang {
     }
 }
 
-/// Every UI string, one field per label.
-pub struct Strings {
-    pub brand: &'static str,
-    pub tagline: &'static str,
-    pub nav_symbols: &'static str,
-    pub nav_forecast: &'static str,
-    /// Label of the language switch: the language it switches TO.
-    pub switch_to: &'static str,
-    pub footer_symbols: &'static str,
-    pub footer_bars: &'static str,
-
-    pub symbols_title: &'static str,
-    pub search_placeholder: &'static str,
-    pub col_code: &'static str,
-    pub col_name: &'static str,
-    pub col_board: &'static str,
-    pub col_kind: &'static str,
-    pub col_series: &'static str,
-    pub bars_unit: &'static str,
-    pub loading: &'static str,
-    pub no_match: &'static str,
-    pub open_chart: &'static str,
-
-    pub upload_title: &'static str,
-    pub upload_hint: &'static str,
-    pub file_label: &'static str,
-    pub symbol_label: &'static str,
-    pub symbol_placeholder: &'static str,
-    pub name_label: &'static str,
-    pub name_placeholder: &'static str,
-    pub freq_label: &'static str,
-    pub detect: &'static str,
-    pub volume_unit_label: &'static str,
-    pub shares: &'static str,
-    pub lots: &'static str,
-    pub skip_invalid: &'static str,
-    pub submit: &'static str,
-    pub importing: &'static str,
-    pub no_file: &'static str,
-    pub import_ok: &'static str,
-    pub layout: &'static str,
-    pub col_adj: &'static str,
-    pub col_bars: &'static str,
-    pub col_inserted: &'static str,
-    pub col_updated: &'static str,
-    pub col_range: &'static str,
-    pub warnings: &'static str,
-    pub rejected: &'static str,
-    pub col_file: &'static str,
-    pub col_row: &'static str,
-    pub col_column: &'static str,
-    pub col_message: &'static str,
-    pub import_failed: &'static str,
-
-    pub error_title: &'static str,
-    pub back_to_list: &'static str,
-    pub unknown_symbol: &'static str,
-    pub no_series: &'static str,
-
-    pub adj_label: &'static str,
-    pub range_label: &'static str,
-    pub latest: &'static str,
-    pub open: &'static str,
-    pub high: &'static str,
-    pub low: &'static str,
-    pub close: &'static str,
-    pub change: &'static str,
-    pub volume: &'static str,
-    pub amount: &'static str,
-    pub bars_loaded: &'static str,
-    pub candles: &'static str,
-    pub date: &'static str,
-    pub all: &'static str,
-    pub units_note: &'static str,
-
-    pub not_found_title: &'static str,
-    pub not_found_text: &'static str,
-}
-
-pub static ZH: Strings = Strings {
-    brand: "K线研究",
-    tagline: "A股K线数据 · 本地离线",
-    nav_symbols: "行情列表",
-    nav_forecast: "预测",
-    switch_to: "English",
-    footer_symbols: "个证券",
-    footer_bars: "根K线",
-
-    symbols_title: "证券列表",
-    search_placeholder: "搜索代码或名称，如 600000、沪深、CSI",
-    col_code: "代码",
-    col_name: "名称",
-    col_board: "板块",
-    col_kind: "类型",
-    col_series: "数据序列（周期 · 根数 · 区间）",
-    bars_unit: "根",
-    loading: "加载中…",
-    no_match: "没有匹配的证券。",
-    open_chart: "查看K线",
-
-    upload_title: "导入K线文件",
-    upload_hint: "支持 CSV / TXT / XLSX / JSON（akshare、Tushare、Kronos、Yahoo、baostock、HQChart 等格式自动识别）。",
-    file_label: "文件",
-    symbol_label: "代码",
-    symbol_placeholder: "可选，如 600519.SH",
-    name_label: "名称",
-    name_placeholder: "可选",
-    freq_label: "周期",
-    detect: "自动识别",
-    volume_unit_label: "成交量单位",
-    shares: "股",
-    lots: "手（100股）",
-    skip_invalid: "跳过无效行",
-    submit: "导入",
-    importing: "导入中…",
-    no_file: "请先选择一个文件。",
-    import_ok: "导入成功",
-    layout: "格式",
-    col_adj: "复权",
-    col_bars: "根数",
-    col_inserted: "新增",
-    col_updated: "更新",
-    col_range: "区间",
-    warnings: "警告（数据已修复并保留）",
-    rejected: "已跳过的无效行",
-    col_file: "文件",
-    col_row: "行",
-    col_column: "列",
-    col_message: "说明",
-    import_failed: "导入失败",
-
-    error_title: "出错了",
-    back_to_list: "返回行情列表",
-    unknown_symbol: "未找到该证券",
-    no_series: "该证券没有K线数据。",
-
-    adj_label: "复权",
-    range_label: "区间",
-    latest: "最新",
-    open: "开盘",
-    high: "最高",
-    low: "最低",
-    close: "收盘",
-    change: "涨跌幅",
-    volume: "成交量",
-    amount: "成交额",
-    bars_loaded: "K线数",
-    candles: "K线",
-    date: "时间",
-    all: "全部",
-    units_note: "价格：元；成交量：股；成交额：元",
-
-    not_found_title: "页面不存在",
-    not_found_text: "这个地址没有对应的页面。",
-};
-
-pub static EN: Strings = Strings {
-    brand: "Kxian",
-    tagline: "A-share K-lines · offline",
-    nav_symbols: "Symbols",
-    nav_forecast: "Forecast",
-    switch_to: "中文",
-    footer_symbols: "symbols",
-    footer_bars: "bars",
-
-    symbols_title: "Symbols",
-    search_placeholder: "Search code or name, e.g. 600000, 沪深, CSI",
-    col_code: "Code",
-    col_name: "Name",
-    col_board: "Board",
-    col_kind: "Kind",
-    col_series: "Series (frequency · bars · range)",
-    bars_unit: "bars",
-    loading: "Loading…",
-    no_match: "No symbol matches.",
-    open_chart: "Chart",
-
-    upload_title: "Import a K-line file",
-    upload_hint: "CSV / TXT / XLSX / JSON; akshare, Tushare, Kronos, Yahoo, baostock and HQChart layouts are detected.",
-    file_label: "File",
-    symbol_label: "Symbol",
-    symbol_placeholder: "optional, e.g. 600519.SH",
-    name_label: "Name",
-    name_placeholder: "optional",
-    freq_label: "Frequency",
-    detect: "Detect",
-    volume_unit_label: "Volume unit",
-    shares: "shares",
-    lots: "lots (100 shares)",
-    skip_invalid: "Skip invalid rows",
-    submit: "Import",
-    importing: "Importing…",
-    no_file: "Choose a file first.",
-    import_ok: "Imported",
-    layout: "Layout",
-    col_adj: "Adj.",
-    col_bars: "Bars",
-    col_inserted: "Inserted",
-    col_updated: "Updated",
-    col_range: "Range",
-    warnings: "Warnings (rows repaired and kept)",
-    rejected: "Invalid rows skipped",
-    col_file: "File",
-    col_row: "Row",
-    col_column: "Column",
-    col_message: "Message",
-    import_failed: "Import failed",
-
-    error_title: "Something went wrong",
-    back_to_list: "Back to the symbol list",
-    unknown_symbol: "Unknown symbol",
-    no_series: "This symbol has no K-line data.",
-
-    adj_label: "Adjustment",
-    range_label: "Range",
-    latest: "Latest",
-    open: "Open",
-    high: "High",
-    low: "Low",
-    close: "Close",
-    change: "Change",
-    volume: "Volume",
-    amount: "Amount",
-    bars_loaded: "Bars",
-    candles: "K-line",
-    date: "Time",
-    all: "All",
-    units_note: "Prices in CNY; volume in shares; amount in CNY",
-
-    not_found_title: "Page not found",
-    not_found_text: "There is no page at this address.",
-};
-
 /// The app-wide language; `Copy`, so components capture it freely.
 #[derive(Debug, Clone, Copy)]
 pub struct I18n {
@@ -380,9 +148,9 @@ impl I18n {
         self.lang.get()
     }
 
-    /// The current strings (reactive).
-    pub fn t(&self) -> &'static Strings {
-        self.lang.get().strings()
+    /// `zh` or `en`, whichever the current language is (reactive).
+    pub fn tr(&self, zh: &'static str, en: &'static str) -> &'static str {
+        self.lang.get().tr(zh, en)
     }
 
     pub fn set(&self, lang: Lang) {

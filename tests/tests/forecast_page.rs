@@ -334,10 +334,25 @@ async fn webgpu_forecast_equals_the_cli_within_float_tolerance() -> Result<()> {
     let server = Server::start().await?;
     let cli = native()?;
     let browser = Browser::start_with(true).await?;
-    let (page, timing) = run_forecast(&browser, &page_url(&server.base, "auto")).await?;
+    // Headless Chromium's only adapter is SwiftShader, WebGPU emulated on the CPU: "auto" sees
+    // that and runs on the (much faster) wasm CPU path, and says why.
+    let (auto, _) = run_forecast(&browser, &page_url(&server.base, "auto")).await?;
+    assert_eq!(
+        auto.model.backend, "cpu",
+        "auto must not take a software adapter: {}",
+        auto.model.device_reason
+    );
+    assert!(
+        auto.model.device_reason.contains("swiftshader")
+            || auto.model.device_reason.contains("fallback"),
+        "the page names the software adapter: {}",
+        auto.model.device_reason
+    );
+    // Chosen explicitly, WebGPU still runs on it.
+    let (page, timing) = run_forecast(&browser, &page_url(&server.base, "webgpu")).await?;
     assert_eq!(
         page.model.backend, "webgpu",
-        "Chromium's software adapter should serve WebGPU: {}",
+        "Chromium's software adapter should serve WebGPU when asked for: {}",
         page.model.device_reason
     );
     eprintln!(
@@ -353,7 +368,8 @@ async fn webgpu_forecast_equals_the_cli_within_float_tolerance() -> Result<()> {
     browser.screenshot("forecast-webgpu.png").await?;
 
     // A long run: the page keeps painting progress bar by bar, and Cancel stops it.
-    let long = page_url(&server.base, "auto").replace(&format!("horizon={HORIZON}"), "horizon=200");
+    let long =
+        page_url(&server.base, "webgpu").replace(&format!("horizon={HORIZON}"), "horizon=200");
     open_and_start(&browser, &long).await?;
     let stage = browser
         .wait_for_js(

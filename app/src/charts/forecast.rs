@@ -3,9 +3,8 @@
 //! real bars where the forecast covers known history (backtest view), and P(up) per future
 //! bar in a lower pane. A-share colours: red up, green down.
 //!
-//! Written as JSON rather than with charming: the fan is two stacked line series (a hidden
-//! base at p10 and a filled p90 − p10 band), and the gaps before and after "now" are `"-"`
-//! values, neither of which charming 0.6 can express.
+//! The fan is two stacked line series (a hidden base at p10 and a filled p90 − p10 band), and
+//! the gaps before and after "now" are `"-"` values.
 //!
 //! Series order is a contract with the end-to-end test: see the `*_SERIES` constants.
 

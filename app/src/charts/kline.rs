@@ -1,23 +1,15 @@
 //! The K-line chart option: candlesticks with MA overlays on top, volume below, one crosshair
 //! and one zoom window across both panes.
 //!
-//! Built with charming, then serialised and patched where charming 0.6 has no field
-//! (the candlestick's up/down colours). Function-valued options (the tooltip formatter) cannot
-//! travel through JSON; `components::kline_chart` attaches them after `JSON.parse`.
+//! Written as ECharts option JSON, like every chart of the app. Function-valued options (the
+//! tooltip formatter) cannot travel through JSON; `components::kline_chart` attaches them after
+//! `JSON.parse`.
 //!
 //! Series order is part of the contract with the end-to-end test: series 0 is the candlestick
 //! series and holds exactly one item per loaded bar.
 
 use crate::format;
-use crate::i18n::{Lang, Strings};
-use charming::Chart;
-use charming::component::{Axis, DataZoom, DataZoomType, Grid, Legend};
-use charming::datatype::{CompositeValue, DataPoint, DataPointItem};
-use charming::element::{
-    AxisLabel, AxisLine, AxisPointer, AxisPointerLink, AxisPointerType, AxisType, ItemStyle,
-    LineStyle, SplitArea, SplitLine, Symbol, Tooltip, Trigger,
-};
-use charming::series::{Bar as BarSeries, Candlestick, Line};
+use crate::i18n::Lang;
 use kxian_shared::{Bar, Frequency};
 use serde_json::{Value, json};
 
@@ -58,167 +50,118 @@ pub fn categories(bars: &[Bar], frequency: Frequency) -> Vec<String> {
         .collect()
 }
 
-/// The chart, with the zoom window starting at bar `zoom_start` and ending at the last bar.
-pub fn kline_chart(
-    bars: &[Bar],
-    frequency: Frequency,
-    labels: KlineLabels<'_>,
-    zoom_start: usize,
-) -> Chart {
-    let cats = categories(bars, frequency);
-    let closes: Vec<f64> = bars.iter().map(|b| b.close).collect();
-    let last = bars.len().saturating_sub(1);
-    let both_axes = || CompositeValue::from(vec![0, 1]);
-
-    let mut legend: Vec<String> = vec![labels.candles.to_string()];
-    legend.extend(MA_PERIODS.iter().map(|p| format!("MA{p}")));
-
-    let mut chart = Chart::new()
-        .animation(false)
-        .legend(Legend::new().data(legend).top(6).left(60))
-        .tooltip(
-            Tooltip::new()
-                .trigger(Trigger::Axis)
-                .axis_pointer(AxisPointer::new().type_(AxisPointerType::Cross))
-                .background_color("rgba(255,255,255,0.96)")
-                .border_color("#cbd5e1")
-                .border_width(1.0)
-                .padding(10),
-        )
-        .axis_pointer(
-            AxisPointer::new()
-                .link(vec![AxisPointerLink::new().x_axis_index("all")])
-                .label(charming::element::Label::new().background_color("#475569")),
-        )
-        .grid(Grid::new().left(64).right(24).top(40).height("58%"))
-        .grid(Grid::new().left(64).right(24).top("73%").height("14%"))
-        .x_axis(
-            Axis::new()
-                .type_(AxisType::Category)
-                .data(cats.clone())
-                .boundary_gap(true)
-                .axis_line(AxisLine::new().on_zero(false))
-                .axis_label(AxisLabel::new().show(false))
-                .split_line(SplitLine::new().show(false))
-                .min("dataMin")
-                .max("dataMax"),
-        )
-        .x_axis(
-            Axis::new()
-                .type_(AxisType::Category)
-                .grid_index(1)
-                .data(cats)
-                .boundary_gap(true)
-                .axis_line(AxisLine::new().on_zero(false))
-                .split_line(SplitLine::new().show(false))
-                .min("dataMin")
-                .max("dataMax"),
-        )
-        .y_axis(
-            Axis::new()
-                .scale(true)
-                .split_area(SplitArea::new().show(true))
-                .split_number(5),
-        )
-        .y_axis(
-            Axis::new()
-                .grid_index(1)
-                .scale(true)
-                .split_number(2)
-                .split_line(SplitLine::new().show(false)),
-        )
-        .data_zoom(
-            DataZoom::new()
-                .type_(DataZoomType::Inside)
-                .x_axis_index(both_axes())
-                .start_value(zoom_start.min(last) as f64)
-                .end_value(last as f64),
-        )
-        .data_zoom(
-            DataZoom::new()
-                .type_(DataZoomType::Slider)
-                .x_axis_index(both_axes())
-                .bottom(8)
-                .start_value(zoom_start.min(last) as f64)
-                .end_value(last as f64),
-        );
-
-    chart = chart.series(
-        Candlestick::new().name(labels.candles).data(
-            bars.iter()
-                .map(|b| vec![b.open, b.close, b.low, b.high])
-                .collect(),
-        ),
-    );
-    for (period, color) in MA_PERIODS.iter().zip(MA_COLORS) {
-        let ma = super::indicators::moving_average(&closes, *period);
-        chart = chart.series(
-            Line::new()
-                .name(format!("MA{period}"))
-                .data(ma.into_iter().map(DataPoint::from).collect())
-                .smooth(true)
-                .show_symbol(false)
-                .symbol(Symbol::None)
-                .line_style(LineStyle::new().width(1.0).opacity(0.9).color(color))
-                .item_style(ItemStyle::new().color(color)),
-        );
-    }
-    let volume: Vec<DataPoint> = bars
-        .iter()
-        .enumerate()
-        .map(|(i, b)| {
-            let color = if is_up(bars, i) { UP } else { DOWN };
-            DataPointItem::new(b.volume)
-                .item_style(ItemStyle::new().color(color))
-                .into()
-        })
-        .collect();
-    chart.series(
-        BarSeries::new()
-            .name(labels.volume)
-            .x_axis_index(1.0)
-            .y_axis_index(1.0)
-            .data(volume),
-    )
-}
-
-/// The option JSON handed to `setOption`: [`kline_chart`] plus what charming cannot say.
+/// The option JSON handed to `setOption`, with the zoom window starting at bar `zoom_start`
+/// and ending at the last bar.
 pub fn kline_option(
     bars: &[Bar],
     frequency: Frequency,
     labels: KlineLabels<'_>,
     zoom_start: usize,
 ) -> Value {
-    let chart = kline_chart(bars, frequency, labels, zoom_start);
-    let mut option = serde_json::to_value(&chart).unwrap_or_else(|_| json!({}));
-    if let Some(candles) = option
-        .get_mut("series")
-        .and_then(|s| s.get_mut(CANDLE_SERIES))
-        .and_then(Value::as_object_mut)
-    {
-        candles.insert(
-            "itemStyle".into(),
-            json!({ "color": UP, "color0": DOWN, "borderColor": UP, "borderColor0": DOWN }),
-        );
-        candles.insert("xAxisIndex".into(), json!(0));
-        candles.insert("yAxisIndex".into(), json!(0));
-        candles.insert("barMaxWidth".into(), json!(18));
+    let cats = categories(bars, frequency);
+    let closes: Vec<f64> = bars.iter().map(|b| b.close).collect();
+    let last = bars.len().saturating_sub(1);
+    let zoom_from = zoom_start.min(last);
+
+    let mut legend: Vec<String> = vec![labels.candles.to_string()];
+    legend.extend(MA_PERIODS.iter().map(|p| format!("MA{p}")));
+
+    let mut series = vec![json!({
+        "type": "candlestick",
+        "name": labels.candles,
+        "xAxisIndex": 0,
+        "yAxisIndex": 0,
+        "barMaxWidth": 18,
+        "itemStyle": { "color": UP, "color0": DOWN, "borderColor": UP, "borderColor0": DOWN },
+        // ECharts' order: open, close, low, high.
+        "data": bars.iter().map(|b| [b.open, b.close, b.low, b.high]).collect::<Vec<_>>(),
+    })];
+    for (period, color) in MA_PERIODS.iter().zip(MA_COLORS) {
+        let ma = super::indicators::moving_average(&closes, *period);
+        series.push(json!({
+            "type": "line",
+            "name": format!("MA{period}"),
+            "data": ma,
+            "smooth": true,
+            "showSymbol": false,
+            "symbol": "none",
+            "lineStyle": { "width": 1.0, "opacity": 0.9, "color": color },
+            "itemStyle": { "color": color },
+        }));
     }
-    if let Some(slider) = option
-        .get_mut("dataZoom")
-        .and_then(|z| z.get_mut(1))
-        .and_then(Value::as_object_mut)
-    {
-        slider.insert("height".into(), json!(24));
-    }
-    if let Some(tooltip) = option.get_mut("tooltip").and_then(Value::as_object_mut) {
-        tooltip.insert("confine".into(), json!(true));
-        tooltip.insert(
-            "textStyle".into(),
-            json!({ "color": "#0f172a", "fontSize": 12 }),
-        );
-    }
-    option
+    let volume: Vec<Value> = bars
+        .iter()
+        .enumerate()
+        .map(|(i, b)| {
+            let color = if is_up(bars, i) { UP } else { DOWN };
+            json!({ "value": b.volume, "itemStyle": { "color": color } })
+        })
+        .collect();
+    series.push(json!({
+        "type": "bar",
+        "name": labels.volume,
+        "xAxisIndex": 1,
+        "yAxisIndex": 1,
+        "data": volume,
+    }));
+
+    let x_axis = |grid: usize, show_labels: bool| {
+        let mut axis = json!({
+            "type": "category",
+            "gridIndex": grid,
+            "data": cats,
+            "boundaryGap": true,
+            "axisLine": { "onZero": false },
+            "splitLine": { "show": false },
+            "min": "dataMin",
+            "max": "dataMax",
+        });
+        if !show_labels {
+            axis["axisLabel"] = json!({ "show": false });
+        }
+        axis
+    };
+    let zoom = |kind: &str| {
+        json!({
+            "type": kind,
+            "xAxisIndex": [0, 1],
+            "startValue": zoom_from,
+            "endValue": last,
+        })
+    };
+    let mut slider = zoom("slider");
+    slider["bottom"] = json!(8);
+    slider["height"] = json!(24);
+
+    json!({
+        "animation": false,
+        "legend": { "data": legend, "top": 6, "left": 60 },
+        "tooltip": {
+            "trigger": "axis",
+            "axisPointer": { "type": "cross" },
+            "backgroundColor": "rgba(255,255,255,0.96)",
+            "borderColor": "#cbd5e1",
+            "borderWidth": 1,
+            "padding": 10,
+            "confine": true,
+            "textStyle": { "color": "#0f172a", "fontSize": 12 },
+        },
+        "axisPointer": [{
+            "link": [{ "xAxisIndex": "all" }],
+            "label": { "backgroundColor": "#475569" },
+        }],
+        "grid": [
+            { "left": 64, "right": 24, "top": 40, "height": "58%" },
+            { "left": 64, "right": 24, "top": "73%", "height": "14%" },
+        ],
+        "xAxis": [x_axis(0, false), x_axis(1, true)],
+        "yAxis": [
+            { "scale": true, "splitArea": { "show": true }, "splitNumber": 5 },
+            { "gridIndex": 1, "scale": true, "splitNumber": 2, "splitLine": { "show": false } },
+        ],
+        "dataZoom": [zoom("inside"), slider],
+        "series": series,
+    })
 }
 
 /// Tooltip HTML for bar `i`: date, O/H/L/C with two decimals, change, volume and amount as
@@ -227,25 +170,36 @@ pub fn tooltip_html(bars: &[Bar], i: usize, frequency: Frequency, lang: Lang) ->
     let Some(b) = bars.get(i) else {
         return String::new();
     };
-    let t: &Strings = lang.strings();
     let color = if is_up(bars, i) { UP } else { DOWN };
     let mut rows = vec![
-        (t.open, format::price(b.open), None),
-        (t.high, format::price(b.high), None),
-        (t.low, format::price(b.low), None),
-        (t.close, format::price(b.close), Some(color)),
+        (lang.tr("开盘", "Open"), format::price(b.open), None),
+        (lang.tr("最高", "High"), format::price(b.high), None),
+        (lang.tr("最低", "Low"), format::price(b.low), None),
+        (
+            lang.tr("收盘", "Close"),
+            format::price(b.close),
+            Some(color),
+        ),
     ];
     if i > 0 && bars[i - 1].close > 0.0 {
         let prev = bars[i - 1].close;
         rows.push((
-            t.change,
+            lang.tr("涨跌幅", "Change"),
             format::percent((b.close / prev - 1.0) * 100.0),
             Some(color),
         ));
     }
-    rows.push((t.volume, format::plain_with_compact(b.volume, lang), None));
+    rows.push((
+        lang.tr("成交量", "Volume"),
+        format::plain_with_compact(b.volume, lang),
+        None,
+    ));
     if let Some(a) = b.amount {
-        rows.push((t.amount, format::plain_with_compact(a, lang), None));
+        rows.push((
+            lang.tr("成交额", "Amount"),
+            format::plain_with_compact(a, lang),
+            None,
+        ));
     }
     let mut html = format!(
         "<div class=\"kx-tip\"><div class=\"kx-tip-date\">{}</div><table>",
@@ -448,9 +402,6 @@ pub fn with_probability_strip(
         for z in zooms {
             z["xAxisIndex"] = json!([0, 1, 2]);
         }
-    }
-    if let Some(link) = option.pointer_mut("/axisPointer/link") {
-        *link = json!([{ "xAxisIndex": "all" }]);
     }
     let column = |k: usize| -> Vec<Value> {
         probs

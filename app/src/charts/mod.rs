@@ -6,3 +6,4 @@ pub mod forecast;
 pub mod indicators;
 pub mod kline;
 pub mod ranges;
+pub mod training;

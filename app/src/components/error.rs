@@ -26,10 +26,10 @@ pub fn ProblemTable(problems: Vec<Problem>) -> impl IntoView {
             <table class="data-table problem-table">
                 <thead>
                     <tr>
-                        <th>{move || i18n.t().col_file}</th>
-                        <th class="num">{move || i18n.t().col_row}</th>
-                        <th>{move || i18n.t().col_column}</th>
-                        <th>{move || i18n.t().col_message}</th>
+                        <th>{move || i18n.tr("文件", "File")}</th>
+                        <th class="num">{move || i18n.tr("行", "Row")}</th>
+                        <th>{move || i18n.tr("列", "Column")}</th>
+                        <th>{move || i18n.tr("说明", "Message")}</th>
                     </tr>
                 </thead>
                 <tbody>{rows}</tbody>
@@ -52,7 +52,7 @@ pub fn ErrorPanel(
     let i18n = use_i18n();
     let title = move || match title {
         Some(t) => t.get(),
-        None => i18n.t().error_title,
+        None => i18n.tr("出错了", "Something went wrong"),
     };
     let problems = (!error.problems.is_empty()).then(|| {
         view! { <ProblemTable problems=error.problems.clone()/> }
@@ -70,5 +70,5 @@ pub fn ErrorPanel(
 #[component]
 pub fn Loading() -> impl IntoView {
     let i18n = use_i18n();
-    view! { <div class="loading"><span class="spinner"></span>{move || i18n.t().loading}</div> }
+    view! { <div class="loading"><span class="spinner"></span>{move || i18n.tr("加载中…", "Loading…")}</div> }
 }

@@ -26,24 +26,16 @@ pub struct ForecastData {
     pub timing: Option<Timing>,
 }
 
-/// `zh` or `en`, for the strings that only this feature uses.
-pub fn tr(lang: Lang, zh: &'static str, en: &'static str) -> &'static str {
-    match lang {
-        Lang::Zh => zh,
-        Lang::En => en,
-    }
-}
-
 pub fn labels(lang: Lang) -> ForecastLabels<'static> {
     ForecastLabels {
-        history: tr(lang, "K线", "Candles"),
-        forecast: tr(lang, "预测均值", "Forecast mean"),
-        band: tr(lang, "p10–p90 区间", "p10–p90 band"),
-        mean_close: tr(lang, "预测收盘", "Forecast close"),
-        p_up: tr(lang, "上涨概率", "P(up)"),
-        actual: tr(lang, "实际", "Actual"),
-        path: tr(lang, "路径", "path"),
-        now: tr(lang, "现在", "now"),
+        history: lang.tr("K线", "Candles"),
+        forecast: lang.tr("预测均值", "Forecast mean"),
+        band: lang.tr("p10–p90 区间", "p10–p90 band"),
+        mean_close: lang.tr("预测收盘", "Forecast close"),
+        p_up: lang.tr("上涨概率", "P(up)"),
+        actual: lang.tr("实际", "Actual"),
+        path: lang.tr("路径", "path"),
+        now: lang.tr("现在", "now"),
     }
 }
 
@@ -89,7 +81,7 @@ fn file_stem(d: &ForecastData) -> String {
 pub fn backend_name(lang: Lang, backend: &str) -> String {
     match backend {
         "webgpu" => "WebGPU".into(),
-        "cpu" => tr(lang, "CPU（wasm）", "CPU (wasm)").into(),
+        "cpu" => lang.tr("CPU（wasm）", "CPU (wasm)").into(),
         other => other.to_string(),
     }
 }
@@ -157,7 +149,7 @@ pub fn ForecastView(data: Arc<ForecastData>) -> impl IntoView {
                     {move || backend_name(lang_now(), &backend2)}
                 </span>
                 <span id="forecast-time">
-                    {move || format!("{:.0} ms · {:.1} ms/{}", ms, per_bar, tr(lang_now(), "根", "bar"))}
+                    {move || format!("{:.0} ms · {:.1} ms/{}", ms, per_bar, lang_now().tr("根", "bar"))}
                 </span>
                 {timing.map(|t| view! {
                     <span class="muted" id="forecast-timing"
@@ -168,9 +160,9 @@ pub fn ForecastView(data: Arc<ForecastData>) -> impl IntoView {
                         data-cached=t.cached.to_string()>
                         {move || format!(
                             "{} {:.0} ms · {} {:.0} ms{}",
-                            tr(lang_now(), "下载", "download"), t.download_ms,
-                            tr(lang_now(), "初始化", "init"), t.init_ms + t.device_ms,
-                            if t.cached { tr(lang_now(), "（已缓存）", " (cached)") } else { "" },
+                            lang_now().tr("下载", "download"), t.download_ms,
+                            lang_now().tr("初始化", "init"), t.init_ms + t.device_ms,
+                            if t.cached { lang_now().tr("（已缓存）", " (cached)") } else { "" },
                         )}
                     </span>
                 })}
@@ -181,7 +173,7 @@ pub fn ForecastView(data: Arc<ForecastData>) -> impl IntoView {
                 </span>
                 {mae.map(|m| view! {
                     <span class="badge badge-muted" id="forecast-mae" data-value=format!("{m:.4}")>
-                        {move || format!("{} {:.2}%", tr(lang_now(), "收盘平均绝对误差", "close MAE"), m)}
+                        {move || format!("{} {:.2}%", lang_now().tr("收盘平均绝对误差", "close MAE"), m)}
                     </span>
                 })}
             </div>
@@ -190,7 +182,7 @@ pub fn ForecastView(data: Arc<ForecastData>) -> impl IntoView {
                     <input type="checkbox" id="show-paths"
                         prop:checked=move || show_paths.get()
                         on:change=move |ev| show_paths.set(event_target_checked(&ev))/>
-                    {move || tr(lang_now(), "显示全部路径", "Show every path")}
+                    {move || lang_now().tr("显示全部路径", "Show every path")}
                 </label>
                 <button type="button" class="btn" id="download-png" on:click=move |_| {
                     let el = web_sys::window().and_then(|w| w.document())
@@ -209,16 +201,16 @@ pub fn ForecastView(data: Arc<ForecastData>) -> impl IntoView {
             </div>
             <div class="table-wrap"><table class="data-table forecast-table" id="forecast-table">
                 <thead><tr>
-                    <th>{move || tr(lang_now(), "时间", "Bar")}</th>
-                    <th>{move || tr(lang_now(), "开", "Open")}</th>
-                    <th>{move || tr(lang_now(), "高", "High")}</th>
-                    <th>{move || tr(lang_now(), "低", "Low")}</th>
-                    <th>{move || tr(lang_now(), "收", "Close")}</th>
+                    <th>{move || lang_now().tr("时间", "Bar")}</th>
+                    <th>{move || lang_now().tr("开", "Open")}</th>
+                    <th>{move || lang_now().tr("高", "High")}</th>
+                    <th>{move || lang_now().tr("低", "Low")}</th>
+                    <th>{move || lang_now().tr("收", "Close")}</th>
                     <th>"p10"</th><th>"p90"</th>
-                    <th>{move || tr(lang_now(), "上涨概率", "P(up)")}</th>
+                    <th>{move || lang_now().tr("上涨概率", "P(up)")}</th>
                     {has_actual.then(|| view! {
-                        <th>{move || tr(lang_now(), "实际收盘", "Actual close")}</th>
-                        <th>{move || tr(lang_now(), "误差", "Error")}</th>
+                        <th>{move || lang_now().tr("实际收盘", "Actual close")}</th>
+                        <th>{move || lang_now().tr("误差", "Error")}</th>
                     })}
                 </tr></thead>
                 <tbody>

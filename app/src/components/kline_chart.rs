@@ -71,21 +71,19 @@ fn build_option(
     zoom_start: usize,
     strip: Option<&StripProbs>,
 ) -> Result<(JsValue, Vec<JsCallback>), String> {
-    let t = lang.strings();
     let labels = KlineLabels {
-        candles: t.candles,
-        volume: t.volume,
+        candles: lang.tr("K线", "K-line"),
+        volume: lang.tr("成交量", "Volume"),
     };
     let mut value = kline::kline_option(&data.bars, data.frequency, labels, zoom_start);
     if let Some(p) = strip {
-        let tr = crate::components::forecast_view::tr;
         kline::with_probability_strip(
             &mut value,
             p,
             kline::StripLabels {
-                up: tr(lang, "P(涨≥3%)", "P(up ≥3%)"),
-                down: tr(lang, "P(跌≤−2%)", "P(down ≤−2%)"),
-                flat: tr(lang, "P(平)", "P(flat)"),
+                up: lang.tr("P(涨≥3%)", "P(up ≥3%)"),
+                down: lang.tr("P(跌≤−2%)", "P(down ≤−2%)"),
+                flat: lang.tr("P(平)", "P(flat)"),
             },
         );
     }

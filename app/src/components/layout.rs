@@ -13,26 +13,26 @@ pub fn Header() -> impl IntoView {
             <div class="topbar-inner">
                 <A href="/" attr:class="brand">
                     <span class="brand-mark">"K"</span>
-                    <span class="brand-name">{move || i18n.t().brand}</span>
+                    <span class="brand-name">{move || i18n.tr("K线研究", "Kxian")}</span>
                 </A>
-                <span class="tagline">{move || i18n.t().tagline}</span>
+                <span class="tagline">{move || i18n.tr("A股K线数据 · 本地离线", "A-share K-lines · offline")}</span>
                 <nav class="nav">
-                    <A href="/" exact=true>{move || i18n.t().nav_symbols}</A>
-                    <A href="/forecast" attr:id="nav-forecast">{move || i18n.t().nav_forecast}</A>
-                    <A href="/backtest" attr:id="nav-backtest">{move || crate::components::forecast_view::tr(i18n.lang(), "回测", "Backtest")}</A>
-                    <A href="/data" attr:id="nav-data">{move || crate::components::forecast_view::tr(i18n.lang(), "数据", "Data")}</A>
-                    <A href="/training" attr:id="nav-training">{move || crate::components::forecast_view::tr(i18n.lang(), "训练", "Training")}</A>
-                    <A href="/models" attr:id="nav-models">{move || crate::components::forecast_view::tr(i18n.lang(), "模型", "Models")}</A>
+                    <A href="/" exact=true>{move || i18n.tr("行情列表", "Symbols")}</A>
+                    <A href="/forecast" attr:id="nav-forecast">{move || i18n.tr("预测", "Forecast")}</A>
+                    <A href="/backtest" attr:id="nav-backtest">{move || i18n.tr("回测", "Backtest")}</A>
+                    <A href="/data" attr:id="nav-data">{move || i18n.tr("数据", "Data")}</A>
+                    <A href="/training" attr:id="nav-training">{move || i18n.tr("训练", "Training")}</A>
+                    <A href="/models" attr:id="nav-models">{move || i18n.tr("模型", "Models")}</A>
                 </nav>
                 <button
                     id="lang-switch"
                     class="lang-switch"
                     type="button"
                     data-lang=move || i18n.lang().code()
-                    title=move || i18n.t().switch_to
+                    title=move || i18n.tr("English", "中文")
                     on:click=move |_| i18n.set(i18n.lang().other())
                 >
-                    {move || i18n.t().switch_to}
+                    {move || i18n.tr("English", "中文")}
                 </button>
             </div>
         </header>
@@ -49,10 +49,13 @@ fn Footer() -> impl IntoView {
     });
     let stats = move || {
         health.get().and_then(Result::ok).map(|h| {
-            let t = i18n.t();
             format!(
                 "v{} · {} {} · {} {}",
-                h.version, h.symbols, t.footer_symbols, h.bars, t.footer_bars
+                h.version,
+                h.symbols,
+                i18n.tr("个证券", "symbols"),
+                h.bars,
+                i18n.tr("根K线", "bars")
             )
         })
     };
@@ -60,7 +63,7 @@ fn Footer() -> impl IntoView {
         <footer class="footer">
             <span>"Kxian"</span>
             <span class="footer-stats">{stats}</span>
-            <span class="footer-units">{move || i18n.t().units_note}</span>
+            <span class="footer-units">{move || i18n.tr("价格：元；成交量：股；成交额：元", "Prices in CNY; volume in shares; amount in CNY")}</span>
         </footer>
     }
 }

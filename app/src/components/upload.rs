@@ -32,7 +32,7 @@ pub fn UploadPanel(action: ImportAction) -> impl IntoView {
         if !has_file {
             local_error.set(Some(ApiError {
                 error: "no_file".into(),
-                message: i18n.t().no_file.into(),
+                message: i18n.tr("请先选择一个文件。", "Choose a file first.").into(),
                 problems: Vec::new(),
             }));
             return;
@@ -67,7 +67,7 @@ pub fn UploadPanel(action: ImportAction) -> impl IntoView {
         match value.get() {
             Some(Ok(report)) => view! { <ImportResult report/> }.into_any(),
             Some(Err(e)) => {
-                let title = Signal::derive(move || i18n.t().import_failed);
+                let title = Signal::derive(move || i18n.tr("导入失败", "Import failed"));
                 view! { <ErrorPanel error=e title id="upload-error"/> }.into_any()
             }
             None => ().into_any(),
@@ -76,11 +76,11 @@ pub fn UploadPanel(action: ImportAction) -> impl IntoView {
 
     view! {
         <section class="panel upload-panel">
-            <h2>{move || i18n.t().upload_title}</h2>
-            <p class="hint">{move || i18n.t().upload_hint}</p>
+            <h2>{move || i18n.tr("导入K线文件", "Import a K-line file")}</h2>
+            <p class="hint">{move || i18n.tr("支持 CSV / TXT / XLSX / JSON（akshare、Tushare、Kronos、Yahoo、baostock、HQChart 等格式自动识别）。", "CSV / TXT / XLSX / JSON; akshare, Tushare, Kronos, Yahoo, baostock and HQChart layouts are detected.")}</p>
             <form class="upload-form" node_ref=form_ref on:submit=on_submit>
                 <label class="field field-file">
-                    <span>{move || i18n.t().file_label}</span>
+                    <span>{move || i18n.tr("文件", "File")}</span>
                     <input
                         id="upload-file"
                         type="file"
@@ -90,46 +90,46 @@ pub fn UploadPanel(action: ImportAction) -> impl IntoView {
                     />
                 </label>
                 <label class="field">
-                    <span>{move || i18n.t().symbol_label}</span>
+                    <span>{move || i18n.tr("代码", "Symbol")}</span>
                     <input
                         id="upload-symbol"
                         type="text"
                         name="symbol"
                         autocomplete="off"
-                        placeholder=move || i18n.t().symbol_placeholder
+                        placeholder=move || i18n.tr("可选，如 600519.SH", "optional, e.g. 600519.SH")
                     />
                 </label>
                 <label class="field">
-                    <span>{move || i18n.t().name_label}</span>
+                    <span>{move || i18n.tr("名称", "Name")}</span>
                     <input
                         id="upload-name"
                         type="text"
                         name="name"
                         autocomplete="off"
-                        placeholder=move || i18n.t().name_placeholder
+                        placeholder=move || i18n.tr("可选", "optional")
                     />
                 </label>
                 <label class="field">
-                    <span>{move || i18n.t().freq_label}</span>
+                    <span>{move || i18n.tr("周期", "Frequency")}</span>
                     <select id="upload-frequency" name="frequency">
-                        <option value="">{move || i18n.t().detect}</option>
+                        <option value="">{move || i18n.tr("自动识别", "Detect")}</option>
                         {frequency_options}
                     </select>
                 </label>
                 <label class="field">
-                    <span>{move || i18n.t().volume_unit_label}</span>
+                    <span>{move || i18n.tr("成交量单位", "Volume unit")}</span>
                     <select id="upload-volume-unit" name="volume_unit">
-                        <option value="">{move || i18n.t().detect}</option>
-                        <option value="shares">{move || i18n.t().shares}</option>
-                        <option value="lots">{move || i18n.t().lots}</option>
+                        <option value="">{move || i18n.tr("自动识别", "Detect")}</option>
+                        <option value="shares">{move || i18n.tr("股", "shares")}</option>
+                        <option value="lots">{move || i18n.tr("手（100股）", "lots (100 shares)")}</option>
                     </select>
                 </label>
                 <label class="check">
                     <input id="upload-skip-invalid" type="checkbox" name="skip_invalid" value="true"/>
-                    <span>{move || i18n.t().skip_invalid}</span>
+                    <span>{move || i18n.tr("跳过无效行", "Skip invalid rows")}</span>
                 </label>
                 <button id="upload-submit" class="btn btn-primary" type="submit" disabled=move || pending.get()>
-                    {move || if pending.get() { i18n.t().importing } else { i18n.t().submit }}
+                    {move || if pending.get() { i18n.tr("导入中…", "Importing…") } else { i18n.tr("导入", "Import") }}
                 </button>
             </form>
             {outcome}
@@ -160,7 +160,7 @@ fn ImportResult(report: ImportReport) -> impl IntoView {
                     <td class="num">{s.inserted}</td>
                     <td class="num">{s.updated}</td>
                     <td>{format::date_range(s.first, s.last)}</td>
-                    <td><A href=href attr:class="chart-link">{move || i18n.t().open_chart}</A></td>
+                    <td><A href=href attr:class="chart-link">{move || i18n.tr("查看K线", "Chart")}</A></td>
                 </tr>
             }
         })
@@ -169,7 +169,7 @@ fn ImportResult(report: ImportReport) -> impl IntoView {
         let n = report.warnings.len();
         view! {
             <details class="problems warnings" open=n <= 10>
-                <summary>{move || i18n.t().warnings}" ("{n}")"</summary>
+                <summary>{move || i18n.tr("警告（数据已修复并保留）", "Warnings (rows repaired and kept)")}" ("{n}")"</summary>
                 <ProblemTable problems=report.warnings/>
             </details>
         }
@@ -178,30 +178,30 @@ fn ImportResult(report: ImportReport) -> impl IntoView {
         let n = report.rejected.len();
         view! {
             <details class="problems rejected" open=n <= 10>
-                <summary>{move || i18n.t().rejected}" ("{n}")"</summary>
+                <summary>{move || i18n.tr("已跳过的无效行", "Invalid rows skipped")}" ("{n}")"</summary>
                 <ProblemTable problems=report.rejected/>
             </details>
         }
     });
     view! {
         <div id="upload-result" class="panel success-panel">
-            <h3>{move || i18n.t().import_ok}": "{report.file}</h3>
+            <h3>{move || i18n.tr("导入成功", "Imported")}": "{report.file}</h3>
             <p class="meta">
-                {move || i18n.t().layout}" "<code>{report.layout}</code>" · "
+                {move || i18n.tr("格式", "Layout")}" "<code>{report.layout}</code>" · "
                 {move || i18n.lang().rows_read(rows_read)}
             </p>
             <div class="table-wrap">
                 <table class="data-table">
                     <thead>
                         <tr>
-                            <th>{move || i18n.t().col_code}</th>
-                            <th>{move || i18n.t().col_name}</th>
-                            <th>{move || i18n.t().freq_label}</th>
-                            <th>{move || i18n.t().col_adj}</th>
-                            <th class="num">{move || i18n.t().col_bars}</th>
-                            <th class="num">{move || i18n.t().col_inserted}</th>
-                            <th class="num">{move || i18n.t().col_updated}</th>
-                            <th>{move || i18n.t().col_range}</th>
+                            <th>{move || i18n.tr("代码", "Code")}</th>
+                            <th>{move || i18n.tr("名称", "Name")}</th>
+                            <th>{move || i18n.tr("周期", "Frequency")}</th>
+                            <th>{move || i18n.tr("复权", "Adj.")}</th>
+                            <th class="num">{move || i18n.tr("根数", "Bars")}</th>
+                            <th class="num">{move || i18n.tr("新增", "Inserted")}</th>
+                            <th class="num">{move || i18n.tr("更新", "Updated")}</th>
+                            <th>{move || i18n.tr("区间", "Range")}</th>
                             <th></th>
                         </tr>
                     </thead>

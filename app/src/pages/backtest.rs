@@ -7,7 +7,7 @@
 use crate::api;
 use crate::charts::backtest as charts;
 use crate::components::echart::EChart;
-use crate::components::forecast_view::{download, tr};
+use crate::components::forecast_view::download;
 use crate::i18n::use_i18n;
 use kxian_shared::api::SymbolSummary;
 use kxian_shared::backtest::config::{self, BacktestConfig, StrategyConfig, UniverseConfig};
@@ -206,7 +206,9 @@ pub fn BacktestPage() -> impl IntoView {
             _ => None,
         };
         state.set(State::Running(
-            tr(lang(), "读取股票列表…", "Reading the symbol list…").into(),
+            lang()
+                .tr("读取股票列表…", "Reading the symbol list…")
+                .into(),
         ));
         leptos::task::spawn_local(async move {
             let list = match api::symbols(String::new(), 10_000).await {
@@ -222,7 +224,7 @@ pub fn BacktestPage() -> impl IntoView {
             for (k, s) in picked.iter().enumerate() {
                 state.set(State::Running(format!(
                     "{} {s} ({}/{})",
-                    tr(lang(), "读取K线", "Loading bars of"),
+                    lang().tr("读取K线", "Loading bars of"),
                     k + 1,
                     picked.len()
                 )));
@@ -240,7 +242,7 @@ pub fn BacktestPage() -> impl IntoView {
                 }
             }
             state.set(State::Running(
-                tr(lang(), "回测中…", "Running the backtest…").into(),
+                lang().tr("回测中…", "Running the backtest…").into(),
             ));
             // Let the status paint before the engine takes the thread.
             crate::inference::next_macrotask().await;
@@ -287,24 +289,23 @@ pub fn BacktestPage() -> impl IntoView {
 
     view! {
         <section class="panel backtest-page">
-            <h1>{move || tr(lang(), "回测", "Backtest")}</h1>
-            <p class="hint">{move || tr(lang(),
-                "与 kxian-trainer backtest 相同的 TOML 配置，在浏览器中运行于服务器的数据库之上。",
+            <h1>{move || lang().tr("回测", "Backtest")}</h1>
+            <p class="hint">{move || lang().tr("与 kxian-trainer backtest 相同的 TOML 配置，在浏览器中运行于服务器的数据库之上。",
                 "The same TOML file as kxian-trainer backtest, run in this browser on the server's store.")}</p>
             <div class="bt-presets">
                 <button type="button" class="btn" id="bt-preset-rotation"
                     on:click=move |_| text.set(ROTATION.into())>
-                    {move || tr(lang(), "月度轮动", "Monthly rotation")}</button>
+                    {move || lang().tr("月度轮动", "Monthly rotation")}</button>
                 <button type="button" class="btn" id="bt-preset-sma"
                     on:click=move |_| text.set(SMA.into())>
-                    {move || tr(lang(), "均线交叉 + 滚动前推", "SMA cross + walk-forward")}</button>
+                    {move || lang().tr("均线交叉 + 滚动前推", "SMA cross + walk-forward")}</button>
             </div>
             <textarea id="bt-config" class="bt-config" rows="18" spellcheck="false"
                 prop:value=move || text.get()
                 on:input=move |ev| text.set(event_target_value(&ev))></textarea>
             <Show when=is_signal>
                 <label class="field">
-                    <span>{move || tr(lang(), "概率文件 (CSV)", "Probabilities (CSV)")}</span>
+                    <span>{move || lang().tr("概率文件 (CSV)", "Probabilities (CSV)")}</span>
                     <input type="file" id="bt-signals" accept=".csv,text/csv" node_ref=file_ref on:change=on_signals/>
                 </label>
             </Show>
@@ -312,7 +313,7 @@ pub fn BacktestPage() -> impl IntoView {
                 <button type="button" class="btn primary" id="bt-run"
                     disabled=move || matches!(state.get(), State::Running(_))
                     on:click=move |_| run()>
-                    {move || tr(lang(), "运行回测", "Run backtest")}</button>
+                    {move || lang().tr("运行回测", "Run backtest")}</button>
             </div>
             {status}
         </section>
@@ -329,8 +330,8 @@ fn BacktestReport(result: Arc<PageResult>) -> impl IntoView {
     let equity = charts::equity_option(
         &r.dates,
         &r.equity,
-        tr(lang, "权益", "Equity"),
-        tr(lang, "回撤", "Drawdown"),
+        lang.tr("权益", "Equity"),
+        lang.tr("回撤", "Drawdown"),
     );
     let monthly = charts::monthly_option(&charts::monthly_returns(
         &r.dates,
@@ -341,7 +342,7 @@ fn BacktestReport(result: Arc<PageResult>) -> impl IntoView {
     let hist = charts::histogram_option(
         &charts::histogram(&daily, -0.05, 0.05, 0.0025),
         0.0025,
-        tr(lang, "天数", "days"),
+        lang.tr("天数", "days"),
     );
     let factors = result
         .factors
@@ -357,26 +358,26 @@ fn BacktestReport(result: Arc<PageResult>) -> impl IntoView {
                     on:click=move |_| download("backtest.json", "application/json", &download_json)>"JSON"</button>
             </div>
             <pre id="bt-report" class="bt-text">{result.report.clone()}</pre>
-            <h2>{tr(lang, "权益与回撤", "Equity and drawdown")}</h2>
+            <h2>{lang.tr("权益与回撤", "Equity and drawdown")}</h2>
             <EChart id="bt-equity" option=Signal::derive(move || equity.clone())/>
-            <h2>{tr(lang, "月度收益 (%)", "Monthly returns (%)")}</h2>
+            <h2>{lang.tr("月度收益 (%)", "Monthly returns (%)")}</h2>
             <EChart id="bt-monthly" option=Signal::derive(move || monthly.clone())/>
-            <h2>{tr(lang, "日收益分布", "Daily returns")}</h2>
+            <h2>{lang.tr("日收益分布", "Daily returns")}</h2>
             <EChart id="bt-histogram" option=Signal::derive(move || hist.clone())/>
             {factors.map(|f| view! {
-                <h2>{tr(lang, "因子相关性", "Factor correlations")}</h2>
+                <h2>{lang.tr("因子相关性", "Factor correlations")}</h2>
                 <EChart id="bt-factors" option=Signal::derive(move || f.clone())/>
             })}
-            <h2>{tr(lang, "成交", "Trades")}</h2>
+            <h2>{lang.tr("成交", "Trades")}</h2>
             <table class="data-table" id="bt-trades">
                 <thead><tr>
-                    <th>{tr(lang, "日期", "Date")}</th><th>{tr(lang, "代码", "Symbol")}</th>
-                    <th>{tr(lang, "方向", "Side")}</th><th>{tr(lang, "股数", "Shares")}</th>
-                    <th>{tr(lang, "价格", "Price")}</th><th>{tr(lang, "费用", "Fees")}</th>
+                    <th>{lang.tr("日期", "Date")}</th><th>{lang.tr("代码", "Symbol")}</th>
+                    <th>{lang.tr("方向", "Side")}</th><th>{lang.tr("股数", "Shares")}</th>
+                    <th>{lang.tr("价格", "Price")}</th><th>{lang.tr("费用", "Fees")}</th>
                 </tr></thead>
                 <tbody>
                     {fills.into_iter().map(|f| {
-                        let side = match f.side { Side::Buy => tr(lang, "买入", "buy"), Side::Sell => tr(lang, "卖出", "sell") };
+                        let side = match f.side { Side::Buy => lang.tr("买入", "buy"), Side::Sell => lang.tr("卖出", "sell") };
                         view! { <tr>
                             <td>{f.day.to_string()}</td><td>{f.symbol.to_string()}</td><td>{side}</td>
                             <td>{format!("{:.0}", f.shares)}</td><td>{format!("{:.3}", f.price)}</td>
@@ -385,7 +386,7 @@ fn BacktestReport(result: Arc<PageResult>) -> impl IntoView {
                     }).collect_view()}
                 </tbody>
             </table>
-            {(more > 0).then(|| view! { <p class="hint">{format!("… {more} {}", tr(lang, "笔未列出（见 JSON）", "more fills in the JSON"))}</p> })}
+            {(more > 0).then(|| view! { <p class="hint">{format!("… {more} {}", lang.tr("笔未列出（见 JSON）", "more fills in the JSON"))}</p> })}
             <script type="application/json" id="bt-result">{json}</script>
         </section>
     }

@@ -4,7 +4,7 @@
 
 use crate::api;
 use crate::components::error::{ErrorPanel, Loading};
-use crate::components::forecast_view::{ForecastData, ForecastView, backend_name, tr};
+use crate::components::forecast_view::{ForecastData, ForecastView, backend_name};
 use crate::i18n::use_i18n;
 use crate::inference::device::BackendPref;
 use crate::inference::{self, Stage};
@@ -158,7 +158,7 @@ pub fn SharePage() -> impl IntoView {
                 match rerun.get() {
                 Rerun::Idle => ().into_any(),
                 Rerun::Running(t) => view! {
-                    <span id="rerun-status" data-state="running">{format!("{} {t}", tr(lang(), "重新计算中…", "Re-running…"))}</span>
+                    <span id="rerun-status" data-state="running">{format!("{} {t}", lang().tr("重新计算中…", "Re-running…"))}</span>
                 }
                 .into_any(),
                 Rerun::Failed(e) => view! {
@@ -173,9 +173,9 @@ pub fn SharePage() -> impl IntoView {
                             data-max-rel-diff=format!("{:e}", a.max_rel_diff)
                             class=if same { "ok" } else { "bad" }>
                             {format!("{} · {} · {:.0} ms · {} {:.1e}",
-                                if same { tr(lang(), "结果一致", "Same result") } else { tr(lang(), "结果不同", "Different result") },
+                                if same { lang().tr("结果一致", "Same result") } else { lang().tr("结果不同", "Different result") },
                                 backend_name(lang(), &backend), ms,
-                                tr(lang(), "最大相对差", "max relative difference"), a.max_rel_diff)}
+                                lang().tr("最大相对差", "max relative difference"), a.max_rel_diff)}
                         </span>
                     }
                     .into_any()
@@ -186,17 +186,17 @@ pub fn SharePage() -> impl IntoView {
                 <div class="share-head">
                     <h1 id="share-title">{title}</h1>
                     <p class="muted">{move || format!("{} {created} · {} {model}",
-                        tr(lang(), "分享于", "Shared"), tr(lang(), "模型", "model"))}</p>
+                        lang().tr("分享于", "Shared"), lang().tr("模型", "model"))}</p>
                     <div class="share-row">
                         <button type="button" id="rerun" class="btn btn-primary"
                             prop:disabled=move || matches!(rerun.get(), Rerun::Running(_))
                             on:click=move |_| start_rerun(for_auto.clone(), BackendPref::Auto)>
-                            {move || tr(lang(), "在本浏览器重新计算", "Re-run in this browser")}
+                            {move || lang().tr("在本浏览器重新计算", "Re-run in this browser")}
                         </button>
                         <button type="button" class="btn" id="rerun-cpu"
                             prop:disabled=move || matches!(rerun.get(), Rerun::Running(_))
                             on:click=move |_| start_rerun(for_cpu.clone(), BackendPref::Cpu)>
-                            {move || tr(lang(), "用 CPU 重新计算", "Re-run on the CPU")}
+                            {move || lang().tr("用 CPU 重新计算", "Re-run on the CPU")}
                         </button>
                         {status}
                     </div>

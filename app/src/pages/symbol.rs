@@ -230,18 +230,18 @@ pub fn SymbolPage() -> impl IntoView {
 
     let body = move || {
         if let Some(Err(e)) = summary.get() {
-            let title = Signal::derive(move || i18n.t().unknown_symbol);
+            let title = Signal::derive(move || i18n.tr("未找到该证券", "Unknown symbol"));
             let title = (e.error == "not_found").then_some(title);
             return view! {
-                <ErrorPanel error=e title=title.unwrap_or_else(|| Signal::derive(move || i18n.t().error_title))/>
-                <p><A href="/">{move || i18n.t().back_to_list}</A></p>
+                <ErrorPanel error=e title=title.unwrap_or_else(|| Signal::derive(move || i18n.tr("出错了", "Something went wrong")))/>
+                <p><A href="/">{move || i18n.tr("返回行情列表", "Back to the symbol list")}</A></p>
             }
             .into_any();
         }
         if let Some(Ok(s)) = summary.get()
             && s.series.is_empty()
         {
-            return view! { <p class="empty">{move || i18n.t().no_series}</p> }.into_any();
+            return view! { <p class="empty">{move || i18n.tr("该证券没有K线数据。", "This symbol has no K-line data.")}</p> }.into_any();
         }
         match bars.get().flatten() {
             None => view! { <Loading/> }.into_any(),
@@ -285,7 +285,7 @@ pub fn SymbolPage() -> impl IntoView {
                             let href = format!("/forecast?symbol={}&freq={}", symbol.get(), f.as_str());
                             view! {
                                 <A href=href attr:class="btn btn-primary" attr:id="forecast-link">
-                                    {move || crate::components::forecast_view::tr(i18n.lang(), "预测", "Forecast")}
+                                    {move || i18n.tr("预测", "Forecast")}
                                 </A>
                             }
                         }}
@@ -324,24 +324,24 @@ fn LatestBar(data: Arc<BarsResponse>) -> impl IntoView {
         <div class="latest" id="latest">
             <div class="latest-main">
                 <span class="latest-date" id="latest-date">{format::bar_time(last.ts, frequency)}</span>
-                <span class="latest-label">{move || i18n.t().close}</span>
+                <span class="latest-label">{move || i18n.tr("收盘", "Close")}</span>
                 <span class=format!("latest-close {dir}") id="latest-close">{format::price(last.close)}</span>
                 <span class=format!("latest-change {dir}") id="latest-change">
                     {change.map(format::percent).unwrap_or_default()}
                 </span>
             </div>
             <dl class="latest-stats">
-                <div><dt>{move || i18n.t().open}</dt><dd>{format::price(last.open)}</dd></div>
-                <div><dt>{move || i18n.t().high}</dt><dd>{format::price(last.high)}</dd></div>
-                <div><dt>{move || i18n.t().low}</dt><dd>{format::price(last.low)}</dd></div>
+                <div><dt>{move || i18n.tr("开盘", "Open")}</dt><dd>{format::price(last.open)}</dd></div>
+                <div><dt>{move || i18n.tr("最高", "High")}</dt><dd>{format::price(last.high)}</dd></div>
+                <div><dt>{move || i18n.tr("最低", "Low")}</dt><dd>{format::price(last.low)}</dd></div>
                 <div>
-                    <dt>{move || i18n.t().volume}</dt>
+                    <dt>{move || i18n.tr("成交量", "Volume")}</dt>
                     <dd id="latest-volume" data-value=format::plain(last.volume)>
                         {move || format::plain_with_compact(last.volume, i18n.lang())}
                     </dd>
                 </div>
                 <div>
-                    <dt>{move || i18n.t().bars_loaded}</dt>
+                    <dt>{move || i18n.tr("K线数", "Bars")}</dt>
                     <dd id="bar-count">{n}</dd>
                 </div>
             </dl>
@@ -358,7 +358,6 @@ const STRIP_BARS: usize = 250;
 #[component]
 fn StripControl(data: Arc<BarsResponse>, strip: RwSignal<Option<StripProbs>>) -> impl IntoView {
     let i18n = use_i18n();
-    let tr = crate::components::forecast_view::tr;
     let status = RwSignal::new(None::<Result<(String, [f64; 3]), String>>);
     let busy = RwSignal::new(false);
     let run = move |_| {
@@ -388,9 +387,9 @@ fn StripControl(data: Arc<BarsResponse>, strip: RwSignal<Option<StripProbs>>) ->
         <div class="strip-control">
             <button type="button" class="btn" id="strip-run" disabled=move || busy.get() on:click=run>
                 {move || if strip.get().is_some() {
-                    tr(i18n.lang(), "隐藏涨跌概率", "Hide up/down probabilities")
+                    i18n.tr("隐藏涨跌概率", "Hide up/down probabilities")
                 } else {
-                    tr(i18n.lang(), "涨跌概率（分类器）", "Up/down probabilities (classifier)")
+                    i18n.tr("涨跌概率（分类器）", "Up/down probabilities (classifier)")
                 }}
             </button>
             {move || match status.get() {
@@ -399,7 +398,7 @@ fn StripControl(data: Arc<BarsResponse>, strip: RwSignal<Option<StripProbs>>) ->
                         data-down=format!("{:.6}", p[1]) data-flat=format!("{:.6}", p[2])>{text}</span>
                 }.into_any(),
                 Some(Err(e)) => view! { <span class="strip-status error-message" id="strip-error">{e}</span> }.into_any(),
-                None => busy.get().then(|| view! { <span class="strip-status">{tr(i18n.lang(), "计算中…", "Scoring…")}</span> }).into_any(),
+                None => busy.get().then(|| view! { <span class="strip-status">{i18n.tr("计算中…", "Scoring…")}</span> }).into_any(),
             }}
         </div>
     }

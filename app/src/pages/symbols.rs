@@ -37,7 +37,7 @@ pub fn SymbolsPage() -> impl IntoView {
         api::symbols(q.get(), LIST_LIMIT)
     });
 
-    Effect::new(move |_| super::set_title(&format!("{} · Kxian", i18n.t().symbols_title)));
+    Effect::new(move |_| super::set_title(&format!("{} · Kxian", i18n.tr("证券列表", "Symbols"))));
 
     let navigate = use_navigate();
     let on_input = move |ev| {
@@ -57,11 +57,12 @@ pub fn SymbolsPage() -> impl IntoView {
         );
     };
 
-    let table = move || match list.get() {
+    let table = move || {
+        match list.get() {
         None => view! { <Loading/> }.into_any(),
         Some(Err(e)) => view! { <ErrorPanel error=e/> }.into_any(),
         Some(Ok(list)) if list.symbols.is_empty() => {
-            view! { <p class="empty" id="symbol-empty">{move || i18n.t().no_match}</p> }.into_any()
+            view! { <p class="empty" id="symbol-empty">{move || i18n.tr("没有匹配的证券。", "No symbol matches.")}</p> }.into_any()
         }
         Some(Ok(list)) => {
             let shown = list.symbols.len();
@@ -77,11 +78,11 @@ pub fn SymbolsPage() -> impl IntoView {
                     <table class="data-table symbol-table" id="symbol-table">
                         <thead>
                             <tr>
-                                <th>{move || i18n.t().col_code}</th>
-                                <th>{move || i18n.t().col_name}</th>
-                                <th>{move || i18n.t().col_board}</th>
-                                <th>{move || i18n.t().col_kind}</th>
-                                <th>{move || i18n.t().col_series}</th>
+                                <th>{move || i18n.tr("代码", "Code")}</th>
+                                <th>{move || i18n.tr("名称", "Name")}</th>
+                                <th>{move || i18n.tr("板块", "Board")}</th>
+                                <th>{move || i18n.tr("类型", "Kind")}</th>
+                                <th>{move || i18n.tr("数据序列（周期 · 根数 · 区间）", "Series (frequency · bars · range)")}</th>
                             </tr>
                         </thead>
                         <tbody>{rows}</tbody>
@@ -90,20 +91,21 @@ pub fn SymbolsPage() -> impl IntoView {
             }
             .into_any()
         }
+    }
     };
 
     view! {
         <div class="page symbols-page">
             <section class="panel">
                 <div class="panel-head">
-                    <h1>{move || i18n.t().symbols_title}</h1>
+                    <h1>{move || i18n.tr("证券列表", "Symbols")}</h1>
                     <input
                         id="symbol-search"
                         class="search"
                         type="search"
                         autocomplete="off"
                         value=q.get_untracked()
-                        placeholder=move || i18n.t().search_placeholder
+                        placeholder=move || i18n.tr("搜索代码或名称，如 600000、沪深、CSI", "Search code or name, e.g. 600000, 沪深, CSI")
                         on:input=on_input
                     />
                 </div>
@@ -136,7 +138,7 @@ fn SymbolRow(s: SymbolSummary) -> impl IntoView {
                     <span class="freq">{move || i18n.lang().frequency(freq)}</span>
                     {(adj != kxian_shared::Adjustment::None)
                         .then(|| view! { <span class="adj">{move || i18n.lang().adjustment(adj)}</span> })}
-                    <span class="bars">{n}" "{move || i18n.t().bars_unit}</span>
+                    <span class="bars">{n}" "{move || i18n.tr("根", "bars")}</span>
                     <span class="range">{range}</span>
                 </A>
             }

@@ -1,0 +1,145 @@
+//! `/data`: downloads from Eastmoney, Tushare or Yahoo into the store, with live per-symbol
+//! progress.
+
+use super::{SignedIn, day, split_symbols};
+use crate::api;
+use crate::api::watch_job;
+use crate::i18n::use_i18n;
+use kxian_shared::api::{JobInfo, JobSpec};
+use kxian_shared::jobs::{DownloadJob, DownloadSource, JobEvent, Outcome, UniverseChoice};
+use leptos::prelude::*;
+
+#[component]
+pub fn DataPage() -> impl IntoView {
+    crate::pages::set_title("Data · Kxian");
+    view! { <SignedIn><DataForm/></SignedIn> }
+}
+
+#[component]
+fn DataForm() -> impl IntoView {
+    let i18n = use_i18n();
+    let lang = move || i18n.lang();
+    let symbols = RwSignal::new("000001.SZ, 510310".to_string());
+    let source = RwSignal::new("eastmoney".to_string());
+    let tushare_token = RwSignal::new(String::new());
+    let all_etfs = RwSignal::new(false);
+    let frequency = RwSignal::new("daily".to_string());
+    let adjustment = RwSignal::new("none".to_string());
+    let from = RwSignal::new(String::new());
+    let to = RwSignal::new(String::new());
+    let job = RwSignal::new(None::<JobInfo>);
+    let rows = RwSignal::new(Vec::<(String, String, String)>::new());
+    let state = RwSignal::new(String::new());
+    let error = RwSignal::new(None::<String>);
+    let submit = move |_| {
+        let source = source.get_untracked();
+        let spec = JobSpec::Download(DownloadJob {
+            source: DownloadSource::ALL
+                .into_iter()
+                .find(|s| s.as_str() == source)
+                .unwrap_or_default(),
+            symbols: split_symbols(&symbols.get_untracked()),
+            universe: all_etfs.get_untracked().then_some(UniverseChoice::AllEtfs),
+            frequency: frequency
+                .get_untracked()
+                .parse()
+                .unwrap_or(kxian_shared::Frequency::Daily),
+            adjustment: adjustment.get_untracked().parse().unwrap_or_default(),
+            from: day(&from.get_untracked()),
+            to: day(&to.get_untracked()),
+        });
+        error.set(None);
+        rows.set(Vec::new());
+        let token = tushare_token.get_untracked();
+        leptos::task::spawn_local(async move {
+            // A new Tushare token is stored for the user's jobs first; it is never shown again.
+            if !token.trim().is_empty()
+                && let Err(e) = api::put_tushare_token(&token).await
+            {
+                return error.set(Some(e.to_string()));
+            }
+            match api::submit_job(&spec).await {
+                Ok(j) => {
+                    state.set(j.state.as_str().to_string());
+                    let id = j.id;
+                    job.set(Some(j));
+                    watch_job(id, move |e| match e {
+                        JobEvent::Symbol {
+                            symbol, outcome, ..
+                        } => {
+                            let (status, detail) = match outcome {
+                                Outcome::Downloaded {
+                                    new_bars,
+                                    first,
+                                    last,
+                                } => ("downloaded", format!("{new_bars} {first} – {last}")),
+                                Outcome::Failed { error } => ("failed", error),
+                                Outcome::UpToDate => ("up_to_date", String::new()),
+                                Outcome::Empty => ("empty", String::new()),
+                                Outcome::Unknown { .. } => ("unknown", String::new()),
+                            };
+                            rows.update(|r| r.push((symbol, status.to_string(), detail)));
+                        }
+                        JobEvent::Started { .. } => state.set("running".into()),
+                        JobEvent::End { state: s, .. } => state.set(s.as_str().to_string()),
+                        _ => {}
+                    });
+                }
+                Err(e) => error.set(Some(e.to_string())),
+            }
+        });
+    };
+    let select = |sig: RwSignal<String>, id: &'static str, options: &'static [&'static str]| {
+        view! {
+            <select id=id on:change=move |ev| sig.set(event_target_value(&ev))>
+                {options.iter().map(|o| view! { <option value=*o selected=move || sig.get() == *o>{*o}</option> }).collect_view()}
+            </select>
+        }
+    };
+    view! {
+        <section class="panel jobs-page">
+            <h1>{move || lang().tr("下载数据", "Download data")}</h1>
+            <p class="hint">{move || lang().tr("由服务器上的 kxian-trainer 从东方财富下载（与 akshare 相同的接口），限速、重试，并增量写入数据库。",
+                "kxian-trainer downloads from Eastmoney (the endpoints akshare uses) on the server: rate-limited, retried, and only the bars the store lacks.")}</p>
+            <label class="field"><span>{move || lang().tr("代码（逗号或空格分隔）", "Symbols (comma or space separated)")}</span>
+                <textarea id="dl-symbols" rows="2" prop:value=move || symbols.get()
+                    on:input=move |ev| symbols.set(event_target_value(&ev))></textarea></label>
+            <label class="field"><input type="checkbox" id="dl-all-etfs"
+                on:change=move |ev| all_etfs.set(event_target_checked(&ev))/>
+                {move || lang().tr(" 全部 ETF", " All ETFs")}</label>
+            <div class="form-row">
+                <label class="field"><span>{move || lang().tr("数据源", "Source")}</span>
+                    {select(source, "dl-source", &["eastmoney", "tushare", "yahoo"])}</label>
+                <Show when=move || source.get() == "tushare">
+                    <label class="field"><span>{move || lang().tr("Tushare 令牌（只保存在服务器上）", "Tushare token (kept on the server only)")}</span>
+                        <input type="password" id="dl-tushare-token" autocomplete="off"
+                            on:input=move |ev| tushare_token.set(event_target_value(&ev))/></label>
+                </Show>
+                <label class="field"><span>{move || lang().tr("周期", "Frequency")}</span>
+                    {select(frequency, "dl-frequency", &["daily", "weekly", "monthly", "60m", "30m", "15m", "5m"])}</label>
+                <label class="field"><span>{move || lang().tr("复权", "Adjustment")}</span>
+                    {select(adjustment, "dl-adjustment", &["none", "qfq", "hfq"])}</label>
+                <label class="field"><span>{move || lang().tr("起始", "From")}</span>
+                    <input type="date" id="dl-from" on:input=move |ev| from.set(event_target_value(&ev))/></label>
+                <label class="field"><span>{move || lang().tr("截止", "To")}</span>
+                    <input type="date" id="dl-to" on:input=move |ev| to.set(event_target_value(&ev))/></label>
+            </div>
+            <div class="actions"><button type="button" class="btn primary" id="dl-submit" on:click=submit>
+                {move || lang().tr("开始下载", "Download")}</button></div>
+            {move || error.get().map(|e| view! { <div class="panel error-panel" id="dl-error"><p class="error-message">{e}</p></div> })}
+            {move || job.get().map(|j| view! {
+                <h2>{format!("{} {}", lang().tr("任务", "Job"), j.id)}
+                    " " <span class="badge" id="dl-state" data-state=move || state.get()>{move || state.get()}</span></h2>
+                <table class="data-table" id="dl-progress">
+                    <thead><tr><th>{lang().tr("代码", "Symbol")}</th><th>{lang().tr("结果", "Outcome")}</th><th></th></tr></thead>
+                    <tbody>{move || rows.get().into_iter().map(|(s, st, d)| {
+                        let href = format!("/symbols/{s}?freq=daily");
+                        let shown = st.clone();
+                        view! { <tr data-symbol=s.clone() data-status=st>
+                            <td><a href=href>{s.clone()}</a></td><td>{shown}</td><td>{d}</td></tr> }
+                    }).collect_view()}</tbody>
+                </table>
+            })}
+        </section>
+    }
+}

@@ -1,0 +1,85 @@
+//! The hosted-job pages: `/data` (downloads with live per-symbol progress), `/training`
+//! (finetunes with a live loss curve) and `/models` (what the server serves, with "use for
+//! forecast"). Jobs run on the server; these pages submit them and watch their events.
+
+pub mod data;
+pub mod models;
+pub mod training;
+
+pub use data::DataPage;
+pub use models::ModelsPage;
+pub use training::TrainingPage;
+
+use crate::api;
+use crate::i18n::use_i18n;
+use leptos::prelude::*;
+
+/// Whether the server knows this browser; a remote browser signs in with a token here.
+#[component]
+pub(super) fn SignedIn(children: ChildrenFn) -> impl IntoView {
+    let i18n = use_i18n();
+    let me = LocalResource::new(api::me);
+    let token = RwSignal::new(String::new());
+    let error = RwSignal::new(None::<String>);
+    let sign_in = move |_| {
+        let t = token.get_untracked();
+        leptos::task::spawn_local(async move {
+            match api::sign_in(&t).await {
+                Ok(_) => me.refetch(),
+                Err(e) => error.set(Some(e.to_string())),
+            }
+        });
+    };
+    move || {
+        match me.get() {
+        None => ().into_any(),
+        Some(Ok(u)) => view! {
+            <p class="hint" id="signed-in">{format!("{} {}", i18n.tr("用户", "Signed in as"), u.name)}</p>
+            {children()}
+        }
+        .into_any(),
+        Some(Err(_)) => view! {
+            <div class="panel" id="sign-in">
+                <p>{i18n.tr("请用 API 令牌登录（kxian user add 名字）。", "Sign in with an API token (kxian user add NAME makes one).")}</p>
+                <input type="password" id="sign-in-token" class="share-link"
+                    on:input=move |ev| token.set(event_target_value(&ev))/>
+                <button type="button" class="btn primary" id="sign-in-button" on:click=sign_in>
+                    {i18n.tr("登录", "Sign in")}</button>
+                {move || error.get().map(|e| view! { <p class="error-message">{e}</p> })}
+            </div>
+        }
+        .into_any(),
+    }
+    }
+}
+
+/// The symbols of a form's text field: separated by commas or white space.
+pub(super) fn split_symbols(text: &str) -> Vec<String> {
+    text.split(|c: char| c == ',' || c.is_whitespace())
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// Parses the form's optional date.
+pub(super) fn day(text: &str) -> Option<chrono::NaiveDate> {
+    text.trim().parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn forms_read_symbols_and_dates() {
+        assert_eq!(
+            split_symbols("000001.SZ, 510310\n600000"),
+            ["000001.SZ", "510310", "600000"]
+        );
+        assert_eq!(
+            day("2024-09-02"),
+            chrono::NaiveDate::from_ymd_opt(2024, 9, 2)
+        );
+        assert_eq!(day(""), None);
+    }
+}

@@ -1,0 +1,172 @@
+//! `/training`: finetunes of the Kronos tokenizer and predictor on the store's series, with a
+//! live loss curve.
+
+use super::{SignedIn, split_symbols};
+use crate::api;
+use crate::api::watch_job;
+use crate::charts::training::loss_option;
+use crate::components::echart::EChart;
+use crate::i18n::use_i18n;
+use kxian_shared::api::JobSpec;
+use kxian_shared::jobs::{FinetuneJob, JobEvent, JobResult, Stages};
+use leptos::prelude::*;
+
+#[component]
+pub fn TrainingPage() -> impl IntoView {
+    crate::pages::set_title("Training · Kxian");
+    view! { <SignedIn><TrainingForm/></SignedIn> }
+}
+
+#[component]
+fn TrainingForm() -> impl IntoView {
+    let i18n = use_i18n();
+    let lang = move || i18n.lang();
+    let symbols = RwSignal::new("000300.SH".to_string());
+    let stages = RwSignal::new("both".to_string());
+    let epochs = RwSignal::new("1".to_string());
+    let batch = RwSignal::new("16".to_string());
+    let lr = RwSignal::new(String::new());
+    let lookback = RwSignal::new("90".to_string());
+    let horizon = RwSignal::new("10".to_string());
+    let max_seconds = RwSignal::new("60".to_string());
+    let base = RwSignal::new(String::new());
+    let models = LocalResource::new(api::models);
+    let job = RwSignal::new(None::<i64>);
+    let state = RwSignal::new(String::new());
+    let model = RwSignal::new(None::<String>);
+    let points = RwSignal::new(Vec::<(String, String, f64, f64)>::new());
+    let error = RwSignal::new(None::<String>);
+    let submit = move |_| {
+        let num = |s: RwSignal<String>, d: u32| s.get_untracked().trim().parse().unwrap_or(d);
+        let stages = stages.get_untracked();
+        let spec = JobSpec::Finetune(FinetuneJob {
+            symbols: split_symbols(&symbols.get_untracked()),
+            stages: [Stages::Tokenizer, Stages::Predictor, Stages::Both]
+                .into_iter()
+                .find(|s| s.as_str() == stages)
+                .unwrap_or_default(),
+            epochs: num(epochs, 1),
+            batch_size: num(batch, 16),
+            lr: lr.get_untracked().trim().parse().ok(),
+            lookback: num(lookback, 90),
+            horizon: num(horizon, 10),
+            max_seconds: max_seconds.get_untracked().trim().parse().ok(),
+            base: Some(base.get_untracked()).filter(|b| !b.is_empty()),
+        });
+        error.set(None);
+        points.set(Vec::new());
+        model.set(None);
+        leptos::task::spawn_local(async move {
+            match api::submit_job(&spec).await {
+                Ok(j) => {
+                    state.set(j.state.as_str().to_string());
+                    job.set(Some(j.id));
+                    // Steps restart at 0 per stage; the predictor's curve continues after it.
+                    watch_job(j.id, move |e| match e {
+                        JobEvent::Started { .. } => state.set("running".into()),
+                        JobEvent::Step {
+                            stage, step, loss, ..
+                        } => {
+                            let (x, y) = (step as f64, f64::from(loss));
+                            points.update(|p| {
+                                p.push((stage.as_str().to_string(), "step".into(), x, y))
+                            });
+                        }
+                        JobEvent::Epoch {
+                            stage, val_loss, ..
+                        } => {
+                            let stage = stage.as_str().to_string();
+                            let y = f64::from(val_loss);
+                            points.update(|p| {
+                                let x = p
+                                    .iter()
+                                    .filter(|q| q.0 == stage)
+                                    .map(|q| q.2)
+                                    .fold(0.0, f64::max);
+                                p.push((stage, "val".into(), x, y));
+                            });
+                        }
+                        JobEvent::End {
+                            state: s, result, ..
+                        } => {
+                            state.set(s.as_str().to_string());
+                            model.set(match result {
+                                Some(JobResult::Model { model }) => Some(model),
+                                _ => None,
+                            });
+                        }
+                        _ => {}
+                    });
+                }
+                Err(e) => error.set(Some(e.to_string())),
+            }
+        });
+    };
+    let cancel = move |_| {
+        if let Some(id) = job.get_untracked() {
+            leptos::task::spawn_local(async move {
+                if let Err(e) = api::cancel_job(id).await {
+                    error.set(Some(e.to_string()));
+                }
+            });
+        }
+    };
+    let field = move |sig: RwSignal<String>,
+                      id: &'static str,
+                      label: (&'static str, &'static str),
+                      help: (&'static str, &'static str)| {
+        view! {
+            <label class="field"><span>{move || lang().tr(label.0, label.1)}</span>
+                <input id=id prop:value=move || sig.get() on:input=move |ev| sig.set(event_target_value(&ev))/>
+                <small class="hint">{move || lang().tr(help.0, help.1)}</small></label>
+        }
+    };
+    view! {
+        <section class="panel jobs-page">
+            <h1>{move || lang().tr("微调模型", "Finetune a model")}</h1>
+            <p class="hint">{move || lang().tr("在服务器上用数据库中的序列微调内置 Kronos 模型（第一阶段分词器、第二阶段预测器），实时显示损失。",
+                "Finetunes the built-in Kronos model on series of the store, on the server: stage 1 the tokenizer, stage 2 the predictor, with the loss live.")}</p>
+            {field(symbols, "tr-symbols", ("代码", "Symbols"), ("训练用的序列；越多越能泛化。", "The series to learn from; more series generalise better."))}
+            <label class="field"><span>{move || lang().tr("起点模型", "Start from")}</span>
+                <select id="tr-base" on:change=move |ev| base.set(event_target_value(&ev))>
+                    {move || models.get().and_then(Result::ok).map(|l| l.models.into_iter().map(|m| {
+                        let value = if m.default { String::new() } else { m.id.clone() };
+                        view! { <option value=value>{m.id}</option> }
+                    }).collect_view())}
+                </select>
+                <small class="hint">{move || lang().tr("从已微调的模型继续，可在其基础上再适应新的数据。", "Continue from a finetuned model to adapt it further.")}</small></label>
+            <label class="field"><span>{move || lang().tr("阶段", "Stages")}</span>
+                <select id="tr-stages" on:change=move |ev| stages.set(event_target_value(&ev))>
+                    <option value="both">{move || lang().tr("两者（先分词器后预测器）", "both (tokenizer, then predictor)")}</option>
+                    <option value="predictor">{move || lang().tr("仅预测器（更快，质量提升主要来源）", "predictor only (faster; most of the gain)")}</option>
+                    <option value="tokenizer">{move || lang().tr("仅分词器", "tokenizer only")}</option>
+                </select></label>
+            <div class="form-row">
+                {field(epochs, "tr-epochs", ("轮数", "Epochs"), ("每轮看一遍全部窗口；过多会过拟合。", "Each epoch sees every window once; too many overfit."))}
+                {field(batch, "tr-batch", ("批大小", "Batch size"), ("越大越稳定，占用内存越多。", "Larger is steadier and needs more memory."))}
+                {field(lr, "tr-lr", ("学习率", "Learning rate"), ("留空用默认值；过大会破坏预训练权重。", "Blank for the default; too high destroys the pretrained weights."))}
+            </div>
+            <div class="form-row">
+                {field(lookback, "tr-lookback", ("回看K线数", "Lookback"), ("模型看到的历史长度；越长越慢。", "Bars of context; longer is slower."))}
+                {field(horizon, "tr-horizon", ("预测K线数", "Horizon"), ("每个窗口之后学习预测的长度。", "Bars after each window it learns to predict."))}
+                {field(max_seconds, "tr-max-seconds", ("每阶段限时（秒）", "Seconds per stage"), ("到时保存最好的检查点并结束。", "When it runs out, the best checkpoint is kept."))}
+            </div>
+            <div class="actions">
+                <button type="button" class="btn primary" id="tr-submit" on:click=submit>{move || lang().tr("开始训练", "Start training")}</button>
+                {move || (state.get() == "running" || state.get() == "queued").then(|| view! {
+                    <button type="button" class="btn" id="tr-cancel" on:click=cancel>{lang().tr("取消", "Cancel")}</button> })}
+            </div>
+            {move || error.get().map(|e| view! { <div class="panel error-panel" id="tr-error"><p class="error-message">{e}</p></div> })}
+            {move || job.get().map(|id| view! {
+                <h2>{format!("{} {id}", lang().tr("任务", "Job"))} " "
+                    <span class="badge" id="tr-state" data-state=move || state.get()>{move || state.get()}</span></h2>
+                <EChart id="tr-loss" option=Signal::derive(move || loss_option(&points.get()))/>
+            })}
+            {move || model.get().map(|m| {
+                let first = split_symbols(&symbols.get_untracked()).into_iter().next().unwrap_or_default();
+                let href = format!("/forecast?model={m}&symbol={first}");
+                view! { <p><a class="btn btn-primary" id="tr-use" href=href>{format!("{} {m}", lang().tr("用于预测：", "Use for forecast:"))}</a></p> }
+            })}
+        </section>
+    }
+}
