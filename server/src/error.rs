@@ -59,7 +59,7 @@ impl AppError {
 
     pub fn body(&self) -> ApiError {
         if let AppError::Import(e) = self {
-            return e.to_api_error();
+            return ApiError::from(e);
         }
         let (_, code) = self.status_and_code();
         ApiError {

@@ -4,7 +4,7 @@ use crate::config::ImportArgs;
 use crate::storage::Store;
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
-use kxian_shared::api::{ImportOptions, ImportReport, Problem};
+use kxian_shared::api::{ApiError, ImportOptions, ImportReport, Problem};
 use std::time::{Duration, Instant};
 
 /// How many problems to print per file before summarising the rest.
@@ -136,7 +136,7 @@ async fn import_one(
             .map_err(|e| fail("internal", e.to_string()))?
             .map_err(|e| Failure {
                 file: file_name.to_string(),
-                body: e.to_api_error(),
+                body: ApiError::from(&e),
             })?;
     store
         .import_as(&parsed, &format!("import:{file_name}"), writer)

@@ -1,7 +1,39 @@
-use super::Problem;
+//! The import vocabulary: what a user may tell an import, what it reports back, and the one
+//! shape of a problem with a row or a file. Always built (the API speaks it); the importers
+//! themselves are `crate::ingest` (feature `files`).
+
 use crate::domain::{Adjustment, Frequency, Symbol};
 use chrono::NaiveDateTime;
 use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// Where and what: one rejected or repaired row, or a problem with the whole file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Problem {
+    /// File name as the user gave it.
+    pub file: String,
+    /// 1-based row in the file as a spreadsheet shows it (the header is row 1), or the
+    /// 1-based element index of a JSON `data` array.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub row: Option<u64>,
+    /// The column (header name as written in the file) or field to blame.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub column: Option<String>,
+    pub message: String,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.file)?;
+        if let Some(r) = self.row {
+            write!(f, ", row {r}")?;
+        }
+        if let Some(c) = &self.column {
+            write!(f, ", column `{c}`")?;
+        }
+        write!(f, ": {}", self.message)
+    }
+}
 
 /// The unit of a file's volume column.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

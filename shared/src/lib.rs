@@ -8,6 +8,7 @@ pub mod backtest;
 pub mod calendar;
 pub mod domain;
 pub mod features;
+pub mod import;
 #[cfg(feature = "files")]
 pub mod ingest;
 pub mod jobs;

@@ -314,7 +314,7 @@ async fn finish(
                 };
                 let bytes = std::fs::read(data.join(file)).map_err(|e| format!("{file}: {e}"))?;
                 let mut parsed = kxian_shared::ingest::parse_file(file, &bytes, &opts)
-                    .map_err(|e| format!("{file}: {}", e.to_api_error().message))?;
+                    .map_err(|e| format!("{file}: {e}"))?;
                 if let (Some(name), Some(s)) = (&rec.name, parsed.series.first_mut()) {
                     s.name = Some(name.clone());
                 }

@@ -1,33 +1,6 @@
+use crate::import::Problem;
 use serde::{Deserialize, Serialize};
 use std::fmt;
-
-/// Where and what: one rejected or repaired row, or a problem with the whole file.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Problem {
-    /// File name as the user gave it.
-    pub file: String,
-    /// 1-based row in the file as a spreadsheet shows it (the header is row 1), or the
-    /// 1-based element index of a JSON `data` array.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub row: Option<u64>,
-    /// The column (header name as written in the file) or field to blame.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub column: Option<String>,
-    pub message: String,
-}
-
-impl fmt::Display for Problem {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.file)?;
-        if let Some(r) = self.row {
-            write!(f, ", row {r}")?;
-        }
-        if let Some(c) = &self.column {
-            write!(f, ", column `{c}`")?;
-        }
-        write!(f, ": {}", self.message)
-    }
-}
 
 /// The JSON body of every error response: `{"error": "...", "message": "...", "problems": [...]}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -51,5 +24,17 @@ impl fmt::Display for ApiError {
             write!(f, "\n  … and {} more", self.problems.len() - 5)?;
         }
         Ok(())
+    }
+}
+
+/// An import's error as the JSON body the API and `kxian import --json` report.
+#[cfg(feature = "files")]
+impl From<&crate::ingest::ImportError> for ApiError {
+    fn from(e: &crate::ingest::ImportError) -> Self {
+        ApiError {
+            error: e.code().to_string(),
+            message: e.to_string(),
+            problems: e.problems(),
+        }
     }
 }

@@ -3,25 +3,24 @@
 mod bars;
 mod error;
 mod forecast;
-mod import;
 mod me;
 mod models;
 mod shares;
 mod symbols;
 
 pub use bars::{BarsQuery, BarsResponse, Units};
-pub use error::{ApiError, Problem};
+pub use error::ApiError;
 pub use forecast::{
     FORECAST_COLUMNS, ForecastInputSummary, ForecastModelInfo, ForecastParams, ForecastQuantiles,
     ForecastReport, ForecastTokens, ModelSummary,
 };
-pub use import::{ImportOptions, ImportReport, ImportedSeries, VolumeUnit};
 /// The header the app sends with every state-changing request. The server refuses such a
 /// request without it unless it carries an API token: no cross-site form can set a header, and
 /// no cross-site script can send one without a CORS preflight the server never grants.
 pub const CLIENT_HEADER: &str = "x-kxian-client";
 
-/// The jobs API speaks the job contract's types.
+/// The import API speaks the import vocabulary, the jobs API the job contract.
+pub use crate::import::{ImportOptions, ImportReport, ImportedSeries, Problem, VolumeUnit};
 pub use crate::jobs::{JobInfo, JobList, JobSpec};
 pub use me::Me;
 pub use models::{ClassifierEntry, ModelEntry, ModelFile, ModelList, ModelPart};

@@ -5,9 +5,9 @@ use super::problems::Problems;
 use super::units::{Vote, infer_frequency, unit_name};
 use super::value::{self, DateCache, Field, TimeValue, Val};
 use super::{ImportError, ParsedImport, ParsedSeries};
-use crate::api::{ImportOptions, VolumeUnit};
 use crate::domain::validate::{self, SeriesIssue};
 use crate::domain::{Bar, InstrumentKind, OhlcField, Symbol};
+use crate::import::{ImportOptions, VolumeUnit};
 use chrono::NaiveTime;
 use std::collections::{HashMap, HashSet};
 

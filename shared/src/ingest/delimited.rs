@@ -4,7 +4,7 @@ use super::build::{Builder, DefaultSymbol};
 use super::header::{self, Col, ColumnMap, HeaderCell, HeaderError};
 use super::value::Field;
 use super::{ImportError, ParsedImport};
-use crate::api::ImportOptions;
+use crate::import::ImportOptions;
 
 /// Lines searched for the header row.
 pub(crate) const HEADER_SEARCH_ROWS: usize = 30;

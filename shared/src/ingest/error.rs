@@ -1,6 +1,6 @@
 //! Why a whole file could not be imported.
 
-use crate::api::Problem;
+use crate::import::Problem;
 
 /// A file that cannot be imported at all. Every message names the file, and the row and
 /// column where one is to blame; [`ImportError::problems`] gives the same as [`Problem`]s.
@@ -159,14 +159,5 @@ impl ImportError {
             column,
             message,
         }]
-    }
-
-    /// The error as the JSON body the API and `kxian import --json` report.
-    pub fn to_api_error(&self) -> crate::api::ApiError {
-        crate::api::ApiError {
-            error: self.code().to_string(),
-            message: self.to_string(),
-            problems: self.problems(),
-        }
     }
 }

@@ -1,7 +1,7 @@
-//! Header aliases (data-sources.md §5), column mapping and layout detection.
+//! Header aliases (docs/data-sources.md §5), column mapping and layout detection.
 
 use super::Layout;
-use crate::api::VolumeUnit;
+use crate::import::VolumeUnit;
 
 /// The columns the importer understands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -6,8 +6,8 @@ use super::build::{Builder, DefaultSymbol};
 use super::header::{ColumnMap, Flavor, HeaderCell, UnitSource};
 use super::value::Field;
 use super::{ImportError, Layout, ParsedImport, names};
-use crate::api::{ImportOptions, VolumeUnit};
 use crate::domain::{InstrumentKind, Symbol};
+use crate::import::{ImportOptions, VolumeUnit};
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -112,7 +112,7 @@ pub(crate) fn parse(
     if !symbol_ok && let Some(s) = symbol {
         parsed.warnings.insert(
             0,
-            crate::api::Problem {
+            crate::import::Problem {
                 file: file.to_string(),
                 row: None,
                 column: Some("symbol".to_string()),

@@ -1,5 +1,5 @@
 //! File importers: CSV/TSV/TXT, XLSX and HQChart JSON bytes → validated series in canonical
-//! units (data-sources.md §0 and §5). Pure parsing: no I/O, no storage.
+//! units (docs/data-sources.md §0 and §5). Pure parsing: no I/O, no storage.
 //!
 //! What happens to a file, in order:
 //! 1. **Kind** by content (the extension only picks the error message): workbook magic
@@ -33,8 +33,8 @@ mod xlsx;
 
 pub use error::ImportError;
 
-use crate::api::{ImportOptions, Problem, VolumeUnit};
 use crate::domain::{Adjustment, Bar, Frequency, Symbol};
+use crate::import::{ImportOptions, Problem, VolumeUnit};
 use std::fmt;
 
 /// Rejections listed one by one (in [`ParsedImport::rejected`] and

@@ -2,7 +2,7 @@
 //! row and column, capped so that a broken million-row file stays cheap to report.
 
 use super::MAX_LISTED_PROBLEMS;
-use crate::api::Problem;
+use crate::import::Problem;
 
 /// Repetitive warnings are listed this many times per kind, then summarised.
 const MAX_WARNINGS_PER_KIND: u64 = 100;

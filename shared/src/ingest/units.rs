@@ -1,8 +1,8 @@
 //! What the rows say about their units and frequency: volume in shares or lots (by whether
 //! amount / volume falls inside the bar's range), and the frequency of the timestamps.
 
-use crate::api::VolumeUnit;
 use crate::domain::{Bar, Frequency};
+use crate::import::VolumeUnit;
 use chrono::{NaiveDateTime, NaiveTime};
 
 pub(crate) fn unit_name(u: VolumeUnit) -> &'static str {

@@ -5,7 +5,7 @@ use super::delimited::{HEADER_SEARCH_ROWS, missing_column};
 use super::header::{self, ColumnMap, HeaderCell};
 use super::value::Field;
 use super::{ImportError, ParsedImport};
-use crate::api::ImportOptions;
+use crate::import::ImportOptions;
 use calamine::{Cell, Data, DataRef, Range, Reader};
 use std::io::Cursor;
 
