@@ -200,7 +200,7 @@ mod tests {
         assert_eq!(cal.len(), 8797);
         assert_eq!(cal.first_day(), Some(d(1990, 12, 19)));
         assert_eq!(cal.last_day(), Some(d(2026, 12, 31)));
-        // a-share-rules.md §7: 242 / 243 / 242 trading days.
+        // docs/a-share-rules.md §7: 242 / 243 / 242 trading days.
         assert_eq!(
             cal.trading_days_between(d(2024, 1, 1), d(2024, 12, 31))
                 .len(),

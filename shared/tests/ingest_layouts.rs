@@ -1,4 +1,4 @@
-//! One test per known layout (data-sources.md §5), with files generated in code, checking what a
+//! One test per known layout (docs/data-sources.md §5), with files generated in code, checking what a
 //! user would check: bar count, first/last bar after unit conversion, symbol, frequency, layout.
 
 use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime, Weekday};

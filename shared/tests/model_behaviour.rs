@@ -378,7 +378,7 @@ fn kronos_small_shapes_round_trip_through_the_reference_layout() {
     assert_eq!(parameter_count(&tok), 3_958_042);
     let st = save_tokenizer(&tok);
     let sp = save_predictor(&pred);
-    // Spec §5.5 and §4.2: 136 predictor and 96 tokenizer tensors, buffers included.
+    // docs/kronos.md §2.2: 136 predictor and 96 tokenizer tensors, buffers included.
     assert_eq!(safetensors::parse(&sp.safetensors).unwrap().len(), 136);
     assert_eq!(safetensors::parse(&st.safetensors).unwrap().len(), 96);
     let tok2 = load_tokenizer(st.config_json.as_bytes(), &st.safetensors, &device()).unwrap();

@@ -1,7 +1,7 @@
 //! Parity with the reference implementation on its own fixtures (random Kronos-mini /
 //! Tokenizer-2k weights saved by the reference, and its outputs for a 400-bar context of
 //! XSHG_5min_600977.csv). The fixtures are 37 MB and not in the repository: these tests run
-//! when `KXIAN_PARITY_DIR` names the folder that holds them, and say so when it does not. Stages are checked separately (spec §11):
+//! when `KXIAN_PARITY_DIR` names the folder that holds them, and say so when it does not. Stages are checked separately (docs/kronos.md §11):
 //! (a) tokenizer, (b) predictor logits on the fixture's ids, (c) the generation loop replaying
 //! the fixture's ids, (d) decoding, (e) end to end; plus the training-side loss terms.
 #![cfg(feature = "model")]

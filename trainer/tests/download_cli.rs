@@ -1,5 +1,5 @@
 //! `kxian-trainer download` against a loopback mock of Eastmoney that replays the recorded
-//! bodies of `../shared/data/fixtures` (matched as its `manifest.json` says), with faults
+//! bodies of `tests/fixtures/upstream` (matched as its `manifest.json` says), with faults
 //! injected per secid: a 429 storm, a connection dropped without an answer, malformed JSON,
 //! unknown securities and empty ranges.
 

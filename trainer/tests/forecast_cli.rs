@@ -1,5 +1,5 @@
 //! `kxian-trainer forecast` as a user runs it: the real binary on the embedded CSI 300 series
-//! with the parity checkpoints, and the errors bad inputs get.
+//! with a random checkpoint pair of the Kronos-mini shapes, and the errors bad inputs get.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -12,8 +12,9 @@ fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
+/// The random checkpoint pair (Kronos-mini shapes), by the parity checkpoints' names.
 fn parity(name: &str) -> PathBuf {
-    repo().join("../shared/data/kronos-parity").join(name)
+    crate::checkpoints::by_reference_name(name)
 }
 
 fn csi300() -> PathBuf {

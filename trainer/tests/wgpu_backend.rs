@@ -7,10 +7,9 @@ use std::process::Command;
 
 use serde_json::Value;
 
+/// The random checkpoint pair (Kronos-mini shapes), by the parity checkpoints' names.
 fn parity(name: &str) -> String {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/data/kronos-parity")
-        .join(name)
+    crate::checkpoints::by_reference_name(name)
         .display()
         .to_string()
 }

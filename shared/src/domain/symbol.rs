@@ -205,7 +205,7 @@ impl Symbol {
         self.exchange
     }
 
-    /// Board per the code-prefix table of a-share-rules.md §1.
+    /// Board per the code-prefix table of docs/a-share-rules.md §1.
     pub fn board(&self) -> Board {
         let c = self.code();
         let p3 = &c[..3];

@@ -1,4 +1,4 @@
-//! Training windows (spec §8): `lookback + horizon + 1` consecutive bars, z-scored with the
+//! Training windows (docs/kronos.md §8): `lookback + horizon + 1` consecutive bars, z-scored with the
 //! statistics of the lookback part only (the reference's CSV pipeline leaks the future into
 //! them), clipped, with calendar stamps; and a chronological split of a series into train,
 //! validation and test parts that share no bar.

@@ -224,7 +224,7 @@ impl PredictorConfig {
         Ok(())
     }
 
-    /// Parameters counted from the shapes (spec §2.1: 4,108,032 / 24,741,376 / 102,310,592).
+    /// Parameters counted from the shapes (docs/kronos.md §2.1: 4,108,032 / 24,741,376 / 102,310,592).
     pub fn parameter_count(&self) -> usize {
         let d = self.d_model;
         let (v1, v2) = (self.s1_vocab(), self.s2_vocab());

@@ -1,4 +1,4 @@
-//! The autoregressive forecast (spec §7): z-score the history, tokenize all of it, sample the
+//! The autoregressive forecast (docs/kronos.md §7): z-score the history, tokenize all of it, sample the
 //! next (s1, s2) pairs one bar at a time from a window of at most `max_context` tokens, decode
 //! the final window and undo the z-score. Sample paths are rows of one batch.
 //!

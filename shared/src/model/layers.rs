@@ -1,7 +1,7 @@
 //! The blocks the tokenizer and the predictor share: rotary position encoding, multi-head
 //! attention (self and cross) with an optional caller-owned K/V cache, the SwiGLU feed-forward
 //! and the pre-norm Transformer block. Dropout is left out on purpose: inference always runs
-//! with eval semantics (the reference's train-mode inference is a bug, spec §12.7), and the
+//! with eval semantics (the reference's train-mode inference is a bug, docs/kronos.md §12.7), and the
 //! trainer applies dropout where it trains.
 
 use burn::module::Module;

@@ -160,7 +160,7 @@ fn sinusoid_table(rows: usize, d: usize, device: &Device) -> Embedding {
 }
 
 impl KronosPredictor {
-    /// A randomly initialised predictor (spec §5.6: Xavier-normal linears, zero biases,
+    /// A randomly initialised predictor (docs/kronos.md §5.6: Xavier-normal linears, zero biases,
     /// N(0, D^-1/2) tables).
     pub fn new(config: &PredictorConfig, device: &Device) -> Self {
         let d = config.d_model;
@@ -305,7 +305,7 @@ impl KronosPredictor {
         self.head.proj_s1.forward(h)
     }
 
-    /// s2 logits for the last row at inference (eval semantics, spec §5.3): the query is the
+    /// s2 logits for the last row at inference (eval semantics, docs/kronos.md §5.3): the query is the
     /// raw `emb_s1` row of the chosen s1, attending without mask or rotation to every hidden
     /// row, whose projected keys and values come from the cache or from `window`.
     ///
@@ -325,7 +325,7 @@ impl KronosPredictor {
         Keys::own(k, v)
     }
 
-    /// The training forward (spec §5.4): s1 logits at every position and s2 logits
+    /// The training forward (docs/kronos.md §5.4): s1 logits at every position and s2 logits
     /// conditioned on `siblings` (the true next s1 for teacher forcing, or a sampled one),
     /// with the dependency layer causal and rotated as in the reference's training mode.
     ///

@@ -1,4 +1,4 @@
-//! Sampling a token from a logits row with the reference's semantics (spec §7.4), and the
+//! Sampling a token from a logits row with the reference's semantics (docs/kronos.md §7.4), and the
 //! seeded generator behind it. The generator is our own (xoshiro256**) so that a seed gives
 //! the same paths natively and in the browser.
 

@@ -52,7 +52,7 @@ pub struct Encoded {
     pub min_abs_unit: Vec<f32>,
 }
 
-/// The BSQ loss terms as the reference computes them (spec §4.6).
+/// The BSQ loss terms as the reference computes them (docs/kronos.md §4.6).
 #[derive(Debug, Clone)]
 pub struct BsqLoss {
     pub commit: Tensor<1>,
@@ -197,7 +197,7 @@ impl KronosTokenizer {
         self.run_decoder(self.post_quant_embed.forward(code))
     }
 
-    /// The training forward of spec §4.5 with the straight-through code and the loss terms.
+    /// The training forward of docs/kronos.md §4.5 with the straight-through code and the loss terms.
     pub fn forward_train(&self, x: Tensor<3>) -> TokenizerTrainOutput {
         let cfg = &self.config;
         let bits = self.code_dim();
@@ -256,7 +256,7 @@ fn binary_entropy(p: Tensor<3>) -> Tensor<3> {
     p.clone().neg() * p.add_scalar(1e-8).log() - q.clone() * q.add_scalar(1e-8).log()
 }
 
-/// Spec §4.6: commitment, per-sample entropy and codebook entropy of the sign code.
+/// docs/kronos.md §4.6: commitment, per-sample entropy and codebook entropy of the sign code.
 fn bsq_loss(unit: &Tensor<3>, hard: Tensor<3>, cfg: &TokenizerConfig) -> BsqLoss {
     let bits = cfg.codebook_dim() as f64;
     let [b, t, k] = unit.dims();

@@ -1,4 +1,4 @@
-//! Fees and taxes by trade date (§5).
+//! Fees and taxes by trade date (docs/a-share-rules.md §5).
 //!
 //! Stamp duty and the ChinaClear transfer fee are law, dated here. Commission is the
 //! broker's and therefore a [`FeeSchedule`] setting, charged with a per-order minimum.

@@ -1,4 +1,4 @@
-//! Daily price limits (涨跌幅限制), §2 of the rules spec.
+//! Daily price limits (涨跌幅限制), docs/a-share-rules.md §2.
 
 use super::date;
 use crate::domain::{Board, Exchange, Symbol};

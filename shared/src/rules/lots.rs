@@ -1,4 +1,4 @@
-//! Order quantities (§3): board lots for buys, odd remainders sold in one order.
+//! Order quantities (docs/a-share-rules.md §3): board lots for buys, odd remainders sold in one order.
 
 use crate::domain::{Board, Symbol};
 

@@ -1,4 +1,4 @@
-//! Settlement (§4): A shares and ordinary funds are T+1; bond, money-market and gold ETFs
+//! Settlement (docs/a-share-rules.md §4): A shares and ordinary funds are T+1; bond, money-market and gold ETFs
 //! (SSE 511xxx, 518xxx) and funds the caller marks (cross-border, commodity) are T+0.
 
 use crate::domain::{Board, Symbol};

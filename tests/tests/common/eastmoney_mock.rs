@@ -1,5 +1,5 @@
 //! A loopback mock of Eastmoney's kline and spot-list endpoints that replays the recorded
-//! bodies of `../shared/data/fixtures` (matched as its `manifest.json` says), cuts a wider
+//! bodies of `tests/fixtures/upstream` (matched as its `manifest.json` says), cuts a wider
 //! recording to the range asked for, and injects faults per secid. Shared by the trainer's
 //! download tests and the end-to-end job tests (included by path).
 
@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 pub(crate) fn fixtures() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/fixtures")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/upstream")
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]

@@ -1,5 +1,5 @@
 //! `kxian-trainer finetune-tokenizer`, `finetune-predictor` and `train` (both in turn), on the
-//! bars of files: spec §8's recipe on one machine, CPU by default.
+//! bars of files: the recipe of docs/kronos.md §8 on one machine, CPU by default.
 //!
 //! Windows of `lookback + horizon + 1` bars z-scored with lookback-only statistics; each
 //! series split by time into train / validation / test parts that share no bar; a seeded
