@@ -10,6 +10,7 @@ pub mod device;
 pub mod download;
 pub mod evaluate;
 pub mod factors;
+pub mod fetch_model;
 mod fit;
 pub mod forecast;
 pub mod init;

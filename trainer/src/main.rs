@@ -10,6 +10,7 @@ use kxian_trainer::cli_error::{CliError, print_out, write_file};
 use kxian_trainer::download::{self, DownloadArgs};
 use kxian_trainer::evaluate::{self, EvaluateArgs};
 use kxian_trainer::factors::{self, FactorsArgs};
+use kxian_trainer::fetch_model::{self, FetchModelArgs};
 use kxian_trainer::forecast::{self, ForecastArgs, OutputFormat};
 use kxian_trainer::init::{self, InitArgs};
 use kxian_trainer::train::{self, Stage, TrainArgs};
@@ -50,6 +51,9 @@ enum Command {
     TrainClassifier(TrainClassifierArgs),
     /// Score a classifier after its training period: recall, misjudges, Brier, reliability.
     EvaluateClassifier(EvaluateClassifierArgs),
+    /// Download a published model (e.g. NeoQuasar/Kronos-mini, with its tokenizer) from the
+    /// Hugging Face hub or a mirror into the models folder, resumable and hash-checked.
+    FetchModel(FetchModelArgs),
 }
 
 fn download_cmd(args: &DownloadArgs) -> Result<ExitCode, CliError> {
@@ -207,6 +211,17 @@ fn init_cmd(args: &InitArgs) -> Result<(), CliError> {
 }
 
 /// Pretty JSON of a report type (they serialise infallibly: no maps with non-string keys).
+fn fetch_model_cmd(args: &FetchModelArgs) -> Result<(), CliError> {
+    let f = fetch_model::run(args)?;
+    eprintln!(
+        "model `{}` is in {}; `kxian serve --models {}` serves it",
+        f.id,
+        f.dir.display(),
+        args.models.display()
+    );
+    print_out(&(json(&f) + "\n"))
+}
+
 fn json<T: serde::Serialize>(value: &T) -> String {
     serde_json::to_string_pretty(value).expect("reports serialise")
 }
@@ -225,6 +240,7 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Evaluate(args) => evaluate(&args)?,
         Command::Init(args) => init_cmd(&args)?,
         Command::Forecast(args) => forecast_cmd(&args)?,
+        Command::FetchModel(args) => fetch_model_cmd(&args)?,
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -2,8 +2,10 @@
 //! binary linked the whole dependency tree again (the largest part of a cold CI run).
 
 mod backtest_cli;
+mod checkpoints;
 mod classifier_cli;
 mod download_cli;
+mod fetch_model_cli;
 mod forecast_cli;
 mod train_cli;
 mod wgpu_backend;
