@@ -245,11 +245,29 @@ fn valid_id(id: &str) -> bool {
 }
 
 /// The first line of a model card that is prose, not a heading.
+/// The card's first paragraph (its lines joined), cut after the last whole sentence that
+/// fits in 240 characters, or at a word with "…" when not even one does.
 fn summary(card: &str) -> Option<String> {
-    card.lines()
-        .map(str::trim)
-        .find(|l| !l.is_empty() && !l.starts_with('#') && !l.starts_with('|'))
-        .map(|l| l.chars().take(200).collect())
+    const MAX: usize = 240;
+    let paragraph = card
+        .split("\n\n")
+        .map(|p| p.lines().map(str::trim).collect::<Vec<_>>().join(" "))
+        .map(|p| p.trim().to_string())
+        .find(|p| !p.is_empty() && !p.starts_with('#') && !p.starts_with('|'))?;
+    if paragraph.chars().count() <= MAX {
+        return Some(paragraph);
+    }
+    let head: String = paragraph.chars().take(MAX).collect();
+    if let Some(end) = head.rfind(". ").or_else(|| head.rfind("。")) {
+        let cut = if head[end..].starts_with('.') {
+            end + 1
+        } else {
+            end + "。".len()
+        };
+        return Some(head[..cut].to_string());
+    }
+    let cut = head.rfind(' ').unwrap_or(head.len());
+    Some(format!("{}…", head[..cut].trim_end()))
 }
 
 impl Models {
@@ -414,5 +432,31 @@ async fn read(b: &Bytes) -> std::io::Result<Vec<u8>> {
     match b {
         Bytes::Static(s) => Ok(s.to_vec()),
         Bytes::Disk(p) => tokio::fs::read(p).await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::summary;
+
+    #[test]
+    fn a_card_is_summed_up_in_whole_sentences() {
+        let card = "# title\n\nThis is the model `forecast` and `evaluate` use when no `--tokenizer` and\n`--predictor` are given. It has the Kronos architecture at the `tiny` size, trained from random\nweights on the real data Kxian ships. It is small (2.4 MB) so it fits in the repository and in a\nbrowser.\n\n## Architecture\n";
+        let s = summary(card).unwrap();
+        assert!(s.starts_with("This is the model"), "{s}");
+        assert!(
+            s.contains("`--predictor` are given."),
+            "the wrapped line is joined: {s}"
+        );
+        assert!(s.ends_with('.'), "it ends on a sentence: {s}");
+        assert!(s.chars().count() <= 240, "{s}");
+        assert_eq!(
+            summary("# t\n\nShort one.\n").as_deref(),
+            Some("Short one.")
+        );
+        let long = format!("# t\n\n{}", "word ".repeat(80));
+        let s = summary(&long).unwrap();
+        assert!(s.ends_with("word…") && s.chars().count() <= 241, "{s}");
+        assert_eq!(summary("# only a title\n"), None);
     }
 }
