@@ -22,23 +22,26 @@ export CLIPPY_ARGS=-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__
 
 lap "building the web app (wasm32, linted)"
 bash scripts/build-app.sh
-# The trainer's wgpu backend is built into the one workspace build, so its test runs too.
-features=(--features kxian-trainer/wgpu)
+# The test build leaves the GPU backends out: the browser's WebGPU path is the same burn code,
+# built into the app above and run by the end-to-end tests, and the native wgpu stack is a
+# third of the test build's compile time. The trainer's wgpu and CUDA code are type-checked
+# and linted in the last step; `cargo test -p kxian-trainer --features wgpu` runs the wgpu
+# test (on Mesa's lavapipe where there is no GPU).
 lap "building the tests (linted)"
-cargo test --locked --workspace --all-targets "${features[@]}" --no-run
-
-lap "the CUDA path type-checked, the docs without warnings"
-# One check-mode build serves both. burn-cuda's build downloads an LLVM bundle unless DOCS_RS
-# is set; a type-check needs none. Its own target dir keeps DOCS_RS and the CUDA features from
-# invalidating the main build.
-(
-  unset RUSTC_WORKSPACE_WRAPPER CLIPPY_ARGS
-  export DOCS_RS=1 CARGO_TARGET_DIR=target/check
-  cargo check --locked --workspace --features kxian-trainer/cuda
-  RUSTDOCFLAGS="-D warnings" cargo doc --locked --workspace --no-deps --features kxian-trainer/cuda
-)
+cargo test --locked --workspace --all-targets --no-run
 
 lap "tests"
 export XDG_RUNTIME_DIR=${XDG_RUNTIME_DIR:-$(mktemp -d)}  # Mesa's WSI probe wants one
-cargo test --locked --workspace "${features[@]}"
+cargo test --locked --workspace
+
+lap "the GPU paths (CUDA, wgpu) type-checked and linted, the docs without warnings"
+# One check-mode build serves both, in the same target dir (proc macros and build scripts are
+# shared with the test build) and after the tests, so nothing is rebuilt behind it. burn-cuda's
+# build downloads an LLVM bundle unless DOCS_RS is set; a type-check needs none (only the
+# CUDA-only crates read DOCS_RS, so the test build's artifacts stay valid).
+gpu=(--features kxian-trainer/cuda,kxian-trainer/wgpu)
+# No --all-targets: dev-dependencies would change dependency features and make the docs check
+# a second set of crates.
+DOCS_RS=1 cargo check --locked --workspace "${gpu[@]}"
+DOCS_RS=1 RUSTDOCFLAGS="-D warnings" cargo doc --locked --workspace --no-deps "${gpu[@]}"
 lap "done"
