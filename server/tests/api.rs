@@ -610,6 +610,7 @@ async fn snapshot(f: &Fixture, horizon: usize) -> kxian_shared::api::ShareSnapsh
             timestamps: (0..h).map(|i| format!("2024-09-{:02}", 20 + i)).collect(),
             provisional: vec![false; h],
             columns: FORECAST_COLUMNS.iter().map(|c| c.to_string()).collect(),
+            units: Default::default(),
             mean: vec![row(3200.0); h],
             quantiles: ForecastQuantiles {
                 p10: vec![row(3100.0); h],

@@ -67,6 +67,11 @@ fn forecasts_the_embedded_csi300_with_quantiles() {
     let r: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(r["symbol"], "000300.SH");
     assert_eq!(r["frequency"], "daily");
+    assert_eq!(
+        r["units"],
+        serde_json::json!({"price": "CNY", "volume": "shares", "amount": "CNY"}),
+        "the output says what its numbers are in"
+    );
     assert_eq!(r["input"]["lookback"], 200);
     assert_eq!(r["input"]["last"], "2024-09-19");
     // The next trading days after 2024-09-19 (a Thursday): Friday, then Monday.

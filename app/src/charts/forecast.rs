@@ -288,6 +288,7 @@ mod tests {
             timestamps: (0..h).map(|i| format!("2024-01-{:02}", 8 + i)).collect(),
             provisional: vec![false; h],
             columns: vec![],
+            units: Default::default(),
             mean: (0..h).map(|i| row(13.0 + i as f32)).collect(),
             quantiles: ForecastQuantiles {
                 p10: (0..h).map(|i| row(11.0 + i as f32)).collect(),

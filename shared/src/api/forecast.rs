@@ -17,6 +17,11 @@ pub struct ForecastReport {
     /// True where the calendar had to project the day (beyond its published range).
     pub provisional: Vec<bool>,
     pub columns: Vec<String>,
+    /// What the numbers are in: prices and amounts in CNY, volumes in shares, whatever unit the
+    /// input file used (a file in lots, such as Kronos' example CSV, was converted on import).
+    /// Absent from snapshots made before it was stated; they were in the same units.
+    #[serde(default)]
+    pub units: super::Units,
     /// `horizon` rows: the sample paths averaged in normalised space (the reference's output).
     pub mean: Vec<[f32; 6]>,
     pub quantiles: ForecastQuantiles,

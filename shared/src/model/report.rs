@@ -109,6 +109,7 @@ pub async fn forecast_report(
         timestamps: future.iter().map(|b| bar_label(b.ts, f)).collect(),
         provisional: future.iter().map(|b| b.provisional).collect(),
         columns: FORECAST_COLUMNS.iter().map(|c| c.to_string()).collect(),
+        units: crate::api::Units::default(),
         mean: out.mean,
         quantiles: ForecastQuantiles {
             p10: out.quantiles.p10,
