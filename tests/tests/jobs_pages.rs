@@ -92,6 +92,23 @@ async fn download_finetune_watch_and_forecast_from_the_browser() -> Result<()> {
         .await?
         .context("the downloaded series")?;
     assert_eq!(stored.bars.len(), 10);
+    // The page lists the job with its result.
+    let listed = browser
+        .wait_for_js(
+            "the job in the page's list",
+            "const r = document.querySelector('#download-history tr[data-state=done]');
+             return r ? r.textContent : null;",
+            Duration::from_secs(20),
+            |v| v.is_string(),
+        )
+        .await?;
+    // The page is in Chinese (the default): one symbol, one series written.
+    assert!(
+        listed
+            .as_str()
+            .is_some_and(|t| t.contains("1 个代码，写入 1 个序列")),
+        "{listed}"
+    );
 
     // Training: a tiny finetune on 600000.SH, watched to its end.
     b.goto(&format!("{}/training", server.base)).await?;

@@ -1,12 +1,13 @@
 //! `/data`: downloads from Eastmoney, Tushare or Yahoo into the store, with live per-symbol
 //! progress.
 
+use super::history::JobHistory;
 use super::{SignedIn, day, split_symbols};
 use crate::api;
 use crate::api::watch_job;
 use crate::i18n::use_i18n;
 use kxian_shared::api::{JobInfo, JobSpec};
-use kxian_shared::jobs::{DownloadJob, DownloadSource, JobEvent, Outcome, UniverseChoice};
+use kxian_shared::jobs::{DownloadJob, DownloadSource, JobEvent, JobKind, Outcome, UniverseChoice};
 use leptos::prelude::*;
 
 #[component]
@@ -140,6 +141,7 @@ fn DataForm() -> impl IntoView {
                     }).collect_view()}</tbody>
                 </table>
             })}
+            <JobHistory kind=JobKind::Download refresh=state/>
         </section>
     }
 }

@@ -3,6 +3,7 @@
 //! forecast"). Jobs run on the server; these pages submit them and watch their events.
 
 pub mod data;
+pub mod history;
 pub mod models;
 pub mod training;
 

@@ -1,6 +1,7 @@
 //! `/training`: finetunes of the Kronos tokenizer and predictor on the store's series, with a
 //! live loss curve.
 
+use super::history::JobHistory;
 use super::{SignedIn, split_symbols};
 use crate::api;
 use crate::api::watch_job;
@@ -8,7 +9,7 @@ use crate::charts::training::loss_option;
 use crate::components::echart::EChart;
 use crate::i18n::use_i18n;
 use kxian_shared::api::JobSpec;
-use kxian_shared::jobs::{FinetuneJob, JobEvent, JobResult, Stages};
+use kxian_shared::jobs::{FinetuneJob, JobEvent, JobKind, JobResult, Stages};
 use leptos::prelude::*;
 
 #[component]
@@ -167,6 +168,7 @@ fn TrainingForm() -> impl IntoView {
                 let href = format!("/forecast?model={m}&symbol={first}");
                 view! { <p><a class="btn btn-primary" id="tr-use" href=href>{format!("{} {m}", lang().tr("用于预测：", "Use for forecast:"))}</a></p> }
             })}
+            <JobHistory kind=JobKind::Finetune refresh=state/>
         </section>
     }
 }
