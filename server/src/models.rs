@@ -258,13 +258,8 @@ fn summary(card: &str) -> Option<String> {
         return Some(paragraph);
     }
     let head: String = paragraph.chars().take(MAX).collect();
-    if let Some(end) = head.rfind(". ").or_else(|| head.rfind("。")) {
-        let cut = if head[end..].starts_with('.') {
-            end + 1
-        } else {
-            end + "。".len()
-        };
-        return Some(head[..cut].to_string());
+    if let Some(end) = head.rfind(". ") {
+        return Some(head[..=end].to_string());
     }
     let cut = head.rfind(' ').unwrap_or(head.len());
     Some(format!("{}…", head[..cut].trim_end()))

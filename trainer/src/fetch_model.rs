@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::Context;
-use kxian_shared::model::{AnyConfig, check_pair, parse_config};
+use kxian_shared::model::{AnyConfig, check_pair, parse_config, released_pair};
 use sha2::Digest;
 
 use crate::bail_input;
@@ -204,7 +204,7 @@ fn digest(kind: &Hash, len: u64, mut r: impl Read) -> std::io::Result<String> {
             h.finalize().to_vec()
         }
     };
-    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+    Ok(kxian_store::digest::hex(&bytes))
 }
 
 fn hash_of(path: &Path, kind: &Hash) -> std::io::Result<String> {
@@ -355,8 +355,13 @@ fn fetch_file(
 }
 
 /// `config.json` of `repo`, read into memory and checked against the listing: it says whether
-/// the repository holds a predictor or a tokenizer, and so which folder it belongs in.
-fn read_config(args: &FetchModelArgs, repo: &str, file: &HubFile) -> anyhow::Result<AnyConfig> {
+/// the repository holds a predictor or a tokenizer, and so which folder it belongs in. Returns
+/// the bytes too, to be written where the config says.
+fn read_config(
+    args: &FetchModelArgs,
+    repo: &str,
+    file: &HubFile,
+) -> anyhow::Result<(AnyConfig, Vec<u8>)> {
     let url = resolve_url(args, repo, "config.json");
     let mut resp = get(&url)?;
     anyhow::ensure!(
@@ -378,7 +383,9 @@ fn read_config(args: &FetchModelArgs, repo: &str, file: &HubFile) -> anyhow::Res
         bytes.len(),
         file.size
     );
-    parse_config(&bytes).map_err(|e| anyhow::Error::new(BadInput(format!("{repo}: {e}"))))
+    let config =
+        parse_config(&bytes).map_err(|e| anyhow::Error::new(BadInput(format!("{repo}: {e}"))))?;
+    Ok((config, bytes))
 }
 
 /// Fetches `repo` into `<model_dir>/predictor` or `<model_dir>/tokenizer`, whichever it is.
@@ -395,7 +402,7 @@ fn fetch_repo(
         .find(|(n, _)| n == "config.json")
         .expect("the listing has config.json")
         .1;
-    let config = read_config(args, repo, config_file)?;
+    let (config, config_bytes) = read_config(args, repo, config_file)?;
     let dir = model_dir.join(match config {
         AnyConfig::Predictor(_) => "predictor",
         AnyConfig::Tokenizer(_) => "tokenizer",
@@ -403,7 +410,20 @@ fn fetch_repo(
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     for (name, file) in &files {
         let dest = dir.join(name);
-        let how = fetch_file(args, repo, name, file, &dest)?;
+        let how = if name == "config.json" {
+            // Already read and checked: written in place, not fetched a second time.
+            if matches(&dest, file)? {
+                "present"
+            } else {
+                let tmp = dir.join(".config.json.tmp");
+                std::fs::write(&tmp, &config_bytes)
+                    .and_then(|()| std::fs::rename(&tmp, &dest))
+                    .with_context(|| format!("writing {}", dest.display()))?;
+                "downloaded"
+            }
+        } else {
+            fetch_file(args, repo, name, file, &dest)?
+        };
         eprintln!("{repo}/{name}: {how} ({} bytes)", file.size);
         outcomes.push(FileOutcome {
             repo: repo.to_string(),
@@ -420,19 +440,8 @@ fn paired_tokenizer(
     repo: &str,
     predictor: &kxian_shared::model::PredictorConfig,
 ) -> Option<String> {
-    use kxian_shared::model::PredictorConfig;
     let owner = repo.split('/').next()?;
-    let shape = |p: &PredictorConfig| (p.d_model, p.n_layers, p.n_heads, p.ff_dim);
-    let name = if shape(predictor) == shape(&PredictorConfig::kronos_mini()) {
-        "Kronos-Tokenizer-2k"
-    } else if shape(predictor) == shape(&PredictorConfig::kronos_small())
-        || shape(predictor) == shape(&PredictorConfig::kronos_base())
-    {
-        "Kronos-Tokenizer-base"
-    } else {
-        return None;
-    };
-    Some(format!("{owner}/{name}"))
+    Some(format!("{owner}/{}", released_pair(predictor)?.tokenizer))
 }
 
 pub fn run(args: &FetchModelArgs) -> anyhow::Result<Fetched> {

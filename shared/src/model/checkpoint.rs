@@ -441,6 +441,40 @@ pub fn load_predictor(
     Ok(model)
 }
 
+/// A released predictor shape and the tokenizer it was trained with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReleasedPair {
+    /// The predictor's hub name(s), e.g. `Kronos-mini`.
+    pub predictor: &'static str,
+    /// The tokenizer's hub name, e.g. `Kronos-Tokenizer-2k`.
+    pub tokenizer: &'static str,
+    /// That tokenizer's `group_size`, the one field in which the two tokenizers differ.
+    pub group_size: usize,
+}
+
+/// The released pairing for a predictor of a released shape (mini with Tokenizer-2k; small
+/// and base with Tokenizer-base), or `None` for another shape.
+pub fn released_pair(predictor: &PredictorConfig) -> Option<ReleasedPair> {
+    let shape = |p: &PredictorConfig| (p.d_model, p.n_layers, p.n_heads, p.ff_dim);
+    if shape(predictor) == shape(&PredictorConfig::kronos_mini()) {
+        Some(ReleasedPair {
+            predictor: "Kronos-mini",
+            tokenizer: "Kronos-Tokenizer-2k",
+            group_size: 5,
+        })
+    } else if shape(predictor) == shape(&PredictorConfig::kronos_small())
+        || shape(predictor) == shape(&PredictorConfig::kronos_base())
+    {
+        Some(ReleasedPair {
+            predictor: "Kronos-small/-base",
+            tokenizer: "Kronos-Tokenizer-base",
+            group_size: 4,
+        })
+    } else {
+        None
+    }
+}
+
 /// Checks that a tokenizer and a predictor can work together. The ids must have the same
 /// widths; and the released predictors were trained against one tokenizer each (mini with
 /// Tokenizer-2k, whose `group_size` is 5; small and base with Tokenizer-base, 4), which the
@@ -455,23 +489,13 @@ pub fn check_pair(
             tokenizer.s1_bits, tokenizer.s2_bits, predictor.s1_bits, predictor.s2_bits
         )));
     }
-    let shape = |p: &PredictorConfig| (p.d_model, p.n_layers, p.n_heads, p.ff_dim);
-    let want_group = if shape(predictor) == shape(&PredictorConfig::kronos_mini()) {
-        Some((5, "Kronos-mini", "Kronos-Tokenizer-2k"))
-    } else if shape(predictor) == shape(&PredictorConfig::kronos_small())
-        || shape(predictor) == shape(&PredictorConfig::kronos_base())
-    {
-        Some((4, "Kronos-small/-base", "Kronos-Tokenizer-base"))
-    } else {
-        None
-    };
-    if let Some((group, name, tok)) = want_group
+    if let Some(pair) = released_pair(predictor)
         && tokenizer.d_model == 256
-        && tokenizer.group_size != group
+        && tokenizer.group_size != pair.group_size
     {
         return Err(CheckpointError::Mismatch(format!(
-            "{name} was trained with {tok} (group_size {group}); this tokenizer has group_size {}",
-            tokenizer.group_size
+            "{} was trained with {} (group_size {}); this tokenizer has group_size {}",
+            pair.predictor, pair.tokenizer, pair.group_size, tokenizer.group_size
         )));
     }
     Ok(())

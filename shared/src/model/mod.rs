@@ -17,8 +17,8 @@ pub mod sampling;
 pub mod tokenizer;
 
 pub use checkpoint::{
-    AnyConfig, CheckpointError, Saved, check_pair, load_classifier, load_predictor, load_tokenizer,
-    parse_config, save_classifier, save_predictor, save_tokenizer,
+    AnyConfig, CheckpointError, ReleasedPair, Saved, check_pair, load_classifier, load_predictor,
+    load_tokenizer, parse_config, released_pair, save_classifier, save_predictor, save_tokenizer,
 };
 pub use config::{PredictorConfig, TokenizerConfig};
 pub use forecast::{
