@@ -29,6 +29,8 @@ cat "$run/evaluation.txt"
   echo
   echo "Kxian's built-in up/down/flat classifier: P(up ≥ +3 %), P(down ≤ −2 %) and P(flat) of the close three trading days ahead, from the last 60 daily bars and the CSI 300."
   echo
+  echo "Kxian 内置的涨跌分类器：根据最近 60 根日K线和沪深300，给出三个交易日后收盘价上涨至少 3%、下跌至少 2% 或持平的概率。它只在八个序列上训练，是演示用的模型；请用 kxian-trainer train-classifier 在自己的股票池上训练。"
+  echo
   echo "- Architecture: causal Transformer, d_model 32, 4 heads, 2 layers, read out at the last bar (\`shared/src/model/classifier.rs\`)."
   echo "- Data: the embedded hqchart daily series (Apache-2.0), CSI 300 (000300.SH) as the market features; labels before 2021-01-04 train, the days after are validation."
   echo "- Trained by \`bash scripts/train-default-classifier.sh\` (cross-entropy, AdamW, one-cycle, seed $SEED)."

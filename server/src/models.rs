@@ -131,7 +131,7 @@ fn file_url(id: &str, part: &str, file: &str, sha: &str) -> String {
 /// A classifier folder's two files; its market is read from `config.json`.
 fn build_classifier(
     id: &str,
-    description: String,
+    (description, description_zh): (String, Option<String>),
     files: Vec<(&str, &str, Bytes, Vec<u8>)>,
     card: Option<Bytes>,
 ) -> Model {
@@ -167,6 +167,7 @@ fn build_classifier(
         entry: Entry::Classifier(ClassifierEntry {
             id: id.to_string(),
             description,
+            description_zh,
             default: id == CLASSIFIER_ID,
             sha256: hex(&h.finalize()),
             files,
@@ -181,7 +182,7 @@ fn build_classifier(
 
 fn build(
     id: &str,
-    description: String,
+    (description, description_zh): (String, Option<String>),
     files: Vec<(&str, &str, Bytes, Vec<u8>)>,
     card: Option<Bytes>,
 ) -> Model {
@@ -223,6 +224,7 @@ fn build(
         entry: Entry::Kronos(ModelEntry {
             id: id.to_string(),
             description,
+            description_zh,
             default: id == DEFAULT_ID,
             sha256: hex(&h.finalize()),
             tokenizer,
@@ -244,16 +246,11 @@ fn valid_id(id: &str) -> bool {
         && !id.starts_with('.')
 }
 
-/// The first line of a model card that is prose, not a heading.
-/// The card's first paragraph (its lines joined), cut after the last whole sentence that
-/// fits in 240 characters, or at a word with "…" when not even one does.
+/// The card's first paragraph of prose (its lines joined) in English, cut after the last whole
+/// sentence that fits in 240 characters, or at a word with "…" when not even one does.
 fn summary(card: &str) -> Option<String> {
     const MAX: usize = 240;
-    let paragraph = card
-        .split("\n\n")
-        .map(|p| p.lines().map(str::trim).collect::<Vec<_>>().join(" "))
-        .map(|p| p.trim().to_string())
-        .find(|p| !p.is_empty() && !p.starts_with('#') && !p.starts_with('|'))?;
+    let paragraph = prose(card).find(|p| !has_chinese(p))?;
     if paragraph.chars().count() <= MAX {
         return Some(paragraph);
     }
@@ -263,6 +260,45 @@ fn summary(card: &str) -> Option<String> {
     }
     let cut = head.rfind(' ').unwrap_or(head.len());
     Some(format!("{}…", head[..cut].trim_end()))
+}
+
+/// The card's first paragraph in Chinese, cut after the last whole sentence (。) within 120
+/// characters.
+fn summary_zh(card: &str) -> Option<String> {
+    const MAX: usize = 120;
+    let paragraph: String = prose(card).find(|p| has_chinese(p))?;
+    if paragraph.chars().count() <= MAX {
+        return Some(paragraph);
+    }
+    let head: String = paragraph.chars().take(MAX).collect();
+    match head.rfind('。') {
+        Some(end) => Some(head[..end + '。'.len_utf8()].to_string()),
+        None => Some(format!("{head}…")),
+    }
+}
+
+/// Both summaries of a card; the English one falls back to `fallback`.
+fn summaries(card: Option<&str>, fallback: impl FnOnce() -> String) -> (String, Option<String>) {
+    (
+        card.and_then(summary).unwrap_or_else(fallback),
+        card.and_then(summary_zh),
+    )
+}
+
+/// A card's paragraphs of prose (not headings or tables), each on one line. Chinese lines are
+/// joined without a space.
+fn prose(card: &str) -> impl Iterator<Item = String> + '_ {
+    card.split("\n\n")
+        .map(|p| {
+            let sep = if has_chinese(p) { "" } else { " " };
+            p.lines().map(str::trim).collect::<Vec<_>>().join(sep)
+        })
+        .map(|p| p.trim().to_string())
+        .filter(|p| !p.is_empty() && !p.starts_with('#') && !p.starts_with('|'))
+}
+
+fn has_chinese(text: &str) -> bool {
+    text.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c))
 }
 
 impl Models {
@@ -276,14 +312,16 @@ impl Models {
             .collect();
         let default = build(
             DEFAULT_ID,
-            summary(DEFAULT_CARD).unwrap_or_else(|| "Kxian's built-in model".into()),
+            summaries(Some(DEFAULT_CARD), || "Kxian's built-in model".into()),
             files,
             Some(Bytes::Static(DEFAULT_CARD.as_bytes())),
         );
         models.insert(DEFAULT_ID.to_string(), default);
         let classifier = build_classifier(
             CLASSIFIER_ID,
-            summary(CLASSIFIER_CARD).unwrap_or_else(|| "Kxian's built-in classifier".into()),
+            summaries(Some(CLASSIFIER_CARD), || {
+                "Kxian's built-in classifier".into()
+            }),
             CLASSIFIER_FILES
                 .iter()
                 .map(|(p, f, b)| (*p, *f, Bytes::Static(b), b.to_vec()))
@@ -331,10 +369,7 @@ impl Models {
                 }
                 let card_path = path.join("MODEL_CARD.md");
                 let card_text = std::fs::read_to_string(&card_path).ok();
-                let description = card_text
-                    .as_deref()
-                    .and_then(summary)
-                    .unwrap_or_else(|| format!("model folder {id}"));
+                let description = summaries(card_text.as_deref(), || format!("model folder {id}"));
                 let card = card_text.map(|_| Bytes::Disk(card_path));
                 let mut model = if complete {
                     build(&id, description, files, card)
@@ -432,7 +467,7 @@ async fn read(b: &Bytes) -> std::io::Result<Vec<u8>> {
 
 #[cfg(test)]
 mod tests {
-    use super::summary;
+    use super::{summaries, summary};
 
     #[test]
     fn a_card_is_summed_up_in_whole_sentences() {
@@ -453,5 +488,35 @@ mod tests {
         let s = summary(&long).unwrap();
         assert!(s.ends_with("word…") && s.chars().count() <= 241, "{s}");
         assert_eq!(summary("# only a title\n"), None);
+    }
+
+    #[test]
+    fn a_card_with_a_chinese_paragraph_has_both_summaries() {
+        let card = "# m\n\nAn English summary.\n\n这是中文的\n说明。第二句。\n\n## More\n";
+        let (en, zh) = summaries(Some(card), || "fallback".into());
+        assert_eq!(en, "An English summary.");
+        assert_eq!(zh.as_deref(), Some("这是中文的说明。第二句。"));
+        let (en, zh) = summaries(None, || "fallback".into());
+        assert_eq!((en.as_str(), zh), ("fallback", None));
+        let long = format!("# m\n\n{}\n", "很长的一句话。".repeat(30));
+        let (_, zh) = summaries(Some(&long), String::new);
+        let zh = zh.unwrap();
+        assert!(zh.ends_with('。') && zh.chars().count() <= 120, "{zh}");
+    }
+
+    #[test]
+    fn the_built_in_models_are_described_in_both_languages() {
+        let list = super::Models::load(None).unwrap().list();
+        for (id, zh) in list
+            .models
+            .iter()
+            .map(|m| (&m.id, &m.description_zh))
+            .chain(list.classifiers.iter().map(|c| (&c.id, &c.description_zh)))
+        {
+            assert!(
+                zh.as_deref().is_some_and(|z| z.contains('。')),
+                "{id}: {zh:?}"
+            );
+        }
     }
 }

@@ -15,6 +15,9 @@ pub struct ModelList {
 pub struct ClassifierEntry {
     pub id: String,
     pub description: String,
+    /// The card's Chinese summary, when it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description_zh: Option<String>,
     pub default: bool,
     /// Hex SHA-256 over both files' hashes.
     pub sha256: String,
@@ -31,6 +34,9 @@ pub struct ModelEntry {
     /// Stable, URL-safe id, e.g. `kxian-default`.
     pub id: String,
     pub description: String,
+    /// The card's Chinese summary, when it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description_zh: Option<String>,
     /// The model the app picks when the user picks none.
     pub default: bool,
     /// Hex SHA-256 over both parts' hashes: names exactly these weights in share links.
@@ -40,6 +46,27 @@ pub struct ModelEntry {
     /// The model card (Markdown), when the model has one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub card_url: Option<String>,
+}
+
+impl ModelEntry {
+    /// The summary in Chinese when asked for and the card has one, else in English.
+    pub fn description_in(&self, chinese: bool) -> &str {
+        pick(&self.description, &self.description_zh, chinese)
+    }
+}
+
+impl ClassifierEntry {
+    /// The summary in Chinese when asked for and the card has one, else in English.
+    pub fn description_in(&self, chinese: bool) -> &str {
+        pick(&self.description, &self.description_zh, chinese)
+    }
+}
+
+fn pick<'a>(en: &'a str, zh: &'a Option<String>, chinese: bool) -> &'a str {
+    match zh {
+        Some(zh) if chinese => zh,
+        _ => en,
+    }
 }
 
 /// One half of a model (`tokenizer` or `predictor`): its two files in the Hugging Face layout.

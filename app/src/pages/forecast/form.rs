@@ -66,7 +66,8 @@ pub fn SettingsForm(
                     .map(|m| {
                         let sel = Some(&m.id) == chosen.as_ref();
                         let label = format!("{} ({:.1} MB)", m.id, m.total_bytes() as f64 / 1e6);
-                        view! { <option value=m.id.clone() selected=sel title=m.description>{label}</option> }
+                        let title = m.description_in(i18n.lang() == crate::i18n::Lang::Zh).to_string();
+                        view! { <option value=m.id.clone() selected=sel title=title>{label}</option> }
                     })
                     .collect_view()
                     .into_any()
