@@ -325,6 +325,35 @@ async fn cpu_fallback_forecast_equals_the_cli_and_its_share_link_reproduces() ->
     assert_eq!(timing["cached"], "true", "second visit: {timing}");
     assert_eq!(again.tokens, page.tokens);
     assert_eq!(again.mean, page.mean);
+
+    // The page's set-up link names every setting and runs itself when opened: no click.
+    let link = browser
+        .client
+        .execute(
+            "return document.getElementById('setup-link').getAttribute('href');",
+            vec![],
+        )
+        .await?;
+    let link = link.as_str().context("the set-up link")?.to_string();
+    assert!(link.ends_with("run=1"), "{link}");
+    browser
+        .client
+        .goto(&format!("{}{link}", server.base))
+        .await?;
+    let raw = browser
+        .wait_for_js(
+            "the set-up link's forecast, without a click",
+            "const err = document.getElementById('forecast-error');
+             if (err) return 'ERROR: ' + err.textContent;
+             const el = document.getElementById('forecast-report'); return el ? el.textContent : null;",
+            Duration::from_secs(120),
+            |v| v.is_string(),
+        )
+        .await?;
+    let raw = raw.as_str().unwrap_or_default();
+    ensure!(!raw.starts_with("ERROR"), "{raw}");
+    let linked: ForecastReport = serde_json::from_str(raw)?;
+    assert_eq!(linked.mean, page.mean, "the link carries the same set-up");
     browser.quit().await;
     Ok(())
 }

@@ -173,6 +173,20 @@ pub fn ForecastPage() -> impl IntoView {
         });
     };
 
+    // A set-up link with `run=1` runs itself once the model list is in; if it cannot, the
+    // error panel says why, as it does for a click.
+    let autorun = StoredValue::new(settings.with_untracked(|s| s.autorun));
+    Effect::new(move |_| {
+        if models.with(|m| m.is_some()) && autorun.get_value() {
+            autorun.set_value(false);
+            run();
+        }
+    });
+    let setup_link = move || {
+        let q = settings.with(|s| s.to_query(true));
+        format!("/forecast?{q}")
+    };
+
     let on_file = move |()| {
         let Some(file) = file_ref
             .get()
@@ -250,6 +264,7 @@ pub fn ForecastPage() -> impl IntoView {
                 <SettingsForm settings=settings source=source models=models symbols=symbols
                     running=Signal::derive(running) on_run=Callback::new(move |()| run()) file_ref=file_ref on_file=Callback::new(on_file)/>
                 {source_note}
+                <p class="hint"><a id="setup-link" href=setup_link>{move || lang().tr("本设置的链接（打开即运行）", "Link to this set-up (runs when opened)")}</a></p>
                 {progress}
             </section>
             <section class="panel">{result}</section>

@@ -23,6 +23,8 @@ pub struct Settings {
     pub backend: BackendPref,
     /// Bars held back from the end of the series, to compare the forecast with them.
     pub holdout: usize,
+    /// `run=1`: the page runs the forecast as soon as it can (a shared set-up link).
+    pub autorun: bool,
 }
 
 impl Default for Settings {
@@ -40,6 +42,7 @@ impl Default for Settings {
             model: String::new(),
             backend: BackendPref::Auto,
             holdout: 0,
+            autorun: false,
         }
     }
 }
@@ -65,7 +68,52 @@ impl Settings {
                 .and_then(|b| BackendPref::parse(&b))
                 .unwrap_or_default(),
             holdout: num(get("holdout"), d.holdout),
+            autorun: get("run").is_some_and(|v| v == "1" || v == "true"),
         }
+    }
+
+    /// The query that gives these settings back (with `run=1`: a set-up link that runs
+    /// itself). Defaults are left out, so links stay short.
+    pub fn to_query(&self, run: bool) -> String {
+        let d = Settings::default();
+        let mut q = vec![
+            ("symbol", self.symbol.clone()),
+            ("freq", self.frequency.as_str().to_string()),
+        ];
+        let mut other = |k: &'static str, v: String, dv: String| {
+            if v != dv {
+                q.push((k, v));
+            }
+        };
+        other(
+            "lookback",
+            self.lookback.to_string(),
+            d.lookback.to_string(),
+        );
+        other("horizon", self.horizon.to_string(), d.horizon.to_string());
+        other(
+            "temperature",
+            self.temperature.to_string(),
+            d.temperature.to_string(),
+        );
+        other("top_p", self.top_p.to_string(), d.top_p.to_string());
+        other("top_k", self.top_k.to_string(), d.top_k.to_string());
+        other("samples", self.samples.to_string(), d.samples.to_string());
+        other("seed", self.seed.to_string(), d.seed.to_string());
+        other("model", self.model.clone(), d.model.clone());
+        other(
+            "backend",
+            self.backend.as_str().to_string(),
+            d.backend.as_str().to_string(),
+        );
+        other("holdout", self.holdout.to_string(), d.holdout.to_string());
+        if run {
+            q.push(("run", "1".into()));
+        }
+        q.iter()
+            .map(|(k, v)| format!("{k}={}", query_escape(v)))
+            .collect::<Vec<_>>()
+            .join("&")
     }
 
     /// The problems a run would hit, named by field.
@@ -103,6 +151,18 @@ impl Settings {
     }
 }
 
+/// Percent-encodes what a query value cannot hold as it is.
+fn query_escape(v: &str) -> String {
+    v.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
 /// Splits a series into the history the model sees and the held-back bars after it.
 pub fn split_history(bars: &[Bar], lookback: usize, holdout: usize) -> (Vec<Bar>, Vec<Bar>) {
     let cut = bars.len().saturating_sub(holdout);
@@ -133,6 +193,42 @@ mod tests {
             ..Settings::default()
         };
         assert!(bad.check().unwrap_err().starts_with("samples"));
+    }
+
+    #[test]
+    fn a_set_up_link_gives_the_same_settings_back() {
+        let s = Settings {
+            symbol: "600000.SH".into(),
+            horizon: 12,
+            top_p: 0.5,
+            model: "my model".into(),
+            backend: BackendPref::Cpu,
+            holdout: 5,
+            ..Settings::default()
+        };
+        let q = s.to_query(true);
+        assert!(
+            q.contains("model=my%20model") && q.ends_with("run=1"),
+            "{q}"
+        );
+        assert!(!q.contains("lookback"), "defaults are left out: {q}");
+        let pairs: Vec<(String, String)> = q
+            .split('&')
+            .map(|kv| {
+                let (k, v) = kv.split_once('=').unwrap();
+                (k.to_string(), v.replace("%20", " "))
+            })
+            .collect();
+        let back =
+            Settings::from_query(|k| pairs.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()));
+        assert_eq!(
+            back,
+            Settings {
+                autorun: true,
+                ..s.clone()
+            }
+        );
+        assert!(!Settings::from_query(|_| None).autorun);
     }
 
     #[test]
