@@ -5,7 +5,10 @@ mod backtest_page;
 mod common;
 #[path = "common/eastmoney_mock.rs"]
 mod eastmoney_mock;
+mod fetch_model_page;
 mod forecast_page;
+#[path = "common/hub_mock.rs"]
+mod hub_mock;
 mod jobs;
 mod jobs_pages;
 mod kline_page;

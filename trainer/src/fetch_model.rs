@@ -10,14 +10,16 @@
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
+use kxian_shared::jobs::{JobEvent, StageName, StagePlan, StageSummary, hub_repo_problem};
 use kxian_shared::model::{AnyConfig, check_pair, parse_config, released_pair};
 use sha2::Digest;
 
 use crate::bail_input;
 use crate::cli_error::BadInput;
+use crate::progress::{Progress, ProgressMode};
 
 /// The files a model folder holds.
 const FILES: [&str; 2] = ["config.json", "model.safetensors"];
@@ -46,6 +48,53 @@ pub struct FetchModelArgs {
     /// The branch, tag or commit to fetch.
     #[arg(long, default_value = "main")]
     pub revision: String,
+    /// `json`: one job event per line on standard output (each file's progress, then `done`)
+    /// instead of the report at the end.
+    #[arg(long, value_enum, default_value = "bar")]
+    pub progress: ProgressMode,
+}
+
+/// Job events for the server's runner, when `--progress json` asks for them: a file's progress
+/// at most twice a second, and every file once it is in place.
+struct Events {
+    sink: Option<Progress>,
+    last: Instant,
+}
+
+impl Events {
+    fn new(mode: ProgressMode) -> std::io::Result<Events> {
+        let sink = match mode {
+            ProgressMode::Json => Some(Progress::new(mode, 0, "bytes", None)?),
+            ProgressMode::Bar => None,
+        };
+        Ok(Events {
+            sink,
+            last: Instant::now(),
+        })
+    }
+
+    fn emit(&mut self, e: JobEvent) {
+        if let Some(s) = &mut self.sink {
+            s.emit(&e);
+        }
+    }
+
+    fn file(&mut self, repo: &str, file: &str, received: u64, size: u64, how: Option<&str>) {
+        if self.sink.is_none()
+            || (how.is_none() && self.last.elapsed() < Duration::from_millis(500))
+        {
+            return;
+        }
+        self.last = Instant::now();
+        self.emit(JobEvent::File {
+            stage: StageName::Fetch,
+            repo: repo.to_string(),
+            file: file.to_string(),
+            received,
+            size,
+            how: how.map(str::to_string),
+        });
+    }
 }
 
 /// What one run fetched.
@@ -84,20 +133,9 @@ enum Hash {
 }
 
 fn validate_repo(repo: &str) -> Result<(), BadInput> {
-    let ok = repo.split('/').count() == 2
-        && repo.split('/').all(|p| {
-            !p.is_empty()
-                && p != "."
-                && p != ".."
-                && p.chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
-        });
-    if ok {
-        Ok(())
-    } else {
-        Err(BadInput(format!(
-            "`{repo}` is not a hub repository: expected OWNER/NAME, e.g. NeoQuasar/Kronos-mini"
-        )))
+    match hub_repo_problem(repo) {
+        None => Ok(()),
+        Some(why) => Err(BadInput(why)),
     }
 }
 
@@ -252,6 +290,7 @@ fn download_once(
     part: &Path,
     total: u64,
     bar: &indicatif::ProgressBar,
+    progress: &mut dyn FnMut(u64),
 ) -> anyhow::Result<bool> {
     let have = std::fs::metadata(part).map(|m| m.len()).unwrap_or(0);
     let mut req = agent().get(url);
@@ -293,6 +332,7 @@ fn download_once(
                 out.write_all(&buf[..n])
                     .with_context(|| format!("writing {}", part.display()))?;
                 bar.inc(n as u64);
+                progress(bar.position());
             }
             Err(e) => {
                 tracing::warn!("{url}: {e}; resuming");
@@ -313,6 +353,7 @@ fn fetch_file(
     name: &str,
     file: &HubFile,
     dest: &Path,
+    events: &mut Events,
 ) -> anyhow::Result<&'static str> {
     if matches(dest, file)? {
         return Ok("present");
@@ -329,7 +370,8 @@ fn fetch_file(
             std::thread::sleep(Duration::from_millis(500 * (1 << (attempt - 2))));
         }
         resumed |= std::fs::metadata(&part).is_ok_and(|m| m.len() > 0);
-        if download_once(&url, &part, file.size, &bar)? {
+        let mut progress = |received| events.file(repo, name, received, file.size, None);
+        if download_once(&url, &part, file.size, &bar, &mut progress)? {
             done = true;
             break;
         }
@@ -394,9 +436,18 @@ fn fetch_repo(
     repo: &str,
     model_dir: &Path,
     outcomes: &mut Vec<FileOutcome>,
+    events: &mut Events,
 ) -> anyhow::Result<AnyConfig> {
     validate_repo(repo)?;
     let files = listing(args, repo)?;
+    events.emit(JobEvent::Start {
+        stage: StageName::Fetch,
+        plan: StagePlan::Files {
+            repo: repo.to_string(),
+            files: files.len(),
+            bytes: files.iter().map(|(_, f)| f.size).sum(),
+        },
+    });
     let config_file = &files
         .iter()
         .find(|(n, _)| n == "config.json")
@@ -422,9 +473,10 @@ fn fetch_repo(
                 "downloaded"
             }
         } else {
-            fetch_file(args, repo, name, file, &dest)?
+            fetch_file(args, repo, name, file, &dest, events)?
         };
         eprintln!("{repo}/{name}: {how} ({} bytes)", file.size);
+        events.file(repo, name, file.size, file.size, Some(how));
         outcomes.push(FileOutcome {
             repo: repo.to_string(),
             path: dest,
@@ -465,7 +517,8 @@ pub fn run(args: &FetchModelArgs) -> anyhow::Result<Fetched> {
     );
     let dir = args.models.join(&id);
     let mut files = Vec::new();
-    let config = fetch_repo(args, &args.repo, &dir, &mut files)?;
+    let mut events = Events::new(args.progress)?;
+    let config = fetch_repo(args, &args.repo, &dir, &mut files, &mut events)?;
     if let AnyConfig::Predictor(p) = &config {
         let tok_repo = match (&args.tokenizer, paired_tokenizer(&args.repo, p)) {
             (Some(t), _) => t.clone(),
@@ -475,7 +528,7 @@ pub fn run(args: &FetchModelArgs) -> anyhow::Result<Fetched> {
                 args.repo
             ),
         };
-        let tok = fetch_repo(args, &tok_repo, &dir, &mut files)?;
+        let tok = fetch_repo(args, &tok_repo, &dir, &mut files, &mut events)?;
         let AnyConfig::Tokenizer(t) = tok else {
             crate::bail_input!("{tok_repo} is a predictor, not a tokenizer");
         };
@@ -483,6 +536,14 @@ pub fn run(args: &FetchModelArgs) -> anyhow::Result<Fetched> {
             anyhow::Error::new(BadInput(format!("{tok_repo} and {}: {e}", args.repo)))
         })?;
     }
+    events.emit(JobEvent::Done {
+        stage: StageName::Fetch,
+        summary: StageSummary::Fetched {
+            model: id.clone(),
+            files: files.len(),
+            bytes: files.iter().map(|f| f.bytes).sum(),
+        },
+    });
     Ok(Fetched { dir, id, files })
 }
 

@@ -13,6 +13,7 @@ use kxian_trainer::factors::{self, FactorsArgs};
 use kxian_trainer::fetch_model::{self, FetchModelArgs};
 use kxian_trainer::forecast::{self, ForecastArgs, OutputFormat};
 use kxian_trainer::init::{self, InitArgs};
+use kxian_trainer::progress::ProgressMode;
 use kxian_trainer::train::{self, Stage, TrainArgs};
 use tracing_subscriber::EnvFilter;
 
@@ -210,7 +211,6 @@ fn init_cmd(args: &InitArgs) -> Result<(), CliError> {
     Ok(())
 }
 
-/// Pretty JSON of a report type (they serialise infallibly: no maps with non-string keys).
 fn fetch_model_cmd(args: &FetchModelArgs) -> Result<(), CliError> {
     let f = fetch_model::run(args)?;
     eprintln!(
@@ -219,9 +219,14 @@ fn fetch_model_cmd(args: &FetchModelArgs) -> Result<(), CliError> {
         f.dir.display(),
         args.models.display()
     );
+    if args.progress == ProgressMode::Json {
+        // Standard output carried the job events; the `done` event was the report.
+        return Ok(());
+    }
     print_out(&(json(&f) + "\n"))
 }
 
+/// Pretty JSON of a report type (they serialise infallibly: no maps with non-string keys).
 fn json<T: serde::Serialize>(value: &T) -> String {
     serde_json::to_string_pretty(value).expect("reports serialise")
 }
@@ -362,5 +367,21 @@ mod tests {
             assert!(a.resume);
             assert_eq!(a.store.reader.as_user, Some(4));
         }
+        let cli = parse(
+            json!({"kind": "fetch_model", "repo": "NeoQuasar/Kronos-small",
+                   "tokenizer": "NeoQuasar/Kronos-Tokenizer-base", "revision": "main"}),
+            false,
+        );
+        let Command::FetchModel(a) = cli.command else {
+            panic!("not a fetch-model")
+        };
+        assert_eq!(a.repo, "NeoQuasar/Kronos-small");
+        assert_eq!(
+            a.tokenizer.as_deref(),
+            Some("NeoQuasar/Kronos-Tokenizer-base")
+        );
+        assert_eq!(a.models, dir.fetch());
+        assert_eq!(a.id.as_deref(), Some(kxian_shared::jobs::FETCHED_ID));
+        assert_eq!(a.progress, kxian_trainer::progress::ProgressMode::Json);
     }
 }

@@ -1,7 +1,7 @@
 //! Runs queued jobs: claims one per free slot, starts `kxian-trainer` as a child process with
 //! `--progress json`, stores every JSON line it prints as an event (and fans it out to
 //! watchers), keeps its standard error as the job's log, and finishes the job from its exit:
-//! a download is imported into the store, a finetune becomes a model folder.
+//! a download is imported into the store, a finetune or a fetched model becomes a model folder.
 //!
 //! Crash safety: the job's state is in the store. At start, running jobs of a server that
 //! died are queued again; their trainer resumes (downloads are incremental, training has
@@ -363,9 +363,10 @@ async fn finish(
             let base = f.base.as_deref().unwrap_or(crate::models::DEFAULT_ID);
             let events = read_events(&std::fs::read_to_string(run.metrics()).unwrap_or_default());
             let card = format!(
-                "# {model_id}\n\nFinetuned by job {id} from {base} on {}.\n\n{}",
-                f.symbols.join(", "),
-                evaluation_table(&events)
+                "# {model_id}\n\nFinetuned by job {id} from {base} on {symbols}.\n\n\
+                 由任务 {id} 从 {base} 在 {symbols} 上微调而成。\n\n{}",
+                evaluation_table(&events),
+                symbols = f.symbols.join(", "),
             );
             std::fs::write(target.join(MODEL_CARD), card).map_err(|e| e.to_string())?;
             std::fs::write(
@@ -376,5 +377,67 @@ async fn finish(
             models.reload(Some(root)).map_err(|e| e.to_string())?;
             Ok(JobResult::Model { model: model_id })
         }
+        JobSpec::FetchModel(m) => {
+            let root = config
+                .models
+                .as_ref()
+                .ok_or("this server has no models folder (kxian serve --models DIR)")?;
+            let model_id = install_fetched(&dir.fetched(), root, m, (id, owner))?;
+            models.reload(Some(root)).map_err(|e| e.to_string())?;
+            Ok(JobResult::Model { model: model_id })
+        }
     }
+}
+
+/// Moves a fetched model into the models folder under the repository's name (or, when that
+/// is taken, `<name>-job-<id>`), with a card saying where it came from. Published weights
+/// fetched by an admin are everyone's; a user's fetch is theirs, like their finetunes.
+fn install_fetched(
+    fetched: &Path,
+    root: &Path,
+    m: &kxian_shared::jobs::FetchModelJob,
+    (id, owner): (i64, &crate::storage::User),
+) -> Result<String, String> {
+    if !fetched.join("predictor").join("config.json").exists() {
+        return Err(format!(
+            "{} holds a tokenizer alone; fetch a predictor repository (it brings its tokenizer)",
+            m.repo
+        ));
+    }
+    let name = m.repo.rsplit('/').next().unwrap_or(&m.repo);
+    let model_id = if name != crate::models::DEFAULT_ID && !root.join(name).exists() {
+        name.to_string()
+    } else {
+        format!("{name}-job-{id}")
+    };
+    let target = root.join(&model_id);
+    std::fs::create_dir_all(root).map_err(|e| format!("{}: {e}", root.display()))?;
+    if std::fs::rename(fetched, &target).is_err() {
+        // The jobs folder is on another file system: copy, then the models folder sees it whole.
+        let staging = root.join(format!(".{model_id}.tmp"));
+        for part in MODEL_PARTS {
+            std::fs::create_dir_all(staging.join(part)).map_err(|e| e.to_string())?;
+            for file in MODEL_FILES {
+                std::fs::copy(fetched.join(part).join(file), staging.join(part).join(file))
+                    .map_err(|e| format!("{}: {e}", fetched.join(part).join(file).display()))?;
+            }
+        }
+        std::fs::rename(&staging, &target).map_err(|e| format!("{}: {e}", target.display()))?;
+    }
+    let revision = m.revision.as_deref().unwrap_or("main");
+    let card = format!(
+        "# {model_id}\n\n{repo} at revision {revision}, from the Hugging Face hub: the published \
+         weights, fetched by job {id}.\n\n\
+         Hugging Face 上 {repo} 的 {revision} 版本：发布者公开的权重，由任务 {id} 获取。\n",
+        repo = m.repo
+    );
+    std::fs::write(target.join(MODEL_CARD), card).map_err(|e| e.to_string())?;
+    if !owner.admin {
+        std::fs::write(
+            target.join(crate::models::OWNER_FILE),
+            serde_json::json!({ "user_id": owner.id }).to_string(),
+        )
+        .map_err(|e| e.to_string())?;
+    }
+    Ok(model_id)
 }

@@ -5,8 +5,8 @@
 use std::ffi::OsString;
 use std::path::Path;
 
-use super::layout::JobDir;
-use super::spec::{DownloadJob, FinetuneJob, JobSpec};
+use super::layout::{FETCHED_ID, JobDir};
+use super::spec::{DownloadJob, FetchModelJob, FinetuneJob, JobSpec};
 
 /// Who a job runs for: the trainer reads the store with their eyes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,6 +61,7 @@ impl JobSpec {
         match self {
             JobSpec::Download(d) => download_args(d, ctx),
             JobSpec::Finetune(f) => finetune_args(f, ctx),
+            JobSpec::FetchModel(m) => fetch_model_args(m, ctx),
         }
     }
 }
@@ -101,5 +102,15 @@ fn finetune_args(f: &FinetuneJob, ctx: &TrainerContext<'_>) -> Vec<OsString> {
         .owner(ctx.owner)
         .opt("--lr", f.lr)
         .opt("--max-seconds", f.max_seconds);
+    a.0
+}
+
+fn fetch_model_args(m: &FetchModelJob, ctx: &TrainerContext<'_>) -> Vec<OsString> {
+    let mut a = Argv(vec!["fetch-model".into(), m.repo.clone().into()]);
+    a.arg("--models", ctx.dir.fetch())
+        .arg("--id", FETCHED_ID)
+        .arg("--progress", "json")
+        .opt("--tokenizer", m.tokenizer.as_deref())
+        .opt("--revision", m.revision.as_deref());
     a.0
 }

@@ -15,6 +15,8 @@ pub enum StageName {
     Predictor,
     Classifier,
     Download,
+    /// A published model from the hub.
+    Fetch,
 }
 
 impl StageName {
@@ -24,6 +26,7 @@ impl StageName {
             StageName::Predictor => "predictor",
             StageName::Classifier => "classifier",
             StageName::Download => "download",
+            StageName::Fetch => "fetch",
         }
     }
 }
@@ -49,6 +52,12 @@ pub enum StagePlan {
     },
     /// A download: symbols to fetch.
     Symbols { symbols: usize },
+    /// A fetch: one repository's files and their bytes.
+    Files {
+        repo: String,
+        files: usize,
+        bytes: u64,
+    },
 }
 
 /// Throughput of a training step.
@@ -85,6 +94,12 @@ pub enum StageSummary {
         unknown: usize,
         failed: usize,
         requests: u64,
+    },
+    /// A fetch: the model folder's id on the trainer's side, and what it holds.
+    Fetched {
+        model: String,
+        files: usize,
+        bytes: u64,
     },
 }
 
@@ -140,6 +155,18 @@ pub enum JobEvent {
         #[serde(flatten)]
         outcome: Outcome,
     },
+    /// A fetch's progress through one file: `received` of `size` bytes so far, then once
+    /// more when the file is in place, with how it got there (`downloaded`, `resumed`,
+    /// `present`).
+    File {
+        stage: StageName,
+        repo: String,
+        file: String,
+        received: u64,
+        size: u64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        how: Option<String>,
+    },
     /// The server started the trainer (attempt 1 on, the subcommand run).
     Started { attempt: i64, command: String },
     /// The server stopped while the job ran; it is queued again and resumes.
@@ -166,6 +193,7 @@ impl JobEvent {
             JobEvent::Epoch { .. } => "epoch",
             JobEvent::Done { .. } => "done",
             JobEvent::Symbol { .. } => "symbol",
+            JobEvent::File { .. } => "file",
             JobEvent::Started { .. } => "started",
             JobEvent::Requeued { .. } => "requeued",
             JobEvent::Retried { .. } => "retried",

@@ -42,11 +42,26 @@ impl JobDir {
         self.0.join("base")
     }
 
+    /// Where a fetch-model job's trainer puts the model (`--models`): it lands in
+    /// `fetch/`[`FETCHED_ID`]`/{predictor,tokenizer}`, and the server moves it into its models
+    /// folder when the job is done.
+    pub fn fetch(&self) -> PathBuf {
+        self.0.join("fetch")
+    }
+
+    /// The fetched model's folder.
+    pub fn fetched(&self) -> PathBuf {
+        self.fetch().join(FETCHED_ID)
+    }
+
     /// A finetune's run folder.
     pub fn run(&self) -> RunDir {
         RunDir(self.0.join("run"))
     }
 }
+
+/// The `--id` a fetch-model job's trainer is given; the server picks the served id.
+pub const FETCHED_ID: &str = "model";
 
 /// What a download writes beside its CSVs.
 pub const MANIFEST: &str = "manifest.json";

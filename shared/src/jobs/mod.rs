@@ -15,11 +15,11 @@ pub use args::{Owner, TrainerContext};
 pub use card::{evaluation_table, read_events};
 pub use event::{ClassifierScores, JobEvent, Rate, StageName, StagePlan, StageSummary};
 pub use info::{ImportedCount, JobInfo, JobList, JobResult, JobState};
-pub use layout::{JobDir, MANIFEST, MODEL_CARD, MODEL_FILES, MODEL_PARTS, RunDir};
+pub use layout::{FETCHED_ID, JobDir, MANIFEST, MODEL_CARD, MODEL_FILES, MODEL_PARTS, RunDir};
 pub use manifest::{Manifest, Outcome, SeriesRecord};
 pub use spec::{
-    DownloadJob, DownloadSource, FinetuneJob, JobKind, JobSpec, MAX_DOWNLOAD_SYMBOLS,
-    MAX_TRAIN_SYMBOLS, Stages, UniverseChoice,
+    DownloadJob, DownloadSource, FetchModelJob, FinetuneJob, JobKind, JobSpec,
+    MAX_DOWNLOAD_SYMBOLS, MAX_TRAIN_SYMBOLS, Stages, UniverseChoice, hub_repo_problem,
 };
 
 #[cfg(test)]

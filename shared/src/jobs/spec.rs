@@ -1,4 +1,4 @@
-//! What a user submits: a download or a finetune, every choice an enum, checked before it is
+//! What a user submits: a download, a finetune or a published model to fetch, every choice an enum, checked before it is
 //! queued.
 
 use chrono::NaiveDate;
@@ -96,6 +96,7 @@ impl Stages {
 pub enum JobKind {
     Download,
     Finetune,
+    FetchModel,
 }
 
 impl JobKind {
@@ -103,6 +104,7 @@ impl JobKind {
         match self {
             JobKind::Download => "download",
             JobKind::Finetune => "finetune",
+            JobKind::FetchModel => "fetch_model",
         }
     }
 }
@@ -153,12 +155,46 @@ pub struct FinetuneJob {
     pub base: Option<String>,
 }
 
+/// A published model from the Hugging Face hub (or the mirror the server's `HF_ENDPOINT`
+/// names), as `kxian-trainer fetch-model` brings it: a predictor repository and the tokenizer it
+/// was trained with. When it is done the server serves it like any other model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FetchModelJob {
+    /// `OWNER/NAME`, e.g. `NeoQuasar/Kronos-mini`.
+    pub repo: String,
+    /// The tokenizer repository (default: the one the released predictor was trained with).
+    #[serde(default)]
+    pub tokenizer: Option<String>,
+    /// A branch, tag or commit (default `main`).
+    #[serde(default)]
+    pub revision: Option<String>,
+}
+
+/// Why `repo` is not a hub repository name (`OWNER/NAME`, each part letters, digits, `-`, `_`
+/// and `.`), or `None` when it is one.
+pub fn hub_repo_problem(repo: &str) -> Option<String> {
+    let ok = repo.len() <= 200
+        && repo.split('/').count() == 2
+        && repo.split('/').all(|p| {
+            !p.is_empty()
+                && p != "."
+                && p != ".."
+                && p.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+        });
+    (!ok).then(|| {
+        format!("`{repo}` is not a hub repository: expected OWNER/NAME, e.g. NeoQuasar/Kronos-mini")
+    })
+}
+
 /// A job as submitted. Everything is checked ([`JobSpec::normalised`]) before it is queued.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum JobSpec {
     Download(DownloadJob),
     Finetune(FinetuneJob),
+    FetchModel(FetchModelJob),
 }
 
 fn daily() -> Frequency {
@@ -317,6 +353,39 @@ impl FinetuneJob {
     }
 }
 
+impl FetchModelJob {
+    fn normalise(&mut self) -> Result<(), String> {
+        self.repo = self.repo.trim().to_string();
+        if let Some(why) = hub_repo_problem(&self.repo) {
+            return Err(format!("repo: {why}"));
+        }
+        if let Some(t) = &mut self.tokenizer {
+            *t = t.trim().to_string();
+            if t.is_empty() {
+                self.tokenizer = None;
+            } else if let Some(why) = hub_repo_problem(t) {
+                return Err(format!("tokenizer: {why}"));
+            }
+        }
+        if let Some(r) = &self.revision {
+            let r = r.trim();
+            let ok = !r.is_empty()
+                && r.len() <= 128
+                && !r.contains("..")
+                && !r.starts_with('/')
+                && r.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_./".contains(c));
+            if !ok {
+                return Err(format!(
+                    "revision: `{r}` is not a branch, tag or commit (letters, digits, - _ . /)"
+                ));
+            }
+            self.revision = Some(r.to_string());
+        }
+        Ok(())
+    }
+}
+
 impl JobSpec {
     /// The spec as it is stored and run: every bound holds, symbols are in canonical
     /// spelling without repeats, and the error names the field.
@@ -324,6 +393,7 @@ impl JobSpec {
         match &mut self {
             JobSpec::Download(d) => d.normalise()?,
             JobSpec::Finetune(f) => f.normalise()?,
+            JobSpec::FetchModel(m) => m.normalise()?,
         }
         Ok(self)
     }
@@ -332,6 +402,7 @@ impl JobSpec {
         match self {
             JobSpec::Download(_) => JobKind::Download,
             JobSpec::Finetune(_) => JobKind::Finetune,
+            JobSpec::FetchModel(_) => JobKind::FetchModel,
         }
     }
 
@@ -340,6 +411,7 @@ impl JobSpec {
         match self {
             JobSpec::Download(d) => &d.symbols,
             JobSpec::Finetune(f) => &f.symbols,
+            JobSpec::FetchModel(_) => &[],
         }
     }
 }

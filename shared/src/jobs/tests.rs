@@ -18,6 +18,10 @@ fn every_event() -> Vec<Value> {
         json!({"event": "symbol", "stage": "download", "index": 1, "total": 3, "symbol": "510300.SH", "status": "downloaded", "new_bars": 10, "first": "2024-09-02", "last": "2024-09-13"}),
         json!({"event": "symbol", "stage": "download", "index": 2, "total": 3, "symbol": "600000.SH", "status": "up_to_date"}),
         json!({"event": "symbol", "stage": "download", "index": 3, "total": 3, "symbol": "000001.SZ", "status": "unknown", "tried": ["0.000001"]}),
+        json!({"event": "start", "stage": "fetch", "repo": "NeoQuasar/Kronos-mini", "files": 2, "bytes": 16433152}),
+        json!({"event": "file", "stage": "fetch", "repo": "NeoQuasar/Kronos-mini", "file": "model.safetensors", "received": 1048576, "size": 16432512}),
+        json!({"event": "file", "stage": "fetch", "repo": "NeoQuasar/Kronos-mini", "file": "config.json", "received": 640, "size": 640, "how": "present"}),
+        json!({"event": "done", "stage": "fetch", "model": "model", "files": 4, "bytes": 16433152}),
         json!({"event": "started", "attempt": 1, "command": "train"}),
         json!({"event": "requeued", "reason": "the server stopped while the job ran; it resumes"}),
         json!({"event": "retried", "attempt": 2}),
@@ -42,7 +46,7 @@ fn every_event_reads_and_prints_back_the_same_line() {
         let back: Value = serde_json::from_str(&e.to_line()).unwrap();
         assert_eq!(back, line);
     }
-    assert_eq!(names.len(), 10, "every variant is covered: {names:?}");
+    assert_eq!(names.len(), 11, "every variant is covered: {names:?}");
 }
 
 #[test]
@@ -127,6 +131,19 @@ fn a_bad_spec_names_what_is_wrong() {
             json!({"kind": "finetune", "symbols": ["600000"], "base": "../etc"}),
             "base",
         ),
+        (
+            json!({"kind": "fetch_model", "repo": "Kronos-mini"}),
+            "repo",
+        ),
+        (json!({"kind": "fetch_model", "repo": "a/../b"}), "repo"),
+        (
+            json!({"kind": "fetch_model", "repo": "NeoQuasar/Kronos-mini", "tokenizer": "x y/z"}),
+            "tokenizer",
+        ),
+        (
+            json!({"kind": "fetch_model", "repo": "NeoQuasar/Kronos-mini", "revision": "../main"}),
+            "revision",
+        ),
     ];
     for (spec, field) in checked {
         let parsed: JobSpec = serde_json::from_value(spec.clone()).unwrap();
@@ -168,4 +185,43 @@ fn trainer_arguments_name_the_job_folder_and_the_owner() {
     assert_eq!(after("--as-user"), "3");
     assert_eq!(after("--lr"), "0.001");
     assert!(!args.contains(&"--as-admin".to_string()));
+}
+
+#[test]
+fn a_fetch_model_job_runs_fetch_model_into_the_job_folder() {
+    let dir = JobDir::new(Path::new("/w"), 9);
+    let ctx = TrainerContext {
+        store: Path::new("/db/k.db"),
+        dir: &dir,
+        owner: Owner { id: 1, admin: true },
+    };
+    let spec: JobSpec = serde_json::from_value::<JobSpec>(
+        json!({"kind": "fetch_model", "repo": " NeoQuasar/Kronos-mini ", "tokenizer": "", "revision": "v1.0"}),
+    )
+    .unwrap()
+    .normalised()
+    .unwrap();
+    assert_eq!(spec.kind(), JobKind::FetchModel);
+    assert_eq!(spec.kind().as_str(), "fetch_model");
+    let args: Vec<String> = spec
+        .trainer_args(&ctx)
+        .into_iter()
+        .map(|a| a.into_string().unwrap())
+        .collect();
+    assert_eq!(
+        args,
+        [
+            "fetch-model",
+            "NeoQuasar/Kronos-mini",
+            "--models",
+            "/w/job-9/fetch",
+            "--id",
+            "model",
+            "--progress",
+            "json",
+            "--revision",
+            "v1.0"
+        ]
+    );
+    assert_eq!(dir.fetched(), Path::new("/w/job-9/fetch/model"));
 }
