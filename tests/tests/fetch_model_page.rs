@@ -7,18 +7,8 @@ use crate::common::{self, Browser, Server};
 use crate::hub_mock::{Faults, Hub, Repos, read_dir_files};
 
 use anyhow::{Context, Result, ensure};
-use kxian_shared::api::ForecastReport;
 use std::process::Command;
 use std::time::Duration;
-
-/// Sets an input's value the way typing does (so the page's `input` handler sees it).
-fn set(id: &str, value: &str) -> String {
-    format!(
-        "{{ const el = document.getElementById('{id}');
-           el.value = {value:?};
-           el.dispatchEvent(new Event('input', {{ bubbles: true }})); }}"
-    )
-}
 
 /// A random tiny pair (fast in a debug browser build) under hub names: a predictor whose shape
 /// is not a released one, so the form names its tokenizer.
@@ -78,8 +68,8 @@ async fn a_model_fetched_from_the_models_page_is_served_and_forecasts() -> Resul
         &format!(
             "{} {}
              document.getElementById('fetch-submit').click();",
-            set("fetch-repo", "someone/Kronos-tiny"),
-            set("fetch-tokenizer", "someone/Kronos-tiny-tokenizer"),
+            common::set_input("fetch-repo", "someone/Kronos-tiny"),
+            common::set_input("fetch-tokenizer", "someone/Kronos-tiny-tokenizer"),
         ),
         vec![],
     )
@@ -152,34 +142,7 @@ async fn a_model_fetched_from_the_models_page_is_served_and_forecasts() -> Resul
 
     // The forecast page runs it in this browser.
     let href = done["href"].as_str().unwrap_or_default();
-    b.goto(&format!(
-        "{}{href}&lookback=60&horizon=3&samples=1&backend=cpu",
-        server.base
-    ))
-    .await?;
-    browser
-        .wait_for_js(
-            "the forecast form",
-            "return document.getElementById('forecast-run') ? true : null;",
-            Duration::from_secs(60),
-            |v| v.is_boolean(),
-        )
-        .await?;
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    b.execute("document.getElementById('forecast-run').click();", vec![])
-        .await?;
-    let raw = browser
-        .wait_for_js(
-            "the forecast",
-            "const e = document.getElementById('forecast-error'); if (e) return 'ERROR: ' + e.textContent;
-             const r = document.getElementById('forecast-report'); return r ? r.textContent : null;",
-            Duration::from_secs(120),
-            |v| v.is_string(),
-        )
-        .await?;
-    let raw = raw.as_str().unwrap_or_default();
-    ensure!(!raw.starts_with("ERROR"), "{raw}");
-    let report: ForecastReport = serde_json::from_str(raw)?;
+    let report = browser.forecast_at(&server.base, href).await?;
     assert_eq!(report.model.predictor.name, "Kronos-tiny/predictor");
     assert_eq!(report.mean.len(), 3);
     browser.quit().await;

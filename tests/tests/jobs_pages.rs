@@ -10,17 +10,7 @@ use crate::eastmoney_mock;
 
 use anyhow::{Context, Result, ensure};
 use common::{Browser, Server};
-use kxian_shared::api::ForecastReport;
 use std::time::Duration;
-
-/// Sets an input's value the way typing does (so the page's `input` handler sees it).
-fn set(id: &str, value: &str) -> String {
-    format!(
-        "{{ const el = document.getElementById('{id}');
-           el.value = {value:?};
-           el.dispatchEvent(new Event('input', {{ bubbles: true }})); }}"
-    )
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn download_finetune_watch_and_forecast_from_the_browser() -> Result<()> {
@@ -53,9 +43,9 @@ async fn download_finetune_watch_and_forecast_from_the_browser() -> Result<()> {
         &format!(
             "{} {} {}
              document.getElementById('dl-submit').click();",
-            set("dl-symbols", "510300"),
-            set("dl-from", "2024-09-02"),
-            set("dl-to", "2024-09-13")
+            common::set_input("dl-symbols", "510300"),
+            common::set_input("dl-from", "2024-09-02"),
+            common::set_input("dl-to", "2024-09-13")
         ),
         vec![],
     )
@@ -124,10 +114,10 @@ async fn download_finetune_watch_and_forecast_from_the_browser() -> Result<()> {
         &format!(
             "{} {} {} {}
              document.getElementById('tr-submit').click();",
-            set("tr-symbols", "600000.SH"),
-            set("tr-lookback", "30"),
-            set("tr-horizon", "5"),
-            set("tr-max-seconds", "2")
+            common::set_input("tr-symbols", "600000.SH"),
+            common::set_input("tr-lookback", "30"),
+            common::set_input("tr-horizon", "5"),
+            common::set_input("tr-max-seconds", "2")
         ),
         vec![],
     )
@@ -174,35 +164,7 @@ async fn download_finetune_watch_and_forecast_from_the_browser() -> Result<()> {
             |v| v.is_boolean(),
         )
         .await?;
-    b.goto(&format!(
-        "{}{href}&lookback=60&horizon=3&samples=1&backend=cpu",
-        server.base
-    ))
-    .await?;
-    browser
-        .wait_for_js(
-            "the forecast form",
-            "return document.getElementById('forecast-run') ? true : null;",
-            Duration::from_secs(60),
-            |v| v.is_boolean(),
-        )
-        .await?;
-    // The model list loads asynchronously; the run needs it.
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    b.execute("document.getElementById('forecast-run').click();", vec![])
-        .await?;
-    let raw = browser
-        .wait_for_js(
-            "the forecast",
-            "const e = document.getElementById('forecast-error'); if (e) return 'ERROR: ' + e.textContent;
-             const r = document.getElementById('forecast-report'); return r ? r.textContent : null;",
-            Duration::from_secs(120),
-            |v| v.is_string(),
-        )
-        .await?;
-    let raw = raw.as_str().unwrap_or_default();
-    ensure!(!raw.starts_with("ERROR"), "{raw}");
-    let report: ForecastReport = serde_json::from_str(raw)?;
+    let report = browser.forecast_at(&server.base, &href).await?;
     assert_eq!(report.model.predictor.name, format!("{model}/predictor"));
     assert_eq!(report.mean.len(), 3);
     browser.quit().await;

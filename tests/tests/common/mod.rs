@@ -198,7 +198,57 @@ pub(crate) struct Browser {
     _profile: tempfile::TempDir,
 }
 
+/// JavaScript that sets an input's value the way typing does (so the page's `input` handler
+/// sees it).
+pub(crate) fn set_input(id: &str, value: &str) -> String {
+    format!(
+        "{{ const el = document.getElementById('{id}');
+           el.value = {value:?};
+           el.dispatchEvent(new Event('input', {{ bubbles: true }})); }}"
+    )
+}
+
 impl Browser {
+    /// Opens the forecast page at `href` (a model's "use for forecast" link) with a short CPU
+    /// set-up, runs it and returns the page's report.
+    pub(crate) async fn forecast_at(
+        &self,
+        base: &str,
+        href: &str,
+    ) -> Result<kxian_shared::api::ForecastReport> {
+        self.client
+            .goto(&format!(
+                "{base}{href}&lookback=60&horizon=3&samples=1&backend=cpu"
+            ))
+            .await?;
+        self.wait_for_js(
+            "the forecast form",
+            "return document.getElementById('forecast-run') ? true : null;",
+            Duration::from_secs(60),
+            |v| v.is_boolean(),
+        )
+        .await?;
+        // The model list loads asynchronously; the run needs it.
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        self.client
+            .execute("document.getElementById('forecast-run').click();", vec![])
+            .await?;
+        let raw = self
+            .wait_for_js(
+                "the forecast",
+                "const e = document.getElementById('forecast-error'); if (e) return 'ERROR: ' + e.textContent;
+                 const r = document.getElementById('forecast-report'); return r ? r.textContent : null;",
+                Duration::from_secs(120),
+                |v| v.is_string(),
+            )
+            .await?;
+        let raw = raw.as_str().unwrap_or_default();
+        if raw.starts_with("ERROR") {
+            bail!("{raw}");
+        }
+        Ok(serde_json::from_str(raw)?)
+    }
+
     pub(crate) async fn start() -> Result<Browser> {
         Self::start_with(false).await
     }
