@@ -266,7 +266,7 @@ fn summary(card: &str) -> Option<String> {
 /// characters.
 fn summary_zh(card: &str) -> Option<String> {
     const MAX: usize = 120;
-    let paragraph: String = prose(card).find(|p| has_chinese(p))?;
+    let paragraph = prose(card).find(|p| has_chinese(p))?;
     if paragraph.chars().count() <= MAX {
         return Some(paragraph);
     }

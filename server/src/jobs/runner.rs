@@ -347,19 +347,17 @@ async fn finish(
             };
             let model_id = format!("job-{id}");
             let target = root.join(&model_id);
-            for part in MODEL_PARTS {
-                let best = run.best(part);
-                let from = if best.exists() {
-                    best
-                } else {
-                    dir.base().join(part)
-                };
-                std::fs::create_dir_all(target.join(part)).map_err(|e| e.to_string())?;
-                for file in MODEL_FILES {
-                    std::fs::copy(from.join(file), target.join(part).join(file))
-                        .map_err(|e| format!("{}: {e}", from.join(file).display()))?;
-                }
-            }
+            copy_model(
+                |part| {
+                    let best = run.best(part);
+                    if best.exists() {
+                        best
+                    } else {
+                        dir.base().join(part)
+                    }
+                },
+                &target,
+            )?;
             let base = f.base.as_deref().unwrap_or(crate::models::DEFAULT_ID);
             let events = read_events(&std::fs::read_to_string(run.metrics()).unwrap_or_default());
             let card = format!(
@@ -415,13 +413,7 @@ fn install_fetched(
     if std::fs::rename(fetched, &target).is_err() {
         // The jobs folder is on another file system: copy, then the models folder sees it whole.
         let staging = root.join(format!(".{model_id}.tmp"));
-        for part in MODEL_PARTS {
-            std::fs::create_dir_all(staging.join(part)).map_err(|e| e.to_string())?;
-            for file in MODEL_FILES {
-                std::fs::copy(fetched.join(part).join(file), staging.join(part).join(file))
-                    .map_err(|e| format!("{}: {e}", fetched.join(part).join(file).display()))?;
-            }
-        }
+        copy_model(|part| fetched.join(part), &staging)?;
         std::fs::rename(&staging, &target).map_err(|e| format!("{}: {e}", target.display()))?;
     }
     let revision = m.revision.as_deref().unwrap_or("main");
@@ -440,4 +432,17 @@ fn install_fetched(
         .map_err(|e| e.to_string())?;
     }
     Ok(model_id)
+}
+
+/// Copies a model's parts (each from the folder `from` gives for it) into `target`.
+fn copy_model(from: impl Fn(&str) -> std::path::PathBuf, target: &Path) -> Result<(), String> {
+    for part in MODEL_PARTS {
+        let src = from(part);
+        std::fs::create_dir_all(target.join(part)).map_err(|e| e.to_string())?;
+        for file in MODEL_FILES {
+            std::fs::copy(src.join(file), target.join(part).join(file))
+                .map_err(|e| format!("{}: {e}", src.join(file).display()))?;
+        }
+    }
+    Ok(())
 }

@@ -39,7 +39,7 @@ fn git_blob(bytes: &[u8]) -> String {
 }
 
 fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
+    kxian_store::digest::hex(b)
 }
 
 fn listing(files: &BTreeMap<String, Vec<u8>>, wrong_hash: bool) -> Value {

@@ -2,9 +2,8 @@
 //! progress.
 
 use super::history::JobHistory;
-use super::{SignedIn, day, split_symbols};
+use super::{SignedIn, day, split_symbols, submit_and_watch};
 use crate::api;
-use crate::api::watch_job;
 use crate::i18n::use_i18n;
 use kxian_shared::api::{JobInfo, JobSpec};
 use kxian_shared::jobs::{DownloadJob, DownloadSource, JobEvent, JobKind, Outcome, UniverseChoice};
@@ -59,34 +58,28 @@ fn DataForm() -> impl IntoView {
             {
                 return error.set(Some(e.to_string()));
             }
-            match api::submit_job(&spec).await {
-                Ok(j) => {
-                    state.set(j.state.as_str().to_string());
-                    let id = j.id;
-                    job.set(Some(j));
-                    watch_job(id, move |e| match e {
-                        JobEvent::Symbol {
-                            symbol, outcome, ..
-                        } => {
-                            let (status, detail) = match outcome {
-                                Outcome::Downloaded {
-                                    new_bars,
-                                    first,
-                                    last,
-                                } => ("downloaded", format!("{new_bars} {first} – {last}")),
-                                Outcome::Failed { error } => ("failed", error),
-                                Outcome::UpToDate => ("up_to_date", String::new()),
-                                Outcome::Empty => ("empty", String::new()),
-                                Outcome::Unknown { .. } => ("unknown", String::new()),
-                            };
-                            rows.update(|r| r.push((symbol, status.to_string(), detail)));
-                        }
-                        JobEvent::Started { .. } => state.set("running".into()),
-                        JobEvent::End { state: s, .. } => state.set(s.as_str().to_string()),
-                        _ => {}
-                    });
-                }
-                Err(e) => error.set(Some(e.to_string())),
+            let rows_of = move |e: &JobEvent| {
+                let JobEvent::Symbol {
+                    symbol, outcome, ..
+                } = e
+                else {
+                    return;
+                };
+                let (status, detail) = match outcome {
+                    Outcome::Downloaded {
+                        new_bars,
+                        first,
+                        last,
+                    } => ("downloaded", format!("{new_bars} {first} – {last}")),
+                    Outcome::Failed { error } => ("failed", error.clone()),
+                    Outcome::UpToDate => ("up_to_date", String::new()),
+                    Outcome::Empty => ("empty", String::new()),
+                    Outcome::Unknown { .. } => ("unknown", String::new()),
+                };
+                rows.update(|r| r.push((symbol.clone(), status.to_string(), detail)));
+            };
+            if let Some(j) = submit_and_watch(&spec, state, error, rows_of).await {
+                job.set(Some(j));
             }
         });
     };

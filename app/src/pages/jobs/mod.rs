@@ -54,6 +54,36 @@ pub(super) fn SignedIn(children: ChildrenFn) -> impl IntoView {
     }
 }
 
+/// Submits `spec` and watches the job: `state` follows it (its state when queued, `running`,
+/// then how it ended) and a refusal lands in `error`. Every event goes to `on_event` first, so
+/// what a page shows for an event is there when the state says the job ended.
+pub(super) async fn submit_and_watch(
+    spec: &kxian_shared::api::JobSpec,
+    state: RwSignal<String>,
+    error: RwSignal<Option<String>>,
+    on_event: impl Fn(&kxian_shared::jobs::JobEvent) + 'static,
+) -> Option<kxian_shared::api::JobInfo> {
+    use kxian_shared::jobs::JobEvent;
+    match api::submit_job(spec).await {
+        Ok(j) => {
+            state.set(j.state.as_str().to_string());
+            api::watch_job(j.id, move |e| {
+                on_event(&e);
+                match e {
+                    JobEvent::Started { .. } => state.set("running".into()),
+                    JobEvent::End { state: s, .. } => state.set(s.as_str().to_string()),
+                    _ => {}
+                }
+            });
+            Some(j)
+        }
+        Err(e) => {
+            error.set(Some(e.to_string()));
+            None
+        }
+    }
+}
+
 /// The symbols of a form's text field: separated by commas or white space.
 pub(super) fn split_symbols(text: &str) -> Vec<String> {
     text.split(|c: char| c == ',' || c.is_whitespace())

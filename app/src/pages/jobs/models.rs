@@ -1,10 +1,9 @@
 //! `/models`: what the server serves, with each model's card and "use for forecast", and a
 //! published model fetched from the Hugging Face hub (a job on the server).
 
-use super::SignedIn;
 use super::history::JobHistory;
+use super::{SignedIn, submit_and_watch};
 use crate::api;
-use crate::api::watch_job;
 use crate::i18n::{Lang, use_i18n};
 use kxian_shared::api::JobSpec;
 use kxian_shared::jobs::{FetchModelJob, JobEvent, JobKind, JobResult};
@@ -97,45 +96,41 @@ fn FetchForm(on_done: Callback<()>) -> impl IntoView {
         files.set(Vec::new());
         model.set(None);
         leptos::task::spawn_local(async move {
-            match api::submit_job(&spec).await {
-                Ok(j) => {
-                    state.set(j.state.as_str().to_string());
-                    job.set(Some(j.id));
-                    watch_job(j.id, move |e| match e {
-                        JobEvent::File {
-                            repo,
-                            file,
-                            received,
-                            size,
-                            how,
-                            ..
-                        } => {
-                            let name = format!("{repo}/{file}");
-                            let how = how.unwrap_or_default();
-                            files.update(|rows| match rows.iter_mut().find(|r| r.0 == name) {
-                                Some(r) => *r = (name, received, size, how),
-                                None => rows.push((name, received, size, how)),
-                            });
-                        }
-                        JobEvent::Started { .. } => state.set("running".into()),
-                        JobEvent::End {
-                            state: s,
-                            error: why,
-                            result,
-                        } => {
-                            if let Some(JobResult::Model { model: m }) = result {
-                                model.set(Some(m));
-                                on_done.run(());
-                            }
-                            if let Some(why) = why {
-                                error.set(Some(why));
-                            }
-                            state.set(s.as_str().to_string());
-                        }
-                        _ => {}
+            let on_event = move |e: &JobEvent| match e {
+                JobEvent::File {
+                    repo,
+                    file,
+                    received,
+                    size,
+                    how,
+                    ..
+                } => {
+                    let row = (
+                        format!("{repo}/{file}"),
+                        *received,
+                        *size,
+                        how.clone().unwrap_or_default(),
+                    );
+                    files.update(|rows| match rows.iter_mut().find(|r| r.0 == row.0) {
+                        Some(r) => *r = row,
+                        None => rows.push(row),
                     });
                 }
-                Err(e) => error.set(Some(e.to_string())),
+                JobEvent::End {
+                    error: why, result, ..
+                } => {
+                    if let Some(JobResult::Model { model: m }) = result {
+                        model.set(Some(m.clone()));
+                        on_done.run(());
+                    }
+                    if let Some(why) = why {
+                        error.set(Some(why.clone()));
+                    }
+                }
+                _ => {}
+            };
+            if let Some(j) = submit_and_watch(&spec, state, error, on_event).await {
+                job.set(Some(j.id));
             }
         });
     };

@@ -2,9 +2,8 @@
 //! live loss curve.
 
 use super::history::JobHistory;
-use super::{SignedIn, split_symbols};
+use super::{SignedIn, split_symbols, submit_and_watch};
 use crate::api;
-use crate::api::watch_job;
 use crate::charts::training::loss_option;
 use crate::components::echart::EChart;
 use crate::i18n::use_i18n;
@@ -58,48 +57,36 @@ fn TrainingForm() -> impl IntoView {
         points.set(Vec::new());
         model.set(None);
         leptos::task::spawn_local(async move {
-            match api::submit_job(&spec).await {
-                Ok(j) => {
-                    state.set(j.state.as_str().to_string());
-                    job.set(Some(j.id));
-                    // Steps restart at 0 per stage; the predictor's curve continues after it.
-                    watch_job(j.id, move |e| match e {
-                        JobEvent::Started { .. } => state.set("running".into()),
-                        JobEvent::Step {
-                            stage, step, loss, ..
-                        } => {
-                            let (x, y) = (step as f64, f64::from(loss));
-                            points.update(|p| {
-                                p.push((stage.as_str().to_string(), "step".into(), x, y))
-                            });
-                        }
-                        JobEvent::Epoch {
-                            stage, val_loss, ..
-                        } => {
-                            let stage = stage.as_str().to_string();
-                            let y = f64::from(val_loss);
-                            points.update(|p| {
-                                let x = p
-                                    .iter()
-                                    .filter(|q| q.0 == stage)
-                                    .map(|q| q.2)
-                                    .fold(0.0, f64::max);
-                                p.push((stage, "val".into(), x, y));
-                            });
-                        }
-                        JobEvent::End {
-                            state: s, result, ..
-                        } => {
-                            state.set(s.as_str().to_string());
-                            model.set(match result {
-                                Some(JobResult::Model { model }) => Some(model),
-                                _ => None,
-                            });
-                        }
-                        _ => {}
+            // Steps restart at 0 per stage; the predictor's curve continues after it.
+            let on_event = move |e: &JobEvent| match e {
+                JobEvent::Step {
+                    stage, step, loss, ..
+                } => {
+                    let (x, y) = (*step as f64, f64::from(*loss));
+                    points.update(|p| p.push((stage.as_str().to_string(), "step".into(), x, y)));
+                }
+                JobEvent::Epoch {
+                    stage, val_loss, ..
+                } => {
+                    let stage = stage.as_str().to_string();
+                    let y = f64::from(*val_loss);
+                    points.update(|p| {
+                        let x = p
+                            .iter()
+                            .filter(|q| q.0 == stage)
+                            .map(|q| q.2)
+                            .fold(0.0, f64::max);
+                        p.push((stage, "val".into(), x, y));
                     });
                 }
-                Err(e) => error.set(Some(e.to_string())),
+                JobEvent::End { result, .. } => model.set(match result {
+                    Some(JobResult::Model { model }) => Some(model.clone()),
+                    _ => None,
+                }),
+                _ => {}
+            };
+            if let Some(j) = submit_and_watch(&spec, state, error, on_event).await {
+                job.set(Some(j.id));
             }
         });
     };
