@@ -1,9 +1,11 @@
-//! Parity with the reference implementation on its own fixtures (random Kronos-mini /
-//! Tokenizer-2k weights saved by the reference, and its outputs for a 400-bar context of
-//! XSHG_5min_600977.csv). The fixtures are 37 MB and not in the repository: these tests run
-//! when `KXIAN_PARITY_DIR` names the folder that holds them, and say so when it does not. Stages are checked separately (docs/kronos.md §11):
-//! (a) tokenizer, (b) predictor logits on the fixture's ids, (c) the generation loop replaying
-//! the fixture's ids, (d) decoding, (e) end to end; plus the training-side loss terms.
+//! Parity with the reference implementation on fixtures it made itself: random checkpoints
+//! with the released structure, saved by the reference's own `save_pretrained`, and its outputs
+//! on a context of XSHG_5min_600977.csv. The tiny set in `tests/data/kronos-parity-tiny/`
+//! (made by `scripts/parity/make-fixtures.sh`) is always compared; the 37 MB set for the
+//! released Kronos-mini / Tokenizer-2k shapes is compared too when `KXIAN_PARITY_DIR` names its
+//! folder. Stages are checked separately (docs/kronos.md §11): (a) tokenizer, (b) predictor
+//! logits on the fixture's ids, (c) the generation loop replaying the fixture's ids, (d)
+//! decoding, (e) end to end; plus the training-side loss terms.
 #![cfg(feature = "model")]
 
 use std::collections::BTreeMap;
@@ -23,64 +25,127 @@ use serde_json::Value;
 const RTOL: f32 = 1e-4;
 const ATOL: f32 = 1e-5;
 
-fn parity_dir() -> Option<PathBuf> {
-    let dir = PathBuf::from(std::env::var_os("KXIAN_PARITY_DIR")?);
-    assert!(
-        dir.is_dir(),
-        "KXIAN_PARITY_DIR={} is not a folder",
-        dir.display()
-    );
-    Some(dir)
+/// One fixture set: two checkpoints, the intermediate tensors of one context, and arg-max
+/// forecasts from it (one file per horizon and context limit).
+struct Set {
+    dir: PathBuf,
+    tokenizer: String,
+    predictor: String,
+    tensors: String,
+    cases: Vec<String>,
 }
 
-/// Ends a test, saying why, when the fixtures are not there.
-macro_rules! skip_without_fixtures {
-    () => {
-        if parity_dir().is_none() {
-            eprintln!("KXIAN_PARITY_DIR is not set: the reference parity fixtures are not read");
-            return;
+impl Set {
+    /// A set as `manifest.json` describes it, or, without one, the layout of the released-shape
+    /// set (which predates the manifest).
+    fn at(dir: PathBuf) -> Self {
+        let manifest = dir.join("manifest.json");
+        if !manifest.exists() {
+            return Set {
+                tokenizer: "Kronos-Tokenizer-2k-rand".into(),
+                predictor: "Kronos-mini-rand".into(),
+                tensors: "mini_ctx400_tensors.safetensors".into(),
+                cases: vec![
+                    "mini_ctx400_h30.json".into(),
+                    "mini_ctx400_h120.json".into(),
+                ],
+                dir,
+            };
         }
-    };
+        let m: Value = serde_json::from_slice(&std::fs::read(&manifest).unwrap()).unwrap();
+        let text = |k: &str| {
+            m[k].as_str()
+                .unwrap_or_else(|| panic!("manifest {k}"))
+                .to_owned()
+        };
+        Set {
+            tokenizer: text("tokenizer"),
+            predictor: text("predictor"),
+            tensors: text("tensors"),
+            cases: m["cases"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| c["file"].as_str().unwrap().to_owned())
+                .collect(),
+            dir,
+        }
+    }
+
+    fn name(&self) -> String {
+        self.dir.display().to_string()
+    }
+
+    fn read(&self, path: &str) -> Vec<u8> {
+        std::fs::read(self.dir.join(path)).unwrap_or_else(|e| panic!("{}/{path}: {e}", self.name()))
+    }
+
+    fn models(&self) -> (KronosTokenizer, KronosPredictor) {
+        let file = |folder: &str, f: &str| self.read(&format!("{folder}/{f}"));
+        let tok = load_tokenizer(
+            &file(&self.tokenizer, "config.json"),
+            &file(&self.tokenizer, "model.safetensors"),
+            &device(),
+        )
+        .unwrap();
+        let pred = load_predictor(
+            &file(&self.predictor, "config.json"),
+            &file(&self.predictor, "model.safetensors"),
+            &device(),
+        )
+        .unwrap();
+        (tok, pred)
+    }
+
+    /// The forecast fixtures, in the manifest's order (the first is the shortest horizon).
+    fn fixtures(&self) -> Vec<Value> {
+        self.cases
+            .iter()
+            .map(|c| serde_json::from_slice(&self.read(c)).unwrap())
+            .collect()
+    }
+
+    fn first(&self) -> Value {
+        self.fixtures().swap_remove(0)
+    }
+
+    fn tensors(&self) -> Tensors {
+        Tensors(self.read(&self.tensors))
+    }
 }
 
-/// The fixture folder, once a test has checked it is there.
-fn dir() -> PathBuf {
-    parity_dir().expect("checked by skip_without_fixtures!")
+/// The in-repository set, then the released-shape one where `KXIAN_PARITY_DIR` names it.
+fn sets() -> Vec<Set> {
+    let tiny = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/kronos-parity-tiny");
+    let mut sets = vec![Set::at(tiny)];
+    match std::env::var_os("KXIAN_PARITY_DIR") {
+        Some(dir) => {
+            let dir = PathBuf::from(dir);
+            assert!(
+                dir.is_dir(),
+                "KXIAN_PARITY_DIR={} is not a folder",
+                dir.display()
+            );
+            sets.push(Set::at(dir));
+        }
+        None => eprintln!(
+            "KXIAN_PARITY_DIR is not set: the released-shape fixtures are not compared, the tiny set is"
+        ),
+    }
+    sets
 }
 
 fn device() -> Device {
     Device::flex()
 }
 
-fn models() -> (KronosTokenizer, KronosPredictor) {
-    let d = dir();
-    let read = |p: &str| std::fs::read(d.join(p)).unwrap_or_else(|e| panic!("{p}: {e}"));
-    let tok = load_tokenizer(
-        &read("Kronos-Tokenizer-2k-rand/config.json"),
-        &read("Kronos-Tokenizer-2k-rand/model.safetensors"),
-        &device(),
-    )
-    .unwrap();
-    let pred = load_predictor(
-        &read("Kronos-mini-rand/config.json"),
-        &read("Kronos-mini-rand/model.safetensors"),
-        &device(),
-    )
-    .unwrap();
-    (tok, pred)
-}
-
-fn fixture(h: usize) -> Value {
-    let p = dir().join(format!("mini_ctx400_h{h}.json"));
-    serde_json::from_slice(&std::fs::read(&p).unwrap()).unwrap()
+fn context_len(f: &Value) -> usize {
+    f["context_len"].as_u64().expect("context_len") as usize
 }
 
 struct Tensors(Vec<u8>);
 
 impl Tensors {
-    fn load() -> Self {
-        Tensors(std::fs::read(dir().join("mini_ctx400_tensors.safetensors")).unwrap())
-    }
     fn f32(&self, key: &str) -> Vec<f32> {
         safetensors::parse(&self.0).unwrap()[key].to_f32().unwrap()
     }
@@ -146,14 +211,25 @@ fn assert_close(what: &str, ours: &[f32], reference: &[f32], rtol: f32, atol: f3
     }
 }
 
-fn x_norm_tensor(t: &Tensors) -> Tensor<3> {
-    Tensor::from_data(TensorData::new(t.f32("x_norm"), [1, 400, 6]), &device())
+fn x_norm_tensor(t: &Tensors, len: usize) -> Tensor<3> {
+    Tensor::from_data(TensorData::new(t.f32("x_norm"), [1, len, 6]), &device())
+}
+
+/// Runs a check on every set, naming the set when it fails.
+fn on_every_set(check: impl Fn(&Set)) {
+    for set in sets() {
+        eprintln!("set {}", set.name());
+        check(&set);
+    }
 }
 
 #[test]
 fn a_normalisation_and_calendar_match() {
-    skip_without_fixtures!();
-    let f = fixture(30);
+    on_every_set(normalisation_and_calendar);
+}
+
+fn normalisation_and_calendar(set: &Set) {
+    let f = set.first();
     let rows = rows6(&f["input"]["ohlcva"]);
     let z = ZScore::fit(&rows);
     assert_close(
@@ -194,11 +270,15 @@ fn a_normalisation_and_calendar_match() {
 
 #[test]
 fn a_tokenizer_encodes_and_decodes_like_the_reference() {
-    skip_without_fixtures!();
-    let (tok, _) = models();
-    let t = Tensors::load();
-    let f = fixture(30);
-    let enc = tok.encode(x_norm_tensor(&t));
+    on_every_set(tokenizer_encode_decode);
+}
+
+fn tokenizer_encode_decode(set: &Set) {
+    let (tok, _) = set.models();
+    let t = set.tensors();
+    let f = set.first();
+    let n = context_len(&f);
+    let enc = tok.encode(x_norm_tensor(&t, n));
     let z: Vec<f32> = enc.z.to_data().try_to_vec().unwrap();
     assert_close("z_pre_quant", &z, &t.f32("z_pre_quant"), RTOL, ATOL);
     let u: Vec<f32> = enc.unit.to_data().try_to_vec().unwrap();
@@ -208,7 +288,7 @@ fn a_tokenizer_encodes_and_decodes_like_the_reference() {
     let want_s2 = ids(&f["tokenizer_encode"]["s2_ids"]);
     let hazards = ids(&f["tokenizer_encode"]["positions_with_min_abs_unit_z_below_1em4"]);
     let mut flips = Vec::new();
-    for i in 0..400 {
+    for i in 0..n {
         if enc.ids.s1[i] != want_s1[i] || enc.ids.s2[i] != want_s2[i] {
             assert!(
                 hazards.contains(&(i as u32)),
@@ -227,8 +307,8 @@ fn a_tokenizer_encodes_and_decodes_like_the_reference() {
             "near-tie bit flips at context positions {flips:?} (|u| < 1e-4 there in the reference)"
         );
     }
-    // The 5 flagged positions are the only ones within 1e-4 of a flip in our numbers too.
-    let ours_near: Vec<usize> = (0..400).filter(|&i| enc.min_abs_unit[i] < 1e-4).collect();
+    // The flagged positions are the only ones within 1e-4 of a flip in our numbers too.
+    let ours_near: Vec<usize> = (0..n).filter(|&i| enc.min_abs_unit[i] < 1e-4).collect();
     assert_eq!(
         ours_near,
         hazards.iter().map(|&v| v as usize).collect::<Vec<_>>()
@@ -237,7 +317,7 @@ fn a_tokenizer_encodes_and_decodes_like_the_reference() {
     // Decode the reference's own ids.
     let ref_ids = TokenIds {
         batch: 1,
-        len: 400,
+        len: n,
         s1: t.ids("s1_ids"),
         s2: t.ids("s2_ids"),
     };
@@ -251,11 +331,15 @@ fn a_tokenizer_encodes_and_decodes_like_the_reference() {
 
 #[test]
 fn a_tokenizer_training_forward_gives_the_reference_losses() {
-    skip_without_fixtures!();
-    let (tok, _) = models();
-    let t = Tensors::load();
-    let f = &fixture(30)["tokenizer_losses"];
-    let out = tok.forward_train(x_norm_tensor(&t));
+    on_every_set(tokenizer_training_forward);
+}
+
+fn tokenizer_training_forward(set: &Set) {
+    let (tok, _) = set.models();
+    let t = set.tensors();
+    let first = set.first();
+    let f = &first["tokenizer_losses"];
+    let out = tok.forward_train(x_norm_tensor(&t, context_len(&first)));
     let scalar = |x: Tensor<1>| x.into_scalar::<f32>();
     let zp: Vec<f32> = out.z_pre.to_data().try_to_vec().unwrap();
     assert_close("forward_z_pre", &zp, &t.f32("forward_z_pre"), RTOL, ATOL);
@@ -292,11 +376,14 @@ fn context_input(t: &Tensors, len: usize) -> PredictorInput {
 
 #[test]
 fn b_predictor_logits_on_the_reference_ids() {
-    skip_without_fixtures!();
-    let (_, pred) = models();
-    let t = Tensors::load();
-    let f = fixture(30);
-    let h = pred.hidden(&context_input(&t, 400), 0, None);
+    on_every_set(predictor_logits);
+}
+
+fn predictor_logits(set: &Set) {
+    let (_, pred) = set.models();
+    let t = set.tensors();
+    let f = set.first();
+    let h = pred.hidden(&context_input(&t, context_len(&f)), 0, None);
     let logits: Vec<f32> = pred.s1_logits(h.clone()).to_data().try_to_vec().unwrap();
     assert_close(
         "s1_logits_context",
@@ -334,14 +421,19 @@ fn b_predictor_logits_on_the_reference_ids() {
 
 #[test]
 fn b_teacher_forced_training_cross_entropy() {
-    skip_without_fixtures!();
-    let (_, pred) = models();
-    let t = Tensors::load();
-    let f = &fixture(30)["predictor_train_ce"];
-    let input = context_input(&t, 399);
+    on_every_set(teacher_forced_cross_entropy);
+}
+
+fn teacher_forced_cross_entropy(set: &Set) {
+    let (_, pred) = set.models();
+    let t = set.tensors();
+    let first = set.first();
+    let f = &first["predictor_train_ce"];
+    let n = context_len(&first) - 1;
+    let input = context_input(&t, n);
     let targets = |key: &str| {
         let v: Vec<i64> = t.ids(key)[1..].iter().map(|&x| i64::from(x)).collect();
-        Tensor::<2, Int>::from_data(TensorData::new(v, [1, 399]), &device())
+        Tensor::<2, Int>::from_data(TensorData::new(v, [1, n]), &device())
     };
     let (s1, s2) = pred.forward_train(&input, targets("s1_ids"));
     let l1: Vec<f32> = s1.clone().to_data().try_to_vec().unwrap();
@@ -385,24 +477,32 @@ fn case(f: &Value) -> Case {
     }
 }
 
-fn argmax_config(h: usize, cache: CacheMode) -> ForecastConfig {
+/// The fixture's forecast: its horizon and context limit, arg-max, one path.
+fn argmax_config(f: &Value, cache: CacheMode) -> ForecastConfig {
     ForecastConfig {
-        horizon: h,
+        horizon: horizon(f),
         sampling: Sampling::ARGMAX,
         samples: 1,
         seed: 0,
-        max_context: 2048,
+        max_context: f["max_context"].as_u64().expect("max_context") as usize,
         cache,
         repair_ohlc: false,
     }
 }
 
+fn horizon(f: &Value) -> usize {
+    f["pred_len"].as_u64().expect("pred_len") as usize
+}
+
 #[test]
 fn c_d_replayed_generation_and_decode_match_every_step() {
-    skip_without_fixtures!();
-    let (tok, pred) = models();
-    for h in [30, 120] {
-        let f = fixture(h);
+    on_every_set(replayed_generation_and_decode);
+}
+
+fn replayed_generation_and_decode(set: &Set) {
+    let (tok, pred) = set.models();
+    for f in set.fixtures() {
+        let h = horizon(&f);
         let c = case(&f);
         let g = &f["generated"];
         let (s1, s2) = (ids(&g["s1_ids"]), ids(&g["s2_ids"]));
@@ -418,7 +518,7 @@ fn c_d_replayed_generation_and_decode_match_every_step() {
             &tok,
             &pred,
             &input,
-            &argmax_config(h, CacheMode::Exact),
+            &argmax_config(&f, CacheMode::Exact),
             &device(),
             &mut |_| true,
         )
@@ -472,10 +572,9 @@ fn c_d_replayed_generation_and_decode_match_every_step() {
 
 /// End to end from raw bars: the model's own tokens, sampled by arg-max. A mismatch is
 /// reported at the first differing step with its margin; past it, nothing is compared.
-fn end_to_end(h: usize, cache: CacheMode) {
-    let (tok, pred) = models();
-    let f = fixture(h);
-    let c = case(&f);
+fn end_to_end(tok: &KronosTokenizer, pred: &KronosPredictor, f: &Value, cache: CacheMode) {
+    let h = horizon(f);
+    let c = case(f);
     let input = ForecastInput {
         rows: &c.rows,
         stamps: &c.stamps,
@@ -483,10 +582,10 @@ fn end_to_end(h: usize, cache: CacheMode) {
         forced: None,
     };
     let out = forecast(
-        &tok,
-        &pred,
+        tok,
+        pred,
         &input,
-        &argmax_config(h, cache),
+        &argmax_config(f, cache),
         &device(),
         &mut |_| true,
     )
@@ -523,30 +622,31 @@ fn end_to_end(h: usize, cache: CacheMode) {
     );
 }
 
+/// Every case of every set; with the cache, and for the shortest horizon also without it (the
+/// reference's own loop). The tiny set's long case has a context limit below history plus
+/// horizon, so its window slides.
 #[test]
-fn e_end_to_end_h30_cached() {
-    skip_without_fixtures!();
-    end_to_end(30, CacheMode::Exact);
-}
-
-#[test]
-fn e_end_to_end_h120_cached() {
-    skip_without_fixtures!();
-    end_to_end(120, CacheMode::Exact);
-}
-
-#[test]
-fn e_end_to_end_h30_reference_loop() {
-    skip_without_fixtures!();
-    end_to_end(30, CacheMode::Off);
+fn e_end_to_end_cached_and_reference_loop() {
+    on_every_set(|set| {
+        let (tok, pred) = set.models();
+        for (i, f) in set.fixtures().iter().enumerate() {
+            end_to_end(&tok, &pred, f, CacheMode::Exact);
+            if i == 0 {
+                end_to_end(&tok, &pred, f, CacheMode::Off);
+            }
+        }
+    });
 }
 
 #[test]
 fn checkpoint_round_trip_is_exact() {
-    skip_without_fixtures!();
-    let (tok, pred) = models();
+    on_every_set(checkpoint_round_trip);
+}
+
+fn checkpoint_round_trip(set: &Set) {
+    let (tok, pred) = set.models();
     let saved = kxian_shared::model::save_predictor(&pred);
-    let original = std::fs::read(dir().join("Kronos-mini-rand/model.safetensors")).unwrap();
+    let original = set.read(&format!("{}/model.safetensors", set.predictor));
     let a = safetensors::parse(&original).unwrap();
     let b = safetensors::parse(&saved.safetensors).unwrap();
     assert_eq!(
@@ -558,7 +658,7 @@ fn checkpoint_round_trip_is_exact() {
         assert_eq!(v.data, b[k].data, "{k} bytes");
     }
     let saved_tok = kxian_shared::model::save_tokenizer(&tok);
-    let original = std::fs::read(dir().join("Kronos-Tokenizer-2k-rand/model.safetensors")).unwrap();
+    let original = set.read(&format!("{}/model.safetensors", set.tokenizer));
     let a = safetensors::parse(&original).unwrap();
     let b = safetensors::parse(&saved_tok.safetensors).unwrap();
     assert_eq!(a.len(), b.len());
