@@ -97,16 +97,18 @@ impl Set {
         (tok, pred)
     }
 
-    /// The forecast fixtures, in the manifest's order (the first is the shortest horizon).
-    fn fixtures(&self) -> Vec<Value> {
-        self.cases
-            .iter()
-            .map(|c| serde_json::from_slice(&self.read(c)).unwrap())
-            .collect()
+    fn fixture(&self, case: &str) -> Value {
+        serde_json::from_slice(&self.read(case)).unwrap_or_else(|e| panic!("{case}: {e}"))
     }
 
+    /// The forecast fixtures, in the manifest's order (the first is the shortest horizon).
+    fn fixtures(&self) -> Vec<Value> {
+        self.cases.iter().map(|c| self.fixture(c)).collect()
+    }
+
+    /// The first case only: the context-wide checks need one fixture, not every horizon's.
     fn first(&self) -> Value {
-        self.fixtures().swap_remove(0)
+        self.fixture(self.cases.first().expect("a set has at least one case"))
     }
 
     fn tensors(&self) -> Tensors {
