@@ -378,6 +378,38 @@ fn tushare_daily_fund_and_index_bars_with_the_token_kept_secret() {
 }
 
 #[test]
+fn tushare_answers_cut_by_the_row_cap_are_paged_back_over_the_whole_range() {
+    // Three rows an answer: the fortnight's ten bars take four calls, each asking for the
+    // days before the oldest row of the last.
+    let mock = Mock::start(BTreeMap::from([(
+        "tushare:000001.SZ".to_string(),
+        Fault::Paged(3),
+    )]));
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("paged");
+    let o = source_run(
+        &mock,
+        &out,
+        &["--source", "tushare", "--symbols", "000001.SZ"],
+        "test-token",
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let calls = mock
+        .log()
+        .iter()
+        .filter(|x| x.0 == "tushare:000001.SZ")
+        .count();
+    assert_eq!(calls, 4, "10 rows at 3 a page");
+    let bars = read_csv(&out.join("000001.SZ.daily.none.csv"));
+    let em = fixture_rows("kline_daily_0.000001_fqt0_20240902_20240913.json");
+    assert_eq!(bars.len(), em.len(), "every day of the range, once");
+    for (b, r) in bars.iter().zip(&em) {
+        assert_eq!(b.ts.date().to_string(), r[0]);
+        assert_eq!(b.close, r[2].parse::<f64>().unwrap(), "{}", r[0]);
+    }
+}
+
+#[test]
 fn yahoo_daily_bars_in_shanghai_days_and_ticks() {
     let mock = Mock::start(BTreeMap::new());
     let dir = tempfile::tempdir().unwrap();

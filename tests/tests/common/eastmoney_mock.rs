@@ -25,6 +25,9 @@ pub(crate) enum Fault {
     Drop(usize),
     /// Always answer a body that is not JSON.
     Malformed,
+    /// Tushare: at most this many rows an answer, the newest of the range asked for, with
+    /// `has_more` set when rows were left out (the API's row cap).
+    Paged(usize),
 }
 
 #[derive(Default)]
@@ -188,6 +191,43 @@ impl Mock {
                             .keys()
                             .any(|k| k.starts_with('<') || k == "token")
                     });
+                    // A capped answer comes from the recording of the same API and code,
+                    // whatever range was asked for, cut to that range and to the cap.
+                    if let Some(Fault::Paged(cap)) = faults.get(&key) {
+                        let same = |e: &&Value| {
+                            e["match"]["api_name"] == b["api_name"]
+                                && e["match"]["params.ts_code"] == b["params"]["ts_code"]
+                        };
+                        if let Some(e) = tushare.iter().find(same) {
+                            let mut v: Value =
+                                serde_json::from_str(&file(e["file"].as_str().unwrap())).unwrap();
+                            let at = v["data"]["fields"]
+                                .as_array()
+                                .unwrap()
+                                .iter()
+                                .position(|f| f == "trade_date")
+                                .unwrap();
+                            let day =
+                                |k: &str| b["params"][k].as_str().unwrap_or_default().to_string();
+                            let (beg, end) = (day("start_date"), day("end_date"));
+                            let rows: Vec<Value> = v["data"]["items"]
+                                .as_array()
+                                .unwrap()
+                                .iter()
+                                .filter(|r| {
+                                    let d = r[at].as_str().unwrap_or_default();
+                                    (beg.is_empty() || d >= beg.as_str())
+                                        && (end.is_empty() || d <= end.as_str())
+                                })
+                                .cloned()
+                                .collect();
+                            v["data"]["has_more"] = Value::Bool(rows.len() > *cap);
+                            v["data"]["items"] =
+                                Value::Array(rows.into_iter().take(*cap).collect());
+                            respond(&mut stream, 200, &v.to_string());
+                            continue;
+                        }
+                    }
                     match hit {
                         Some(e) => respond(&mut stream, 200, &file(e["file"].as_str().unwrap())),
                         None => respond(

@@ -130,6 +130,8 @@ pub fn bars(fields: &[String], items: &[Vec<serde_json::Value>]) -> Result<Vec<B
         });
     }
     out.sort_by_key(|b| b.ts);
+    // Pages meet at a day boundary; a row seen twice is kept once.
+    out.dedup_by_key(|b| b.ts);
     Ok(out)
 }
 
@@ -147,6 +149,7 @@ pub fn factors(
         })
         .collect();
     out.sort_by_key(|x| x.0);
+    out.dedup_by_key(|x| x.0);
     Ok(out)
 }
 
@@ -219,32 +222,108 @@ impl TushareSource<'_> {
             attempts: 4,
         }))
     }
-}
 
-impl BarSource for TushareSource<'_> {
-    fn fetch(&mut self, symbol: &Symbol, beg: Option<NaiveDate>) -> Result<Fetched, DownloadError> {
+    /// Every row of `api` for `symbol` from `beg` to `--to`. An answer holds at most the
+    /// API's row cap (6,000 for `daily`), newest first, and says `has_more` when it was cut:
+    /// the next call asks for the days before the oldest row it got, until an answer is whole.
+    fn all_rows(
+        &mut self,
+        api: &str,
+        symbol: &Symbol,
+        beg: Option<NaiveDate>,
+    ) -> Result<Result<Rows, FetchError>, DownloadError> {
         let a = self.args;
         let token = a
             .tushare_token
             .as_ref()
             .map_or(String::new(), |t| t.expose().to_string());
+        let as_error = |msg: String| FetchError::Transport {
+            url: a.tushare_url.clone(),
+            message: msg,
+            attempts: 1,
+        };
+        let mut end = a.to;
+        let mut fields: Vec<String> = Vec::new();
+        let mut all: Vec<Vec<serde_json::Value>> = Vec::new();
+        for _ in 0..MAX_PAGES {
+            let answer = match self.call(&body(api, &token, symbol, beg, end))? {
+                Ok(x) => x,
+                Err(e) => return Ok(Err(e)),
+            };
+            let (f, items, has_more) = match answer {
+                Answer::Rows {
+                    fields,
+                    items,
+                    has_more,
+                } => (fields, items, has_more),
+                Answer::NoPermission(m) => {
+                    return Ok(Err(as_error(format!("no permission for {api}: {m}"))));
+                }
+                Answer::Error { code, msg } => {
+                    return Ok(Err(as_error(format!("{api}: {code} {msg}"))));
+                }
+                _ => return Ok(Err(as_error(format!("{api}: unexpected answer")))),
+            };
+            if !all.is_empty() && f != fields {
+                return Ok(Err(as_error(format!(
+                    "{api}: the columns changed between pages ({fields:?}, then {f:?})"
+                ))));
+            }
+            let oldest = match oldest_day(&f, &items) {
+                Ok(d) => d,
+                Err(e) => return Ok(Err(as_error(format!("{api}: {e}")))),
+            };
+            fields = f;
+            all.extend(items);
+            let Some(oldest) = oldest.filter(|_| has_more) else {
+                return Ok(Ok((fields, all)));
+            };
+            // The row cap cut this answer: ask again for what lies before its oldest day.
+            match oldest.pred_opt() {
+                Some(before) if beg.is_none_or(|b| before >= b) => end = Some(before),
+                _ => return Ok(Ok((fields, all))),
+            }
+        }
+        Ok(Err(as_error(format!(
+            "{api}: still cut after {MAX_PAGES} pages; narrow --from/--to"
+        ))))
+    }
+}
+
+/// An answer's column names and rows.
+type Rows = (Vec<String>, Vec<Vec<serde_json::Value>>);
+
+/// More pages than any real history needs (6,000 daily rows a page is 24 years).
+const MAX_PAGES: usize = 200;
+
+/// The oldest `trade_date` among the rows (`None` for no rows).
+fn oldest_day(
+    fields: &[String],
+    items: &[Vec<serde_json::Value>],
+) -> Result<Option<NaiveDate>, String> {
+    let d = column(fields, "trade_date")?;
+    let mut oldest: Option<NaiveDate> = None;
+    for row in items {
+        let Some(day) = row.get(d).and_then(|x| x.as_str()) else {
+            continue;
+        };
+        let day =
+            NaiveDate::parse_from_str(day, "%Y%m%d").map_err(|_| format!("trade_date `{day}`"))?;
+        oldest = Some(oldest.map_or(day, |o| o.min(day)));
+    }
+    Ok(oldest)
+}
+
+impl BarSource for TushareSource<'_> {
+    fn fetch(&mut self, symbol: &Symbol, beg: Option<NaiveDate>) -> Result<Fetched, DownloadError> {
+        let a = self.args;
         let api = api_for(symbol);
         let as_error = |msg: String| FetchError::Transport {
             url: a.tushare_url.clone(),
             message: msg,
             attempts: 1,
         };
-        let rows = |ans: Answer| match ans {
-            Answer::Rows { fields, items, .. } => Ok((fields, items)),
-            Answer::NoPermission(m) => Err(as_error(format!("no permission for {api}: {m}"))),
-            Answer::Error { code, msg } => Err(as_error(format!("{api}: {code} {msg}"))),
-            _ => Err(as_error("unexpected answer".into())),
-        };
-        let answer = match self.call(&body(api, &token, symbol, beg, a.to))? {
-            Ok(x) => x,
-            Err(e) => return Ok(Err(e)),
-        };
-        let (fields, items) = match rows(answer) {
+        let (fields, items) = match self.all_rows(api, symbol, beg)? {
             Ok(x) => x,
             Err(e) => return Ok(Err(e)),
         };
@@ -258,11 +337,7 @@ impl BarSource for TushareSource<'_> {
             } else {
                 "adj_factor"
             };
-            let answer = match self.call(&body(fapi, &token, symbol, beg, a.to))? {
-                Ok(x) => x,
-                Err(e) => return Ok(Err(e)),
-            };
-            let (ff, fi) = match rows(answer) {
+            let (ff, fi) = match self.all_rows(fapi, symbol, beg)? {
                 Ok(x) => x,
                 Err(e) => return Ok(Err(e)),
             };
