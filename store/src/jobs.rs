@@ -178,16 +178,28 @@ impl Store {
         Ok(self.job(id).await?.map(|j| j.state))
     }
 
-    /// Queues a failed or cancelled job again; `false` if it is not finished that way.
-    pub async fn retry_job(&self, id: i64) -> Result<bool, StoreError> {
+    /// Queues a failed or cancelled job again and answers it as queued; `None` if it is not
+    /// finished that way.
+    pub async fn retry_job(&self, id: i64) -> Result<Option<JobRow>, StoreError> {
+        // The row is read in the same transaction: the runner may claim the job the moment
+        // the update commits, and the answer is the job as retried.
+        let mut tx = self.pool.begin().await?;
         let done = sqlx::query(
             "UPDATE jobs SET state = 'queued', cancel = 0, error = NULL, finished_at = NULL
              WHERE id = ? AND state IN ('failed', 'cancelled')",
         )
         .bind(id)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
-        Ok(done.rows_affected() == 1)
+        if done.rows_affected() != 1 {
+            return Ok(None);
+        }
+        let r: Raw = sqlx::query_as(&format!("SELECT {COLUMNS} WHERE jobs.id = ?"))
+            .bind(id)
+            .fetch_one(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        row(r).map(Some)
     }
 
     /// Appends an event; returns its sequence number.

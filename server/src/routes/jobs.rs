@@ -152,18 +152,18 @@ pub(super) async fn retry(
     Path(id): Path<i64>,
 ) -> Result<Json<JobRow>, AppError> {
     let job = owned(&state, &caller, id).await?;
-    {
+    let retried = {
         let _admission = state.limits.admission().await;
         if job.state.finished() && job.state != JobState::Done {
             check_quota(&state, &caller).await?;
         }
-        if !state.store.retry_job(id).await? {
-            return Err(AppError::Conflict(format!(
+        state.store.retry_job(id).await?.ok_or_else(|| {
+            AppError::Conflict(format!(
                 "job {id} is {}; only failed or cancelled jobs are retried",
                 job.state.as_str()
-            )));
-        }
-    }
+            ))
+        })?
+    };
     // Watchers that reconnect read on past the old attempt's `end` to this one's.
     crate::jobs::runner::emit(
         &state.store,
@@ -175,7 +175,8 @@ pub(super) async fn retry(
     )
     .await;
     state.jobs.wake();
-    Ok(Json(owned(&state, &caller, id).await?))
+    // The job as retried: the runner may already have claimed it.
+    Ok(Json(retried))
 }
 
 pub(super) async fn log(
