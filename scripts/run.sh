@@ -1,11 +1,26 @@
 #!/usr/bin/env bash
 # The first command of the README: installs what is missing, builds the app, the server and
-# the trainer (which runs the hosted jobs; the server finds it beside itself), and serves the embedded A-share data on http://127.0.0.1:3000/ (no internet needed).
+# the trainer (which runs the hosted jobs; the server finds it beside itself), and serves the
+# embedded A-share data on http://127.0.0.1:3000/ (no internet needed).
 # Options are passed to `kxian serve` (e.g. --port 8080, --db /path/to.db).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+t0=$SECONDS
 bash scripts/setup.sh
+# The native binaries build beside the web app: the two builds share no crate (different
+# targets and profiles, different lock files), and each leaves a core idle in its serial
+# stretches (the last crates of a build compile one at a time).
+printf '\033[1m==> building the server and the trainer (beside the web app; log: target/run-native.log)\033[0m\n'
+mkdir -p target
+cargo build --release --locked -p kxian-server -p kxian-trainer > target/run-native.log 2>&1 &
+native=$!
+trap 'kill "$native" 2>/dev/null || true' EXIT
 bash scripts/build-app.sh --release
-printf '\033[1m==> building the server and the trainer\033[0m\n'
-cargo build --release --locked -p kxian-server -p kxian-trainer
+if ! wait "$native"; then
+  tail -n 40 target/run-native.log >&2
+  echo "run.sh: building the server and the trainer failed (target/run-native.log)" >&2
+  exit 1
+fi
+trap - EXIT
+printf '\033[1m==> built in %s s\033[0m\n' $((SECONDS - t0))
 exec target/release/kxian serve --dist dist "$@"

@@ -30,18 +30,38 @@ bash scripts/build-app.sh
 lap "building the tests (linted)"
 cargo test --locked --workspace --all-targets --no-run
 
-lap "tests"
+# The tests leave about one core idle (the browser tests mostly wait on Chromium and the
+# server), so the check-mode build of the GPU paths and the docs runs beside them, at the
+# lowest CPU priority, once the tests' own build step has let go of the target dir's lock.
+lap "tests, and beside them the GPU paths (CUDA, wgpu) type-checked and linted and the docs"
 export XDG_RUNTIME_DIR=${XDG_RUNTIME_DIR:-$(mktemp -d)}  # Mesa's WSI probe wants one
-cargo test --locked --workspace
-
-lap "the GPU paths (CUDA, wgpu) type-checked and linted, the docs without warnings"
+logs=$(mktemp -d)
+cargo test --locked --workspace > >(tee "$logs/tests") 2>&1 &
+tests=$!
+until grep -q '^ *Running ' "$logs/tests" 2>/dev/null || ! kill -0 "$tests" 2>/dev/null; do
+  sleep 1
+done
 # One check-mode build serves both, in the same target dir (proc macros and build scripts are
-# shared with the test build) and after the tests, so nothing is rebuilt behind it. burn-cuda's
-# build downloads an LLVM bundle unless DOCS_RS is set; a type-check needs none (only the
-# CUDA-only crates read DOCS_RS, so the test build's artifacts stay valid).
+# shared with the test build). burn-cuda's build downloads an LLVM bundle unless DOCS_RS is
+# set; a type-check needs none (only the CUDA-only crates read DOCS_RS, so the test build's
+# artifacts stay valid). No --all-targets: dev-dependencies would change dependency features
+# and make the docs check a second set of crates.
 gpu=(--features kxian-trainer/cuda,kxian-trainer/wgpu)
-# No --all-targets: dev-dependencies would change dependency features and make the docs check
-# a second set of crates.
-DOCS_RS=1 cargo check --locked --workspace "${gpu[@]}"
-DOCS_RS=1 RUSTDOCFLAGS="-D warnings" cargo doc --locked --workspace --no-deps "${gpu[@]}"
+(
+  t=$SECONDS
+  DOCS_RS=1 nice -n 19 cargo check --locked --workspace "${gpu[@]}"
+  DOCS_RS=1 RUSTDOCFLAGS="-D warnings" nice -n 19 cargo doc --locked --workspace --no-deps "${gpu[@]}"
+  echo "checked and documented in $((SECONDS - t)) s"
+) > "$logs/check" 2>&1 &
+check=$!
+trap 'kill "$tests" "$check" 2>/dev/null || true' EXIT
+tests_rc=0
+wait "$tests" || tests_rc=$?
+lap "tests finished (exit $tests_rc); waiting for the check and the docs"
+check_rc=0
+wait "$check" || check_rc=$?
+cat "$logs/check"
+trap - EXIT
+[ "$tests_rc" = 0 ] || { echo "test.sh: the tests failed (above)" >&2; exit "$tests_rc"; }
+[ "$check_rc" = 0 ] || { echo "test.sh: the GPU check or the docs failed (above)" >&2; exit "$check_rc"; }
 lap "done"
