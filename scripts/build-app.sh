@@ -5,6 +5,8 @@
 #
 #   scripts/build-app.sh            debug build (fast to compile, large wasm)
 #   scripts/build-app.sh --release  `wasm-release` profile + wasm-opt -Oz
+#   --wasm-only                      only the cargo step (scripts/run.sh builds the server
+#                                    beside wasm-opt, which keeps one core busy)
 #
 # Needs what scripts/setup.sh installs: the wasm32 target, wasm-bindgen-cli at the
 # Cargo.lock version, and node/npm (echarts, binaryen).
@@ -13,10 +15,12 @@ cd "$(dirname "$0")/.."
 t0=$SECONDS
 
 release=0
+wasm_only=0
 for a in "$@"; do
   case "$a" in
     --release) release=1 ;;
-    -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
+    --wasm-only) wasm_only=1 ;;
+    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
     *) echo "build-app.sh: unknown option $a" >&2; exit 2 ;;
   esac
 done
@@ -52,6 +56,7 @@ step "building kxian-app for wasm32 ($profile)"
 cargo build --locked -p kxian-app --bin kxian-app --target wasm32-unknown-unknown "${cargo_profile[@]}"
 wasm_in=target/wasm32-unknown-unknown/$profile/kxian-app.wasm
 [ -f "$wasm_in" ] || die "cargo produced no $wasm_in"
+[ "$wasm_only" = 0 ] || exit 0
 
 stage=target/app-dist.tmp
 rm -rf "$stage"

@@ -7,15 +7,15 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 t0=$SECONDS
 bash scripts/setup.sh
-# The native binaries build beside the web app: the two builds share no crate (different
-# targets and profiles, different lock files), and each leaves a core idle in its serial
-# stretches (the last crates of a build compile one at a time).
-printf '\033[1m==> building the server and the trainer (beside the web app; log: target/run-native.log)\033[0m\n'
-mkdir -p target
+bash scripts/build-app.sh --release --wasm-only
+# wasm-opt keeps one core busy for minutes; the server and the trainer build beside it. (Beside
+# the wasm compile instead, both builds would only contend for the same two cores.)
+printf '\033[1m==> building the server and the trainer beside wasm-opt (log: target/run-native.log)\033[0m\n'
 cargo build --release --locked -p kxian-server -p kxian-trainer > target/run-native.log 2>&1 &
 native=$!
 trap 'kill "$native" 2>/dev/null || true' EXIT
 bash scripts/build-app.sh --release
+printf '\033[1m==> waiting for the server and the trainer (%s s so far)\033[0m\n' $((SECONDS - t0))
 if ! wait "$native"; then
   tail -n 40 target/run-native.log >&2
   echo "run.sh: building the server and the trainer failed (target/run-native.log)" >&2
