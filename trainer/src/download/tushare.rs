@@ -237,11 +237,7 @@ impl TushareSource<'_> {
             .tushare_token
             .as_ref()
             .map_or(String::new(), |t| t.expose().to_string());
-        let as_error = |msg: String| FetchError::Transport {
-            url: a.tushare_url.clone(),
-            message: msg,
-            attempts: 1,
-        };
+        let as_error = |msg: String| answer_error(a, msg);
         let mut end = a.to;
         let mut fields: Vec<String> = Vec::new();
         let mut all: Vec<Vec<serde_json::Value>> = Vec::new();
@@ -290,6 +286,15 @@ impl TushareSource<'_> {
     }
 }
 
+/// An answer Tushare gave but that holds no usable rows, as the symbol's outcome.
+fn answer_error(args: &DownloadArgs, message: String) -> FetchError {
+    FetchError::Transport {
+        url: args.tushare_url.clone(),
+        message,
+        attempts: 1,
+    }
+}
+
 /// An answer's column names and rows.
 type Rows = (Vec<String>, Vec<Vec<serde_json::Value>>);
 
@@ -318,11 +323,7 @@ impl BarSource for TushareSource<'_> {
     fn fetch(&mut self, symbol: &Symbol, beg: Option<NaiveDate>) -> Result<Fetched, DownloadError> {
         let a = self.args;
         let api = api_for(symbol);
-        let as_error = |msg: String| FetchError::Transport {
-            url: a.tushare_url.clone(),
-            message: msg,
-            attempts: 1,
-        };
+        let as_error = |msg: String| answer_error(a, msg);
         let (fields, items) = match self.all_rows(api, symbol, beg)? {
             Ok(x) => x,
             Err(e) => return Ok(Err(e)),
