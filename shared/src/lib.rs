@@ -12,6 +12,7 @@ pub mod import;
 #[cfg(feature = "files")]
 pub mod ingest;
 pub mod jobs;
+pub mod predictions;
 #[cfg(feature = "model")]
 pub mod model;
 pub mod rules;

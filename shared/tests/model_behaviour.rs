@@ -541,3 +541,72 @@ fn dropout_acts_in_training_only() {
         "no dropout at inference"
     );
 }
+
+/// Histories forecast as one batch draw the paths each draws alone with its seed: the batch
+/// shares nothing across histories but the matrix products.
+#[test]
+fn a_batch_of_histories_forecasts_each_as_it_would_alone() {
+    use kxian_shared::model::forecast::{BatchInput, forecast_batch};
+    let (tc, pc) = tiny();
+    let (tok, pred) = models(&tc, &pc, 3);
+    let cfg = ForecastConfig {
+        horizon: 6,
+        samples: 4,
+        max_context: 64,
+        ..ForecastConfig::default()
+    };
+    let future: Vec<[u32; 5]> = (0..cfg.horizon)
+        .map(|i| [(i % 12 * 5) as u32, 14, 4, 28, 6])
+        .collect();
+    // Three different 40-bar histories: later stretches of one walk, scaled apart.
+    let histories: Vec<(Vec<[f32; 6]>, Vec<[u32; 5]>)> = (0..3)
+        .map(|k| {
+            let (rows, stamps) = history(40 + 7 * k);
+            let scale = 1.0 + k as f32 * 0.5;
+            let rows: Vec<[f32; 6]> = rows[7 * k..]
+                .iter()
+                .map(|r| [r[0] * scale, r[1] * scale, r[2] * scale, r[3] * scale, r[4], r[5]])
+                .collect();
+            (rows, stamps[7 * k..].to_vec())
+        })
+        .collect();
+    let inputs: Vec<BatchInput> = histories
+        .iter()
+        .enumerate()
+        .map(|(k, (rows, stamps))| BatchInput {
+            rows,
+            stamps,
+            future_stamps: &future,
+            seed: 100 + k as u64,
+        })
+        .collect();
+    let batch = forecast_batch(&tok, &pred, &inputs, &cfg, &device()).unwrap();
+    assert_eq!(batch.len(), 3);
+    for (k, input) in inputs.iter().enumerate() {
+        let alone = forecast(
+            &tok,
+            &pred,
+            &ForecastInput {
+                rows: input.rows,
+                stamps: input.stamps,
+                future_stamps: &future,
+                forced: None,
+            },
+            &ForecastConfig {
+                seed: input.seed,
+                ..cfg.clone()
+            },
+            &device(),
+            &mut |_| true,
+        )
+        .unwrap();
+        assert_eq!(batch[k].paths.len(), cfg.samples);
+        assert_eq!(batch[k].last_close, input.rows[39][3]);
+        for (p, path) in alone.paths.iter().enumerate() {
+            let d = max_abs_diff(&batch[k].paths[p], path);
+            assert!(d < 1e-3, "history {k}, path {p}: {d}");
+        }
+    }
+    // The paths differ between histories (each has its own z-score and stream).
+    assert_ne!(batch[0].paths, batch[1].paths);
+}

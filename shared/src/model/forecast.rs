@@ -23,6 +23,9 @@ use super::sampling::{Rng, Sampling, argmax, top2_margin};
 use super::tokenizer::{KronosTokenizer, TokenIds, ids_from_unit};
 use crate::features::{CLIP, ZScore};
 
+mod batch;
+pub use batch::{BatchInput, PathSet, forecast_batch};
+
 /// How the predictor window is evaluated at each generated bar.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

@@ -210,8 +210,9 @@ impl KvCache {
         self.own.start = (self.own.start + n - from_shared).min(self.own.end);
     }
 
-    /// Turns a batch-1 cache into the shared part of a batch of rows: what is cached so far
-    /// is attended by every row, and later appends carry the whole batch.
+    /// Turns a batch-G cache into the shared part of a batch of rows: what is cached so far
+    /// for history g is attended by g's rows (consecutive, as many for each history), and
+    /// later appends carry the whole batch.
     pub fn share(&mut self) {
         debug_assert!(self.shared.len() == 0, "shared once");
         self.shared = std::mem::take(&mut self.own);
@@ -277,16 +278,23 @@ fn causal_in_chunks(q: Tensor<4>, k: Tensor<4>, v: Tensor<4>, dropout: &Dropout)
     Tensor::cat(outs, 2)
 }
 
-/// `[S, H, Lq, x]` → `[1, H, S·Lq, x]`: the rows of every batch entry as queries of one matrix.
-fn rows_as_queries(t: Tensor<4>) -> Tensor<4> {
-    let [s, h, l, x] = t.dims();
-    t.swap_dims(0, 1).reshape([1, h, s * l, x])
+/// `[G·S, H, Lq, x]` → `[G, H, S·Lq, x]`: the rows of each of `g` groups (the sample paths of
+/// one history) as the queries of one matrix, to meet that group's shared keys.
+fn rows_as_queries(t: Tensor<4>, g: usize) -> Tensor<4> {
+    let [b, h, l, x] = t.dims();
+    let s = b / g;
+    t.reshape([g, s, h, l * x])
+        .swap_dims(1, 2)
+        .reshape([g, h, s * l, x])
 }
 
-/// The inverse of [`rows_as_queries`].
-fn queries_as_rows(t: Tensor<4>, s: usize, l: usize) -> Tensor<4> {
-    let [_, h, _, x] = t.dims();
-    t.reshape([h, s, l, x]).swap_dims(0, 1)
+/// The inverse of [`rows_as_queries`]: `[G, H, S·Lq, y]` → `[G·S, H, Lq, y]`.
+fn queries_as_rows(t: Tensor<4>, b: usize, l: usize) -> Tensor<4> {
+    let [g, h, _, y] = t.dims();
+    let s = b / g;
+    t.reshape([g, h, s, l * y])
+        .swap_dims(1, 2)
+        .reshape([b, h, l, y])
 }
 
 impl Attention {
@@ -372,8 +380,11 @@ impl Attention {
         // 4. scaled scores: the shared part as one matrix product for all rows, then each
         //    row's own keys, causally masked where asked (the shared part precedes them all)
         let mut parts = Vec::with_capacity(2);
+        // The shared part has one row per group of rows (per history, when several histories
+        // run as one batch); the rows of a group are consecutive.
+        let groups = keys.shared.as_ref().map_or(1, |(k, _)| k.dims()[0]);
         if let Some((k, _)) = &keys.shared {
-            let s = rows_as_queries(q.clone()).matmul(k.clone().swap_dims(2, 3));
+            let s = rows_as_queries(q.clone(), groups).matmul(k.clone().swap_dims(2, 3));
             parts.push(queries_as_rows(s, b, lq));
         }
         if let Some((k, _)) = &keys.own {
@@ -401,9 +412,11 @@ impl Attention {
             (Some((_, vs)), Some((_, vo))) => {
                 let ps = probs.clone().slice([0..b, 0..heads, 0..lq, 0..split]);
                 let po = probs.slice([0..b, 0..heads, 0..lq, split..total]);
-                queries_as_rows(rows_as_queries(ps).matmul(vs), b, lq) + po.matmul(vo)
+                queries_as_rows(rows_as_queries(ps, groups).matmul(vs), b, lq) + po.matmul(vo)
             }
-            (Some((_, vs)), None) => queries_as_rows(rows_as_queries(probs).matmul(vs), b, lq),
+            (Some((_, vs)), None) => {
+                queries_as_rows(rows_as_queries(probs, groups).matmul(vs), b, lq)
+            }
             (None, Some((_, vo))) => probs.matmul(vo),
             (None, None) => unreachable!("attention over no keys"),
         };
