@@ -55,7 +55,7 @@ fn row(r: Raw) -> Result<JobRow, StoreError> {
     })
 }
 
-fn now() -> String {
+pub(crate) fn now() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 

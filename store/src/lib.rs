@@ -6,6 +6,7 @@ pub mod digest;
 pub mod files;
 mod imports;
 mod jobs;
+mod predictions;
 pub mod reader;
 mod sealed;
 mod shares;
@@ -17,6 +18,7 @@ mod users;
 pub use bars::BarRange;
 pub use digest::sha256_hex;
 pub use jobs::{JobRow, JobState};
+pub use predictions::NewPredictionSet;
 pub use shares::StoredShare;
 pub use users::{TOKEN_ID_LEN, TokenInfo, TokenKind, User, Viewer};
 
@@ -65,6 +67,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         7,
         "sessions and limits",
         include_str!("../migrations/0007_sessions_limits.sql"),
+    ),
+    (
+        8,
+        "prediction sets",
+        include_str!("../migrations/0008_predictions.sql"),
     ),
 ];
 

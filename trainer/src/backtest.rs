@@ -103,6 +103,15 @@ pub fn parse_config(path: &Path) -> Result<BacktestConfig, BacktestError> {
 
 /// Loads the universe the config names.
 pub fn load_universe(u: &UniverseConfig, base: &Path) -> Result<Universe, BacktestError> {
+    load_universe_as(u, base, store::StoreReader::default())
+}
+
+/// Loads the universe the config names, reading the store as `reader`.
+pub fn load_universe_as(
+    u: &UniverseConfig,
+    base: &Path,
+    reader: store::StoreReader,
+) -> Result<Universe, BacktestError> {
     let mut universe = Universe::new();
     for f in &u.files {
         let opts = ImportOptions {
@@ -127,7 +136,7 @@ pub fn load_universe(u: &UniverseConfig, base: &Path) -> Result<Universe, Backte
             adjustment: u.adjustment.unwrap_or(Adjustment::None),
             from: u.from,
             to: u.to,
-            reader: store::StoreReader::default(),
+            reader,
         };
         for (symbol, bars) in store::load(&sel, &resolve(base, db))? {
             if let Ok(sym) = symbol.parse::<Symbol>() {

@@ -16,6 +16,7 @@ pub mod forecast;
 pub mod init;
 pub mod input;
 pub mod models;
+pub mod predict;
 pub mod progress;
 pub mod schedule;
 pub mod store;

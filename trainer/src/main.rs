@@ -13,6 +13,8 @@ use kxian_trainer::factors::{self, FactorsArgs};
 use kxian_trainer::fetch_model::{self, FetchModelArgs};
 use kxian_trainer::forecast::{self, ForecastArgs, OutputFormat};
 use kxian_trainer::init::{self, InitArgs};
+use kxian_trainer::predict::evaluate::EvaluatePredictionsArgs;
+use kxian_trainer::predict::{self, PredictArgs};
 use kxian_trainer::progress::ProgressMode;
 use kxian_trainer::train::{self, Stage, TrainArgs};
 use tracing_subscriber::EnvFilter;
@@ -55,6 +57,12 @@ enum Command {
     /// Download a published model (e.g. NeoQuasar/Kronos-mini, with its tokenizer) from the
     /// Hugging Face hub or a mirror into the models folder, resumable and hash-checked.
     FetchModel(FetchModelArgs),
+    /// A model's predictions for every stock of a universe at each scheduled date (no
+    /// look-ahead), as CSV, Parquet and a stored set; resumable after a kill.
+    Predict(PredictArgs),
+    /// A prediction set against what happened: IC, rank IC, quintiles, Brier, calibration and
+    /// band coverage, beside momentum, reversal and random-walk baselines.
+    EvaluatePredictions(EvaluatePredictionsArgs),
 }
 
 fn download_cmd(args: &DownloadArgs) -> Result<ExitCode, CliError> {
@@ -201,6 +209,25 @@ fn forecast_cmd(args: &ForecastArgs) -> Result<(), CliError> {
     }
 }
 
+fn predict_cmd(args: &PredictArgs) -> Result<(), CliError> {
+    let s = predict::run(args)?;
+    eprint!("{}", predict::describe(&s));
+    if args.progress == kxian_trainer::progress::ProgressMode::Json {
+        return Ok(());
+    }
+    print_out(&(json(&s) + "\n"))
+}
+
+fn evaluate_predictions_cmd(args: &EvaluatePredictionsArgs) -> Result<(), CliError> {
+    let r = predict::evaluate::run(args)?;
+    print_out(&kxian_shared::predictions::evaluate::table(&r))?;
+    if let Some(path) = &args.output {
+        write_file(path, &(json(&r) + "\n"))?;
+        eprintln!("wrote {}", path.display());
+    }
+    Ok(())
+}
+
 fn init_cmd(args: &InitArgs) -> Result<(), CliError> {
     let (tok, pred) = init::run(args)?;
     eprintln!(
@@ -246,6 +273,8 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Init(args) => init_cmd(&args)?,
         Command::Forecast(args) => forecast_cmd(&args)?,
         Command::FetchModel(args) => fetch_model_cmd(&args)?,
+        Command::Predict(args) => predict_cmd(&args)?,
+        Command::EvaluatePredictions(args) => evaluate_predictions_cmd(&args)?,
     }
     Ok(ExitCode::SUCCESS)
 }

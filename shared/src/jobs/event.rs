@@ -17,6 +17,8 @@ pub enum StageName {
     Download,
     /// A published model from the hub.
     Fetch,
+    /// A prediction set.
+    Predict,
 }
 
 impl StageName {
@@ -27,6 +29,7 @@ impl StageName {
             StageName::Classifier => "classifier",
             StageName::Download => "download",
             StageName::Fetch => "fetch",
+            StageName::Predict => "predict",
         }
     }
 }
@@ -101,6 +104,13 @@ pub enum StageSummary {
         files: usize,
         bytes: u64,
     },
+    Predicted {
+        rows: usize,
+        skipped_no_bar: usize,
+        skipped_short_history: usize,
+        /// The stored set's id, when the run kept it in a store.
+        set: Option<i64>,
+    },
 }
 
 /// One event of a job.
@@ -168,6 +178,14 @@ pub enum JobEvent {
         how: Option<String>,
     },
     /// The server started the trainer (attempt 1 on, the subcommand run).
+    /// The rows of one more as-of date are written (`done` of `total` rows).
+    Dated {
+        stage: StageName,
+        date: chrono::NaiveDate,
+        rows: usize,
+        done: usize,
+        total: usize,
+    },
     Started { attempt: i64, command: String },
     /// The server stopped while the job ran; it is queued again and resumes.
     Requeued { reason: String },
@@ -194,6 +212,7 @@ impl JobEvent {
             JobEvent::Done { .. } => "done",
             JobEvent::Symbol { .. } => "symbol",
             JobEvent::File { .. } => "file",
+            JobEvent::Dated { .. } => "dated",
             JobEvent::Started { .. } => "started",
             JobEvent::Requeued { .. } => "requeued",
             JobEvent::Retried { .. } => "retried",

@@ -1,0 +1,138 @@
+//! `kxian-trainer evaluate-predictions`: a prediction set against what happened next, beside
+//! momentum, reversal and random-walk baselines on the same rows, optionally recalibrated.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+use kxian_shared::Bar;
+use kxian_shared::predictions::calibrate::CalibrationOptions;
+use kxian_shared::predictions::evaluate::{PredictionReport, report};
+use kxian_shared::predictions::rows::{self, PredictionRow, RowKind};
+
+use crate::backtest;
+use crate::cli_error::BadInput;
+use crate::store::StoreReader;
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct EvaluatePredictionsArgs {
+    /// The `predict` file: its universe gives the bars the outcomes are read from, its
+    /// `[output]` the set (the stored one when it names a store, else its CSV).
+    #[arg(long)]
+    pub config: PathBuf,
+    /// Evaluate this CSV instead (the contract's columns).
+    #[arg(long, conflicts_with = "set")]
+    pub predictions: Option<PathBuf>,
+    /// Evaluate the stored set with this id (from the config's `[output] store`).
+    #[arg(long)]
+    pub set: Option<i64>,
+    /// Recalibrate P(up) and the q10–q90 band on each date's known past; report before/after.
+    #[arg(long)]
+    pub calibrate: bool,
+    /// Known rows each date's recalibration uses, newest first.
+    #[arg(long, default_value_t = 2000)]
+    pub window: usize,
+    /// Known rows needed before a date is recalibrated (and scored as held out).
+    #[arg(long, default_value_t = 100)]
+    pub min_known: usize,
+    /// The report as JSON.
+    #[arg(long, short)]
+    pub output: Option<PathBuf>,
+    #[command(flatten)]
+    pub reader: StoreReader,
+}
+
+fn store_rows(db: &Path, reader: StoreReader, pick: StorePick<'_>) -> anyhow::Result<(RowKind, Vec<PredictionRow>)> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(async {
+        let store = kxian_store::Store::open(db)
+            .await
+            .with_context(|| format!("opening the store {}", db.display()))?;
+        let viewer = reader.viewer();
+        let set = match pick {
+            StorePick::Id(id) => store.prediction_set(viewer, id).await?,
+            StorePick::Name(name) => store
+                .prediction_sets(viewer)
+                .await?
+                .into_iter()
+                .find(|s| s.name == name && s.owner_id == reader.as_user),
+        };
+        let Some(set) = set else {
+            store.close().await;
+            crate::bail_input!("{}: no prediction set {pick} (run `predict` first)", db.display());
+        };
+        let rows = store.prediction_rows(&set).await?;
+        store.close().await;
+        Ok((set.kind, rows))
+    })
+}
+
+#[derive(Clone, Copy)]
+enum StorePick<'a> {
+    Id(i64),
+    Name(&'a str),
+}
+
+impl std::fmt::Display for StorePick<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StorePick::Id(id) => write!(f, "with id {id}"),
+            StorePick::Name(n) => write!(f, "named `{n}`"),
+        }
+    }
+}
+
+pub fn run(args: &EvaluatePredictionsArgs) -> anyhow::Result<PredictionReport> {
+    let c = super::parse_config(&args.config)?;
+    let base = args
+        .config
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default();
+    let name = c.output.name.clone().unwrap_or_else(|| {
+        args.config
+            .file_stem()
+            .map_or("predictions".into(), |s| s.to_string_lossy().into_owned())
+    });
+    let db = c.output.store.as_ref().map(|p| backtest::resolve(&base, p));
+    let (kind, rows) = match (&args.predictions, args.set, &db, &c.output.csv) {
+        (Some(p), _, _, _) => read_csv(p)?,
+        (None, Some(id), Some(db), _) => store_rows(db, args.reader, StorePick::Id(id))?,
+        (None, Some(_), None, _) => {
+            crate::bail_input!("--set: {} names no [output] store", args.config.display())
+        }
+        (None, None, Some(db), _) => store_rows(db, args.reader, StorePick::Name(&name))?,
+        (None, None, None, Some(csv)) => read_csv(&backtest::resolve(&base, csv))?,
+        (None, None, None, None) => {
+            crate::bail_input!("{}: [output] names no csv or store to read the set from", args.config.display())
+        }
+    };
+    crate::ensure_input!(!rows.is_empty(), "the prediction set has no rows");
+    let universe = backtest::load_universe_as(&c.universe, &base, args.reader)?;
+    let bars: BTreeMap<String, Vec<Bar>> = universe
+        .series()
+        .iter()
+        .map(|(s, b)| (s.to_string(), b.clone()))
+        .collect();
+    let calibration = args.calibrate.then_some(CalibrationOptions {
+        window: args.window,
+        min_known: args.min_known,
+    });
+    let r = report(kind, &rows, &bars, calibration);
+    crate::ensure_input!(
+        r.scored > 0,
+        "none of the {} rows can be scored: {} have no outcome in the bars yet and {} no bar on their date",
+        r.rows,
+        r.left.outcome_unknown,
+        r.left.no_bar
+    );
+    Ok(r)
+}
+
+fn read_csv(path: &Path) -> anyhow::Result<(RowKind, Vec<PredictionRow>)> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| BadInput(format!("{}: {e}", path.display())))?;
+    rows::from_csv(&text).map_err(|e| anyhow::Error::new(BadInput(format!("{}: {e}", path.display()))))
+}
