@@ -12,9 +12,9 @@ pub mod import;
 #[cfg(feature = "files")]
 pub mod ingest;
 pub mod jobs;
-pub mod predictions;
 #[cfg(feature = "model")]
 pub mod model;
+pub mod predictions;
 pub mod rules;
 
 pub use domain::{Adjustment, Bar, Board, Exchange, Frequency, InstrumentKind, Symbol};

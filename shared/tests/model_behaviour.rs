@@ -565,7 +565,16 @@ fn a_batch_of_histories_forecasts_each_as_it_would_alone() {
             let scale = 1.0 + k as f32 * 0.5;
             let rows: Vec<[f32; 6]> = rows[7 * k..]
                 .iter()
-                .map(|r| [r[0] * scale, r[1] * scale, r[2] * scale, r[3] * scale, r[4], r[5]])
+                .map(|r| {
+                    [
+                        r[0] * scale,
+                        r[1] * scale,
+                        r[2] * scale,
+                        r[3] * scale,
+                        r[4],
+                        r[5],
+                    ]
+                })
                 .collect();
             (rows, stamps[7 * k..].to_vec())
         })

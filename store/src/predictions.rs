@@ -3,8 +3,8 @@
 
 use chrono::NaiveDate;
 use kxian_shared::api::PredictionSetInfo;
-use kxian_shared::predictions::rows::{Detail, PredictionRow};
 use kxian_shared::predictions::RowKind;
+use kxian_shared::predictions::rows::{Detail, PredictionRow};
 
 use super::{Store, StoreError, Viewer};
 
@@ -44,7 +44,8 @@ const SEES: &str = "(owner_id IS NULL OR owner_id = ? OR ? = 1)";
 
 fn info(r: Raw) -> Result<PredictionSetInfo, StoreError> {
     let id = r.0;
-    let corrupt = |what: &str, e: String| StoreError::Corrupt(format!("prediction set {id}: {what}: {e}"));
+    let corrupt =
+        |what: &str, e: String| StoreError::Corrupt(format!("prediction set {id}: {what}: {e}"));
     let date = |s: &str, what: &str| {
         s.parse::<NaiveDate>()
             .map_err(|e| corrupt(what, e.to_string()))
@@ -56,7 +57,8 @@ fn info(r: Raw) -> Result<PredictionSetInfo, StoreError> {
         kind: serde_json::from_value(serde_json::Value::String(r.3))
             .map_err(|e| corrupt("kind", e.to_string()))?,
         model: r.4,
-        model_sha256: serde_json::from_str(&r.5).map_err(|e| corrupt("model_sha256", e.to_string()))?,
+        model_sha256: serde_json::from_str(&r.5)
+            .map_err(|e| corrupt("model_sha256", e.to_string()))?,
         params: serde_json::from_str(&r.6).map_err(|e| corrupt("params", e.to_string()))?,
         first_date: date(&r.7, "first_date")?,
         last_date: date(&r.8, "last_date")?,
@@ -131,15 +133,26 @@ impl Store {
                     Some(*q10),
                     Some(*q50),
                     Some(*q90),
-                    (!path_returns.is_empty())
-                        .then(|| path_returns.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>()),
+                    (!path_returns.is_empty()).then(|| {
+                        path_returns
+                            .iter()
+                            .flat_map(|x| x.to_le_bytes())
+                            .collect::<Vec<u8>>()
+                    }),
                     Some(i64::from(*n_paths)),
                     None,
                     None,
                 ),
-                Detail::Classifier { p_down, p_flat } => {
-                    (None, None, None, None, None, None, Some(*p_down), Some(*p_flat))
-                }
+                Detail::Classifier { p_down, p_flat } => (
+                    None,
+                    None,
+                    None,
+                    None,
+                    None,
+                    None,
+                    Some(*p_down),
+                    Some(*p_flat),
+                ),
             };
             sqlx::query(
                 "INSERT INTO prediction_rows (set_id, symbol, as_of, horizon, score, p_up, exp_return, q10, q50, q90, n_paths, p_down, p_flat, path_returns)
@@ -173,7 +186,10 @@ impl Store {
     }
 
     /// The sets `viewer` may see, newest first.
-    pub async fn prediction_sets(&self, viewer: Viewer) -> Result<Vec<PredictionSetInfo>, StoreError> {
+    pub async fn prediction_sets(
+        &self,
+        viewer: Viewer,
+    ) -> Result<Vec<PredictionSetInfo>, StoreError> {
         let raws: Vec<Raw> = sqlx::query_as(&format!(
             "SELECT {COLUMNS} FROM prediction_sets WHERE {SEES} ORDER BY id DESC"
         ))
@@ -238,7 +254,10 @@ impl Store {
                 };
                 Ok(PredictionRow {
                     symbol: r.0,
-                    as_of: r.1.parse().map_err(|e: chrono::ParseError| corrupt(e.to_string()))?,
+                    as_of: r
+                        .1
+                        .parse()
+                        .map_err(|e: chrono::ParseError| corrupt(e.to_string()))?,
                     horizon: r.2 as u32,
                     score: r.3,
                     p_up: r.4,

@@ -7,5 +7,6 @@ mod classifier_cli;
 mod download_cli;
 mod fetch_model_cli;
 mod forecast_cli;
+mod predict_cli;
 mod train_cli;
 mod wgpu_backend;

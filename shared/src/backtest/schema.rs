@@ -51,7 +51,9 @@ impl UniverseConfig {
 }
 
 /// A day written as a TOML date (`from = 2015-01-05`) or as a string (`"2015-01-05"`).
-pub(crate) fn toml_date<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<NaiveDate>, D::Error> {
+pub(crate) fn toml_date<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<NaiveDate>, D::Error> {
     #[derive(Deserialize)]
     #[serde(untagged)]
     enum Day {

@@ -186,11 +186,18 @@ pub enum JobEvent {
         done: usize,
         total: usize,
     },
-    Started { attempt: i64, command: String },
+    Started {
+        attempt: i64,
+        command: String,
+    },
     /// The server stopped while the job ran; it is queued again and resumes.
-    Requeued { reason: String },
+    Requeued {
+        reason: String,
+    },
     /// A user queued a failed or cancelled job again.
-    Retried { attempt: i64 },
+    Retried {
+        attempt: i64,
+    },
     /// The job is over; always the last event of an attempt.
     End {
         state: JobState,

@@ -118,15 +118,20 @@ pub fn calibrate(obs: &[Observed], o: &CalibrationOptions) -> Calibration {
             dates += 1;
             let mut pts: Vec<(f64, f64)> = known
                 .iter()
-                .map(|&k| (obs[k].p_up, f64::from(u8::from(obs[k].forward_return > 0.0))))
+                .map(|&k| {
+                    (
+                        obs[k].p_up,
+                        f64::from(u8::from(obs[k].forward_return > 0.0)),
+                    )
+                })
                 .collect();
             let knots = isotonic(&mut pts);
             let mut scores: Vec<f64> = known
                 .iter()
                 .filter_map(|&k| {
-                    obs[k]
-                        .band
-                        .map(|(lo, hi)| (lo - obs[k].forward_return).max(obs[k].forward_return - hi))
+                    obs[k].band.map(|(lo, hi)| {
+                        (lo - obs[k].forward_return).max(obs[k].forward_return - hi)
+                    })
                 })
                 .collect();
             let shift = (!scores.is_empty()).then(|| conformal_shift(&mut scores));

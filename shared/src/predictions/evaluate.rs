@@ -314,7 +314,12 @@ pub fn probability(p: &[f64], up: &[bool]) -> Probability {
     let n = p.len() as f64;
     let base_rate = up.iter().filter(|u| **u).count() as f64 / n;
     let y = |u: bool| if u { 1.0 } else { 0.0 };
-    let brier = p.iter().zip(up).map(|(p, u)| (p - y(*u)).powi(2)).sum::<f64>() / n;
+    let brier = p
+        .iter()
+        .zip(up)
+        .map(|(p, u)| (p - y(*u)).powi(2))
+        .sum::<f64>()
+        / n;
     let brier_base_rate = base_rate * (1.0 - base_rate);
     let mut bins: Vec<ReliabilityBin> = (0..10)
         .map(|k| ReliabilityBin {
@@ -373,7 +378,8 @@ pub fn normal_cdf(z: f64) -> f64 {
     let t = 1.0 / (1.0 + 0.327_591_1 * x);
     let poly = t
         * (0.254_829_592
-            + t * (-0.284_496_736 + t * (1.421_413_741 + t * (-1.453_152_027 + t * 1.061_405_429))));
+            + t * (-0.284_496_736
+                + t * (1.421_413_741 + t * (-1.453_152_027 + t * 1.061_405_429))));
     let erf = 1.0 - poly * (-x * x).exp();
     if z >= 0.0 {
         0.5 * (1.0 + erf)
@@ -453,7 +459,9 @@ pub fn report(
             o.exp_return.unwrap_or(f64::NAN)
         }));
     }
-    signals.push(signal_stats("momentum_20", &obs, &dates, &|o| o.momentum_20));
+    signals.push(signal_stats("momentum_20", &obs, &dates, &|o| {
+        o.momentum_20
+    }));
     signals.push(signal_stats("reversal_5", &obs, &dates, &|o| o.reversal_5));
     let mut cum = 0.0;
     let by_date = date_ics(&obs, &dates, &|o| o.score)
@@ -556,7 +564,11 @@ pub fn table(r: &PredictionReport) -> String {
         f(p.brier_skill, 3),
         f(r.random_walk_brier, 4)
     );
-    let _ = writeln!(s, "reliability  {:>9} {:>7} {:>9}", "P(up)", "rows", "observed");
+    let _ = writeln!(
+        s,
+        "reliability  {:>9} {:>7} {:>9}",
+        "P(up)", "rows", "observed"
+    );
     for b in &p.reliability {
         let _ = writeln!(
             s,

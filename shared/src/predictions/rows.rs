@@ -91,7 +91,9 @@ impl PredictionRow {
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum RowsError {
-    #[error("line 1: the header is `{found}`; expected `{KRONOS_COLUMNS}` or `{CLASSIFIER_COLUMNS}`")]
+    #[error(
+        "line 1: the header is `{found}`; expected `{KRONOS_COLUMNS}` or `{CLASSIFIER_COLUMNS}`"
+    )]
     Header { found: String },
     #[error("line {line}: {fields} fields where the header has {expected}")]
     Fields {
@@ -245,7 +247,10 @@ mod tests {
         let d: NaiveDate = "2023-01-31".parse().unwrap();
         let mut k = kronos_row("600000.SH", d, 5, &[0.01, -0.02, 0.03, 0.0]);
         let c = classifier_row("000001.SZ", d, 3, [0.2, 0.3, 0.5]);
-        for (row, header) in [(&mut k, KRONOS_COLUMNS), (&mut c.clone(), CLASSIFIER_COLUMNS)] {
+        for (row, header) in [
+            (&mut k, KRONOS_COLUMNS),
+            (&mut c.clone(), CLASSIFIER_COLUMNS),
+        ] {
             let text = format!("{header}\n{}\n", row.to_csv());
             let (_, back) = from_csv(&text).unwrap();
             if let Detail::Kronos { path_returns, .. } = &mut row.detail {

@@ -58,12 +58,22 @@ mod tests {
         let m = as_of_dates(days, Every::MonthEnd, None, None, cal);
         assert_eq!(m, [d("2023-01-31"), d("2023-02-28"), d("2023-03-31")]);
         // Cut after the 15th of March: March's end is not an as-of date of the cut data.
-        let cut: Vec<NaiveDate> = days.iter().copied().filter(|x| *x <= d("2023-03-15")).collect();
+        let cut: Vec<NaiveDate> = days
+            .iter()
+            .copied()
+            .filter(|x| *x <= d("2023-03-15"))
+            .collect();
         assert_eq!(
             as_of_dates(&cut, Every::MonthEnd, None, None, cal),
             [d("2023-01-31"), d("2023-02-28")]
         );
-        let w = as_of_dates(days, Every::WeekEnd, Some(d("2023-01-02")), Some(d("2023-01-31")), cal);
+        let w = as_of_dates(
+            days,
+            Every::WeekEnd,
+            Some(d("2023-01-02")),
+            Some(d("2023-01-31")),
+            cal,
+        );
         // The Spring Festival week ends on Friday the 20th (the market reopens on the 30th).
         assert!(w.contains(&d("2023-01-20")) && w.contains(&d("2023-01-13")));
         assert!(!w.contains(&d("2023-01-19")));

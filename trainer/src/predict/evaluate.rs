@@ -42,7 +42,11 @@ pub struct EvaluatePredictionsArgs {
     pub reader: StoreReader,
 }
 
-fn store_rows(db: &Path, reader: StoreReader, pick: StorePick<'_>) -> anyhow::Result<(RowKind, Vec<PredictionRow>)> {
+fn store_rows(
+    db: &Path,
+    reader: StoreReader,
+    pick: StorePick<'_>,
+) -> anyhow::Result<(RowKind, Vec<PredictionRow>)> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
@@ -61,7 +65,10 @@ fn store_rows(db: &Path, reader: StoreReader, pick: StorePick<'_>) -> anyhow::Re
         };
         let Some(set) = set else {
             store.close().await;
-            crate::bail_input!("{}: no prediction set {pick} (run `predict` first)", db.display());
+            crate::bail_input!(
+                "{}: no prediction set {pick} (run `predict` first)",
+                db.display()
+            );
         };
         let rows = store.prediction_rows(&set).await?;
         store.close().await;
@@ -106,7 +113,10 @@ pub fn run(args: &EvaluatePredictionsArgs) -> anyhow::Result<PredictionReport> {
         (None, None, Some(db), _) => store_rows(db, args.reader, StorePick::Name(&name))?,
         (None, None, None, Some(csv)) => read_csv(&backtest::resolve(&base, csv))?,
         (None, None, None, None) => {
-            crate::bail_input!("{}: [output] names no csv or store to read the set from", args.config.display())
+            crate::bail_input!(
+                "{}: [output] names no csv or store to read the set from",
+                args.config.display()
+            )
         }
     };
     crate::ensure_input!(!rows.is_empty(), "the prediction set has no rows");
@@ -132,7 +142,8 @@ pub fn run(args: &EvaluatePredictionsArgs) -> anyhow::Result<PredictionReport> {
 }
 
 fn read_csv(path: &Path) -> anyhow::Result<(RowKind, Vec<PredictionRow>)> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| BadInput(format!("{}: {e}", path.display())))?;
-    rows::from_csv(&text).map_err(|e| anyhow::Error::new(BadInput(format!("{}: {e}", path.display()))))
+    let text =
+        std::fs::read_to_string(path).map_err(|e| BadInput(format!("{}: {e}", path.display())))?;
+    rows::from_csv(&text)
+        .map_err(|e| anyhow::Error::new(BadInput(format!("{}: {e}", path.display()))))
 }

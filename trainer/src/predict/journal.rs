@@ -119,7 +119,9 @@ impl Journal {
 }
 
 /// The journal's rows in order, read one at a time.
-pub(crate) fn read_rows(path: &Path) -> anyhow::Result<impl Iterator<Item = anyhow::Result<PredictionRow>>> {
+pub(crate) fn read_rows(
+    path: &Path,
+) -> anyhow::Result<impl Iterator<Item = anyhow::Result<PredictionRow>>> {
     let file = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
     let shown = path.display().to_string();
     Ok(std::io::BufReader::new(file)

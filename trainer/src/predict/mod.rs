@@ -139,9 +139,12 @@ pub fn load_series(
     let universe = backtest::load_universe_as(&u, base, reader)?;
     let series = universe.series().clone();
     for s in &c.universe.symbols {
-        let sym: kxian_shared::Symbol = s
-            .parse()
-            .map_err(|e| BadInput(format!("{}: universe.symbols: {s}: {e}", config_path.display())))?;
+        let sym: kxian_shared::Symbol = s.parse().map_err(|e| {
+            BadInput(format!(
+                "{}: universe.symbols: {s}: {e}",
+                config_path.display()
+            ))
+        })?;
         crate::ensure_input!(
             series.contains_key(&sym),
             "{}: universe.symbols: {sym} has no bars in the store (download it first)",
@@ -240,7 +243,9 @@ pub fn run(args: &PredictArgs) -> anyhow::Result<Summary> {
         crate::bail_input!(
             "{}: schedule: the universe has no trading day from {} to {} (its bars run from {} to {})",
             args.config.display(),
-            c.schedule.from.map_or("the start".into(), |d| d.to_string()),
+            c.schedule
+                .from
+                .map_or("the start".into(), |d| d.to_string()),
             c.schedule.to.map_or("the end".into(), |d| d.to_string()),
             days.first().map_or("-".into(), |d| d.to_string()),
             days.last().map_or("-".into(), |d| d.to_string()),
@@ -372,7 +377,11 @@ pub fn run(args: &PredictArgs) -> anyhow::Result<Summary> {
     let rows_path = journal.finish()?;
     let kind = m.kind();
     let csv = c.output.csv.as_ref().map(|p| backtest::resolve(&base, p));
-    let parquet = c.output.parquet.as_ref().map(|p| backtest::resolve(&base, p));
+    let parquet = c
+        .output
+        .parquet
+        .as_ref()
+        .map(|p| backtest::resolve(&base, p));
     let n = output::write_files(&rows_path, kind, csv.as_deref(), parquet.as_deref())
         .with_context(|| format!("writing the set from {}", rows_path.display()))?;
     let stored = match &c.output.store {

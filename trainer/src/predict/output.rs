@@ -80,9 +80,7 @@ pub(super) fn write_files(
         }
     }
     if let (Some(w), Some(p)) = (csv_out, csv) {
-        w.into_inner()
-            .map_err(|e| e.into_error())?
-            .sync_all()?;
+        w.into_inner().map_err(|e| e.into_error())?.sync_all()?;
         std::fs::rename(temp_beside(p), p).with_context(|| format!("writing {}", p.display()))?;
     }
     if let (Some(mut w), Some(p)) = (pq, parquet) {

@@ -181,8 +181,11 @@ pub fn forecast_batch(
             ),
             device,
         );
-        let mut s2_logits =
-            block_on(read(predictor.s2_logits_last(h_last.clone(), s1_t, cache.dep.keys())))?;
+        let mut s2_logits = block_on(read(predictor.s2_logits_last(
+            h_last.clone(),
+            s1_t,
+            cache.dep.keys(),
+        )))?;
         let (chosen_s2, _, _) = choose(&mut s2_logits, v2, None, &cfg.sampling, &mut rngs);
         for (r, row) in tokens.iter_mut().enumerate() {
             row.push((chosen_s1[r], chosen_s2[r]));
@@ -204,7 +207,12 @@ pub fn forecast_batch(
     caches
         .iter_mut()
         .for_each(crate::model::layers::KvCache::share);
-    let decoded = block_on(read(tokenizer.decode_cached(&ids_of(t..total, &tokens), t, &mut caches, device)))?;
+    let decoded = block_on(read(tokenizer.decode_cached(
+        &ids_of(t..total, &tokens),
+        t,
+        &mut caches,
+        device,
+    )))?;
     let mut rows = decoded.chunks_exact(horizon * 6);
     Ok(inputs
         .iter()
