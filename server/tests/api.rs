@@ -951,3 +951,110 @@ async fn every_writer_writes_only_what_it_may_read() {
         .0;
     assert_eq!(listed[0].series.len(), 1, "one series per key in a listing");
 }
+
+/// A stored prediction set is listed, served as CSV and evaluated for its owner only: another
+/// user and an anonymous caller do not learn it exists.
+#[tokio::test]
+async fn prediction_sets_are_served_to_their_owner_only() {
+    use kxian_shared::predictions::rows::classifier_row;
+    let f = fixture(true, 1 << 20).await;
+    let alice = f.store.create_user("alice", false).await.unwrap().unwrap();
+    f.store
+        .add_token(alice.id, "kx_alice_token", "t")
+        .await
+        .unwrap();
+    let bob = f.store.create_user("bob", false).await.unwrap().unwrap();
+    f.store
+        .add_token(bob.id, "kx_bob_token", "t")
+        .await
+        .unwrap();
+    // Month-end rows for two embedded symbols over 2020.
+    let days = kxian_shared::calendar::TradingCalendar::embedded()
+        .trading_days_between("2020-01-01".parse().unwrap(), "2020-12-31".parse().unwrap());
+    let mut rows = Vec::new();
+    for (i, d) in days.iter().enumerate().step_by(20) {
+        for (k, s) in ["600000.SH", "000001.SZ"].iter().enumerate() {
+            let p = 0.2 + 0.1 * ((i + k) % 5) as f64;
+            rows.push(Ok(classifier_row(s, *d, 5, [p, 0.2, 0.8 - p])));
+        }
+    }
+    let n = rows.len();
+    let id = f
+        .store
+        .insert_prediction_set(
+            &kxian_server::storage::NewPredictionSet {
+                name: "monthly".into(),
+                owner: Some(alice.id),
+                kind: kxian_shared::predictions::RowKind::Classifier,
+                model: "run/best".into(),
+                model_sha256: vec!["ab".repeat(32)],
+                params: serde_json::json!({"universe": {}, "schedule": {"every": "month_end"}}),
+                first_date: days[0],
+                last_date: *days.last().unwrap(),
+                symbols: 2,
+            },
+            rows.into_iter(),
+        )
+        .await
+        .unwrap();
+    let as_user = |uri: &str, token: Option<&str>| {
+        let mut r = Request::get(uri);
+        if let Some(t) = token {
+            r = r.header("authorization", format!("Bearer {t}"));
+        }
+        r.body(Body::empty()).unwrap()
+    };
+    let (status, body) = call(&f.app, as_user("/api/predictions", Some("kx_alice_token"))).await;
+    assert_eq!(status, StatusCode::OK);
+    let list: kxian_shared::api::PredictionSetList = serde_json::from_slice(&body).unwrap();
+    assert_eq!(list.sets.len(), 1);
+    assert_eq!((list.sets[0].id, list.sets[0].rows), (id, n));
+    let (status, body) = call(
+        &f.app,
+        as_user(
+            &format!("/api/predictions/{id}/rows.csv"),
+            Some("kx_alice_token"),
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let text = String::from_utf8(body).unwrap();
+    assert_eq!(
+        text.lines().next(),
+        Some("symbol,as_of,horizon,score,p_up,p_down,p_flat")
+    );
+    assert_eq!(text.lines().count(), n + 1);
+    let (status, body) = call(
+        &f.app,
+        as_user(
+            &format!("/api/predictions/{id}/evaluation"),
+            Some("kx_alice_token"),
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
+    let report: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(report["scored"].as_u64().unwrap() as usize, n);
+    assert!(
+        report["signals"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["signal"] == "momentum_20")
+    );
+
+    for token in [Some("kx_bob_token"), None] {
+        let (status, body) = call(&f.app, as_user("/api/predictions", token)).await;
+        assert_eq!(status, StatusCode::OK);
+        let list: kxian_shared::api::PredictionSetList = serde_json::from_slice(&body).unwrap();
+        assert!(list.sets.is_empty(), "{token:?} sees {list:?}");
+        for path in ["", "/rows.csv", "/evaluation"] {
+            let (status, _) = call(
+                &f.app,
+                as_user(&format!("/api/predictions/{id}{path}"), token),
+            )
+            .await;
+            assert_eq!(status, StatusCode::NOT_FOUND, "{token:?} {path}");
+        }
+    }
+}

@@ -6,6 +6,7 @@ mod health;
 mod import;
 mod jobs;
 mod models;
+mod predictions;
 mod shares;
 mod spa;
 mod symbols;
@@ -38,6 +39,10 @@ pub fn router(state: AppState) -> Router {
             post(shares::create).layer(DefaultBodyLimit::max(kxian_shared::api::SHARE_MAX_BYTES)),
         )
         .route("/shares/{id}", get(shares::get))
+        .route("/predictions", get(predictions::list))
+        .route("/predictions/{id}", get(predictions::one))
+        .route("/predictions/{id}/rows.csv", get(predictions::csv))
+        .route("/predictions/{id}/evaluation", get(predictions::evaluation))
         .route("/session", post(jobs::login).delete(jobs::logout))
         .route("/me", get(jobs::me))
         .route("/me/secrets/{name}", axum::routing::put(jobs::put_secret))
