@@ -5,6 +5,8 @@ timed the way scripts/bench/forecast-vs-reference.sh times ours. Not run by CI.
     reference_forecast.py make-random DIR_TOK DIR_PRED --shape small     # random checkpoints, seed 42
     reference_forecast.py forecast --tokenizer D --predictor D --csv F --lookback 400 \
         --future-json ours.json --samples 16 --max-context 512 --threads 2
+    reference_forecast.py predict-batch --tokenizer D --predictor D --csvs F1 F2 ... --as-of 2021-06-30 \
+        --lookback 256 --horizon 5 --samples 8 --threads 2     # one batch of contexts, as `predict` runs
 """
 import argparse
 import contextlib
@@ -58,6 +60,37 @@ def forecast(a):
     }, sys.stdout)
 
 
+def predict_batch(a):
+    """Every CSV's last `lookback` bars up to `as_of`, forecast as one `predict_batch` call."""
+    torch.set_num_threads(a.threads)
+    torch.manual_seed(7)
+    with contextlib.redirect_stdout(sys.stderr):
+        tok = KronosTokenizer.from_pretrained(a.tokenizer).eval()
+        model = Kronos.from_pretrained(a.predictor).eval()
+    cols = ["open", "high", "low", "close", "volume", "amount"]
+    dfs, xs, ys = [], [], []
+    for path in a.csvs:
+        df = pd.read_csv(path)
+        df["timestamps"] = pd.to_datetime(df["date"])
+        upto = df[df["timestamps"] <= pd.Timestamp(a.as_of)]
+        ctx = upto.iloc[-a.lookback:].reset_index(drop=True)
+        after = df[df["timestamps"] > pd.Timestamp(a.as_of)].iloc[:a.horizon]
+        dfs.append(ctx[cols])
+        xs.append(ctx["timestamps"])
+        ys.append(pd.Series(after["timestamps"].values))
+    pred = KronosPredictor(model, tok, device="cpu", max_context=a.max_context)
+    t0 = time.perf_counter()
+    out = pred.predict_batch(df_list=dfs, x_timestamp_list=xs, y_timestamp_list=ys, pred_len=a.horizon,
+                             T=1.0, top_k=0, top_p=0.9, sample_count=a.samples, verbose=False)
+    elapsed = time.perf_counter() - t0
+    json.dump({
+        "contexts": len(out),
+        "elapsed_s": elapsed,
+        "forecasts_per_s": len(out) / elapsed,
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }, sys.stdout)
+
+
 def main():
     p = argparse.ArgumentParser()
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -72,8 +105,18 @@ def main():
     f.add_argument("--samples", type=int, default=1)
     f.add_argument("--max-context", type=int, default=512)
     f.add_argument("--threads", type=int, default=2)
+    b = sub.add_parser("predict-batch")
+    b.add_argument("--tokenizer", required=True)
+    b.add_argument("--predictor", required=True)
+    b.add_argument("--csvs", nargs="+", required=True)
+    b.add_argument("--as-of", required=True)
+    b.add_argument("--lookback", type=int, default=256)
+    b.add_argument("--horizon", type=int, default=5)
+    b.add_argument("--samples", type=int, default=8)
+    b.add_argument("--max-context", type=int, default=2048)
+    b.add_argument("--threads", type=int, default=2)
     a = p.parse_args()
-    make_random(a) if a.cmd == "make-random" else forecast(a)
+    {"make-random": make_random, "forecast": forecast, "predict-batch": predict_batch}[a.cmd](a)
 
 
 if __name__ == "__main__":

@@ -15,6 +15,9 @@ pub struct CalibrationOptions {
     pub window: usize,
     /// Known rows needed before a date is recalibrated (and scored).
     pub min_known: usize,
+    /// Pseudo-rows of the known base rate added to every isotonic block: a block of few rows
+    /// leans towards the base rate instead of to 0 or 1.
+    pub shrink: usize,
 }
 
 impl Default for CalibrationOptions {
@@ -22,6 +25,7 @@ impl Default for CalibrationOptions {
         CalibrationOptions {
             window: 2000,
             min_known: 100,
+            shrink: 50,
         }
     }
 }
@@ -34,14 +38,18 @@ pub struct Calibration {
     pub held_out_dates: usize,
     pub brier_before: f64,
     pub brier_after: f64,
+    /// The held-out rows' own share of ups as a constant forecast (known only afterwards).
     pub brier_base_rate: f64,
+    /// The share of ups among each date's known rows as the forecast: the honest no-skill bar.
+    pub brier_past_base_rate: f64,
     pub reliability_after: Vec<ReliabilityBin>,
     pub coverage_before: Option<f64>,
     pub coverage_after: Option<f64>,
 }
 
-/// Pool-adjacent-violators: the non-decreasing fit of `y` on sorted `x`, as (x, fitted) knots.
-pub fn isotonic(points: &mut [(f64, f64)]) -> Vec<(f64, f64)> {
+/// Pool-adjacent-violators: the non-decreasing fit of `y` on sorted `x`, as (x, fitted) knots;
+/// each block's mean gets `shrink` pseudo-points at `prior`.
+pub fn isotonic(points: &mut [(f64, f64)], prior: f64, shrink: f64) -> Vec<(f64, f64)> {
     points.sort_by(|a, b| a.0.total_cmp(&b.0));
     // Blocks of (sum y, count, last x).
     let mut blocks: Vec<(f64, f64, f64, f64)> = Vec::new(); // (sum, n, first x, last x)
@@ -60,9 +68,10 @@ pub fn isotonic(points: &mut [(f64, f64)]) -> Vec<(f64, f64)> {
     }
     let mut knots = Vec::with_capacity(blocks.len() * 2);
     for (s, n, x0, x1) in blocks {
-        knots.push((x0, s / n));
+        let fit = (s + shrink * prior) / (n + shrink);
+        knots.push((x0, fit));
         if x1 > x0 {
-            knots.push((x1, s / n));
+            knots.push((x1, fit));
         }
     }
     knots
@@ -95,15 +104,24 @@ fn conformal_shift(scores: &mut [f64]) -> f64 {
     scores[k.clamp(1, n) - 1]
 }
 
-pub fn calibrate(obs: &[Observed], o: &CalibrationOptions) -> Calibration {
-    let mut order: Vec<usize> = (0..obs.len()).collect();
-    order.sort_by_key(|&i| (obs[i].as_of, obs[i].symbol.clone()));
-    let mut by_known: Vec<usize> = (0..obs.len()).collect();
-    by_known.sort_by_key(|&i| obs[i].known_on);
+/// One row recalibrated from what was known at its date.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Recalibrated {
+    pub p_up: f64,
+    /// The band after the conformal shift (Kronos rows).
+    pub band: Option<(f64, f64)>,
+    /// The known rows' share of ups at the row's date.
+    pub past_base_rate: f64,
+}
 
-    let (mut p_before, mut p_after, mut up) = (Vec::new(), Vec::new(), Vec::new());
-    let (mut in_before, mut in_after, mut banded) = (0usize, 0usize, 0usize);
-    let mut dates = 0usize;
+/// Each row recalibrated on the rows whose outcome was known at its date's close; `None`
+/// where fewer than `min_known` were (the row stays as it was and is not held out).
+pub fn recalibrate(obs: &[Observed], o: &CalibrationOptions) -> Vec<Option<Recalibrated>> {
+    let mut order: Vec<usize> = (0..obs.len()).collect();
+    order.sort_by_key(|&i| obs[i].as_of);
+    let mut by_known: Vec<usize> = (0..obs.len()).collect();
+    by_known.sort_by_key(|&i| (obs[i].known_on, obs[i].as_of, obs[i].symbol.clone()));
+    let mut out = vec![None; obs.len()];
     let mut i = 0;
     while i < order.len() {
         let day = obs[order[i]].as_of;
@@ -115,7 +133,6 @@ pub fn calibrate(obs: &[Observed], o: &CalibrationOptions) -> Calibration {
         let known_end = by_known.partition_point(|&k| obs[k].known_on <= day);
         let known = &by_known[known_end.saturating_sub(o.window)..known_end];
         if known.len() >= o.min_known {
-            dates += 1;
             let mut pts: Vec<(f64, f64)> = known
                 .iter()
                 .map(|&k| {
@@ -125,7 +142,8 @@ pub fn calibrate(obs: &[Observed], o: &CalibrationOptions) -> Calibration {
                     )
                 })
                 .collect();
-            let knots = isotonic(&mut pts);
+            let prior = pts.iter().map(|p| p.1).sum::<f64>() / pts.len() as f64;
+            let knots = isotonic(&mut pts, prior, o.shrink as f64);
             let mut scores: Vec<f64> = known
                 .iter()
                 .filter_map(|&k| {
@@ -137,29 +155,50 @@ pub fn calibrate(obs: &[Observed], o: &CalibrationOptions) -> Calibration {
             let shift = (!scores.is_empty()).then(|| conformal_shift(&mut scores));
             for &r in &order[i..j] {
                 let x = &obs[r];
-                p_before.push(x.p_up);
-                p_after.push(apply(&knots, x.p_up));
-                up.push(x.forward_return > 0.0);
-                if let (Some((lo, hi)), Some(q)) = (x.band, shift) {
-                    banded += 1;
-                    let y = x.forward_return;
-                    in_before += usize::from(y >= lo && y <= hi);
-                    in_after += usize::from(y >= lo - q && y <= hi + q);
-                }
+                out[r] = Some(Recalibrated {
+                    p_up: apply(&knots, x.p_up),
+                    band: x.band.zip(shift).map(|((lo, hi), q)| (lo - q, hi + q)),
+                    past_base_rate: prior,
+                });
             }
         }
         i = j;
     }
+    out
+}
+
+pub fn calibrate(obs: &[Observed], o: &CalibrationOptions) -> Calibration {
+    let cal = recalibrate(obs, o);
+    let (mut p_before, mut p_after, mut p_past, mut up) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut in_before, mut in_after, mut banded) = (0usize, 0usize, 0usize);
+    let mut dates = std::collections::BTreeSet::new();
+    for (x, c) in obs.iter().zip(&cal) {
+        let Some(c) = c else { continue };
+        dates.insert(x.as_of);
+        p_before.push(x.p_up);
+        p_after.push(c.p_up);
+        p_past.push(c.past_base_rate);
+        up.push(x.forward_return > 0.0);
+        if let (Some((lo, hi)), Some((lo2, hi2))) = (x.band, c.band) {
+            banded += 1;
+            let y = x.forward_return;
+            in_before += usize::from(y >= lo && y <= hi);
+            in_after += usize::from(y >= lo2 && y <= hi2);
+        }
+    }
     let before = probability(&p_before, &up);
     let after = probability(&p_after, &up);
+    let past = probability(&p_past, &up);
     let share = |k: usize| (banded > 0).then(|| k as f64 / banded as f64);
     Calibration {
         options: *o,
         held_out_rows: up.len(),
-        held_out_dates: dates,
+        held_out_dates: dates.len(),
         brier_before: before.brier,
         brier_after: after.brier,
         brier_base_rate: before.brier_base_rate,
+        brier_past_base_rate: past.brier,
         reliability_after: after.reliability,
         coverage_before: share(in_before),
         coverage_after: share(in_after),
@@ -177,13 +216,15 @@ pub fn table(c: &Calibration) -> String {
     };
     let p = |x: Option<f64>| x.map_or("-".into(), |x| format!("{:.1} %", x * 100.0));
     format!(
-        "\nrecalibrated on each date's known past ({} held-out rows on {} dates, window {}, at least {} known):\n  Brier {} -> {} (base rate {})\n  q10–q90 coverage {} -> {}\n",
+        "\nrecalibrated on each date's known past ({} held-out rows on {} dates, window {}, at least {} known, {} pseudo-rows):\n  Brier {} -> {} (the past base rate as the forecast: {}; the held-out rows' own base rate: {})\n  q10–q90 coverage {} -> {}\n",
         c.held_out_rows,
         c.held_out_dates,
         c.options.window,
         c.options.min_known,
+        c.options.shrink,
         f(c.brier_before),
         f(c.brier_after),
+        f(c.brier_past_base_rate),
         f(c.brier_base_rate),
         p(c.coverage_before),
         p(c.coverage_after)
@@ -197,13 +238,66 @@ mod tests {
     #[test]
     fn isotonic_pools_violators() {
         let mut pts = vec![(0.1, 0.0), (0.2, 1.0), (0.3, 0.0), (0.4, 1.0)];
-        let k = isotonic(&mut pts);
+        let k = isotonic(&mut pts, 0.5, 0.0);
         assert_eq!(apply(&k, 0.1), 0.0);
         assert_eq!(apply(&k, 0.25), 0.5);
         assert_eq!(apply(&k, 0.4), 1.0);
         assert_eq!(apply(&k, 0.9), 1.0);
-        // Fitted values never decrease.
+        // Fitted values never decrease; pseudo-points pull small blocks to the prior.
         assert!(k.windows(2).all(|w| w[0].1 <= w[1].1));
+        let shrunk = isotonic(&mut pts, 0.5, 2.0);
+        assert_eq!(apply(&shrunk, 0.1), 1.0 / 3.0);
+    }
+
+    fn obs(day: u32, known_after: u32, p: f64, y: f64) -> Observed {
+        let d =
+            chrono::NaiveDate::from_ymd_opt(2023, 1, 1).unwrap() + chrono::Days::new(day.into());
+        Observed {
+            symbol: format!("{:06}.SZ", day % 7),
+            as_of: d,
+            known_on: d + chrono::Days::new(known_after.into()),
+            forward_return: y,
+            score: p,
+            p_up: p,
+            exp_return: Some(y),
+            band: Some((-0.01, 0.01)),
+            q50: Some(0.0),
+            path_returns: Vec::new(),
+            momentum_20: 0.0,
+            reversal_5: 0.0,
+            rw_sigma: 0.02,
+        }
+    }
+
+    /// Changing every outcome learned after a day changes nothing recalibrated up to it.
+    #[test]
+    fn no_outcome_unknown_at_a_date_is_used_there() {
+        let make = |late: f64| -> Vec<Observed> {
+            (0..200)
+                .map(|i| {
+                    let y = if i >= 120 {
+                        late
+                    } else if i % 3 == 0 {
+                        0.02
+                    } else {
+                        -0.015
+                    };
+                    obs(i, 5, (i % 10) as f64 / 10.0, y)
+                })
+                .collect()
+        };
+        let o = CalibrationOptions {
+            window: 50,
+            min_known: 20,
+            shrink: 5,
+        };
+        let (a, b) = (recalibrate(&make(0.5), &o), recalibrate(&make(-0.5), &o));
+        // Rows dated up to day 124 only know outcomes learned by then (rows up to day 119).
+        assert!(a[..125].iter().any(Option::is_some));
+        assert_eq!(a[..125], b[..125]);
+        assert_ne!(a[130..], b[130..]);
+        // Too little known at first: nothing recalibrated.
+        assert!(a[..20].iter().all(Option::is_none));
     }
 
     #[test]

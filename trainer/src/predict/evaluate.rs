@@ -35,6 +35,9 @@ pub struct EvaluatePredictionsArgs {
     /// Known rows needed before a date is recalibrated (and scored as held out).
     #[arg(long, default_value_t = 100)]
     pub min_known: usize,
+    /// Pseudo-rows of the known base rate in every isotonic block (0: plain isotonic).
+    #[arg(long, default_value_t = 50)]
+    pub shrink: usize,
     /// The report as JSON.
     #[arg(long, short)]
     pub output: Option<PathBuf>,
@@ -129,6 +132,7 @@ pub fn run(args: &EvaluatePredictionsArgs) -> anyhow::Result<PredictionReport> {
     let calibration = args.calibrate.then_some(CalibrationOptions {
         window: args.window,
         min_known: args.min_known,
+        shrink: args.shrink,
     });
     let r = report(kind, &rows, &bars, calibration);
     crate::ensure_input!(
