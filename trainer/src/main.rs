@@ -412,5 +412,13 @@ mod tests {
         assert_eq!(a.models, dir.fetch());
         assert_eq!(a.id.as_deref(), Some(kxian_shared::jobs::FETCHED_ID));
         assert_eq!(a.progress, kxian_trainer::progress::ProgressMode::Json);
+
+        let cli = parse(json!({"kind": "predict", "board": "main"}), true);
+        let Command::Predict(a) = cli.command else {
+            panic!("not a predict")
+        };
+        assert_eq!(a.config, dir.predict_config());
+        assert_eq!(a.progress, kxian_trainer::progress::ProgressMode::Json);
+        assert_eq!((a.reader.as_user, a.reader.as_admin), (Some(4), true));
     }
 }

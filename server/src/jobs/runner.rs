@@ -94,13 +94,26 @@ pub fn start(store: Store, jobs: Jobs, models: Models) -> tokio::task::JoinHandl
 }
 
 /// Writes what the trainer needs into the job's folder before it starts: a finetune's base
-/// model (the built-in one unless the job names one its owner may see).
-async fn prepare(spec: &JobSpec, dir: &JobDir, models: &Models) -> Result<(), String> {
-    let JobSpec::Finetune(f) = spec else {
-        return Ok(());
+/// model, or a predict job's model and file (the built-in model unless the job names one its
+/// owner may see).
+async fn prepare(
+    spec: &JobSpec,
+    dir: &JobDir,
+    models: &Models,
+    (store, job): (&Path, i64),
+) -> Result<(), String> {
+    let model = match spec {
+        JobSpec::Finetune(f) => f.base.as_deref(),
+        JobSpec::Predict(p) => {
+            std::fs::create_dir_all(dir.path()).map_err(|e| e.to_string())?;
+            std::fs::write(dir.predict_config(), p.config_toml(store, dir, job))
+                .map_err(|e| e.to_string())?;
+            p.model.as_deref()
+        }
+        _ => return Ok(()),
     };
     let base = dir.base();
-    let id = f.base.as_deref().unwrap_or(crate::models::DEFAULT_ID);
+    let id = model.unwrap_or(crate::models::DEFAULT_ID);
     for part in MODEL_PARTS {
         std::fs::create_dir_all(base.join(part)).map_err(|e| e.to_string())?;
         for file in MODEL_FILES {
@@ -156,7 +169,7 @@ async fn run_job(store: &Store, jobs: &Jobs, models: &Models, config: &RunnerCon
     if let Err(e) = crate::files::private_dir(dir.path()) {
         return fail(format!("{}: {e}", dir.path().display())).await;
     }
-    if let Err(e) = prepare(&spec, &dir, models).await {
+    if let Err(e) = prepare(&spec, &dir, models, (&config.db, id)).await {
         return fail(e).await;
     }
     // The trainer reads the store as the job's owner: what they may read, nothing else.
@@ -374,6 +387,21 @@ async fn finish(
             .map_err(|e| e.to_string())?;
             models.reload(Some(root)).map_err(|e| e.to_string())?;
             Ok(JobResult::Model { model: model_id })
+        }
+        JobSpec::Predict(p) => {
+            // The trainer stored the set as the job's owner; its name says which.
+            let name = p.name.clone().unwrap_or_else(|| format!("job-{id}"));
+            let set = store
+                .prediction_sets(crate::storage::Viewer::of(owner))
+                .await
+                .map_err(|e| e.to_string())?
+                .into_iter()
+                .find(|s| s.name == name && s.owner_id == Some(owner.id))
+                .ok_or_else(|| format!("the trainer stored no prediction set `{name}`"))?;
+            Ok(JobResult::Predictions {
+                set: set.id,
+                rows: set.rows,
+            })
         }
         JobSpec::FetchModel(m) => {
             let root = config

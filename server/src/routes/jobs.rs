@@ -35,10 +35,13 @@ pub(super) async fn create(
         .normalised()
         .map_err(|e| AppError::BadRequest(format!("job: {e}")))?;
     let viewer = caller.viewer();
-    // A base model must be one the caller may see.
-    if let JobSpec::Finetune(f) = &spec
-        && let Some(b) = &f.base
-    {
+    // A base model (a finetune's start, a prediction's model) must be one the caller may see.
+    let (field, model) = match &spec {
+        JobSpec::Finetune(f) => ("base", f.base.as_ref()),
+        JobSpec::Predict(p) => ("model", p.model.as_ref()),
+        _ => ("", None),
+    };
+    if let Some(b) = model {
         let forecasting = state
             .models
             .list_for(&viewer)
@@ -47,14 +50,18 @@ pub(super) async fn create(
             .any(|m| &m.id == b);
         if !forecasting {
             return Err(AppError::BadRequest(format!(
-                "job: base: no forecasting model `{b}` (see GET /api/models)"
+                "job: {field}: no forecasting model `{b}` (see GET /api/models)"
             )));
         }
     }
-    // A finetune trains on series the caller may read; another user's private series is
-    // answered exactly like one that does not exist.
-    if let JobSpec::Finetune(f) = &spec {
-        for raw in &f.symbols {
+    // A finetune trains on (a prediction reads) series the caller may read; another user's
+    // private series is answered exactly like one that does not exist.
+    let adjustment = match &spec {
+        JobSpec::Predict(p) => p.adjustment,
+        _ => kxian_shared::Adjustment::None,
+    };
+    if matches!(spec, JobSpec::Finetune(_) | JobSpec::Predict(_)) {
+        for raw in spec.symbols() {
             let symbol = super::symbols::parse_symbol(raw)?;
             let readable = state
                 .store
@@ -62,8 +69,7 @@ pub(super) async fn create(
                 .await?
                 .is_some_and(|s| {
                     s.series.iter().any(|r| {
-                        r.frequency == kxian_shared::Frequency::Daily
-                            && r.adjustment == kxian_shared::Adjustment::None
+                        r.frequency == kxian_shared::Frequency::Daily && r.adjustment == adjustment
                     })
                 });
             if !readable {

@@ -62,6 +62,7 @@ impl JobSpec {
             JobSpec::Download(d) => download_args(d, ctx),
             JobSpec::Finetune(f) => finetune_args(f, ctx),
             JobSpec::FetchModel(m) => fetch_model_args(m, ctx),
+            JobSpec::Predict(_) => predict_args(ctx),
         }
     }
 }
@@ -102,6 +103,15 @@ fn finetune_args(f: &FinetuneJob, ctx: &TrainerContext<'_>) -> Vec<OsString> {
         .owner(ctx.owner)
         .opt("--lr", f.lr)
         .opt("--max-seconds", f.max_seconds);
+    a.0
+}
+
+/// The job's file is written by the runner ([`PredictJob::config_toml`](super::PredictJob::config_toml)).
+fn predict_args(ctx: &TrainerContext<'_>) -> Vec<OsString> {
+    let mut a = Argv(vec!["predict".into()]);
+    a.arg("--config", ctx.dir.predict_config())
+        .arg("--progress", "json")
+        .owner(ctx.owner);
     a.0
 }
 

@@ -78,6 +78,8 @@ pub enum JobResult {
     Model { model: String },
     /// A finetune on a server without a models folder: the run folder.
     Run { run: String },
+    /// A prediction set, stored for the job's owner (`/api/predictions/{set}`).
+    Predictions { set: i64, rows: usize },
 }
 
 /// A job as the API lists it.

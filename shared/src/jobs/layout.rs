@@ -54,6 +54,21 @@ impl JobDir {
         self.fetch().join(FETCHED_ID)
     }
 
+    /// A predict job's file for the trainer.
+    pub fn predict_config(&self) -> PathBuf {
+        self.0.join("predict.toml")
+    }
+
+    /// A predict job's set as CSV (the stored set's rows, for download).
+    pub fn predictions_csv(&self) -> PathBuf {
+        self.0.join("predictions.csv")
+    }
+
+    /// A predict job's set as Parquet.
+    pub fn predictions_parquet(&self) -> PathBuf {
+        self.0.join("predictions.parquet")
+    }
+
     /// A finetune's run folder.
     pub fn run(&self) -> RunDir {
         RunDir(self.0.join("run"))

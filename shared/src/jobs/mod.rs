@@ -19,7 +19,8 @@ pub use layout::{FETCHED_ID, JobDir, MANIFEST, MODEL_CARD, MODEL_FILES, MODEL_PA
 pub use manifest::{Manifest, Outcome, SeriesRecord};
 pub use spec::{
     DownloadJob, DownloadSource, FetchModelJob, FinetuneJob, JobKind, JobSpec,
-    MAX_DOWNLOAD_SYMBOLS, MAX_TRAIN_SYMBOLS, Stages, UniverseChoice, hub_repo_problem,
+    MAX_DOWNLOAD_SYMBOLS, MAX_PREDICT_SYMBOLS, MAX_TRAIN_SYMBOLS, PredictJob, Stages,
+    UniverseChoice, hub_repo_problem,
 };
 
 #[cfg(test)]

@@ -97,6 +97,7 @@ pub enum JobKind {
     Download,
     Finetune,
     FetchModel,
+    Predict,
 }
 
 impl JobKind {
@@ -105,6 +106,7 @@ impl JobKind {
             JobKind::Download => "download",
             JobKind::Finetune => "finetune",
             JobKind::FetchModel => "fetch_model",
+            JobKind::Predict => "predict",
         }
     }
 }
@@ -171,6 +173,42 @@ pub struct FetchModelJob {
     pub revision: Option<String>,
 }
 
+/// A prediction set: a model over stored series at each scheduled date (`kxian-trainer
+/// predict`), kept in the store for its owner.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PredictJob {
+    /// The stored daily series to predict (or `board`).
+    #[serde(default)]
+    pub symbols: Vec<String>,
+    /// Every stored series of a board: main, chinext, star, bse, etf, index, …
+    #[serde(default)]
+    pub board: Option<String>,
+    #[serde(default, deserialize_with = "field_adjustment")]
+    pub adjustment: Adjustment,
+    /// "day", "week_end", "month_end", or a number of bars.
+    #[serde(default = "month_end")]
+    pub every: String,
+    #[serde(default)]
+    pub from: Option<NaiveDate>,
+    #[serde(default)]
+    pub to: Option<NaiveDate>,
+    /// The forecasting model by id (default: the built-in `kxian-default`).
+    #[serde(default)]
+    pub model: Option<String>,
+    #[serde(default = "five")]
+    pub horizon: u32,
+    #[serde(default = "eight")]
+    pub samples: u32,
+    #[serde(default = "two_five_six")]
+    pub lookback: u32,
+    #[serde(default = "seven")]
+    pub seed: u64,
+    /// The stored set's name (default `job-<id>`).
+    #[serde(default)]
+    pub name: Option<String>,
+}
+
 /// Why `repo` is not a hub repository name (`OWNER/NAME`, each part letters, digits, `-`, `_`
 /// and `.`), or `None` when it is one.
 pub fn hub_repo_problem(repo: &str) -> Option<String> {
@@ -195,6 +233,23 @@ pub enum JobSpec {
     Download(DownloadJob),
     Finetune(FinetuneJob),
     FetchModel(FetchModelJob),
+    Predict(PredictJob),
+}
+
+fn month_end() -> String {
+    "month_end".into()
+}
+fn five() -> u32 {
+    5
+}
+fn eight() -> u32 {
+    8
+}
+fn two_five_six() -> u32 {
+    256
+}
+fn seven() -> u64 {
+    7
 }
 
 fn daily() -> Frequency {
@@ -386,6 +441,132 @@ impl FetchModelJob {
     }
 }
 
+/// Most symbols one prediction job names (a whole board is `board`).
+pub const MAX_PREDICT_SYMBOLS: usize = 2_000;
+
+impl PredictJob {
+    fn normalise(&mut self) -> Result<(), String> {
+        self.symbols = canonical(&self.symbols, MAX_PREDICT_SYMBOLS)?;
+        if let Some(b) = &self.board {
+            let b = b.trim().to_ascii_lowercase();
+            if b.is_empty() || b.len() > 16 || !b.bytes().all(|c| c.is_ascii_lowercase()) {
+                return Err(format!(
+                    "board: `{b}` is not a board name (main, chinext, star, etf, index, …)"
+                ));
+            }
+            self.board = Some(b);
+        }
+        if self.symbols.is_empty() && self.board.is_none() {
+            return Err("symbols: give symbols or a board".into());
+        }
+        let every = self.every.trim();
+        let ok = ["day", "week_end", "month_end"].contains(&every)
+            || every
+                .parse::<u32>()
+                .is_ok_and(|n| (1..=10_000).contains(&n));
+        if !ok {
+            return Err(format!(
+                "every: `{every}` is not day, week_end, month_end or a number of bars"
+            ));
+        }
+        self.every = every.to_string();
+        if let (Some(f), Some(t)) = (self.from, self.to)
+            && f > t
+        {
+            return Err("from: after `to`".into());
+        }
+        if !(1..=250).contains(&self.horizon) || !(1..=256).contains(&self.samples) {
+            return Err("horizon: 1 to 250; samples: 1 to 256".into());
+        }
+        if !(2..=2048).contains(&self.lookback) {
+            return Err("lookback: 2 to 2048".into());
+        }
+        for (field, v) in [("model", &self.model), ("name", &self.name)] {
+            if let Some(v) = v
+                && (v.is_empty()
+                    || v.len() > 128
+                    || !v
+                        .bytes()
+                        .all(|c| c.is_ascii_alphanumeric() || b"-_.".contains(&c)))
+            {
+                return Err(format!("{field}: letters, digits, - _ .; at most 128"));
+            }
+        }
+        Ok(())
+    }
+
+    /// The `predict` file for this job: the store as the universe, the job's folder for the
+    /// model (copied in by the runner) and the output.
+    pub fn config_toml(
+        &self,
+        store: &std::path::Path,
+        dir: &super::layout::JobDir,
+        id: i64,
+    ) -> String {
+        let q = |p: &std::path::Path| toml_string(&p.display().to_string());
+        let mut t = String::from("[universe]\n");
+        t.push_str(&format!("store = {}\n", q(store)));
+        if !self.symbols.is_empty() {
+            let list: Vec<String> = self.symbols.iter().map(|s| toml_string(s)).collect();
+            t.push_str(&format!("symbols = [{}]\n", list.join(", ")));
+        }
+        if let Some(b) = &self.board {
+            t.push_str(&format!("board = {}\n", toml_string(b)));
+        }
+        t.push_str(&format!(
+            "adjustment = {}\n",
+            toml_string(self.adjustment.as_str())
+        ));
+        let base = dir.base();
+        t.push_str(&format!(
+            "[model]\nkind = \"kronos\"\ntokenizer = {}\npredictor = {}\n",
+            q(&base.join("tokenizer")),
+            q(&base.join("predictor"))
+        ));
+        let every = if self.every.parse::<u32>().is_ok() {
+            self.every.clone()
+        } else {
+            toml_string(&self.every)
+        };
+        t.push_str(&format!("[schedule]\nevery = {every}\n"));
+        if let Some(f) = self.from {
+            t.push_str(&format!("from = {f}\n"));
+        }
+        if let Some(to) = self.to {
+            t.push_str(&format!("to = {to}\n"));
+        }
+        t.push_str(&format!(
+            "[forecast]\nhorizon = {}\nsamples = {}\nlookback = {}\nseed = {}\n",
+            self.horizon, self.samples, self.lookback, self.seed
+        ));
+        let name = self.name.clone().unwrap_or_else(|| format!("job-{id}"));
+        t.push_str(&format!(
+            "[output]\ncsv = {}\nparquet = {}\nstore = {}\nname = {}\n",
+            q(&dir.predictions_csv()),
+            q(&dir.predictions_parquet()),
+            q(store),
+            toml_string(&name)
+        ));
+        t
+    }
+}
+
+/// A TOML basic string (quotes and backslashes escaped).
+fn toml_string(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if c.is_control() => out.push_str(&format!("\\u{:04X}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
 impl JobSpec {
     /// The spec as it is stored and run: every bound holds, symbols are in canonical
     /// spelling without repeats, and the error names the field.
@@ -394,6 +575,7 @@ impl JobSpec {
             JobSpec::Download(d) => d.normalise()?,
             JobSpec::Finetune(f) => f.normalise()?,
             JobSpec::FetchModel(m) => m.normalise()?,
+            JobSpec::Predict(p) => p.normalise()?,
         }
         Ok(self)
     }
@@ -403,6 +585,7 @@ impl JobSpec {
             JobSpec::Download(_) => JobKind::Download,
             JobSpec::Finetune(_) => JobKind::Finetune,
             JobSpec::FetchModel(_) => JobKind::FetchModel,
+            JobSpec::Predict(_) => JobKind::Predict,
         }
     }
 
@@ -412,6 +595,7 @@ impl JobSpec {
             JobSpec::Download(d) => &d.symbols,
             JobSpec::Finetune(f) => &f.symbols,
             JobSpec::FetchModel(_) => &[],
+            JobSpec::Predict(p) => &p.symbols,
         }
     }
 }

@@ -28,6 +28,10 @@ fn every_event() -> Vec<Value> {
         json!({"event": "end", "state": "cancelled"}),
         json!({"event": "end", "state": "failed", "error": "kxian-trainer exited with 2"}),
         json!({"event": "end", "state": "done", "result": {"model": "job-3"}}),
+        json!({"event": "start", "stage": "predict", "symbols": 240}),
+        json!({"event": "dated", "stage": "predict", "date": "2023-01-31", "rows": 8, "done": 8, "total": 240}),
+        json!({"event": "done", "stage": "predict", "rows": 240, "skipped_no_bar": 2, "skipped_short_history": 0, "set": 4}),
+        json!({"event": "end", "state": "done", "result": {"set": 4, "rows": 240}}),
         json!({"event": "end", "state": "done", "result": {"imported": [{"symbol": "510300.SH", "inserted": 10, "updated": 0}], "outcomes": {"510300.SH": {"status": "empty"}}}}),
     ]
 }
@@ -46,7 +50,7 @@ fn every_event_reads_and_prints_back_the_same_line() {
         let back: Value = serde_json::from_str(&e.to_line()).unwrap();
         assert_eq!(back, line);
     }
-    assert_eq!(names.len(), 11, "every variant is covered: {names:?}");
+    assert_eq!(names.len(), 12, "every variant is covered: {names:?}");
 }
 
 #[test]
@@ -224,4 +228,57 @@ fn a_fetch_model_job_runs_fetch_model_into_the_job_folder() {
         ]
     );
     assert_eq!(dir.fetched(), Path::new("/w/job-9/fetch/model"));
+}
+
+/// A predict job becomes a `predict` file the trainer reads, with the store as its universe,
+/// the job's folder for the model and the output, and the set named after the job.
+#[test]
+fn a_predict_job_writes_a_predict_file_that_parses() {
+    use crate::predictions::config::{Every, parse};
+    let spec: JobSpec = serde_json::from_value(serde_json::json!({
+        "kind": "predict", "symbols": ["600000", "sz000001"], "every": "20",
+        "from": "2021-01-04", "to": "2021-12-31", "horizon": 10, "samples": 4
+    }))
+    .unwrap();
+    let spec = spec.normalised().unwrap();
+    assert_eq!(spec.kind(), JobKind::Predict);
+    let JobSpec::Predict(p) = &spec else {
+        unreachable!()
+    };
+    let dir = JobDir::new(std::path::Path::new("/work \"q\""), 12);
+    let text = p.config_toml(std::path::Path::new("/data/kx.db"), &dir, 12);
+    let c = parse(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+    assert_eq!(c.universe.symbols, ["600000.SH", "000001.SZ"]);
+    assert_eq!(
+        c.universe.store.unwrap(),
+        std::path::Path::new("/data/kx.db")
+    );
+    assert_eq!(c.schedule.every, Every::Bars(20));
+    assert_eq!(
+        (c.forecast.horizon, c.forecast.samples, c.forecast.lookback),
+        (10, 4, 256)
+    );
+    assert_eq!(c.output.name.as_deref(), Some("job-12"));
+    assert_eq!(c.output.csv.unwrap(), dir.predictions_csv());
+    assert_eq!(c.model.tokenizer.unwrap(), dir.base().join("tokenizer"));
+
+    for (bad, field) in [
+        (serde_json::json!({"kind": "predict"}), "symbols"),
+        (
+            serde_json::json!({"kind": "predict", "board": "main", "every": "fortnight"}),
+            "every",
+        ),
+        (
+            serde_json::json!({"kind": "predict", "board": "main", "horizon": 0}),
+            "horizon",
+        ),
+        (
+            serde_json::json!({"kind": "predict", "board": "main", "model": "../x"}),
+            "model",
+        ),
+    ] {
+        let spec: JobSpec = serde_json::from_value(bad).unwrap();
+        let e = spec.normalised().unwrap_err();
+        assert!(e.starts_with(field), "{e}");
+    }
 }
