@@ -285,3 +285,16 @@ pub fn watch_job(id: i64, on_event: impl Fn(kxian_shared::jobs::JobEvent) + 'sta
         }
     });
 }
+
+/// `GET /api/predictions`: the prediction sets this browser may see, newest first.
+pub fn prediction_sets()
+-> impl Future<Output = Result<kxian_shared::api::PredictionSetList, ApiError>> {
+    get("/api/predictions".into(), Vec::new())
+}
+
+/// `GET /api/predictions/{id}/evaluation`: the set against the store's bars, with baselines.
+pub fn prediction_evaluation(
+    id: i64,
+) -> impl Future<Output = Result<kxian_shared::predictions::evaluate::PredictionReport, ApiError>> {
+    get(format!("/api/predictions/{id}/evaluation"), Vec::new())
+}

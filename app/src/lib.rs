@@ -21,7 +21,7 @@ use leptos_router::components::{Route, Router, Routes};
 use leptos_router::path;
 use pages::backtest::BacktestPage;
 use pages::forecast::ForecastPage;
-use pages::jobs::{DataPage, ModelsPage, TrainingPage};
+use pages::jobs::{DataPage, ModelsPage, PredictionsPage, TrainingPage};
 use pages::not_found::NotFound;
 use pages::share::SharePage;
 use pages::symbol::SymbolPage;
@@ -48,6 +48,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/data") view=DataPage/>
                     <Route path=path!("/training") view=TrainingPage/>
                     <Route path=path!("/models") view=ModelsPage/>
+                    <Route path=path!("/predictions") view=PredictionsPage/>
                     <Route path=path!("/s/:id") view=SharePage/>
                 </Routes>
             </Layout>

@@ -5,5 +5,6 @@ pub mod backtest;
 pub mod forecast;
 pub mod indicators;
 pub mod kline;
+pub mod predictions;
 pub mod ranges;
 pub mod training;

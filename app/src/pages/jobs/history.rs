@@ -34,6 +34,10 @@ fn outcome(lang: Lang, j: &JobInfo) -> String {
         },
         Some(JobResult::Model { model }) => format!("{} {model}", lang.tr("模型", "model")),
         Some(JobResult::Run { run }) => run.clone(),
+        Some(JobResult::Predictions { set, rows }) => match lang {
+            Lang::Zh => format!("预测集 {set}，{rows} 行"),
+            Lang::En => format!("prediction set {set}, {rows} rows"),
+        },
         None => String::new(),
     }
 }

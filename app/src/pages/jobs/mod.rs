@@ -5,10 +5,12 @@
 pub mod data;
 pub mod history;
 pub mod models;
+pub mod predictions;
 pub mod training;
 
 pub use data::DataPage;
 pub use models::ModelsPage;
+pub use predictions::PredictionsPage;
 pub use training::TrainingPage;
 
 use crate::api;
