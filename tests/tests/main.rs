@@ -12,6 +12,7 @@ mod hub_mock;
 mod jobs;
 mod jobs_pages;
 mod kline_page;
+mod predictions_page;
 mod security;
 mod strip;
 mod upload;
