@@ -559,7 +559,8 @@ fn a_batch_of_histories_forecasts_each_as_it_would_alone() {
         .map(|i| [(i % 12 * 5) as u32, 14, 4, 28, 6])
         .collect();
     // Three different 40-bar histories: later stretches of one walk, scaled apart.
-    let histories: Vec<(Vec<[f32; 6]>, Vec<[u32; 5]>)> = (0..3)
+    type History = (Vec<[f32; 6]>, Vec<[u32; 5]>);
+    let histories: Vec<History> = (0..3)
         .map(|k| {
             let (rows, stamps) = history(40 + 7 * k);
             let scale = 1.0 + k as f32 * 0.5;

@@ -50,7 +50,7 @@ fn universe(dir: &Path, n: usize, days: usize, persistence: f64, seed: u64) -> V
     let noise = 0.018 * (1.0 - persistence * persistence).sqrt();
     (0..n)
         .map(|i| {
-            let mut g = Gen(seed.wrapping_mul(0x9e37_79b9) ^ (i as u64 + 1) * 0x2545_f491);
+            let mut g = Gen(seed.wrapping_mul(0x9e37_79b9) ^ ((i as u64 + 1) * 0x2545_f491));
             let mut price = 10.0 + i as f64;
             let mut r = 0.0;
             let mut csv = String::from("date,open,high,low,close,volume,amount\n");

@@ -332,7 +332,7 @@ pub fn run(args: &PredictArgs) -> anyhow::Result<Summary> {
                 }
             });
         }
-        for i in 0..work.len() {
+        for (i, (date, _)) in work.iter().enumerate() {
             let result = {
                 let mut g = done.lock().expect("not poisoned");
                 loop {
@@ -345,7 +345,7 @@ pub fn run(args: &PredictArgs) -> anyhow::Result<Summary> {
             let rows = match result {
                 Ok(rows) => rows,
                 Err(e) => {
-                    error = Some(e.context(format!("predicting {}", work[i].0)));
+                    error = Some(e.context(format!("predicting {date}")));
                     failed.store(true, Ordering::Relaxed);
                     break;
                 }
@@ -360,7 +360,7 @@ pub fn run(args: &PredictArgs) -> anyhow::Result<Summary> {
             if args.progress == ProgressMode::Json {
                 progress.emit(&JobEvent::Dated {
                     stage: StageName::Predict,
-                    date: work[i].0,
+                    date: *date,
                     rows: rows.len(),
                     done: written,
                     total,

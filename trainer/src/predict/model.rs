@@ -98,7 +98,9 @@ impl SetModel for Kronos {
 
     fn predict(&self, contexts: &[Context<'_>], seed: u64) -> anyhow::Result<Vec<PredictionRow>> {
         let cal = TradingCalendar::embedded();
-        let prepared: Vec<(Vec<[f32; 6]>, Vec<[u32; 5]>, Vec<[u32; 5]>)> = contexts
+        // Each context's rows, stamps and future stamps.
+        type Prepared = (Vec<[f32; 6]>, Vec<[u32; 5]>, Vec<[u32; 5]>);
+        let prepared: Vec<Prepared> = contexts
             .iter()
             .map(|c| {
                 let last = c.bars.last().expect("a context has bars");

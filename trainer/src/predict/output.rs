@@ -69,12 +69,10 @@ pub(super) fn write_files(
             writeln!(w, "{}", row.to_csv())?;
         }
         n += 1;
-        if pq.is_some() {
+        if let Some(w) = &mut pq {
             chunk.push(row);
             if chunk.len() == BATCH {
-                pq.as_mut()
-                    .expect("checked")
-                    .write(&record_batch(kind, &chunk)?)?;
+                w.write(&record_batch(kind, &chunk)?)?;
                 chunk.clear();
             }
         }
