@@ -992,6 +992,7 @@ async fn prediction_sets_are_served_to_their_owner_only() {
                 first_date: days[0],
                 last_date: *days.last().unwrap(),
                 symbols: 2,
+                parquet: Some(b"PAR1 stand-in PAR1".to_vec()),
             },
             rows.into_iter(),
         )
@@ -1048,7 +1049,7 @@ async fn prediction_sets_are_served_to_their_owner_only() {
         assert_eq!(status, StatusCode::OK);
         let list: kxian_shared::api::PredictionSetList = serde_json::from_slice(&body).unwrap();
         assert!(list.sets.is_empty(), "{token:?} sees {list:?}");
-        for path in ["", "/rows.csv", "/evaluation"] {
+        for path in ["", "/rows.csv", "/rows.parquet", "/evaluation"] {
             let (status, _) = call(
                 &f.app,
                 as_user(&format!("/api/predictions/{id}{path}"), token),

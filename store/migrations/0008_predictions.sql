@@ -13,7 +13,8 @@ CREATE TABLE prediction_sets (
     last_date    TEXT NOT NULL,
     symbols      INTEGER NOT NULL,
     row_count    INTEGER NOT NULL DEFAULT 0,
-    created_at   TEXT NOT NULL
+    created_at   TEXT NOT NULL,
+    parquet      BLOB                  -- the set as the trainer's Parquet file, served as it is
 );
 CREATE UNIQUE INDEX prediction_sets_key ON prediction_sets (COALESCE(owner_id, 0), name);
 

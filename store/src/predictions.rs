@@ -20,6 +20,8 @@ pub struct NewPredictionSet {
     pub first_date: NaiveDate,
     pub last_date: NaiveDate,
     pub symbols: usize,
+    /// The set as a Parquet file (the server has no Parquet writer; it serves these bytes).
+    pub parquet: Option<Vec<u8>>,
 }
 
 type Raw = (
@@ -102,8 +104,8 @@ impl Store {
             .and_then(|v| v.as_str().map(str::to_string))
             .unwrap_or_default();
         let (id,): (i64,) = sqlx::query_as(
-            "INSERT INTO prediction_sets (name, owner_id, kind, model, model_sha256, params, first_date, last_date, symbols, created_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+            "INSERT INTO prediction_sets (name, owner_id, kind, model, model_sha256, params, first_date, last_date, symbols, created_at, parquet)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
         )
         .bind(&set.name)
         .bind(set.owner)
@@ -115,6 +117,7 @@ impl Store {
         .bind(set.last_date.to_string())
         .bind(set.symbols as i64)
         .bind(super::jobs::now())
+        .bind(set.parquet.as_deref())
         .fetch_one(&mut *tx)
         .await?;
         let mut n = 0i64;
@@ -215,6 +218,19 @@ impl Store {
         .fetch_optional(&self.pool)
         .await?;
         raw.map(info).transpose()
+    }
+
+    /// A set's Parquet file, when it was stored with one. Check visibility first.
+    pub async fn prediction_parquet(
+        &self,
+        set: &PredictionSetInfo,
+    ) -> Result<Option<Vec<u8>>, StoreError> {
+        let row: Option<(Option<Vec<u8>>,)> =
+            sqlx::query_as("SELECT parquet FROM prediction_sets WHERE id = ?")
+                .bind(set.id)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(row.and_then(|r| r.0))
     }
 
     /// A set's rows in (date, symbol) order, with their path returns. Check visibility with

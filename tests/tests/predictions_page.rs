@@ -118,6 +118,16 @@ async fn a_prediction_set_from_the_browser_is_stored_evaluated_and_downloadable(
     assert_eq!(text.lines().count(), rows + 1, "{text}");
     assert!(text.contains("600000.SH,2023-01-31,5,"), "{text}");
 
+    let parquet = ureq::get(&href.as_str().unwrap().replace("rows.csv", "rows.parquet"))
+        .call()?
+        .into_body()
+        .read_to_vec()?;
+    ensure!(
+        parquet.starts_with(b"PAR1") && parquet.ends_with(b"PAR1"),
+        "not a Parquet file: {} bytes",
+        parquet.len()
+    );
+
     // Another account does not see it.
     let other = server
         .store

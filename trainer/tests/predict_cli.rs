@@ -106,9 +106,11 @@ seed = {seed}
 batch = 4
 [output]
 csv = {:?}
+parquet = {:?}
 "#,
         files_toml(files),
-        csv.display().to_string()
+        csv.display().to_string(),
+        csv.with_extension("parquet").display().to_string()
     )
 }
 

@@ -42,6 +42,7 @@ pub fn router(state: AppState) -> Router {
         .route("/predictions", get(predictions::list))
         .route("/predictions/{id}", get(predictions::one))
         .route("/predictions/{id}/rows.csv", get(predictions::csv))
+        .route("/predictions/{id}/rows.parquet", get(predictions::parquet))
         .route("/predictions/{id}/evaluation", get(predictions::evaluation))
         .route("/session", post(jobs::login).delete(jobs::logout))
         .route("/me", get(jobs::me))

@@ -72,6 +72,34 @@ pub(super) async fn csv(
     Ok(resp)
 }
 
+/// The set as the Parquet file the trainer wrote (the CSV's columns typed, and Kronos's path
+/// returns as a list).
+pub(super) async fn parquet(
+    State(state): State<AppState>,
+    Reader(viewer): Reader,
+    Path(id): Path<i64>,
+) -> Result<Response, AppError> {
+    let set = visible(&state, viewer, id).await?;
+    let bytes = state.store.prediction_parquet(&set).await?.ok_or_else(|| {
+        AppError::NotFound(format!(
+            "prediction set {id} was stored without a Parquet file"
+        ))
+    })?;
+    let mut resp = bytes.into_response();
+    let h = resp.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/vnd.apache.parquet"),
+    );
+    if let Ok(v) = HeaderValue::from_str(&format!(
+        "attachment; filename=\"predictions-{}.parquet\"",
+        set.id
+    )) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    Ok(resp)
+}
+
 /// The set against the store's daily bars of its symbols (as the caller sees them), with the
 /// baselines.
 pub(super) async fn evaluation(

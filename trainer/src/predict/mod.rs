@@ -382,8 +382,20 @@ pub fn run(args: &PredictArgs) -> anyhow::Result<Summary> {
         .parquet
         .as_ref()
         .map(|p| backtest::resolve(&base, p));
-    let n = output::write_files(&rows_path, kind, csv.as_deref(), parquet.as_deref())
-        .with_context(|| format!("writing the set from {}", rows_path.display()))?;
+    // The store keeps the set's Parquet file too (the server serves it as it is): write one
+    // beside the journal when the file names none.
+    let store_parquet = (c.output.store.is_some() && parquet.is_none()).then(|| {
+        let mut p = rows_path.clone().into_os_string();
+        p.push(".parquet");
+        PathBuf::from(p)
+    });
+    let n = output::write_files(
+        &rows_path,
+        kind,
+        csv.as_deref(),
+        parquet.as_deref().or(store_parquet.as_deref()),
+    )
+    .with_context(|| format!("writing the set from {}", rows_path.display()))?;
     let stored = match &c.output.store {
         Some(db) => {
             let name = c.output.name.clone().unwrap_or_else(|| {
@@ -400,12 +412,16 @@ pub fn run(args: &PredictArgs) -> anyhow::Result<Summary> {
                     first_date,
                     last_date,
                     symbols: series.len() - usize::from(loaded.market.is_some()),
+                    parquet: parquet.as_deref().or(store_parquet.as_deref()),
                 },
                 &rows_path,
             )?)
         }
         None => None,
     };
+    if let Some(p) = &store_parquet {
+        std::fs::remove_file(p).with_context(|| format!("removing {}", p.display()))?;
+    }
     std::fs::remove_file(&rows_path)
         .with_context(|| format!("removing the finished journal {}", rows_path.display()))?;
     let summary = Summary {

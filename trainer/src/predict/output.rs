@@ -178,6 +178,8 @@ pub(super) struct SetMeta<'a> {
     pub first_date: NaiveDate,
     pub last_date: NaiveDate,
     pub symbols: usize,
+    /// The set's Parquet file, kept in the store beside the rows.
+    pub parquet: Option<&'a Path>,
 }
 
 /// Stores the set (replacing the owner's set of that name); returns its id.
@@ -203,6 +205,10 @@ pub(super) fn store_set(db: &Path, meta: &SetMeta<'_>, journal: &Path) -> anyhow
             first_date: meta.first_date,
             last_date: meta.last_date,
             symbols: meta.symbols,
+            parquet: meta
+                .parquet
+                .map(|p| std::fs::read(p).with_context(|| format!("reading {}", p.display())))
+                .transpose()?,
         };
         let rows = read_rows(journal)?.map(|r| r.map_err(|e| format!("{e:#}")));
         let id = store

@@ -44,7 +44,9 @@ pub fn PredictionsPage() -> impl IntoView {
                                 <td><button type="button" class="btn" id=format!("pred-eval-{id}")
                                         on:click=move |_| shown.set(Some(id))>{i18n.tr("评估", "Evaluate")}</button>
                                     " " <a class="btn" id=format!("pred-csv-{id}") href=format!("/api/predictions/{id}/rows.csv")
-                                        download="">"CSV"</a></td>
+                                        download="">"CSV"</a>
+                                    " " <a class="btn" id=format!("pred-parquet-{id}") href=format!("/api/predictions/{id}/rows.parquet")
+                                        download="">"Parquet"</a></td>
                             </tr> }
                         }).collect_view()}</tbody>
                     </table>
