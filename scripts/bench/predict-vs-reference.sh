@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Prediction-set throughput: `kxian-trainer predict` against the reference's `predict_batch`
 # (PyPI kronos-finance + torch) on the same inputs: random Kronos-mini / Tokenizer-2k
-# checkpoints, daily contexts of 256 bars, horizon 5, 8 sample paths, 2 threads. The reference
+# checkpoints, daily contexts of 256 bars, horizon 5 (HORIZON), 8 sample paths, 2 threads. The reference
 # is slow, so it runs one batch of REF_CONTEXTS contexts; ours runs SYMBOLS symbols × 24 dates;
 # both are compared per forecast. Not part of CI (it installs torch). Prints a Markdown table.
 #
 #   bash scripts/bench/predict-vs-reference.sh
-#   SYMBOLS=50 REF_CONTEXTS=20 bash scripts/bench/predict-vs-reference.sh
+#   SYMBOLS=50 REF_CONTEXTS=20 HORIZON=20 bash scripts/bench/predict-vs-reference.sh
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 source scripts/bench/inputs.sh
@@ -61,7 +61,7 @@ cfg=$work/predict-bench.toml
   echo "from = 2021-01-01"
   echo "to = 2022-12-31"
   echo "[forecast]"
-  echo "horizon = 5"
+  echo "horizon = ${HORIZON:-5}"
   echo "samples = 8"
   echo "lookback = 256"
   echo "seed = 7"
@@ -81,7 +81,7 @@ ref_json=$work/ref-predict-batch.json
 /usr/bin/time -v "$venv/bin/python" scripts/bench/reference_forecast.py predict-batch \
   --tokenizer "$work/rand-mini/tok" --predictor "$work/rand-mini/pred" \
   --csvs $(echo "$files" | head -n "$ref_contexts") --as-of 2021-06-30 \
-  --lookback 256 --horizon 5 --samples 8 --threads 2 > "$ref_json" 2> "$work/ref-time.txt"
+  --lookback 256 --horizon "${HORIZON:-5}" --samples 8 --threads 2 > "$ref_json" 2> "$work/ref-time.txt"
 
 python3 - "$ref_json" "$ours_rows" "$ours_s" "$(peak "$work/ref-time.txt")" "$(peak "$work/ours-time.txt")" "$(nproc)" <<'PY'
 import json, sys
