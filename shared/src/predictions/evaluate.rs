@@ -450,7 +450,10 @@ pub fn report(
     bars: &BTreeMap<String, Vec<Bar>>,
     calibration: Option<CalibrationOptions>,
 ) -> PredictionReport {
-    let (obs, left) = observe(rows, bars);
+    let (mut obs, left) = observe(rows, bars);
+    // One order whatever the rows came in (a CSV, the store): ties in a quintile sort and the
+    // sums' rounding then come out the same.
+    obs.sort_by(|a, b| (a.as_of, &a.symbol).cmp(&(b.as_of, &b.symbol)));
     let dates = by_date(&obs);
     let mut signals = vec![signal_stats("score", &obs, &dates, &|o| o.score)];
     signals.push(signal_stats("p_up", &obs, &dates, &|o| o.p_up));
