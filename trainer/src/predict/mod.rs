@@ -60,7 +60,7 @@ pub struct PredictArgs {
     pub config: PathBuf,
     #[arg(long, value_enum, default_value_t = DeviceChoice::Auto)]
     pub device: DeviceChoice,
-    /// Dates forecast at once (default: the machine's cores).
+    /// Dates forecast at once (default: the machine's cores on the CPU, 1 on a GPU).
     #[arg(long)]
     pub threads: Option<usize>,
     /// Start afresh even when a journal of an earlier run with other parameters is there.
@@ -288,9 +288,16 @@ pub fn run(args: &PredictArgs) -> anyhow::Result<Summary> {
         plan: StagePlan::Symbols { symbols: total },
     });
 
+    // On the CPU, dates run side by side on the cores; a GPU takes one date's batch at a time.
     let threads = args
         .threads
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+        .unwrap_or_else(|| {
+            if picked.backend.starts_with("cpu") {
+                std::thread::available_parallelism().map_or(1, |n| n.get())
+            } else {
+                1
+            }
+        })
         .clamp(1, work.len().max(1));
     let batch = c.forecast.batch;
     let seed = c.forecast.seed;
