@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 /// Id of the built-in model.
-pub const DEFAULT_ID: &str = "kxian-default";
+pub const DEFAULT_ID: &str = kxian_shared::jobs::DEFAULT_MODEL_ID;
 
 macro_rules! default_file {
     ($part:literal, $file:literal) => {

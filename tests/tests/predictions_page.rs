@@ -76,13 +76,16 @@ async fn a_prediction_set_from_the_browser_is_stored_evaluated_and_downloadable(
                  .map(id => document.getElementById(id)).filter(el => el && el.querySelector('canvas'));
              if (charts.length < 2) return null;
              return { signals: rows.map(r => r.dataset.signal),
+                      model: document.querySelector('#pred-sets tbody tr td:nth-child(3)').textContent,
                       summary: document.getElementById('pred-summary').textContent,
                       sets: document.querySelectorAll('#pred-sets tbody tr').length };",
             Duration::from_secs(60),
             |v| v.is_object(),
         )
         .await?;
+    let _ = browser.screenshot("predictions-evaluation.png").await;
     assert_eq!(report["sets"], 1, "{report}");
+    assert_eq!(report["model"], "kxian-default", "{report}");
     let signals: Vec<&str> = report["signals"]
         .as_array()
         .unwrap()

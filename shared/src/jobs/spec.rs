@@ -441,6 +441,9 @@ impl FetchModelJob {
     }
 }
 
+/// The model a job uses when it names none (the server's built-in one).
+pub const DEFAULT_MODEL_ID: &str = "kxian-default";
+
 /// Most symbols one prediction job names (a whole board is `board`).
 pub const MAX_PREDICT_SYMBOLS: usize = 2_000;
 
@@ -519,9 +522,10 @@ impl PredictJob {
         ));
         let base = dir.base();
         t.push_str(&format!(
-            "[model]\nkind = \"kronos\"\ntokenizer = {}\npredictor = {}\n",
+            "[model]\nkind = \"kronos\"\ntokenizer = {}\npredictor = {}\nname = {}\n",
             q(&base.join("tokenizer")),
-            q(&base.join("predictor"))
+            q(&base.join("predictor")),
+            toml_string(self.model.as_deref().unwrap_or(DEFAULT_MODEL_ID))
         ));
         let every = if self.every.parse::<u32>().is_ok() {
             self.every.clone()

@@ -261,6 +261,7 @@ fn a_predict_job_writes_a_predict_file_that_parses() {
     assert_eq!(c.output.name.as_deref(), Some("job-12"));
     assert_eq!(c.output.csv.unwrap(), dir.predictions_csv());
     assert_eq!(c.model.tokenizer.unwrap(), dir.base().join("tokenizer"));
+    assert_eq!(c.model.name.as_deref(), Some("kxian-default"));
 
     for (bad, field) in [
         (serde_json::json!({"kind": "predict"}), "symbols"),

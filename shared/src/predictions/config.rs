@@ -39,6 +39,8 @@ pub struct ModelConfig {
     pub predictor: Option<PathBuf>,
     /// The classifier's folder (config.json + model.safetensors).
     pub path: Option<PathBuf>,
+    /// What the stored set calls the model (default: its folders, or the built-in name).
+    pub name: Option<String>,
 }
 
 /// How often a prediction is made.

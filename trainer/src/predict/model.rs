@@ -260,6 +260,7 @@ pub fn load(
                 cache: CacheMode::Exact,
                 repair_ohlc: false,
             };
+            let id = (m.name.clone().unwrap_or(id.0), id.1);
             Ok(Loaded {
                 model: Box::new(Kronos {
                     tokenizer,
@@ -304,7 +305,7 @@ pub fn load(
                 }),
                 id: ModelId {
                     kind: RowKind::Classifier,
-                    name: dir.display().to_string(),
+                    name: m.name.clone().unwrap_or_else(|| dir.display().to_string()),
                     sha256: hash_dir(&dir)?,
                 },
                 market,

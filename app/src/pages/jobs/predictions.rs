@@ -130,6 +130,10 @@ fn PredictForm(on_done: Callback<i64>) -> impl IntoView {
     let i18n = use_i18n();
     let symbols =
         RwSignal::new("000300.SH, 000001.SH, 399001.SZ, 399006.SZ, 600000.SH".to_string());
+    let board = RwSignal::new(String::new());
+    // The forecasting models this account may use; empty is the built-in default.
+    let models = LocalResource::new(api::models);
+    let model = RwSignal::new(String::new());
     let every = RwSignal::new("month_end".to_string());
     let from = RwSignal::new("2020-01-01".to_string());
     let to = RwSignal::new(String::new());
@@ -149,14 +153,16 @@ fn PredictForm(on_done: Callback<i64>) -> impl IntoView {
             .collect();
         let date = |s: String| s.trim().parse().ok();
         let n = |s: String, d: u32| s.trim().parse().unwrap_or(d);
+        let b = board.get_untracked().trim().to_string();
+        let m = model.get_untracked();
         let spec = JobSpec::Predict(PredictJob {
             symbols: list,
-            board: None,
+            board: (!b.is_empty()).then_some(b),
             adjustment: kxian_shared::Adjustment::None,
             every: every.get_untracked(),
             from: date(from.get_untracked()),
             to: date(to.get_untracked()),
-            model: None,
+            model: (!m.is_empty()).then_some(m),
             horizon: n(horizon.get_untracked(), 5),
             samples: n(samples.get_untracked(), 8),
             lookback: n(lookback.get_untracked(), 256),
@@ -196,7 +202,15 @@ fn PredictForm(on_done: Callback<i64>) -> impl IntoView {
     view! {
         <h2>{move || i18n.tr("新的预测集", "A new prediction set")}</h2>
         <div class="form-row">
+            <label class="field"><span>{move || i18n.tr("模型", "Model")}</span>
+                <select id="pred-model" on:change=move |ev| model.set(event_target_value(&ev))>
+                    {move || models.get().and_then(Result::ok).map(|list| list.models.into_iter().map(|m| {
+                        let value = if m.default { String::new() } else { m.id.clone() };
+                        view! { <option value=value selected=m.default>{m.id.clone()}</option> }
+                    }).collect_view())}
+                </select></label>
             {field("pred-symbols", ("代码（逗号分隔）", "Symbols (comma-separated)"), symbols)}
+            {field("pred-board", ("或板块（main、chinext、star、etf、index…）", "or a board (main, chinext, star, etf, index, …)"), board)}
             <label class="field"><span>{move || i18n.tr("频率", "Every")}</span>
                 <select id="pred-every" on:change=move |ev| every.set(event_target_value(&ev))>
                     <option value="month_end" selected=true>{move || i18n.tr("月末", "month end")}</option>
