@@ -7,6 +7,7 @@ pub mod api;
 pub mod backtest;
 pub mod calendar;
 pub mod domain;
+pub mod expr;
 pub mod features;
 pub mod import;
 #[cfg(feature = "files")]

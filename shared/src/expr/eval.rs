@@ -1,0 +1,385 @@
+//! The universe as a panel of columns (symbols × dates), and an expression evaluated over it.
+//! Time-series operators walk each symbol's own bars (a suspended day is skipped, not a zero),
+//! cross-sectional ones each date's symbols, so a value at a date never reads a later one.
+
+use std::collections::BTreeMap;
+
+use chrono::NaiveDate;
+
+use super::ops::{cross, rolling, rolling_pair};
+use super::parse::{BinOp, Expr, ExprError, parse};
+use crate::Bar;
+
+/// Columns over every (symbol, date) of a universe; NaN where a symbol has no value.
+#[derive(Debug, Clone, Default)]
+pub struct Panel {
+    pub dates: Vec<NaiveDate>,
+    pub symbols: Vec<String>,
+    /// Each column is `[symbol][date]`.
+    pub columns: BTreeMap<String, Vec<Vec<f64>>>,
+    /// Whether the symbol has a bar on the date: time series count bars, not calendar days.
+    pub present: Vec<Vec<bool>>,
+}
+
+type Grid = Vec<Vec<f64>>;
+
+impl Panel {
+    /// The price fields (`$open $high $low $close $volume $amount $vwap`) of daily bars.
+    pub fn from_bars(series: &BTreeMap<String, Vec<Bar>>) -> Panel {
+        let mut dates: Vec<NaiveDate> = series
+            .values()
+            .flat_map(|b| b.iter().map(|x| x.ts.date()))
+            .collect();
+        dates.sort_unstable();
+        dates.dedup();
+        let at: BTreeMap<NaiveDate, usize> =
+            dates.iter().enumerate().map(|(i, d)| (*d, i)).collect();
+        let symbols: Vec<String> = series.keys().cloned().collect();
+        let blank = || vec![vec![f64::NAN; dates.len()]; symbols.len()];
+        let names = [
+            "$open", "$high", "$low", "$close", "$volume", "$amount", "$vwap",
+        ];
+        let mut cols: Vec<Grid> = names.iter().map(|_| blank()).collect();
+        let mut present = vec![vec![false; dates.len()]; symbols.len()];
+        for (s, bars) in series.values().enumerate() {
+            for b in bars {
+                let d = at[&b.ts.date()];
+                present[s][d] = true;
+                let v = [
+                    b.open,
+                    b.high,
+                    b.low,
+                    b.close,
+                    b.volume,
+                    b.amount.unwrap_or(f64::NAN),
+                    b.vwap().unwrap_or(f64::NAN),
+                ];
+                for (c, x) in cols.iter_mut().zip(v) {
+                    c[s][d] = x;
+                }
+            }
+        }
+        Panel {
+            columns: names.iter().map(|n| n.to_string()).zip(cols).collect(),
+            dates,
+            symbols,
+            present,
+        }
+    }
+
+    /// Adds a column (a factor, a prediction set's field) by name.
+    pub fn insert(&mut self, name: &str, values: Grid) {
+        self.columns.insert(name.to_string(), values);
+    }
+
+    /// The field names expressions may use.
+    pub fn fields(&self) -> Vec<String> {
+        self.columns.keys().cloned().collect()
+    }
+
+    /// Parses and evaluates `src`; `[symbol][date]`.
+    pub fn evaluate(&self, src: &str) -> Result<Grid, ExprError> {
+        let e = parse(src, &self.fields())?;
+        Ok(self.eval(&e))
+    }
+
+    /// Evaluates a parsed expression; `[symbol][date]`.
+    pub fn eval(&self, e: &Expr) -> Grid {
+        match e {
+            Expr::Num(n) => self.fill(*n),
+            Expr::Field(f) => self.columns[f].clone(),
+            Expr::Neg(x) => map(self.eval(x), |v| -v),
+            Expr::Not(x) => map(self.eval(x), |v| {
+                if v.is_nan() {
+                    f64::NAN
+                } else {
+                    f64::from(u8::from(v == 0.0))
+                }
+            }),
+            Expr::Binary(op, a, b) => {
+                let (a, b) = (self.eval(a), self.eval(b));
+                zip(a, &b, |x, y| binary(*op, x, y))
+            }
+            Expr::Call(name, args) => self.call(name, args),
+        }
+    }
+
+    fn fill(&self, v: f64) -> Grid {
+        self.present
+            .iter()
+            .map(|row| row.iter().map(|p| if *p { v } else { f64::NAN }).collect())
+            .collect()
+    }
+
+    fn call(&self, name: &str, args: &[Expr]) -> Grid {
+        let num = |k: usize| match &args[k] {
+            Expr::Num(n) => *n,
+            _ => unreachable!("checked by the parser"),
+        };
+        match name {
+            "corr" | "cov" => {
+                let (x, y) = (self.eval(&args[0]), self.eval(&args[1]));
+                let n = num(2) as usize;
+                self.per_symbol2(&x, &y, |a, b| rolling_pair(name, a, b, n))
+            }
+            "rank" | "zscore" | "demean" => {
+                self.per_date(self.eval(&args[0]), |v| cross(name, v, 0.0))
+            }
+            "quantile" => {
+                let q = num(1);
+                self.per_date(self.eval(&args[0]), |v| cross(name, v, q))
+            }
+            "abs" => map(self.eval(&args[0]), f64::abs),
+            "sign" => map(self.eval(&args[0]), |v| {
+                if v.is_nan() {
+                    v
+                } else if v == 0.0 {
+                    0.0
+                } else {
+                    v.signum()
+                }
+            }),
+            "log" => map(
+                self.eval(&args[0]),
+                |v| if v > 0.0 { v.ln() } else { f64::NAN },
+            ),
+            "pow" => {
+                let (a, b) = (self.eval(&args[0]), self.eval(&args[1]));
+                zip(a, &b, f64::powf)
+            }
+            "clip" => {
+                let (lo, hi) = (num(1), num(2));
+                map(self.eval(&args[0]), |v| {
+                    if v.is_nan() {
+                        v
+                    } else {
+                        v.clamp(lo.min(hi), hi.max(lo))
+                    }
+                })
+            }
+            "if" => {
+                let (c, a, b) = (
+                    self.eval(&args[0]),
+                    self.eval(&args[1]),
+                    self.eval(&args[2]),
+                );
+                let mut out = a;
+                for (s, row) in out.iter_mut().enumerate() {
+                    for (d, v) in row.iter_mut().enumerate() {
+                        let cond = c[s][d];
+                        *v = if cond.is_nan() {
+                            f64::NAN
+                        } else if cond != 0.0 {
+                            *v
+                        } else {
+                            b[s][d]
+                        };
+                    }
+                }
+                out
+            }
+            _ => {
+                let n = num(1) as usize;
+                self.per_symbol(self.eval(&args[0]), |s| rolling(name, s, n))
+            }
+        }
+    }
+
+    /// Applies `f` to each symbol's series over its own bars.
+    fn per_symbol(&self, x: Grid, f: impl Fn(&[f64]) -> Vec<f64>) -> Grid {
+        x.iter()
+            .enumerate()
+            .map(|(s, row)| {
+                let idx: Vec<usize> = (0..row.len()).filter(|&d| self.present[s][d]).collect();
+                let series: Vec<f64> = idx.iter().map(|&d| row[d]).collect();
+                let mut out = vec![f64::NAN; row.len()];
+                for (k, v) in f(&series).into_iter().enumerate() {
+                    out[idx[k]] = v;
+                }
+                out
+            })
+            .collect()
+    }
+
+    fn per_symbol2(&self, x: &Grid, y: &Grid, f: impl Fn(&[f64], &[f64]) -> Vec<f64>) -> Grid {
+        (0..x.len())
+            .map(|s| {
+                let idx: Vec<usize> = (0..x[s].len()).filter(|&d| self.present[s][d]).collect();
+                let a: Vec<f64> = idx.iter().map(|&d| x[s][d]).collect();
+                let b: Vec<f64> = idx.iter().map(|&d| y[s][d]).collect();
+                let mut out = vec![f64::NAN; x[s].len()];
+                for (k, v) in f(&a, &b).into_iter().enumerate() {
+                    out[idx[k]] = v;
+                }
+                out
+            })
+            .collect()
+    }
+
+    /// Applies `f` to each date's cross-section.
+    fn per_date(&self, x: Grid, f: impl Fn(&[f64]) -> Vec<f64>) -> Grid {
+        let mut out = x.clone();
+        for d in 0..self.dates.len() {
+            let col: Vec<f64> = x.iter().map(|row| row[d]).collect();
+            for (s, v) in f(&col).into_iter().enumerate() {
+                out[s][d] = v;
+            }
+        }
+        out
+    }
+}
+
+fn map(mut g: Grid, f: impl Fn(f64) -> f64) -> Grid {
+    g.iter_mut().flatten().for_each(|v| *v = f(*v));
+    g
+}
+
+fn zip(mut a: Grid, b: &Grid, f: impl Fn(f64, f64) -> f64) -> Grid {
+    for (ra, rb) in a.iter_mut().zip(b) {
+        for (x, y) in ra.iter_mut().zip(rb) {
+            *x = f(*x, *y);
+        }
+    }
+    a
+}
+
+fn binary(op: BinOp, x: f64, y: f64) -> f64 {
+    if x.is_nan() || y.is_nan() {
+        return f64::NAN;
+    }
+    let b = |c: bool| f64::from(u8::from(c));
+    match op {
+        BinOp::Add => x + y,
+        BinOp::Sub => x - y,
+        BinOp::Mul => x * y,
+        BinOp::Div if y == 0.0 => f64::NAN,
+        BinOp::Div => x / y,
+        BinOp::Lt => b(x < y),
+        BinOp::Le => b(x <= y),
+        BinOp::Gt => b(x > y),
+        BinOp::Ge => b(x >= y),
+        BinOp::Eq => b(x == y),
+        BinOp::Ne => b(x != y),
+        BinOp::And => b(x != 0.0 && y != 0.0),
+        BinOp::Or => b(x != 0.0 || y != 0.0),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::NaiveDateTime;
+
+    fn bars(n: usize, seed: u64, gap: Option<usize>) -> Vec<Bar> {
+        let mut x = seed;
+        let mut price = 10.0;
+        let day0 = NaiveDate::from_ymd_opt(2024, 1, 1).unwrap();
+        (0..n)
+            .filter(|i| Some(*i) != gap)
+            .map(|i| {
+                x = x
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                let r = ((x >> 33) as f64 / (1u64 << 31) as f64 - 0.5) * 0.04;
+                price *= 1.0 + r;
+                let ts: NaiveDateTime = (day0 + chrono::Days::new(i as u64))
+                    .and_hms_opt(0, 0, 0)
+                    .unwrap();
+                Bar {
+                    ts,
+                    open: price / (1.0 + r),
+                    high: price * 1.01,
+                    low: price / 1.01 / (1.0 + r.abs()),
+                    close: price,
+                    volume: 1e5 + (x >> 40) as f64,
+                    amount: Some(price * 1e5),
+                }
+            })
+            .collect()
+    }
+
+    fn universe(n: usize) -> BTreeMap<String, Vec<Bar>> {
+        (0..6)
+            .map(|s| {
+                (
+                    format!("60000{s}.SH"),
+                    bars(n, s as u64 + 1, (s == 2).then_some(20)),
+                )
+            })
+            .collect()
+    }
+
+    /// Every operator, cut after a date: nothing up to that date changes.
+    #[test]
+    fn no_operator_reads_a_later_date() {
+        let full = Panel::from_bars(&universe(60));
+        let cut_at = 40;
+        let cut = Panel::from_bars(
+            &universe(60)
+                .into_iter()
+                .map(|(s, b)| {
+                    (
+                        s,
+                        b.into_iter()
+                            .filter(|x| x.ts.date() <= full.dates[cut_at])
+                            .collect(),
+                    )
+                })
+                .collect(),
+        );
+        let exprs = [
+            "ref($close, 3)",
+            "delta($close, 2)",
+            "mean($close, 5)",
+            "std($close, 5)",
+            "sum($volume, 4)",
+            "min($low, 5)",
+            "max($high, 5)",
+            "ema($close, 10)",
+            "wma($close, 5)",
+            "ts_rank($close, 10)",
+            "slope($close, 10)",
+            "rsquare($close, 10)",
+            "resi($close, 10)",
+            "corr($close, $volume, 10)",
+            "cov($close, $volume, 10)",
+            "rank($close / ref($close, 5))",
+            "zscore($volume)",
+            "demean($close)",
+            "quantile($close, 0.8)",
+            "abs(delta($close, 1))",
+            "sign(delta($close, 1))",
+            "log($close)",
+            "pow($close, 2)",
+            "clip(delta($close, 1), -0.1, 0.1)",
+            "if($close > mean($close, 5), 1, -1)",
+            "$close > $open and not $volume < 0 or $vwap == $vwap",
+        ];
+        for src in exprs {
+            let a = full.evaluate(src).unwrap();
+            let b = cut.evaluate(src).unwrap();
+            for s in 0..a.len() {
+                for d in 0..=cut_at {
+                    let (x, y) = (a[s][d], b[s][d]);
+                    assert!(
+                        x == y || (x.is_nan() && y.is_nan()),
+                        "{src}: symbol {s}, date {d}: {x} vs {y}"
+                    );
+                }
+            }
+            // Every operator gives values after its warm-up.
+            assert!(a.iter().flatten().any(|v| v.is_finite()), "{src}: all NaN");
+        }
+    }
+
+    #[test]
+    fn a_suspended_day_is_skipped_not_counted() {
+        let p = Panel::from_bars(&universe(30));
+        let r = p.evaluate("ref($close, 1)").unwrap();
+        let c = &p.columns["$close"];
+        // Symbol 2 has no bar on day 20: on day 21 its previous close is day 19's.
+        assert!(r[2][20].is_nan());
+        assert_eq!(r[2][21], c[2][19]);
+        assert_eq!(r[0][21], c[0][20]);
+    }
+}

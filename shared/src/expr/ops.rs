@@ -1,0 +1,237 @@
+//! The operators: their arguments, and their arithmetic on one series or one date.
+//!
+//! | kind | operators |
+//! | --- | --- |
+//! | time series, per symbol over its own bars (`n` a whole number) | `ref(x, n)` `delta(x, n)` `mean` `std` `sum` `min` `max` `ema` `wma` `ts_rank` `slope` `rsquare` `resi` (all `(x, n)`), `corr(x, y, n)` `cov(x, y, n)` |
+//! | cross-section, per date over the symbols with a value | `rank(x)` (percentile in (0, 1]) `zscore(x)` `demean(x)` `quantile(x, q)` |
+//! | element-wise | `abs(x)` `sign(x)` `log(x)` `pow(x, y)` `clip(x, lo, hi)` `if(c, a, b)` |
+//!
+//! A window holds the last `n` bars up to and including the current one and needs all `n`
+//! to have a value; before that the result is NaN (warm-up).
+
+/// What an argument must be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Arg {
+    /// Any expression.
+    Value,
+    /// A whole-number literal ≥ 1.
+    Window,
+    /// A number literal.
+    Constant,
+}
+
+/// Every operator's name, for suggestions.
+pub const NAMES: &[&str] = &[
+    "ref", "delta", "mean", "std", "sum", "min", "max", "ema", "wma", "ts_rank", "slope",
+    "rsquare", "resi", "corr", "cov", "rank", "zscore", "demean", "quantile", "abs", "sign", "log",
+    "pow", "clip", "if",
+];
+
+/// The arguments `name` takes, or `None` for no such operator.
+pub fn signature(name: &str) -> Option<&'static [Arg]> {
+    use Arg::*;
+    Some(match name {
+        "ref" | "delta" | "mean" | "std" | "sum" | "min" | "max" | "ema" | "wma" | "ts_rank"
+        | "slope" | "rsquare" | "resi" => &[Value, Window],
+        "corr" | "cov" => &[Value, Value, Window],
+        "rank" | "zscore" | "demean" | "abs" | "sign" | "log" => &[Value],
+        "quantile" => &[Value, Constant],
+        "pow" => &[Value, Value],
+        "clip" => &[Value, Constant, Constant],
+        "if" => &[Value, Value, Value],
+        _ => return None,
+    })
+}
+
+/// A window operator over one symbol's series (its bars in order).
+pub fn rolling(name: &str, s: &[f64], n: usize) -> Vec<f64> {
+    let mut out = vec![f64::NAN; s.len()];
+    match name {
+        "ref" | "delta" => {
+            for i in n..s.len() {
+                out[i] = if name == "ref" {
+                    s[i - n]
+                } else {
+                    s[i] - s[i - n]
+                };
+            }
+            return out;
+        }
+        "ema" => {
+            let alpha = 2.0 / (n as f64 + 1.0);
+            let mut state = f64::NAN;
+            for (i, &x) in s.iter().enumerate() {
+                if x.is_finite() {
+                    state = if state.is_finite() {
+                        alpha * x + (1.0 - alpha) * state
+                    } else {
+                        x
+                    };
+                    out[i] = state;
+                }
+            }
+            return out;
+        }
+        _ => {}
+    }
+    for i in (n - 1)..s.len() {
+        let w = &s[i + 1 - n..=i];
+        if w.iter().any(|x| !x.is_finite()) {
+            continue;
+        }
+        out[i] = window_stat(name, w);
+    }
+    out
+}
+
+fn fit(w: &[f64]) -> (f64, f64, f64) {
+    // y = a + b t over t = 0..n-1: (a, b, r²)
+    let n = w.len() as f64;
+    let mt = (n - 1.0) / 2.0;
+    let my = w.iter().sum::<f64>() / n;
+    let (mut stt, mut sty, mut syy) = (0.0, 0.0, 0.0);
+    for (t, y) in w.iter().enumerate() {
+        let dt = t as f64 - mt;
+        stt += dt * dt;
+        sty += dt * (y - my);
+        syy += (y - my) * (y - my);
+    }
+    let b = if stt > 0.0 { sty / stt } else { f64::NAN };
+    let r2 = if stt > 0.0 && syy > 0.0 {
+        sty * sty / (stt * syy)
+    } else {
+        f64::NAN
+    };
+    (my - b * mt, b, r2)
+}
+
+fn window_stat(name: &str, w: &[f64]) -> f64 {
+    let n = w.len() as f64;
+    let mean = w.iter().sum::<f64>() / n;
+    match name {
+        "mean" => mean,
+        "sum" => w.iter().sum(),
+        "std" if w.len() < 2 => f64::NAN,
+        "std" => (w.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / (n - 1.0)).sqrt(),
+        "min" => w.iter().copied().fold(f64::INFINITY, f64::min),
+        "max" => w.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+        "wma" => {
+            let total = n * (n + 1.0) / 2.0;
+            w.iter()
+                .enumerate()
+                .map(|(k, x)| x * (k + 1) as f64)
+                .sum::<f64>()
+                / total
+        }
+        "ts_rank" => {
+            let last = w[w.len() - 1];
+            let less = w.iter().filter(|x| **x < last).count() as f64;
+            let equal = w.iter().filter(|x| **x == last).count() as f64;
+            (less + (equal + 1.0) / 2.0) / n
+        }
+        "slope" => fit(w).1,
+        "rsquare" => fit(w).2,
+        "resi" => {
+            let (a, b, _) = fit(w);
+            w[w.len() - 1] - (a + b * (n - 1.0))
+        }
+        _ => unreachable!("not a window statistic: {name}"),
+    }
+}
+
+/// `corr` or `cov` of two series over windows of `n`.
+pub fn rolling_pair(name: &str, x: &[f64], y: &[f64], n: usize) -> Vec<f64> {
+    let mut out = vec![f64::NAN; x.len()];
+    for i in (n - 1)..x.len() {
+        let (a, b) = (&x[i + 1 - n..=i], &y[i + 1 - n..=i]);
+        if a.iter().chain(b).any(|v| !v.is_finite()) || n < 2 {
+            continue;
+        }
+        let m = n as f64;
+        let (ma, mb) = (a.iter().sum::<f64>() / m, b.iter().sum::<f64>() / m);
+        let (mut sab, mut saa, mut sbb) = (0.0, 0.0, 0.0);
+        for (p, q) in a.iter().zip(b) {
+            sab += (p - ma) * (q - mb);
+            saa += (p - ma) * (p - ma);
+            sbb += (q - mb) * (q - mb);
+        }
+        out[i] = if name == "cov" {
+            sab / (m - 1.0)
+        } else if saa > 0.0 && sbb > 0.0 {
+            sab / (saa * sbb).sqrt()
+        } else {
+            f64::NAN
+        };
+    }
+    out
+}
+
+/// A cross-sectional operator over one date's values (NaN where a symbol has none).
+pub fn cross(name: &str, v: &[f64], q: f64) -> Vec<f64> {
+    let idx: Vec<usize> = (0..v.len()).filter(|&i| v[i].is_finite()).collect();
+    let mut out = vec![f64::NAN; v.len()];
+    if idx.is_empty() {
+        return out;
+    }
+    let n = idx.len() as f64;
+    let mean = idx.iter().map(|&i| v[i]).sum::<f64>() / n;
+    match name {
+        "demean" => idx.iter().for_each(|&i| out[i] = v[i] - mean),
+        "zscore" => {
+            let sd = (idx.iter().map(|&i| (v[i] - mean).powi(2)).sum::<f64>() / n).sqrt();
+            if sd > 0.0 {
+                idx.iter().for_each(|&i| out[i] = (v[i] - mean) / sd);
+            }
+        }
+        "rank" => {
+            for &i in &idx {
+                let less = idx.iter().filter(|&&j| v[j] < v[i]).count() as f64;
+                let equal = idx.iter().filter(|&&j| v[j] == v[i]).count() as f64;
+                out[i] = (less + (equal + 1.0) / 2.0) / n;
+            }
+        }
+        "quantile" => {
+            let mut s: Vec<f64> = idx.iter().map(|&i| v[i]).collect();
+            s.sort_by(f64::total_cmp);
+            let pos = q.clamp(0.0, 1.0) * (s.len() - 1) as f64;
+            let (lo, hi) = (pos.floor() as usize, pos.ceil() as usize);
+            let value = s[lo] + (s[hi] - s[lo]) * (pos - lo as f64);
+            idx.iter().for_each(|&i| out[i] = value);
+        }
+        _ => unreachable!("not a cross-sectional operator: {name}"),
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn windows_need_their_whole_length() {
+        let s = [1.0, 2.0, 3.0, 4.0, f64::NAN, 6.0];
+        let m = rolling("mean", &s, 3);
+        assert!(m[1].is_nan());
+        assert_eq!(m[2], 2.0);
+        assert_eq!(m[3], 3.0);
+        assert!(m[4].is_nan() && m[5].is_nan());
+        assert_eq!(rolling("ref", &s, 2)[3], 2.0);
+        assert_eq!(rolling("slope", &[1.0, 3.0, 5.0], 3)[2], 2.0);
+        assert!((rolling("rsquare", &[1.0, 3.0, 5.0], 3)[2] - 1.0).abs() < 1e-12);
+        assert_eq!(rolling("ts_rank", &[3.0, 1.0, 2.0], 3)[2], 2.0 / 3.0);
+        assert_eq!(rolling("wma", &[1.0, 2.0], 2)[1], 5.0 / 3.0);
+        assert!(
+            (rolling_pair("corr", &[1.0, 2.0, 3.0], &[2.0, 4.0, 6.5], 3)[2] - 0.9986).abs() < 1e-3
+        );
+    }
+
+    #[test]
+    fn cross_sections_skip_missing_names() {
+        let v = [3.0, f64::NAN, 1.0, 2.0];
+        let r = cross("rank", &v, 0.0);
+        assert_eq!((r[0], r[2], r[3]), (1.0, 1.0 / 3.0, 2.0 / 3.0));
+        assert!(r[1].is_nan());
+        assert_eq!(cross("demean", &v, 0.0)[2], -1.0);
+        assert_eq!(cross("quantile", &v, 0.5)[0], 2.0);
+    }
+}
