@@ -160,6 +160,60 @@ fn sma_crossover_under_a_stop_loss() {
     );
 }
 
+/// A strategy written as an expression: the top 2 of the embedded series by 60-day momentum,
+/// monthly, under the A-share rules.
+#[test]
+fn top_k_on_an_expression_trades_the_ranked_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let (out, result) = run(
+        &dir,
+        &format!(
+            "[universe]\nfiles = [{}]\nskip_invalid = true\nfrom = 2018-01-02\nto = 2023-12-29\n\n\
+             [strategy]\nkind = \"top_k\"\nscore = \"$close / ref($close, 60) - 1\"\nk = 2\nrebalance = \"monthly\"\n\n\
+             [engine]\ninitial_cash = 10_000_000\n",
+            files()
+        ),
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains("top 2 by `$close / ref($close, 60) - 1`, rebalanced monthly"),
+        "{text}"
+    );
+    let r = result.unwrap();
+    let buys = r
+        .fills
+        .iter()
+        .filter(|f| f.side == kxian_shared::rules::Side::Buy)
+        .count();
+    let sells = r
+        .fills
+        .iter()
+        .filter(|f| f.side == kxian_shared::rules::Side::Sell)
+        .count();
+    assert!(buys >= 10 && sells >= 8, "{buys} buys, {sells} sells");
+    // Never more than two names held at the end of a day (sells go before buys).
+    let mut held = std::collections::BTreeMap::<String, f64>::new();
+    let mut days = r.fills.iter().map(|f| f.day).collect::<Vec<_>>();
+    days.dedup();
+    for day in days {
+        for f in r.fills.iter().filter(|f| f.day == day) {
+            let sign = if f.side == kxian_shared::rules::Side::Buy {
+                1.0
+            } else {
+                -1.0
+            };
+            *held.entry(f.symbol.to_string()).or_default() += sign * f.shares;
+        }
+        let names = held.values().filter(|s| **s > 1e-9).count();
+        assert!(names <= 2, "{names} names held on {day}");
+    }
+}
+
 #[test]
 fn mistakes_in_the_file_are_named() {
     let dir = tempfile::tempdir().unwrap();
@@ -187,6 +241,10 @@ fn mistakes_in_the_file_are_named() {
         (
             "[universe]\n[strategy]\nkind = \"sma_cross\"\nfast = 5\nslow = 20\n".to_string(),
             "the universe is empty",
+        ),
+        (
+            format!("[universe]\nfiles = [{}]\n[strategy]\nkind = \"top_k\"\nscore = \"mean($close,\"\n", files()),
+            "expected a window length after ',' at column 13",
         ),
     ];
     for (toml, needle) in cases {

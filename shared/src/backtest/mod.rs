@@ -12,4 +12,5 @@ pub mod schema;
 pub mod session;
 pub mod signals;
 pub mod strategies;
+pub mod top_k;
 pub mod walk_forward;

@@ -19,6 +19,28 @@ pub fn describe_strategy(s: &StrategyConfig) -> String {
             }
         ),
         StrategyConfig::SmaCross(c) => format!("SMA crossover {}/{}", c.fast, c.slow),
+        StrategyConfig::TopK(t) => format!(
+            "top {} by `{}`, rebalanced {}{}{}",
+            t.k.map_or_else(
+                || format!("{:.0} %", t.top_fraction.unwrap_or(0.2) * 100.0),
+                |k| k.to_string()
+            ),
+            t.score,
+            match t.rebalance {
+                super::top_k::Rebalance::Daily => "daily".to_string(),
+                super::top_k::Rebalance::Weekly => "weekly".to_string(),
+                super::top_k::Rebalance::Monthly => "monthly".to_string(),
+                super::top_k::Rebalance::Days(n) => format!("every {n} trading days"),
+            },
+            if t.n_drop > 0 {
+                format!(", at most {} replaced", t.n_drop)
+            } else {
+                String::new()
+            },
+            t.filter
+                .as_ref()
+                .map_or(String::new(), |f| format!(", among `{f}`"))
+        ),
         StrategyConfig::Signal(c) => {
             let r = c.rule();
             format!(

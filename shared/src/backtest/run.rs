@@ -70,6 +70,16 @@ pub fn run_strategy(
     match strategy {
         StrategyConfig::MonthlyRotation(m) => go(m.clone(), risk, universe, engine, from, to),
         StrategyConfig::SmaCross(s) => go(s.clone(), risk, universe, engine, from, to),
+        StrategyConfig::TopK(t) => go(
+            // `parse` checked the expressions against the price fields every universe has.
+            super::top_k::TopKStrategy::new(t, universe)
+                .expect("strategy.score and strategy.filter were checked by config::parse"),
+            risk,
+            universe,
+            engine,
+            from,
+            to,
+        ),
         StrategyConfig::Signal(c) => go(
             SignalStrategy::new(c.rule(), signals.unwrap_or(&empty)),
             risk,

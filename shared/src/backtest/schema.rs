@@ -76,6 +76,7 @@ pub enum StrategyConfig {
     MonthlyRotation(MonthlyRotation),
     SmaCross(SmaCross),
     Signal(SignalConfig),
+    TopK(super::top_k::TopK),
 }
 
 /// `kind = "signal"`: where its probabilities come from, and the rule (see [`SignalRule`]).
@@ -162,6 +163,7 @@ pub(crate) fn validate_strategy(s: &StrategyConfig) -> Result<(), ConfigError> {
             s.fast >= 1 && s.fast < s.slow,
             "strategy: sma_cross needs 1 <= fast < slow",
         ),
+        StrategyConfig::TopK(t) => t.validate().map_err(|message| ConfigError { message }),
         StrategyConfig::Signal(c) => {
             let r = c.rule();
             check(
