@@ -184,14 +184,45 @@ fn load_signals(
     Ok(Some(signals))
 }
 
+/// Reads a `top_k` strategy's prediction set (`predictions = "preds.csv"`) into its `pred.`
+/// fields.
+fn attach_predictions(
+    config: &mut BacktestConfig,
+    base: &Path,
+    config_path: &Path,
+) -> Result<(), BacktestError> {
+    let StrategyConfig::TopK(t) = &mut config.strategy else {
+        return Ok(());
+    };
+    let Some(file) = t.predictions.clone() else {
+        return Ok(());
+    };
+    let path = resolve(base, &file);
+    let text = std::fs::read_to_string(&path).map_err(|source| BacktestError::Read {
+        path: path.clone(),
+        source,
+    })?;
+    let (kind, rows) =
+        kxian_shared::predictions::rows::from_csv(&text).map_err(|e| BacktestError::Config {
+            path: path.clone(),
+            message: e.to_string(),
+        })?;
+    t.attach(kind, rows)
+        .map_err(|message| BacktestError::Config {
+            path: config_path.to_path_buf(),
+            message,
+        })
+}
+
 /// The whole command: returns the report text and the result.
 pub fn run_command(args: &BacktestArgs) -> Result<(String, Outcome), BacktestError> {
-    let config = parse_config(&args.config)?;
+    let mut config = parse_config(&args.config)?;
     let base = args
         .config
         .parent()
         .map(Path::to_path_buf)
         .unwrap_or_default();
+    attach_predictions(&mut config, &base, &args.config)?;
     let universe = load_universe(&config.universe, &base)?;
     let signals = load_signals(&config, &base, &universe)?;
     let done =

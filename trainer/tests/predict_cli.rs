@@ -394,6 +394,51 @@ fn a_classifier_ranks_by_a_planted_signal_and_finds_none_in_noise() {
     assert!(ic > 0.3, "rank IC {ic} on a planted signal");
     assert!(r["scored"].as_u64().unwrap() > 2000);
 
+    // The set drives a strategy: top 5 by `pred.score` each day, against the bottom 5.
+    let files: Vec<String> = (0..30)
+        .map(|i| {
+            format!(
+                "{:?}",
+                planted
+                    .join(format!("6000{i:02}.csv"))
+                    .display()
+                    .to_string()
+            )
+        })
+        .collect();
+    let backtest = |score: &str| -> Value {
+        let cfg = planted.join("bt.toml");
+        std::fs::write(
+            &cfg,
+            format!(
+                "[universe]\nfiles = [{}]\nfrom = 2020-06-01\n[strategy]\nkind = \"top_k\"\n\
+                 score = {score:?}\npredictions = \"preds.csv\"\nk = 5\nrebalance = \"daily\"\n",
+                files.join(", ")
+            ),
+        )
+        .unwrap();
+        let out_json = planted.join("bt.json");
+        let o = trainer()
+            .args(["backtest", "--config", cfg.to_str().unwrap(), "--output"])
+            .arg(&out_json)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", stderr(&o));
+        serde_json::from_slice(&std::fs::read(&out_json).unwrap()).unwrap()
+    };
+    let (best, worst) = (backtest("pred.score"), backtest("-pred.score"));
+    let ret = |r: &Value| r["metrics"]["total_return"].as_f64().unwrap();
+    assert!(
+        best["fills"].as_array().unwrap().len() > 50,
+        "too few trades"
+    );
+    assert!(
+        ret(&best) > ret(&worst) + 0.2,
+        "top {} vs bottom {}",
+        ret(&best),
+        ret(&worst)
+    );
+
     let noise = tmp.path().join("noise");
     std::fs::create_dir(&noise).unwrap();
     let r = classifier_set(&noise, 0.0);

@@ -292,9 +292,14 @@ impl WalkForwardConfig {
                     table.insert(k.clone(), x.clone());
                     label.push(format!("{k}={x}"));
                 }
-                let s: StrategyConfig = v.try_into().map_err(|e: toml::de::Error| ConfigError {
-                    message: format!("walk_forward.grid: {}", e.message()),
-                })?;
+                let mut s: StrategyConfig =
+                    v.try_into().map_err(|e: toml::de::Error| ConfigError {
+                        message: format!("walk_forward.grid: {}", e.message()),
+                    })?;
+                // Rows read from a file are not part of the TOML: carry them over.
+                if let (StrategyConfig::TopK(new), StrategyConfig::TopK(old)) = (&mut s, base) {
+                    new.rows = old.rows.clone();
+                }
                 Ok((label.join(" "), s))
             })
             .collect()

@@ -26,6 +26,7 @@ use super::engine::{Context, Order, Strategy, Timing, Universe};
 use crate::calendar::TradingCalendar;
 use crate::domain::Symbol;
 use crate::expr::{ExprError, Panel};
+use crate::predictions::rows::{Detail, PredictionRow, RowKind};
 
 /// The fields a backtest's expressions may use.
 pub const PRICE_FIELDS: [&str; 7] = [
@@ -82,16 +83,68 @@ pub struct TopK {
     pub rebalance: Rebalance,
     #[serde(default)]
     pub filter: Option<String>,
+    /// A prediction set's CSV (`kxian-trainer predict`): its columns become `pred.score`,
+    /// `pred.p_up`, … on each row's as-of date (missing on other dates).
+    #[serde(default)]
+    pub predictions: Option<std::path::PathBuf>,
+    /// The set's rows, attached by whoever read the file ([`TopK::attach`]).
+    #[serde(skip)]
+    pub rows: Option<std::sync::Arc<Vec<PredictionRow>>>,
+}
+
+/// A prediction set's columns as expression fields.
+fn pred_fields(kind: Option<RowKind>) -> Vec<String> {
+    let mut cols: Vec<&str> = vec!["score", "p_up"];
+    match kind {
+        Some(RowKind::Kronos) => cols.extend(["exp_return", "q10", "q50", "q90"]),
+        Some(RowKind::Classifier) => cols.extend(["p_down", "p_flat"]),
+        None => cols.extend(["exp_return", "q10", "q50", "q90", "p_down", "p_flat"]),
+    }
+    cols.iter().map(|c| format!("pred.{c}")).collect()
+}
+
+/// A row's value of a `pred.` column.
+fn pred_value(r: &PredictionRow, field: &str) -> f64 {
+    match (field, &r.detail) {
+        ("pred.score", _) => r.score,
+        ("pred.p_up", _) => r.p_up,
+        ("pred.exp_return", Detail::Kronos { exp_return, .. }) => *exp_return,
+        ("pred.q10", Detail::Kronos { q10, .. }) => *q10,
+        ("pred.q50", Detail::Kronos { q50, .. }) => *q50,
+        ("pred.q90", Detail::Kronos { q90, .. }) => *q90,
+        ("pred.p_down", Detail::Classifier { p_down, .. }) => *p_down,
+        ("pred.p_flat", Detail::Classifier { p_flat, .. }) => *p_flat,
+        _ => f64::NAN,
+    }
 }
 
 impl TopK {
+    fn fields(&self, kind: Option<RowKind>) -> Vec<String> {
+        let mut fields: Vec<String> = PRICE_FIELDS.iter().map(|f| f.to_string()).collect();
+        if self.predictions.is_some() {
+            fields.extend(pred_fields(kind));
+        }
+        fields
+    }
+
+    fn check_expressions(&self, fields: &[String]) -> Result<(), String> {
+        crate::expr::parse(&self.score, fields).map_err(|e| format!("strategy.score: {e}"))?;
+        if let Some(f) = &self.filter {
+            crate::expr::parse(f, fields).map_err(|e| format!("strategy.filter: {e}"))?;
+        }
+        Ok(())
+    }
+
+    /// Attaches the prediction set's rows, checking the expressions against its columns.
+    pub fn attach(&mut self, kind: RowKind, rows: Vec<PredictionRow>) -> Result<(), String> {
+        self.check_expressions(&self.fields(Some(kind)))?;
+        self.rows = Some(std::sync::Arc::new(rows));
+        Ok(())
+    }
+
     /// Checks the expressions against the price fields and the sizes; the message names the key.
     pub fn validate(&self) -> Result<(), String> {
-        let fields: Vec<String> = PRICE_FIELDS.iter().map(|f| f.to_string()).collect();
-        crate::expr::parse(&self.score, &fields).map_err(|e| format!("strategy.score: {e}"))?;
-        if let Some(f) = &self.filter {
-            crate::expr::parse(f, &fields).map_err(|e| format!("strategy.filter: {e}"))?;
-        }
+        self.check_expressions(&self.fields(None))?;
         if self.k == Some(0) {
             return Err("strategy.k: must be at least 1".into());
         }
@@ -124,7 +177,32 @@ impl TopKStrategy {
             .iter()
             .map(|(s, b)| (s.to_string(), b.clone()))
             .collect();
-        let panel = Panel::from_bars(&series);
+        let mut panel = Panel::from_bars(&series);
+        if cfg.predictions.is_some() {
+            // Each row's values on its as-of date; without the rows (nobody read the file)
+            // the columns are missing and nothing is bought.
+            let at: BTreeMap<NaiveDate, usize> = panel
+                .dates
+                .iter()
+                .enumerate()
+                .map(|(i, d)| (*d, i))
+                .collect();
+            let sym: BTreeMap<String, usize> = panel
+                .symbols
+                .iter()
+                .enumerate()
+                .map(|(i, s)| (s.clone(), i))
+                .collect();
+            for field in pred_fields(None) {
+                let mut grid = vec![vec![f64::NAN; panel.dates.len()]; panel.symbols.len()];
+                for r in cfg.rows.iter().flat_map(|rows| rows.iter()) {
+                    if let (Some(&s), Some(&d)) = (sym.get(r.symbol.as_str()), at.get(&r.as_of)) {
+                        grid[s][d] = pred_value(r, &field);
+                    }
+                }
+                panel.insert(&field, grid);
+            }
+        }
         let score = panel.evaluate(&cfg.score)?;
         let filter = cfg
             .filter
@@ -361,6 +439,15 @@ mod tests {
         let e = c.validate().unwrap_err();
         assert!(
             e.starts_with("strategy.score") && e.contains("column 13"),
+            "{e}"
+        );
+        // A Kronos column asked of a classifier's set.
+        let mut c: TopK =
+            toml::from_str("score = \"pred.q10\"\npredictions = \"p.csv\"\n").unwrap();
+        c.validate().unwrap();
+        let e = c.attach(RowKind::Classifier, Vec::new()).unwrap_err();
+        assert!(
+            e.contains("strategy.score") && e.contains("pred.q10"),
             "{e}"
         );
         let c: TopK = toml::from_str("score = \"$close\"\nfilter = \"$volum > 0\"\n").unwrap();

@@ -87,7 +87,13 @@ impl Panel {
     pub fn eval(&self, e: &Expr) -> Grid {
         match e {
             Expr::Num(n) => self.fill(*n),
-            Expr::Field(f) => self.columns[f].clone(),
+            // `parse` checked the name against this panel; another panel's expression reads
+            // a column it lacks as missing.
+            Expr::Field(f) => self
+                .columns
+                .get(f)
+                .cloned()
+                .unwrap_or_else(|| self.fill(f64::NAN)),
             Expr::Neg(x) => map(self.eval(x), |v| -v),
             Expr::Not(x) => map(self.eval(x), |v| {
                 if v.is_nan() {
