@@ -16,7 +16,7 @@
 //! ```
 //!
 //! Booleans are 1 and 0; a missing value is NaN and stays NaN through arithmetic.
-//! [`parse`] checks names and arities and says where an expression is wrong; [`Panel::eval`]
+//! [`parse()`] checks names and arities and says where an expression is wrong; [`Panel::eval`]
 //! computes it. Operators are listed in [`ops`].
 
 pub mod eval;
