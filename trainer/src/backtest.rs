@@ -184,17 +184,19 @@ fn load_signals(
     Ok(Some(signals))
 }
 
-/// Reads a `top_k` strategy's prediction set (`predictions = "preds.csv"`) into its `pred.`
-/// fields.
+/// Reads a `top_k` or `threshold` strategy's prediction set (`predictions = "preds.csv"`) into
+/// its `pred.` fields.
 fn attach_predictions(
     config: &mut BacktestConfig,
     base: &Path,
     config_path: &Path,
 ) -> Result<(), BacktestError> {
-    let StrategyConfig::TopK(t) = &mut config.strategy else {
-        return Ok(());
+    let file = match &config.strategy {
+        StrategyConfig::TopK(t) => t.predictions.clone(),
+        StrategyConfig::Threshold(t) => t.predictions.clone(),
+        _ => None,
     };
-    let Some(file) = t.predictions.clone() else {
+    let Some(file) = file else {
         return Ok(());
     };
     let path = resolve(base, &file);
@@ -207,11 +209,15 @@ fn attach_predictions(
             path: path.clone(),
             message: e.to_string(),
         })?;
-    t.attach(kind, rows)
-        .map_err(|message| BacktestError::Config {
-            path: config_path.to_path_buf(),
-            message,
-        })
+    let attached = match &mut config.strategy {
+        StrategyConfig::TopK(t) => t.attach(kind, rows),
+        StrategyConfig::Threshold(t) => t.attach(kind, rows),
+        _ => Ok(()),
+    };
+    attached.map_err(|message| BacktestError::Config {
+        path: config_path.to_path_buf(),
+        message,
+    })
 }
 
 /// The whole command: returns the report text and the result.

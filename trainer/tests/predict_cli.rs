@@ -426,6 +426,34 @@ fn a_classifier_ranks_by_a_planted_signal_and_finds_none_in_noise() {
         assert!(o.status.success(), "{}", stderr(&o));
         serde_json::from_slice(&std::fs::read(&out_json).unwrap()).unwrap()
     };
+    // The same set through a threshold rule (EquiNet's: buy on P(up), leave on P(down) or
+    // after three days).
+    let cfg = planted.join("th.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[universe]\nfiles = [{}]\nfrom = 2020-06-01\n[strategy]\nkind = \"threshold\"\n\
+             buy = \"pred.p_up > 0.5\"\nsell = \"pred.p_down > 0.4\"\nhold_days = 3\n\
+             max_positions = 5\npredictions = \"preds.csv\"\n",
+            files.join(", ")
+        ),
+    )
+    .unwrap();
+    let th_json = planted.join("th.json");
+    let o = trainer()
+        .args(["backtest", "--config", cfg.to_str().unwrap(), "--output"])
+        .arg(&th_json)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let th: Value = serde_json::from_slice(&std::fs::read(&th_json).unwrap()).unwrap();
+    assert!(th["fills"].as_array().unwrap().len() > 20, "too few trades");
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("threshold: buy when `pred.p_up > 0.5`"),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+
     let (best, worst) = (backtest("pred.score"), backtest("-pred.score"));
     let ret = |r: &Value| r["metrics"]["total_return"].as_f64().unwrap();
     assert!(

@@ -12,5 +12,6 @@ pub mod schema;
 pub mod session;
 pub mod signals;
 pub mod strategies;
+pub mod threshold;
 pub mod top_k;
 pub mod walk_forward;

@@ -41,6 +41,14 @@ pub fn describe_strategy(s: &StrategyConfig) -> String {
                 .as_ref()
                 .map_or(String::new(), |f| format!(", among `{f}`"))
         ),
+        StrategyConfig::Threshold(t) => format!(
+            "threshold: buy when `{}`, sell when `{}`{}, {} slots",
+            t.buy,
+            t.sell,
+            t.hold_days
+                .map_or(String::new(), |h| format!(" or after {h} days")),
+            t.max_positions
+        ),
         StrategyConfig::Signal(c) => {
             let r = c.rule();
             format!(

@@ -80,6 +80,15 @@ pub fn run_strategy(
             from,
             to,
         ),
+        StrategyConfig::Threshold(t) => go(
+            super::threshold::ThresholdStrategy::new(t, universe)
+                .expect("the strategy's expressions were checked by config::parse"),
+            risk,
+            universe,
+            engine,
+            from,
+            to,
+        ),
         StrategyConfig::Signal(c) => go(
             SignalStrategy::new(c.rule(), signals.unwrap_or(&empty)),
             risk,

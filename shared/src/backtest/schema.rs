@@ -77,6 +77,7 @@ pub enum StrategyConfig {
     SmaCross(SmaCross),
     Signal(SignalConfig),
     TopK(super::top_k::TopK),
+    Threshold(super::threshold::Threshold),
 }
 
 /// `kind = "signal"`: where its probabilities come from, and the rule (see [`SignalRule`]).
@@ -164,6 +165,7 @@ pub(crate) fn validate_strategy(s: &StrategyConfig) -> Result<(), ConfigError> {
             "strategy: sma_cross needs 1 <= fast < slow",
         ),
         StrategyConfig::TopK(t) => t.validate().map_err(|message| ConfigError { message }),
+        StrategyConfig::Threshold(t) => t.validate().map_err(|message| ConfigError { message }),
         StrategyConfig::Signal(c) => {
             let r = c.rule();
             check(
@@ -297,8 +299,14 @@ impl WalkForwardConfig {
                         message: format!("walk_forward.grid: {}", e.message()),
                     })?;
                 // Rows read from a file are not part of the TOML: carry them over.
-                if let (StrategyConfig::TopK(new), StrategyConfig::TopK(old)) = (&mut s, base) {
-                    new.rows = old.rows.clone();
+                match (&mut s, base) {
+                    (StrategyConfig::TopK(new), StrategyConfig::TopK(old)) => {
+                        new.rows = old.rows.clone()
+                    }
+                    (StrategyConfig::Threshold(new), StrategyConfig::Threshold(old)) => {
+                        new.rows = old.rows.clone()
+                    }
+                    _ => {}
                 }
                 Ok((label.join(" "), s))
             })

@@ -118,13 +118,72 @@ fn pred_value(r: &PredictionRow, field: &str) -> f64 {
     }
 }
 
+/// The fields an expression may use: prices, and a prediction set's columns when the strategy
+/// names one (all of both kinds' until the set's kind is known).
+pub(super) fn fields_for(predictions: bool, kind: Option<RowKind>) -> Vec<String> {
+    let mut fields: Vec<String> = PRICE_FIELDS.iter().map(|f| f.to_string()).collect();
+    if predictions {
+        fields.extend(pred_fields(kind));
+    }
+    fields
+}
+
+/// The universe as a panel, with a prediction set's columns on each row's as-of date. Without
+/// the rows (nobody read the file) those columns are missing, and nothing is bought on them.
+pub(super) fn panel_for(
+    universe: &Universe,
+    predictions: bool,
+    rows: Option<&Vec<PredictionRow>>,
+) -> Panel {
+    let series: BTreeMap<String, Vec<crate::Bar>> = universe
+        .series()
+        .iter()
+        .map(|(s, b)| (s.to_string(), b.clone()))
+        .collect();
+    let mut panel = Panel::from_bars(&series);
+    if predictions {
+        let at: BTreeMap<NaiveDate, usize> = panel
+            .dates
+            .iter()
+            .enumerate()
+            .map(|(i, d)| (*d, i))
+            .collect();
+        let sym: BTreeMap<String, usize> = panel
+            .symbols
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.clone(), i))
+            .collect();
+        for field in pred_fields(None) {
+            let mut grid = vec![vec![f64::NAN; panel.dates.len()]; panel.symbols.len()];
+            for r in rows.into_iter().flatten() {
+                if let (Some(&s), Some(&d)) = (sym.get(r.symbol.as_str()), at.get(&r.as_of)) {
+                    grid[s][d] = pred_value(r, &field);
+                }
+            }
+            panel.insert(&field, grid);
+        }
+    }
+    panel
+}
+
+/// Symbol positions in a panel built by [`panel_for`].
+pub(super) fn symbol_index(universe: &Universe, panel: &Panel) -> BTreeMap<Symbol, usize> {
+    let by_name: BTreeMap<&str, usize> = panel
+        .symbols
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.as_str(), i))
+        .collect();
+    universe
+        .symbols()
+        .filter_map(|s| by_name.get(s.to_string().as_str()).map(|&i| (s.clone(), i)))
+        .collect()
+}
+
 impl TopK {
     fn fields(&self, kind: Option<RowKind>) -> Vec<String> {
-        let mut fields: Vec<String> = PRICE_FIELDS.iter().map(|f| f.to_string()).collect();
-        if self.predictions.is_some() {
-            fields.extend(pred_fields(kind));
-        }
-        fields
+        fields_for(self.predictions.is_some(), kind)
     }
 
     fn check_expressions(&self, fields: &[String]) -> Result<(), String> {
@@ -172,49 +231,13 @@ pub struct TopKStrategy {
 
 impl TopKStrategy {
     pub fn new(cfg: &TopK, universe: &Universe) -> Result<TopKStrategy, ExprError> {
-        let series: BTreeMap<String, Vec<crate::Bar>> = universe
-            .series()
-            .iter()
-            .map(|(s, b)| (s.to_string(), b.clone()))
-            .collect();
-        let mut panel = Panel::from_bars(&series);
-        if cfg.predictions.is_some() {
-            // Each row's values on its as-of date; without the rows (nobody read the file)
-            // the columns are missing and nothing is bought.
-            let at: BTreeMap<NaiveDate, usize> = panel
-                .dates
-                .iter()
-                .enumerate()
-                .map(|(i, d)| (*d, i))
-                .collect();
-            let sym: BTreeMap<String, usize> = panel
-                .symbols
-                .iter()
-                .enumerate()
-                .map(|(i, s)| (s.clone(), i))
-                .collect();
-            for field in pred_fields(None) {
-                let mut grid = vec![vec![f64::NAN; panel.dates.len()]; panel.symbols.len()];
-                for r in cfg.rows.iter().flat_map(|rows| rows.iter()) {
-                    if let (Some(&s), Some(&d)) = (sym.get(r.symbol.as_str()), at.get(&r.as_of)) {
-                        grid[s][d] = pred_value(r, &field);
-                    }
-                }
-                panel.insert(&field, grid);
-            }
-        }
+        let panel = panel_for(universe, cfg.predictions.is_some(), cfg.rows.as_deref());
         let score = panel.evaluate(&cfg.score)?;
         let filter = cfg
             .filter
             .as_deref()
             .map(|f| panel.evaluate(f))
             .transpose()?;
-        let by_name: BTreeMap<&str, usize> = panel
-            .symbols
-            .iter()
-            .enumerate()
-            .map(|(i, s)| (s.as_str(), i))
-            .collect();
         Ok(TopKStrategy {
             cfg: cfg.clone(),
             score,
@@ -225,10 +248,7 @@ impl TopKStrategy {
                 .enumerate()
                 .map(|(i, d)| (*d, i))
                 .collect(),
-            symbols: universe
-                .symbols()
-                .filter_map(|s| by_name.get(s.to_string().as_str()).map(|&i| (s.clone(), i)))
-                .collect(),
+            symbols: symbol_index(universe, &panel),
             days: 0,
         })
     }
