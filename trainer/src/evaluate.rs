@@ -11,6 +11,8 @@ use kxian_shared::features::{self, windows::split_ranges};
 use kxian_shared::model::forecast::{CacheMode, ForecastConfig, ForecastInput, forecast};
 use kxian_shared::model::sampling::Rng;
 use kxian_shared::model::{KronosPredictor, KronosTokenizer, Sampling};
+use kxian_shared::predictions::evaluate::crps;
+use kxian_shared::predictions::rows::quantile;
 use serde::Serialize;
 
 use crate::device::{DeviceChoice, pick};
@@ -103,31 +105,6 @@ impl Scores {
         self.crps_pct = avg(2);
         self.coverage_p10_p90 = (self.counts[3] > 0).then(|| avg(3));
     }
-}
-
-/// Sample CRPS: `E|X − y| − ½ E|X − X'|`, computed exactly over the sorted samples.
-pub fn crps(xs: &[f64], y: f64) -> f64 {
-    let n = xs.len() as f64;
-    let mut s: Vec<f64> = xs.to_vec();
-    s.sort_by(f64::total_cmp);
-    let abs: f64 = s.iter().map(|x| (x - y).abs()).sum::<f64>() / n;
-    // Σ_i Σ_j |x_i − x_j| = 2 Σ_i (2i − n + 1) x_(i) for sorted x.
-    let spread: f64 = s
-        .iter()
-        .enumerate()
-        .map(|(i, x)| (2.0 * i as f64 - n + 1.0) * x)
-        .sum::<f64>()
-        * 2.0
-        / (n * n);
-    abs - 0.5 * spread
-}
-
-fn quantile(xs: &[f64], q: f64) -> f64 {
-    let mut s = xs.to_vec();
-    s.sort_by(f64::total_cmp);
-    let pos = q * (s.len() - 1) as f64;
-    let (lo, hi) = (pos.floor() as usize, pos.ceil() as usize);
-    s[lo] + (s[hi] - s[lo]) * (pos - lo as f64)
 }
 
 /// GBM paths of closes fitted on the lookback's log returns.

@@ -125,7 +125,7 @@ pub struct ConfigError {
     pub message: String,
 }
 
-fn check(ok: bool, message: &str) -> Result<(), ConfigError> {
+pub(crate) fn check(ok: bool, message: &str) -> Result<(), ConfigError> {
     if ok {
         Ok(())
     } else {

@@ -184,18 +184,15 @@ pub fn cross(name: &str, v: &[f64], q: f64) -> Vec<f64> {
             }
         }
         "rank" => {
-            for &i in &idx {
-                let less = idx.iter().filter(|&&j| v[j] < v[i]).count() as f64;
-                let equal = idx.iter().filter(|&&j| v[j] == v[i]).count() as f64;
-                out[i] = (less + (equal + 1.0) / 2.0) / n;
+            // (average 0-based rank + 1) / n: the top name is 1, ties share their rank.
+            let values: Vec<f64> = idx.iter().map(|&i| v[i]).collect();
+            for (&i, r) in idx.iter().zip(crate::features::ic::average_ranks(&values)) {
+                out[i] = (r + 1.0) / n;
             }
         }
         "quantile" => {
-            let mut s: Vec<f64> = idx.iter().map(|&i| v[i]).collect();
-            s.sort_by(f64::total_cmp);
-            let pos = q.clamp(0.0, 1.0) * (s.len() - 1) as f64;
-            let (lo, hi) = (pos.floor() as usize, pos.ceil() as usize);
-            let value = s[lo] + (s[hi] - s[lo]) * (pos - lo as f64);
+            let values: Vec<f64> = idx.iter().map(|&i| v[i]).collect();
+            let value = crate::predictions::rows::quantile(&values, q.clamp(0.0, 1.0));
             idx.iter().for_each(|&i| out[i] = value);
         }
         _ => unreachable!("not a cross-sectional operator: {name}"),

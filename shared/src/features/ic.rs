@@ -59,8 +59,8 @@ pub struct IcReport {
     pub correlation: Vec<Vec<f64>>,
 }
 
-/// Ranks from 0 to 1 (ties share their average rank); a single value ranks 0.5.
-fn ranks(xs: &[f64]) -> Vec<f64> {
+/// 0-based ranks, ties sharing their average rank.
+pub(crate) fn average_ranks(xs: &[f64]) -> Vec<f64> {
     let mut idx: Vec<usize> = (0..xs.len()).collect();
     idx.sort_by(|&a, &b| xs[a].total_cmp(&xs[b]));
     let mut out = vec![0.0; xs.len()];
@@ -76,11 +76,16 @@ fn ranks(xs: &[f64]) -> Vec<f64> {
         }
         i = j + 1;
     }
-    let d = (xs.len().max(2) - 1) as f64;
+    out
+}
+
+/// Ranks from 0 to 1 (ties share their average rank); a single value ranks 0.5.
+fn ranks(xs: &[f64]) -> Vec<f64> {
     if xs.len() == 1 {
         return vec![0.5];
     }
-    out.iter().map(|r| r / d).collect()
+    let d = (xs.len().max(2) - 1) as f64;
+    average_ranks(xs).iter().map(|r| r / d).collect()
 }
 
 /// Pearson correlation; `NaN` when either side has no spread.

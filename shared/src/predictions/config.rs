@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
-use crate::backtest::schema::{ConfigError, UniverseConfig};
+use crate::backtest::schema::{ConfigError, UniverseConfig, check};
 
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -131,16 +131,6 @@ pub struct OutputConfig {
     pub store: Option<PathBuf>,
     /// The set's name in the store (default: the config file's stem).
     pub name: Option<String>,
-}
-
-fn check(ok: bool, message: &str) -> Result<(), ConfigError> {
-    if ok {
-        Ok(())
-    } else {
-        Err(ConfigError {
-            message: message.to_string(),
-        })
-    }
 }
 
 /// Reads and checks a `predict` file; the message names the key at fault.

@@ -20,7 +20,6 @@ use kxian_shared::predictions::config::{ForecastSettings, ModelConfig, ModelKind
 use kxian_shared::predictions::rows::{PredictionRow, RowKind, classifier_row, kronos_row};
 use kxian_shared::{Frequency, Symbol, features};
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 
 use crate::cli_error::BadInput;
 use crate::models;
@@ -51,18 +50,13 @@ pub struct ModelId {
     pub sha256: Vec<String>,
 }
 
-fn sha_hex(bytes: &[u8]) -> String {
-    let d = Sha256::digest(bytes);
-    d.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 fn hash_dir(dir: &Path) -> anyhow::Result<Vec<String>> {
     ["config.json", "model.safetensors"]
         .iter()
         .map(|f| {
             let p = dir.join(f);
             std::fs::read(&p)
-                .map(|b| sha_hex(&b))
+                .map(|b| kxian_store::sha256_hex(&b))
                 .map_err(|e| anyhow::Error::new(BadInput(format!("{}: {e}", p.display()))))
         })
         .collect()
@@ -234,7 +228,7 @@ pub fn load(
                         PREDICTOR_WEIGHTS,
                     ]
                     .iter()
-                    .map(|b| sha_hex(b))
+                    .map(|b| kxian_store::sha256_hex(b))
                     .collect();
                     (t, p, (NAME.to_string(), sha))
                 }
