@@ -50,6 +50,15 @@ impl UniverseConfig {
     }
 }
 
+/// A schedule written as a name or a number (`"monthly"`, `5`): how `every` and `rebalance`
+/// read and write, so a config serialised for a walk-forward grid reads back the same.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub(crate) enum NumberOrName {
+    N(i64),
+    Name(String),
+}
+
 /// A day written as a TOML date (`from = 2015-01-05`) or as a string (`"2015-01-05"`).
 pub(crate) fn toml_date<'de, D: serde::Deserializer<'de>>(
     d: D,

@@ -23,6 +23,7 @@ use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Serialize};
 
 use super::engine::{Context, Order, Strategy, Timing, Universe};
+use super::schema::NumberOrName;
 use crate::calendar::TradingCalendar;
 use crate::domain::Symbol;
 use crate::expr::{ExprError, Panel};
@@ -33,8 +34,8 @@ pub const PRICE_FIELDS: [&str; 7] = [
     "$open", "$high", "$low", "$close", "$volume", "$amount", "$vwap",
 ];
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(try_from = "NumberOrName", into = "NumberOrName")]
 pub enum Rebalance {
     Daily,
     Weekly,
@@ -44,27 +45,31 @@ pub enum Rebalance {
     Days(usize),
 }
 
-impl<'de> Deserialize<'de> for Rebalance {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        #[derive(Deserialize)]
-        #[serde(untagged)]
-        enum Raw {
-            N(i64),
-            Name(String),
-        }
-        match Raw::deserialize(d)? {
-            Raw::N(n) if n >= 1 => Ok(Rebalance::Days(n as usize)),
-            Raw::N(n) => Err(serde::de::Error::custom(format!(
-                "{n}: a number of days is at least 1"
-            ))),
-            Raw::Name(s) => match s.as_str() {
+impl TryFrom<NumberOrName> for Rebalance {
+    type Error = String;
+    fn try_from(v: NumberOrName) -> Result<Self, String> {
+        match v {
+            NumberOrName::N(n) if n >= 1 => Ok(Rebalance::Days(n as usize)),
+            NumberOrName::N(n) => Err(format!("{n}: a number of days is at least 1")),
+            NumberOrName::Name(s) => match s.as_str() {
                 "daily" => Ok(Rebalance::Daily),
                 "weekly" => Ok(Rebalance::Weekly),
                 "monthly" => Ok(Rebalance::Monthly),
-                other => Err(serde::de::Error::custom(format!(
+                other => Err(format!(
                     "`{other}`: expected \"daily\", \"weekly\", \"monthly\" or a number of trading days"
-                ))),
+                )),
             },
+        }
+    }
+}
+
+impl From<Rebalance> for NumberOrName {
+    fn from(r: Rebalance) -> Self {
+        match r {
+            Rebalance::Daily => NumberOrName::Name("daily".into()),
+            Rebalance::Weekly => NumberOrName::Name("weekly".into()),
+            Rebalance::Monthly => NumberOrName::Name("monthly".into()),
+            Rebalance::Days(n) => NumberOrName::N(n as i64),
         }
     }
 }
@@ -451,6 +456,19 @@ mod tests {
         };
         assert!(upto(&a).len() > 5);
         assert_eq!(upto(&a), upto(&b));
+    }
+
+    /// A walk-forward grid serialises the strategy and reads it back: the schedule survives.
+    #[test]
+    fn the_config_reads_back_as_it_serialises() {
+        for text in [
+            "score = \"$close\"\nrebalance = 5\n",
+            "score = \"$close\"\nrebalance = \"weekly\"\n",
+        ] {
+            let c = cfg(text);
+            let back: TopK = toml::Value::try_from(&c).unwrap().try_into().unwrap();
+            assert_eq!(back, c);
+        }
     }
 
     #[test]

@@ -4,6 +4,13 @@
 use chrono::NaiveDate;
 use serde::{Deserialize, Deserializer, Serialize};
 
+use std::path::Path;
+
+use super::layout::JobDir;
+use crate::backtest::schema::{NumberOrName, UniverseConfig};
+use crate::predictions::config::{
+    Every, ForecastSettings, ModelConfig, ModelKind, OutputConfig, PredictConfig, ScheduleConfig,
+};
 use crate::{Adjustment, Frequency, Symbol};
 
 /// Where a download's bars come from.
@@ -463,10 +470,9 @@ impl PredictJob {
             return Err("symbols: give symbols or a board".into());
         }
         let every = self.every.trim();
-        let ok = ["day", "week_end", "month_end"].contains(&every)
-            || every
-                .parse::<u32>()
-                .is_ok_and(|n| (1..=10_000).contains(&n));
+        let ok = self
+            .schedule(every)
+            .is_ok_and(|e| !matches!(e, Every::Bars(n) if n > 10_000));
         if !ok {
             return Err(format!(
                 "every: `{every}` is not day, week_end, month_end or a number of bars"
@@ -498,77 +504,59 @@ impl PredictJob {
         Ok(())
     }
 
+    /// `every` as the predict file reads it: a name, or a number of bars.
+    fn schedule(&self, every: &str) -> Result<Every, String> {
+        Every::try_from(match every.parse::<i64>() {
+            Ok(n) => NumberOrName::N(n),
+            Err(_) => NumberOrName::Name(every.to_string()),
+        })
+    }
+
     /// The `predict` file for this job: the store as the universe, the job's folder for the
     /// model (copied in by the runner) and the output.
-    pub fn config_toml(
-        &self,
-        store: &std::path::Path,
-        dir: &super::layout::JobDir,
-        id: i64,
-    ) -> String {
-        let q = |p: &std::path::Path| toml_string(&p.display().to_string());
-        let mut t = String::from("[universe]\n");
-        t.push_str(&format!("store = {}\n", q(store)));
-        if !self.symbols.is_empty() {
-            let list: Vec<String> = self.symbols.iter().map(|s| toml_string(s)).collect();
-            t.push_str(&format!("symbols = [{}]\n", list.join(", ")));
-        }
-        if let Some(b) = &self.board {
-            t.push_str(&format!("board = {}\n", toml_string(b)));
-        }
-        t.push_str(&format!(
-            "adjustment = {}\n",
-            toml_string(self.adjustment.as_str())
-        ));
+    pub fn config_toml(&self, store: &Path, dir: &JobDir, id: i64) -> String {
         let base = dir.base();
-        t.push_str(&format!(
-            "[model]\nkind = \"kronos\"\ntokenizer = {}\npredictor = {}\nname = {}\n",
-            q(&base.join("tokenizer")),
-            q(&base.join("predictor")),
-            toml_string(self.model.as_deref().unwrap_or(DEFAULT_MODEL_ID))
-        ));
-        let every = if self.every.parse::<u32>().is_ok() {
-            self.every.clone()
-        } else {
-            toml_string(&self.every)
+        let config = PredictConfig {
+            universe: UniverseConfig {
+                store: Some(store.to_path_buf()),
+                symbols: self.symbols.clone(),
+                board: self.board.clone(),
+                adjustment: Some(self.adjustment),
+                ..UniverseConfig::default()
+            },
+            model: ModelConfig {
+                kind: ModelKind::Kronos,
+                tokenizer: Some(base.join("tokenizer")),
+                predictor: Some(base.join("predictor")),
+                path: None,
+                name: Some(
+                    self.model
+                        .as_deref()
+                        .unwrap_or(DEFAULT_MODEL_ID)
+                        .to_string(),
+                ),
+            },
+            schedule: ScheduleConfig {
+                every: self.schedule(&self.every).unwrap_or(Every::MonthEnd),
+                from: self.from,
+                to: self.to,
+            },
+            forecast: ForecastSettings {
+                horizon: self.horizon as usize,
+                samples: self.samples as usize,
+                lookback: self.lookback as usize,
+                seed: self.seed,
+                ..ForecastSettings::default()
+            },
+            output: OutputConfig {
+                csv: Some(dir.predictions_csv()),
+                parquet: Some(dir.predictions_parquet()),
+                store: Some(store.to_path_buf()),
+                name: Some(self.name.clone().unwrap_or_else(|| format!("job-{id}"))),
+            },
         };
-        t.push_str(&format!("[schedule]\nevery = {every}\n"));
-        if let Some(f) = self.from {
-            t.push_str(&format!("from = {f}\n"));
-        }
-        if let Some(to) = self.to {
-            t.push_str(&format!("to = {to}\n"));
-        }
-        t.push_str(&format!(
-            "[forecast]\nhorizon = {}\nsamples = {}\nlookback = {}\nseed = {}\n",
-            self.horizon, self.samples, self.lookback, self.seed
-        ));
-        let name = self.name.clone().unwrap_or_else(|| format!("job-{id}"));
-        t.push_str(&format!(
-            "[output]\ncsv = {}\nparquet = {}\nstore = {}\nname = {}\n",
-            q(&dir.predictions_csv()),
-            q(&dir.predictions_parquet()),
-            q(store),
-            toml_string(&name)
-        ));
-        t
+        toml::to_string(&config).expect("a predict file serialises to TOML")
     }
-}
-
-/// A TOML basic string (quotes and backslashes escaped).
-fn toml_string(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            c if c.is_control() => out.push_str(&format!("\\u{:04X}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
 }
 
 impl JobSpec {

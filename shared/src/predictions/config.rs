@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
-use crate::backtest::schema::{ConfigError, UniverseConfig, check};
+use crate::backtest::schema::{ConfigError, NumberOrName, UniverseConfig, check};
 
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -44,8 +44,8 @@ pub struct ModelConfig {
 }
 
 /// How often a prediction is made.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "NumberOrName", into = "NumberOrName")]
 pub enum Every {
     Day,
     WeekEnd,
@@ -54,27 +54,31 @@ pub enum Every {
     Bars(usize),
 }
 
-impl<'de> Deserialize<'de> for Every {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        #[derive(Deserialize)]
-        #[serde(untagged)]
-        enum Raw {
-            N(i64),
-            Name(String),
-        }
-        match Raw::deserialize(d)? {
-            Raw::N(n) if n >= 1 => Ok(Every::Bars(n as usize)),
-            Raw::N(n) => Err(serde::de::Error::custom(format!(
-                "{n} bars: a number of bars must be at least 1"
-            ))),
-            Raw::Name(s) => match s.as_str() {
+impl TryFrom<NumberOrName> for Every {
+    type Error = String;
+    fn try_from(v: NumberOrName) -> Result<Self, String> {
+        match v {
+            NumberOrName::N(n) if n >= 1 => Ok(Every::Bars(n as usize)),
+            NumberOrName::N(n) => Err(format!("{n} bars: a number of bars must be at least 1")),
+            NumberOrName::Name(s) => match s.as_str() {
                 "day" => Ok(Every::Day),
                 "week_end" => Ok(Every::WeekEnd),
                 "month_end" => Ok(Every::MonthEnd),
-                other => Err(serde::de::Error::custom(format!(
+                other => Err(format!(
                     "`{other}`: expected \"day\", \"week_end\", \"month_end\" or a number of bars"
-                ))),
+                )),
             },
+        }
+    }
+}
+
+impl From<Every> for NumberOrName {
+    fn from(e: Every) -> Self {
+        match e {
+            Every::Day => NumberOrName::Name("day".into()),
+            Every::WeekEnd => NumberOrName::Name("week_end".into()),
+            Every::MonthEnd => NumberOrName::Name("month_end".into()),
+            Every::Bars(n) => NumberOrName::N(n as i64),
         }
     }
 }
