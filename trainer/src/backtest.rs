@@ -91,11 +91,19 @@ pub(crate) fn resolve(base: &Path, p: &Path) -> PathBuf {
 }
 
 pub fn parse_config(path: &Path) -> Result<BacktestConfig, BacktestError> {
+    read_config(path, config::parse)
+}
+
+/// Reads a TOML file with `parse`; either failure names the file.
+pub(crate) fn read_config<T>(
+    path: &Path,
+    parse: impl FnOnce(&str) -> Result<T, config::ConfigError>,
+) -> Result<T, BacktestError> {
     let text = std::fs::read_to_string(path).map_err(|source| BacktestError::Read {
         path: path.to_path_buf(),
         source,
     })?;
-    config::parse(&text).map_err(|e| BacktestError::Config {
+    parse(&text).map_err(|e| BacktestError::Config {
         path: path.to_path_buf(),
         message: e.message,
     })

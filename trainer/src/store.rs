@@ -116,6 +116,27 @@ fn with_store<T>(
     })
 }
 
+/// Runs `work` against the whole store at `path` (migrated and writable, where prediction sets
+/// are kept and read back; `load` above is the read-only path for bars) on a current-thread
+/// runtime; the store is closed whatever `work` returns.
+pub fn with_writable_store<T>(
+    path: &Path,
+    work: impl AsyncFnOnce(&kxian_store::Store) -> anyhow::Result<T>,
+) -> anyhow::Result<T> {
+    use anyhow::Context as _;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(async {
+        let store = kxian_store::Store::open(path)
+            .await
+            .with_context(|| format!("opening the store {}", path.display()))?;
+        let out = work(&store).await;
+        store.close().await;
+        out
+    })
+}
+
 /// The selected series, each `(symbol, bars)` in ascending time.
 pub fn load(sel: &StoreSelection, path: &Path) -> Result<Vec<(String, Vec<Bar>)>, StoreError> {
     let symbols: Vec<String> = sel

@@ -4,7 +4,6 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use anyhow::Context as _;
 use kxian_shared::Bar;
 use kxian_shared::predictions::calibrate::CalibrationOptions;
 use kxian_shared::predictions::evaluate::{PredictionReport, report};
@@ -50,13 +49,7 @@ fn store_rows(
     reader: StoreReader,
     pick: StorePick<'_>,
 ) -> anyhow::Result<(RowKind, Vec<PredictionRow>)> {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    rt.block_on(async {
-        let store = kxian_store::Store::open(db)
-            .await
-            .with_context(|| format!("opening the store {}", db.display()))?;
+    crate::store::with_writable_store(db, async |store| {
         let viewer = reader.viewer();
         let set = match pick {
             StorePick::Id(id) => store.prediction_set(viewer, id).await?,
@@ -67,15 +60,12 @@ fn store_rows(
                 .find(|s| s.name == name && s.owner_id == reader.as_user),
         };
         let Some(set) = set else {
-            store.close().await;
             crate::bail_input!(
                 "{}: no prediction set {pick} (run `predict` first)",
                 db.display()
             );
         };
-        let rows = store.prediction_rows(&set).await?;
-        store.close().await;
-        Ok((set.kind, rows))
+        Ok((set.kind, store.prediction_rows(&set).await?))
     })
 }
 

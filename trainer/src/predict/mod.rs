@@ -114,14 +114,7 @@ pub struct Params {
 }
 
 pub fn parse_config(path: &Path) -> Result<PredictConfig, BacktestError> {
-    let text = std::fs::read_to_string(path).map_err(|source| BacktestError::Read {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    config::parse(&text).map_err(|e| BacktestError::Config {
-        path: path.to_path_buf(),
-        message: e.message,
-    })
+    backtest::read_config(path, config::parse)
 }
 
 /// The universe's series, checked: every symbol named is there, and the bars are daily.

@@ -184,13 +184,7 @@ pub(super) struct SetMeta<'a> {
 
 /// Stores the set (replacing the owner's set of that name); returns its id.
 pub(super) fn store_set(db: &Path, meta: &SetMeta<'_>, journal: &Path) -> anyhow::Result<i64> {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    rt.block_on(async {
-        let store = kxian_store::Store::open(db)
-            .await
-            .with_context(|| format!("opening the store {}", db.display()))?;
+    crate::store::with_writable_store(db, async |store| {
         let set = kxian_store::NewPredictionSet {
             name: meta.name.clone(),
             owner: meta.owner,
@@ -211,11 +205,9 @@ pub(super) fn store_set(db: &Path, meta: &SetMeta<'_>, journal: &Path) -> anyhow
                 .transpose()?,
         };
         let rows = read_rows(journal)?.map(|r| r.map_err(|e| format!("{e:#}")));
-        let id = store
+        store
             .insert_prediction_set(&set, rows)
             .await
-            .with_context(|| format!("storing the set in {}", db.display()));
-        store.close().await;
-        id
+            .with_context(|| format!("storing the set in {}", db.display()))
     })
 }
