@@ -43,6 +43,8 @@ pub struct BacktestArgs {
     /// Write the whole result (equity curve, fills, rejections, metrics) as JSON here.
     #[arg(long, short)]
     pub output: Option<PathBuf>,
+    #[command(flatten)]
+    pub reader: store::StoreReader,
 }
 
 /// What `--output` writes: the run over the whole range, and the walk-forward when asked for.
@@ -126,14 +128,15 @@ pub fn load_universe_as(
             skip_invalid: u.skip_invalid,
             ..ImportOptions::default()
         };
-        let loaded = input::load(&resolve(base, f), &opts, None)?;
+        let path = resolve(base, f);
+        let loaded = input::load(&path, &opts, None)?;
         let s = loaded.series;
-        let bars = s
-            .bars
-            .into_iter()
-            .filter(|b| u.contains(b.ts.date()))
-            .collect();
-        universe.insert(s.symbol, bars);
+        u.check_daily(&path.display().to_string(), s.frequency)
+            .map_err(|e| BacktestError::Config {
+                path: path.clone(),
+                message: e.message,
+            })?;
+        universe.insert(s.symbol, u.trim(s.bars));
     }
     if let Some(db) = &u.store {
         let sel = StoreSelection {
@@ -142,13 +145,13 @@ pub fn load_universe_as(
             board: u.board.clone(),
             frequency: u.frequency.unwrap_or(Frequency::Daily),
             adjustment: u.adjustment.unwrap_or(Adjustment::None),
-            from: u.from,
+            from: u.read_from(),
             to: u.to,
             reader,
         };
         for (symbol, bars) in store::load(&sel, &resolve(base, db))? {
             if let Ok(sym) = symbol.parse::<Symbol>() {
-                universe.insert(sym, bars);
+                universe.insert(sym, u.trim(bars));
             }
         }
     }
@@ -192,40 +195,63 @@ fn load_signals(
     Ok(Some(signals))
 }
 
-/// Reads a `top_k` or `threshold` strategy's prediction set (`predictions = "preds.csv"`) into
-/// its `pred.` fields.
+/// Reads a `top_k` or `threshold` strategy's prediction set (`predictions = "preds.csv"`, a
+/// stored set's id or `{ name = "…" }` from the universe's store) into its `pred.` fields.
 fn attach_predictions(
     config: &mut BacktestConfig,
     base: &Path,
     config_path: &Path,
+    reader: store::StoreReader,
 ) -> Result<(), BacktestError> {
-    let file = match &config.strategy {
+    use crate::predict::evaluate::{StorePick, store_rows};
+    use kxian_shared::backtest::fields::PredictionSource;
+    let source = match &config.strategy {
         StrategyConfig::TopK(t) => t.predictions.clone(),
         StrategyConfig::Threshold(t) => t.predictions.clone(),
         _ => None,
     };
-    let Some(file) = file else {
+    let Some(source) = source else {
         return Ok(());
     };
-    let path = resolve(base, &file);
-    let text = std::fs::read_to_string(&path).map_err(|source| BacktestError::Read {
-        path: path.clone(),
-        source,
-    })?;
-    let (kind, rows) =
-        kxian_shared::predictions::rows::from_csv(&text).map_err(|e| BacktestError::Config {
-            path: path.clone(),
-            message: e.to_string(),
-        })?;
+    let bad = |path: &Path, message: String| BacktestError::Config {
+        path: path.to_path_buf(),
+        message,
+    };
+    let (kind, rows) = match &source {
+        PredictionSource::File(file) => {
+            let path = resolve(base, file);
+            let text = std::fs::read_to_string(&path).map_err(|source| BacktestError::Read {
+                path: path.clone(),
+                source,
+            })?;
+            kxian_shared::predictions::rows::from_csv(&text)
+                .map_err(|e| bad(&path, e.to_string()))?
+        }
+        PredictionSource::Id(_) | PredictionSource::Named { .. } => {
+            let Some(db) = &config.universe.store else {
+                return Err(bad(
+                    config_path,
+                    format!(
+                        "strategy.predictions: {source} is read from the universe's store; give [universe] store"
+                    ),
+                ));
+            };
+            let pick = match &source {
+                PredictionSource::Id(id) => StorePick::Id(*id),
+                PredictionSource::Named { name } => StorePick::Name(name),
+                PredictionSource::File(_) => unreachable!(),
+            };
+            let db = resolve(base, db);
+            store_rows(&db, reader, pick)
+                .map_err(|e| bad(config_path, format!("strategy.predictions: {e:#}")))?
+        }
+    };
     let attached = match &mut config.strategy {
         StrategyConfig::TopK(t) => t.attach(kind, rows),
         StrategyConfig::Threshold(t) => t.attach(kind, rows),
         _ => Ok(()),
     };
-    attached.map_err(|message| BacktestError::Config {
-        path: config_path.to_path_buf(),
-        message,
-    })
+    attached.map_err(|message| bad(config_path, message))
 }
 
 /// The whole command: returns the report text and the result.
@@ -236,8 +262,8 @@ pub fn run_command(args: &BacktestArgs) -> Result<(String, Outcome), BacktestErr
         .parent()
         .map(Path::to_path_buf)
         .unwrap_or_default();
-    attach_predictions(&mut config, &base, &args.config)?;
-    let universe = load_universe(&config.universe, &base)?;
+    attach_predictions(&mut config, &base, &args.config, args.reader)?;
+    let universe = load_universe_as(&config.universe, &base, args.reader)?;
     let signals = load_signals(&config, &base, &universe)?;
     let done =
         config::run_all(&config, &universe, signals.as_ref()).map_err(|e| BacktestError::Run {

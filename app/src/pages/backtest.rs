@@ -232,12 +232,12 @@ pub fn BacktestPage() -> impl IntoView {
                     &s.to_string(),
                     u.frequency.unwrap_or(Frequency::Daily),
                     u.adjustment.unwrap_or(Adjustment::None),
-                    u.from,
+                    u.read_from(),
                     u.to,
                 )
                 .await
                 {
-                    Ok(r) => universe.insert(r.symbol, r.bars),
+                    Ok(r) => universe.insert(r.symbol, u.trim(r.bars)),
                     Err(e) => return state.set(State::Failed(format!("{s}: {e}"))),
                 }
             }

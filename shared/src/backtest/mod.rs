@@ -4,6 +4,7 @@
 
 pub mod config;
 pub mod engine;
+pub mod fields;
 pub mod metrics;
 pub mod report;
 pub mod risk;

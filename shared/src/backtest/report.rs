@@ -20,12 +20,18 @@ pub fn describe_strategy(s: &StrategyConfig) -> String {
         ),
         StrategyConfig::SmaCross(c) => format!("SMA crossover {}/{}", c.fast, c.slow),
         StrategyConfig::TopK(t) => format!(
-            "top {} by `{}`, rebalanced {}{}{}",
+            "top {} by `{}`, {} weights, rebalanced {}{}{}",
             t.k.map_or_else(
                 || format!("{:.0} %", t.top_fraction.unwrap_or(0.2) * 100.0),
                 |k| k.to_string()
             ),
             t.score,
+            match t.weighting {
+                super::top_k::Weighting::Equal => "equal",
+                super::top_k::Weighting::Score => "score-proportional",
+                super::top_k::Weighting::InverseVol => "inverse-volatility",
+                super::top_k::Weighting::FloatCap => "float-cap",
+            },
             match t.rebalance {
                 super::top_k::Rebalance::Daily => "daily".to_string(),
                 super::top_k::Rebalance::Weekly => "weekly".to_string(),
@@ -89,7 +95,15 @@ pub fn report(config: &BacktestConfig, universe: &Universe, r: &BacktestResult) 
             on(w.price_limits),
             on(w.lots),
             on(w.fees)
-        )
+        ) + match (
+            config.engine.fees.stamp_duty,
+            config.engine.fees.transfer_fee,
+        ) {
+            (true, true) => "",
+            (false, true) => " (no stamp duty)",
+            (true, false) => " (no transfer fee)",
+            (false, false) => " (commission only: no stamp duty, no transfer fee)",
+        }
     };
     let _ = writeln!(s, "rules         {rules}");
     let start = config.engine.initial_cash;

@@ -27,7 +27,7 @@ pub struct BacktestConfig {
 
 /// Where the bars come from: files, or the store by symbols or board. The browser reads the
 /// server's store and refuses `files` and `store`.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct UniverseConfig {
     pub files: Vec<PathBuf>,
@@ -42,11 +42,63 @@ pub struct UniverseConfig {
     pub from: Option<NaiveDate>,
     #[serde(deserialize_with = "toml_date")]
     pub to: Option<NaiveDate>,
+    /// Bars of each symbol before `from` that reach the strategy as history, so indicators
+    /// are warm on the first day; nothing is traded on them.
+    pub warmup: usize,
+}
+
+impl Default for UniverseConfig {
+    fn default() -> Self {
+        UniverseConfig {
+            files: Vec::new(),
+            skip_invalid: false,
+            store: None,
+            symbols: Vec::new(),
+            board: None,
+            frequency: None,
+            adjustment: None,
+            from: None,
+            to: None,
+            warmup: 250,
+        }
+    }
 }
 
 impl UniverseConfig {
     pub fn contains(&self, d: NaiveDate) -> bool {
         self.from.is_none_or(|f| d >= f) && self.to.is_none_or(|t| d <= t)
+    }
+
+    /// The first day to read from a store so that `warmup` bars before `from` are there: two
+    /// calendar days per bar covers weekends, holidays and most suspensions.
+    pub fn read_from(&self) -> Option<NaiveDate> {
+        self.from
+            .map(|f| f - chrono::Days::new(2 * self.warmup as u64 + 10))
+    }
+
+    /// A series cut to the run: bars up to `to`, and at most `warmup` of them before `from`.
+    pub fn trim(&self, mut bars: Vec<crate::Bar>) -> Vec<crate::Bar> {
+        if let Some(t) = self.to {
+            bars.retain(|b| b.ts.date() <= t);
+        }
+        if let Some(f) = self.from {
+            let first = bars.partition_point(|b| b.ts.date() < f);
+            bars.drain(..first.saturating_sub(self.warmup));
+        }
+        bars
+    }
+
+    /// The engine is daily: intraday bars are refused, naming the frequency.
+    pub fn check_daily(&self, what: &str, frequency: Frequency) -> Result<(), ConfigError> {
+        if frequency == Frequency::Daily {
+            return Ok(());
+        }
+        Err(ConfigError {
+            message: format!(
+                "{what}: {} bars; the backtest engine trades daily bars (T+1 settles by day, price limits are daily), so intraday universes are refused — use daily bars",
+                frequency.as_str()
+            ),
+        })
     }
 }
 
@@ -156,6 +208,9 @@ pub fn parse(text: &str) -> Result<BacktestConfig, ConfigError> {
     )?;
     if let (Some(f), Some(t)) = (config.universe.from, config.universe.to) {
         check(f <= t, "universe: `from` is after `to`")?;
+    }
+    if let Some(f) = config.universe.frequency {
+        config.universe.check_daily("universe.frequency", f)?;
     }
     if let Some(w) = &config.walk_forward {
         w.validate(&config.strategy)?;

@@ -19,7 +19,7 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 use super::engine::{Context, Order, Strategy, Timing, Universe};
-use super::top_k::{fields_for, panel_for, symbol_index};
+use super::fields::{PredictionSource, fields_for, panel_for, symbol_index};
 use crate::domain::Symbol;
 use crate::expr::ExprError;
 use crate::predictions::rows::{PredictionRow, RowKind};
@@ -39,8 +39,9 @@ pub struct Threshold {
     pub weight: Option<f64>,
     #[serde(default)]
     pub rank: Option<String>,
+    /// A prediction set for `pred.` fields, as for `top_k`.
     #[serde(default)]
-    pub predictions: Option<std::path::PathBuf>,
+    pub predictions: Option<PredictionSource>,
     #[serde(skip)]
     pub rows: Option<std::sync::Arc<Vec<PredictionRow>>>,
 }
@@ -103,7 +104,14 @@ fn holds(v: f64) -> bool {
 
 impl ThresholdStrategy {
     pub fn new(cfg: &Threshold, universe: &Universe) -> Result<ThresholdStrategy, ExprError> {
-        let panel = panel_for(universe, cfg.predictions.is_some(), cfg.rows.as_deref());
+        let mut exprs = vec![cfg.buy.as_str(), cfg.sell.as_str()];
+        exprs.extend(cfg.rank.as_deref());
+        let panel = panel_for(
+            universe,
+            &exprs,
+            cfg.predictions.is_some(),
+            cfg.rows.as_deref().map(Vec::as_slice),
+        );
         Ok(ThresholdStrategy {
             buy: panel.evaluate(&cfg.buy)?,
             sell: panel.evaluate(&cfg.sell)?,

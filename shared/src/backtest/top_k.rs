@@ -26,13 +26,11 @@ use super::engine::{Context, Order, Strategy, Timing, Universe};
 use super::schema::NumberOrName;
 use crate::calendar::TradingCalendar;
 use crate::domain::Symbol;
-use crate::expr::{ExprError, Panel};
-use crate::predictions::rows::{Detail, PredictionRow, RowKind};
+use crate::expr::ExprError;
+use crate::predictions::rows::{PredictionRow, RowKind};
 
-/// The fields a backtest's expressions may use.
-pub const PRICE_FIELDS: [&str; 7] = [
-    "$open", "$high", "$low", "$close", "$volume", "$amount", "$vwap",
-];
+pub use super::fields::PRICE_FIELDS;
+use super::fields::{PredictionSource, fields_for, panel_for, symbol_index};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(try_from = "NumberOrName", into = "NumberOrName")]
@@ -74,6 +72,21 @@ impl From<Rebalance> for NumberOrName {
     }
 }
 
+/// How a `top_k` strategy's chosen names share the equity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Weighting {
+    #[default]
+    Equal,
+    /// In proportion to the score (a negative score counts as zero; equal when none is
+    /// positive): meant for positive scores such as `pred.p_up` or `rank(…)`.
+    Score,
+    /// In proportion to 1 / the standard deviation of the last 20 daily returns.
+    InverseVol,
+    /// In proportion to float market cap: needs float shares from reference data.
+    FloatCap,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TopK {
@@ -88,102 +101,16 @@ pub struct TopK {
     pub rebalance: Rebalance,
     #[serde(default)]
     pub filter: Option<String>,
-    /// A prediction set's CSV (`kxian-trainer predict`): its columns become `pred.score`,
-    /// `pred.p_up`, … on each row's as-of date (missing on other dates).
+    /// How the chosen names share the equity.
     #[serde(default)]
-    pub predictions: Option<std::path::PathBuf>,
+    pub weighting: Weighting,
+    /// A prediction set (a CSV of `kxian-trainer predict`, or a stored set by id or name):
+    /// its columns become `pred.score`, `pred.p_up`, … while each forecast is in force.
+    #[serde(default)]
+    pub predictions: Option<PredictionSource>,
     /// The set's rows, attached by whoever read the file ([`TopK::attach`]).
     #[serde(skip)]
     pub rows: Option<std::sync::Arc<Vec<PredictionRow>>>,
-}
-
-/// A prediction set's columns as expression fields.
-fn pred_fields(kind: Option<RowKind>) -> Vec<String> {
-    let mut cols: Vec<&str> = vec!["score", "p_up"];
-    match kind {
-        Some(RowKind::Kronos) => cols.extend(["exp_return", "q10", "q50", "q90"]),
-        Some(RowKind::Classifier) => cols.extend(["p_down", "p_flat"]),
-        None => cols.extend(["exp_return", "q10", "q50", "q90", "p_down", "p_flat"]),
-    }
-    cols.iter().map(|c| format!("pred.{c}")).collect()
-}
-
-/// A row's value of a `pred.` column.
-fn pred_value(r: &PredictionRow, field: &str) -> f64 {
-    match (field, &r.detail) {
-        ("pred.score", _) => r.score,
-        ("pred.p_up", _) => r.p_up,
-        ("pred.exp_return", Detail::Kronos { exp_return, .. }) => *exp_return,
-        ("pred.q10", Detail::Kronos { q10, .. }) => *q10,
-        ("pred.q50", Detail::Kronos { q50, .. }) => *q50,
-        ("pred.q90", Detail::Kronos { q90, .. }) => *q90,
-        ("pred.p_down", Detail::Classifier { p_down, .. }) => *p_down,
-        ("pred.p_flat", Detail::Classifier { p_flat, .. }) => *p_flat,
-        _ => f64::NAN,
-    }
-}
-
-/// The fields an expression may use: prices, and a prediction set's columns when the strategy
-/// names one (all of both kinds' until the set's kind is known).
-pub(super) fn fields_for(predictions: bool, kind: Option<RowKind>) -> Vec<String> {
-    let mut fields: Vec<String> = PRICE_FIELDS.iter().map(|f| f.to_string()).collect();
-    if predictions {
-        fields.extend(pred_fields(kind));
-    }
-    fields
-}
-
-/// The universe as a panel, with a prediction set's columns on each row's as-of date. Without
-/// the rows (nobody read the file) those columns are missing, and nothing is bought on them.
-pub(super) fn panel_for(
-    universe: &Universe,
-    predictions: bool,
-    rows: Option<&Vec<PredictionRow>>,
-) -> Panel {
-    let series: BTreeMap<String, Vec<crate::Bar>> = universe
-        .series()
-        .iter()
-        .map(|(s, b)| (s.to_string(), b.clone()))
-        .collect();
-    let mut panel = Panel::from_bars(&series);
-    if predictions {
-        let at: BTreeMap<NaiveDate, usize> = panel
-            .dates
-            .iter()
-            .enumerate()
-            .map(|(i, d)| (*d, i))
-            .collect();
-        let sym: BTreeMap<String, usize> = panel
-            .symbols
-            .iter()
-            .enumerate()
-            .map(|(i, s)| (s.clone(), i))
-            .collect();
-        for field in pred_fields(None) {
-            let mut grid = vec![vec![f64::NAN; panel.dates.len()]; panel.symbols.len()];
-            for r in rows.into_iter().flatten() {
-                if let (Some(&s), Some(&d)) = (sym.get(r.symbol.as_str()), at.get(&r.as_of)) {
-                    grid[s][d] = pred_value(r, &field);
-                }
-            }
-            panel.insert(&field, grid);
-        }
-    }
-    panel
-}
-
-/// Symbol positions in a panel built by [`panel_for`].
-pub(super) fn symbol_index(universe: &Universe, panel: &Panel) -> BTreeMap<Symbol, usize> {
-    let by_name: BTreeMap<&str, usize> = panel
-        .symbols
-        .iter()
-        .enumerate()
-        .map(|(i, s)| (s.as_str(), i))
-        .collect();
-    universe
-        .symbols()
-        .filter_map(|s| by_name.get(s.to_string().as_str()).map(|&i| (s.clone(), i)))
-        .collect()
 }
 
 impl TopK {
@@ -217,6 +144,9 @@ impl TopK {
         {
             return Err("strategy.top_fraction: must be in (0, 1]".into());
         }
+        if self.weighting == Weighting::FloatCap {
+            return Err("strategy.weighting: `float_cap` needs float shares from the reference data, which this store does not hold yet; use \"equal\", \"score\" or \"inverse_vol\"".into());
+        }
         if self.k.is_some() && self.top_fraction.is_some() {
             return Err("strategy: give `k` or `top_fraction`, not both".into());
         }
@@ -236,7 +166,14 @@ pub struct TopKStrategy {
 
 impl TopKStrategy {
     pub fn new(cfg: &TopK, universe: &Universe) -> Result<TopKStrategy, ExprError> {
-        let panel = panel_for(universe, cfg.predictions.is_some(), cfg.rows.as_deref());
+        let mut exprs = vec![cfg.score.as_str()];
+        exprs.extend(cfg.filter.as_deref());
+        let panel = panel_for(
+            universe,
+            &exprs,
+            cfg.predictions.is_some(),
+            cfg.rows.as_deref().map(Vec::as_slice),
+        );
         let score = panel.evaluate(&cfg.score)?;
         let filter = cfg
             .filter
@@ -270,6 +207,47 @@ impl TopKStrategy {
             Rebalance::Weekly => next().iso_week() != day.iso_week(),
             Rebalance::Monthly => next().month() != day.month(),
             Rebalance::Days(n) => (self.days - 1).is_multiple_of(n),
+        }
+    }
+}
+
+impl TopKStrategy {
+    /// Each target's share of equity, summing to just under 1 so fees never overdraw.
+    fn weights(&self, ctx: &Context<'_>, d: usize, target: &[&Symbol]) -> Vec<f64> {
+        let raw: Vec<f64> = match self.cfg.weighting {
+            Weighting::Equal | Weighting::FloatCap => vec![1.0; target.len()],
+            Weighting::Score => target
+                .iter()
+                .map(|s| {
+                    let v = self.symbols.get(*s).map_or(f64::NAN, |&i| self.score[i][d]);
+                    if v.is_finite() { v.max(0.0) } else { 0.0 }
+                })
+                .collect(),
+            Weighting::InverseVol => target
+                .iter()
+                .map(|s| {
+                    let h = ctx.history(s);
+                    let r: Vec<f64> = h[h.len().saturating_sub(21)..]
+                        .windows(2)
+                        .map(|w| w[1].close / w[0].close - 1.0)
+                        .filter(|x| x.is_finite())
+                        .collect();
+                    let n = r.len() as f64;
+                    let m = r.iter().sum::<f64>() / n;
+                    let sd = (r.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / (n - 1.0)).sqrt();
+                    if r.len() >= 5 && sd > 0.0 {
+                        1.0 / sd
+                    } else {
+                        0.0
+                    }
+                })
+                .collect(),
+        };
+        let total: f64 = raw.iter().sum();
+        if total > 0.0 {
+            raw.iter().map(|w| 0.998 * w / total).collect()
+        } else {
+            vec![0.998 / target.len() as f64; target.len()]
         }
     }
 }
@@ -342,13 +320,13 @@ impl Strategy for TopKStrategy {
             }
             keep
         };
-        let w = 0.998 / target.len() as f64;
+        let weights = self.weights(ctx, d, &target);
         let mut orders: Vec<Order> = held
             .iter()
             .filter(|s| !target.contains(s))
             .filter_map(|s| ctx.order_target_weight(s, 0.0, Timing::Open))
             .collect();
-        for s in target {
+        for (s, w) in target.into_iter().zip(weights) {
             orders.extend(ctx.order_target_weight(s, w, Timing::Open));
         }
         orders

@@ -15,6 +15,26 @@ pub enum Expr {
     Call(String, Vec<Expr>),
 }
 
+impl Expr {
+    /// The panel columns the expression reads, so a caller computes only those.
+    pub fn fields(&self) -> std::collections::BTreeSet<&str> {
+        let mut out = std::collections::BTreeSet::new();
+        let mut stack = vec![self];
+        while let Some(e) = stack.pop() {
+            match e {
+                Expr::Num(_) => {}
+                Expr::Field(f) => {
+                    out.insert(f.as_str());
+                }
+                Expr::Neg(x) | Expr::Not(x) => stack.push(x),
+                Expr::Binary(_, a, b) => stack.extend([a.as_ref(), b.as_ref()]),
+                Expr::Call(_, args) => stack.extend(args),
+            }
+        }
+        out
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BinOp {
     Add,

@@ -27,6 +27,10 @@ pub struct FeeSchedule {
     pub stock_min_commission: f64,
     pub fund_commission: f64,
     pub fund_min_commission: f64,
+    /// Charge the seller's stamp duty (the law; off only to reproduce a cost model without it).
+    pub stamp_duty: bool,
+    /// Charge ChinaClear's transfer fee (the law; off as above).
+    pub transfer_fee: bool,
 }
 
 impl Default for FeeSchedule {
@@ -38,6 +42,8 @@ impl Default for FeeSchedule {
             stock_min_commission: 5.0,
             fund_commission: 0.000_1,
             fund_min_commission: 0.1,
+            stamp_duty: true,
+            transfer_fee: true,
         }
     }
 }
@@ -118,8 +124,16 @@ impl FeeSchedule {
         }
         Fees {
             commission: (turnover * self.stock_commission).max(self.stock_min_commission),
-            stamp_duty: turnover * stamp_duty(day, side),
-            transfer_fee: transfer_fee(symbol.exchange(), day, shares, turnover),
+            stamp_duty: if self.stamp_duty {
+                turnover * stamp_duty(day, side)
+            } else {
+                0.0
+            },
+            transfer_fee: if self.transfer_fee {
+                transfer_fee(symbol.exchange(), day, shares, turnover)
+            } else {
+                0.0
+            },
         }
     }
 }
@@ -181,5 +195,20 @@ mod tests {
         );
         assert_eq!((f.stamp_duty, f.transfer_fee), (0.0, 0.0));
         assert!(close(f.commission, 3.5), "{f:?}");
+    }
+
+    #[test]
+    fn seed_002_cost_model_is_commission_only() {
+        // Seed 002's model: commission 0.03 %, no stamp duty or transfer fee.
+        let sched: FeeSchedule = toml::from_str(
+            "stock_commission = 0.0003\nstock_min_commission = 0\nstamp_duty = false\ntransfer_fee = false",
+        )
+        .unwrap();
+        let s = Symbol::parse("600000").unwrap();
+        let f = sched.fees(&s, date(2024, 9, 13), Side::Sell, 10.0, 100_000);
+        assert!(close(f.commission, 300.0), "{f:?}");
+        assert_eq!((f.stamp_duty, f.transfer_fee), (0.0, 0.0));
+        let law = FeeSchedule::default().fees(&s, date(2024, 9, 13), Side::Sell, 10.0, 100_000);
+        assert!(law.stamp_duty > 0.0 && law.transfer_fee > 0.0);
     }
 }

@@ -44,7 +44,8 @@ pub struct EvaluatePredictionsArgs {
     pub reader: StoreReader,
 }
 
-fn store_rows(
+/// A stored set's rows, read as `reader` may see them.
+pub(crate) fn store_rows(
     db: &Path,
     reader: StoreReader,
     pick: StorePick<'_>,
@@ -70,7 +71,7 @@ fn store_rows(
 }
 
 #[derive(Clone, Copy)]
-enum StorePick<'a> {
+pub(crate) enum StorePick<'a> {
     Id(i64),
     Name(&'a str),
 }
