@@ -25,10 +25,12 @@
 use std::path::{Path, PathBuf};
 
 use kxian_shared::api::ImportOptions;
+use kxian_shared::backtest::benchmarks::Benchmark;
 use kxian_shared::backtest::config::{self, BacktestConfig, StrategyConfig, UniverseConfig};
 use kxian_shared::backtest::engine::{BacktestResult, Universe};
 use kxian_shared::backtest::signals::Signals;
 use kxian_shared::backtest::walk_forward::WalkForwardResult;
+use kxian_shared::predictions::evaluate::ScoreReport;
 use kxian_shared::{Adjustment, Frequency, Symbol};
 use serde::Serialize;
 
@@ -54,6 +56,9 @@ pub struct Outcome {
     pub result: BacktestResult,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub walk_forward: Option<WalkForwardResult>,
+    pub benchmarks: Vec<Benchmark>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub score_ic: Option<ScoreReport>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -153,6 +158,24 @@ pub fn load_universe_as(
             if let Ok(sym) = symbol.parse::<Symbol>() {
                 universe.insert(sym, u.trim(bars));
             }
+        }
+        let (index, named) = u.benchmark_symbol();
+        let sel = StoreSelection {
+            symbols: vec![index],
+            board: None,
+            adjustment: Adjustment::None,
+            ..sel
+        };
+        match store::load(&sel, &resolve(base, db)) {
+            Ok(found) => {
+                for (symbol, bars) in found {
+                    if let Ok(sym) = symbol.parse::<Symbol>() {
+                        universe.set_benchmark(sym, u.trim(bars));
+                    }
+                }
+            }
+            Err(e) if named => return Err(e.into()),
+            Err(_) => {}
         }
     }
     if universe.symbols().next().is_none() {
@@ -275,6 +298,8 @@ pub fn run_command(args: &BacktestArgs) -> Result<(String, Outcome), BacktestErr
         Outcome {
             result: done.result,
             walk_forward: done.walk_forward,
+            benchmarks: done.benchmarks,
+            score_ic: done.score_ic,
         },
     ))
 }

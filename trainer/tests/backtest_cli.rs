@@ -181,9 +181,18 @@ fn top_k_on_an_expression_trades_the_ranked_names() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(
-        text.contains("top 2 by `$close / ref($close, 60) - 1`, rebalanced monthly"),
+        text.contains("top 2 by `$close / ref($close, 60) - 1`, equal weights, rebalanced monthly"),
         "{text}"
     );
+    // Beside the run: both benchmarks on the same dates, and the score's own IC report.
+    for line in [
+        "equal-weight buy-and-hold",
+        "index 000300.SH",
+        "score IC      the score",
+        "against the return over the next 21 bars",
+    ] {
+        assert!(text.contains(line), "{line}: {text}");
+    }
     let r = result.unwrap();
     let buys = r
         .fills
@@ -211,6 +220,38 @@ fn top_k_on_an_expression_trades_the_ranked_names() {
         }
         let names = held.values().filter(|s| **s > 1e-9).count();
         assert!(names <= 2, "{names} names held on {day}");
+    }
+}
+
+/// The fixed strategies written in the expression language trade exactly as they do.
+#[test]
+fn the_fixed_strategies_written_as_expressions_give_the_same_fills() {
+    let dir = tempfile::tempdir().unwrap();
+    let universe = format!(
+        "[universe]\nfiles = [{}]\nskip_invalid = true\nfrom = 2015-01-05\nto = 2024-09-19\n\n",
+        files()
+    );
+    let engine = "[engine]\ninitial_cash = 100_000_000\nslippage = { kind = \"bps\", bps = 1 }\n";
+    let pairs = [
+        (
+            "[strategy]\nkind = \"monthly_rotation\"\ntop_fraction = 0.25\n",
+            "[strategy]\nkind = \"top_k\"\nscore = \"$close / ref_month($close) - 1\"\ntop_fraction = 0.25\nrebalance = \"monthly\"\n",
+        ),
+        (
+            "[strategy]\nkind = \"sma_cross\"\nfast = 5\nslow = 20\n",
+            "[strategy]\nkind = \"threshold\"\nbuy = \"mean($close, 5) > mean($close, 20)\"\nsell = \"mean($close, 5) <= mean($close, 20)\"\nmax_positions = 8\nweight = 0.125\n",
+        ),
+    ];
+    for (fixed, written) in pairs {
+        let (_, a) = run(&dir, &format!("{universe}{fixed}\n{engine}"));
+        let (out, b) = run(&dir, &format!("{universe}{written}\n{engine}"));
+        let (a, b) = (
+            a.unwrap(),
+            b.unwrap_or_else(|| panic!("{}", String::from_utf8_lossy(&out.stderr))),
+        );
+        assert!(a.fills.len() > 50, "{fixed}: {} fills", a.fills.len());
+        assert_eq!(a.fills, b.fills, "{fixed} vs {written}");
+        assert_eq!(a.equity, b.equity);
     }
 }
 

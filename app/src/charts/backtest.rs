@@ -75,6 +75,7 @@ pub fn equity_option(
     equity: &[f64],
     equity_label: &str,
     drawdown_label: &str,
+    benchmarks: &[(String, Vec<f64>)],
 ) -> Value {
     let x: Vec<String> = dates.iter().map(|d| d.to_string()).collect();
     let dd: Vec<f64> = drawdowns(equity)
@@ -82,10 +83,26 @@ pub fn equity_option(
         .map(|d| round(d * 100.0, 2))
         .collect();
     let eq: Vec<f64> = equity.iter().map(|e| round(*e, 2)).collect();
+    let mut legend = vec![equity_label.to_string(), drawdown_label.to_string()];
+    let mut series = vec![
+        json!({ "name": equity_label, "type": "line", "data": eq, "showSymbol": false,
+                "lineStyle": { "width": 1.5, "color": "#2563eb" } }),
+        json!({ "name": drawdown_label, "type": "line", "data": dd, "showSymbol": false,
+                "xAxisIndex": 1, "yAxisIndex": 1,
+                "lineStyle": { "width": 1, "color": DOWN }, "areaStyle": { "color": DOWN, "opacity": 0.25 } }),
+    ];
+    for (name, curve) in benchmarks {
+        legend.push(name.clone());
+        let data: Vec<f64> = curve.iter().map(|e| round(*e, 2)).collect();
+        series.push(
+            json!({ "name": name, "type": "line", "data": data, "showSymbol": false,
+                            "lineStyle": { "width": 1, "type": "dashed" } }),
+        );
+    }
     json!({
         "animation": false,
         "tooltip": { "trigger": "axis" },
-        "legend": { "data": [equity_label, drawdown_label], "top": 0 },
+        "legend": { "data": legend, "top": 0 },
         "axisPointer": { "link": [{ "xAxisIndex": "all" }] },
         "grid": [
             { "left": 70, "right": 20, "top": 30, "height": "55%" },
@@ -100,13 +117,7 @@ pub fn equity_option(
             { "type": "value", "gridIndex": 1, "name": "%", "max": 0 }
         ],
         "dataZoom": [{ "type": "inside", "xAxisIndex": [0, 1] }, { "type": "slider", "xAxisIndex": [0, 1], "bottom": 0 }],
-        "series": [
-            { "name": equity_label, "type": "line", "data": eq, "showSymbol": false,
-              "lineStyle": { "width": 1.5, "color": "#2563eb" } },
-            { "name": drawdown_label, "type": "line", "data": dd, "showSymbol": false,
-              "xAxisIndex": 1, "yAxisIndex": 1,
-              "lineStyle": { "width": 1, "color": DOWN }, "areaStyle": { "color": DOWN, "opacity": 0.25 } }
-        ]
+        "series": series
     })
 }
 
@@ -229,8 +240,11 @@ mod tests {
             &[100.0, 90.0],
             "equity",
             "drawdown",
+            &[("index".into(), vec![100.0, 105.0])],
         );
         assert_eq!(e["series"][1]["data"][1], -10.0);
+        assert_eq!(e["series"][2]["data"][1], 105.0);
+        assert_eq!(e["legend"]["data"][2], "index");
         let m = monthly_option(&[(2023, 12, 0.05), (2024, 1, -0.02)]);
         assert_eq!(m["yAxis"]["data"], json!(["2023", "2024"]));
         assert_eq!(m["series"][0]["data"][1], json!([0, 1, -2.0]));

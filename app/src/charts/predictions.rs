@@ -1,13 +1,13 @@
 //! A prediction set's report: the cumulative rank IC of its score through time, and the mean
 //! forward return of each score quintile beside the baselines'.
 
-use kxian_shared::predictions::evaluate::PredictionReport;
+use kxian_shared::predictions::evaluate::{DateStats, SignalStats};
 use serde_json::{Value, json};
 
 /// The score's rank IC summed over dates: a steady climb is a steady signal.
-pub fn cumulative_ic_option(r: &PredictionReport) -> Value {
-    let data: Vec<Value> = r
-        .by_date
+/// Takes a prediction set's `by_date` or a backtest score's.
+pub fn cumulative_ic_option(by_date: &[DateStats]) -> Value {
+    let data: Vec<Value> = by_date
         .iter()
         .map(|d| json!([d.date.to_string(), d.cum_rank_ic]))
         .collect();
@@ -22,9 +22,8 @@ pub fn cumulative_ic_option(r: &PredictionReport) -> Value {
 }
 
 /// Mean forward return (%) of each quintile, lowest first, for every signal.
-pub fn quintiles_option(r: &PredictionReport) -> Value {
-    let series: Vec<Value> = r
-        .signals
+pub fn quintiles_option(signals: &[SignalStats]) -> Value {
+    let series: Vec<Value> = signals
         .iter()
         .filter(|s| s.signal != "exp_return")
         .map(|s| {
@@ -90,12 +89,12 @@ mod tests {
             bars.insert(name, b);
         }
         let r = report(RowKind::Classifier, &rows, &bars, None);
-        let ic = cumulative_ic_option(&r);
+        let ic = cumulative_ic_option(&r.by_date);
         assert_eq!(
             ic["series"][0]["data"].as_array().unwrap().len(),
             r.by_date.len()
         );
-        let q = quintiles_option(&r);
+        let q = quintiles_option(&r.signals);
         assert_eq!(q["series"][0]["name"], "score");
         assert_eq!(q["series"][0]["data"].as_array().unwrap().len(), 5);
     }

@@ -10,11 +10,13 @@ use crate::components::echart::EChart;
 use crate::components::forecast_view::download;
 use crate::i18n::use_i18n;
 use kxian_shared::api::SymbolSummary;
+use kxian_shared::backtest::benchmarks::Benchmark;
 use kxian_shared::backtest::config::{self, BacktestConfig, StrategyConfig, UniverseConfig};
 use kxian_shared::backtest::engine::{BacktestResult, Universe};
 use kxian_shared::backtest::signals::Signals;
 use kxian_shared::backtest::walk_forward::WalkForwardResult;
 use kxian_shared::features::ic::{IcOptions, IcReport, ic_report};
+use kxian_shared::predictions::evaluate::ScoreReport;
 use kxian_shared::rules::Side;
 use kxian_shared::{Adjustment, Frequency, Symbol};
 use leptos::html;
@@ -122,6 +124,9 @@ pub struct PageResult {
     pub result: BacktestResult,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub walk_forward: Option<WalkForwardResult>,
+    pub benchmarks: Vec<Benchmark>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub score_ic: Option<ScoreReport>,
     #[serde(skip)]
     pub factors: Option<IcReport>,
     #[serde(skip)]
@@ -148,6 +153,8 @@ pub fn run_in_page(
         report: done.report,
         result: done.result,
         walk_forward: done.walk_forward,
+        benchmarks: done.benchmarks,
+        score_ic: done.score_ic,
         factors,
         initial_cash: config.engine.initial_cash,
     })
@@ -241,6 +248,23 @@ pub fn BacktestPage() -> impl IntoView {
                     Err(e) => return state.set(State::Failed(format!("{s}: {e}"))),
                 }
             }
+            // The index the report compares with: optional unless the file names one.
+            let (index, named) = u.benchmark_symbol();
+            match api::bars_between(
+                &index,
+                Frequency::Daily,
+                Adjustment::None,
+                u.read_from(),
+                u.to,
+            )
+            .await
+            {
+                Ok(r) if !r.bars.is_empty() => universe.set_benchmark(r.symbol, u.trim(r.bars)),
+                Err(e) if named => {
+                    return state.set(State::Failed(format!("universe.benchmark: {index}: {e}")));
+                }
+                _ => {}
+            }
             state.set(State::Running(
                 lang().tr("回测中…", "Running the backtest…").into(),
             ));
@@ -332,7 +356,18 @@ fn BacktestReport(result: Arc<PageResult>) -> impl IntoView {
         &r.equity,
         lang.tr("权益", "Equity"),
         lang.tr("回撤", "Drawdown"),
+        &result
+            .benchmarks
+            .iter()
+            .map(|b| (b.name.clone(), b.equity.clone()))
+            .collect::<Vec<_>>(),
     );
+    let score = result.score_ic.as_ref().map(|s| {
+        (
+            crate::charts::predictions::cumulative_ic_option(&s.by_date),
+            crate::charts::predictions::quintiles_option(&s.signals),
+        )
+    });
     let monthly = charts::monthly_option(&charts::monthly_returns(
         &r.dates,
         &r.equity,
@@ -360,6 +395,12 @@ fn BacktestReport(result: Arc<PageResult>) -> impl IntoView {
             <pre id="bt-report" class="bt-text">{result.report.clone()}</pre>
             <h2>{lang.tr("权益与回撤", "Equity and drawdown")}</h2>
             <EChart id="bt-equity" option=Signal::derive(move || equity.clone())/>
+            {score.map(|(ic, q)| view! {
+                <h2>{lang.tr("评分的累计秩 IC", "The score's cumulative rank IC")}</h2>
+                <EChart id="bt-score-ic" option=Signal::derive(move || ic.clone())/>
+                <h2>{lang.tr("评分五分位的后续收益", "Forward return by score quintile")}</h2>
+                <EChart id="bt-score-quintiles" option=Signal::derive(move || q.clone())/>
+            })}
             <h2>{lang.tr("月度收益 (%)", "Monthly returns (%)")}</h2>
             <EChart id="bt-monthly" option=Signal::derive(move || monthly.clone())/>
             <h2>{lang.tr("日收益分布", "Daily returns")}</h2>

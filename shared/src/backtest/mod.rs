@@ -2,6 +2,7 @@
 //! engine, strategies, the risk manager, metrics, walk-forward and the TOML config that the
 //! CLI and the browser share.
 
+pub mod benchmarks;
 pub mod config;
 pub mod engine;
 pub mod fields;
@@ -10,6 +11,7 @@ pub mod report;
 pub mod risk;
 pub mod run;
 pub mod schema;
+pub mod score_ic;
 pub mod session;
 pub mod signals;
 pub mod strategies;

@@ -1,10 +1,13 @@
 //! The report a person reads after a run: the strategy in words, the metrics with their
 //! bootstrap intervals, refusals by reason, and the walk-forward's folds.
 
+use super::benchmarks::Benchmark;
 use super::engine::{BacktestResult, Universe};
+use super::metrics::Metrics;
 use super::schema::{BacktestConfig, StrategyConfig};
 use super::strategies::Weighting;
 use super::walk_forward::WalkForwardResult;
+use crate::predictions::evaluate::ScoreReport;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
@@ -173,6 +176,66 @@ pub fn report(config: &BacktestConfig, universe: &Universe, r: &BacktestResult) 
             .join(", ")
     };
     let _ = writeln!(s, "refused       {refused}");
+    s
+}
+
+/// The strategy beside its benchmarks on the same dates.
+pub fn benchmarks_report(r: &BacktestResult, benchmarks: &[Benchmark]) -> String {
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "benchmarks    {:<34}{:>10}{:>10}{:>9}{:>10}",
+        "(same universe and dates)", "total", "annual", "Sharpe", "max DD"
+    );
+    let row = |s: &mut String, name: &str, m: Option<&Metrics>| {
+        let _ = match m {
+            Some(m) => writeln!(
+                s,
+                "              {name:<34}{:>10}{:>10}{:>9.3}{:>10}",
+                pct(m.total_return),
+                pct(m.annual_return),
+                m.sharpe,
+                pct(m.max_drawdown)
+            ),
+            None => writeln!(s, "              {name:<34}(too few days)"),
+        };
+    };
+    row(&mut s, "strategy", r.metrics.as_ref());
+    for b in benchmarks {
+        row(&mut s, &b.name, b.metrics.as_ref());
+    }
+    s
+}
+
+/// The score's IC report: does the idea have signal before any trading rule?
+pub fn score_ic_report(r: &ScoreReport) -> String {
+    let mut s = String::new();
+    let bars = if r.horizon == 1 { "bar" } else { "bars" };
+    for (k, g) in r.signals.iter().enumerate() {
+        let label = if k == 0 { "score IC" } else { "" };
+        let name = if k == 0 {
+            "the score"
+        } else {
+            g.signal.as_str()
+        };
+        let _ = writeln!(
+            s,
+            "{label:<14}{name:<12} rank IC {:>7.4} (ICIR {:.2}, t {:.2}, positive {}) over {} dates; quintiles {} → {}, top − bottom {}",
+            g.rank_ic,
+            g.icir,
+            g.t_stat,
+            pct(g.positive_rank_ic_share),
+            g.dates,
+            pct(g.quintiles[0]),
+            pct(g.quintiles[4]),
+            pct(g.spread),
+        );
+    }
+    let _ = writeln!(
+        s,
+        "              (each against the return over the next {} {bars}, {} rows)",
+        r.horizon, r.scored
+    );
     s
 }
 

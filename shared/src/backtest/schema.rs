@@ -45,6 +45,9 @@ pub struct UniverseConfig {
     /// Bars of each symbol before `from` that reach the strategy as history, so indicators
     /// are warm on the first day; nothing is traded on them.
     pub warmup: usize,
+    /// The index the report compares with (default: CSI 300, `000300.SH`, when the store has
+    /// it). Read from the store; never traded.
+    pub benchmark: Option<String>,
 }
 
 impl Default for UniverseConfig {
@@ -60,6 +63,7 @@ impl Default for UniverseConfig {
             from: None,
             to: None,
             warmup: 250,
+            benchmark: None,
         }
     }
 }
@@ -86,6 +90,14 @@ impl UniverseConfig {
             bars.drain(..first.saturating_sub(self.warmup));
         }
         bars
+    }
+
+    /// The benchmark index to look for, and whether the file named it (then it must exist).
+    pub fn benchmark_symbol(&self) -> (String, bool) {
+        match &self.benchmark {
+            Some(b) => (b.clone(), true),
+            None => ("000300.SH".into(), false),
+        }
     }
 
     /// The engine is daily: intraday bars are refused, naming the frequency.

@@ -1,18 +1,25 @@
 //! Everything a config asks for, as the CLI and the browser run it: the run, its walk-forward
 //! and the report of both.
 
+use super::benchmarks::{Benchmark, benchmarks};
 use super::engine::{BacktestResult, Universe};
-use super::report::{report, walk_forward_report};
+use super::report::{benchmarks_report, report, score_ic_report, walk_forward_report};
 use super::run::{RunInputs, run_config};
 use super::schema::{BacktestConfig, ConfigError};
+use super::score_ic::score_ic;
 use super::signals::Signals;
 use super::walk_forward::{WalkForwardResult, walk_forward};
+use crate::predictions::evaluate::ScoreReport;
 
 /// Everything a config asks for: the run, its walk-forward when `[walk_forward]` is given,
 /// and the report text of both. The CLI and the browser print exactly this.
 pub struct Completed {
     pub result: BacktestResult,
     pub walk_forward: Option<WalkForwardResult>,
+    /// Equal-weight buy-and-hold of the universe, and its index when one is stored.
+    pub benchmarks: Vec<Benchmark>,
+    /// The IC report of the strategy's score expression, when it has one.
+    pub score_ic: Option<ScoreReport>,
     pub report: String,
 }
 
@@ -23,6 +30,12 @@ pub fn run_all(
 ) -> Result<Completed, ConfigError> {
     let result = run_config(config, universe, signals);
     let mut report = report(config, universe, &result);
+    let benchmarks = benchmarks(config, universe, &result);
+    report.push_str(&benchmarks_report(&result, &benchmarks));
+    let score_ic = score_ic(config, universe);
+    if let Some(s) = &score_ic {
+        report.push_str(&score_ic_report(s));
+    }
     let walk_forward = match &config.walk_forward {
         Some(wf) => {
             let w = walk_forward(
@@ -39,6 +52,8 @@ pub fn run_all(
     Ok(Completed {
         result,
         walk_forward,
+        benchmarks,
+        score_ic,
         report,
     })
 }

@@ -245,9 +245,11 @@ impl TopKStrategy {
         };
         let total: f64 = raw.iter().sum();
         if total > 0.0 {
-            raw.iter().map(|w| 0.998 * w / total).collect()
+            // The share first, then the cash margin: equal weights come out bit for bit as
+            // the monthly rotation's.
+            raw.iter().map(|w| w / total * 0.998).collect()
         } else {
-            vec![0.998 / target.len() as f64; target.len()]
+            vec![1.0 / target.len() as f64 * 0.998; target.len()]
         }
     }
 }

@@ -135,6 +135,36 @@ impl Panel {
                 let q = num(1);
                 self.per_date(self.eval(&args[0]), |v| cross(name, v, q))
             }
+            "ref_week" | "ref_month" => {
+                use chrono::Datelike;
+                let period = |d: NaiveDate| {
+                    if name == "ref_week" {
+                        let w = d.iso_week();
+                        (w.year(), w.week())
+                    } else {
+                        (d.year(), d.month())
+                    }
+                };
+                let x = self.eval(&args[0]);
+                x.iter()
+                    .enumerate()
+                    .map(|(s, row)| {
+                        let mut out = vec![f64::NAN; row.len()];
+                        // The symbol's last bar so far, and the last bar of an earlier period.
+                        let (mut last, mut before) = (None::<usize>, f64::NAN);
+                        for d in (0..row.len()).filter(|&d| self.present[s][d]) {
+                            if let Some(l) = last
+                                && period(self.dates[l]) != period(self.dates[d])
+                            {
+                                before = row[l];
+                            }
+                            out[d] = before;
+                            last = Some(d);
+                        }
+                        out
+                    })
+                    .collect()
+            }
             "abs" => map(self.eval(&args[0]), f64::abs),
             "sign" => map(self.eval(&args[0]), |v| {
                 if v.is_nan() {
@@ -360,6 +390,8 @@ mod tests {
             "clip(delta($close, 1), -0.1, 0.1)",
             "if($close > mean($close, 5), 1, -1)",
             "$close > $open and not $volume < 0 or $vwap == $vwap",
+            "ref_week($close)",
+            "$close / ref_month($close) - 1",
         ];
         for src in exprs {
             let a = full.evaluate(src).unwrap();
@@ -375,6 +407,32 @@ mod tests {
             }
             // Every operator gives values after its warm-up.
             assert!(a.iter().flatten().any(|v| v.is_finite()), "{src}: all NaN");
+        }
+    }
+
+    #[test]
+    fn ref_month_reads_the_last_bar_of_the_month_before() {
+        let p = Panel::from_bars(&universe(70));
+        let r = p.evaluate("ref_month($close)").unwrap();
+        let c = &p.columns["$close"];
+        let last_of = |month: u32| {
+            p.dates
+                .iter()
+                .rposition(|d| chrono::Datelike::month(d) == month)
+                .unwrap()
+        };
+        let first_of = |month: u32| {
+            p.dates
+                .iter()
+                .position(|d| chrono::Datelike::month(d) == month)
+                .unwrap()
+        };
+        // The series starts in one month: nothing before it, so no value that month.
+        let m0 = chrono::Datelike::month(&p.dates[0]);
+        assert!(r[0][..=last_of(m0)].iter().all(|v| v.is_nan()));
+        let m1 = chrono::Datelike::month(&p.dates[first_of(m0 % 12 + 1)]);
+        for d in first_of(m1)..=last_of(m1) {
+            assert_eq!(r[0][d], c[0][last_of(m0)]);
         }
     }
 

@@ -3,6 +3,7 @@
 //! | kind | operators |
 //! | --- | --- |
 //! | time series, per symbol over its own bars (`n` a whole number) | `ref(x, n)` `delta(x, n)` `mean` `std` `sum` `min` `max` `ema` `wma` `ts_rank` `slope` `rsquare` `resi` (all `(x, n)`), `corr(x, y, n)` `cov(x, y, n)` |
+//! | calendar, per symbol | `ref_week(x)` `ref_month(x)`: x at the symbol's last bar of the previous week (ISO) or calendar month |
 //! | cross-section, per date over the symbols with a value | `rank(x)` (percentile in (0, 1]) `zscore(x)` `demean(x)` `quantile(x, q)` |
 //! | element-wise | `abs(x)` `sign(x)` `log(x)` `pow(x, y)` `clip(x, lo, hi)` `if(c, a, b)` |
 //!
@@ -22,9 +23,33 @@ pub enum Arg {
 
 /// Every operator's name, for suggestions.
 pub const NAMES: &[&str] = &[
-    "ref", "delta", "mean", "std", "sum", "min", "max", "ema", "wma", "ts_rank", "slope",
-    "rsquare", "resi", "corr", "cov", "rank", "zscore", "demean", "quantile", "abs", "sign", "log",
-    "pow", "clip", "if",
+    "ref",
+    "delta",
+    "mean",
+    "std",
+    "sum",
+    "min",
+    "max",
+    "ema",
+    "wma",
+    "ts_rank",
+    "slope",
+    "rsquare",
+    "resi",
+    "corr",
+    "cov",
+    "rank",
+    "zscore",
+    "demean",
+    "quantile",
+    "abs",
+    "sign",
+    "log",
+    "pow",
+    "clip",
+    "if",
+    "ref_week",
+    "ref_month",
 ];
 
 /// The arguments `name` takes, or `None` for no such operator.
@@ -34,7 +59,9 @@ pub fn signature(name: &str) -> Option<&'static [Arg]> {
         "ref" | "delta" | "mean" | "std" | "sum" | "min" | "max" | "ema" | "wma" | "ts_rank"
         | "slope" | "rsquare" | "resi" => &[Value, Window],
         "corr" | "cov" => &[Value, Value, Window],
-        "rank" | "zscore" | "demean" | "abs" | "sign" | "log" => &[Value],
+        "rank" | "zscore" | "demean" | "abs" | "sign" | "log" | "ref_week" | "ref_month" => {
+            &[Value]
+        }
         "quantile" => &[Value, Constant],
         "pow" => &[Value, Value],
         "clip" => &[Value, Constant, Constant],

@@ -309,6 +309,24 @@ fn signal_stats(
     }
 }
 
+/// The score's IC on each date, with the running sum of its rank IC.
+fn score_by_date(obs: &[Observed], dates: &BTreeMap<NaiveDate, Vec<usize>>) -> Vec<DateStats> {
+    let mut cum = 0.0;
+    date_ics(obs, dates, &|o| o.score)
+        .into_iter()
+        .map(|(date, names, ic, rank_ic)| {
+            cum += rank_ic;
+            DateStats {
+                date,
+                names,
+                ic,
+                rank_ic,
+                cum_rank_ic: cum,
+            }
+        })
+        .collect()
+}
+
 /// Brier score and reliability of probabilities `p` for outcomes `up`.
 pub fn probability(p: &[f64], up: &[bool]) -> Probability {
     let n = p.len() as f64;
@@ -471,20 +489,7 @@ pub fn report(
         o.momentum_20
     }));
     signals.push(signal_stats("reversal_5", &obs, &dates, &|o| o.reversal_5));
-    let mut cum = 0.0;
-    let by_date = date_ics(&obs, &dates, &|o| o.score)
-        .into_iter()
-        .map(|(date, names, ic, rank_ic)| {
-            cum += rank_ic;
-            DateStats {
-                date,
-                names,
-                ic,
-                rank_ic,
-                cum_rank_ic: cum,
-            }
-        })
-        .collect();
+    let by_date = score_by_date(&obs, &dates);
     let p: Vec<f64> = obs.iter().map(|o| o.p_up).collect();
     let up: Vec<bool> = obs.iter().map(|o| o.forward_return > 0.0).collect();
     let symbols = obs
@@ -506,6 +511,39 @@ pub fn report(
         random_walk_brier: 0.25,
         distribution: distribution(&obs),
         calibration: calibration.map(|c| calibrate::calibrate(&obs, &c)),
+    }
+}
+
+/// The IC report of a bare score (an expression's values as rows): its stats by date, and the
+/// momentum and reversal baselines on the same rows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScoreReport {
+    /// Bars ahead each outcome is read.
+    pub horizon: u32,
+    pub scored: usize,
+    pub left: Left,
+    /// The score first, then `momentum_20` and `reversal_5`.
+    pub signals: Vec<SignalStats>,
+    pub by_date: Vec<DateStats>,
+}
+
+/// [`ScoreReport`] of `rows` (only `score` is read) against `bars`.
+pub fn score_report(rows: &[PredictionRow], bars: &BTreeMap<String, Vec<Bar>>) -> ScoreReport {
+    let (mut obs, left) = observe(rows, bars);
+    obs.sort_by(|a, b| (a.as_of, &a.symbol).cmp(&(b.as_of, &b.symbol)));
+    let dates = by_date(&obs);
+    let signals = vec![
+        signal_stats("score", &obs, &dates, &|o| o.score),
+        signal_stats("momentum_20", &obs, &dates, &|o| o.momentum_20),
+        signal_stats("reversal_5", &obs, &dates, &|o| o.reversal_5),
+    ];
+    let by_date = score_by_date(&obs, &dates);
+    ScoreReport {
+        horizon: rows.first().map_or(0, |r| r.horizon),
+        scored: obs.len(),
+        left,
+        signals,
+        by_date,
     }
 }
 

@@ -100,7 +100,10 @@ fn report_view(r: PredictionReport) -> impl IntoView {
     );
     let p = r.probability.clone();
     let dist = r.distribution.clone();
-    let (ic, q) = (cumulative_ic_option(&r), quintiles_option(&r));
+    let (ic, q) = (
+        cumulative_ic_option(&r.by_date),
+        quintiles_option(&r.signals),
+    );
     view! {
         <p id="pred-summary">{summary}</p>
         <table class="data-table" id="pred-signals">

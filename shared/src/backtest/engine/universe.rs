@@ -13,11 +13,23 @@ pub struct Universe {
     pub(super) index: BTreeMap<Symbol, usize>,
     /// Every date on which at least one symbol has a bar, ascending.
     pub(super) dates: Vec<NaiveDate>,
+    /// An index the report compares with; never traded.
+    pub(super) benchmark: Option<(Symbol, Vec<Bar>)>,
 }
 
 impl Universe {
     pub fn new() -> Universe {
         Universe::default()
+    }
+
+    /// Sets the index the report compares the strategy with (not part of the tradable set).
+    pub fn set_benchmark(&mut self, symbol: Symbol, mut bars: Vec<Bar>) {
+        bars.sort_by_key(|b| b.ts);
+        self.benchmark = Some((symbol, bars));
+    }
+
+    pub fn benchmark(&self) -> Option<(&Symbol, &[Bar])> {
+        self.benchmark.as_ref().map(|(s, b)| (s, b.as_slice()))
     }
 
     pub fn insert(&mut self, symbol: Symbol, mut bars: Vec<Bar>) {
