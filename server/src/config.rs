@@ -226,13 +226,7 @@ pub struct ImportArgs {
     pub owner: Option<String>,
 }
 
-/// `$XDG_DATA_HOME/kxian/kxian.db`, else `~/.local/share/kxian/kxian.db`, else `./kxian.db`.
+/// The store's default place (`kxian_store::default_path`).
 pub fn default_db() -> PathBuf {
-    let base = std::env::var_os("XDG_DATA_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")));
-    match base {
-        Some(b) => b.join("kxian").join("kxian.db"),
-        None => PathBuf::from("kxian.db"),
-    }
+    kxian_store::default_path()
 }

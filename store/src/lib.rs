@@ -22,6 +22,20 @@ pub use predictions::NewPredictionSet;
 pub use shares::StoredShare;
 pub use users::{TOKEN_ID_LEN, TokenInfo, TokenKind, User, Viewer};
 
+/// Where `kxian serve` keeps its store unless told otherwise, and where the trainer looks for
+/// one: `$XDG_DATA_HOME/kxian/kxian.db`, else `~/.local/share/kxian/kxian.db`, else `./kxian.db`.
+pub fn default_path() -> std::path::PathBuf {
+    let base = std::env::var_os("XDG_DATA_HOME")
+        .map(std::path::PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("HOME").map(|h| std::path::PathBuf::from(h).join(".local/share"))
+        });
+    match base {
+        Some(b) => b.join("kxian").join("kxian.db"),
+        None => std::path::PathBuf::from("kxian.db"),
+    }
+}
+
 use chrono::{DateTime, NaiveDateTime};
 use sqlx::SqlitePool;
 use sqlx::migrate::{Migration, MigrationType, Migrator};

@@ -30,6 +30,7 @@ fn cli_blocking(db: &std::path::Path, toml: &str) -> Result<(String, Value)> {
     let (report, outcome) = run_command(&BacktestArgs {
         config: path,
         output: None,
+        store: None,
         reader: Default::default(),
     })?;
     Ok((report, serde_json::to_value(&outcome)?))

@@ -45,6 +45,10 @@ pub struct BacktestArgs {
     /// Write the whole result (equity curve, fills, rejections, metrics) as JSON here.
     #[arg(long, short)]
     pub output: Option<PathBuf>,
+    /// The store a universe reads when its file names neither `files` nor `store` (default:
+    /// the one `kxian serve` uses, so the browser's examples run here as they are).
+    #[arg(long)]
+    pub store: Option<PathBuf>,
     #[command(flatten)]
     pub reader: store::StoreReader,
 }
@@ -285,6 +289,9 @@ pub fn run_command(args: &BacktestArgs) -> Result<(String, Outcome), BacktestErr
         .parent()
         .map(Path::to_path_buf)
         .unwrap_or_default();
+    if config.universe.files.is_empty() && config.universe.store.is_none() {
+        config.universe.store = Some(args.store.clone().unwrap_or_else(kxian_store::default_path));
+    }
     attach_predictions(&mut config, &base, &args.config, args.reader)?;
     let universe = load_universe_as(&config.universe, &base, args.reader)?;
     let signals = load_signals(&config, &base, &universe)?;

@@ -145,20 +145,24 @@ fn train_evaluate_and_trade_on_the_probabilities() {
     let signals = Signals::from_csv(&std::fs::read_to_string(&csv).unwrap()).unwrap();
     assert!(signals.len() as u64 >= n);
 
-    // The probabilities drive the signal strategy of `backtest`.
+    // The probabilities drive the signal strategy of `backtest` (with cash for a lot of each
+    // index among the inputs: at ¥1 M a tenth of equity buys no lot of a 4,000-point index).
     let files: Vec<String> = inputs()
         .iter()
         .map(|p| format!("{:?}", p.display().to_string()))
         .collect();
     let toml = format!(
-        "[universe]\nfiles = [{}]\nskip_invalid = true\nfrom = {}\n\n[strategy]\nkind = \"signal\"\nsignals = \"signals.csv\"\nbuy_above = 0.2\nsell_above = 0.3\nmin_confidence = 0.0\nhold_days = 3\n",
+        "[universe]\nfiles = [{}]\nskip_invalid = true\nfrom = {}\n\n[strategy]\nkind = \"signal\"\nsignals = \"signals.csv\"\nbuy_above = 0.2\nsell_above = 0.3\nmin_confidence = 0.0\nhold_days = 3\n\n[engine]\ninitial_cash = 100_000_000\n",
         files.join(", "),
         e["from"].as_str().unwrap()
     );
     std::fs::write(dir.path().join("bt.toml"), toml).unwrap();
+    let result = dir.path().join("bt.json");
     let out = trainer()
         .args(["backtest", "--config"])
         .arg(dir.path().join("bt.toml"))
+        .arg("--output")
+        .arg(&result)
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
@@ -168,6 +172,10 @@ fn train_evaluate_and_trade_on_the_probabilities() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(text.contains("signal: buy P(up) > 20 %"), "{text}");
+    // …and it trades on them: buys, and the horizon's exits.
+    let r: kxian_shared::backtest::engine::BacktestResult =
+        serde_json::from_slice(&std::fs::read(&result).unwrap()).unwrap();
+    assert!(r.fills.len() >= 4 && r.sells >= 2, "no trades: {text}");
 
     // A Kronos folder is not a classifier, and says so.
     let out = trainer()

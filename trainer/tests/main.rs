@@ -5,6 +5,7 @@ mod backtest_cli;
 mod checkpoints;
 mod classifier_cli;
 mod download_cli;
+mod examples_cli;
 mod fetch_model_cli;
 mod forecast_cli;
 mod predict_cli;

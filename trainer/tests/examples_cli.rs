@@ -1,0 +1,206 @@
+//! Every backtest example under `examples/backtest/` runs as it is, against a store of the
+//! embedded data with the two prediction sets the model-driven ones name (a Kronos set made
+//! by the built-in model, a classifier set made by a classifier trained here), trades, and
+//! reports its benchmarks; the same file with a broken expression exits 2 naming the column.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use kxian_shared::backtest::engine::BacktestResult;
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn trainer() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_kxian-trainer"))
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+const STOCKS: [&str; 3] = ["600000.sh", "000001.sz", "000151.sz"];
+
+fn embedded(file: &str) -> PathBuf {
+    repo().join(format!("server/data/hqchart/{file}.day.kline.json"))
+}
+
+/// The embedded stocks and the CSI 300 in a fresh store, as the server seeds them.
+fn store(dir: &Path) -> PathBuf {
+    let db = dir.join("kxian.db");
+    let opts = kxian_shared::api::ImportOptions {
+        skip_invalid: true,
+        ..Default::default()
+    };
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let store = kxian_store::Store::open(&db).await.unwrap();
+        for f in STOCKS.iter().chain(&["000300.sh"]) {
+            let path = embedded(f);
+            let bytes = std::fs::read(&path).unwrap();
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            let parsed = kxian_shared::ingest::parse_file(&name, &bytes, &opts).unwrap();
+            store.import(&parsed, "test").await.unwrap();
+        }
+        store.close().await;
+    });
+    db
+}
+
+fn run(args: &[&str]) -> Output {
+    let o = trainer().args(args).output().unwrap();
+    assert!(o.status.success(), "{args:?}: {}", stderr(&o));
+    o
+}
+
+/// The two stored sets the model-driven examples read, small enough for a debug build.
+fn prediction_sets(dir: &Path, db: &Path) {
+    let universe = format!(
+        "[universe]\nstore = {:?}\nsymbols = [\"600000.SH\", \"000001.SZ\", \"000151.SZ\"]\n",
+        db.display().to_string()
+    );
+    let kronos = dir.join("kronos.toml");
+    std::fs::write(
+        &kronos,
+        format!(
+            "{universe}[model]\nkind = \"kronos\"\n[schedule]\nevery = \"month_end\"\nfrom = 2023-01-01\nto = 2024-08-31\n\
+             [forecast]\nhorizon = 20\nsamples = 4\nlookback = 64\nseed = 7\n\
+             [output]\nstore = {:?}\nname = \"embedded-monthly\"\n",
+            db.display().to_string()
+        ),
+    )
+    .unwrap();
+    run(&[
+        "predict",
+        "--config",
+        kronos.to_str().unwrap(),
+        "--device",
+        "cpu",
+    ]);
+
+    let model = dir.join("classifier");
+    let mut train = vec!["train-classifier".to_string(), "--input".into()];
+    train.extend(STOCKS.iter().map(|f| embedded(f).display().to_string()));
+    train.extend(
+        [
+            "--skip-invalid",
+            "--out",
+            model.to_str().unwrap(),
+            // The labels the example names. Validation after the set's dates: the set is
+            // in-sample, so this checks the plumbing, not the model's skill (the predictions
+            // tests do that).
+            "--horizon",
+            "5",
+            "--up",
+            "0.001",
+            "--down",
+            "-0.03",
+            "--val-from",
+            "2024-06-01",
+            "--epochs",
+            "8",
+            "--steps-per-epoch",
+            "40",
+            "--batch-size",
+            "64",
+            "--d-model",
+            "16",
+            "--heads",
+            "2",
+            "--layers",
+            "1",
+            "--max-val",
+            "256",
+            "--device",
+            "cpu",
+        ]
+        .map(String::from),
+    );
+    let train: Vec<&str> = train.iter().map(String::as_str).collect();
+    run(&train);
+    let classifier = dir.join("classifier.toml");
+    std::fs::write(
+        &classifier,
+        format!(
+            "{universe}[model]\nkind = \"classifier\"\npath = {:?}\n[schedule]\nevery = \"day\"\nfrom = 2023-01-01\n\
+             [output]\nstore = {:?}\nname = \"embedded-classifier\"\n",
+            model.join("best").display().to_string(),
+            db.display().to_string()
+        ),
+    )
+    .unwrap();
+    run(&[
+        "predict",
+        "--config",
+        classifier.to_str().unwrap(),
+        "--device",
+        "cpu",
+    ]);
+}
+
+fn backtest(config: &Path, db: &Path, out: &Path) -> Output {
+    trainer()
+        .args(["backtest", "--config", config.to_str().unwrap()])
+        .args([
+            "--store",
+            db.to_str().unwrap(),
+            "--output",
+            out.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap()
+}
+
+/// The first expression of the file (`score` or `buy`) with a dangling operator.
+fn broken(text: &str) -> String {
+    let key = if text.contains("\nscore = \"") {
+        "\nscore = \""
+    } else {
+        "\nbuy = \""
+    };
+    text.replacen(key, &format!("{key}1 + "), 1)
+        .replacen("1 + ", "1 + * ", 1)
+}
+
+#[test]
+fn every_backtest_example_runs_trades_and_names_a_broken_expression() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = store(dir.path());
+    prediction_sets(dir.path(), &db);
+    let mut examples: Vec<PathBuf> = std::fs::read_dir(repo().join("examples/backtest"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        .collect();
+    examples.sort();
+    assert!(examples.len() >= 6, "{examples:?}");
+    for example in &examples {
+        let name = example.file_name().unwrap().to_string_lossy().into_owned();
+        let out = dir.path().join(format!("{name}.json"));
+        let o = backtest(example, &db, &out);
+        assert!(o.status.success(), "{name}: {}", stderr(&o));
+        let text = String::from_utf8_lossy(&o.stdout);
+        let r: BacktestResult = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+        assert!(
+            r.fills.len() >= 2 && r.sells >= 1,
+            "{name}: no trades\n{text}"
+        );
+        assert!(text.contains("3 symbols"), "{name}: {text}");
+        for line in ["equal-weight buy-and-hold", "index 000300.SH"] {
+            assert!(text.contains(line), "{name}: {line}\n{text}");
+        }
+        if name.contains("top-k") {
+            assert!(text.contains("score IC      the score"), "{name}: {text}");
+        }
+
+        let bad = dir.path().join(format!("bad-{name}"));
+        std::fs::write(&bad, broken(&std::fs::read_to_string(example).unwrap())).unwrap();
+        let o = backtest(&bad, &db, &out);
+        assert_eq!(o.status.code(), Some(2), "{name}: {}", stderr(&o));
+        assert!(stderr(&o).contains("at column 5"), "{name}: {}", stderr(&o));
+    }
+}
