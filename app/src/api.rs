@@ -292,6 +292,29 @@ pub fn prediction_sets()
     get("/api/predictions".into(), Vec::new())
 }
 
+/// `GET /api/predictions/{id}/rows.csv`: the set's rows as `kxian-trainer predict` writes them.
+pub fn prediction_rows_csv(id: i64) -> impl Future<Output = Result<String, ApiError>> {
+    let signal = abort_on_cleanup();
+    async move {
+        let resp = Request::get(&format!("/api/predictions/{id}/rows.csv"))
+            .abort_signal(signal.as_ref())
+            .send()
+            .await
+            .map_err(|e| client_error("network", format!("cannot reach the server: {e}")))?;
+        if (200..300).contains(&resp.status()) {
+            return resp
+                .text()
+                .await
+                .map_err(|e| client_error("network", e.to_string()));
+        }
+        // Not a success: `decode` turns the body into the server's error.
+        match decode::<serde_json::Value>(resp).await {
+            Err(e) => Err(e),
+            Ok(_) => Err(client_error("bad_response", "unexpected response")),
+        }
+    }
+}
+
 /// `GET /api/predictions/{id}/evaluation`: the set against the store's bars, with baselines.
 pub fn prediction_evaluation(
     id: i64,

@@ -138,8 +138,19 @@ async fn the_cli_config_runs_in_the_browser_with_the_same_numbers() -> Result<()
     let page = run_page(&browser, None).await?;
     let (report, cli) = run_cli(&server, &toml).await?;
     assert_eq!(page["report"].as_str().unwrap_or_default(), report);
-    assert!(report.contains("8 symbols"), "{report}");
-    for key in ["equity", "fills", "rejections", "metrics", "costs", "dates"] {
+    assert!(report.contains("3 symbols"), "{report}");
+    // The preset trades stocks and says against what: the index and the universe held.
+    assert!(report.contains("index 000300.SH"), "{report}");
+    assert!(report.contains("equal-weight buy-and-hold"), "{report}");
+    for key in [
+        "equity",
+        "fills",
+        "rejections",
+        "metrics",
+        "costs",
+        "dates",
+        "benchmarks",
+    ] {
         same_json(&page[key], &cli[key], key)?;
     }
     let days = page["dates"].as_array().unwrap().len();
@@ -207,7 +218,91 @@ async fn the_cli_config_runs_in_the_browser_with_the_same_numbers() -> Result<()
         same_json(&page[key], &cli[key], key)?;
     }
 
-    // 3. A mistake is named, and nothing runs.
+    // 3. A top_k strategy written as an expression: the same fills, benchmarks and score IC.
+    let previous = page;
+    b.execute(
+        "document.getElementById('bt-preset-momentum-top-k').click();",
+        vec![],
+    )
+    .await?;
+    let toml = config_text(&browser).await?;
+    ensure!(toml.contains("kind = \"top_k\""), "{toml}");
+    let page = run_page(&browser, Some(&previous)).await?;
+    let (report, cli) = run_cli(&server, &toml).await?;
+    assert_eq!(page["report"].as_str().unwrap_or_default(), report);
+    assert!(report.contains("score IC      the score"), "{report}");
+    for key in ["equity", "fills", "benchmarks", "score_ic"] {
+        same_json(&page[key], &cli[key], key)?;
+    }
+    ensure!(
+        cli["fills"].as_array().is_some_and(|f| f.len() > 10),
+        "no trades: {report}"
+    );
+
+    // 4. The Kronos loop: a prediction set made by the built-in model into the server's store,
+    // picked on the page, top_k on pred.p_up: the CLI's numbers, with trades.
+    let predict = server.db.with_file_name("kronos.toml");
+    std::fs::write(
+        &predict,
+        format!(
+            "[universe]\nstore = {db:?}\nsymbols = [\"600000.SH\", \"000001.SZ\", \"000151.SZ\"]\n\
+             [model]\nkind = \"kronos\"\n[schedule]\nevery = \"month_end\"\nfrom = 2023-01-01\nto = 2024-08-31\n\
+             [forecast]\nhorizon = 20\nsamples = 4\nlookback = 64\nseed = 7\n\
+             [output]\nstore = {db:?}\nname = \"embedded-monthly\"\n",
+            db = server.db.display().to_string()
+        ),
+    )?;
+    let out = std::process::Command::new(common::target_bin("kxian-trainer")?)
+        .args(["predict", "--device", "cpu", "--config"])
+        .arg(&predict)
+        .output()?;
+    ensure!(
+        out.status.success(),
+        "predict: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let previous = page;
+    b.execute(
+        "document.getElementById('bt-preset-kronos-top-k').click();",
+        vec![],
+    )
+    .await?;
+    let set_id = browser
+        .wait_for_js(
+            "the stored set in the picker",
+            "const s = document.getElementById('bt-prediction-set');
+             if (!s) return null;
+             const o = [...s.options].find(o => o.textContent.includes('embedded-monthly'));
+             if (!o) return null;
+             s.value = o.value;
+             s.dispatchEvent(new Event('change', { bubbles: true }));
+             return o.value;",
+            Duration::from_secs(30),
+            |v| v.is_string(),
+        )
+        .await?;
+    let toml = config_text(&browser).await?;
+    let set_id = set_id.as_str().unwrap_or_default();
+    ensure!(
+        toml.contains(&format!("predictions = {set_id}\n")),
+        "{toml}"
+    );
+    let page = run_page(&browser, Some(&previous)).await?;
+    let (report, cli) = run_cli(&server, &toml).await?;
+    assert_eq!(page["report"].as_str().unwrap_or_default(), report);
+    assert!(report.contains("`pred.p_up`"), "{report}");
+    for key in ["equity", "fills", "benchmarks", "score_ic"] {
+        same_json(&page[key], &cli[key], key)?;
+    }
+    ensure!(
+        cli["fills"].as_array().is_some_and(|f| f.len() >= 4),
+        "no trades: {report}"
+    );
+    let _ = browser.screenshot("backtest-kronos-top-k.png").await;
+
+    // 5. A mistake is named, and nothing runs.
+    b.execute("document.getElementById('bt-preset-sma').click();", vec![])
+        .await?;
     b.execute(
         "const t = document.getElementById('bt-config');
          t.value = t.value.replace('fast = 5', 'fast = 50');

@@ -9,10 +9,11 @@ use crate::charts::backtest as charts;
 use crate::components::echart::EChart;
 use crate::components::forecast_view::download;
 use crate::i18n::use_i18n;
-use kxian_shared::api::SymbolSummary;
+use kxian_shared::api::{PredictionSetInfo, SymbolSummary};
 use kxian_shared::backtest::benchmarks::Benchmark;
 use kxian_shared::backtest::config::{self, BacktestConfig, StrategyConfig, UniverseConfig};
 use kxian_shared::backtest::engine::{BacktestResult, Universe};
+use kxian_shared::backtest::fields::PredictionSource;
 use kxian_shared::backtest::signals::Signals;
 use kxian_shared::backtest::walk_forward::WalkForwardResult;
 use kxian_shared::features::ic::{IcOptions, IcReport, ic_report};
@@ -25,24 +26,107 @@ use leptos_router::hooks::use_query_map;
 use serde::Serialize;
 use std::sync::Arc;
 
-/// The seed's monthly rotation on the embedded daily series.
+/// The seed's monthly rotation, on the stocks of the embedded data.
 pub const ROTATION: &str = r#"[universe]
-# or: board = "main" (every main-board stock of the store)
-symbols = ["000300.SH", "000001.SH", "399001.SZ", "399005.SZ", "399006.SZ",
-           "600000.SH", "000001.SZ", "000151.SZ"]
+# The three stocks of the embedded data (600000, 000001, 000151). On a store with more stocks,
+# board = "main" takes every main-board stock instead. The report compares the run with the
+# CSI 300 (000300.SH) when the store has it, and with the universe bought and held.
+symbols = ["600000.SH", "000001.SZ", "000151.SZ"]
 from = 2015-01-05
 to = 2024-09-19
 
 [strategy]
 kind = "monthly_rotation"
-top_fraction = 0.2
+top_fraction = 0.34      # the best one of the three
 weighting = "equal"      # or "by_return"
 
 [engine]
-initial_cash = 100_000_000
+initial_cash = 1_000_000
 fees = { stock_commission = 0.0003, stock_min_commission = 5.0, fund_commission = 0.0003, fund_min_commission = 0.1 }
 slippage = { kind = "bps", bps = 1 }
 "#;
+
+/// The examples of `examples/backtest/`, as the CLI runs them: (id, Chinese, English, file).
+pub const EXAMPLES: [(&str, &str, &str, &str); 6] = [
+    (
+        "momentum-top-k",
+        "动量反转 Top-K",
+        "Reversal top-K",
+        include_str!("../../../examples/backtest/momentum-top-k.toml"),
+    ),
+    (
+        "kronos-top-k",
+        "Kronos 选股 (pred.p_up)",
+        "Kronos stock selection (pred.p_up)",
+        include_str!("../../../examples/backtest/kronos-top-k.toml"),
+    ),
+    (
+        "equinet-threshold",
+        "EquiNet 概率阈值",
+        "EquiNet probability threshold",
+        include_str!("../../../examples/backtest/equinet-threshold.toml"),
+    ),
+    (
+        "alphaquant-signals",
+        "AlphaQuant 四因子信号",
+        "AlphaQuant four-score signal",
+        include_str!("../../../examples/backtest/alphaquant-signals.toml"),
+    ),
+    (
+        "bollinger-reversion",
+        "布林带均值回归",
+        "Bollinger mean reversion",
+        include_str!("../../../examples/backtest/bollinger-reversion.toml"),
+    ),
+    (
+        "ma-trend",
+        "均线趋势跟踪",
+        "MA trend following",
+        include_str!("../../../examples/backtest/ma-trend.toml"),
+    ),
+];
+
+/// The file with its strategy reading the stored set `id`: the `predictions` line replaced,
+/// or added under `[strategy]`.
+pub fn with_prediction_set(toml: &str, id: i64) -> String {
+    let line = format!("predictions = {id}");
+    let mut out: Vec<String> = Vec::new();
+    let mut done = false;
+    for l in toml.lines() {
+        if !done && l.trim_start().starts_with("predictions") && l.contains('=') {
+            out.push(line.clone());
+            done = true;
+        } else {
+            out.push(l.to_string());
+        }
+    }
+    if !done && let Some(i) = out.iter().position(|l| l.trim() == "[strategy]") {
+        out.insert(i + 1, line);
+    }
+    let mut text = out.join("\n");
+    text.push('\n');
+    text
+}
+
+/// The stored set a strategy's `predictions` names, by id or by name (the newest of that name).
+pub fn pick_set(
+    source: &PredictionSource,
+    sets: &[PredictionSetInfo],
+) -> Result<PredictionSetInfo, String> {
+    let found = match source {
+        PredictionSource::Id(id) => sets.iter().find(|s| s.id == *id),
+        PredictionSource::Named { name } => sets.iter().find(|s| &s.name == name),
+        PredictionSource::File(p) => {
+            return Err(format!(
+                "strategy.predictions: the browser reads stored sets, not files ({}); give a set's id (predictions = 12) or {{ name = \"…\" }}",
+                p.display()
+            ));
+        }
+    };
+    found.cloned().ok_or_else(|| {
+        format!("strategy.predictions: {source} is not on the server (make one on the Predictions page, or with kxian-trainer predict)")
+    })
+}
 
 pub const SMA: &str = r#"[universe]
 symbols = ["000300.SH", "399001.SZ", "399006.SZ", "600000.SH", "000001.SZ"]
@@ -160,6 +244,38 @@ pub fn run_in_page(
     })
 }
 
+/// Reads the stored set a `top_k` or `threshold` strategy names into its `pred.` fields.
+async fn attach_stored_set(
+    cfg: &mut BacktestConfig,
+    state: RwSignal<State>,
+    reading: &str,
+) -> Result<(), String> {
+    let source = match &cfg.strategy {
+        StrategyConfig::TopK(t) => t.predictions.clone(),
+        StrategyConfig::Threshold(t) => t.predictions.clone(),
+        _ => None,
+    };
+    let Some(source) = source else {
+        return Ok(());
+    };
+    let sets = api::prediction_sets().await.map_err(|e| e.to_string())?;
+    let set = pick_set(&source, &sets.sets)?;
+    state.set(State::Running(format!(
+        "{reading} {} ({} rows)",
+        set.name, set.rows
+    )));
+    let csv = api::prediction_rows_csv(set.id)
+        .await
+        .map_err(|e| e.to_string())?;
+    let (kind, rows) = kxian_shared::predictions::rows::from_csv(&csv)
+        .map_err(|e| format!("prediction set {}: {e}", set.id))?;
+    match &mut cfg.strategy {
+        StrategyConfig::TopK(t) => t.attach(kind, rows),
+        StrategyConfig::Threshold(t) => t.attach(kind, rows),
+        _ => Ok(()),
+    }
+}
+
 #[derive(Debug, Clone)]
 enum State {
     Idle,
@@ -187,6 +303,25 @@ pub fn BacktestPage() -> impl IntoView {
     let file_ref = NodeRef::<html::Input>::new();
     super::set_title("Backtest · Kxian");
 
+    let uses_predictions = move || {
+        text.with(|t| {
+            config::parse(t)
+                .map(|c| {
+                    matches!(
+                        c.strategy,
+                        StrategyConfig::TopK(_) | StrategyConfig::Threshold(_)
+                    )
+                })
+                .unwrap_or(false)
+        })
+    };
+    // Read again whenever a preset is chosen or the picker is opened: a set made since the
+    // page loaded (a job, the CLI) shows up.
+    let refresh = RwSignal::new(0u32);
+    let sets = LocalResource::new(move || {
+        refresh.track();
+        async move { api::prediction_sets().await }
+    });
     let is_signal = move || {
         text.with(|t| {
             config::parse(t)
@@ -218,6 +353,11 @@ pub fn BacktestPage() -> impl IntoView {
                 .into(),
         ));
         leptos::task::spawn_local(async move {
+            let mut cfg = cfg;
+            let reading = lang().tr("读取预测集", "Reading the prediction set");
+            if let Err(e) = attach_stored_set(&mut cfg, state, reading).await {
+                return state.set(State::Failed(e));
+            }
             let list = match api::symbols(String::new(), 10_000).await {
                 Ok(l) => l,
                 Err(e) => return state.set(State::Failed(e.to_string())),
@@ -323,7 +463,36 @@ pub fn BacktestPage() -> impl IntoView {
                 <button type="button" class="btn" id="bt-preset-sma"
                     on:click=move |_| text.set(SMA.into())>
                     {move || lang().tr("均线交叉 + 滚动前推", "SMA cross + walk-forward")}</button>
+                {EXAMPLES.iter().map(|(id, zh, en, file)| view! {
+                    <button type="button" class="btn" id=format!("bt-preset-{id}")
+                        on:click=move |_| {
+                            text.set(file.to_string());
+                            refresh.update(|n| *n += 1);
+                        }>
+                        {move || lang().tr(zh, en)}</button>
+                }).collect_view()}
             </div>
+            <Show when=uses_predictions>
+                <label class="field">
+                    <span>{move || lang().tr("预测集", "Prediction set")}</span>
+                    <select id="bt-prediction-set" on:focus=move |_| refresh.update(|n| *n += 1)
+                        on:change=move |ev| {
+                        if let Ok(id) = event_target_value(&ev).parse::<i64>() {
+                            text.update(|t| *t = with_prediction_set(t, id));
+                        }
+                    }>
+                        <option value="">{move || lang().tr("选择服务器上的预测集…", "Pick a stored set…")}</option>
+                        {move || sets.get().map(|r| match r {
+                            Ok(list) => list.sets.into_iter().map(|s| view! {
+                                <option value=s.id.to_string()>
+                                    {format!("#{} {} · {} · {} → {} · {} rows", s.id, s.name, s.model, s.first_date, s.last_date, s.rows)}
+                                </option>
+                            }).collect_view().into_any(),
+                            Err(e) => view! { <option value="" disabled=true>{e.to_string()}</option> }.into_any(),
+                        })}
+                    </select>
+                </label>
+            </Show>
             <textarea id="bt-config" class="bt-config" rows="18" spellcheck="false"
                 prop:value=move || text.get()
                 on:input=move |ev| text.set(event_target_value(&ev))></textarea>
@@ -458,6 +627,33 @@ mod tests {
     }
 
     #[test]
+    fn every_example_parses_and_a_set_can_be_picked_into_it() {
+        for (id, _, _, file) in EXAMPLES {
+            let c = config::parse(file).unwrap_or_else(|e| panic!("{id}: {}", e.message));
+            assert_eq!(c.universe.symbols.len(), 3, "{id}: the embedded stocks");
+        }
+        let kronos = EXAMPLES[1].3;
+        let picked = with_prediction_set(kronos, 42);
+        assert!(picked.contains("\npredictions = 42\n"), "{picked}");
+        assert!(!picked.contains("embedded-monthly\" }"), "{picked}");
+        let c = config::parse(&picked).unwrap();
+        let StrategyConfig::TopK(t) = c.strategy else {
+            panic!("top_k")
+        };
+        assert_eq!(t.predictions, Some(PredictionSource::Id(42)));
+        let plain = with_prediction_set(EXAMPLES[0].3, 7);
+        assert!(plain.contains("[strategy]\npredictions = 7\n"), "{plain}");
+        assert!(config::parse(&plain).is_ok());
+        let err = pick_set(&PredictionSource::Id(3), &[]).unwrap_err();
+        assert!(err.contains("set 3 is not on the server"), "{err}");
+        assert!(
+            pick_set(&PredictionSource::File("p.csv".into()), &[])
+                .unwrap_err()
+                .contains("stored sets")
+        );
+    }
+
+    #[test]
     fn presets_parse_and_universes_resolve() {
         let rot = config::parse(ROTATION).unwrap();
         assert!(matches!(rot.strategy, StrategyConfig::MonthlyRotation(_)));
@@ -475,7 +671,7 @@ mod tests {
             select_symbols(&by_board, &list).unwrap(),
             vec!["000300.SH".parse::<Symbol>().unwrap()]
         );
-        assert_eq!(rot.universe.symbols.len(), 8);
+        assert_eq!(rot.universe.symbols.len(), 3);
         let mut u = UniverseConfig {
             symbols: vec!["sh600000".into()],
             ..UniverseConfig::default()
