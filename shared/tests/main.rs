@@ -7,4 +7,5 @@ mod ingest_layouts;
 mod ingest_real;
 mod model_behaviour;
 mod model_parity;
+mod planted_signal;
 mod rules_real;
