@@ -1,13 +1,19 @@
-//! `cargo run --release -p kxian-shared --example backtest_throughput [symbols] [days]`:
-//! bars per CPU-second of the monthly rotation and the SMA crossover, frictionless and with
-//! every A-share rule on, on a seeded random-walk universe (default 500 symbols × 2,500
-//! days), and the process's peak memory. Single-threaded: the engine uses one core.
+//! `cargo run --release -p kxian-shared --example backtest_throughput [symbols] [days] [dump-dir]`:
+//! bars per CPU-second of the monthly rotation, the SMA crossover and a `top_k` strategy on a
+//! five-operator expression, frictionless and with every A-share rule on, on a seeded
+//! random-walk universe (default 500 symbols × 2,500 days); the expression's evaluation alone
+//! in cells (symbol × day) per CPU-second; and the process's peak memory. Single-threaded.
+//! With a third argument, the universe's opens and closes are written there as wide CSVs for
+//! `scripts/bench/backtest-vs-vectorbt.sh`.
 
 #[path = "../benches/common/random_walk.rs"]
 mod random_walk;
 
+use kxian_shared::backtest::config;
 use kxian_shared::backtest::engine::{EngineConfig, Slippage, Strategy, Universe, run};
 use kxian_shared::backtest::strategies::{MonthlyRotation, SmaCross, Weighting};
+use kxian_shared::backtest::top_k::TopKStrategy;
+use kxian_shared::expr::Panel;
 use random_walk::universe;
 
 /// CPU seconds this process has used (user + system), from /proc.
@@ -55,6 +61,61 @@ fn measure(
     );
 }
 
+/// The five-operator expression: the benchmark's score.
+const SCORE: &str = "rank(delta($close, 5) / ref($close, 5)) * zscore(std($close, 20))";
+
+/// Opens and closes as wide CSVs (a date column, then one column per symbol).
+fn dump(u: &Universe, dir: &std::path::Path) -> std::io::Result<()> {
+    use std::io::Write;
+    std::fs::create_dir_all(dir)?;
+    let series: Vec<_> = u.series().iter().collect();
+    for (name, field) in [("open", 0), ("close", 1)] {
+        let mut f =
+            std::io::BufWriter::new(std::fs::File::create(dir.join(format!("{name}.csv")))?);
+        write!(f, "date")?;
+        for (s, _) in &series {
+            write!(f, ",{s}")?;
+        }
+        writeln!(f)?;
+        for (i, d) in u.dates().iter().enumerate() {
+            write!(f, "{d}")?;
+            for (_, bars) in &series {
+                let b = &bars[i];
+                write!(f, ",{}", if field == 0 { b.open } else { b.close })?;
+            }
+            writeln!(f)?;
+        }
+    }
+    Ok(())
+}
+
+/// Cells of the expression per CPU-second: the panel is built once, as a strategy does.
+fn measure_expression(u: &Universe, symbols: usize, days: usize) {
+    let series = u
+        .series()
+        .iter()
+        .map(|(s, b)| (s.to_string(), b.clone()))
+        .collect();
+    let panel = Panel::from_bars(&series);
+    let c0 = cpu_seconds();
+    let mut runs = 0;
+    let mut finite = 0;
+    while runs < 3 || cpu_seconds() - c0 < 2.0 {
+        let v = panel
+            .evaluate(SCORE)
+            .expect("the benchmark's expression parses");
+        finite = v.iter().flatten().filter(|x| x.is_finite()).count();
+        runs += 1;
+    }
+    let cpu = cpu_seconds() - c0;
+    println!(
+        "{:<42} {:>12.0} cells/CPU-s  ({runs} runs, {:.3} s each, {finite} finite cells)",
+        format!("expression `{SCORE}`"),
+        (symbols * days * runs) as f64 / cpu,
+        cpu / runs as f64
+    );
+}
+
 fn main() {
     let mut args = std::env::args().skip(1);
     let symbols: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(500);
@@ -65,6 +126,18 @@ fn main() {
         "{symbols} symbols × {days} days = {bars} bars; peak after generating: {:.0} MiB",
         peak_mib()
     );
+    if let Some(dir) = args.next() {
+        dump(&u, std::path::Path::new(&dir)).expect("writing the CSVs");
+        println!("opens and closes written to {dir}");
+    }
+    measure_expression(&u, symbols, days);
+    let top_k = config::parse(&format!(
+        "[universe]\nsymbols = [\"600000\"]\n[strategy]\nkind = \"top_k\"\nscore = \"{SCORE}\"\ntop_fraction = 0.2\nrebalance = \"monthly\"\n"
+    ))
+    .expect("the benchmark's config parses");
+    let config::StrategyConfig::TopK(top_k) = top_k.strategy else {
+        unreachable!("a top_k config")
+    };
     let rules = EngineConfig {
         initial_cash: 100_000_000.0,
         slippage: Slippage::Bps { bps: 1.0 },
@@ -81,6 +154,24 @@ fn main() {
         })
     };
     let sma = || -> Box<dyn Strategy> { Box::new(SmaCross { fast: 5, slow: 20 }) };
+    // The score is evaluated when the strategy is made: inside the measured runs.
+    let ranked = || -> Box<dyn Strategy> {
+        Box::new(TopKStrategy::new(&top_k, &u).expect("the score evaluates"))
+    };
+    measure(
+        "top_k 20 % on the expression, A-share rules",
+        bars,
+        &rules,
+        &u,
+        &ranked,
+    );
+    measure(
+        "top_k 20 % on the expression, frictionless",
+        bars,
+        &frictionless,
+        &u,
+        &ranked,
+    );
     measure(
         "monthly rotation, A-share rules",
         bars,

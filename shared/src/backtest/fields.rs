@@ -137,12 +137,12 @@ pub fn panel_for(
     predictions: bool,
     rows: Option<&[PredictionRow]>,
 ) -> Panel {
-    let series: BTreeMap<String, Vec<crate::Bar>> = universe
-        .series()
-        .iter()
-        .map(|(s, b)| (s.to_string(), b.clone()))
-        .collect();
-    let mut panel = Panel::from_bars(&series);
+    let mut panel = Panel::from_series(
+        universe
+            .series()
+            .iter()
+            .map(|(s, b)| (s.to_string(), b.as_slice())),
+    );
     let all = fields_for(predictions, None);
     let mut named = std::collections::BTreeSet::new();
     for e in exprs {
@@ -162,7 +162,7 @@ pub fn panel_for(
     if !factors.is_empty() {
         let mut grids =
             vec![vec![vec![f64::NAN; panel.dates.len()]; panel.symbols.len()]; factors.len()];
-        for (s, bars) in series.values().enumerate() {
+        for (s, bars) in universe.series().values().enumerate() {
             for (b, row) in bars.iter().zip(factor_rows(bars)) {
                 let d = at[&b.ts.date()];
                 for (g, &k) in grids.iter_mut().zip(&factors) {

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
 
-use super::ops::{cross, rolling, rolling_pair};
+use super::ops::{cross_in_place, rolling, rolling_pair};
 use super::parse::{BinOp, Expr, ExprError, parse};
 use crate::Bar;
 
@@ -26,24 +26,33 @@ type Grid = Vec<Vec<f64>>;
 impl Panel {
     /// The price fields (`$open $high $low $close $volume $amount $vwap`) of daily bars.
     pub fn from_bars(series: &BTreeMap<String, Vec<Bar>>) -> Panel {
+        Panel::from_series(series.iter().map(|(s, b)| (s.clone(), b.as_slice())))
+    }
+
+    /// [`Panel::from_bars`] from borrowed series (each ascending), in symbol order.
+    pub fn from_series<'a>(series: impl IntoIterator<Item = (String, &'a [Bar])>) -> Panel {
+        let series: Vec<(String, &[Bar])> = series.into_iter().collect();
         let mut dates: Vec<NaiveDate> = series
-            .values()
-            .flat_map(|b| b.iter().map(|x| x.ts.date()))
+            .iter()
+            .flat_map(|(_, b)| b.iter().map(|x| x.ts.date()))
             .collect();
         dates.sort_unstable();
         dates.dedup();
-        let at: BTreeMap<NaiveDate, usize> =
-            dates.iter().enumerate().map(|(i, d)| (*d, i)).collect();
-        let symbols: Vec<String> = series.keys().cloned().collect();
+        let symbols: Vec<String> = series.iter().map(|(s, _)| s.clone()).collect();
         let blank = || vec![vec![f64::NAN; dates.len()]; symbols.len()];
         let names = [
             "$open", "$high", "$low", "$close", "$volume", "$amount", "$vwap",
         ];
         let mut cols: Vec<Grid> = names.iter().map(|_| blank()).collect();
         let mut present = vec![vec![false; dates.len()]; symbols.len()];
-        for (s, bars) in series.values().enumerate() {
-            for b in bars {
-                let d = at[&b.ts.date()];
+        for (s, (_, bars)) in series.iter().enumerate() {
+            // Bars and dates both ascend: one walk, no lookups.
+            let mut d = 0;
+            for b in bars.iter() {
+                let day = b.ts.date();
+                while dates[d] < day {
+                    d += 1;
+                }
                 present[s][d] = true;
                 let v = [
                     b.open,
@@ -128,13 +137,8 @@ impl Panel {
                 let n = num(2) as usize;
                 self.per_symbol2(&x, &y, |a, b| rolling_pair(name, a, b, n))
             }
-            "rank" | "zscore" | "demean" => {
-                self.per_date(self.eval(&args[0]), |v| cross(name, v, 0.0))
-            }
-            "quantile" => {
-                let q = num(1);
-                self.per_date(self.eval(&args[0]), |v| cross(name, v, q))
-            }
+            "rank" | "zscore" | "demean" => self.per_date(self.eval(&args[0]), name, 0.0),
+            "quantile" => self.per_date(self.eval(&args[0]), name, num(1)),
             "ref_week" | "ref_month" => {
                 use chrono::Datelike;
                 let period = |d: NaiveDate| {
@@ -226,6 +230,9 @@ impl Panel {
         x.iter()
             .enumerate()
             .map(|(s, row)| {
+                if self.present[s].iter().all(|p| *p) {
+                    return f(row); // a bar every day: the row is the series
+                }
                 let idx: Vec<usize> = (0..row.len()).filter(|&d| self.present[s][d]).collect();
                 let series: Vec<f64> = idx.iter().map(|&d| row[d]).collect();
                 let mut out = vec![f64::NAN; row.len()];
@@ -253,15 +260,26 @@ impl Panel {
     }
 
     /// Applies `f` to each date's cross-section.
-    fn per_date(&self, x: Grid, f: impl Fn(&[f64]) -> Vec<f64>) -> Grid {
-        let mut out = x.clone();
-        for d in 0..self.dates.len() {
-            let col: Vec<f64> = x.iter().map(|row| row[d]).collect();
-            for (s, v) in f(&col).into_iter().enumerate() {
-                out[s][d] = v;
+    /// A cross-sectional operator on each date: the grid is turned to dates × symbols once so
+    /// each date's values lie together, worked on in place, and turned back.
+    fn per_date(&self, mut x: Grid, name: &str, q: f64) -> Grid {
+        let (symbols, days) = (x.len(), self.dates.len());
+        let mut by_date = vec![f64::NAN; symbols * days];
+        for (s, row) in x.iter().enumerate() {
+            for (d, v) in row.iter().enumerate() {
+                by_date[d * symbols + s] = *v;
             }
         }
-        out
+        let mut scratch = Vec::with_capacity(symbols);
+        for col in by_date.chunks_mut(symbols.max(1)) {
+            cross_in_place(name, col, q, &mut scratch);
+        }
+        for (s, row) in x.iter_mut().enumerate() {
+            for (d, v) in row.iter_mut().enumerate() {
+                *v = by_date[d * symbols + s];
+            }
+        }
+        x
     }
 }
 

@@ -99,6 +99,7 @@ pub fn rolling(name: &str, s: &[f64], n: usize) -> Vec<f64> {
             }
             return out;
         }
+        "std" if n >= 2 => return rolling_std(s, n),
         _ => {}
     }
     for i in (n - 1)..s.len() {
@@ -107,6 +108,43 @@ pub fn rolling(name: &str, s: &[f64], n: usize) -> Vec<f64> {
             continue;
         }
         out[i] = window_stat(name, w);
+    }
+    out
+}
+
+/// The sample standard deviation over each window of `n`, in O(1) a step: sums of the values
+/// less a shift (the series' first finite value, so prices far from zero keep their digits),
+/// recomputed from the window every 256 steps so rounding cannot build up.
+fn rolling_std(s: &[f64], n: usize) -> Vec<f64> {
+    let mut out = vec![f64::NAN; s.len()];
+    let k = s.iter().copied().find(|x| x.is_finite()).unwrap_or(0.0);
+    let (mut sum, mut sq, mut bad) = (0.0, 0.0, 0usize);
+    let add = |x: f64, sign: f64, sum: &mut f64, sq: &mut f64, bad: &mut usize| {
+        if x.is_finite() {
+            let d = x - k;
+            *sum += sign * d;
+            *sq += sign * d * d;
+        } else if sign > 0.0 {
+            *bad += 1;
+        } else {
+            *bad -= 1;
+        }
+    };
+    let nf = n as f64;
+    for i in 0..s.len() {
+        add(s[i], 1.0, &mut sum, &mut sq, &mut bad);
+        if i >= n {
+            add(s[i - n], -1.0, &mut sum, &mut sq, &mut bad);
+        }
+        if i + 1 < n || bad > 0 {
+            continue;
+        }
+        if i % 256 == 0 {
+            let w = &s[i + 1 - n..=i];
+            sum = w.iter().map(|x| x - k).sum();
+            sq = w.iter().map(|x| (x - k) * (x - k)).sum();
+        }
+        out[i] = ((sq - sum * sum / nf) / (nf - 1.0)).max(0.0).sqrt();
     }
     out
 }
@@ -195,36 +233,77 @@ pub fn rolling_pair(name: &str, x: &[f64], y: &[f64], n: usize) -> Vec<f64> {
 
 /// A cross-sectional operator over one date's values (NaN where a symbol has none).
 pub fn cross(name: &str, v: &[f64], q: f64) -> Vec<f64> {
-    let idx: Vec<usize> = (0..v.len()).filter(|&i| v[i].is_finite()).collect();
-    let mut out = vec![f64::NAN; v.len()];
-    if idx.is_empty() {
-        return out;
+    let mut out = v.to_vec();
+    cross_in_place(name, &mut out, q, &mut Vec::new());
+    out
+}
+
+/// [`cross`] over one date's values in place; `scratch` is kept between dates.
+pub fn cross_in_place(name: &str, v: &mut [f64], q: f64, scratch: &mut Vec<(f64, u32)>) {
+    let (mut total, mut n) = (0.0, 0usize);
+    for x in v.iter().filter(|x| x.is_finite()) {
+        total += x;
+        n += 1;
     }
-    let n = idx.len() as f64;
-    let mean = idx.iter().map(|&i| v[i]).sum::<f64>() / n;
+    if n == 0 {
+        v.fill(f64::NAN);
+        return;
+    }
+    let nf = n as f64;
+    let mean = total / nf;
+    let finite = |x: f64| x.is_finite();
     match name {
-        "demean" => idx.iter().for_each(|&i| out[i] = v[i] - mean),
+        "demean" => v
+            .iter_mut()
+            .for_each(|x| *x = if finite(*x) { *x - mean } else { f64::NAN }),
         "zscore" => {
-            let sd = (idx.iter().map(|&i| (v[i] - mean).powi(2)).sum::<f64>() / n).sqrt();
-            if sd > 0.0 {
-                idx.iter().for_each(|&i| out[i] = (v[i] - mean) / sd);
-            }
+            let sd = (v
+                .iter()
+                .filter(|x| finite(**x))
+                .map(|x| (x - mean) * (x - mean))
+                .sum::<f64>()
+                / nf)
+                .sqrt();
+            v.iter_mut().for_each(|x| {
+                *x = if finite(*x) && sd > 0.0 {
+                    (*x - mean) / sd
+                } else {
+                    f64::NAN
+                }
+            });
         }
         "rank" => {
             // (average 0-based rank + 1) / n: the top name is 1, ties share their rank.
-            let values: Vec<f64> = idx.iter().map(|&i| v[i]).collect();
-            for (&i, r) in idx.iter().zip(crate::features::ic::average_ranks(&values)) {
-                out[i] = (r + 1.0) / n;
+            scratch.clear();
+            scratch.extend(
+                v.iter()
+                    .enumerate()
+                    .filter(|(_, x)| finite(**x))
+                    .map(|(i, x)| (*x, i as u32)),
+            );
+            scratch.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
+            v.fill(f64::NAN);
+            let mut i = 0;
+            while i < scratch.len() {
+                let mut j = i;
+                while j + 1 < scratch.len() && scratch[j + 1].0 == scratch[i].0 {
+                    j += 1;
+                }
+                let r = ((i + j) as f64 / 2.0 + 1.0) / nf;
+                for &(_, at) in &scratch[i..=j] {
+                    v[at as usize] = r;
+                }
+                i = j + 1;
             }
         }
         "quantile" => {
-            let values: Vec<f64> = idx.iter().map(|&i| v[i]).collect();
+            let values: Vec<f64> = v.iter().copied().filter(|x| finite(*x)).collect();
             let value = crate::predictions::rows::quantile(&values, q.clamp(0.0, 1.0));
-            idx.iter().for_each(|&i| out[i] = value);
+            v.iter_mut()
+                .for_each(|x| *x = if finite(*x) { value } else { f64::NAN });
         }
         _ => unreachable!("not a cross-sectional operator: {name}"),
     }
-    out
 }
 
 #[cfg(test)]
@@ -244,6 +323,26 @@ mod tests {
         assert!((rolling("rsquare", &[1.0, 3.0, 5.0], 3)[2] - 1.0).abs() < 1e-12);
         assert_eq!(rolling("ts_rank", &[3.0, 1.0, 2.0], 3)[2], 2.0 / 3.0);
         assert_eq!(rolling("wma", &[1.0, 2.0], 2)[1], 5.0 / 3.0);
+        // The O(1) rolling std agrees with the window's own, across gaps and 1,000 steps of a
+        // price far from zero.
+        let mut p: Vec<f64> = (0..1000)
+            .map(|i| 3000.0 + (i as f64 * 0.37).sin() * 5.0 + i as f64 * 0.01)
+            .collect();
+        p[500] = f64::NAN;
+        let fast = rolling("std", &p, 20);
+        for i in 19..p.len() {
+            let w = &p[i - 19..=i];
+            if w.iter().any(|x| x.is_nan()) {
+                assert!(fast[i].is_nan(), "{i}");
+                continue;
+            }
+            let direct = window_stat("std", w);
+            assert!(
+                (fast[i] - direct).abs() <= 1e-9 * direct.max(1.0),
+                "{i}: {} vs {direct}",
+                fast[i]
+            );
+        }
         assert!(
             (rolling_pair("corr", &[1.0, 2.0, 3.0], &[2.0, 4.0, 6.5], 3)[2] - 0.9986).abs() < 1e-3
         );
