@@ -45,6 +45,10 @@ pub struct BacktestArgs {
     /// Write the whole result (equity curve, fills, rejections, metrics) as JSON here.
     #[arg(long, short)]
     pub output: Option<PathBuf>,
+    /// Where a retraining walk-forward keeps each fold's model and predictions (default: a
+    /// temporary folder, removed afterwards).
+    #[arg(long)]
+    pub work: Option<PathBuf>,
     /// The store a universe reads when its file names neither `files` nor `store` (default:
     /// the one `kxian serve` uses, so the browser's examples run here as they are).
     #[arg(long)]
@@ -245,6 +249,8 @@ fn attach_predictions(
         message,
     };
     let (kind, rows) = match &source {
+        // Made by the retraining walk-forward.
+        PredictionSource::Refitted => return Ok(()),
         PredictionSource::File(file) => {
             let path = resolve(base, file);
             let text = std::fs::read_to_string(&path).map_err(|source| BacktestError::Read {
@@ -266,7 +272,7 @@ fn attach_predictions(
             let pick = match &source {
                 PredictionSource::Id(id) => StorePick::Id(*id),
                 PredictionSource::Named { name } => StorePick::Name(name),
-                PredictionSource::File(_) => unreachable!(),
+                PredictionSource::File(_) | PredictionSource::Refitted => unreachable!(),
             };
             let db = resolve(base, db);
             store_rows(&db, reader, pick)
@@ -282,7 +288,7 @@ fn attach_predictions(
 }
 
 /// The whole command: returns the report text and the result.
-pub fn run_command(args: &BacktestArgs) -> Result<(String, Outcome), BacktestError> {
+pub fn run_command(args: &BacktestArgs) -> anyhow::Result<(String, Outcome)> {
     let mut config = parse_config(&args.config)?;
     let base = args
         .config
@@ -294,6 +300,9 @@ pub fn run_command(args: &BacktestArgs) -> Result<(String, Outcome), BacktestErr
     }
     attach_predictions(&mut config, &base, &args.config, args.reader)?;
     let universe = load_universe_as(&config.universe, &base, args.reader)?;
+    if config.walk_forward.as_ref().is_some_and(|w| w.retrain) {
+        return refitted_run(args, config, &base, &universe);
+    }
     let signals = load_signals(&config, &base, &universe)?;
     let done =
         config::run_all(&config, &universe, signals.as_ref()).map_err(|e| BacktestError::Run {
@@ -305,6 +314,92 @@ pub fn run_command(args: &BacktestArgs) -> Result<(String, Outcome), BacktestErr
         Outcome {
             result: done.result,
             walk_forward: done.walk_forward,
+            benchmarks: done.benchmarks,
+            score_ic: done.score_ic,
+        },
+    ))
+}
+
+/// `[walk_forward] retrain = true`: refit on every fold, then the strategy on the stitched
+/// out-of-sample predictions from the first test day on, with the folds beside it.
+fn refitted_run(
+    args: &BacktestArgs,
+    mut config: BacktestConfig,
+    base: &Path,
+    universe: &Universe,
+) -> anyhow::Result<(String, Outcome)> {
+    use kxian_shared::backtest::metrics::metrics;
+    use kxian_shared::backtest::walk_forward::Fold;
+    let Some(db) = config.universe.store.as_ref().map(|d| resolve(base, d)) else {
+        crate::bail_input!(
+            "{}: walk_forward.retrain reads the universe from a store (give [universe] store, or no files)",
+            args.config.display()
+        );
+    };
+    let temp;
+    let work = match &args.work {
+        Some(w) => w.clone(),
+        None => {
+            temp = tempfile::tempdir()?;
+            temp.path().to_path_buf()
+        }
+    };
+    let (rows, refits) = crate::retrain::refit(&config, universe, &db, &work, args.reader)?;
+    let first_test = refits.first().map(|r| r.window.test_from);
+    match &mut config.strategy {
+        StrategyConfig::TopK(t) => {
+            t.attach(kxian_shared::predictions::rows::RowKind::Classifier, rows)
+        }
+        StrategyConfig::Threshold(t) => {
+            t.attach(kxian_shared::predictions::rows::RowKind::Classifier, rows)
+        }
+        _ => Ok(()),
+    }
+    .map_err(|message| BacktestError::Config {
+        path: args.config.clone(),
+        message,
+    })?;
+    // The record is out of sample: it starts on the first test day.
+    config.universe.from = first_test.or(config.universe.from);
+    let done = config::run_all(&config, universe, None).map_err(|e| BacktestError::Run {
+        path: args.config.clone(),
+        message: e.message,
+    })?;
+    let r = &done.result;
+    let folds: Vec<Fold> = refits
+        .iter()
+        .map(|f| {
+            let at = |d| r.dates.partition_point(|x| *x < d);
+            let (a, b) = (
+                at(f.window.test_from),
+                at(f.window.test_to + chrono::Days::new(1)),
+            );
+            Fold {
+                train_from: f.window.train_from,
+                train_to: f.window.train_to,
+                test_from: f.window.test_from,
+                test_to: f.window.test_to,
+                chosen: format!(
+                    "refitted: validation log loss {:.4}, {} rows",
+                    f.best_val_loss, f.rows
+                ),
+                train_score: f64::from(f.best_val_loss),
+                test_metrics: metrics(&r.equity[a.saturating_sub(1)..b], config.engine.risk_free),
+            }
+        })
+        .collect();
+    let walk_forward = kxian_shared::backtest::walk_forward::WalkForwardResult {
+        folds,
+        dates: r.dates.clone(),
+        equity: r.equity.clone(),
+        metrics: r.metrics,
+    };
+    let report = done.report + &config::walk_forward_report(&walk_forward);
+    Ok((
+        report,
+        Outcome {
+            result: done.result,
+            walk_forward: Some(walk_forward),
             benchmarks: done.benchmarks,
             score_ic: done.score_ic,
         },

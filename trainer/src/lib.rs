@@ -18,6 +18,7 @@ pub mod input;
 pub mod models;
 pub mod predict;
 pub mod progress;
+pub mod retrain;
 pub mod schedule;
 pub mod store;
 pub mod train;

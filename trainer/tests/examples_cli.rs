@@ -177,7 +177,7 @@ fn every_backtest_example_runs_trades_and_names_a_broken_expression() {
         .filter(|p| p.extension().is_some_and(|e| e == "toml"))
         .collect();
     examples.sort();
-    assert!(examples.len() >= 6, "{examples:?}");
+    assert!(examples.len() >= 7, "{examples:?}");
     for example in &examples {
         let name = example.file_name().unwrap().to_string_lossy().into_owned();
         let out = dir.path().join(format!("{name}.json"));
@@ -192,6 +192,14 @@ fn every_backtest_example_runs_trades_and_names_a_broken_expression() {
         assert!(text.contains("3 symbols"), "{name}: {text}");
         for line in ["equal-weight buy-and-hold", "index 000300.SH"] {
             assert!(text.contains(line), "{name}: {line}\n{text}");
+        }
+        if name.contains("walk-forward") {
+            // Four folds refitted (the last one short), each with its own model.
+            assert_eq!(
+                text.matches("refitted: validation log loss").count(),
+                4,
+                "{text}"
+            );
         }
         if name.contains("top-k") {
             assert!(text.contains("score IC      the score"), "{name}: {text}");

@@ -116,6 +116,9 @@ pub fn pick_set(
     let found = match source {
         PredictionSource::Id(id) => sets.iter().find(|s| s.id == *id),
         PredictionSource::Named { name } => sets.iter().find(|s| &s.name == name),
+        PredictionSource::Refitted => {
+            return Err("strategy.predictions: made by a retraining walk-forward, which runs in kxian-trainer".into());
+        }
         PredictionSource::File(p) => {
             return Err(format!(
                 "strategy.predictions: the browser reads stored sets, not files ({}); give a set's id (predictions = 12) or {{ name = \"…\" }}",
@@ -335,6 +338,11 @@ pub fn BacktestPage() -> impl IntoView {
             Ok(c) => c,
             Err(e) => return state.set(State::Failed(format!("config: {}", e.message))),
         };
+        if cfg.walk_forward.as_ref().is_some_and(|w| w.retrain) {
+            return state.set(State::Failed(
+                "walk_forward.retrain: refitting a model on every fold needs the trainer; run this file with kxian-trainer backtest".into(),
+            ));
+        }
         let signals = match (&cfg.strategy, signals_text.get_untracked()) {
             (StrategyConfig::Signal(_), Some((name, csv))) => match Signals::from_csv(&csv) {
                 Ok(s) => Some(s),

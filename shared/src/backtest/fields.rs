@@ -35,6 +35,13 @@ pub enum PredictionSource {
     Named { name: String },
     /// `predictions = "preds.csv"`: a file written by `kxian-trainer predict`.
     File(PathBuf),
+    /// Made by a retraining walk-forward (`[walk_forward] retrain = true`), not read.
+    #[serde(serialize_with = "refitted")]
+    Refitted,
+}
+
+fn refitted<S: serde::Serializer>(s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str("(refitted by the walk-forward)")
 }
 
 impl fmt::Display for PredictionSource {
@@ -43,6 +50,7 @@ impl fmt::Display for PredictionSource {
             PredictionSource::Id(id) => write!(f, "the stored prediction set {id}"),
             PredictionSource::Named { name } => write!(f, "the stored prediction set `{name}`"),
             PredictionSource::File(p) => write!(f, "{}", p.display()),
+            PredictionSource::Refitted => f.write_str("the walk-forward's refitted models"),
         }
     }
 }

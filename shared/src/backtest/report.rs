@@ -218,17 +218,24 @@ pub fn score_ic_report(r: &ScoreReport) -> String {
         } else {
             g.signal.as_str()
         };
+        let quintiles = if g.spread.is_finite() {
+            format!(
+                "quintiles {} → {}, top − bottom {}",
+                pct(g.quintiles[0]),
+                pct(g.quintiles[4]),
+                pct(g.spread)
+            )
+        } else {
+            "no quintiles (fewer than 5 names a date)".to_string()
+        };
         let _ = writeln!(
             s,
-            "{label:<14}{name:<12} rank IC {:>7.4} (ICIR {:.2}, t {:.2}, positive {}) over {} dates; quintiles {} → {}, top − bottom {}",
+            "{label:<14}{name:<12} rank IC {:>7.4} (ICIR {:.2}, t {:.2}, positive {}) over {} dates; {quintiles}",
             g.rank_ic,
             g.icir,
             g.t_stat,
             pct(g.positive_rank_ic_share),
             g.dates,
-            pct(g.quintiles[0]),
-            pct(g.quintiles[4]),
-            pct(g.spread),
         );
     }
     let _ = writeln!(

@@ -210,9 +210,18 @@ pub(crate) fn check(ok: bool, message: &str) -> Result<(), ConfigError> {
 
 /// Reads and checks a config; the message names the key at fault.
 pub fn parse(text: &str) -> Result<BacktestConfig, ConfigError> {
-    let config: BacktestConfig = toml::from_str(text).map_err(|e| ConfigError {
+    let mut config: BacktestConfig = toml::from_str(text).map_err(|e| ConfigError {
         message: e.to_string(),
     })?;
+    // A retraining walk-forward makes the strategy's predictions itself.
+    if config.walk_forward.as_ref().is_some_and(|w| w.retrain) {
+        let refit = Some(super::fields::PredictionSource::Refitted);
+        match &mut config.strategy {
+            StrategyConfig::TopK(t) if t.predictions.is_none() => t.predictions = refit,
+            StrategyConfig::Threshold(t) if t.predictions.is_none() => t.predictions = refit,
+            _ => {}
+        }
+    }
     validate_strategy(&config.strategy)?;
     check(
         config.engine.initial_cash.is_finite() && config.engine.initial_cash > 0.0,
@@ -275,6 +284,9 @@ pub enum Objective {
     Sharpe,
     TotalReturn,
     Calmar,
+    /// The smallest maximum drawdown.
+    #[serde(alias = "min_drawdown")]
+    MinMaxDrawdown,
 }
 
 impl Objective {
@@ -286,6 +298,7 @@ impl Objective {
             Objective::Sharpe => m.sharpe,
             Objective::TotalReturn => m.total_return,
             Objective::Calmar => m.calmar,
+            Objective::MinMaxDrawdown => -m.max_drawdown,
         };
         if v.is_finite() { v } else { f64::NEG_INFINITY }
     }
@@ -304,6 +317,25 @@ pub struct WalkForwardConfig {
     pub grid: BTreeMap<String, Vec<toml::Value>>,
     #[serde(default)]
     pub objective: Objective,
+    /// Refit the model on each training window and trade its predictions on the following
+    /// test window (PyBroker's walk-forward): the strategy's `pred.` fields come from the
+    /// refitted models, stitched. Runs in `kxian-trainer backtest` (it trains).
+    #[serde(default)]
+    pub retrain: bool,
+    /// With `retrain`: the model refitted on each window.
+    #[serde(default)]
+    pub model: Option<RetrainModel>,
+}
+
+/// The model a retraining walk-forward refits, and its training options.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetrainModel {
+    /// `"classifier"`: the up/down/flat classifier (the zoo's models will follow).
+    pub kind: String,
+    /// `train-classifier`'s options by name, e.g. `{ horizon = 5, epochs = 4, d_model = 32 }`.
+    #[serde(default)]
+    pub train: BTreeMap<String, toml::Value>,
 }
 
 const MAX_COMBINATIONS: usize = 256;
@@ -316,6 +348,31 @@ impl WalkForwardConfig {
         }
         if self.test_days < 5 {
             return err("walk_forward.test_days: at least 5 trading days".into());
+        }
+        if self.retrain {
+            let Some(m) = &self.model else {
+                return err("walk_forward.model: retrain needs the model to refit, e.g. [walk_forward.model] kind = \"classifier\"".into());
+            };
+            if m.kind != "classifier" {
+                return err(format!(
+                    "walk_forward.model.kind: `{}`; the model refitted on each window is \"classifier\"",
+                    m.kind
+                ));
+            }
+            if !self.grid.is_empty() {
+                return err(
+                    "walk_forward.grid: with retrain the model is what is refitted; give no grid"
+                        .into(),
+                );
+            }
+            if !matches!(
+                strategy,
+                StrategyConfig::TopK(_) | StrategyConfig::Threshold(_)
+            ) {
+                return err("walk_forward.retrain: the strategy trades the refitted model's pred.* fields: use kind = \"top_k\" or \"threshold\"".into());
+            }
+        } else if self.model.is_some() {
+            return err("walk_forward.model: only with retrain = true".into());
         }
         let n: usize = self.grid.values().map(Vec::len).product();
         if self.grid.values().any(Vec::is_empty) {
@@ -416,6 +473,29 @@ mod tests {
 
     #[test]
     fn mistakes_name_their_key() {
+        // The objectives by name, the new one included.
+        for (name, want) in [
+            ("sharpe", Objective::Sharpe),
+            ("min_max_drawdown", Objective::MinMaxDrawdown),
+            ("min_drawdown", Objective::MinMaxDrawdown),
+        ] {
+            let w: WalkForwardConfig = toml::from_str(&format!(
+                "train_days = 60\ntest_days = 20\nobjective = \"{name}\""
+            ))
+            .unwrap();
+            assert_eq!(w.objective, want);
+        }
+        let m = crate::backtest::metrics::metrics(&[100.0, 90.0, 95.0], 0.0);
+        assert!((Objective::MinMaxDrawdown.score(m.as_ref()) + 0.1).abs() < 1e-12);
+        let retrain_without_model = parse(
+            "[universe]\nsymbols = [\"600000\"]\n[strategy]\nkind = \"top_k\"\nscore = \"pred.p_up\"\n[walk_forward]\ntrain_days = 60\ntest_days = 20\nretrain = true\n",
+        )
+        .unwrap_err();
+        assert!(
+            retrain_without_model.message.contains("walk_forward.model"),
+            "{retrain_without_model:?}"
+        );
+
         let bad = [
             ("[universe]\n[strategy]\nkind = \"nope\"\n", "nope"),
             (

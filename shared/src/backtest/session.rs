@@ -37,6 +37,8 @@ pub fn run_all(
         report.push_str(&score_ic_report(s));
     }
     let walk_forward = match &config.walk_forward {
+        // The trainer refits the model and runs that walk-forward itself.
+        Some(wf) if wf.retrain => None,
         Some(wf) => {
             let w = walk_forward(
                 wf,

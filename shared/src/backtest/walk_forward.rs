@@ -32,6 +32,42 @@ pub struct WalkForwardResult {
     pub metrics: Option<Metrics>,
 }
 
+/// One fold's windows: train on the first pair of dates, test on the second.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Window {
+    pub train_from: NaiveDate,
+    pub train_to: NaiveDate,
+    pub test_from: NaiveDate,
+    pub test_to: NaiveDate,
+}
+
+/// The folds over `dates` (ascending trading days): `train` days, then the next `test` days,
+/// moving on by `test` days until the dates run out.
+pub fn windows(dates: &[NaiveDate], train: usize, test: usize) -> Result<Vec<Window>, ConfigError> {
+    if dates.len() < train + test {
+        return Err(ConfigError {
+            message: format!(
+                "walk_forward: {} trading days, fewer than train_days + test_days = {}",
+                dates.len(),
+                train + test
+            ),
+        });
+    }
+    let mut out = Vec::new();
+    let mut start = 0;
+    while start + train < dates.len() {
+        let test_end = (start + train + test).min(dates.len()) - 1;
+        out.push(Window {
+            train_from: dates[start],
+            train_to: dates[start + train - 1],
+            test_from: dates[start + train],
+            test_to: dates[test_end],
+        });
+        start += test;
+    }
+    Ok(out)
+}
+
 /// The walk-forward of `inputs`' strategy over `wf`'s grid between the dates.
 pub fn walk_forward(
     wf: &WalkForwardConfig,
@@ -51,15 +87,7 @@ pub fn walk_forward(
         .into_iter()
         .filter(|d| from.is_none_or(|f| *d >= f) && to.is_none_or(|t| *d <= t))
         .collect();
-    if dates.len() < wf.train_days + wf.test_days {
-        return Err(ConfigError {
-            message: format!(
-                "walk_forward: {} trading days, fewer than train_days + test_days = {}",
-                dates.len(),
-                wf.train_days + wf.test_days
-            ),
-        });
-    }
+    let folds = windows(&dates, wf.train_days, wf.test_days)?;
     let mut out = WalkForwardResult {
         folds: Vec::new(),
         dates: Vec::new(),
@@ -67,11 +95,13 @@ pub fn walk_forward(
         metrics: None,
     };
     let mut cash = engine.initial_cash;
-    let mut start = 0;
-    while start + wf.train_days < dates.len() {
-        let (train_from, train_to) = (dates[start], dates[start + wf.train_days - 1]);
-        let test_end = (start + wf.train_days + wf.test_days).min(dates.len()) - 1;
-        let (test_from, test_to) = (dates[start + wf.train_days], dates[test_end]);
+    for Window {
+        train_from,
+        train_to,
+        test_from,
+        test_to,
+    } in folds
+    {
         let mut best: Option<(f64, &(String, StrategyConfig))> = None;
         for c in &candidates {
             let r = run_strategy(
@@ -113,7 +143,6 @@ pub fn walk_forward(
             train_score,
             test_metrics: r.metrics,
         });
-        start += wf.test_days;
     }
     out.metrics = metrics(&out.equity, engine.risk_free);
     Ok(out)
