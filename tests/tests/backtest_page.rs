@@ -31,6 +31,7 @@ fn cli_blocking(db: &std::path::Path, toml: &str) -> Result<(String, Value)> {
         config: path,
         output: None,
         store: None,
+        work: None,
         reader: Default::default(),
     })?;
     Ok((report, serde_json::to_value(&outcome)?))
