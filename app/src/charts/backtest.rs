@@ -14,20 +14,69 @@ fn round(x: f64, digits: i32) -> f64 {
 /// `(year, month, return)` of every month in the run: the month's last equity against the
 /// previous month's last (the first month against the initial cash).
 pub fn monthly_returns(dates: &[NaiveDate], equity: &[f64], initial: f64) -> Vec<(i32, u32, f64)> {
+    period_returns(dates, equity, initial, |d| (d.year(), d.month()))
+}
+
+/// `(year, quarter 1–4, return)` of every quarter, as [`monthly_returns`] does months.
+pub fn quarterly_returns(
+    dates: &[NaiveDate],
+    equity: &[f64],
+    initial: f64,
+) -> Vec<(i32, u32, f64)> {
+    period_returns(dates, equity, initial, |d| (d.year(), d.month0() / 3 + 1))
+}
+
+fn period_returns(
+    dates: &[NaiveDate],
+    equity: &[f64],
+    initial: f64,
+    period: impl Fn(&NaiveDate) -> (i32, u32),
+) -> Vec<(i32, u32, f64)> {
     let mut out = Vec::new();
     let mut base = initial;
     for (i, (d, e)) in dates.iter().zip(equity).enumerate() {
-        let last_of_month = dates
-            .get(i + 1)
-            .is_none_or(|n| (n.year(), n.month()) != (d.year(), d.month()));
-        if last_of_month {
+        let last = dates.get(i + 1).is_none_or(|n| period(n) != period(d));
+        if last {
             if base > 0.0 {
-                out.push((d.year(), d.month(), e / base - 1.0));
+                let (y, p) = period(d);
+                out.push((y, p, e / base - 1.0));
             }
             base = *e;
         }
     }
     out
+}
+
+/// The day-of-week effect: for Monday to Friday, the mean daily return, the share of days up
+/// and the number of days.
+pub fn weekday_returns(
+    dates: &[NaiveDate],
+    equity: &[f64],
+    initial: f64,
+) -> Vec<(u32, f64, f64, usize)> {
+    let daily = daily_returns(equity, initial);
+    (0..5)
+        .map(|w| {
+            let r: Vec<f64> = dates
+                .iter()
+                .zip(&daily)
+                .filter(|(d, _)| d.weekday().num_days_from_monday() == w)
+                .map(|(_, r)| *r)
+                .collect();
+            let n = r.len();
+            let mean = if n == 0 {
+                f64::NAN
+            } else {
+                r.iter().sum::<f64>() / n as f64
+            };
+            let up = if n == 0 {
+                f64::NAN
+            } else {
+                r.iter().filter(|x| **x > 0.0).count() as f64 / n as f64
+            };
+            (w, mean, up, n)
+        })
+        .collect()
 }
 
 /// Daily returns of the equity curve (the first day against the initial cash).
@@ -122,6 +171,17 @@ pub fn equity_option(
 }
 
 pub fn monthly_option(rows: &[(i32, u32, f64)]) -> Value {
+    let months: Vec<String> = (1..=12).map(|m| m.to_string()).collect();
+    calendar_option(rows, &months)
+}
+
+pub fn quarterly_option(rows: &[(i32, u32, f64)]) -> Value {
+    let quarters: Vec<String> = (1..=4).map(|q| format!("Q{q}")).collect();
+    calendar_option(rows, &quarters)
+}
+
+/// Years down, periods (months or quarters, 1-based) across, the return in each cell.
+fn calendar_option(rows: &[(i32, u32, f64)], periods: &[String]) -> Value {
     let (y0, y1) = rows
         .iter()
         .fold((i32::MAX, i32::MIN), |(a, b), r| (a.min(r.0), b.max(r.0)));
@@ -139,7 +199,7 @@ pub fn monthly_option(rows: &[(i32, u32, f64)]) -> Value {
         "animation": false,
         "tooltip": { "position": "top" },
         "grid": { "left": 60, "right": 20, "top": 10, "bottom": 60 },
-        "xAxis": { "type": "category", "data": (1..=12).map(|m| m.to_string()).collect::<Vec<_>>(), "splitArea": { "show": true } },
+        "xAxis": { "type": "category", "data": periods, "splitArea": { "show": true } },
         "yAxis": { "type": "category", "data": years, "splitArea": { "show": true } },
         "visualMap": { "min": -round(worst, 1), "max": round(worst, 1), "calculable": true,
                        "orient": "horizontal", "left": "center", "bottom": 0,
@@ -245,6 +305,19 @@ mod tests {
         assert_eq!(e["series"][1]["data"][1], -10.0);
         assert_eq!(e["series"][2]["data"][1], 105.0);
         assert_eq!(e["legend"]["data"][2], "index");
+        let days = [d(2024, 3, 29), d(2024, 4, 1), d(2024, 4, 2)];
+        let q = quarterly_returns(&days, &[110.0, 121.0, 108.9], 100.0);
+        assert_eq!(q.len(), 2);
+        assert_eq!((q[0].0, q[0].1), (2024, 1));
+        assert!(
+            (q[0].2 - 0.1).abs() < 1e-12 && (q[1].2 + 0.01).abs() < 1e-12,
+            "{q:?}"
+        );
+        assert_eq!(quarterly_option(&q)["xAxis"]["data"][3], "Q4");
+        // 2024-03-29 is a Friday, 04-01 a Monday, 04-02 a Tuesday.
+        let w = weekday_returns(&days, &[110.0, 121.0, 108.9], 100.0);
+        assert_eq!((w[0].3, w[1].3, w[4].3), (1, 1, 1));
+        assert!((w[0].1 - 0.1).abs() < 1e-12 && w[1].2 == 0.0 && w[2].3 == 0);
         let m = monthly_option(&[(2023, 12, 0.05), (2024, 1, -0.02)]);
         assert_eq!(m["yAxis"]["data"], json!(["2023", "2024"]));
         assert_eq!(m["series"][0]["data"][1], json!([0, 1, -2.0]));

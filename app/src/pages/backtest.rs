@@ -550,6 +550,19 @@ fn BacktestReport(result: Arc<PageResult>) -> impl IntoView {
         &r.equity,
         result.initial_cash,
     ));
+    let quarterly = charts::quarterly_option(&charts::quarterly_returns(
+        &r.dates,
+        &r.equity,
+        result.initial_cash,
+    ));
+    let weekdays = charts::weekday_returns(&r.dates, &r.equity, result.initial_cash);
+    let day_names = [
+        lang.tr("周一", "Monday"),
+        lang.tr("周二", "Tuesday"),
+        lang.tr("周三", "Wednesday"),
+        lang.tr("周四", "Thursday"),
+        lang.tr("周五", "Friday"),
+    ];
     let daily = charts::daily_returns(&r.equity, result.initial_cash);
     let hist = charts::histogram_option(
         &charts::histogram(&daily, -0.05, 0.05, 0.0025),
@@ -580,6 +593,23 @@ fn BacktestReport(result: Arc<PageResult>) -> impl IntoView {
             })}
             <h2>{lang.tr("月度收益 (%)", "Monthly returns (%)")}</h2>
             <EChart id="bt-monthly" option=Signal::derive(move || monthly.clone())/>
+            <h2>{lang.tr("季度收益 (%)", "Quarterly returns (%)")}</h2>
+            <EChart id="bt-quarterly" option=Signal::derive(move || quarterly.clone())/>
+            <h2>{lang.tr("星期效应", "Day of the week")}</h2>
+            <table class="data-table" id="bt-weekdays">
+                <thead><tr>
+                    <th>{lang.tr("星期", "Day")}</th><th>{lang.tr("平均日收益", "Mean daily return")}</th>
+                    <th>{lang.tr("上涨天数占比", "Days up")}</th><th>{lang.tr("天数", "Days")}</th>
+                </tr></thead>
+                <tbody>
+                    {weekdays.into_iter().map(|(w, mean, up, n)| view! { <tr>
+                        <td>{day_names[w as usize]}</td>
+                        <td>{format!("{:.3} %", mean * 100.0)}</td>
+                        <td>{format!("{:.1} %", up * 100.0)}</td>
+                        <td>{n}</td>
+                    </tr> }).collect_view()}
+                </tbody>
+            </table>
             <h2>{lang.tr("日收益分布", "Daily returns")}</h2>
             <EChart id="bt-histogram" option=Signal::derive(move || hist.clone())/>
             {factors.map(|f| view! {
