@@ -108,6 +108,18 @@ pub fn with_prediction_set(toml: &str, id: i64) -> String {
     text
 }
 
+/// An expression error of the file (`strategy.score: `x`: message at column N`) as the
+/// expression, the 1-based column and the message, to point at the place in the page.
+pub fn expression_error(message: &str) -> Option<(String, usize, String)> {
+    let start = message.find(": `")? + 3;
+    let end = start + message[start..].find("`: ")?;
+    let expr = message[start..end].to_string();
+    let rest = &message[end + 3..];
+    let at = rest.rfind(" at column ")?;
+    let column = rest[at + 11..].trim().parse().ok()?;
+    Some((expr, column, rest[..at].to_string()))
+}
+
 /// The stored set a strategy's `predictions` names, by id or by name (the newest of that name).
 pub fn pick_set(
     source: &PredictionSource,
@@ -306,6 +318,23 @@ pub fn BacktestPage() -> impl IntoView {
     let file_ref = NodeRef::<html::Input>::new();
     super::set_title("Backtest · Kxian");
 
+    // The file checked as it is typed: an expression error points at its column.
+    let check = Memo::new(move |_| text.with(|t| config::parse(t).err().map(|e| e.message)));
+    let check_view = move || {
+        check.get().map(|m| match expression_error(&m) {
+            Some((expr, column, what)) => view! {
+                <div class="bt-check" id="bt-check" role="status">
+                    <pre class="bt-caret">{format!("{expr}\n{}^ {what}", " ".repeat(column.saturating_sub(1)))}</pre>
+                    <p class="hint">{m.clone()}</p>
+                </div>
+            }
+            .into_any(),
+            None => view! {
+                <div class="bt-check" id="bt-check" role="status"><p class="hint">{m}</p></div>
+            }
+            .into_any(),
+        })
+    };
     let uses_predictions = move || {
         text.with(|t| {
             config::parse(t)
@@ -480,6 +509,7 @@ pub fn BacktestPage() -> impl IntoView {
                         {move || lang().tr(zh, en)}</button>
                 }).collect_view()}
             </div>
+            {check_view}
             <Show when=uses_predictions>
                 <label class="field">
                     <span>{move || lang().tr("预测集", "Prediction set")}</span>
@@ -662,6 +692,19 @@ mod tests {
                 source: "test".into(),
             }],
         }
+    }
+
+    #[test]
+    fn an_expression_error_points_at_its_column() {
+        let bad = EXAMPLES[0]
+            .3
+            .replace("rank(-delta($close, 20)", "rank(-delta($close, )");
+        let e = config::parse(&bad).unwrap_err();
+        let (expr, column, what) = expression_error(&e.message).unwrap();
+        assert!(expr.starts_with("rank(-delta($close, )"), "{expr}");
+        assert_eq!(column, 21, "{}", e.message); // the `)` where the length should be
+        assert!(what.contains("window length"), "{what}");
+        assert!(expression_error("universe: `from` is after `to`").is_none());
     }
 
     #[test]
