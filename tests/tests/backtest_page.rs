@@ -301,7 +301,59 @@ async fn the_cli_config_runs_in_the_browser_with_the_same_numbers() -> Result<()
     );
     let _ = browser.screenshot("backtest-kronos-top-k.png").await;
 
-    // 5. A mistake is named, and nothing runs.
+    // 5. The form writes the file: threshold on an expression, commission only (seed 002),
+    // and the page's run of it is the CLI's.
+    b.execute(
+        &format!(
+            "document.getElementById('bt-form-panel').open = true; {}",
+            common::set_select("bt-f-kind", "threshold")
+        ),
+        vec![],
+    )
+    .await?;
+    browser
+        .wait_for_js(
+            "the threshold fields",
+            "return document.getElementById('bt-f-buy') ? true : null;",
+            Duration::from_secs(10),
+            |v| v.is_boolean(),
+        )
+        .await?;
+    b.execute(
+        &format!(
+            "{} {}
+             const s = document.getElementById('bt-f-stamp');
+             if (s.checked) s.click();
+             const t = document.getElementById('bt-f-transfer');
+             if (t.checked) t.click();
+             document.getElementById('bt-form-apply').click();",
+            common::set_input(
+                "bt-f-buy",
+                "$close < mean($close, 20) - 2 * std($close, 20)"
+            ),
+            common::set_input("bt-f-sell", "$close > mean($close, 20)"),
+        ),
+        vec![],
+    )
+    .await?;
+    let toml = config_text(&browser).await?;
+    ensure!(
+        toml.contains("kind = \"threshold\"") && toml.contains("stamp_duty = false"),
+        "{toml}"
+    );
+    let previous = page;
+    let page = run_page(&browser, Some(&previous)).await?;
+    let (report, cli) = run_cli(&server, &toml).await?;
+    assert_eq!(page["report"].as_str().unwrap_or_default(), report);
+    assert!(report.contains("commission only"), "{report}");
+    same_json(&page["fills"], &cli["fills"], "fills")?;
+    ensure!(
+        cli["costs"]["stamp_duty"].as_f64() == Some(0.0),
+        "{}",
+        cli["costs"]
+    );
+
+    // 6. A mistake is named, and nothing runs.
     b.execute("document.getElementById('bt-preset-sma').click();", vec![])
         .await?;
     b.execute(

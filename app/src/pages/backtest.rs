@@ -531,6 +531,7 @@ pub fn BacktestPage() -> impl IntoView {
                     </select>
                 </label>
             </Show>
+            <super::backtest_form::BacktestForm text=text/>
             <textarea id="bt-config" class="bt-config" rows="18" spellcheck="false"
                 prop:value=move || text.get()
                 on:input=move |ev| text.set(event_target_value(&ev))></textarea>

@@ -1,6 +1,7 @@
 //! One module per route. Pages read the URL and wire resources; they do not style charts.
 
 pub mod backtest;
+pub mod backtest_form;
 pub mod forecast;
 pub mod jobs;
 pub mod not_found;

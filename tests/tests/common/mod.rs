@@ -208,6 +208,15 @@ pub(crate) fn set_input(id: &str, value: &str) -> String {
     )
 }
 
+/// JavaScript that picks `value` in the select `id` and fires the `change` event.
+pub(crate) fn set_select(id: &str, value: &str) -> String {
+    format!(
+        "{{ const el = document.getElementById('{id}');
+           el.value = {value:?};
+           el.dispatchEvent(new Event('change', {{ bubbles: true }})); }}"
+    )
+}
+
 impl Browser {
     /// Opens the forecast page at `href` (a model's "use for forecast" link) with a short CPU
     /// set-up, runs it and returns the page's report.
