@@ -32,6 +32,7 @@ fn cli_blocking(db: &std::path::Path, toml: &str) -> Result<(String, Value)> {
         output: None,
         store: None,
         work: None,
+        progress: kxian_trainer::progress::ProgressMode::Bar,
         reader: Default::default(),
     })?;
     Ok((report, serde_json::to_value(&outcome)?))

@@ -729,3 +729,62 @@ async fn a_download_job_neither_reads_nor_writes_another_users_series() -> Resul
     assert_eq!(read(kxian_server::storage::Viewer::of(&bob)).await?, bobs);
     Ok(())
 }
+
+/// A backtest job: the page's file run by the trainer on the server's store as its owner, its
+/// start and end as events, and the report in the result; a file the server cannot run is
+/// refused before it is queued.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backtest_job_runs_the_file_and_returns_its_report() -> Result<()> {
+    let server = Server::start_with_jobs(false, 4).await?;
+    let user = server
+        .store
+        .create_user("quant", false)
+        .await?
+        .context("user")?;
+    let token = kxian_server::auth::new_token();
+    server.store.add_token(user.id, &token, "test").await?;
+    let base = server.base.clone();
+    tokio::task::spawn_blocking(move || -> Result<()> {
+        let file = std::fs::read_to_string(
+            common::workspace_root().join("examples/backtest/momentum-top-k.toml"),
+        )?;
+        let (s, job) = call(
+            "POST",
+            &format!("{base}/api/jobs"),
+            Some(&token),
+            Some(json!({"kind": "backtest", "config": file})),
+        );
+        assert_eq!(s, 201, "{job}");
+        let events = watch(&base, job["id"].as_i64().unwrap(), Some(&token), &|v| {
+            v["event"] == "end"
+        })?;
+        assert!(
+            events
+                .iter()
+                .any(|e| e["event"] == "start" && e["stage"] == "backtest" && e["symbols"] == 3),
+            "{events:?}"
+        );
+        let done = events
+            .iter()
+            .find(|e| e["event"] == "done" && e["stage"] == "backtest")
+            .context("the backtest's done event")?;
+        assert!(done["fills"].as_u64().unwrap() > 10, "{done}");
+        let end = events.last().unwrap();
+        assert_eq!(end["state"], "done", "{end}");
+        let report = end["result"]["report"].as_str().unwrap_or_default();
+        assert!(report.contains("score IC      the score"), "{report}");
+        assert!(report.contains("index 000300.SH"), "{report}");
+        assert_eq!(end["result"]["fills"], done["fills"]);
+
+        let (s, err) = call(
+            "POST",
+            &format!("{base}/api/jobs"),
+            Some(&token),
+            Some(json!({"kind": "backtest", "config": file.replace("delta($close, 20)", "delta($close,)")})),
+        );
+        assert_eq!(s, 400, "{err}");
+        assert!(err.to_string().contains("column"), "{err}");
+        Ok(())
+    })
+    .await?
+}

@@ -30,6 +30,7 @@ use kxian_shared::backtest::config::{self, BacktestConfig, StrategyConfig, Unive
 use kxian_shared::backtest::engine::{BacktestResult, Universe};
 use kxian_shared::backtest::signals::Signals;
 use kxian_shared::backtest::walk_forward::WalkForwardResult;
+use kxian_shared::jobs::{JobEvent, StageName, StagePlan, StageSummary};
 use kxian_shared::predictions::evaluate::ScoreReport;
 use kxian_shared::{Adjustment, Frequency, Symbol};
 use serde::Serialize;
@@ -53,6 +54,10 @@ pub struct BacktestArgs {
     /// the one `kxian serve` uses, so the browser's examples run here as they are).
     #[arg(long)]
     pub store: Option<PathBuf>,
+    /// `json`: job events on standard output (the report then goes to standard error and
+    /// `--output`), for the server's job runner.
+    #[arg(long, value_enum, default_value_t = crate::progress::ProgressMode::Bar)]
+    pub progress: crate::progress::ProgressMode,
     #[command(flatten)]
     pub reader: store::StoreReader,
 }
@@ -60,6 +65,8 @@ pub struct BacktestArgs {
 /// What `--output` writes: the run over the whole range, and the walk-forward when asked for.
 #[derive(Debug, Clone, Serialize)]
 pub struct Outcome {
+    /// The report as printed.
+    pub report: String,
     #[serde(flatten)]
     pub result: BacktestResult,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -300,18 +307,47 @@ pub fn run_command(args: &BacktestArgs) -> anyhow::Result<(String, Outcome)> {
     }
     attach_predictions(&mut config, &base, &args.config, args.reader)?;
     let universe = load_universe_as(&config.universe, &base, args.reader)?;
-    if config.walk_forward.as_ref().is_some_and(|w| w.retrain) {
-        return refitted_run(args, config, &base, &universe);
-    }
-    let signals = load_signals(&config, &base, &universe)?;
+    let mut progress = crate::progress::Progress::new(args.progress, 0, "folds", None)?;
+    progress.emit(&JobEvent::Start {
+        stage: StageName::Backtest,
+        plan: StagePlan::Symbols {
+            symbols: universe.symbols().count(),
+        },
+    });
+    let (report, outcome) = if config.walk_forward.as_ref().is_some_and(|w| w.retrain) {
+        refitted_run(args, config, &base, &universe)?
+    } else {
+        plain_run(args, &config, &base, &universe)?
+    };
+    let m = outcome.result.metrics.as_ref();
+    progress.emit(&JobEvent::Done {
+        stage: StageName::Backtest,
+        summary: StageSummary::Backtested {
+            fills: outcome.result.fills.len(),
+            total_return: m.map(|m| m.total_return),
+            sharpe: m.map(|m| m.sharpe),
+        },
+    });
+    Ok((report, outcome))
+}
+
+/// The file's run, its walk-forward over a grid when asked, and the report.
+fn plain_run(
+    args: &BacktestArgs,
+    config: &BacktestConfig,
+    base: &Path,
+    universe: &Universe,
+) -> anyhow::Result<(String, Outcome)> {
+    let signals = load_signals(config, base, universe)?;
     let done =
-        config::run_all(&config, &universe, signals.as_ref()).map_err(|e| BacktestError::Run {
+        config::run_all(config, universe, signals.as_ref()).map_err(|e| BacktestError::Run {
             path: args.config.clone(),
             message: e.message,
         })?;
     Ok((
-        done.report,
+        done.report.clone(),
         Outcome {
+            report: done.report,
             result: done.result,
             walk_forward: done.walk_forward,
             benchmarks: done.benchmarks,
@@ -344,7 +380,8 @@ fn refitted_run(
             temp.path().to_path_buf()
         }
     };
-    let (rows, refits) = crate::retrain::refit(&config, universe, &db, &work, args.reader)?;
+    let (rows, refits) =
+        crate::retrain::refit(&config, universe, &db, &work, (args.reader, args.progress))?;
     let first_test = refits.first().map(|r| r.window.test_from);
     match &mut config.strategy {
         StrategyConfig::TopK(t) => {
@@ -396,8 +433,9 @@ fn refitted_run(
     };
     let report = done.report + &config::walk_forward_report(&walk_forward);
     Ok((
-        report,
+        report.clone(),
         Outcome {
+            report,
             result: done.result,
             walk_forward: Some(walk_forward),
             benchmarks: done.benchmarks,

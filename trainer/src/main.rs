@@ -127,7 +127,12 @@ fn factors_cmd(args: &FactorsArgs) -> Result<(), CliError> {
 
 fn backtest_cmd(args: &BacktestArgs) -> Result<(), CliError> {
     let (report, outcome) = backtest::run_command(args)?;
-    print_out(&report)?;
+    if args.progress == kxian_trainer::progress::ProgressMode::Json {
+        // Standard output carries the job's events; the report goes beside them.
+        eprint!("{report}");
+    } else {
+        print_out(&report)?;
+    }
     if let Some(path) = &args.output {
         write_file(path, &(json(&outcome) + "\n"))?;
         eprintln!("wrote {}", path.display());

@@ -44,6 +44,7 @@ fn train_args(
     db: &Path,
     window: &Window,
     out: &Path,
+    progress: ProgressMode,
 ) -> anyhow::Result<TrainClassifierArgs> {
     let u = &config.universe;
     let mut argv: Vec<String> = vec!["train-classifier".into(), "--store".into()];
@@ -63,10 +64,19 @@ fn train_args(
         "cpu".into(),
         "--from".into(),
         window.train_from.to_string(),
+        "--progress".into(),
+        match progress {
+            ProgressMode::Json => "json".into(),
+            ProgressMode::Bar => "bar".into(),
+        },
     ]);
     let model = wf.model.as_ref().context("walk_forward.model")?;
     for (key, value) in &model.train {
-        if ["store", "symbols", "board", "to", "out", "input"].contains(&key.as_str()) {
+        if [
+            "store", "symbols", "board", "from", "to", "out", "input", "progress",
+        ]
+        .contains(&key.as_str())
+        {
             crate::bail_input!(
                 "walk_forward.model.train.{key}: set by the walk-forward (the universe and each window), not here"
             );
@@ -95,7 +105,7 @@ pub fn refit(
     universe: &Universe,
     db: &Path,
     work: &Path,
-    reader: StoreReader,
+    (reader, progress): (StoreReader, ProgressMode),
 ) -> anyhow::Result<(Vec<PredictionRow>, Vec<Refit>)> {
     let wf = config.walk_forward.as_ref().context("[walk_forward]")?;
     let dates: Vec<NaiveDate> = universe
@@ -113,20 +123,27 @@ pub fn refit(
         let dir = work.join(format!("fold-{k}"));
         std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
         tracing::info!(fold = k, %window.train_from, %window.train_to, "refitting");
-        let args = train_args(config, wf, db, window, &dir.join("model"))?;
+        let args = train_args(config, wf, db, window, &dir.join("model"), progress)?;
         let trained = crate::classifier::train(&args).with_context(|| {
             format!(
                 "fold {k}: training on {} to {}",
                 window.train_from, window.train_to
             )
         })?;
-        let rows = predict_window(config, db, &trained.best_dir, window, &dir, reader)
-            .with_context(|| {
-                format!(
-                    "fold {k}: predicting {} to {}",
-                    window.test_from, window.test_to
-                )
-            })?;
+        let rows = predict_window(
+            config,
+            db,
+            &trained.best_dir,
+            window,
+            &dir,
+            (reader, progress),
+        )
+        .with_context(|| {
+            format!(
+                "fold {k}: predicting {} to {}",
+                window.test_from, window.test_to
+            )
+        })?;
         refits.push(Refit {
             window: *window,
             best_val_loss: trained.best_val_loss,
@@ -144,7 +161,7 @@ fn predict_window(
     model: &Path,
     window: &Window,
     dir: &Path,
-    reader: StoreReader,
+    (reader, progress): (StoreReader, ProgressMode),
 ) -> anyhow::Result<Vec<PredictionRow>> {
     let csv: PathBuf = dir.join("predictions.csv");
     let mut universe = config.universe.clone();
@@ -174,7 +191,7 @@ fn predict_window(
         device: DeviceChoice::Cpu,
         threads: None,
         overwrite: true,
-        progress: ProgressMode::Bar,
+        progress,
         reader,
     })?;
     let text = std::fs::read_to_string(&csv)?;

@@ -548,6 +548,7 @@ pub fn BacktestPage() -> impl IntoView {
                     {move || lang().tr("运行回测", "Run backtest")}</button>
             </div>
             {status}
+            <super::jobs::BacktestJobPanel text=text/>
         </section>
         {result}
     }

@@ -104,6 +104,12 @@ async fn prepare(
 ) -> Result<(), String> {
     let model = match spec {
         JobSpec::Finetune(f) => f.base.as_deref(),
+        JobSpec::Backtest(b) => {
+            std::fs::create_dir_all(dir.path()).map_err(|e| e.to_string())?;
+            std::fs::write(dir.backtest_config(), b.config_toml(store)?)
+                .map_err(|e| e.to_string())?;
+            return Ok(());
+        }
         JobSpec::Predict(p) => {
             std::fs::create_dir_all(dir.path()).map_err(|e| e.to_string())?;
             std::fs::write(dir.predict_config(), p.config_toml(store, dir, job))
@@ -401,6 +407,17 @@ async fn finish(
             Ok(JobResult::Predictions {
                 set: set.id,
                 rows: set.rows,
+            })
+        }
+        JobSpec::Backtest(_) => {
+            let path = dir.backtest_result();
+            let v: serde_json::Value = serde_json::from_slice(
+                &std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?,
+            )
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+            Ok(JobResult::Backtest {
+                report: v["report"].as_str().unwrap_or_default().to_string(),
+                fills: v["fills"].as_array().map_or(0, Vec::len),
             })
         }
         JobSpec::FetchModel(m) => {

@@ -63,6 +63,7 @@ impl JobSpec {
             JobSpec::Finetune(f) => finetune_args(f, ctx),
             JobSpec::FetchModel(m) => fetch_model_args(m, ctx),
             JobSpec::Predict(_) => predict_args(ctx),
+            JobSpec::Backtest(_) => backtest_args(ctx),
         }
     }
 }
@@ -110,6 +111,17 @@ fn finetune_args(f: &FinetuneJob, ctx: &TrainerContext<'_>) -> Vec<OsString> {
 fn predict_args(ctx: &TrainerContext<'_>) -> Vec<OsString> {
     let mut a = Argv(vec!["predict".into()]);
     a.arg("--config", ctx.dir.predict_config())
+        .arg("--progress", "json")
+        .owner(ctx.owner);
+    a.0
+}
+
+/// The job's file is written by the runner ([`BacktestJob::config_toml`](super::BacktestJob::config_toml)).
+fn backtest_args(ctx: &TrainerContext<'_>) -> Vec<OsString> {
+    let mut a = Argv(vec!["backtest".into()]);
+    a.arg("--config", ctx.dir.backtest_config())
+        .arg("--output", ctx.dir.backtest_result())
+        .arg("--work", ctx.dir.backtest_work())
         .arg("--progress", "json")
         .owner(ctx.owner);
     a.0

@@ -19,6 +19,8 @@ pub enum StageName {
     Fetch,
     /// A prediction set.
     Predict,
+    /// A backtest's run over its universe.
+    Backtest,
 }
 
 impl StageName {
@@ -30,6 +32,7 @@ impl StageName {
             StageName::Download => "download",
             StageName::Fetch => "fetch",
             StageName::Predict => "predict",
+            StageName::Backtest => "backtest",
         }
     }
 }
@@ -110,6 +113,12 @@ pub enum StageSummary {
         skipped_short_history: usize,
         /// The stored set's id, when the run kept it in a store.
         set: Option<i64>,
+    },
+    /// A backtest: its trades and how it did.
+    Backtested {
+        fills: usize,
+        total_return: Option<f64>,
+        sharpe: Option<f64>,
     },
 }
 

@@ -80,6 +80,8 @@ pub enum JobResult {
     Run { run: String },
     /// A prediction set, stored for the job's owner (`/api/predictions/{set}`).
     Predictions { set: i64, rows: usize },
+    /// A backtest: the report as the CLI prints it, and its trades.
+    Backtest { report: String, fills: usize },
 }
 
 /// A job as the API lists it.

@@ -60,6 +60,21 @@ impl JobDir {
     }
 
     /// A predict job's set as CSV (the stored set's rows, for download).
+    /// A backtest job's file (the job's own, with the server's store).
+    pub fn backtest_config(&self) -> PathBuf {
+        self.0.join("backtest.toml")
+    }
+
+    /// A backtest job's result: `kxian-trainer backtest --output`.
+    pub fn backtest_result(&self) -> PathBuf {
+        self.0.join("backtest.json")
+    }
+
+    /// Where a retraining walk-forward keeps each fold's model.
+    pub fn backtest_work(&self) -> PathBuf {
+        self.0.join("walk-forward")
+    }
+
     pub fn predictions_csv(&self) -> PathBuf {
         self.0.join("predictions.csv")
     }

@@ -18,9 +18,9 @@ pub use info::{ImportedCount, JobInfo, JobList, JobResult, JobState};
 pub use layout::{FETCHED_ID, JobDir, MANIFEST, MODEL_CARD, MODEL_FILES, MODEL_PARTS, RunDir};
 pub use manifest::{Manifest, Outcome, SeriesRecord};
 pub use spec::{
-    DEFAULT_MODEL_ID, DownloadJob, DownloadSource, FetchModelJob, FinetuneJob, JobKind, JobSpec,
-    MAX_DOWNLOAD_SYMBOLS, MAX_PREDICT_SYMBOLS, MAX_TRAIN_SYMBOLS, PredictJob, Stages,
-    UniverseChoice, hub_repo_problem,
+    BacktestJob, DEFAULT_MODEL_ID, DownloadJob, DownloadSource, FetchModelJob, FinetuneJob,
+    JobKind, JobSpec, MAX_BACKTEST_FILE, MAX_DOWNLOAD_SYMBOLS, MAX_PREDICT_SYMBOLS,
+    MAX_TRAIN_SYMBOLS, PredictJob, Stages, UniverseChoice, hub_repo_problem,
 };
 
 #[cfg(test)]

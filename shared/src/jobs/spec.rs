@@ -105,6 +105,7 @@ pub enum JobKind {
     Finetune,
     FetchModel,
     Predict,
+    Backtest,
 }
 
 impl JobKind {
@@ -114,6 +115,7 @@ impl JobKind {
             JobKind::Finetune => "finetune",
             JobKind::FetchModel => "fetch_model",
             JobKind::Predict => "predict",
+            JobKind::Backtest => "backtest",
         }
     }
 }
@@ -241,6 +243,66 @@ pub enum JobSpec {
     Finetune(FinetuneJob),
     FetchModel(FetchModelJob),
     Predict(PredictJob),
+    Backtest(BacktestJob),
+}
+
+/// A backtest too large for a browser tab: the same TOML file, run by `kxian-trainer backtest`
+/// on the server's store as the job's owner (a retraining walk-forward too).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BacktestJob {
+    /// The backtest file as the page and the CLI read it.
+    pub config: String,
+}
+
+/// The largest backtest file a job takes.
+pub const MAX_BACKTEST_FILE: usize = 64 * 1024;
+
+impl BacktestJob {
+    fn normalise(&self) -> Result<(), String> {
+        if self.config.len() > MAX_BACKTEST_FILE {
+            return Err(format!(
+                "config: {} bytes, more than {MAX_BACKTEST_FILE}",
+                self.config.len()
+            ));
+        }
+        let c = crate::backtest::config::parse(&self.config)
+            .map_err(|e| format!("config: {}", e.message))?;
+        if !c.universe.files.is_empty() || c.universe.store.is_some() {
+            return Err(
+                "config: universe.files and universe.store: a hosted backtest reads the server's store; name symbols or a board".into(),
+            );
+        }
+        let source = match &c.strategy {
+            crate::backtest::config::StrategyConfig::TopK(t) => t.predictions.as_ref(),
+            crate::backtest::config::StrategyConfig::Threshold(t) => t.predictions.as_ref(),
+            crate::backtest::config::StrategyConfig::Signal(_) => {
+                return Err("config: strategy.signal reads a local CSV; use a stored prediction set with kind = \"threshold\"".into());
+            }
+            _ => None,
+        };
+        if let Some(crate::backtest::fields::PredictionSource::File(p)) = source {
+            return Err(format!(
+                "config: strategy.predictions: a hosted backtest reads stored sets, not files ({}); give a set's id or {{ name = \"…\" }}",
+                p.display()
+            ));
+        }
+        Ok(())
+    }
+
+    /// The file the trainer runs: the job's own with the server's store as the universe's.
+    pub fn config_toml(&self, store: &Path) -> Result<String, String> {
+        let mut table: toml::Table = toml::from_str(&self.config).map_err(|e| e.to_string())?;
+        let universe = table
+            .get_mut("universe")
+            .and_then(toml::Value::as_table_mut)
+            .ok_or("config: no [universe]")?;
+        universe.insert(
+            "store".into(),
+            toml::Value::String(store.display().to_string()),
+        );
+        toml::to_string(&table).map_err(|e| e.to_string())
+    }
 }
 
 fn month_end() -> String {
@@ -568,6 +630,7 @@ impl JobSpec {
             JobSpec::Finetune(f) => f.normalise()?,
             JobSpec::FetchModel(m) => m.normalise()?,
             JobSpec::Predict(p) => p.normalise()?,
+            JobSpec::Backtest(b) => b.normalise()?,
         }
         Ok(self)
     }
@@ -578,6 +641,7 @@ impl JobSpec {
             JobSpec::Finetune(_) => JobKind::Finetune,
             JobSpec::FetchModel(_) => JobKind::FetchModel,
             JobSpec::Predict(_) => JobKind::Predict,
+            JobSpec::Backtest(_) => JobKind::Backtest,
         }
     }
 
@@ -588,6 +652,7 @@ impl JobSpec {
             JobSpec::Finetune(f) => &f.symbols,
             JobSpec::FetchModel(_) => &[],
             JobSpec::Predict(p) => &p.symbols,
+            JobSpec::Backtest(_) => &[],
         }
     }
 }

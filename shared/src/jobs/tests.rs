@@ -31,6 +31,8 @@ fn every_event() -> Vec<Value> {
         json!({"event": "start", "stage": "predict", "symbols": 240}),
         json!({"event": "dated", "stage": "predict", "date": "2023-01-31", "rows": 8, "done": 8, "total": 240}),
         json!({"event": "done", "stage": "predict", "rows": 240, "skipped_no_bar": 2, "skipped_short_history": 0, "set": 4}),
+        json!({"event": "start", "stage": "backtest", "symbols": 3}),
+        json!({"event": "done", "stage": "backtest", "fills": 12, "total_return": 0.25, "sharpe": 1.5}),
         json!({"event": "end", "state": "done", "result": {"set": 4, "rows": 240}}),
         json!({"event": "end", "state": "done", "result": {"imported": [{"symbol": "510300.SH", "inserted": 10, "updated": 0}], "outcomes": {"510300.SH": {"status": "empty"}}}}),
     ]
@@ -281,5 +283,60 @@ fn a_predict_job_writes_a_predict_file_that_parses() {
         let spec: JobSpec = serde_json::from_value(bad).unwrap();
         let e = spec.normalised().unwrap_err();
         assert!(e.starts_with(field), "{e}");
+    }
+}
+
+/// A backtest job is the page's file as it is; the trainer's copy reads the server's store,
+/// and a file the server cannot run is refused naming why.
+#[test]
+fn a_backtest_job_runs_the_file_on_the_servers_store() {
+    let file = "[universe]\nsymbols = [\"600000\"]\nfrom = 2020-01-02\n\n[strategy]\nkind = \"top_k\"\nscore = \"rank($close / ref($close, 20))\"\nk = 1\n";
+    let spec: JobSpec = serde_json::from_value(serde_json::json!({
+        "kind": "backtest", "config": file
+    }))
+    .unwrap();
+    let spec = spec.normalised().unwrap();
+    assert_eq!(spec.kind(), JobKind::Backtest);
+    let JobSpec::Backtest(b) = &spec else {
+        unreachable!()
+    };
+    let text = b
+        .config_toml(std::path::Path::new("/data/kx \"q\".db"))
+        .unwrap();
+    let c = crate::backtest::config::parse(&text).unwrap_or_else(|e| panic!("{e:?}\n{text}"));
+    assert_eq!(
+        c.universe.store.unwrap(),
+        std::path::Path::new("/data/kx \"q\".db")
+    );
+    assert_eq!(c.universe.from, chrono::NaiveDate::from_ymd_opt(2020, 1, 2));
+    let args = spec.trainer_args(&super::args::TrainerContext {
+        store: std::path::Path::new("/data/kx.db"),
+        dir: &JobDir::new(std::path::Path::new("/w"), 3),
+        owner: super::args::Owner {
+            id: 5,
+            admin: false,
+        },
+    });
+    let args: Vec<String> = args.iter().map(|a| a.to_string_lossy().into()).collect();
+    assert_eq!(args[0], "backtest");
+    assert!(
+        args.windows(2).any(|w| w == ["--progress", "json"]),
+        "{args:?}"
+    );
+    assert!(args.windows(2).any(|w| w == ["--as-user", "5"]), "{args:?}");
+
+    for (bad, why) in [
+        (file.replace("symbols", "files"), "universe.files"),
+        (file.replace("k = 1", "k = 0"), "strategy.k"),
+        (
+            file.replace("k = 1", "k = 1\npredictions = \"p.csv\""),
+            "not files",
+        ),
+        (file.replace("$close, 20", "$close,"), "column"),
+    ] {
+        let e = JobSpec::Backtest(BacktestJob { config: bad })
+            .normalised()
+            .unwrap_err();
+        assert!(e.contains(why), "{why}: {e}");
     }
 }

@@ -38,6 +38,17 @@ fn outcome(lang: Lang, j: &JobInfo) -> String {
             Lang::Zh => format!("预测集 {set}，{rows} 行"),
             Lang::En => format!("prediction set {set}, {rows} rows"),
         },
+        Some(JobResult::Backtest { report, fills }) => {
+            let total = report
+                .lines()
+                .find(|l| l.starts_with("total return"))
+                .and_then(|l| l.split_whitespace().nth(2))
+                .unwrap_or("-");
+            match lang {
+                Lang::Zh => format!("{fills} 笔成交，总收益 {total} %"),
+                Lang::En => format!("{fills} fills, total return {total} %"),
+            }
+        }
         None => String::new(),
     }
 }

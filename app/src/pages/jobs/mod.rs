@@ -2,12 +2,14 @@
 //! (finetunes with a live loss curve) and `/models` (what the server serves, with "use for
 //! forecast"). Jobs run on the server; these pages submit them and watch their events.
 
+pub mod backtest_job;
 pub mod data;
 pub mod history;
 pub mod models;
 pub mod predictions;
 pub mod training;
 
+pub use backtest_job::BacktestJobPanel;
 pub use data::DataPage;
 pub use models::ModelsPage;
 pub use predictions::PredictionsPage;
