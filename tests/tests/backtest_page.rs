@@ -241,6 +241,26 @@ async fn the_cli_config_runs_in_the_browser_with_the_same_numbers() -> Result<()
         "no trades: {report}"
     );
 
+    // 3b. The other price-only examples, each as the CLI runs it, each trading.
+    let mut page = page;
+    for preset in ["alphaquant-signals", "bollinger-reversion", "ma-trend"] {
+        b.execute(
+            &format!("document.getElementById('bt-preset-{preset}').click();"),
+            vec![],
+        )
+        .await?;
+        let toml = config_text(&browser).await?;
+        let next = run_page(&browser, Some(&page)).await?;
+        let (report, cli) = run_cli(&server, &toml).await?;
+        assert_eq!(next["report"].as_str().unwrap_or_default(), report, "{preset}");
+        same_json(&next["fills"], &cli["fills"], preset)?;
+        ensure!(
+            cli["fills"].as_array().is_some_and(|f| f.len() >= 2),
+            "{preset}: no trades: {report}"
+        );
+        page = next;
+    }
+
     // 4. The Kronos loop: a prediction set made by the built-in model into the server's store,
     // picked on the page, top_k on pred.p_up: the CLI's numbers, with trades.
     let predict = server.db.with_file_name("kronos.toml");
