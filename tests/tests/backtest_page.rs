@@ -252,7 +252,11 @@ async fn the_cli_config_runs_in_the_browser_with_the_same_numbers() -> Result<()
         let toml = config_text(&browser).await?;
         let next = run_page(&browser, Some(&page)).await?;
         let (report, cli) = run_cli(&server, &toml).await?;
-        assert_eq!(next["report"].as_str().unwrap_or_default(), report, "{preset}");
+        assert_eq!(
+            next["report"].as_str().unwrap_or_default(),
+            report,
+            "{preset}"
+        );
         same_json(&next["fills"], &cli["fills"], preset)?;
         ensure!(
             cli["fills"].as_array().is_some_and(|f| f.len() >= 2),
