@@ -302,7 +302,8 @@ pub fn run_command(args: &BacktestArgs) -> anyhow::Result<(String, Outcome)> {
         .parent()
         .map(Path::to_path_buf)
         .unwrap_or_default();
-    if config.universe.files.is_empty() && config.universe.store.is_none() {
+    let u = &config.universe;
+    if u.files.is_empty() && u.store.is_none() && (!u.symbols.is_empty() || u.board.is_some()) {
         config.universe.store = Some(args.store.clone().unwrap_or_else(kxian_store::default_path));
     }
     attach_predictions(&mut config, &base, &args.config, args.reader)?;
