@@ -111,11 +111,25 @@ impl Panel {
                     f64::from(u8::from(v == 0.0))
                 }
             }),
-            Expr::Binary(op, a, b) => {
-                let (a, b) = (self.eval(a), self.eval(b));
-                zip(a, &b, |x, y| binary(*op, x, y))
-            }
+            // A constant side is applied in place, not spread over a grid of its own.
+            Expr::Binary(op, a, b) => match (a.as_ref(), b.as_ref()) {
+                (x, Expr::Num(n)) if !matches!(x, Expr::Num(_)) => {
+                    map(self.eval(x), |v| binary(*op, v, *n))
+                }
+                (Expr::Num(n), y) => map(self.eval(y), |v| binary(*op, *n, v)),
+                (a, b) => zip(self.eval(a), &self.arg(b), |x, y| binary(*op, x, y)),
+            },
             Expr::Call(name, args) => self.call(name, args),
+        }
+    }
+
+    /// An operand that is only read: a column as it is, anything else computed.
+    fn arg(&self, e: &Expr) -> std::borrow::Cow<'_, Grid> {
+        match e {
+            Expr::Field(f) if self.columns.contains_key(f) => {
+                std::borrow::Cow::Borrowed(&self.columns[f])
+            }
+            _ => std::borrow::Cow::Owned(self.eval(e)),
         }
     }
 
@@ -133,12 +147,12 @@ impl Panel {
         };
         match name {
             "corr" | "cov" => {
-                let (x, y) = (self.eval(&args[0]), self.eval(&args[1]));
+                let (x, y) = (self.arg(&args[0]), self.arg(&args[1]));
                 let n = num(2) as usize;
                 self.per_symbol2(&x, &y, |a, b| rolling_pair(name, a, b, n))
             }
-            "rank" | "zscore" | "demean" => self.per_date(self.eval(&args[0]), name, 0.0),
-            "quantile" => self.per_date(self.eval(&args[0]), name, num(1)),
+            "rank" | "zscore" | "demean" => self.per_date(self.arg(&args[0]), name, 0.0),
+            "quantile" => self.per_date(self.arg(&args[0]), name, num(1)),
             "ref_week" | "ref_month" => {
                 use chrono::Datelike;
                 let period = |d: NaiveDate| {
@@ -220,13 +234,13 @@ impl Panel {
             }
             _ => {
                 let n = num(1) as usize;
-                self.per_symbol(self.eval(&args[0]), |s| rolling(name, s, n))
+                self.per_symbol(&self.arg(&args[0]), |s| rolling(name, s, n))
             }
         }
     }
 
     /// Applies `f` to each symbol's series over its own bars.
-    fn per_symbol(&self, x: Grid, f: impl Fn(&[f64]) -> Vec<f64>) -> Grid {
+    fn per_symbol(&self, x: &Grid, f: impl Fn(&[f64]) -> Vec<f64>) -> Grid {
         x.iter()
             .enumerate()
             .map(|(s, row)| {
@@ -260,27 +274,93 @@ impl Panel {
     }
 
     /// Applies `f` to each date's cross-section.
-    /// A cross-sectional operator on each date: the grid is turned to dates × symbols once so
-    /// each date's values lie together, worked on in place, and turned back.
-    fn per_date(&self, mut x: Grid, name: &str, q: f64) -> Grid {
+    /// A cross-sectional operator on each date. `demean` and `zscore` sum down the symbols' rows
+    /// as they lie; the others turn the grid to dates × symbols in tiles, so each date's values
+    /// lie together, work on them in place, and turn them back.
+    fn per_date(&self, x: std::borrow::Cow<'_, Grid>, name: &str, q: f64) -> Grid {
         let (symbols, days) = (x.len(), self.dates.len());
+        if name == "demean" || name == "zscore" {
+            return moments(x.into_owned(), days, name == "zscore");
+        }
         let mut by_date = vec![f64::NAN; symbols * days];
-        for (s, row) in x.iter().enumerate() {
-            for (d, v) in row.iter().enumerate() {
-                by_date[d * symbols + s] = *v;
+        const TILE: usize = 16;
+        for s0 in (0..symbols).step_by(TILE) {
+            let rows = &x[s0..(s0 + TILE).min(symbols)];
+            for d in 0..days {
+                let at = d * symbols + s0;
+                for (k, row) in rows.iter().enumerate() {
+                    by_date[at + k] = row[d];
+                }
             }
         }
         let mut scratch = Vec::with_capacity(symbols);
         for col in by_date.chunks_mut(symbols.max(1)) {
             cross_in_place(name, col, q, &mut scratch);
         }
-        for (s, row) in x.iter_mut().enumerate() {
-            for (d, v) in row.iter_mut().enumerate() {
-                *v = by_date[d * symbols + s];
+        let mut out = match x {
+            std::borrow::Cow::Owned(g) => g,
+            std::borrow::Cow::Borrowed(_) => vec![vec![f64::NAN; days]; symbols],
+        };
+        for s0 in (0..symbols).step_by(TILE) {
+            let rows = &mut out[s0..(s0 + TILE).min(symbols)];
+            for d in 0..days {
+                let at = d * symbols + s0;
+                for (k, row) in rows.iter_mut().enumerate() {
+                    row[d] = by_date[at + k];
+                }
             }
         }
-        x
+        out
     }
+}
+
+/// Each date's mean (and population standard deviation) over the symbols with a value, summed
+/// down the rows as they lie; then each value less the mean (over the deviation). A date
+/// without spread gives missing z-scores, as [`cross`](super::ops::cross) does.
+fn moments(mut g: Grid, days: usize, scale: bool) -> Grid {
+    let (mut sum, mut n) = (vec![0.0; days], vec![0u32; days]);
+    for row in &g {
+        for ((s, c), v) in sum.iter_mut().zip(n.iter_mut()).zip(row) {
+            if v.is_finite() {
+                *s += v;
+                *c += 1;
+            }
+        }
+    }
+    let mean: Vec<f64> = sum
+        .iter()
+        .zip(&n)
+        .map(|(s, c)| if *c > 0 { s / f64::from(*c) } else { f64::NAN })
+        .collect();
+    let sd: Vec<f64> = if scale {
+        let mut sq = vec![0.0; days];
+        for row in &g {
+            for ((q, m), v) in sq.iter_mut().zip(&mean).zip(row) {
+                if v.is_finite() {
+                    *q += (v - m) * (v - m);
+                }
+            }
+        }
+        sq.iter()
+            .zip(&n)
+            .map(|(q, c)| {
+                let sd = (q / f64::from(*c)).sqrt();
+                if sd > 0.0 { sd } else { f64::NAN }
+            })
+            .collect()
+    } else {
+        vec![1.0; days]
+    };
+    for row in &mut g {
+        for ((v, m), s) in row.iter_mut().zip(&mean).zip(&sd) {
+            *v = if v.is_finite() {
+                (*v - m) / s
+            } else {
+                f64::NAN
+            };
+        }
+    }
+    g
 }
 
 fn map(mut g: Grid, f: impl Fn(f64) -> f64) -> Grid {
@@ -451,6 +531,27 @@ mod tests {
         let m1 = chrono::Datelike::month(&p.dates[first_of(m0 % 12 + 1)]);
         let month = &r[0][first_of(m1)..=last_of(m1)];
         assert!(month.iter().all(|v| *v == c[0][last_of(m0)]), "{month:?}");
+    }
+
+    #[test]
+    fn cross_sections_over_the_grid_equal_each_dates_own() {
+        // Symbol 2 misses day 20: every date's values, with and without it, as `cross` gives.
+        let p = Panel::from_bars(&universe(30));
+        let close = &p.columns["$close"];
+        for name in ["rank", "zscore", "demean"] {
+            let got = p.evaluate(&format!("{name}($close)")).unwrap();
+            for d in 0..p.dates.len() {
+                let col: Vec<f64> = close.iter().map(|row| row[d]).collect();
+                let want = super::super::ops::cross(name, &col, 0.0);
+                for (s, w) in want.iter().enumerate() {
+                    let g = got[s][d];
+                    assert!(
+                        (g.is_nan() && w.is_nan()) || (g - w).abs() < 1e-12,
+                        "{name} day {d} symbol {s}: {g} vs {w}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]

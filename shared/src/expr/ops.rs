@@ -239,7 +239,7 @@ pub fn cross(name: &str, v: &[f64], q: f64) -> Vec<f64> {
 }
 
 /// [`cross`] over one date's values in place; `scratch` is kept between dates.
-pub fn cross_in_place(name: &str, v: &mut [f64], q: f64, scratch: &mut Vec<(f64, u32)>) {
+pub fn cross_in_place(name: &str, v: &mut [f64], q: f64, scratch: &mut Vec<(u64, u32)>) {
     let (mut total, mut n) = (0.0, 0usize);
     for x in v.iter().filter(|x| x.is_finite()) {
         total += x;
@@ -274,14 +274,20 @@ pub fn cross_in_place(name: &str, v: &mut [f64], q: f64, scratch: &mut Vec<(f64,
         }
         "rank" => {
             // (average 0-based rank + 1) / n: the top name is 1, ties share their rank.
+            // Sorted on integer keys in the floats' order (−0 read as 0, so equal values
+            // have equal keys): cheaper to compare than floats.
+            let key = |x: f64| {
+                let b = (x + 0.0).to_bits();
+                if b >> 63 == 1 { !b } else { b | 1 << 63 }
+            };
             scratch.clear();
             scratch.extend(
                 v.iter()
                     .enumerate()
                     .filter(|(_, x)| finite(**x))
-                    .map(|(i, x)| (*x, i as u32)),
+                    .map(|(i, x)| (key(*x), i as u32)),
             );
-            scratch.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
+            scratch.sort_unstable();
             v.fill(f64::NAN);
             let mut i = 0;
             while i < scratch.len() {
