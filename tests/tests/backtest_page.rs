@@ -326,6 +326,76 @@ async fn the_cli_config_runs_in_the_browser_with_the_same_numbers() -> Result<()
     );
     let _ = browser.screenshot("backtest-kronos-top-k.png").await;
 
+    // 4b. EquiNet's rule: a small classifier trained on the server's store with the labels the
+    // example names, its set stored by name, the example run as it is.
+    let trainer = common::target_bin("kxian-trainer")?;
+    let model = server.db.with_file_name("classifier");
+    let db = server.db.display().to_string();
+    let out = std::process::Command::new(&trainer)
+        .args(["train-classifier", "--store", &db])
+        .args(["--symbols", "600000.SH,000001.SZ,000151.SZ", "--out"])
+        .arg(&model)
+        .args(["--horizon", "5", "--up", "0.001", "--down", "-0.03"])
+        .args([
+            "--val-from",
+            "2024-06-01",
+            "--epochs",
+            "8",
+            "--steps-per-epoch",
+            "40",
+        ])
+        .args([
+            "--batch-size",
+            "64",
+            "--d-model",
+            "16",
+            "--heads",
+            "2",
+            "--layers",
+            "1",
+        ])
+        .args(["--max-val", "256", "--device", "cpu"])
+        .output()?;
+    ensure!(
+        out.status.success(),
+        "train-classifier: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let classify = server.db.with_file_name("classifier.toml");
+    std::fs::write(
+        &classify,
+        format!(
+            "[universe]\nstore = {db:?}\nsymbols = [\"600000.SH\", \"000001.SZ\", \"000151.SZ\"]\n\
+             [model]\nkind = \"classifier\"\npath = {:?}\n[schedule]\nevery = \"day\"\nfrom = 2023-01-01\n\
+             [output]\nstore = {db:?}\nname = \"embedded-classifier\"\n",
+            model.join("best").display().to_string()
+        ),
+    )?;
+    let out = std::process::Command::new(&trainer)
+        .args(["predict", "--device", "cpu", "--config"])
+        .arg(&classify)
+        .output()?;
+    ensure!(
+        out.status.success(),
+        "predict: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    b.execute(
+        "document.getElementById('bt-preset-equinet-threshold').click();",
+        vec![],
+    )
+    .await?;
+    let toml = config_text(&browser).await?;
+    let previous = page;
+    let page = run_page(&browser, Some(&previous)).await?;
+    let (report, cli) = run_cli(&server, &toml).await?;
+    assert_eq!(page["report"].as_str().unwrap_or_default(), report);
+    same_json(&page["fills"], &cli["fills"], "fills")?;
+    ensure!(
+        cli["fills"].as_array().is_some_and(|f| f.len() >= 2),
+        "no trades: {report}"
+    );
+
     // 5. The form writes the file: threshold on an expression, commission only (seed 002),
     // and the page's run of it is the CLI's.
     b.execute(
