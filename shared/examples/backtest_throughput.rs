@@ -165,6 +165,16 @@ fn main() {
         &u,
         &ranked,
     );
+    // The same with the score evaluated once, outside the runs: the engine and the strategy.
+    let made = TopKStrategy::new(&top_k, &u).expect("the score evaluates");
+    let trade_only = || -> Box<dyn Strategy> { Box::new(made.clone()) };
+    measure(
+        "top_k 20 %, score evaluated once, rules",
+        bars,
+        &rules,
+        &u,
+        &trade_only,
+    );
     measure(
         "top_k 20 % on the expression, frictionless",
         bars,

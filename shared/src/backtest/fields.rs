@@ -145,12 +145,6 @@ pub fn panel_for(
     predictions: bool,
     rows: Option<&[PredictionRow]>,
 ) -> Panel {
-    let mut panel = Panel::from_series(
-        universe
-            .series()
-            .iter()
-            .map(|(s, b)| (s.to_string(), b.as_slice())),
-    );
     let all = fields_for(predictions, None);
     let mut named = std::collections::BTreeSet::new();
     for e in exprs {
@@ -158,6 +152,14 @@ pub fn panel_for(
             named.extend(parsed.fields().into_iter().map(str::to_string));
         }
     }
+    // Only the price columns the expressions read (a 1.25 M-bar universe is 10 MB a column).
+    let mut panel = Panel::from_series_with(
+        universe
+            .series()
+            .iter()
+            .map(|(s, b)| (s.to_string(), b.as_slice())),
+        |f| named.contains(f),
+    );
     let at: BTreeMap<NaiveDate, usize> = panel
         .dates
         .iter()
@@ -314,9 +316,11 @@ mod tests {
     #[test]
     fn factors_are_fields_computed_only_when_named() {
         let u = universe(80);
-        let p = panel_for(&u, &["rank(mom_60) + rsi_14"], false, None);
+        let p = panel_for(&u, &["rank(mom_60) + rsi_14", "$close"], false, None);
         assert!(p.columns.contains_key("mom_60") && p.columns.contains_key("rsi_14"));
         assert!(!p.columns.contains_key("ret_1"));
+        // Price columns too: only those named.
+        assert!(!p.columns.contains_key("$open") && !p.columns.contains_key("$vwap"));
         let v = p.evaluate("mom_60").unwrap();
         // 60-day momentum exists from the 61st bar on, and is close / close 60 bars ago − 1.
         assert!(v[0][59].is_nan() && v[0][60].is_finite());

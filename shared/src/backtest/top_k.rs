@@ -155,6 +155,7 @@ impl TopK {
 }
 
 /// The running strategy: the score (and filter) over the universe, by symbol and date.
+#[derive(Clone)]
 pub struct TopKStrategy {
     cfg: TopK,
     score: Vec<Vec<f64>>,

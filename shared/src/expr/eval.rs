@@ -31,6 +31,15 @@ impl Panel {
 
     /// [`Panel::from_bars`] from borrowed series (each ascending), in symbol order.
     pub fn from_series<'a>(series: impl IntoIterator<Item = (String, &'a [Bar])>) -> Panel {
+        Panel::from_series_with(series, |_| true)
+    }
+
+    /// [`Panel::from_series`] with only the price fields `wanted` admits: a strategy builds
+    /// the columns its expressions read, not all seven.
+    pub fn from_series_with<'a>(
+        series: impl IntoIterator<Item = (String, &'a [Bar])>,
+        wanted: impl Fn(&str) -> bool,
+    ) -> Panel {
         let series: Vec<(String, &[Bar])> = series.into_iter().collect();
         let mut dates: Vec<NaiveDate> = series
             .iter()
@@ -43,7 +52,11 @@ impl Panel {
         let names = [
             "$open", "$high", "$low", "$close", "$volume", "$amount", "$vwap",
         ];
-        let mut cols: Vec<Grid> = names.iter().map(|_| blank()).collect();
+        let keep: Vec<bool> = names.iter().map(|n| wanted(n)).collect();
+        let mut cols: Vec<Grid> = keep
+            .iter()
+            .map(|k| if *k { blank() } else { Vec::new() })
+            .collect();
         let mut present = vec![vec![false; dates.len()]; symbols.len()];
         for (s, (_, bars)) in series.iter().enumerate() {
             // Bars and dates both ascend: one walk, no lookups.
@@ -63,13 +76,22 @@ impl Panel {
                     b.amount.unwrap_or(f64::NAN),
                     b.vwap().unwrap_or(f64::NAN),
                 ];
-                for (c, x) in cols.iter_mut().zip(v) {
-                    c[s][d] = x;
+                for ((c, x), k) in cols.iter_mut().zip(v).zip(&keep) {
+                    if *k {
+                        c[s][d] = x;
+                    }
                 }
             }
         }
         Panel {
-            columns: names.iter().map(|n| n.to_string()).zip(cols).collect(),
+            columns: names
+                .iter()
+                .map(|n| n.to_string())
+                .zip(cols)
+                .zip(&keep)
+                .filter(|(_, k)| **k)
+                .map(|(c, _)| c)
+                .collect(),
             dates,
             symbols,
             present,
