@@ -28,6 +28,11 @@ fn embedded(file: &str) -> PathBuf {
 
 /// The embedded stocks and the CSI 300 in a fresh store, as the server seeds them.
 fn store(dir: &Path) -> PathBuf {
+    store_until(dir, None)
+}
+
+/// The same with every bar after `until` left out.
+fn store_until(dir: &Path, until: Option<chrono::NaiveDate>) -> PathBuf {
     let db = dir.join("kxian.db");
     let opts = kxian_shared::api::ImportOptions {
         skip_invalid: true,
@@ -43,7 +48,12 @@ fn store(dir: &Path) -> PathBuf {
             let path = embedded(f);
             let bytes = std::fs::read(&path).unwrap();
             let name = path.file_name().unwrap().to_string_lossy().into_owned();
-            let parsed = kxian_shared::ingest::parse_file(&name, &bytes, &opts).unwrap();
+            let mut parsed = kxian_shared::ingest::parse_file(&name, &bytes, &opts).unwrap();
+            if let Some(d) = until {
+                for s in &mut parsed.series {
+                    s.bars.retain(|b| b.ts.date() <= d);
+                }
+            }
             store.import(&parsed, "test").await.unwrap();
         }
         store.close().await;
@@ -211,4 +221,63 @@ fn every_backtest_example_runs_trades_and_names_a_broken_expression() {
         assert_eq!(o.status.code(), Some(2), "{name}: {}", stderr(&o));
         assert!(stderr(&o).contains("at column 5"), "{name}: {}", stderr(&o));
     }
+}
+
+/// The retraining walk-forward sees no later bar: with every bar after a date cut from the
+/// store, each fold's model and every prediction up to that date are the same.
+#[test]
+fn the_retraining_walk_forward_reads_no_later_bar() {
+    let cut = chrono::NaiveDate::from_ymd_opt(2024, 3, 29).unwrap();
+    let file = "[universe]\nsymbols = [\"600000.SH\", \"000001.SZ\", \"000151.SZ\"]\nfrom = 2022-06-01\n\n\
+        [strategy]\nkind = \"top_k\"\nscore = \"pred.p_up\"\nk = 1\nrebalance = \"weekly\"\n\n\
+        [walk_forward]\ntrain_days = 250\ntest_days = 120\nretrain = true\n\
+        [walk_forward.model]\nkind = \"classifier\"\n\
+        train = { horizon = 5, up = 0.001, down = -0.03, epochs = 1, steps_per_epoch = 10, batch_size = 32, d_model = 8, heads = 2, layers = 1, max_val = 64 }\n";
+    let rows = |until: Option<chrono::NaiveDate>| {
+        let dir = tempfile::tempdir().unwrap();
+        let db = store_until(dir.path(), until);
+        let config = dir.path().join("wf.toml");
+        std::fs::write(&config, file).unwrap();
+        let work = dir.path().join("work");
+        let o = trainer()
+            .args(["backtest", "--config", config.to_str().unwrap()])
+            .args([
+                "--store",
+                db.to_str().unwrap(),
+                "--work",
+                work.to_str().unwrap(),
+            ])
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{until:?}: {}", stderr(&o));
+        let mut lines = Vec::new();
+        for k in 0.. {
+            let Ok(text) = std::fs::read_to_string(work.join(format!("fold-{k}/predictions.csv")))
+            else {
+                break;
+            };
+            lines.extend(text.lines().skip(1).map(String::from));
+        }
+        lines
+    };
+    let full = rows(None);
+    let cut_rows = rows(Some(cut));
+    let before = |r: &Vec<String>| -> Vec<String> {
+        r.iter()
+            .filter(|l| {
+                l.split(',')
+                    .nth(1)
+                    .is_some_and(|d| d <= cut.to_string().as_str())
+            })
+            .cloned()
+            .collect()
+    };
+    assert!(
+        full.len() > cut_rows.len(),
+        "{} vs {}",
+        full.len(),
+        cut_rows.len()
+    );
+    assert!(before(&full).len() > 300, "{}", before(&full).len());
+    assert_eq!(before(&full), before(&cut_rows));
 }
