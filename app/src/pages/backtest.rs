@@ -369,7 +369,7 @@ pub fn BacktestPage() -> impl IntoView {
         };
         if cfg.walk_forward.as_ref().is_some_and(|w| w.retrain) {
             return state.set(State::Failed(
-                "walk_forward.retrain: refitting a model on every fold needs the trainer; run this file with kxian-trainer backtest".into(),
+                "walk_forward.retrain: refitting a model on every fold needs the trainer: submit this file with \"Run on the server\" below, or run kxian-trainer backtest".into(),
             ));
         }
         let signals = match (&cfg.strategy, signals_text.get_untracked()) {
