@@ -89,17 +89,16 @@ pub fn run_window(
     };
     let mut exposure_sum = 0.0;
     let mut traded = 0.0;
+    let closes = universe.closes();
     for (d_i, &day) in dates.iter().enumerate() {
         let today_no = first_no + d_i as u32;
-        for k in 0..series.len() {
-            let (n, nos) = (&mut seen[k], &day_no[k]);
-            if *n < nos.len() && nos[*n] <= today_no {
-                while *n < nos.len() && nos[*n] <= today_no {
-                    *n += 1;
-                }
-                close_now[k] = series[k][*n - 1].close;
+        for (n, nos) in seen.iter_mut().zip(&day_no) {
+            while *n < nos.len() && nos[*n] <= today_no {
+                *n += 1;
             }
         }
+        let row = today_no as usize * series.len();
+        close_now.copy_from_slice(&closes[row..row + series.len()]);
         for p in book.positions.values_mut() {
             p.sellable = p.shares;
         }

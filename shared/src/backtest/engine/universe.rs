@@ -15,6 +15,10 @@ pub struct Universe {
     pub(super) dates: Vec<NaiveDate>,
     /// An index the report compares with; never traded.
     pub(super) benchmark: Option<(Symbol, Vec<Bar>)>,
+    /// Each date's last close of every symbol (on or before the date; 0 before its first
+    /// bar), date by date: made once and read by every run over the universe, so marking to
+    /// market walks one row instead of every symbol's own bars.
+    pub(super) closes: std::sync::OnceLock<Vec<f64>>,
 }
 
 impl Universe {
@@ -54,6 +58,27 @@ impl Universe {
             .enumerate()
             .map(|(i, s)| (s.clone(), i))
             .collect();
+        self.closes = std::sync::OnceLock::new();
+    }
+
+    /// [`Universe::closes`]'s rows: `[date][symbol]`, in `series`' order.
+    pub(super) fn closes(&self) -> &[f64] {
+        self.closes.get_or_init(|| {
+            let n = self.series.len();
+            let mut out = vec![0.0; n * self.dates.len()];
+            for (k, bars) in self.series.values().enumerate() {
+                let mut j = 0;
+                for (d, day) in self.dates.iter().enumerate() {
+                    while j < bars.len() && bars[j].ts.date() <= *day {
+                        j += 1;
+                    }
+                    if j > 0 {
+                        out[d * n + k] = bars[j - 1].close;
+                    }
+                }
+            }
+            out
+        })
     }
 
     pub fn symbols(&self) -> impl Iterator<Item = &Symbol> {
