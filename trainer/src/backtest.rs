@@ -243,12 +243,7 @@ fn attach_predictions(
 ) -> Result<(), BacktestError> {
     use crate::predict::evaluate::{StorePick, store_rows};
     use kxian_shared::backtest::fields::PredictionSource;
-    let source = match &config.strategy {
-        StrategyConfig::TopK(t) => t.predictions.clone(),
-        StrategyConfig::Threshold(t) => t.predictions.clone(),
-        _ => None,
-    };
-    let Some(source) = source else {
+    let Some(source) = config.strategy.predictions().cloned() else {
         return Ok(());
     };
     let bad = |path: &Path, message: String| BacktestError::Config {
@@ -286,12 +281,10 @@ fn attach_predictions(
                 .map_err(|e| bad(config_path, format!("strategy.predictions: {e:#}")))?
         }
     };
-    let attached = match &mut config.strategy {
-        StrategyConfig::TopK(t) => t.attach(kind, rows),
-        StrategyConfig::Threshold(t) => t.attach(kind, rows),
-        _ => Ok(()),
-    };
-    attached.map_err(|message| bad(config_path, message))
+    config
+        .strategy
+        .attach(kind, rows)
+        .map_err(|message| bad(config_path, message))
 }
 
 /// The whole command: returns the report text and the result.
@@ -384,19 +377,13 @@ fn refitted_run(
     let (rows, refits) =
         crate::retrain::refit(&config, universe, &db, &work, (args.reader, args.progress))?;
     let first_test = refits.first().map(|r| r.window.test_from);
-    match &mut config.strategy {
-        StrategyConfig::TopK(t) => {
-            t.attach(kxian_shared::predictions::rows::RowKind::Classifier, rows)
-        }
-        StrategyConfig::Threshold(t) => {
-            t.attach(kxian_shared::predictions::rows::RowKind::Classifier, rows)
-        }
-        _ => Ok(()),
-    }
-    .map_err(|message| BacktestError::Config {
-        path: args.config.clone(),
-        message,
-    })?;
+    config
+        .strategy
+        .attach(kxian_shared::predictions::rows::RowKind::Classifier, rows)
+        .map_err(|message| BacktestError::Config {
+            path: args.config.clone(),
+            message,
+        })?;
     // The record is out of sample: it starts on the first test day.
     config.universe.from = first_test.or(config.universe.from);
     let done = config::run_all(&config, universe, None).map_err(|e| BacktestError::Run {

@@ -265,12 +265,7 @@ async fn attach_stored_set(
     state: RwSignal<State>,
     reading: &str,
 ) -> Result<(), String> {
-    let source = match &cfg.strategy {
-        StrategyConfig::TopK(t) => t.predictions.clone(),
-        StrategyConfig::Threshold(t) => t.predictions.clone(),
-        _ => None,
-    };
-    let Some(source) = source else {
+    let Some(source) = cfg.strategy.predictions().cloned() else {
         return Ok(());
     };
     let sets = api::prediction_sets().await.map_err(|e| e.to_string())?;
@@ -284,11 +279,7 @@ async fn attach_stored_set(
         .map_err(|e| e.to_string())?;
     let (kind, rows) = kxian_shared::predictions::rows::from_csv(&csv)
         .map_err(|e| format!("prediction set {}: {e}", set.id))?;
-    match &mut cfg.strategy {
-        StrategyConfig::TopK(t) => t.attach(kind, rows),
-        StrategyConfig::Threshold(t) => t.attach(kind, rows),
-        _ => Ok(()),
-    }
+    cfg.strategy.attach(kind, rows)
 }
 
 #[derive(Debug, Clone)]

@@ -136,6 +136,22 @@ pub fn fields_for(predictions: bool, kind: Option<RowKind>) -> Vec<String> {
     fields
 }
 
+/// Parses each `(key, expression)` against the fields a strategy may read; the message names
+/// the key (`strategy.score: …at column N`).
+pub fn check_expressions(
+    exprs: &[(&str, Option<&str>)],
+    predictions: bool,
+    kind: Option<RowKind>,
+) -> Result<(), String> {
+    let fields = fields_for(predictions, kind);
+    for (key, e) in exprs {
+        if let Some(e) = e {
+            crate::expr::parse(e, &fields).map_err(|err| format!("strategy.{key}: {err}"))?;
+        }
+    }
+    Ok(())
+}
+
 /// The universe as a panel with the columns `exprs` read: prices always, the factors they name,
 /// and a prediction set's columns when the strategy has one (missing where no forecast is in
 /// force, so nothing is bought on them).

@@ -49,7 +49,7 @@ fn mean(x: &[f64]) -> f64 {
     x.iter().sum::<f64>() / x.len() as f64
 }
 
-fn sample_std(x: &[f64]) -> f64 {
+pub(crate) fn sample_std(x: &[f64]) -> f64 {
     if x.len() < 2 {
         return 0.0;
     }

@@ -153,6 +153,31 @@ pub enum StrategyConfig {
     Threshold(super::threshold::Threshold),
 }
 
+impl StrategyConfig {
+    /// The prediction set a `top_k` or `threshold` strategy reads its `pred.` fields from.
+    pub fn predictions(&self) -> Option<&super::fields::PredictionSource> {
+        match self {
+            StrategyConfig::TopK(t) => t.predictions.as_ref(),
+            StrategyConfig::Threshold(t) => t.predictions.as_ref(),
+            _ => None,
+        }
+    }
+
+    /// Attaches a set's rows to a `top_k` or `threshold` strategy, checking its expressions
+    /// against the set's columns; the other kinds read no set.
+    pub fn attach(
+        &mut self,
+        kind: crate::predictions::rows::RowKind,
+        rows: Vec<crate::predictions::rows::PredictionRow>,
+    ) -> Result<(), String> {
+        match self {
+            StrategyConfig::TopK(t) => t.attach(kind, rows),
+            StrategyConfig::Threshold(t) => t.attach(kind, rows),
+            _ => Ok(()),
+        }
+    }
+}
+
 /// `kind = "signal"`: where its probabilities come from, and the rule (see [`SignalRule`]).
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
@@ -217,8 +242,8 @@ pub fn parse(text: &str) -> Result<BacktestConfig, ConfigError> {
     if config.walk_forward.as_ref().is_some_and(|w| w.retrain) {
         let refit = Some(super::fields::PredictionSource::Refitted);
         match &mut config.strategy {
-            StrategyConfig::TopK(t) if t.predictions.is_none() => t.predictions = refit,
-            StrategyConfig::Threshold(t) if t.predictions.is_none() => t.predictions = refit,
+            StrategyConfig::TopK(t) => t.predictions = t.predictions.take().or(refit),
+            StrategyConfig::Threshold(t) => t.predictions = t.predictions.take().or(refit),
             _ => {}
         }
     }

@@ -61,10 +61,11 @@ pub fn score_ic(config: &BacktestConfig, universe: &Universe) -> Option<ScoreRep
             }
         }
     }
-    let bars: BTreeMap<String, Vec<Bar>> = universe
+    // The universe's own bars, borrowed: no copy of a large universe.
+    let bars: BTreeMap<String, &[Bar]> = universe
         .series()
         .iter()
-        .map(|(s, b)| (s.to_string(), b.clone()))
+        .map(|(s, b)| (s.to_string(), b.as_slice()))
         .collect();
     Some(score_report(&out, &bars))
 }

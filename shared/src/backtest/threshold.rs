@@ -19,7 +19,7 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 use super::engine::{Context, Order, Strategy, Timing, Universe};
-use super::fields::{PredictionSource, fields_for, panel_for, symbol_index};
+use super::fields::{PredictionSource, check_expressions, panel_for, symbol_index};
 use crate::domain::Symbol;
 use crate::expr::ExprError;
 use crate::predictions::rows::{PredictionRow, RowKind};
@@ -52,15 +52,12 @@ fn five() -> usize {
 
 impl Threshold {
     fn check_expressions(&self, kind: Option<RowKind>) -> Result<(), String> {
-        let fields = fields_for(self.predictions.is_some(), kind);
-        let mut exprs = vec![("buy", &self.buy), ("sell", &self.sell)];
-        if let Some(r) = &self.rank {
-            exprs.push(("rank", r));
-        }
-        for (key, e) in exprs {
-            crate::expr::parse(e, &fields).map_err(|err| format!("strategy.{key}: {err}"))?;
-        }
-        Ok(())
+        let exprs = [
+            ("buy", Some(self.buy.as_str())),
+            ("sell", Some(self.sell.as_str())),
+            ("rank", self.rank.as_deref()),
+        ];
+        check_expressions(&exprs, self.predictions.is_some(), kind)
     }
 
     pub fn validate(&self) -> Result<(), String> {

@@ -30,7 +30,7 @@ use crate::expr::ExprError;
 use crate::predictions::rows::{PredictionRow, RowKind};
 
 pub use super::fields::PRICE_FIELDS;
-use super::fields::{PredictionSource, fields_for, panel_for, symbol_index};
+use super::fields::{PredictionSource, check_expressions, panel_for, symbol_index};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(try_from = "NumberOrName", into = "NumberOrName")]
@@ -114,28 +114,24 @@ pub struct TopK {
 }
 
 impl TopK {
-    fn fields(&self, kind: Option<RowKind>) -> Vec<String> {
-        fields_for(self.predictions.is_some(), kind)
-    }
-
-    fn check_expressions(&self, fields: &[String]) -> Result<(), String> {
-        crate::expr::parse(&self.score, fields).map_err(|e| format!("strategy.score: {e}"))?;
-        if let Some(f) = &self.filter {
-            crate::expr::parse(f, fields).map_err(|e| format!("strategy.filter: {e}"))?;
-        }
-        Ok(())
+    fn check_expressions(&self, kind: Option<RowKind>) -> Result<(), String> {
+        let exprs = [
+            ("score", Some(self.score.as_str())),
+            ("filter", self.filter.as_deref()),
+        ];
+        check_expressions(&exprs, self.predictions.is_some(), kind)
     }
 
     /// Attaches the prediction set's rows, checking the expressions against its columns.
     pub fn attach(&mut self, kind: RowKind, rows: Vec<PredictionRow>) -> Result<(), String> {
-        self.check_expressions(&self.fields(Some(kind)))?;
+        self.check_expressions(Some(kind))?;
         self.rows = Some(std::sync::Arc::new(rows));
         Ok(())
     }
 
     /// Checks the expressions against the price fields and the sizes; the message names the key.
     pub fn validate(&self) -> Result<(), String> {
-        self.check_expressions(&self.fields(None))?;
+        self.check_expressions(None)?;
         if self.k == Some(0) {
             return Err("strategy.k: must be at least 1".into());
         }
@@ -233,9 +229,7 @@ impl TopKStrategy {
                         .map(|w| w[1].close / w[0].close - 1.0)
                         .filter(|x| x.is_finite())
                         .collect();
-                    let n = r.len() as f64;
-                    let m = r.iter().sum::<f64>() / n;
-                    let sd = (r.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / (n - 1.0)).sqrt();
+                    let sd = super::metrics::sample_std(&r);
                     if r.len() >= 5 && sd > 0.0 {
                         1.0 / sd
                     } else {

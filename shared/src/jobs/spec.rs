@@ -273,14 +273,13 @@ impl BacktestJob {
                 "config: universe.files and universe.store: a hosted backtest reads the server's store; name symbols or a board".into(),
             );
         }
-        let source = match &c.strategy {
-            crate::backtest::config::StrategyConfig::TopK(t) => t.predictions.as_ref(),
-            crate::backtest::config::StrategyConfig::Threshold(t) => t.predictions.as_ref(),
-            crate::backtest::config::StrategyConfig::Signal(_) => {
-                return Err("config: strategy.signal reads a local CSV; use a stored prediction set with kind = \"threshold\"".into());
-            }
-            _ => None,
-        };
+        if matches!(
+            c.strategy,
+            crate::backtest::config::StrategyConfig::Signal(_)
+        ) {
+            return Err("config: strategy.signal reads a local CSV; use a stored prediction set with kind = \"threshold\"".into());
+        }
+        let source = c.strategy.predictions();
         if let Some(crate::backtest::fields::PredictionSource::File(p)) = source {
             return Err(format!(
                 "config: strategy.predictions: a hosted backtest reads stored sets, not files ({}); give a set's id or {{ name = \"…\" }}",

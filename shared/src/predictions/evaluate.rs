@@ -45,11 +45,14 @@ pub struct Left {
 }
 
 /// Pairs each row with its realised forward return; rows that cannot be scored are counted.
-pub fn observe(rows: &[PredictionRow], bars: &BTreeMap<String, Vec<Bar>>) -> (Vec<Observed>, Left) {
+pub fn observe<B: AsRef<[Bar]>>(
+    rows: &[PredictionRow],
+    bars: &BTreeMap<String, B>,
+) -> (Vec<Observed>, Left) {
     let mut left = Left::default();
     let mut out = Vec::with_capacity(rows.len());
     for r in rows {
-        let Some(b) = bars.get(&r.symbol) else {
+        let Some(b) = bars.get(&r.symbol).map(AsRef::as_ref) else {
             left.no_bar += 1;
             continue;
         };
@@ -528,7 +531,10 @@ pub struct ScoreReport {
 }
 
 /// [`ScoreReport`] of `rows` (only `score` is read) against `bars`.
-pub fn score_report(rows: &[PredictionRow], bars: &BTreeMap<String, Vec<Bar>>) -> ScoreReport {
+pub fn score_report<B: AsRef<[Bar]>>(
+    rows: &[PredictionRow],
+    bars: &BTreeMap<String, B>,
+) -> ScoreReport {
     let (mut obs, left) = observe(rows, bars);
     obs.sort_by(|a, b| (a.as_of, &a.symbol).cmp(&(b.as_of, &b.symbol)));
     let dates = by_date(&obs);

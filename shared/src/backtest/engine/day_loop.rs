@@ -67,11 +67,6 @@ pub fn run_window(
         .iter()
         .map(|n| n.partition_point(|&x| x < first_no))
         .collect();
-    let mut close_now: Vec<f64> = seen
-        .iter()
-        .zip(&series)
-        .map(|(&n, b)| if n > 0 { b[n - 1].close } else { 0.0 })
-        .collect();
     let mut held = vec![0.0; series.len()];
     let mut pending: Vec<Order> = Vec::new();
     let mut result = BacktestResult {
@@ -97,8 +92,9 @@ pub fn run_window(
                 *n += 1;
             }
         }
+        // Each symbol's last close on or before today, from the universe's table.
         let row = today_no as usize * series.len();
-        close_now.copy_from_slice(&closes[row..row + series.len()]);
+        let close_now = &closes[row..row + series.len()];
         for p in book.positions.values_mut() {
             p.sellable = p.shares;
         }
@@ -145,7 +141,7 @@ pub fn run_window(
             }
         }
         // Positions are marked to their last close on or before today.
-        let equity = book.cash + held.iter().zip(&close_now).map(|(h, c)| h * c).sum::<f64>();
+        let equity = book.cash + held.iter().zip(close_now).map(|(h, c)| h * c).sum::<f64>();
         result.equity.push(equity);
         if equity > 0.0 {
             exposure_sum += ((equity - book.cash) / equity).clamp(0.0, 1.0);
