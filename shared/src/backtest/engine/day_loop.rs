@@ -41,32 +41,9 @@ pub fn run_window(
         positions: BTreeMap::new(),
     };
     let series: Vec<&[Bar]> = universe.series.values().map(Vec::as_slice).collect();
-    // Each bar's day as its position in the universe's dates, so the daily walk compares
-    // integers.
-    let all = &universe.dates;
-    let day_no: Vec<Vec<u32>> = series
-        .iter()
-        .map(|bars| {
-            let mut j = 0;
-            bars.iter()
-                .map(|b| {
-                    let d = b.ts.date();
-                    while all[j] < d {
-                        j += 1;
-                    }
-                    j as u32
-                })
-                .collect()
-        })
-        .collect();
     let first_no = dates
         .first()
-        .map_or(0, |d0| all.partition_point(|d| d < d0) as u32);
-    // Bars seen per symbol, advanced once a day: no lookup or search per bar.
-    let mut seen: Vec<usize> = day_no
-        .iter()
-        .map(|n| n.partition_point(|&x| x < first_no))
-        .collect();
+        .map_or(0, |d0| universe.dates.partition_point(|d| d < d0));
     let mut held = vec![0.0; series.len()];
     let mut pending: Vec<Order> = Vec::new();
     let mut result = BacktestResult {
@@ -84,17 +61,13 @@ pub fn run_window(
     };
     let mut exposure_sum = 0.0;
     let mut traded = 0.0;
-    let closes = universe.closes();
+    let (closes, seen_by_day) = (universe.closes(), universe.seen());
     for (d_i, &day) in dates.iter().enumerate() {
-        let today_no = first_no + d_i as u32;
-        for (n, nos) in seen.iter_mut().zip(&day_no) {
-            while *n < nos.len() && nos[*n] <= today_no {
-                *n += 1;
-            }
-        }
-        // Each symbol's last close on or before today, from the universe's table.
-        let row = today_no as usize * series.len();
+        // Each symbol's bars so far and last close on or before today, from the universe's
+        // tables.
+        let row = (first_no + d_i) * series.len();
         let close_now = &closes[row..row + series.len()];
+        let seen = &seen_by_day[row..row + series.len()];
         for p in book.positions.values_mut() {
             p.sellable = p.shares;
         }
@@ -108,7 +81,7 @@ pub fn run_window(
                     .map_or(0.0, |p| p.avg_cost);
                 // Today's bar of the order's symbol, if it traded.
                 let today = universe.index.get(&order.symbol).and_then(|&k| {
-                    let n = seen[k];
+                    let n = seen[k] as usize;
                     (n > 0 && series[k][n - 1].ts.date() == day).then(|| (series[k], n - 1))
                 });
                 let outcome = execute(today, config, &mut book, day, order);
@@ -153,7 +126,7 @@ pub fn run_window(
             positions: &book.positions,
             universe,
             series: &series,
-            seen: &seen,
+            seen,
             held: &held,
         };
         pending = strategy.on_day(&ctx);

@@ -34,7 +34,7 @@ pub struct Context<'a> {
     pub(super) universe: &'a Universe,
     pub(super) series: &'a [&'a [Bar]],
     /// Per symbol (in `universe` order), how many of its bars are on or before `day`.
-    pub(super) seen: &'a [usize],
+    pub(super) seen: &'a [u32],
     /// Per symbol (in `universe` order), the shares held.
     pub(super) held: &'a [f64],
 }
@@ -43,7 +43,7 @@ impl Context<'_> {
     /// Bars of `symbol` up to and including today (never later).
     pub fn history(&self, symbol: &Symbol) -> &[Bar] {
         match self.universe.index.get(symbol) {
-            Some(&k) => &self.series[k][..self.seen[k]],
+            Some(&k) => &self.series[k][..self.seen[k] as usize],
             None => &[],
         }
     }
@@ -55,7 +55,7 @@ impl Context<'_> {
             .series
             .keys()
             .zip(self.series.iter().zip(self.seen.iter().zip(self.held)))
-            .map(|(s, (bars, (&n, &held)))| (s, &bars[..n], held))
+            .map(|(s, (bars, (&n, &held)))| (s, &bars[..n as usize], held))
     }
 
     pub fn symbols(&self) -> impl Iterator<Item = &Symbol> {

@@ -19,6 +19,9 @@ pub struct Universe {
     /// bar), date by date: made once and read by every run over the universe, so marking to
     /// market walks one row instead of every symbol's own bars.
     pub(super) closes: std::sync::OnceLock<Vec<f64>>,
+    /// Each date's count of every symbol's bars on or before the date, laid out as `closes`:
+    /// a run reads a day's row instead of walking each symbol's bars.
+    pub(super) seen: std::sync::OnceLock<Vec<u32>>,
 }
 
 impl Universe {
@@ -59,6 +62,7 @@ impl Universe {
             .map(|(i, s)| (s.clone(), i))
             .collect();
         self.closes = std::sync::OnceLock::new();
+        self.seen = std::sync::OnceLock::new();
     }
 
     /// [`Universe::closes`]'s rows: `[date][symbol]`, in `series`' order.
@@ -75,6 +79,24 @@ impl Universe {
                     if j > 0 {
                         out[d * n + k] = bars[j - 1].close;
                     }
+                }
+            }
+            out
+        })
+    }
+
+    /// [`Universe::seen`]'s rows: `[date][symbol]`, in `series`' order.
+    pub(super) fn seen(&self) -> &[u32] {
+        self.seen.get_or_init(|| {
+            let n = self.series.len();
+            let mut out = vec![0; n * self.dates.len()];
+            for (k, bars) in self.series.values().enumerate() {
+                let mut j = 0;
+                for (d, day) in self.dates.iter().enumerate() {
+                    while j < bars.len() && bars[j].ts.date() <= *day {
+                        j += 1;
+                    }
+                    out[d * n + k] = j as u32;
                 }
             }
             out
