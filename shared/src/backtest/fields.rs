@@ -169,7 +169,8 @@ pub fn panel_for(
         }
     }
     // Only the price columns the expressions read (a 1.25 M-bar universe is 10 MB a column).
-    let mut panel = Panel::from_series_with(
+    let mut panel = Panel::from_series_on(
+        universe.dates(),
         universe
             .series()
             .iter()

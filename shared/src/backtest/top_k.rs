@@ -13,9 +13,10 @@
 //! filter = "$volume > 0"    # optional
 //! ```
 //!
-//! The score is computed once over the whole universe; every operator reads only its date
-//! and earlier ones (`crate::expr` tests each by truncation), so a rebalance never sees later
-//! bars.
+//! The score is computed once over the whole universe (for weekly and monthly rebalancing, its
+//! cross-sections only on the last trading day of each period, the only days it is read); every
+//! operator reads only its date and earlier ones (`crate::expr` tests each by truncation), so a
+//! rebalance never sees later bars.
 
 use std::collections::BTreeMap;
 
@@ -156,7 +157,11 @@ pub struct TopKStrategy {
     cfg: TopK,
     score: Vec<Vec<f64>>,
     filter: Option<Vec<Vec<f64>>>,
-    dates: BTreeMap<NaiveDate, usize>,
+    /// The panel's dates, ascending.
+    dates: Vec<NaiveDate>,
+    /// Whether each date ends its week or month (by the exchange calendar), for weekly and
+    /// monthly rebalancing.
+    period_end: Vec<bool>,
     symbols: BTreeMap<Symbol, usize>,
     days: usize,
 }
@@ -171,38 +176,44 @@ impl TopKStrategy {
             cfg.predictions.is_some(),
             cfg.rows.as_deref().map(Vec::as_slice),
         );
-        let score = panel.evaluate(&cfg.score)?;
-        let filter = cfg
-            .filter
-            .as_deref()
-            .map(|f| panel.evaluate(f))
-            .transpose()?;
+        let calendar = TradingCalendar::embedded();
+        let period_end: Vec<bool> = panel
+            .dates
+            .iter()
+            .map(|&day| {
+                let next = calendar
+                    .next_trading_days(day, 1)
+                    .first()
+                    .map_or(day, |d| d.0);
+                match cfg.rebalance {
+                    Rebalance::Weekly => next.iso_week() != day.iso_week(),
+                    _ => next.month() != day.month(),
+                }
+            })
+            .collect();
+        // A weekly or monthly strategy reads its score and filter only at the ends of
+        // periods: the cross-sections are worked out on those dates alone.
+        let evaluate = |src: &str| match cfg.rebalance {
+            Rebalance::Weekly | Rebalance::Monthly => panel.evaluate_at(src, &period_end),
+            Rebalance::Daily | Rebalance::Days(_) => panel.evaluate(src),
+        };
+        let score = evaluate(&cfg.score)?;
+        let filter = cfg.filter.as_deref().map(evaluate).transpose()?;
         Ok(TopKStrategy {
             cfg: cfg.clone(),
             score,
             filter,
-            dates: panel
-                .dates
-                .iter()
-                .enumerate()
-                .map(|(i, d)| (*d, i))
-                .collect(),
             symbols: symbol_index(universe, &panel),
+            dates: panel.dates,
+            period_end,
             days: 0,
         })
     }
 
-    fn rebalances(&self, day: NaiveDate) -> bool {
-        let next = || {
-            TradingCalendar::embedded()
-                .next_trading_days(day, 1)
-                .first()
-                .map_or(day, |d| d.0)
-        };
+    fn rebalances(&self, d: usize) -> bool {
         match self.cfg.rebalance {
             Rebalance::Daily => true,
-            Rebalance::Weekly => next().iso_week() != day.iso_week(),
-            Rebalance::Monthly => next().month() != day.month(),
+            Rebalance::Weekly | Rebalance::Monthly => self.period_end[d],
             Rebalance::Days(n) => (self.days - 1).is_multiple_of(n),
         }
     }
@@ -252,14 +263,14 @@ impl TopKStrategy {
 impl Strategy for TopKStrategy {
     fn on_day(&mut self, ctx: &Context<'_>) -> Vec<Order> {
         self.days += 1;
-        let Some(&d) = self.dates.get(&ctx.day) else {
+        let Ok(d) = self.dates.binary_search(&ctx.day) else {
             return Vec::new();
         };
-        if !self.rebalances(ctx.day) {
+        if !self.rebalances(d) {
             return Vec::new();
         }
         // Names with a bar today, a score and the filter's consent, best first.
-        let mut ranked: Vec<(Symbol, f64)> = ctx
+        let mut ranked: Vec<(&Symbol, f64)> = ctx
             .histories()
             .filter(|(_, h, _)| h.last().is_some_and(|b| b.ts.date() == ctx.day))
             .filter_map(|(s, _, _)| {
@@ -269,19 +280,19 @@ impl Strategy for TopKStrategy {
                     .filter
                     .as_ref()
                     .is_none_or(|f| f[i][d].is_finite() && f[i][d] != 0.0);
-                (v.is_finite() && admitted).then(|| (s.clone(), v))
+                (v.is_finite() && admitted).then_some((s, v))
             })
             .collect();
         if ranked.is_empty() {
             return Vec::new();
         }
-        ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(b.0)));
         let n = match (self.cfg.k, self.cfg.top_fraction) {
             (Some(k), _) => k,
             (None, f) => (ranked.len() as f64 * f.unwrap_or(0.2)).round() as usize,
         }
         .clamp(1, ranked.len());
-        let top: Vec<&Symbol> = ranked[..n].iter().map(|(s, _)| s).collect();
+        let top: Vec<&Symbol> = ranked[..n].iter().map(|(s, _)| *s).collect();
         let held: Vec<&Symbol> = ctx
             .positions
             .iter()
@@ -296,7 +307,7 @@ impl Strategy for TopKStrategy {
             let rank_of = |s: &Symbol| {
                 ranked
                     .iter()
-                    .position(|(r, _)| r == s)
+                    .position(|(r, _)| *r == s)
                     .unwrap_or(usize::MAX)
             };
             let mut out: Vec<&Symbol> = held.iter().copied().filter(|s| !top.contains(s)).collect();
@@ -307,7 +318,7 @@ impl Strategy for TopKStrategy {
                 .copied()
                 .filter(|s| !dropped.contains(s))
                 .collect();
-            for (s, _) in &ranked {
+            for &(s, _) in &ranked {
                 if keep.len() >= n {
                     break;
                 }

@@ -6,8 +6,9 @@ use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
 
-use super::ops::{cross_in_place, rolling, rolling_pair};
-use super::parse::{BinOp, Expr, ExprError, parse};
+use super::ops::cross_in_place;
+use super::parse::{Expr, ExprError, parse};
+use super::row::{Leaves, is_cross};
 use crate::Bar;
 
 /// Columns over every (symbol, date) of a universe; NaN where a symbol has no value.
@@ -47,6 +48,17 @@ impl Panel {
             .collect();
         dates.sort_unstable();
         dates.dedup();
+        Panel::from_series_on(dates, series, wanted)
+    }
+
+    /// [`Panel::from_series_with`] over `dates`, ascending, which hold every bar's date (a
+    /// universe's own): no sort of every bar's date.
+    pub fn from_series_on<'a>(
+        dates: Vec<NaiveDate>,
+        series: impl IntoIterator<Item = (String, &'a [Bar])>,
+        wanted: impl Fn(&str) -> bool,
+    ) -> Panel {
+        let series: Vec<(String, &[Bar])> = series.into_iter().collect();
         let symbols: Vec<String> = series.iter().map(|(s, _)| s.clone()).collect();
         let blank = || vec![vec![f64::NAN; dates.len()]; symbols.len()];
         let names = [
@@ -58,28 +70,35 @@ impl Panel {
             .map(|k| if *k { blank() } else { Vec::new() })
             .collect();
         let mut present = vec![vec![false; dates.len()]; symbols.len()];
+        let mut at: Vec<(usize, usize)> = Vec::new();
         for (s, (_, bars)) in series.iter().enumerate() {
-            // Bars and dates both ascend: one walk, no lookups.
+            // Each bar's date in the panel (bars and dates both ascend: one walk, no
+            // lookups), then each wanted field in a loop of its own.
+            at.clear();
             let mut d = 0;
-            for b in bars.iter() {
+            for (i, b) in bars.iter().enumerate() {
                 let day = b.ts.date();
-                while dates[d] < day {
+                while d < dates.len() && dates[d] < day {
                     d += 1;
                 }
-                present[s][d] = true;
-                let v = [
-                    b.open,
-                    b.high,
-                    b.low,
-                    b.close,
-                    b.volume,
-                    b.amount.unwrap_or(f64::NAN),
-                    b.vwap().unwrap_or(f64::NAN),
-                ];
-                for ((c, x), k) in cols.iter_mut().zip(v).zip(&keep) {
-                    if *k {
-                        c[s][d] = x;
-                    }
+                if dates.get(d) == Some(&day) {
+                    at.push((i, d));
+                    present[s][d] = true;
+                }
+            }
+            for (f, c) in cols.iter_mut().enumerate().filter(|(f, _)| keep[*f]) {
+                let row = &mut c[s];
+                let value: fn(&Bar) -> f64 = match f {
+                    0 => |b| b.open,
+                    1 => |b| b.high,
+                    2 => |b| b.low,
+                    3 => |b| b.close,
+                    4 => |b| b.volume,
+                    5 => |b| b.amount.unwrap_or(f64::NAN),
+                    _ => |b| b.vwap().unwrap_or(f64::NAN),
+                };
+                for &(i, d) in &at {
+                    row[d] = value(&bars[i]);
                 }
             }
         }
@@ -114,222 +133,97 @@ impl Panel {
         Ok(self.eval(&e))
     }
 
+    /// Parses and evaluates `src` where only the dates `need` marks are read (a strategy's
+    /// rebalance days): a cross-section is ranked on those dates alone, while time-series
+    /// operators still see every bar. Other dates are missing; `[symbol][date]`.
+    pub fn evaluate_at(&self, src: &str, need: &[bool]) -> Result<Grid, ExprError> {
+        let e = parse(src, &self.fields())?;
+        let mut g = self.eval_at(&e, Some(need));
+        for row in &mut g {
+            for (v, n) in row.iter_mut().zip(need) {
+                if !n {
+                    *v = f64::NAN;
+                }
+            }
+        }
+        Ok(g)
+    }
+
     /// Evaluates a parsed expression; `[symbol][date]`.
     pub fn eval(&self, e: &Expr) -> Grid {
-        match e {
-            Expr::Num(n) => self.fill(*n),
-            // `parse` checked the name against this panel; another panel's expression reads
-            // a column it lacks as missing.
-            Expr::Field(f) => self
-                .columns
-                .get(f)
-                .cloned()
-                .unwrap_or_else(|| self.fill(f64::NAN)),
-            Expr::Neg(x) => map(self.eval(x), |v| -v),
-            Expr::Not(x) => map(self.eval(x), |v| {
-                if v.is_nan() {
-                    f64::NAN
-                } else {
-                    f64::from(u8::from(v == 0.0))
-                }
-            }),
-            // A constant side is applied in place, not spread over a grid of its own.
-            Expr::Binary(op, a, b) => match (a.as_ref(), b.as_ref()) {
-                (x, Expr::Num(n)) if !matches!(x, Expr::Num(_)) => {
-                    map(self.eval(x), |v| binary(*op, v, *n))
-                }
-                (Expr::Num(n), y) => map(self.eval(y), |v| binary(*op, *n, v)),
-                (a, b) => zip(self.eval(a), &self.arg(b), |x, y| binary(*op, x, y)),
-            },
-            Expr::Call(name, args) => self.call(name, args),
-        }
+        self.eval_at(e, None)
     }
 
-    /// An operand that is only read: a column as it is, anything else computed.
-    fn arg(&self, e: &Expr) -> std::borrow::Cow<'_, Grid> {
-        match e {
-            Expr::Field(f) if self.columns.contains_key(f) => {
-                std::borrow::Cow::Borrowed(&self.columns[f])
-            }
-            _ => std::borrow::Cow::Owned(self.eval(e)),
+    /// [`Panel::eval`], right at least on the dates `need` marks (every date when `None`).
+    /// A cross-section is worked out over the whole grid, date by date; anything else symbol
+    /// by symbol, with the cross-sections beneath it read as finished grids.
+    pub(super) fn eval_at(&self, e: &Expr, need: Option<&[bool]>) -> Grid {
+        if let Expr::Call(name, args) = e
+            && is_cross(name)
+        {
+            let q = match args.get(1) {
+                Some(Expr::Num(q)) => *q,
+                _ => 0.0,
+            };
+            let x = match &args[0] {
+                Expr::Field(f) if self.columns.contains_key(f) => {
+                    std::borrow::Cow::Borrowed(&self.columns[f])
+                }
+                x => std::borrow::Cow::Owned(self.eval_at(x, need)),
+            };
+            return self.per_date(x, name, q, need);
         }
-    }
-
-    fn fill(&self, v: f64) -> Grid {
-        self.present
-            .iter()
-            .map(|row| row.iter().map(|p| if *p { v } else { f64::NAN }).collect())
+        let mut leaves = Leaves::new();
+        self.cross_leaves(e, need, &mut leaves);
+        (0..self.symbols.len())
+            .map(|s| self.row(e, s, &leaves).into_owned())
             .collect()
     }
 
-    fn call(&self, name: &str, args: &[Expr]) -> Grid {
-        let num = |k: usize| match &args[k] {
-            Expr::Num(n) => *n,
-            _ => unreachable!("checked by the parser"),
-        };
-        match name {
-            "corr" | "cov" => {
-                let (x, y) = (self.arg(&args[0]), self.arg(&args[1]));
-                let n = num(2) as usize;
-                self.per_symbol2(&x, &y, |a, b| rolling_pair(name, a, b, n))
-            }
-            "rank" | "zscore" | "demean" => self.per_date(self.arg(&args[0]), name, 0.0),
-            "quantile" => self.per_date(self.arg(&args[0]), name, num(1)),
-            "ref_week" | "ref_month" => {
-                use chrono::Datelike;
-                let period = |d: NaiveDate| {
-                    if name == "ref_week" {
-                        let w = d.iso_week();
-                        (w.year(), w.week())
-                    } else {
-                        (d.year(), d.month())
-                    }
-                };
-                let x = self.eval(&args[0]);
-                x.iter()
-                    .enumerate()
-                    .map(|(s, row)| {
-                        let mut out = vec![f64::NAN; row.len()];
-                        // The symbol's last bar so far, and the last bar of an earlier period.
-                        let (mut last, mut before) = (None::<usize>, f64::NAN);
-                        for d in (0..row.len()).filter(|&d| self.present[s][d]) {
-                            if let Some(l) = last
-                                && period(self.dates[l]) != period(self.dates[d])
-                            {
-                                before = row[l];
-                            }
-                            out[d] = before;
-                            last = Some(d);
-                        }
-                        out
-                    })
-                    .collect()
-            }
-            "abs" => map(self.eval(&args[0]), f64::abs),
-            "sign" => map(self.eval(&args[0]), |v| {
-                if v.is_nan() {
-                    v
-                } else if v == 0.0 {
-                    0.0
-                } else {
-                    v.signum()
-                }
-            }),
-            "log" => map(
-                self.eval(&args[0]),
-                |v| if v > 0.0 { v.ln() } else { f64::NAN },
-            ),
-            "pow" => {
-                let (a, b) = (self.eval(&args[0]), self.eval(&args[1]));
-                zip(a, &b, f64::powf)
-            }
-            "clip" => {
-                let (lo, hi) = (num(1), num(2));
-                map(self.eval(&args[0]), |v| {
-                    if v.is_nan() {
-                        v
-                    } else {
-                        v.clamp(lo.min(hi), hi.max(lo))
-                    }
-                })
-            }
-            "if" => {
-                let (c, a, b) = (
-                    self.eval(&args[0]),
-                    self.eval(&args[1]),
-                    self.eval(&args[2]),
-                );
-                let mut out = a;
-                for (s, row) in out.iter_mut().enumerate() {
-                    for (d, v) in row.iter_mut().enumerate() {
-                        let cond = c[s][d];
-                        *v = if cond.is_nan() {
-                            f64::NAN
-                        } else if cond != 0.0 {
-                            *v
-                        } else {
-                            b[s][d]
-                        };
-                    }
-                }
-                out
-            }
-            _ => {
-                let n = num(1) as usize;
-                self.per_symbol(&self.arg(&args[0]), |s| rolling(name, s, n))
-            }
-        }
-    }
-
-    /// Applies `f` to each symbol's series over its own bars.
-    fn per_symbol(&self, x: &Grid, f: impl Fn(&[f64]) -> Vec<f64>) -> Grid {
-        x.iter()
-            .enumerate()
-            .map(|(s, row)| {
-                if self.present[s].iter().all(|p| *p) {
-                    return f(row); // a bar every day: the row is the series
-                }
-                let idx: Vec<usize> = (0..row.len()).filter(|&d| self.present[s][d]).collect();
-                let series: Vec<f64> = idx.iter().map(|&d| row[d]).collect();
-                let mut out = vec![f64::NAN; row.len()];
-                for (k, v) in f(&series).into_iter().enumerate() {
-                    out[idx[k]] = v;
-                }
-                out
-            })
-            .collect()
-    }
-
-    fn per_symbol2(&self, x: &Grid, y: &Grid, f: impl Fn(&[f64], &[f64]) -> Vec<f64>) -> Grid {
-        (0..x.len())
-            .map(|s| {
-                let idx: Vec<usize> = (0..x[s].len()).filter(|&d| self.present[s][d]).collect();
-                let a: Vec<f64> = idx.iter().map(|&d| x[s][d]).collect();
-                let b: Vec<f64> = idx.iter().map(|&d| y[s][d]).collect();
-                let mut out = vec![f64::NAN; x[s].len()];
-                for (k, v) in f(&a, &b).into_iter().enumerate() {
-                    out[idx[k]] = v;
-                }
-                out
-            })
-            .collect()
-    }
-
-    /// Applies `f` to each date's cross-section.
-    /// A cross-sectional operator on each date. `demean` and `zscore` sum down the symbols' rows
-    /// as they lie; the others turn the grid to dates × symbols in tiles, so each date's values
-    /// lie together, work on them in place, and turn them back.
-    fn per_date(&self, x: std::borrow::Cow<'_, Grid>, name: &str, q: f64) -> Grid {
+    /// A cross-sectional operator on each date (each date `need` marks). `demean` and `zscore`
+    /// sum down the symbols' rows as they lie; the others gather each date's values from the
+    /// rows, work on them and put them back: the rows' current cache lines are reused for
+    /// eight dates, with no transposed copy of the grid.
+    fn per_date(
+        &self,
+        x: std::borrow::Cow<'_, Grid>,
+        name: &str,
+        q: f64,
+        need: Option<&[bool]>,
+    ) -> Grid {
         let (symbols, days) = (x.len(), self.dates.len());
         if name == "demean" || name == "zscore" {
             return moments(x.into_owned(), days, name == "zscore");
         }
-        let mut by_date = vec![f64::NAN; symbols * days];
-        const TILE: usize = 16;
-        for s0 in (0..symbols).step_by(TILE) {
-            let rows = &x[s0..(s0 + TILE).min(symbols)];
-            for d in 0..days {
-                let at = d * symbols + s0;
-                for (k, row) in rows.iter().enumerate() {
-                    by_date[at + k] = row[d];
-                }
-            }
-        }
-        let mut scratch = Vec::with_capacity(symbols);
-        for col in by_date.chunks_mut(symbols.max(1)) {
-            cross_in_place(name, col, q, &mut scratch);
-        }
         let mut out = match x {
             std::borrow::Cow::Owned(g) => g,
-            std::borrow::Cow::Borrowed(_) => vec![vec![f64::NAN; days]; symbols],
+            std::borrow::Cow::Borrowed(g) => g.clone(),
         };
-        for s0 in (0..symbols).step_by(TILE) {
-            let rows = &mut out[s0..(s0 + TILE).min(symbols)];
-            for d in 0..days {
-                let at = d * symbols + s0;
-                for (k, row) in rows.iter_mut().enumerate() {
-                    row[d] = by_date[at + k];
+        let (mut col, mut scratch) = (vec![0.0; symbols], super::ops::RankScratch::default());
+        let dates = (0..days).filter(|&d| need.is_none_or(|n| n[d]));
+        if name == "rank" {
+            // Keys straight from the rows, ranks straight back.
+            for d in dates {
+                scratch.keys.clear();
+                for (s, row) in out.iter_mut().enumerate() {
+                    let x = row[d];
+                    if x.is_finite() {
+                        scratch.keys.push((super::ops::order_key(x), s as u32));
+                    } else {
+                        row[d] = f64::NAN;
+                    }
                 }
+                scratch.ranks(|s, r| out[s][d] = r);
+            }
+            return out;
+        }
+        for d in dates {
+            for (c, row) in col.iter_mut().zip(&out) {
+                *c = row[d];
+            }
+            cross_in_place(name, &mut col, q, &mut scratch);
+            for (c, row) in col.iter().zip(out.iter_mut()) {
+                row[d] = *c;
             }
         }
         out
@@ -341,12 +235,12 @@ impl Panel {
 /// without spread gives missing z-scores, as [`cross`](super::ops::cross) does.
 fn moments(mut g: Grid, days: usize, scale: bool) -> Grid {
     let (mut sum, mut n) = (vec![0.0; days], vec![0u32; days]);
+    // Branch-free sums, which the compiler vectorises.
     for row in &g {
         for ((s, c), v) in sum.iter_mut().zip(n.iter_mut()).zip(row) {
-            if v.is_finite() {
-                *s += v;
-                *c += 1;
-            }
+            let f = v.is_finite();
+            *s += if f { *v } else { 0.0 };
+            *c += u32::from(f);
         }
     }
     let mean: Vec<f64> = sum
@@ -358,9 +252,8 @@ fn moments(mut g: Grid, days: usize, scale: bool) -> Grid {
         let mut sq = vec![0.0; days];
         for row in &g {
             for ((q, m), v) in sq.iter_mut().zip(&mean).zip(row) {
-                if v.is_finite() {
-                    *q += (v - m) * (v - m);
-                }
+                let d = if v.is_finite() { v - m } else { 0.0 };
+                *q += d * d;
             }
         }
         sq.iter()
@@ -383,42 +276,6 @@ fn moments(mut g: Grid, days: usize, scale: bool) -> Grid {
         }
     }
     g
-}
-
-fn map(mut g: Grid, f: impl Fn(f64) -> f64) -> Grid {
-    g.iter_mut().flatten().for_each(|v| *v = f(*v));
-    g
-}
-
-fn zip(mut a: Grid, b: &Grid, f: impl Fn(f64, f64) -> f64) -> Grid {
-    for (ra, rb) in a.iter_mut().zip(b) {
-        for (x, y) in ra.iter_mut().zip(rb) {
-            *x = f(*x, *y);
-        }
-    }
-    a
-}
-
-fn binary(op: BinOp, x: f64, y: f64) -> f64 {
-    if x.is_nan() || y.is_nan() {
-        return f64::NAN;
-    }
-    let b = |c: bool| f64::from(u8::from(c));
-    match op {
-        BinOp::Add => x + y,
-        BinOp::Sub => x - y,
-        BinOp::Mul => x * y,
-        BinOp::Div if y == 0.0 => f64::NAN,
-        BinOp::Div => x / y,
-        BinOp::Lt => b(x < y),
-        BinOp::Le => b(x <= y),
-        BinOp::Gt => b(x > y),
-        BinOp::Ge => b(x >= y),
-        BinOp::Eq => b(x == y),
-        BinOp::Ne => b(x != y),
-        BinOp::And => b(x != 0.0 && y != 0.0),
-        BinOp::Or => b(x != 0.0 || y != 0.0),
-    }
 }
 
 #[cfg(test)]
@@ -527,6 +384,37 @@ mod tests {
             }
             // Every operator gives values after its warm-up.
             assert!(a.iter().flatten().any(|v| v.is_finite()), "{src}: all NaN");
+        }
+    }
+
+    /// Worked out only on some dates, every operator gives there what the whole panel gives.
+    #[test]
+    fn evaluating_at_some_dates_agrees_with_the_whole_panel() {
+        let p = Panel::from_bars(&universe(60));
+        let need: Vec<bool> = (0..p.dates.len()).map(|d| d % 7 == 3).collect();
+        for src in [
+            "rank(delta($close, 5) / ref($close, 5)) * zscore(std($close, 20))",
+            "mean(rank($close), 5)",
+            "if(rank($volume) > 0.5, quantile($close, 0.8), demean($close))",
+            "abs(zscore(corr($close, $volume, 10))) + ts_rank(rank($low), 4)",
+            "-rank(ref_week($close)) and not $close > 10",
+        ] {
+            let all = p.evaluate(src).unwrap();
+            let some = p.evaluate_at(src, &need).unwrap();
+            for s in 0..all.len() {
+                for d in 0..need.len() {
+                    let (x, y) = (all[s][d], some[s][d]);
+                    if need[d] {
+                        assert!(
+                            x == y || (x.is_nan() && y.is_nan()),
+                            "{src}: symbol {s}, date {d}: {x} vs {y}"
+                        );
+                    } else {
+                        assert!(y.is_nan(), "{src}: a date not asked for has a value");
+                    }
+                }
+            }
+            assert!(some.iter().flatten().any(|v| v.is_finite()), "{src}");
         }
     }
 

@@ -1,5 +1,6 @@
-//! A small expression language for factors, scores and trading rules, evaluated column-wise
-//! over a universe panel (symbols × dates) with no look-ahead: the value at a date reads only
+//! A small expression language for factors, scores and trading rules, evaluated over a
+//! universe panel (symbols × dates; symbol by symbol, and date by date for cross-sections)
+//! with no look-ahead: the value at a date reads only
 //! that date and earlier ones. Pure Rust, so the browser evaluates the same expressions.
 //!
 //! ```text
@@ -22,6 +23,7 @@
 pub mod eval;
 pub mod ops;
 pub mod parse;
+mod row;
 
 pub use eval::Panel;
 pub use parse::{Expr, ExprError, parse};
