@@ -4,7 +4,8 @@
 //! random-walk universe (default 500 symbols × 2,500 days); the expression's evaluation alone
 //! in cells (symbol × day) per CPU-second; and the process's peak memory. Single-threaded.
 //! With a third argument, the universe's opens and closes are written there as wide CSVs for
-//! `scripts/bench/backtest-vs-vectorbt.sh`.
+//! `scripts/bench/backtest-vs-vectorbt.sh`. `KXIAN_BENCH_ONLY=<text>` runs only the lines whose
+//! name holds the text (to profile one of them).
 
 #[path = "../benches/common/random_walk.rs"]
 mod random_walk;
@@ -35,6 +36,11 @@ fn peak_mib() -> f64 {
         .map_or(f64::NAN, |kb| kb / 1024.0)
 }
 
+/// Whether `KXIAN_BENCH_ONLY` (when set) admits the line `name`.
+fn wanted(name: &str) -> bool {
+    std::env::var("KXIAN_BENCH_ONLY").map_or(true, |only| name.contains(&only))
+}
+
 fn measure(
     name: &str,
     bars: usize,
@@ -42,6 +48,9 @@ fn measure(
     u: &Universe,
     make: &dyn Fn() -> Box<dyn Strategy>,
 ) {
+    if !wanted(name) {
+        return;
+    }
     // Run for at least two CPU-seconds.
     let (c0, w0) = (cpu_seconds(), std::time::Instant::now());
     let mut runs = 0;
@@ -91,6 +100,10 @@ fn dump(u: &Universe, dir: &std::path::Path) -> std::io::Result<()> {
 
 /// Cells of the expression per CPU-second: the panel is built once, as a strategy does.
 fn measure_expression(u: &Universe, symbols: usize, days: usize) {
+    let name = format!("expression `{SCORE}`");
+    if !wanted(&name) {
+        return;
+    }
     let series = u
         .series()
         .iter()
@@ -110,7 +123,7 @@ fn measure_expression(u: &Universe, symbols: usize, days: usize) {
     let cpu = cpu_seconds() - c0;
     println!(
         "{:<42} {:>12.0} cells/CPU-s  ({runs} runs, {:.3} s each, {finite} finite cells)",
-        format!("expression `{SCORE}`"),
+        name,
         (symbols * days * runs) as f64 / cpu,
         cpu / runs as f64
     );
