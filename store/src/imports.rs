@@ -21,7 +21,7 @@ impl Store {
         source: &str,
         writer: &Viewer,
     ) -> Result<ImportReport, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let mut series = Vec::with_capacity(parsed.series.len());
         for s in &parsed.series {
             let symbol_id =

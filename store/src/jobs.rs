@@ -183,7 +183,7 @@ impl Store {
     pub async fn retry_job(&self, id: i64) -> Result<Option<JobRow>, StoreError> {
         // The row is read in the same transaction: the runner may claim the job the moment
         // the update commits, and the answer is the job as retried.
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let done = sqlx::query(
             "UPDATE jobs SET state = 'queued', cancel = 0, error = NULL, finished_at = NULL
              WHERE id = ? AND state IN ('failed', 'cancelled')",

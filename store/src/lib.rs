@@ -157,6 +157,16 @@ impl Store {
     pub async fn close(&self) {
         self.pool.close().await;
     }
+
+    /// A transaction that writes: it takes SQLite's write lock when it begins, so a second
+    /// writer waits (up to the busy timeout) there. A deferred transaction that read first
+    /// would instead fail at its first write with "database is locked" whenever another
+    /// writer had gone ahead, as SQLite refuses to wait in a way that could deadlock.
+    pub(crate) async fn write_tx(
+        &self,
+    ) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, StoreError> {
+        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
+    }
 }
 
 /// Seconds of the local wall clock, read as UTC.

@@ -93,7 +93,7 @@ impl Store {
         set: &NewPredictionSet,
         rows: impl Iterator<Item = Result<PredictionRow, String>>,
     ) -> Result<i64, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         sqlx::query("DELETE FROM prediction_sets WHERE owner_id IS ? AND name = ?")
             .bind(set.owner)
             .bind(&set.name)
