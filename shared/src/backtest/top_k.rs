@@ -155,8 +155,9 @@ impl TopK {
 #[derive(Clone)]
 pub struct TopKStrategy {
     cfg: TopK,
-    score: Vec<Vec<f64>>,
-    filter: Option<Vec<Vec<f64>>>,
+    /// Shared, so a walk-forward's copies of the strategy do not copy the grids.
+    score: std::sync::Arc<Vec<Vec<f64>>>,
+    filter: Option<std::sync::Arc<Vec<Vec<f64>>>>,
     /// The panel's dates, ascending.
     dates: Vec<NaiveDate>,
     /// Whether each date ends its week or month (by the exchange calendar), for weekly and
@@ -197,8 +198,12 @@ impl TopKStrategy {
             Rebalance::Weekly | Rebalance::Monthly => panel.evaluate_at(src, &period_end),
             Rebalance::Daily | Rebalance::Days(_) => panel.evaluate(src),
         };
-        let score = evaluate(&cfg.score)?;
-        let filter = cfg.filter.as_deref().map(evaluate).transpose()?;
+        let score = std::sync::Arc::new(evaluate(&cfg.score)?);
+        let filter = cfg
+            .filter
+            .as_deref()
+            .map(|f| evaluate(f).map(std::sync::Arc::new))
+            .transpose()?;
         Ok(TopKStrategy {
             cfg: cfg.clone(),
             score,
@@ -329,9 +334,10 @@ impl Strategy for TopKStrategy {
             keep
         };
         let weights = self.weights(ctx, d, &target);
+        let chosen: std::collections::BTreeSet<&Symbol> = target.iter().copied().collect();
         let mut orders: Vec<Order> = held
             .iter()
-            .filter(|s| !target.contains(s))
+            .filter(|s| !chosen.contains(*s))
             .filter_map(|s| ctx.order_target_weight(s, 0.0, Timing::Open))
             .collect();
         for (s, w) in target.into_iter().zip(weights) {

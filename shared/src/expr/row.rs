@@ -3,6 +3,7 @@
 //! operator over the whole panel would stream every intermediate grid through memory.
 
 use std::borrow::Cow;
+use std::cell::RefCell;
 
 use chrono::NaiveDate;
 
@@ -14,8 +15,12 @@ use super::parse::{BinOp, Expr};
 pub(super) type Row<'a> = Cow<'a, [f64]>;
 
 /// The cross-sections under a row-wise node, already worked out over the panel, found by the
-/// node they stand for.
-pub(super) struct Leaves(Vec<(*const Expr, Vec<Vec<f64>>)>);
+/// node they stand for. Each row is read once, so it is taken, not copied: the node's own row
+/// reuses its memory.
+pub(super) struct Leaves(RefCell<Vec<Leaf>>);
+
+/// A cross-section's node and its grid.
+type Leaf = (*const Expr, Vec<Vec<f64>>);
 
 /// Whether `name` is worked out across the symbols of each date.
 pub(super) fn is_cross(name: &str) -> bool {
@@ -29,16 +34,16 @@ fn is_elementwise(name: &str) -> bool {
 
 impl Leaves {
     pub(super) fn new() -> Leaves {
-        Leaves(Vec::new())
+        Leaves(RefCell::new(Vec::new()))
     }
 
-    fn get(&self, e: &Expr) -> &[Vec<f64>] {
-        let at = self
-            .0
-            .iter()
+    fn take(&self, e: &Expr, s: usize) -> Vec<f64> {
+        let mut all = self.0.borrow_mut();
+        let at = all
+            .iter_mut()
             .find(|(p, _)| std::ptr::eq(*p, e))
             .expect("every cross-section under the node was collected");
-        &at.1
+        std::mem::take(&mut at.1[s])
     }
 }
 
@@ -55,7 +60,7 @@ impl Panel {
             }
             Expr::Call(name, _) if is_cross(name) => {
                 let grid = self.eval_at(e, need);
-                out.0.push((e as *const Expr, grid));
+                out.0.borrow_mut().push((e as *const Expr, grid));
             }
             Expr::Call(name, args) => {
                 let need = if is_elementwise(name) { need } else { None };
@@ -97,7 +102,7 @@ impl Panel {
                 (Expr::Num(n), y) => map(self.row(y, s, leaves), |v| binary(*op, *n, v)),
                 (a, b) => zip_op(*op, self.row(a, s, leaves), &self.row(b, s, leaves)),
             },
-            Expr::Call(name, _) if is_cross(name) => Cow::Borrowed(&leaves.get(e)[s]),
+            Expr::Call(name, _) if is_cross(name) => Cow::Owned(leaves.take(e, s)),
             Expr::Call(name, args) => self.call_row(name, args, s, leaves),
         }
     }
