@@ -3,6 +3,7 @@
 //! No I/O and no framework lives here, so the same code builds for native targets and for
 //! `wasm32-unknown-unknown`. File importers parse bytes handed to them (feature `files`).
 
+pub mod analysis;
 pub mod api;
 pub mod backtest;
 pub mod calendar;

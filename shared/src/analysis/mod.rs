@@ -1,0 +1,96 @@
+//! Universe analysis: the market regime of an index over time and the style buckets of a
+//! universe's stocks, from bars alone. The file `kxian-trainer analyze` reads:
+//!
+//! ```toml
+//! [universe]                 # as for a backtest
+//! symbols = ["000300.SH"]
+//! [analysis]
+//! index = "000300.SH"        # the index whose regime is reported
+//! at = 2024-06-28            # the day the styles are bucketed on (default: the last bar)
+//! ```
+
+pub mod regime;
+pub mod styles;
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+use crate::backtest::config::{ConfigError, UniverseConfig};
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AnalysisConfig {
+    pub universe: UniverseConfig,
+    #[serde(default)]
+    pub analysis: AnalysisSection,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AnalysisSection {
+    /// The index whose regime is reported (default: CSI 300, `000300.SH`).
+    pub index: Option<String>,
+    /// The day styles are bucketed on (default: the universe's last day).
+    #[serde(default, deserialize_with = "crate::backtest::schema::toml_date")]
+    pub at: Option<NaiveDate>,
+}
+
+impl AnalysisSection {
+    pub fn index(&self) -> &str {
+        self.index.as_deref().unwrap_or("000300.SH")
+    }
+}
+
+/// Parses an analysis file; the message names the key.
+pub fn parse(text: &str) -> Result<AnalysisConfig, ConfigError> {
+    let c: AnalysisConfig = toml::from_str(text).map_err(|e| ConfigError {
+        message: e.to_string(),
+    })?;
+    if let Some(i) = &c.analysis.index {
+        i.parse::<crate::Symbol>().map_err(|e| ConfigError {
+            message: format!("analysis.index: `{i}`: {e}"),
+        })?;
+    }
+    Ok(c)
+}
+
+/// What the analysis cannot report yet, and why.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Unavailable {
+    pub what: String,
+    pub needs: String,
+}
+
+/// The whole analysis, as `kxian-trainer analyze --format json` prints it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AnalysisReport {
+    /// The stocks analysed (the universe less the index).
+    pub symbols: usize,
+    /// The day styles are bucketed on.
+    pub at: Option<NaiveDate>,
+    pub regime: regime::RegimeReport,
+    pub volatility: styles::Buckets,
+    pub momentum: styles::Buckets,
+    pub unavailable: Vec<Unavailable>,
+}
+
+/// The parts that need reference data the store does not hold yet.
+pub fn unavailable() -> Vec<Unavailable> {
+    [
+        (
+            "industry",
+            "each stock's industry (Shenwan or CSRC), from reference data",
+        ),
+        (
+            "size",
+            "float shares over time (float market cap), from reference data",
+        ),
+        ("value_growth", "PB over time, from reference data"),
+    ]
+    .iter()
+    .map(|(w, n)| Unavailable {
+        what: w.to_string(),
+        needs: n.to_string(),
+    })
+    .collect()
+}
