@@ -3,6 +3,7 @@
 //! [`input`] (files) or [`store`] (the local store), and fails through [`cli_error`]'s one
 //! exit-code policy.
 
+pub mod analyze;
 pub mod backtest;
 pub mod classifier;
 pub mod cli_error;

@@ -4,6 +4,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use kxian_shared::jobs::{RunDir, evaluation_table, read_events};
+use kxian_trainer::analyze::{self, AnalysisFormat, AnalyzeArgs};
 use kxian_trainer::backtest::{self, BacktestArgs};
 use kxian_trainer::classifier::{self, EvaluateClassifierArgs, TrainClassifierArgs};
 use kxian_trainer::cli_error::{CliError, print_out, write_file};
@@ -46,6 +47,8 @@ enum Command {
     Evaluate(EvaluateArgs),
     /// Backtest a strategy from a TOML file under the A-share rules; prints a report.
     Backtest(BacktestArgs),
+    /// The market regime of an index over time and the style buckets of a universe's stocks.
+    Analyze(AnalyzeArgs),
     /// The 24 factors over a universe: IC and rank IC against forward returns, correlations.
     Factors(FactorsArgs),
     /// Download bars (Eastmoney as akshare requests them) into a folder of CSVs with a manifest.
@@ -120,6 +123,19 @@ fn factors_cmd(args: &FactorsArgs) -> Result<(), CliError> {
         eprintln!("wrote {}", path.display());
     }
     if let Some(path) = &args.values {
+        eprintln!("wrote {}", path.display());
+    }
+    Ok(())
+}
+
+fn analyze_cmd(args: &AnalyzeArgs) -> Result<(), CliError> {
+    let report = analyze::run(args)?;
+    match args.format {
+        AnalysisFormat::Json => print_out(&(json(&report) + "\n"))?,
+        AnalysisFormat::Text => print_out(&analyze::text(&report))?,
+    }
+    if let Some(path) = &args.output {
+        write_file(path, &(json(&report) + "\n"))?;
         eprintln!("wrote {}", path.display());
     }
     Ok(())
@@ -274,6 +290,7 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::TrainClassifier(args) => train_classifier(&args)?,
         Command::EvaluateClassifier(args) => evaluate_classifier(&args)?,
         Command::Factors(args) => factors_cmd(&args)?,
+        Command::Analyze(args) => analyze_cmd(&args)?,
         Command::Evaluate(args) => evaluate(&args)?,
         Command::Init(args) => init_cmd(&args)?,
         Command::Forecast(args) => forecast_cmd(&args)?,

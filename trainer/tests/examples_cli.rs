@@ -32,7 +32,7 @@ fn store(dir: &Path) -> PathBuf {
 }
 
 /// The same with every bar after `until` left out.
-fn store_until(dir: &Path, until: Option<chrono::NaiveDate>) -> PathBuf {
+pub(crate) fn store_until(dir: &Path, until: Option<chrono::NaiveDate>) -> PathBuf {
     let db = dir.join("kxian.db");
     let opts = kxian_shared::api::ImportOptions {
         skip_invalid: true,
