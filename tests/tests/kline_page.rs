@@ -128,6 +128,45 @@ async fn csi300_kline_page_draws_every_candle_and_a_real_tooltip() -> anyhow::Re
         daily_note, false,
         "the daily series has volumes: no 'no volume' note"
     );
+    // The market regime under the index's chart: the one the library gives on the same
+    // embedded file, and a shaded area per period behind the candles.
+    let file = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../server/data/hqchart/000300.sh.day.kline.json");
+    let parsed = kxian_shared::ingest::parse_file(
+        "000300.sh.day.kline.json",
+        &std::fs::read(&file)?,
+        &kxian_shared::api::ImportOptions {
+            skip_invalid: true,
+            ..Default::default()
+        },
+    )?;
+    let want = kxian_shared::analysis::regime::report("000300.SH", &parsed.series[0].bars);
+    let shown = browser
+        .wait_for_js(
+            "the market regime note",
+            &format!(
+                "const e = document.getElementById('regime-current');
+                 if (!e) return null;
+                 {CHART} const o = c && c.getOption();
+                 let m = o && o.series[0].markArea;
+                 if (Array.isArray(m)) m = m[0];
+                 const areas = m && m.data ? m.data.length : 0;
+                 return [e.dataset.regime, areas];"
+            ),
+            Duration::from_secs(20),
+            |v| v.is_array(),
+        )
+        .await?;
+    assert_eq!(
+        shown[0].as_str(),
+        want.current.map(|r| r.as_str()),
+        "regime shown: {shown}"
+    );
+    assert_eq!(
+        shown[1].as_u64(),
+        Some(want.periods.len() as u64),
+        "one shaded area per period: {shown}"
+    );
     let shot = browser.screenshot("kline-000300.SH.png").await?;
 
     // The index's 1-minute bars carry no volume in the source: the page says so.

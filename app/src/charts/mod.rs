@@ -7,4 +7,5 @@ pub mod indicators;
 pub mod kline;
 pub mod predictions;
 pub mod ranges;
+pub mod regime;
 pub mod training;

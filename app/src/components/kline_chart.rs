@@ -65,11 +65,15 @@ fn set_path(root: &JsValue, path: &[&str], value: &JsValue) {
 /// P(up), P(down), P(flat) per bar, from the classifier.
 pub type StripProbs = Arc<Vec<Option<[f64; 3]>>>;
 
+/// Each bar's market regime (`None` while the rule warms up).
+pub type RegimeDays = Arc<Vec<Option<kxian_shared::analysis::regime::Regime>>>;
+
 fn build_option(
     data: &Arc<BarsResponse>,
     lang: Lang,
     zoom_start: usize,
     strip: Option<&StripProbs>,
+    regime: Option<&RegimeDays>,
 ) -> Result<(JsValue, Vec<JsCallback>), String> {
     let labels = KlineLabels {
         candles: lang.tr("K线", "K-line"),
@@ -86,6 +90,11 @@ fn build_option(
                 flat: lang.tr("P(平)", "P(flat)"),
             },
         );
+    }
+    if let Some(days) = regime {
+        crate::charts::regime::with_regime_band(&mut value, days, |r| {
+            lang.tr(r.zh(), r.as_str()).to_string()
+        });
     }
     let json = value.to_string();
     let option = js_sys::JSON::parse(&json).map_err(|e| format!("{e:?}"))?;
@@ -117,6 +126,9 @@ pub fn KlineChart(
     /// The classifier's probability strip, drawn as a third pane when present.
     #[prop(optional)]
     strip: Option<Signal<Option<StripProbs>>>,
+    /// The market regime, shaded behind the candles when present.
+    #[prop(optional)]
+    regime: Option<RegimeDays>,
 ) -> impl IntoView {
     let i18n = use_i18n();
     let node = NodeRef::<html::Div>::new();
@@ -130,10 +142,11 @@ pub fn KlineChart(
         let Some(el) = node.get() else { return };
         let start = window_start(&render_data.bars, preset.get_untracked());
         let probs = strip.and_then(|s| s.get());
-        let (option, callbacks) = match build_option(&render_data, lang, start, probs.as_ref()) {
-            Ok(x) => x,
-            Err(e) => return error.set(Some(e)),
-        };
+        let (option, callbacks) =
+            match build_option(&render_data, lang, start, probs.as_ref(), regime.as_ref()) {
+                Ok(x) => x,
+                Err(e) => return error.set(Some(e)),
+            };
         mounted.update_value(|m| {
             if m.is_none() {
                 match ECharts::init(&el) {

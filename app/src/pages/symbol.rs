@@ -7,12 +7,13 @@
 use crate::api;
 use crate::charts::ranges::{RangePreset, fetch_limit};
 use crate::components::error::{ErrorPanel, Loading};
-use crate::components::kline_chart::{KlineChart, StripProbs};
+use crate::components::kline_chart::{KlineChart, RegimeDays, StripProbs};
 use crate::format;
 use crate::i18n::use_i18n;
 use crate::pages::{chart_href, frequency_rank};
+use kxian_shared::analysis::regime::{self, Regime};
 use kxian_shared::api::{BarsResponse, SymbolSummary};
-use kxian_shared::{Adjustment, Frequency};
+use kxian_shared::{Adjustment, Frequency, InstrumentKind};
 use leptos::prelude::*;
 use leptos_router::NavigateOptions;
 use leptos_router::components::A;
@@ -259,12 +260,28 @@ pub fn SymbolPage() -> impl IntoView {
                 let strip = RwSignal::new(None::<StripProbs>);
                 let strip_control = (data.frequency == Frequency::Daily)
                     .then(|| view! { <StripControl data=Arc::clone(&data) strip=strip/> });
+                // An index's daily chart shows the market regime behind its candles.
+                let index = matches!(summary.get_untracked(), Some(Ok(s)) if s.kind == InstrumentKind::Index);
+                let regime: Option<RegimeDays> = (index && data.frequency == Frequency::Daily)
+                    .then(|| Arc::new(regime::daily(&data.bars)));
+                let regime_note = regime
+                    .clone()
+                    .map(|days| view! { <RegimeNote data=Arc::clone(&data) days=days/> });
+                let chart = match regime {
+                    Some(days) => view! {
+                        <KlineChart data=Arc::clone(&data) preset=preset.into() strip=strip.into() regime=days/>
+                    }
+                    .into_any(),
+                    None => view! {
+                        <KlineChart data=Arc::clone(&data) preset=preset.into() strip=strip.into()/>
+                    }
+                    .into_any(),
+                };
                 view! {
                     <LatestBar data=Arc::clone(&data)/>
                     {strip_control}
-                    <div class="chart-wrap" class:stale=stale>
-                        <KlineChart data=Arc::clone(&data) preset=preset.into() strip=strip.into()/>
-                    </div>
+                    <div class="chart-wrap" class:stale=stale>{chart}</div>
+                    {regime_note}
                     {note}
                     {no_volume}
                 }
@@ -299,6 +316,43 @@ pub fn SymbolPage() -> impl IntoView {
 }
 
 /// The latest bar above the chart: date, close, change, O/H/L, volume, bar count.
+/// The regime now, the colour of each, and the rule.
+#[component]
+fn RegimeNote(data: Arc<BarsResponse>, days: RegimeDays) -> impl IntoView {
+    let i18n = use_i18n();
+    let last = days.iter().rposition(Option::is_some);
+    let current = last.and_then(|i| days[i]);
+    let as_of = last.map(|i| data.bars[i].ts.date().to_string());
+    let key = Regime::ALL
+        .iter()
+        .map(|&r| {
+            view! {
+                <span class="regime-key" data-regime=r.as_str()>
+                    <span class="swatch" style=format!("background:{}", crate::charts::regime::colour(r))></span>
+                    {move || i18n.tr(r.zh(), r.as_str())}
+                </span>
+            }
+        })
+        .collect_view();
+    view! {
+        <p class="note regime-note" id="regime">
+            {move || i18n.tr("市场状态：", "Market regime: ")}
+            <strong id="regime-current" data-regime=current.map(Regime::as_str)>
+                {move || current.map_or(i18n.tr("历史不足", "not enough history"), |r| i18n.tr(r.zh(), r.as_str()))}
+            </strong>
+            {as_of.map(|d| view! { <span class="regime-as-of">{move || i18n.tr("（截至 ", " (as of ")}{d.clone()}{move || i18n.tr("）", ")")}</span> })}
+            " "
+            {key}
+            <span class="regime-rule">
+                {move || i18n.tr(
+                    "规则：20日波动率处于自身历史80%分位以上且为中位数1.5倍以上为高波动；否则收盘价在120日均线上方且均线20日内上升为牛市，下方且下降为熊市，其余为震荡；新状态需连续5日确认。",
+                    "Rule: volatile when the 20-day volatility is at or above the 80th percentile of its own history and 1.5 times its median; else bull when the close is above its 120-day mean and the mean rose over 20 days, bear when below and falling, sideways otherwise; a new regime takes over after 5 days running.",
+                )}
+            </span>
+        </p>
+    }
+}
+
 #[component]
 fn LatestBar(data: Arc<BarsResponse>) -> impl IntoView {
     let i18n = use_i18n();
