@@ -4,6 +4,12 @@
 //! conformal shift of the q10–q90 band (the 80 % quantile of how far outcomes fell outside
 //! it). Dates with fewer than `min_known` known rows stay as they were and are not scored:
 //! the report compares before and after on the same held-out rows.
+//!
+//! A model without skill would be made worse by any map fitted to its noise, so at each date
+//! the map must first earn its place: fitted on the older two thirds of the known rows, it must
+//! beat their base rate on the newest third by more than one standard error (both known at
+//! the date, and that third at least [`MIN_CHECK_ROWS`] rows). Where it does not, the date's P(up) is the known base rate: never
+//! worse than having no model.
 
 use serde::{Deserialize, Serialize};
 
@@ -43,6 +49,10 @@ pub struct Calibration {
     /// The share of ups among each date's known rows as the forecast: the honest no-skill bar.
     pub brier_past_base_rate: f64,
     pub reliability_after: Vec<ReliabilityBin>,
+    /// Held-out dates whose P(up) is the known base rate, the isotonic map having failed its
+    /// check on the known past.
+    #[serde(default)]
+    pub dates_on_base_rate: usize,
     pub coverage_before: Option<f64>,
     pub coverage_after: Option<f64>,
 }
@@ -112,6 +122,35 @@ pub struct Recalibrated {
     pub band: Option<(f64, f64)>,
     /// The known rows' share of ups at the row's date.
     pub past_base_rate: f64,
+    /// Whether P(up) is that base rate (the map failed its check).
+    pub on_base_rate: bool,
+}
+
+/// Known rows the map is checked on, at least: with fewer, the base rate stands.
+pub const MIN_CHECK_ROWS: usize = 100;
+
+/// Whether the isotonic map beats the base rate on the known rows themselves: fitted on the
+/// older two thirds (`known` is in the order outcomes became known), scored on the rest, where
+/// its Brier score must undercut the base rate's by more than one standard error.
+fn map_earns_its_place(known: &[(f64, f64)], shrink: f64) -> bool {
+    let split = known.len() * 2 / 3;
+    let (old, new) = known.split_at(split);
+    // Fewer checks than this and a map of noise passes by luck too often.
+    if new.len() < MIN_CHECK_ROWS {
+        return false;
+    }
+    let prior = old.iter().map(|p| p.1).sum::<f64>() / old.len() as f64;
+    let knots = isotonic(&mut old.to_vec(), prior, shrink);
+    // Per row, how much the map's squared error undercuts the base rate's; the map must win
+    // by more than one standard error of the mean, not by luck.
+    let gains: Vec<f64> = new
+        .iter()
+        .map(|&(x, y)| (prior - y).powi(2) - (apply(&knots, x) - y).powi(2))
+        .collect();
+    let n = gains.len() as f64;
+    let mean = gains.iter().sum::<f64>() / n;
+    let sd = (gains.iter().map(|g| (g - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt();
+    mean > sd / n.sqrt()
 }
 
 /// Each row recalibrated on the rows whose outcome was known at its date's close; `None`
@@ -143,6 +182,7 @@ pub fn recalibrate(obs: &[Observed], o: &CalibrationOptions) -> Vec<Option<Recal
                 })
                 .collect();
             let prior = pts.iter().map(|p| p.1).sum::<f64>() / pts.len() as f64;
+            let on_base_rate = !map_earns_its_place(&pts, o.shrink as f64);
             let knots = isotonic(&mut pts, prior, o.shrink as f64);
             let mut scores: Vec<f64> = known
                 .iter()
@@ -156,9 +196,14 @@ pub fn recalibrate(obs: &[Observed], o: &CalibrationOptions) -> Vec<Option<Recal
             for &r in &order[i..j] {
                 let x = &obs[r];
                 out[r] = Some(Recalibrated {
-                    p_up: apply(&knots, x.p_up),
+                    p_up: if on_base_rate {
+                        prior
+                    } else {
+                        apply(&knots, x.p_up)
+                    },
                     band: x.band.zip(shift).map(|((lo, hi), q)| (lo - q, hi + q)),
                     past_base_rate: prior,
+                    on_base_rate,
                 });
             }
         }
@@ -173,9 +218,13 @@ pub fn calibrate(obs: &[Observed], o: &CalibrationOptions) -> Calibration {
         (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let (mut in_before, mut in_after, mut banded) = (0usize, 0usize, 0usize);
     let mut dates = std::collections::BTreeSet::new();
+    let mut base_dates = std::collections::BTreeSet::new();
     for (x, c) in obs.iter().zip(&cal) {
         let Some(c) = c else { continue };
         dates.insert(x.as_of);
+        if c.on_base_rate {
+            base_dates.insert(x.as_of);
+        }
         p_before.push(x.p_up);
         p_after.push(c.p_up);
         p_past.push(c.past_base_rate);
@@ -200,6 +249,7 @@ pub fn calibrate(obs: &[Observed], o: &CalibrationOptions) -> Calibration {
         brier_base_rate: before.brier_base_rate,
         brier_past_base_rate: past.brier,
         reliability_after: after.reliability,
+        dates_on_base_rate: base_dates.len(),
         coverage_before: share(in_before),
         coverage_after: share(in_after),
     }
@@ -216,7 +266,7 @@ pub fn table(c: &Calibration) -> String {
     };
     let p = |x: Option<f64>| x.map_or("-".into(), |x| format!("{:.1} %", x * 100.0));
     format!(
-        "\nrecalibrated on each date's known past ({} held-out rows on {} dates, window {}, at least {} known, {} pseudo-rows):\n  Brier {} -> {} (the past base rate as the forecast: {}; the held-out rows' own base rate: {})\n  q10–q90 coverage {} -> {}\n",
+        "\nrecalibrated on each date's known past ({} held-out rows on {} dates, window {}, at least {} known, {} pseudo-rows):\n  Brier {} -> {} (the past base rate as the forecast: {}; the held-out rows' own base rate: {})\n  on {} of the {} dates the isotonic map did not beat the base rate on the known past, so P(up) is that base rate there\n  q10–q90 coverage {} -> {}\n",
         c.held_out_rows,
         c.held_out_dates,
         c.options.window,
@@ -226,6 +276,8 @@ pub fn table(c: &Calibration) -> String {
         f(c.brier_after),
         f(c.brier_past_base_rate),
         f(c.brier_base_rate),
+        c.dates_on_base_rate,
+        c.held_out_dates,
         p(c.coverage_before),
         p(c.coverage_after)
     )
@@ -298,6 +350,50 @@ mod tests {
         assert_ne!(a[130..], b[130..]);
         // Too little known at first: nothing recalibrated.
         assert!(a[..20].iter().all(Option::is_none));
+    }
+
+    /// A model whose P(up) runs against the outcomes is not bent into a worse forecast: its
+    /// recalibrated Brier is the known base rate's. A model with skill keeps its map, and beats
+    /// the base rate.
+    #[test]
+    fn a_map_is_used_only_where_it_beats_the_base_rate_on_the_known_past() {
+        let mut x = 11u64;
+        let mut uniform = move || {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (x >> 11) as f64 / (1u64 << 53) as f64
+        };
+        let o = CalibrationOptions {
+            window: 400,
+            min_known: 100,
+            shrink: 20,
+        };
+        for skill in [-0.15, 0.0, 0.6] {
+            let rows: Vec<Observed> = (0..1500)
+                .map(|i| {
+                    let p = uniform();
+                    // P(up) = 0.5 + skill · (p − 0.5): anti-skill, none, or real skill.
+                    let up = uniform() < 0.5 + skill * (p - 0.5);
+                    obs(i / 5, 3, p, if up { 0.01 } else { -0.01 })
+                })
+                .collect();
+            let c = calibrate(&rows, &o);
+            assert!(c.held_out_rows > 1000);
+            if skill > 0.0 {
+                assert!(
+                    c.brier_after < c.brier_past_base_rate - 0.005,
+                    "skill {skill}: {c:?}"
+                );
+                assert!(c.dates_on_base_rate < c.held_out_dates / 4, "{c:?}");
+            } else {
+                assert!(
+                    c.brier_after <= c.brier_past_base_rate + 0.002,
+                    "skill {skill}: {c:?}"
+                );
+                assert!(c.dates_on_base_rate > c.held_out_dates / 2, "{c:?}");
+            }
+        }
     }
 
     #[test]
