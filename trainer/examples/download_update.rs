@@ -107,6 +107,7 @@ fn main() {
         source: download::Source::Eastmoney,
         symbols: symbols.clone(),
         universe: None,
+        limit: None,
         frequency: kxian_shared::Frequency::Daily,
         adjustment: kxian_shared::Adjustment::None,
         from: None,

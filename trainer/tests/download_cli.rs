@@ -190,6 +190,25 @@ fn downloads_survive_429_storms_dropped_connections_and_bad_answers() {
     assert_eq!(std::fs::read(&file).unwrap(), before);
 }
 
+/// `--limit 2` on the A-share list keeps the two names with the largest float market cap
+/// (600519 and 600000 in the recorded list of five), not the list's first two.
+#[test]
+fn a_limited_universe_takes_the_largest_float_caps() {
+    let mock = Mock::start(BTreeMap::new());
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("a");
+    let (o, _) = download(&mock, &out, &["--universe", "all-a", "--limit", "2"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let m = manifest(&out);
+    let names: Vec<&String> = m["series"].as_object().unwrap().keys().collect();
+    assert_eq!(names, ["600000.SH", "600519.SH"], "{m}");
+    assert_eq!(m["series"]["600000.SH"]["outcome"]["status"], "downloaded");
+    // A limit without a list is refused before anything is fetched.
+    let (o, _) = download(&mock, &out, &["--symbols", "600000", "--limit", "2"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--universe"));
+}
+
 #[test]
 fn all_etfs_empty_ranges_and_refusals() {
     let mock = Mock::start(BTreeMap::new());

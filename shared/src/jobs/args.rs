@@ -81,6 +81,7 @@ fn download_args(d: &DownloadJob, ctx: &TrainerContext<'_>) -> Vec<OsString> {
         a.arg("--symbols", d.symbols.join(","));
     }
     a.opt("--universe", d.universe.map(|u| u.as_str()))
+        .opt("--limit", d.limit)
         .opt("--from", d.from)
         .opt("--to", d.to);
     a.0

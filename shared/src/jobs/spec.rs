@@ -131,6 +131,9 @@ pub struct DownloadJob {
     /// The source's whole list instead of (or as well as) `symbols`.
     #[serde(default, deserialize_with = "field_universe")]
     pub universe: Option<UniverseChoice>,
+    /// With `universe`: only this many names, those with the largest float market cap today.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u32>,
     #[serde(default = "daily", deserialize_with = "field_frequency")]
     pub frequency: Frequency,
     #[serde(default, deserialize_with = "field_adjustment")]
@@ -420,6 +423,11 @@ impl DownloadJob {
         self.symbols = canonical(&self.symbols, MAX_DOWNLOAD_SYMBOLS)?;
         if self.symbols.is_empty() && self.universe.is_none() {
             return Err("symbols: give symbols or a universe (all-etfs, all-a)".into());
+        }
+        match (self.limit, self.universe) {
+            (Some(0), _) => return Err("limit: at least 1".into()),
+            (Some(_), None) => return Err("limit: only with a universe (all-etfs, all-a)".into()),
+            _ => {}
         }
         let sane = |d: &NaiveDate| (1990..=2100).contains(&chrono::Datelike::year(d));
         for (field, d) in [("from", &self.from), ("to", &self.to)] {

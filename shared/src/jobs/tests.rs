@@ -124,6 +124,14 @@ fn a_bad_spec_names_what_is_wrong() {
             json!({"kind": "download", "symbols": ["600000"], "from": "2024-02-01", "to": "2024-01-01"}),
             "from",
         ),
+        (
+            json!({"kind": "download", "symbols": ["600000"], "limit": 100}),
+            "limit: only with a universe",
+        ),
+        (
+            json!({"kind": "download", "universe": "all-a", "limit": 0}),
+            "limit: at least 1",
+        ),
         (json!({"kind": "finetune", "symbols": []}), "symbols"),
         (
             json!({"kind": "finetune", "symbols": ["600000"], "lr": 3.0}),
@@ -339,4 +347,29 @@ fn a_backtest_job_runs_the_file_on_the_servers_store() {
             .unwrap_err();
         assert!(e.contains(why), "{why}: {e}");
     }
+}
+
+/// A limited list reaches the trainer as `--universe` and `--limit`.
+#[test]
+fn a_download_of_the_largest_names_passes_its_limit() {
+    let dir = JobDir::new(Path::new("/w"), 8);
+    let ctx = TrainerContext {
+        store: Path::new("/db/k.db"),
+        dir: &dir,
+        owner: Owner {
+            id: 3,
+            admin: false,
+        },
+    };
+    let spec: JobSpec =
+        serde_json::from_value(json!({"kind": "download", "universe": "all-a", "limit": 100}))
+            .unwrap();
+    let spec = spec.normalised().unwrap();
+    let args: Vec<String> = spec
+        .trainer_args(&ctx)
+        .into_iter()
+        .map(|a| a.into_string().unwrap())
+        .collect();
+    let joined = args.join(" ");
+    assert!(joined.contains("--universe all-a --limit 100"), "{joined}");
 }

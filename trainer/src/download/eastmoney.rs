@@ -154,6 +154,8 @@ pub fn parse_kline(body: &str) -> Result<Kline, ParseError> {
 pub struct Listed {
     pub symbol: Symbol,
     pub name: String,
+    /// Float market cap in CNY on the day (`f21`), when the list gives it.
+    pub float_cap: Option<f64>,
 }
 
 /// A clist/get page: its rows and the total the server announces.
@@ -177,6 +179,8 @@ pub fn parse_clist(body: &str, etf: bool) -> Result<(Vec<Listed>, usize), ParseE
             out.push(Listed {
                 symbol,
                 name: row["f14"].as_str().unwrap_or_default().to_string(),
+                // "-" for a name that has not traded (suspended, new): no cap known.
+                float_cap: row["f21"].as_f64().filter(|c| *c > 0.0),
             });
         }
     }
@@ -190,13 +194,19 @@ pub(crate) struct EastmoneySource<'a> {
 }
 
 impl EastmoneySource<'_> {
-    pub(crate) fn list(&mut self, choice: UniverseChoice) -> Result<Vec<Symbol>, DownloadError> {
+    /// The source's whole list; with `limit`, only that many names with the largest float
+    /// market cap today (names without one last).
+    pub(crate) fn list(
+        &mut self,
+        choice: UniverseChoice,
+        limit: Option<usize>,
+    ) -> Result<Vec<Symbol>, DownloadError> {
         let (fs, etf, what) = match choice {
             UniverseChoice::AllEtfs => (ETF_FS, true, "ETF"),
             UniverseChoice::AllA => (A_FS, false, "A-share"),
         };
         let url = format!("{}{}", self.args.eastmoney_list_url, CLIST_PATH);
-        let mut out: Vec<Symbol> = Vec::new();
+        let mut out: Vec<Listed> = Vec::new();
         let mut page = 1usize;
         let mut pages = 1usize;
         while page <= pages {
@@ -210,7 +220,7 @@ impl EastmoneySource<'_> {
                 ("invt", "2".to_string()),
                 ("fid", "f12".to_string()),
                 ("fs", fs.to_string()),
-                ("fields", "f12,f13,f14".to_string()),
+                ("fields", "f12,f13,f14,f21".to_string()),
             ];
             let fetched = self.client.get(&url, &q).map_err(|e| DownloadError::List {
                 what,
@@ -229,13 +239,22 @@ impl EastmoneySource<'_> {
             }
             for r in rows {
                 // Rows move between pages while the market is open: keep each once.
-                if !out.contains(&r.symbol) {
-                    out.push(r.symbol);
+                if !out.iter().any(|o| o.symbol == r.symbol) {
+                    out.push(r);
                 }
             }
             page += 1;
         }
-        Ok(out)
+        if let Some(n) = limit {
+            // Largest first; ties and names without a cap keep the list's order.
+            out.sort_by(|a, b| {
+                b.float_cap
+                    .unwrap_or(-1.0)
+                    .total_cmp(&a.float_cap.unwrap_or(-1.0))
+            });
+            out.truncate(n);
+        }
+        Ok(out.into_iter().map(|l| l.symbol).collect())
     }
 
     /// Bars of `symbol` from `beg`, probing market ids where the kind needs it.

@@ -95,6 +95,10 @@ pub struct DownloadArgs {
     /// Instead of (or as well as) --symbols: a whole list from the source.
     #[arg(long, value_parser = universe_parser())]
     pub universe: Option<UniverseChoice>,
+    /// With --universe: only this many names, those with the largest float market cap today
+    /// (seed 003's "start with 100").
+    #[arg(long, requires = "universe", value_parser = clap::value_parser!(u32).range(1..))]
+    pub limit: Option<u32>,
     #[arg(long, default_value = "daily")]
     pub frequency: Frequency,
     /// none (raw), qfq or hfq: each is its own series, never mixed.
@@ -299,7 +303,7 @@ pub fn run(args: &DownloadArgs) -> Result<Manifest, DownloadError> {
         client: Client::new(policy, 0x5EED ^ symbols.len() as u64, headers),
     };
     if let Some(u) = args.universe {
-        for s in lists.list(u)? {
+        for s in lists.list(u, args.limit.map(|n| n as usize))? {
             if !symbols.contains(&s) {
                 symbols.push(s);
             }

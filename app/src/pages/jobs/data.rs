@@ -22,7 +22,8 @@ fn DataForm() -> impl IntoView {
     let symbols = RwSignal::new("000001.SZ, 510310".to_string());
     let source = RwSignal::new("eastmoney".to_string());
     let tushare_token = RwSignal::new(String::new());
-    let all_etfs = RwSignal::new(false);
+    let list = RwSignal::new("none".to_string());
+    let limit = RwSignal::new(String::new());
     let frequency = RwSignal::new("daily".to_string());
     let adjustment = RwSignal::new("none".to_string());
     let from = RwSignal::new(String::new());
@@ -39,7 +40,10 @@ fn DataForm() -> impl IntoView {
                 .find(|s| s.as_str() == source)
                 .unwrap_or_default(),
             symbols: split_symbols(&symbols.get_untracked()),
-            universe: all_etfs.get_untracked().then_some(UniverseChoice::AllEtfs),
+            universe: UniverseChoice::ALL
+                .into_iter()
+                .find(|u| u.as_str() == list.get_untracked()),
+            limit: limit.get_untracked().trim().parse().ok().filter(|n| *n > 0),
             frequency: frequency
                 .get_untracked()
                 .parse()
@@ -98,9 +102,19 @@ fn DataForm() -> impl IntoView {
             <label class="field"><span>{move || lang().tr("代码（逗号或空格分隔）", "Symbols (comma or space separated)")}</span>
                 <textarea id="dl-symbols" rows="2" prop:value=move || symbols.get()
                     on:input=move |ev| symbols.set(event_target_value(&ev))></textarea></label>
-            <label class="field"><input type="checkbox" id="dl-all-etfs"
-                on:change=move |ev| all_etfs.set(event_target_checked(&ev))/>
-                {move || lang().tr(" 全部 ETF", " All ETFs")}</label>
+            <div class="form-row">
+                <label class="field"><span>{move || lang().tr("加上整个列表", "Plus a whole list")}</span>
+                    <select id="dl-list" on:change=move |ev| list.set(event_target_value(&ev))>
+                        <option value="none">{move || lang().tr("无", "none")}</option>
+                        <option value="all-etfs">{move || lang().tr("全部 ETF", "All ETFs")}</option>
+                        <option value="all-a">{move || lang().tr("全部 A 股", "All A shares")}</option>
+                    </select></label>
+                <Show when=move || list.get() != "none">
+                    <label class="field"><span>{move || lang().tr("最多（按今日流通市值取最大的）", "At most (the largest by float market cap today)")}</span>
+                        <input type="number" id="dl-limit" min="1" placeholder="100"
+                            on:input=move |ev| limit.set(event_target_value(&ev))/></label>
+                </Show>
+            </div>
             <div class="form-row">
                 <label class="field"><span>{move || lang().tr("数据源", "Source")}</span>
                     {select(source, "dl-source", &["eastmoney", "tushare", "yahoo"])}</label>
