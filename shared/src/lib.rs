@@ -10,6 +10,7 @@ pub mod calendar;
 pub mod domain;
 pub mod expr;
 pub mod features;
+pub mod health;
 pub mod import;
 #[cfg(feature = "files")]
 pub mod ingest;

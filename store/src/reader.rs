@@ -13,6 +13,16 @@ use sqlx::sqlite::{SqliteConnectOptions, SqlitePool};
 
 use crate::{StoreError, Viewer};
 
+/// A stored series' symbol, source and the days of its bars.
+#[derive(Debug, Clone)]
+pub struct SeriesDays {
+    pub symbol: String,
+    /// Where the series' latest write came from.
+    pub source: String,
+    /// The day of each bar, ascending (several for intraday bars).
+    pub days: Vec<NaiveDate>,
+}
+
 /// Which series to read: canonical symbols and/or every stored symbol of a board.
 #[derive(Debug, Clone)]
 pub struct SeriesQuery<'a> {
@@ -160,6 +170,53 @@ impl ReadOnlyStore {
             }
         }
         Ok(days)
+    }
+
+    /// Every series at `frequency` and `adjustment` that `viewer` reads (its preferred one per
+    /// symbol), with its source and the day of each bar: what a data-health check needs.
+    pub async fn series_days(
+        &self,
+        viewer: Viewer,
+        frequency: Frequency,
+        adjustment: Adjustment,
+    ) -> Result<Vec<SeriesDays>, StoreError> {
+        let (sees, prefers) = if self.owners {
+            (Viewer::SEES, Viewer::PREFERS)
+        } else {
+            ("(? IS NULL OR 1 OR ?)", "? IS NULL, r.id")
+        };
+        let series = sqlx::query(&format!(
+            "SELECT r.id, s.symbol, r.source FROM series r JOIN symbols s ON s.id = r.symbol_id
+             WHERE r.frequency = ? AND r.adjustment = ? AND {sees}
+             ORDER BY s.symbol, {prefers}"
+        ))
+        .bind(frequency.as_str())
+        .bind(adjustment.as_str())
+        .bind(viewer.user)
+        .bind(viewer.admin)
+        .bind(viewer.user)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut out: Vec<SeriesDays> = Vec::new();
+        for row in series {
+            let (id, symbol, source): (i64, String, String) = (row.get(0), row.get(1), row.get(2));
+            if out.last().is_some_and(|s| s.symbol == symbol) {
+                continue;
+            }
+            let days = sqlx::query("SELECT ts FROM bars WHERE series_id = ? ORDER BY ts")
+                .bind(id)
+                .fetch_all(&self.pool)
+                .await?
+                .into_iter()
+                .filter_map(|r| Some(DateTime::from_timestamp(r.get(0), 0)?.date_naive()))
+                .collect();
+            out.push(SeriesDays {
+                symbol,
+                source,
+                days,
+            });
+        }
+        Ok(out)
     }
 
     pub async fn close(&self) {

@@ -14,6 +14,7 @@ pub mod factors;
 pub mod fetch_model;
 mod fit;
 pub mod forecast;
+pub mod health;
 pub mod init;
 pub mod input;
 pub mod models;

@@ -13,6 +13,7 @@ use kxian_trainer::evaluate::{self, EvaluateArgs};
 use kxian_trainer::factors::{self, FactorsArgs};
 use kxian_trainer::fetch_model::{self, FetchModelArgs};
 use kxian_trainer::forecast::{self, ForecastArgs, OutputFormat};
+use kxian_trainer::health::{self, HealthArgs, HealthFormat};
 use kxian_trainer::init::{self, InitArgs};
 use kxian_trainer::predict::evaluate::EvaluatePredictionsArgs;
 use kxian_trainer::predict::{self, PredictArgs};
@@ -49,6 +50,9 @@ enum Command {
     Backtest(BacktestArgs),
     /// The market regime of an index over time and the style buckets of a universe's stocks.
     Analyze(AnalyzeArgs),
+    /// Each stored series against the exchange calendar: source, last bar, missing trading
+    /// days, how far behind today.
+    Health(HealthArgs),
     /// The 24 factors over a universe: IC and rank IC against forward returns, correlations.
     Factors(FactorsArgs),
     /// Download bars (Eastmoney as akshare requests them) into a folder of CSVs with a manifest.
@@ -124,6 +128,15 @@ fn factors_cmd(args: &FactorsArgs) -> Result<(), CliError> {
     }
     if let Some(path) = &args.values {
         eprintln!("wrote {}", path.display());
+    }
+    Ok(())
+}
+
+fn health_cmd(args: &HealthArgs) -> Result<(), CliError> {
+    let report = health::run(args)?;
+    match args.format {
+        HealthFormat::Json => print_out(&(json(&report) + "\n"))?,
+        HealthFormat::Text => print_out(&health::text(&report))?,
     }
     Ok(())
 }
@@ -291,6 +304,7 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::EvaluateClassifier(args) => evaluate_classifier(&args)?,
         Command::Factors(args) => factors_cmd(&args)?,
         Command::Analyze(args) => analyze_cmd(&args)?,
+        Command::Health(args) => health_cmd(&args)?,
         Command::Evaluate(args) => evaluate(&args)?,
         Command::Init(args) => init_cmd(&args)?,
         Command::Forecast(args) => forecast_cmd(&args)?,

@@ -194,3 +194,16 @@ pub fn last_bar_days(
             .await
     })
 }
+
+/// Every series at `frequency` and `adjustment` that `reader` may read, with its source and
+/// the day of each bar: what `kxian-trainer health` checks.
+pub fn series_days(
+    path: &Path,
+    frequency: Frequency,
+    adjustment: Adjustment,
+    reader: StoreReader,
+) -> Result<Vec<kxian_store::reader::SeriesDays>, StoreError> {
+    with_store(path, async |s| {
+        s.series_days(reader.viewer(), frequency, adjustment).await
+    })
+}

@@ -9,6 +9,7 @@ mod download_cli;
 mod examples_cli;
 mod fetch_model_cli;
 mod forecast_cli;
+mod health_cli;
 mod predict_cli;
 mod train_cli;
 mod wgpu_backend;
