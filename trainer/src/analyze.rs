@@ -79,11 +79,18 @@ pub fn run(args: &AnalyzeArgs) -> Result<AnalysisReport, BacktestError> {
         false if u.store.is_some() => from_store(),
         false => None,
     };
+    // The index's whole history when the universe kept it as its benchmark.
     let index_bars = universe
-        .series()
-        .get(&index)
-        .or_else(|| stored.as_ref().and_then(|s| s.series().get(&index)))
-        .map(Vec::as_slice)
+        .benchmark()
+        .filter(|(s, _)| **s == index)
+        .map(|(_, b)| b)
+        .or_else(|| universe.series().get(&index).map(Vec::as_slice))
+        .or_else(|| {
+            stored
+                .as_ref()
+                .and_then(|s| s.series().get(&index))
+                .map(Vec::as_slice)
+        })
         .ok_or_else(|| {
             config_err(format!(
                 "analysis.index: `{index}` is neither among the universe's series nor in {}; download it or add its file",

@@ -156,6 +156,10 @@ pub fn load_universe_as(
                 path: path.clone(),
                 message: e.message,
             })?;
+        // An index among the universe's own files is its benchmark too (the regime reads it).
+        if u.benchmark_symbol().0.parse::<Symbol>().ok().as_ref() == Some(&s.symbol) {
+            universe.set_benchmark(s.symbol.clone(), u.trim_index(s.bars.clone()));
+        }
         universe.insert(s.symbol, u.trim(s.bars));
     }
     if let Some(db) = &u.store {
@@ -179,13 +183,14 @@ pub fn load_universe_as(
             symbols: vec![index],
             board: None,
             adjustment: Adjustment::None,
+            from: None,
             ..sel
         };
         match store::load(&sel, &resolve(base, db)) {
             Ok(found) => {
                 for (symbol, bars) in found {
                     if let Ok(sym) = symbol.parse::<Symbol>() {
-                        universe.set_benchmark(sym, u.trim(bars));
+                        universe.set_benchmark(sym, u.trim_index(bars));
                     }
                 }
             }
@@ -301,6 +306,18 @@ pub fn run_command(args: &BacktestArgs) -> anyhow::Result<(String, Outcome)> {
     }
     attach_predictions(&mut config, &base, &args.config, args.reader)?;
     let universe = load_universe_as(&config.universe, &base, args.reader)?;
+    if kxian_shared::backtest::fields::reads_regime(&config.strategy.expressions())
+        && kxian_shared::backtest::fields::regime_index(&universe).is_none()
+    {
+        return Err(BacktestError::Config {
+            path: args.config.clone(),
+            message: format!(
+                "strategy: `regime.*` is the market regime of the universe's index ({}), which is neither in the store nor among the universe's files",
+                config.universe.benchmark_symbol().0
+            ),
+        }
+        .into());
+    }
     let mut progress = crate::progress::Progress::new(args.progress, 0, "folds", None)?;
     progress.emit(&JobEvent::Start {
         stage: StageName::Backtest,

@@ -281,3 +281,73 @@ fn the_retraining_walk_forward_reads_no_later_bar() {
     assert!(before(&full).len() > 300, "{}", before(&full).len());
     assert_eq!(before(&full), before(&cut_rows));
 }
+
+/// The regime-gated example buys only after a bull or sideways month end of the CSI 300 (by
+/// the library's rule on the same bars), sells out after a bear or volatile one, and a
+/// universe without the index is refused naming `regime.*`.
+#[test]
+fn a_regime_gate_trades_only_in_the_regimes_it_admits() {
+    use kxian_shared::analysis::regime::{Regime, daily};
+    let dir = tempfile::tempdir().unwrap();
+    let db = store(dir.path());
+    let out = dir.path().join("gated.json");
+    let config = repo().join("examples/backtest/regime-gated-momentum.toml");
+    let o = backtest(&config, &db, &out);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let r: BacktestResult = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    let opts = kxian_shared::api::ImportOptions {
+        skip_invalid: true,
+        ..Default::default()
+    };
+    let index = kxian_shared::ingest::parse_file(
+        "000300.sh.day.kline.json",
+        &std::fs::read(embedded("000300.sh")).unwrap(),
+        &opts,
+    )
+    .unwrap();
+    let bars = &index.series[0].bars;
+    let regimes = daily(bars);
+    // The regime on the trading day before a fill: the rebalance day whose orders it carries.
+    let before = |day: chrono::NaiveDate| {
+        let n = bars.partition_point(|b| b.ts.date() < day);
+        regimes[n - 1]
+    };
+    let (mut buys, mut gated_sells) = (0, 0);
+    for f in &r.fills {
+        let g = before(f.day);
+        if f.side == kxian_shared::rules::Side::Buy {
+            buys += 1;
+            assert!(
+                matches!(g, Some(Regime::Bull | Regime::Sideways)),
+                "bought on {} after a {g:?} day",
+                f.day
+            );
+        } else if matches!(g, Some(Regime::Bear | Regime::Volatile)) {
+            gated_sells += 1;
+        }
+    }
+    assert!(
+        buys > 5 && gated_sells > 2,
+        "{buys} buys, {gated_sells} sells out"
+    );
+
+    // Without the index in the store, the file is refused.
+    let bare = dir.path().join("bare");
+    std::fs::create_dir_all(&bare).unwrap();
+    let text = std::fs::read_to_string(&config).unwrap().replace(
+        "symbols = [\"600000.SH\", \"000001.SZ\", \"000151.SZ\"]",
+        &format!(
+            "files = [{:?}]\nbenchmark = \"000905.SH\"",
+            embedded("600000.sh").display().to_string()
+        ),
+    );
+    let cfg = bare.join("gated.toml");
+    std::fs::write(&cfg, text).unwrap();
+    let o = trainer()
+        .args(["backtest", "--config"])
+        .arg(&cfg)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("regime.*"), "{}", stderr(&o));
+}

@@ -25,6 +25,29 @@ pub const PRICE_FIELDS: [&str; 7] = [
     "$open", "$high", "$low", "$close", "$volume", "$amount", "$vwap",
 ];
 
+/// The market regime of the universe's index on each day, as 1 or 0 (missing while the rule
+/// warms up): `regime.bull`, `regime.bear`, `regime.sideways`, `regime.volatile` (see
+/// [`crate::analysis::regime`]). The same for every symbol on a day.
+pub const REGIME_FIELDS: [&str; 4] = [
+    "regime.bull",
+    "regime.bear",
+    "regime.sideways",
+    "regime.volatile",
+];
+
+/// The index a universe's regime is read from: its benchmark, else CSI 300 among its series.
+pub fn regime_index(universe: &Universe) -> Option<&[crate::Bar]> {
+    universe.benchmark().map(|(_, b)| b).or_else(|| {
+        let csi300: Symbol = "000300.SH".parse().ok()?;
+        universe.series().get(&csi300).map(Vec::as_slice)
+    })
+}
+
+/// Whether any of `exprs` reads a regime field.
+pub fn reads_regime(exprs: &[&str]) -> bool {
+    exprs.iter().any(|e| e.contains("regime."))
+}
+
 /// Where a strategy's `pred.` fields come from.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(untagged)]
@@ -130,6 +153,7 @@ fn pred_value(r: &PredictionRow, field: &str) -> f64 {
 pub fn fields_for(predictions: bool, kind: Option<RowKind>) -> Vec<String> {
     let mut fields: Vec<String> = PRICE_FIELDS.iter().map(|f| f.to_string()).collect();
     fields.extend(FACTORS.iter().map(|f| f.to_string()));
+    fields.extend(REGIME_FIELDS.iter().map(|f| f.to_string()));
     if predictions {
         fields.extend(pred_fields(kind));
     }
@@ -201,6 +225,14 @@ pub fn panel_for(
             panel.insert(FACTORS[k], g);
         }
     }
+    let regimes: Vec<&str> = REGIME_FIELDS
+        .iter()
+        .copied()
+        .filter(|f| named.contains(*f))
+        .collect();
+    if !regimes.is_empty() {
+        insert_regimes(&mut panel, universe, &regimes);
+    }
     if predictions {
         let in_force = in_force(&panel, &at, rows.unwrap_or(&[]));
         let rows = rows.unwrap_or(&[]);
@@ -217,6 +249,46 @@ pub fn panel_for(
         }
     }
     panel
+}
+
+/// The regime columns `wanted`: each date's regime of the index on its last bar on or before
+/// the date, for every symbol with a bar that day.
+fn insert_regimes(panel: &mut Panel, universe: &Universe, wanted: &[&str]) {
+    use crate::analysis::regime::{Regime, daily};
+    let by_date: Vec<Option<Regime>> = match regime_index(universe) {
+        Some(bars) => {
+            let days = daily(bars);
+            panel
+                .dates
+                .iter()
+                .map(|d| {
+                    let n = bars.partition_point(|b| b.ts.date() <= *d);
+                    n.checked_sub(1).and_then(|i| days[i])
+                })
+                .collect()
+        }
+        None => vec![None; panel.dates.len()],
+    };
+    for field in wanted {
+        let r = Regime::ALL
+            .into_iter()
+            .find(|r| field.strip_prefix("regime.") == Some(r.as_str()));
+        let grid = panel
+            .present
+            .iter()
+            .map(|present| {
+                present
+                    .iter()
+                    .zip(&by_date)
+                    .map(|(p, today)| match (p, today) {
+                        (true, Some(t)) => f64::from(u8::from(Some(*t) == r)),
+                        _ => f64::NAN,
+                    })
+                    .collect()
+            })
+            .collect();
+        panel.insert(field, grid);
+    }
 }
 
 /// For each (symbol, date) of the panel, the row whose forecast is in force: made on or
@@ -304,6 +376,66 @@ mod tests {
             u.insert(code.parse().unwrap(), bars);
         }
         u
+    }
+
+    /// Each day's regime fields are the index's regime that day (one of the four is 1), the
+    /// same for every symbol, and cutting the bars after a day changes none before it.
+    #[test]
+    fn regime_fields_follow_the_index_and_read_no_later_bar() {
+        let with_index = |days: usize| {
+            let mut u = universe(days);
+            let index = (0..days)
+                .map(|i| {
+                    // A rise, then a fall, then wild swings.
+                    let c = 3000.0
+                        * match i {
+                            0..200 => 1.0 + i as f64 * 0.003,
+                            200..400 => 1.6 - (i - 200) as f64 * 0.003,
+                            _ => 1.0 + if i % 2 == 0 { 0.06 } else { 0.0 },
+                        };
+                    crate::Bar {
+                        ts: (NaiveDate::from_ymd_opt(2024, 1, 1).unwrap()
+                            + chrono::Days::new(i as u64))
+                        .and_hms_opt(0, 0, 0)
+                        .unwrap(),
+                        open: c,
+                        high: c,
+                        low: c,
+                        close: c,
+                        volume: 1.0,
+                        amount: None,
+                    }
+                })
+                .collect::<Vec<_>>();
+            u.set_benchmark("000300.SH".parse().unwrap(), index);
+            u
+        };
+        let exprs = [
+            "regime.bull",
+            "regime.bear",
+            "regime.sideways",
+            "regime.volatile",
+        ];
+        let full = panel_for(&with_index(700), &exprs, false, None);
+        let cut = panel_for(&with_index(450), &exprs, false, None);
+        let at = |p: &Panel, f: &str, d: usize| p.columns[f][0][d];
+        for d in 0..450 {
+            for f in exprs {
+                let (a, b) = (at(&full, f, d), at(&cut, f, d));
+                assert!(a == b || (a.is_nan() && b.is_nan()), "{f} day {d}");
+                assert!(
+                    a.is_nan() || a == full.columns[f][1][d],
+                    "{f} day {d}: symbols differ"
+                );
+            }
+        }
+        let one_of = |d: usize| exprs.iter().map(|f| at(&full, f, d)).sum::<f64>();
+        assert!(one_of(10).is_nan(), "warming up");
+        for d in [180, 380, 650] {
+            assert_eq!(one_of(d), 1.0, "day {d}");
+        }
+        assert_eq!(at(&full, "regime.bull", 180), 1.0);
+        assert_eq!(at(&full, "regime.bear", 380), 1.0);
     }
 
     #[test]

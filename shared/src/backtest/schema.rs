@@ -92,6 +92,15 @@ impl UniverseConfig {
         bars
     }
 
+    /// The benchmark index's bars: its whole history up to `to`, so the market regime on any
+    /// day reads every earlier bar, as on the full series.
+    pub fn trim_index(&self, mut bars: Vec<crate::Bar>) -> Vec<crate::Bar> {
+        if let Some(t) = self.to {
+            bars.retain(|b| b.ts.date() <= t);
+        }
+        bars
+    }
+
     /// The benchmark index to look for, and whether the file named it (then it must exist).
     pub fn benchmark_symbol(&self) -> (String, bool) {
         match &self.benchmark {
@@ -154,6 +163,20 @@ pub enum StrategyConfig {
 }
 
 impl StrategyConfig {
+    /// The expressions a `top_k` or `threshold` strategy is written in.
+    pub fn expressions(&self) -> Vec<&str> {
+        match self {
+            StrategyConfig::TopK(t) => std::iter::once(t.score.as_str())
+                .chain(t.filter.as_deref())
+                .collect(),
+            StrategyConfig::Threshold(t) => [t.buy.as_str(), t.sell.as_str()]
+                .into_iter()
+                .chain(t.rank.as_deref())
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+
     /// The prediction set a `top_k` or `threshold` strategy reads its `pred.` fields from.
     pub fn predictions(&self) -> Option<&super::fields::PredictionSource> {
         match self {

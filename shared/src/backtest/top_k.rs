@@ -10,7 +10,7 @@
 //! k = 5                     # or top_fraction = 0.2
 //! rebalance = "monthly"     # "daily", "weekly", "monthly" or a number of trading days
 //! n_drop = 0                # 0: no limit
-//! filter = "$volume > 0"    # optional
+//! filter = "$volume > 0"    # optional; when it admits nobody on a rebalance, sell out
 //! ```
 //!
 //! The score is computed once over the whole universe (for weekly and monthly rebalancing, its
@@ -275,21 +275,37 @@ impl Strategy for TopKStrategy {
             return Vec::new();
         }
         // Names with a bar today, a score and the filter's consent, best first.
-        let mut ranked: Vec<(&Symbol, f64)> = ctx
-            .histories()
-            .filter(|(_, h, _)| h.last().is_some_and(|b| b.ts.date() == ctx.day))
-            .filter_map(|(s, _, _)| {
-                let i = *self.symbols.get(s)?;
-                let v = self.score[i][d];
-                let admitted = self
-                    .filter
-                    .as_ref()
-                    .is_none_or(|f| f[i][d].is_finite() && f[i][d] != 0.0);
-                (v.is_finite() && admitted).then_some((s, v))
-            })
-            .collect();
+        let mut ranked: Vec<(&Symbol, f64)> = Vec::new();
+        let mut refused = false;
+        for (s, h, _) in ctx.histories() {
+            if h.last().is_none_or(|b| b.ts.date() != ctx.day) {
+                continue;
+            }
+            let Some(&i) = self.symbols.get(s) else {
+                continue;
+            };
+            let v = self.score[i][d];
+            let admitted = self
+                .filter
+                .as_ref()
+                .is_none_or(|f| f[i][d].is_finite() && f[i][d] != 0.0);
+            if v.is_finite() && admitted {
+                ranked.push((s, v));
+            }
+            refused |= v.is_finite() && !admitted;
+        }
         if ranked.is_empty() {
-            return Vec::new();
+            // The filter admits no scored name today (a regime gate, say): hold none. With no
+            // score at all yet, nothing changes.
+            if !refused {
+                return Vec::new();
+            }
+            return ctx
+                .positions
+                .iter()
+                .filter(|(_, p)| p.shares > 0.0)
+                .filter_map(|(s, _)| ctx.order_target_weight(s, 0.0, Timing::Open))
+                .collect();
         }
         ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(b.0)));
         let n = match (self.cfg.k, self.cfg.top_fraction) {
