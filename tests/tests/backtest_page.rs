@@ -243,7 +243,12 @@ async fn the_cli_config_runs_in_the_browser_with_the_same_numbers() -> Result<()
 
     // 3b. The other price-only examples, each as the CLI runs it, each trading.
     let mut page = page;
-    for preset in ["alphaquant-signals", "bollinger-reversion", "ma-trend"] {
+    for preset in [
+        "alphaquant-signals",
+        "bollinger-reversion",
+        "ma-trend",
+        "regime-gated-momentum",
+    ] {
         b.execute(
             &format!("document.getElementById('bt-preset-{preset}').click();"),
             vec![],

@@ -47,7 +47,7 @@ slippage = { kind = "bps", bps = 1 }
 "#;
 
 /// The examples of `examples/backtest/`, as the CLI runs them: (id, Chinese, English, file).
-pub const EXAMPLES: [(&str, &str, &str, &str); 6] = [
+pub const EXAMPLES: [(&str, &str, &str, &str); 7] = [
     (
         "momentum-top-k",
         "动量反转 Top-K",
@@ -83,6 +83,12 @@ pub const EXAMPLES: [(&str, &str, &str, &str); 6] = [
         "均线趋势跟踪",
         "MA trend following",
         include_str!("../../../examples/backtest/ma-trend.toml"),
+    ),
+    (
+        "regime-gated-momentum",
+        "市场状态择时动量",
+        "Regime-gated momentum",
+        include_str!("../../../examples/backtest/regime-gated-momentum.toml"),
     ),
 ];
 
@@ -416,18 +422,13 @@ pub fn BacktestPage() -> impl IntoView {
                     Err(e) => return state.set(State::Failed(format!("{s}: {e}"))),
                 }
             }
-            // The index the report compares with: optional unless the file names one.
+            // The index the report compares with (optional unless the file names one), with
+            // its whole history: the market regime on any day reads every earlier bar.
             let (index, named) = u.benchmark_symbol();
-            match api::bars_between(
-                &index,
-                Frequency::Daily,
-                Adjustment::None,
-                u.read_from(),
-                u.to,
-            )
-            .await
-            {
-                Ok(r) if !r.bars.is_empty() => universe.set_benchmark(r.symbol, u.trim(r.bars)),
+            match api::bars_between(&index, Frequency::Daily, Adjustment::None, None, u.to).await {
+                Ok(r) if !r.bars.is_empty() => {
+                    universe.set_benchmark(r.symbol, u.trim_index(r.bars))
+                }
                 Err(e) if named => {
                     return state.set(State::Failed(format!("universe.benchmark: {index}: {e}")));
                 }
