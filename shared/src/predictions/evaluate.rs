@@ -200,6 +200,66 @@ pub struct PredictionReport {
     pub random_walk_brier: f64,
     pub distribution: Option<Distribution>,
     pub calibration: Option<Calibration>,
+    /// The score's rank IC by the market regime of the universe's index on each as-of date
+    /// (empty when the universe has no index).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub by_regime: Vec<RegimeStats>,
+}
+
+/// The score's rank IC on the dates of one market regime.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RegimeStats {
+    /// The index the regime is read from.
+    pub index: String,
+    pub regime: crate::analysis::regime::Regime,
+    pub dates: usize,
+    pub mean_rank_ic: f64,
+    /// Mean over its standard error.
+    pub t_stat: f64,
+    pub positive_rank_ic_share: f64,
+}
+
+/// [`DateStats`] grouped by the regime of `index` (ascending bars) on each date: the regime
+/// its bars up to that date give.
+pub fn by_regime(by_date: &[DateStats], index: &str, bars: &[Bar]) -> Vec<RegimeStats> {
+    use crate::analysis::regime::{Regime, daily};
+    let days = daily(bars);
+    let on = |d: NaiveDate| {
+        let n = bars.partition_point(|b| b.ts.date() <= d);
+        n.checked_sub(1).and_then(|i| days[i])
+    };
+    Regime::ALL
+        .iter()
+        .filter_map(|&g| {
+            let ics: Vec<f64> = by_date
+                .iter()
+                .filter(|x| on(x.date) == Some(g) && x.rank_ic.is_finite())
+                .map(|x| x.rank_ic)
+                .collect();
+            if ics.is_empty() {
+                return None;
+            }
+            let n = ics.len() as f64;
+            let m = ics.iter().sum::<f64>() / n;
+            let sd = if ics.len() > 1 {
+                (ics.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (n - 1.0)).sqrt()
+            } else {
+                f64::NAN
+            };
+            Some(RegimeStats {
+                index: index.to_string(),
+                regime: g,
+                dates: ics.len(),
+                mean_rank_ic: m,
+                t_stat: if sd > 0.0 {
+                    m / (sd / n.sqrt())
+                } else {
+                    f64::NAN
+                },
+                positive_rank_ic_share: ics.iter().filter(|x| **x > 0.0).count() as f64 / n,
+            })
+        })
+        .collect()
 }
 
 fn mean(xs: impl Iterator<Item = f64>) -> f64 {
@@ -514,6 +574,7 @@ pub fn report(
         random_walk_brier: 0.25,
         distribution: distribution(&obs),
         calibration: calibration.map(|c| calibrate::calibrate(&obs, &c)),
+        by_regime: Vec::new(),
     }
 }
 
@@ -606,6 +667,24 @@ pub fn table(r: &PredictionReport) -> String {
             pct(g.hit_rate)
         );
     }
+    if let Some(first) = r.by_regime.first() {
+        let _ = writeln!(
+            s,
+            "\nthe score's rank IC by the market regime of {} on the as-of date:",
+            first.index
+        );
+        for g in &r.by_regime {
+            let _ = writeln!(
+                s,
+                "  {:<9} {:>4} dates  rank IC {}  t {}  IC>0 {}",
+                g.regime.as_str(),
+                g.dates,
+                f(g.mean_rank_ic, 4),
+                f(g.t_stat, 2),
+                pct(g.positive_rank_ic_share)
+            );
+        }
+    }
     let p = &r.probability;
     let _ = writeln!(
         s,
@@ -653,6 +732,60 @@ pub fn table(r: &PredictionReport) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Dates in the index's rise count as bull and those in its fall as bear; each group's
+    /// mean is its dates' own.
+    #[test]
+    fn rank_ic_splits_by_the_regime_on_each_date() {
+        let day0 = NaiveDate::from_ymd_opt(2020, 1, 1).unwrap();
+        let bars: Vec<Bar> = (0..500)
+            .map(|i| {
+                // A rise then a fall, with steady day-to-day noise (never a storm).
+                let noise = 1.0 + 0.01 * ((i * 7919) % 13) as f64 / 13.0;
+                let c = noise
+                    * if i < 250 {
+                        100.0 * (1.0 + 0.003 * i as f64)
+                    } else {
+                        175.0 * (1.0 - 0.003 * (i - 250) as f64)
+                    };
+                Bar {
+                    ts: (day0 + chrono::Days::new(i)).and_hms_opt(0, 0, 0).unwrap(),
+                    open: c,
+                    high: c,
+                    low: c,
+                    close: c,
+                    volume: 1.0,
+                    amount: None,
+                }
+            })
+            .collect();
+        let stats = |i: u64, ic: f64| DateStats {
+            date: day0 + chrono::Days::new(i),
+            names: 10,
+            ic,
+            rank_ic: ic,
+            cum_rank_ic: 0.0,
+        };
+        // Two dates warming up (no regime), three in the rise, two in the fall.
+        let dates = [
+            stats(5, 0.9),
+            stats(50, 0.9),
+            stats(200, 0.1),
+            stats(220, 0.2),
+            stats(240, 0.3),
+            stats(450, -0.1),
+            stats(480, -0.3),
+        ];
+        let r = by_regime(&dates, "000300.SH", &bars);
+        let of = |g| r.iter().find(|x| x.regime == g).unwrap();
+        use crate::analysis::regime::Regime;
+        assert_eq!(of(Regime::Bull).dates, 3);
+        assert!((of(Regime::Bull).mean_rank_ic - 0.2).abs() < 1e-12);
+        assert_eq!(of(Regime::Bear).dates, 2);
+        assert!((of(Regime::Bear).mean_rank_ic + 0.2).abs() < 1e-12);
+        assert_eq!(of(Regime::Bear).positive_rank_ic_share, 0.0);
+        assert_eq!(r.iter().map(|x| x.dates).sum::<usize>(), 5, "{r:?}");
+    }
 
     #[test]
     fn crps_of_a_normal_matches_its_ensemble() {

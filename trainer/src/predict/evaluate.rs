@@ -125,7 +125,11 @@ pub fn run(args: &EvaluatePredictionsArgs) -> anyhow::Result<PredictionReport> {
         min_known: args.min_known,
         shrink: args.shrink,
     });
-    let r = report(kind, &rows, &bars, calibration);
+    let mut r = report(kind, &rows, &bars, calibration);
+    if let Some(index) = kxian_shared::backtest::fields::regime_index(&universe) {
+        let name = c.universe.benchmark_symbol().0;
+        r.by_regime = kxian_shared::predictions::evaluate::by_regime(&r.by_date, &name, index);
+    }
     crate::ensure_input!(
         r.scored > 0,
         "none of the {} rows can be scored: {} have no outcome in the bars yet and {} no bar on their date",
