@@ -19,6 +19,7 @@ use components::layout::Layout;
 use leptos::prelude::*;
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::path;
+use pages::analysis::AnalysisPage;
 use pages::backtest::BacktestPage;
 use pages::forecast::ForecastPage;
 use pages::jobs::{DataPage, ModelsPage, PredictionsPage, TrainingPage};
@@ -49,6 +50,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/training") view=TrainingPage/>
                     <Route path=path!("/models") view=ModelsPage/>
                     <Route path=path!("/predictions") view=PredictionsPage/>
+                    <Route path=path!("/analysis") view=AnalysisPage/>
                     <Route path=path!("/s/:id") view=SharePage/>
                 </Routes>
             </Layout>

@@ -15,6 +15,14 @@ pub fn colour(r: Regime) -> &'static str {
     }
 }
 
+/// The rule, in the page's language.
+pub fn rule(lang: crate::i18n::Lang) -> &'static str {
+    lang.tr(
+        "规则：20日波动率处于自身历史80%分位以上且为中位数1.5倍以上为高波动；否则收盘价在120日均线上方且均线20日内上升为牛市，下方且下降为熊市，其余为震荡；新状态需连续5日确认。",
+        "Rule: volatile when the 20-day volatility is at or above the 80th percentile of its own history and 1.5 times its median; else bull when the close is above its 120-day mean and the mean rose over 20 days, bear when below and falling, sideways otherwise; a new regime takes over after 5 days running.",
+    )
+}
+
 /// Runs of equal regimes as `(first bar, last bar, regime)`.
 pub fn runs(days: &[Option<Regime>]) -> Vec<(usize, usize, Regime)> {
     let mut out: Vec<(usize, usize, Regime)> = Vec::new();

@@ -24,6 +24,7 @@ pub fn Header() -> impl IntoView {
                     <A href="/training" attr:id="nav-training">{move || i18n.tr("训练", "Training")}</A>
                     <A href="/models" attr:id="nav-models">{move || i18n.tr("模型", "Models")}</A>
                     <A href="/predictions" attr:id="nav-predictions">{move || i18n.tr("预测集", "Predictions")}</A>
+                    <A href="/analysis" attr:id="nav-analysis">{move || i18n.tr("分析", "Analysis")}</A>
                 </nav>
                 <button
                     id="lang-switch"

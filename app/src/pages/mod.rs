@@ -1,5 +1,6 @@
 //! One module per route. Pages read the URL and wire resources; they do not style charts.
 
+pub mod analysis;
 pub mod backtest;
 pub mod backtest_form;
 pub mod forecast;

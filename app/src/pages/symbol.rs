@@ -343,12 +343,7 @@ fn RegimeNote(data: Arc<BarsResponse>, days: RegimeDays) -> impl IntoView {
             {as_of.map(|d| view! { <span class="regime-as-of">{move || i18n.tr("（截至 ", " (as of ")}{d.clone()}{move || i18n.tr("）", ")")}</span> })}
             " "
             {key}
-            <span class="regime-rule">
-                {move || i18n.tr(
-                    "规则：20日波动率处于自身历史80%分位以上且为中位数1.5倍以上为高波动；否则收盘价在120日均线上方且均线20日内上升为牛市，下方且下降为熊市，其余为震荡；新状态需连续5日确认。",
-                    "Rule: volatile when the 20-day volatility is at or above the 80th percentile of its own history and 1.5 times its median; else bull when the close is above its 120-day mean and the mean rose over 20 days, bear when below and falling, sideways otherwise; a new regime takes over after 5 days running.",
-                )}
-            </span>
+            <span class="regime-rule">{move || crate::charts::regime::rule(i18n.lang())}</span>
         </p>
     }
 }

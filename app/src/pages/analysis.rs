@@ -1,0 +1,207 @@
+//! `/analysis`: the market regime of an index over its history (the current one on top, each
+//! regime's share, the latest periods) and the style buckets of the stored stocks, worked out
+//! in the browser by the same code as `kxian-trainer analyze`.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use crate::api;
+use crate::components::error::{ErrorPanel, Loading};
+use crate::i18n::{Lang, use_i18n};
+use kxian_shared::analysis::regime::{self, Regime, RegimeReport};
+use kxian_shared::analysis::styles::{self, Buckets};
+use kxian_shared::analysis::unavailable;
+use kxian_shared::api::ApiError;
+use kxian_shared::{Adjustment, Bar, Frequency, InstrumentKind};
+use leptos::prelude::*;
+
+/// The index whose regime the page reports.
+const INDEX: &str = "000300.SH";
+/// Stocks read for the style buckets, at most.
+const STOCKS: u32 = 200;
+
+/// What the page shows, worked out once its bars are in.
+struct Analysis {
+    regime: RegimeReport,
+    volatility: Buckets,
+    momentum: Buckets,
+    stocks: usize,
+}
+
+async fn analyse() -> Result<Analysis, ApiError> {
+    let index = api::bars_between(INDEX, Frequency::Daily, Adjustment::None, None, None).await?;
+    let report = regime::report(INDEX, &index.bars);
+    let at = index.bars.last().map(|b| b.ts.date());
+    let list = api::symbols(String::new(), STOCKS).await?;
+    let mut stocks: BTreeMap<String, Vec<Bar>> = BTreeMap::new();
+    for s in list.symbols.iter().filter(|s| {
+        s.kind == InstrumentKind::Stock
+            && s.series
+                .iter()
+                .any(|x| x.frequency == Frequency::Daily && x.adjustment == Adjustment::None)
+    }) {
+        // The last ~100 trading days are all the buckets read.
+        let from = at.map(|d| d - chrono::Days::new(160));
+        let bars = api::bars_between(
+            &s.symbol.to_string(),
+            Frequency::Daily,
+            Adjustment::None,
+            from,
+            at,
+        )
+        .await?;
+        stocks.insert(s.symbol.to_string(), bars.bars);
+    }
+    let at = at.unwrap_or_default();
+    Ok(Analysis {
+        volatility: styles::volatility(&stocks, at),
+        momentum: styles::momentum(&stocks, at),
+        stocks: stocks.len(),
+        regime: report,
+    })
+}
+
+#[component]
+pub fn AnalysisPage() -> impl IntoView {
+    let i18n = use_i18n();
+    Effect::new(move |_| {
+        super::set_title(&format!(
+            "{} · Kxian",
+            i18n.tr("市场分析", "Market analysis")
+        ))
+    });
+    let data = LocalResource::new(|| async { analyse().await.map(Arc::new) });
+    let body = move || match data.get() {
+        None => view! { <Loading/> }.into_any(),
+        Some(Err(e)) => view! { <ErrorPanel error=e/> }.into_any(),
+        Some(Ok(a)) => view! { <AnalysisView a=a/> }.into_any(),
+    };
+    view! {
+        <div class="page analysis-page">
+            <section class="panel">
+                <h1>{move || i18n.tr("市场分析", "Market analysis")}</h1>
+                {body}
+            </section>
+        </div>
+    }
+}
+
+fn pct(x: f64, decimals: usize) -> String {
+    if x.is_finite() {
+        format!("{:+.*} %", decimals, x * 100.0)
+    } else {
+        "—".into()
+    }
+}
+
+#[component]
+fn AnalysisView(a: Arc<Analysis>) -> impl IntoView {
+    let i18n = use_i18n();
+    let name = move |r: Regime| i18n.tr(r.zh(), r.as_str());
+    let g = &a.regime;
+    let current = g.current;
+    let as_of = g.as_of.map(|d| d.to_string()).unwrap_or_default();
+    let shares = g
+        .shares
+        .iter()
+        .map(|s| {
+            let (r, days, share, next) = (s.regime, s.days, s.share, s.mean_next_day_return);
+            view! {
+                <tr data-regime=r.as_str()>
+                    <td><span class="swatch" style=format!("background:{}", crate::charts::regime::colour(r))></span>" "{move || name(r)}</td>
+                    <td class="num">{days}</td>
+                    <td class="num">{format!("{:.1} %", share * 100.0)}</td>
+                    <td class="num">{pct(next, 3)}</td>
+                </tr>
+            }
+        })
+        .collect_view();
+    let shown = g.periods.len().min(12);
+    let periods = g.periods[g.periods.len() - shown..]
+        .iter()
+        .rev()
+        .map(|p| {
+            let (r, from, to, days, ret) = (p.regime, p.from, p.to, p.days, p.index_return);
+            view! {
+                <tr data-regime=r.as_str()>
+                    <td>{from.to_string()}</td>
+                    <td>{to.to_string()}</td>
+                    <td><span class="swatch" style=format!("background:{}", crate::charts::regime::colour(r))></span>" "{move || name(r)}</td>
+                    <td class="num">{days}</td>
+                    <td class="num">{pct(ret, 1)}</td>
+                </tr>
+            }
+        })
+        .collect_view();
+    let buckets = |id: &'static str, b: &Buckets| {
+        let rows = b
+            .buckets
+            .iter()
+            .map(|x| {
+                view! {
+                    <tr data-bucket=x.name.clone()>
+                        <td>{x.name.clone()}</td>
+                        <td class="num">{x.symbols.len()}</td>
+                        <td>{x.symbols.join(" ")}</td>
+                    </tr>
+                }
+            })
+            .collect_view();
+        view! {
+            <table class="table" id=id>
+                <tbody>{rows}</tbody>
+            </table>
+            <p class="hint">{b.rule.clone()}</p>
+        }
+    };
+    let missing = unavailable()
+        .into_iter()
+        .map(|u| view! { <li>{u.what}": "{u.needs}</li> })
+        .collect_view();
+    let periods_total = g.periods.len();
+    let stocks = a.stocks;
+    view! {
+        <p class="regime-now" id="analysis-regime">
+            {move || i18n.tr("沪深300 当前市场状态：", "CSI 300 market regime now: ")}
+            <strong id="analysis-current" data-regime=current.map(Regime::as_str)>
+                {move || current.map_or(i18n.tr("历史不足", "not enough history"), name)}
+            </strong>
+            " (" {as_of} ")"
+        </p>
+        <p class="hint">{move || crate::charts::regime::rule(i18n.lang())}</p>
+        <h2>{move || i18n.tr("各状态占比与次日指数收益", "Share of days, and the index's next-day return")}</h2>
+        <table class="table" id="analysis-shares">
+            <thead><tr>
+                <th>{move || i18n.tr("状态", "Regime")}</th>
+                <th>{move || i18n.tr("天数", "Days")}</th>
+                <th>{move || i18n.tr("占比", "Share")}</th>
+                <th>{move || i18n.tr("次日平均收益", "Mean next-day return")}</th>
+            </tr></thead>
+            <tbody>{shares}</tbody>
+        </table>
+        <h2>{move || match i18n.lang() {
+            Lang::Zh => format!("最近的状态区间（共 {periods_total} 段）"),
+            Lang::En => format!("Latest periods ({periods_total} in all)"),
+        }}</h2>
+        <table class="table" id="analysis-periods">
+            <thead><tr>
+                <th>{move || i18n.tr("起", "From")}</th>
+                <th>{move || i18n.tr("止", "To")}</th>
+                <th>{move || i18n.tr("状态", "Regime")}</th>
+                <th>{move || i18n.tr("天数", "Days")}</th>
+                <th>{move || i18n.tr("指数收益", "Index return")}</th>
+            </tr></thead>
+            <tbody>{periods}</tbody>
+        </table>
+        <h2>{move || match i18n.lang() {
+            Lang::Zh => format!("{stocks} 只股票的风格"),
+            Lang::En => format!("Styles of {stocks} stocks"),
+        }}</h2>
+        <h3>{move || i18n.tr("波动率", "Volatility")}</h3>
+        {buckets("analysis-volatility", &a.volatility)}
+        <h3>{move || i18n.tr("动量", "Momentum")}</h3>
+        {buckets("analysis-momentum", &a.momentum)}
+        <h3>{move || i18n.tr("尚未提供", "Not yet")}</h3>
+        <ul class="hint">{missing}</ul>
+    }
+}
