@@ -20,6 +20,26 @@ const INDEX: &str = "000300.SH";
 /// Stocks read for the style buckets, at most.
 const STOCKS: u32 = 200;
 
+/// The bucket rules in Chinese, from the library's numbers (it states them in English).
+fn volatility_zh() -> String {
+    format!(
+        "最近{}个交易日日收益的年化波动率：不高于股票池下三分位为 low，高于上三分位为 high，其余为 medium。",
+        styles::VOL_BARS
+    )
+}
+
+fn momentum_zh() -> String {
+    format!(
+        "按{}日收益 r20 与{}日收益 r60：r20 与 r60 方向相反且幅度超过 {:.0} % 为 reversal；否则 r60 > {:.0} % 为 strong，r60 > {:.0} % 为 positive，r60 < {:.0} % 为 negative，其余为 neutral。",
+        styles::SHORT_BARS,
+        styles::LONG_BARS,
+        styles::REVERSAL * 100.0,
+        styles::STRONG * 100.0,
+        styles::POSITIVE * 100.0,
+        styles::NEGATIVE * 100.0
+    )
+}
+
 /// What the page shows, worked out once its bars are in.
 struct Analysis {
     regime: RegimeReport,
@@ -133,7 +153,7 @@ fn AnalysisView(a: Arc<Analysis>) -> impl IntoView {
             }
         })
         .collect_view();
-    let buckets = |id: &'static str, b: &Buckets| {
+    let buckets = |id: &'static str, b: &Buckets, zh: String| {
         let rows = b
             .buckets
             .iter()
@@ -151,7 +171,13 @@ fn AnalysisView(a: Arc<Analysis>) -> impl IntoView {
             <table class="table" id=id>
                 <tbody>{rows}</tbody>
             </table>
-            <p class="hint">{b.rule.clone()}</p>
+            <p class="hint">{
+                let en = b.rule.clone();
+                move || match i18n.lang() {
+                    Lang::Zh => zh.clone(),
+                    Lang::En => en.clone(),
+                }
+            }</p>
         }
     };
     let missing = unavailable()
@@ -198,9 +224,9 @@ fn AnalysisView(a: Arc<Analysis>) -> impl IntoView {
             Lang::En => format!("Styles of {stocks} stocks"),
         }}</h2>
         <h3>{move || i18n.tr("波动率", "Volatility")}</h3>
-        {buckets("analysis-volatility", &a.volatility)}
+        {buckets("analysis-volatility", &a.volatility, volatility_zh())}
         <h3>{move || i18n.tr("动量", "Momentum")}</h3>
-        {buckets("analysis-momentum", &a.momentum)}
+        {buckets("analysis-momentum", &a.momentum, momentum_zh())}
         <h3>{move || i18n.tr("尚未提供", "Not yet")}</h3>
         <ul class="hint">{missing}</ul>
     }
