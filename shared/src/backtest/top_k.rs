@@ -178,20 +178,26 @@ impl TopKStrategy {
             cfg.rows.as_deref().map(Vec::as_slice),
         );
         let calendar = TradingCalendar::embedded();
-        let period_end: Vec<bool> = panel
-            .dates
-            .iter()
-            .map(|&day| {
-                let next = calendar
-                    .next_trading_days(day, 1)
-                    .first()
-                    .map_or(day, |d| d.0);
-                match cfg.rebalance {
-                    Rebalance::Weekly => next.iso_week() != day.iso_week(),
-                    _ => next.month() != day.month(),
-                }
-            })
-            .collect();
+        let weekly = cfg.rebalance == Rebalance::Weekly;
+        // Only a weekly or monthly strategy asks where periods end.
+        let period_end: Vec<bool> = match cfg.rebalance {
+            Rebalance::Weekly | Rebalance::Monthly => panel
+                .dates
+                .iter()
+                .map(|&day| {
+                    let next = calendar
+                        .next_trading_days(day, 1)
+                        .first()
+                        .map_or(day, |d| d.0);
+                    if weekly {
+                        next.iso_week() != day.iso_week()
+                    } else {
+                        next.month() != day.month()
+                    }
+                })
+                .collect(),
+            Rebalance::Daily | Rebalance::Days(_) => Vec::new(),
+        };
         // A weekly or monthly strategy reads its score and filter only at the ends of
         // periods: the cross-sections are worked out on those dates alone.
         let evaluate = |src: &str| match cfg.rebalance {

@@ -68,20 +68,17 @@ impl Universe {
     /// [`Universe::closes`]'s rows: `[date][symbol]`, in `series`' order.
     pub(super) fn closes(&self) -> &[f64] {
         self.closes.get_or_init(|| {
-            let n = self.series.len();
-            let mut out = vec![0.0; n * self.dates.len()];
-            for (k, bars) in self.series.values().enumerate() {
-                let mut j = 0;
-                for (d, day) in self.dates.iter().enumerate() {
-                    while j < bars.len() && bars[j].ts.date() <= *day {
-                        j += 1;
-                    }
-                    if j > 0 {
-                        out[d * n + k] = bars[j - 1].close;
-                    }
-                }
-            }
-            out
+            // The last bar so far is the one before the count of bars so far.
+            let series: Vec<&Vec<Bar>> = self.series.values().collect();
+            let n = series.len().max(1);
+            self.seen()
+                .iter()
+                .enumerate()
+                .map(|(i, &c)| match c {
+                    0 => 0.0,
+                    c => series[i % n][c as usize - 1].close,
+                })
+                .collect()
         })
     }
 
