@@ -41,6 +41,11 @@ impl AnalysisSection {
     }
 }
 
+/// The annualised volatility (252 trading days) of daily log returns.
+pub fn annualised_vol(log_returns: &[f64]) -> f64 {
+    crate::backtest::metrics::sample_std(log_returns) * 252f64.sqrt()
+}
+
 /// Parses an analysis file; the message names the key.
 pub fn parse(text: &str) -> Result<AnalysisConfig, ConfigError> {
     let c: AnalysisConfig = toml::from_str(text).map_err(|e| ConfigError {

@@ -151,10 +151,7 @@ pub fn daily(bars: &[Bar]) -> Vec<Option<Regime>> {
             if i < VOL_BARS {
                 return f64::NAN;
             }
-            let w = &rets[i - VOL_BARS..i];
-            let m = w.iter().sum::<f64>() / VOL_BARS as f64;
-            let var = w.iter().map(|r| (r - m) * (r - m)).sum::<f64>() / (VOL_BARS - 1) as f64;
-            (var * 252.0).sqrt()
+            super::annualised_vol(&rets[i - VOL_BARS..i])
         })
         .collect();
     let mut out = Vec::with_capacity(bars.len());
@@ -191,6 +188,13 @@ pub fn daily(bars: &[Bar]) -> Vec<Option<Regime>> {
         out.push(current);
     }
     out
+}
+
+/// The regime on `day` given each bar's regime (`days`, from [`daily`]): that of the index's
+/// last bar on or before it.
+pub fn on_day(bars: &[Bar], days: &[Option<Regime>], day: NaiveDate) -> Option<Regime> {
+    let n = bars.partition_point(|b| b.ts.date() <= day);
+    n.checked_sub(1).and_then(|i| days[i])
 }
 
 /// The regime report over an index's daily bars (ascending).

@@ -90,10 +90,7 @@ pub fn volatility(series: &BTreeMap<String, Vec<Bar>>, at: NaiveDate) -> Buckets
                 .filter(|w| w[0].close > 0.0 && w[1].close > 0.0)
                 .map(|w| (w[1].close / w[0].close).ln())
                 .collect();
-            let m = r.iter().sum::<f64>() / r.len().max(1) as f64;
-            let var =
-                r.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / (r.len().max(2) - 1) as f64;
-            (var * 252.0).sqrt()
+            super::annualised_vol(&r)
         });
         match v {
             Some(v) if v.is_finite() => vols.push((s.clone(), v)),

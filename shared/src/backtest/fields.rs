@@ -254,17 +254,14 @@ pub fn panel_for(
 /// The regime columns `wanted`: each date's regime of the index on its last bar on or before
 /// the date, for every symbol with a bar that day.
 fn insert_regimes(panel: &mut Panel, universe: &Universe, wanted: &[&str]) {
-    use crate::analysis::regime::{Regime, daily};
+    use crate::analysis::regime::{Regime, daily, on_day};
     let by_date: Vec<Option<Regime>> = match regime_index(universe) {
         Some(bars) => {
             let days = daily(bars);
             panel
                 .dates
                 .iter()
-                .map(|d| {
-                    let n = bars.partition_point(|b| b.ts.date() <= *d);
-                    n.checked_sub(1).and_then(|i| days[i])
-                })
+                .map(|d| on_day(bars, &days, *d))
                 .collect()
         }
         None => vec![None; panel.dates.len()],

@@ -149,7 +149,7 @@ fn map_earns_its_place(known: &[(f64, f64)], shrink: f64) -> bool {
         .collect();
     let n = gains.len() as f64;
     let mean = gains.iter().sum::<f64>() / n;
-    let sd = (gains.iter().map(|g| (g - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt();
+    let sd = crate::backtest::metrics::sample_std(&gains);
     mean > sd / n.sqrt()
 }
 

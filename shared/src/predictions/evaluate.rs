@@ -222,12 +222,9 @@ pub struct RegimeStats {
 /// [`DateStats`] grouped by the regime of `index` (ascending bars) on each date: the regime
 /// its bars up to that date give.
 pub fn by_regime(by_date: &[DateStats], index: &str, bars: &[Bar]) -> Vec<RegimeStats> {
-    use crate::analysis::regime::{Regime, daily};
+    use crate::analysis::regime::{Regime, daily, on_day};
     let days = daily(bars);
-    let on = |d: NaiveDate| {
-        let n = bars.partition_point(|b| b.ts.date() <= d);
-        n.checked_sub(1).and_then(|i| days[i])
-    };
+    let on = |d: NaiveDate| on_day(bars, &days, d);
     Regime::ALL
         .iter()
         .filter_map(|&g| {
@@ -241,11 +238,7 @@ pub fn by_regime(by_date: &[DateStats], index: &str, bars: &[Bar]) -> Vec<Regime
             }
             let n = ics.len() as f64;
             let m = ics.iter().sum::<f64>() / n;
-            let sd = if ics.len() > 1 {
-                (ics.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (n - 1.0)).sqrt()
-            } else {
-                f64::NAN
-            };
+            let sd = crate::backtest::metrics::sample_std(&ics);
             Some(RegimeStats {
                 index: index.to_string(),
                 regime: g,
