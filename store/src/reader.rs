@@ -13,6 +13,14 @@ use sqlx::sqlite::{SqliteConnectOptions, SqlitePool};
 
 use crate::{StoreError, Viewer};
 
+/// A series a viewer reads, as [`ReadOnlyStore::preferred`] finds it.
+struct Visible {
+    id: i64,
+    symbol: String,
+    board: String,
+    source: String,
+}
+
 /// A stored series' symbol, source and the days of its bars.
 #[derive(Debug, Clone)]
 pub struct SeriesDays {
@@ -66,6 +74,49 @@ impl ReadOnlyStore {
         Ok(ReadOnlyStore { pool, owners })
     }
 
+    /// The series at `frequency` and `adjustment` that `viewer` reads, one per symbol in symbol
+    /// order: the viewer's own where there are several, then the public one ([`Viewer`]'s
+    /// order, the same as the API's).
+    async fn preferred(
+        &self,
+        viewer: Viewer,
+        frequency: Frequency,
+        adjustment: Adjustment,
+    ) -> Result<Vec<Visible>, StoreError> {
+        let (sees, prefers) = if self.owners {
+            (Viewer::SEES, Viewer::PREFERS)
+        } else {
+            ("(? IS NULL OR 1 OR ?)", "? IS NULL, r.id")
+        };
+        let rows = sqlx::query(&format!(
+            "SELECT r.id, s.symbol, s.board, r.source FROM series r JOIN symbols s ON s.id = r.symbol_id
+             WHERE r.frequency = ? AND r.adjustment = ? AND {sees}
+             ORDER BY s.symbol, {prefers}"
+        ))
+        .bind(frequency.as_str())
+        .bind(adjustment.as_str())
+        .bind(viewer.user)
+        .bind(viewer.admin)
+        .bind(viewer.user)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut out: Vec<Visible> = Vec::new();
+        for row in rows {
+            let symbol: String = row.get(1);
+            // Rows come in order of preference: the first series of a symbol is the one read.
+            if out.last().is_some_and(|v| v.symbol == symbol) {
+                continue;
+            }
+            out.push(Visible {
+                id: row.get(0),
+                symbol,
+                board: row.get(2),
+                source: row.get(3),
+            });
+        }
+        Ok(out)
+    }
+
     /// The selected series `viewer` may read, each `(canonical symbol, bars)` in ascending time.
     /// Where several visible series share a symbol, the viewer's own is read, then the public
     /// one ([`Viewer`]'s order, the same as the API's).
@@ -74,32 +125,13 @@ impl ReadOnlyStore {
         viewer: Viewer,
         q: &SeriesQuery<'_>,
     ) -> Result<Vec<(String, Vec<Bar>)>, StoreError> {
-        let (sees, prefers) = if self.owners {
-            (Viewer::SEES, Viewer::PREFERS)
-        } else {
-            ("(? IS NULL OR 1 OR ?)", "? IS NULL, r.id")
-        };
-        let series = sqlx::query(&format!(
-            "SELECT r.id, s.symbol, s.board FROM series r JOIN symbols s ON s.id = r.symbol_id
-             WHERE r.frequency = ? AND r.adjustment = ? AND {sees}
-             ORDER BY s.symbol, {prefers}"
-        ))
-        .bind(q.frequency.as_str())
-        .bind(q.adjustment.as_str())
-        .bind(viewer.user)
-        .bind(viewer.admin)
-        .bind(viewer.user)
-        .fetch_all(&self.pool)
-        .await?;
         let lo = q.from.map_or(i64::MIN, epoch);
         let hi = q.to.map_or(i64::MAX, |d| epoch(d) + 86_399);
         let mut out: Vec<(String, Vec<Bar>)> = Vec::new();
-        for row in series {
-            let (id, symbol, board): (i64, String, String) = (row.get(0), row.get(1), row.get(2));
-            // Rows come in order of preference: the first series of a symbol is the one read.
-            if out.last().is_some_and(|(s, _)| *s == symbol) {
-                continue;
-            }
+        for Visible {
+            id, symbol, board, ..
+        } in self.preferred(viewer, q.frequency, q.adjustment).await?
+        {
             if !(q.symbols.contains(&symbol) || q.board == Some(board.as_str())) {
                 continue;
             }
@@ -180,29 +212,11 @@ impl ReadOnlyStore {
         frequency: Frequency,
         adjustment: Adjustment,
     ) -> Result<Vec<SeriesDays>, StoreError> {
-        let (sees, prefers) = if self.owners {
-            (Viewer::SEES, Viewer::PREFERS)
-        } else {
-            ("(? IS NULL OR 1 OR ?)", "? IS NULL, r.id")
-        };
-        let series = sqlx::query(&format!(
-            "SELECT r.id, s.symbol, r.source FROM series r JOIN symbols s ON s.id = r.symbol_id
-             WHERE r.frequency = ? AND r.adjustment = ? AND {sees}
-             ORDER BY s.symbol, {prefers}"
-        ))
-        .bind(frequency.as_str())
-        .bind(adjustment.as_str())
-        .bind(viewer.user)
-        .bind(viewer.admin)
-        .bind(viewer.user)
-        .fetch_all(&self.pool)
-        .await?;
         let mut out: Vec<SeriesDays> = Vec::new();
-        for row in series {
-            let (id, symbol, source): (i64, String, String) = (row.get(0), row.get(1), row.get(2));
-            if out.last().is_some_and(|s| s.symbol == symbol) {
-                continue;
-            }
+        for Visible {
+            id, symbol, source, ..
+        } in self.preferred(viewer, frequency, adjustment).await?
+        {
             let days = sqlx::query("SELECT ts FROM bars WHERE series_id = ? ORDER BY ts")
                 .bind(id)
                 .fetch_all(&self.pool)
