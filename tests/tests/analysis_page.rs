@@ -28,17 +28,7 @@ async fn the_analysis_page_shows_the_csi300_regime_and_the_stocks_styles() -> an
             |v| v.is_array(),
         )
         .await?;
-    let file = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../server/data/hqchart/000300.sh.day.kline.json");
-    let parsed = kxian_shared::ingest::parse_file(
-        "000300.sh.day.kline.json",
-        &std::fs::read(&file)?,
-        &kxian_shared::api::ImportOptions {
-            skip_invalid: true,
-            ..Default::default()
-        },
-    )?;
-    let want = kxian_shared::analysis::regime::report("000300.SH", &parsed.series[0].bars);
+    let want = common::csi300_regime()?;
     assert_eq!(
         shown[0].as_str(),
         want.current.map(|r| r.as_str()),

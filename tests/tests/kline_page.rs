@@ -130,17 +130,7 @@ async fn csi300_kline_page_draws_every_candle_and_a_real_tooltip() -> anyhow::Re
     );
     // The market regime under the index's chart: the one the library gives on the same
     // embedded file, and a shaded area per period behind the candles.
-    let file = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../server/data/hqchart/000300.sh.day.kline.json");
-    let parsed = kxian_shared::ingest::parse_file(
-        "000300.sh.day.kline.json",
-        &std::fs::read(&file)?,
-        &kxian_shared::api::ImportOptions {
-            skip_invalid: true,
-            ..Default::default()
-        },
-    )?;
-    let want = kxian_shared::analysis::regime::report("000300.SH", &parsed.series[0].bars);
+    let want = common::csi300_regime()?;
     let shown = browser
         .wait_for_js(
             "the market regime note",

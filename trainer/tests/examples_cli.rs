@@ -26,6 +26,17 @@ fn embedded(file: &str) -> PathBuf {
     repo().join(format!("server/data/hqchart/{file}.day.kline.json"))
 }
 
+/// An embedded daily file as the server reads it (its few invalid rows left out).
+pub(crate) fn parsed(file: &str) -> kxian_shared::ingest::ParsedImport {
+    let path = embedded(file);
+    let opts = kxian_shared::api::ImportOptions {
+        skip_invalid: true,
+        ..Default::default()
+    };
+    let name = path.file_name().unwrap().to_string_lossy().into_owned();
+    kxian_shared::ingest::parse_file(&name, &std::fs::read(&path).unwrap(), &opts).unwrap()
+}
+
 /// The embedded stocks and the CSI 300 in a fresh store, as the server seeds them.
 fn store(dir: &Path) -> PathBuf {
     store_until(dir, None)
@@ -34,10 +45,6 @@ fn store(dir: &Path) -> PathBuf {
 /// The same with every bar after `until` left out.
 pub(crate) fn store_until(dir: &Path, until: Option<chrono::NaiveDate>) -> PathBuf {
     let db = dir.join("kxian.db");
-    let opts = kxian_shared::api::ImportOptions {
-        skip_invalid: true,
-        ..Default::default()
-    };
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -45,10 +52,7 @@ pub(crate) fn store_until(dir: &Path, until: Option<chrono::NaiveDate>) -> PathB
     rt.block_on(async {
         let store = kxian_store::Store::open(&db).await.unwrap();
         for f in STOCKS.iter().chain(&["000300.sh"]) {
-            let path = embedded(f);
-            let bytes = std::fs::read(&path).unwrap();
-            let name = path.file_name().unwrap().to_string_lossy().into_owned();
-            let mut parsed = kxian_shared::ingest::parse_file(&name, &bytes, &opts).unwrap();
+            let mut parsed = parsed(f);
             if let Some(d) = until {
                 for s in &mut parsed.series {
                     s.bars.retain(|b| b.ts.date() <= d);
@@ -295,16 +299,7 @@ fn a_regime_gate_trades_only_in_the_regimes_it_admits() {
     let o = backtest(&config, &db, &out);
     assert!(o.status.success(), "{}", stderr(&o));
     let r: BacktestResult = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
-    let opts = kxian_shared::api::ImportOptions {
-        skip_invalid: true,
-        ..Default::default()
-    };
-    let index = kxian_shared::ingest::parse_file(
-        "000300.sh.day.kline.json",
-        &std::fs::read(embedded("000300.sh")).unwrap(),
-        &opts,
-    )
-    .unwrap();
+    let index = parsed("000300.sh");
     let bars = &index.series[0].bars;
     let regimes = daily(bars);
     // The regime on the trading day before a fill: the rebalance day whose orders it carries.

@@ -14,18 +14,7 @@ fn a_hole_in_a_series_is_named_and_staleness_is_counted() {
     // 000001.SZ again, as another user's upload would not do: the machine's own series, with
     // three trading days taken out.
     let holes = [day("2024-09-10"), day("2024-09-11"), day("2024-09-12")];
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../server/data/hqchart/000001.sz.day.kline.json");
-    let opts = kxian_shared::api::ImportOptions {
-        skip_invalid: true,
-        ..Default::default()
-    };
-    let mut parsed = kxian_shared::ingest::parse_file(
-        "000001.sz.day.kline.json",
-        &std::fs::read(&path).unwrap(),
-        &opts,
-    )
-    .unwrap();
+    let mut parsed = super::examples_cli::parsed("000001.sz");
     parsed.series[0]
         .bars
         .retain(|b| !holes.contains(&b.ts.date()));

@@ -20,6 +20,24 @@ pub(crate) fn workspace_root() -> PathBuf {
         .to_path_buf()
 }
 
+/// The CSI 300's regime report, computed by the library from the embedded file the server
+/// loads: what the browser must show.
+pub(crate) fn csi300_regime() -> anyhow::Result<kxian_shared::analysis::regime::RegimeReport> {
+    let file = workspace_root().join("server/data/hqchart/000300.sh.day.kline.json");
+    let parsed = kxian_shared::ingest::parse_file(
+        "000300.sh.day.kline.json",
+        &std::fs::read(&file)?,
+        &kxian_shared::api::ImportOptions {
+            skip_invalid: true,
+            ..Default::default()
+        },
+    )?;
+    Ok(kxian_shared::analysis::regime::report(
+        "000300.SH",
+        &parsed.series[0].bars,
+    ))
+}
+
 /// Screenshots land here (ignored by git) for a person to look at.
 pub(crate) fn artifacts_dir() -> PathBuf {
     let d = workspace_root().join("tests/artifacts");
