@@ -99,3 +99,24 @@ pub fn unavailable() -> Vec<Unavailable> {
     })
     .collect()
 }
+
+/// Flat bars (open = high = low = close) on consecutive calendar days from `day0`, one per
+/// close: an index path for tests.
+#[cfg(test)]
+pub(crate) fn bars_of(day0: NaiveDate, closes: impl IntoIterator<Item = f64>) -> Vec<crate::Bar> {
+    closes
+        .into_iter()
+        .enumerate()
+        .map(|(i, c)| crate::Bar {
+            ts: (day0 + chrono::Days::new(i as u64))
+                .and_hms_opt(0, 0, 0)
+                .expect("midnight"),
+            open: c,
+            high: c,
+            low: c,
+            close: c,
+            volume: 1.0,
+            amount: None,
+        })
+        .collect()
+}

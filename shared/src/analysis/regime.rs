@@ -277,22 +277,10 @@ mod tests {
     use super::*;
 
     fn bars(closes: &[f64]) -> Vec<Bar> {
-        let day0 = NaiveDate::from_ymd_opt(2020, 1, 1).unwrap();
-        closes
-            .iter()
-            .enumerate()
-            .map(|(i, &c)| Bar {
-                ts: (day0 + chrono::Days::new(i as u64))
-                    .and_hms_opt(0, 0, 0)
-                    .unwrap(),
-                open: c,
-                high: c,
-                low: c,
-                close: c,
-                volume: 1.0,
-                amount: None,
-            })
-            .collect()
+        crate::analysis::bars_of(
+            NaiveDate::from_ymd_opt(2020, 1, 1).unwrap(),
+            closes.to_vec(),
+        )
     }
 
     /// A calm rise, a calm fall, a stretch of wild swings, then flat: the rule names each.

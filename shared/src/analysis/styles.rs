@@ -196,20 +196,10 @@ mod tests {
         let series: BTreeMap<String, Vec<Bar>> = (0..6)
             .map(|k| {
                 let amp = 0.002 * (k + 1) as f64;
-                let bars = (0..80)
-                    .map(|i| {
-                        let c = 10.0 * (1.0 + if i % 2 == 0 { amp } else { -amp });
-                        Bar {
-                            ts: (day0 + chrono::Days::new(i)).and_hms_opt(0, 0, 0).unwrap(),
-                            open: c,
-                            high: c,
-                            low: c,
-                            close: c,
-                            volume: 1.0,
-                            amount: None,
-                        }
-                    })
-                    .collect();
+                let bars = crate::analysis::bars_of(
+                    day0,
+                    (0..80).map(|i| 10.0 * (1.0 + if i % 2 == 0 { amp } else { -amp })),
+                );
                 (format!("S{k}"), bars)
             })
             .collect();

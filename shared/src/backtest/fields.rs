@@ -381,29 +381,18 @@ mod tests {
     fn regime_fields_follow_the_index_and_read_no_later_bar() {
         let with_index = |days: usize| {
             let mut u = universe(days);
-            let index = (0..days)
-                .map(|i| {
-                    // A rise, then a fall, then wild swings.
-                    let c = 3000.0
+            // A rise, then a fall, then wild swings.
+            let index = crate::analysis::bars_of(
+                NaiveDate::from_ymd_opt(2024, 1, 1).unwrap(),
+                (0..days).map(|i| {
+                    3000.0
                         * match i {
                             0..200 => 1.0 + i as f64 * 0.003,
                             200..400 => 1.6 - (i - 200) as f64 * 0.003,
                             _ => 1.0 + if i % 2 == 0 { 0.06 } else { 0.0 },
-                        };
-                    crate::Bar {
-                        ts: (NaiveDate::from_ymd_opt(2024, 1, 1).unwrap()
-                            + chrono::Days::new(i as u64))
-                        .and_hms_opt(0, 0, 0)
-                        .unwrap(),
-                        open: c,
-                        high: c,
-                        low: c,
-                        close: c,
-                        volume: 1.0,
-                        amount: None,
-                    }
-                })
-                .collect::<Vec<_>>();
+                        }
+                }),
+            );
             u.set_benchmark("000300.SH".parse().unwrap(), index);
             u
         };

@@ -731,27 +731,19 @@ mod tests {
     #[test]
     fn rank_ic_splits_by_the_regime_on_each_date() {
         let day0 = NaiveDate::from_ymd_opt(2020, 1, 1).unwrap();
-        let bars: Vec<Bar> = (0..500)
-            .map(|i| {
-                // A rise then a fall, with steady day-to-day noise (never a storm).
+        // A rise then a fall, with steady day-to-day noise (never a storm).
+        let bars = crate::analysis::bars_of(
+            day0,
+            (0..500u64).map(|i| {
                 let noise = 1.0 + 0.01 * ((i * 7919) % 13) as f64 / 13.0;
-                let c = noise
+                noise
                     * if i < 250 {
                         100.0 * (1.0 + 0.003 * i as f64)
                     } else {
                         175.0 * (1.0 - 0.003 * (i - 250) as f64)
-                    };
-                Bar {
-                    ts: (day0 + chrono::Days::new(i)).and_hms_opt(0, 0, 0).unwrap(),
-                    open: c,
-                    high: c,
-                    low: c,
-                    close: c,
-                    volume: 1.0,
-                    amount: None,
-                }
-            })
-            .collect();
+                    }
+            }),
+        );
         let stats = |i: u64, ic: f64| DateStats {
             date: day0 + chrono::Days::new(i),
             names: 10,
