@@ -199,6 +199,20 @@ fn trainer_arguments_name_the_job_folder_and_the_owner() {
     assert_eq!(after("--as-user"), "3");
     assert_eq!(after("--lr"), "0.001");
     assert!(!args.contains(&"--as-admin".to_string()));
+
+    // A limited list reaches the trainer as `--universe` and `--limit`.
+    let spec: JobSpec =
+        serde_json::from_value(json!({"kind": "download", "universe": "all-a", "limit": 100}))
+            .unwrap();
+    let joined = spec
+        .normalised()
+        .unwrap()
+        .trainer_args(&ctx)
+        .into_iter()
+        .map(|a| a.into_string().unwrap())
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(joined.contains("--universe all-a --limit 100"), "{joined}");
 }
 
 #[test]
@@ -347,29 +361,4 @@ fn a_backtest_job_runs_the_file_on_the_servers_store() {
             .unwrap_err();
         assert!(e.contains(why), "{why}: {e}");
     }
-}
-
-/// A limited list reaches the trainer as `--universe` and `--limit`.
-#[test]
-fn a_download_of_the_largest_names_passes_its_limit() {
-    let dir = JobDir::new(Path::new("/w"), 8);
-    let ctx = TrainerContext {
-        store: Path::new("/db/k.db"),
-        dir: &dir,
-        owner: Owner {
-            id: 3,
-            admin: false,
-        },
-    };
-    let spec: JobSpec =
-        serde_json::from_value(json!({"kind": "download", "universe": "all-a", "limit": 100}))
-            .unwrap();
-    let spec = spec.normalised().unwrap();
-    let args: Vec<String> = spec
-        .trainer_args(&ctx)
-        .into_iter()
-        .map(|a| a.into_string().unwrap())
-        .collect();
-    let joined = args.join(" ");
-    assert!(joined.contains("--universe all-a --limit 100"), "{joined}");
 }
