@@ -5,8 +5,12 @@
 #
 #   scripts/build-app.sh            debug build (fast to compile, large wasm)
 #   scripts/build-app.sh --release  `wasm-release` profile + wasm-opt -Oz
-#   --wasm-only                      only the cargo step (scripts/run.sh builds the server
-#                                    beside wasm-opt, which keeps one core busy)
+#   --cpu-only                       without WebGPU (the in-browser forecast runs on the wasm
+#                                    CPU path): about 40 % less to compile
+#   --no-wasm-opt                    skip wasm-opt (minutes on one core; the bundle is larger)
+#
+# scripts/run.sh serves a `--release --cpu-only --no-wasm-opt` bundle first and swaps in the full
+# `--release` one once it is built.
 #
 # Needs what scripts/setup.sh installs: the wasm32 target, wasm-bindgen-cli at the
 # Cargo.lock version, and node/npm (echarts, binaryen).
@@ -15,12 +19,14 @@ cd "$(dirname "$0")/.."
 t0=$SECONDS
 
 release=0
-wasm_only=0
+cpu_only=0
+wasm_opt_wanted=1
 for a in "$@"; do
   case "$a" in
     --release) release=1 ;;
-    --wasm-only) wasm_only=1 ;;
-    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
+    --cpu-only) cpu_only=1 ;;
+    --no-wasm-opt) wasm_opt_wanted=0 ;;
+    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
     *) echo "build-app.sh: unknown option $a" >&2; exit 2 ;;
   esac
 done
@@ -52,11 +58,18 @@ else
   cargo_profile=()
 fi
 
-step "building kxian-app for wasm32 ($profile)"
-cargo build --locked -p kxian-app --bin kxian-app --target wasm32-unknown-unknown "${cargo_profile[@]}"
+features=()
+what=$profile
+if [ "$cpu_only" = 1 ]; then
+  features=(--no-default-features)
+  what="$profile, CPU only: no WebGPU"
+fi
+
+step "building kxian-app for wasm32 ($what)"
+cargo build --locked -p kxian-app --bin kxian-app --target wasm32-unknown-unknown \
+  "${cargo_profile[@]}" "${features[@]}"
 wasm_in=target/wasm32-unknown-unknown/$profile/kxian-app.wasm
 [ -f "$wasm_in" ] || die "cargo produced no $wasm_in"
-[ "$wasm_only" = 0 ] || exit 0
 
 stage=target/app-dist.tmp
 rm -rf "$stage"
@@ -66,7 +79,7 @@ step "wasm-bindgen"
 wasm-bindgen --target web --no-typescript --out-dir "$stage" --out-name kxian_app "$wasm_in"
 wasm_out=$stage/kxian_app_bg.wasm
 
-if [ "$release" = 1 ]; then
+if [ "$release" = 1 ] && [ "$wasm_opt_wanted" = 1 ]; then
   wasm_opt=node_modules/.bin/wasm-opt
   if [ -x "$wasm_opt" ]; then
     step "wasm-opt -Oz"
@@ -128,7 +141,7 @@ rm -rf dist.old
 raw=$(wc -c < dist/kxian_app_bg.wasm)
 gz=$(wc -c < dist/kxian_app_bg.wasm.gz)
 js=$(wc -c < dist/kxian_app.js)
-step "dist/ ready in $((SECONDS - t0)) s ($profile)"
+step "dist/ ready in $((SECONDS - t0)) s ($what)"
 awk -v r="$raw" -v g="$gz" -v j="$js" 'BEGIN {
   printf "    kxian_app_bg.wasm  %9d bytes (%.2f MiB), gzip -9 %9d bytes (%.2f MiB)\n", r, r/1048576, g, g/1048576;
   printf "    kxian_app.js       %9d bytes\n", j }'

@@ -5,7 +5,7 @@
 //! once and the WebGPU runtime started once per page, so both outcomes are remembered.
 
 use burn::tensor::Device;
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", feature = "webgpu"))]
 use burn::tensor::wgpu::WgpuBackend;
 use std::cell::RefCell;
 use wasm_bindgen::JsValue;
@@ -97,7 +97,7 @@ pub struct Picked {
     pub reason: String,
 }
 
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", feature = "webgpu"))]
 thread_local! {
     static WEBGPU: RefCell<Option<Result<Device, String>>> = const { RefCell::new(None) };
 }
@@ -167,14 +167,21 @@ async fn adapter() -> Result<AdapterInfo, String> {
     r
 }
 
-/// The native build (the app's unit tests) has no WebGPU.
-#[cfg(not(target_arch = "wasm32"))]
+/// Whether this build can run WebGPU at all: the native build (the app's unit tests) cannot, nor
+/// can the browser bundle `scripts/run.sh` serves first, before its full build is done.
+const HAS_WEBGPU: bool = cfg!(all(target_arch = "wasm32", feature = "webgpu"));
+
+/// Why this build has no WebGPU, for the page.
+const NO_WEBGPU: &str = "this build of the app has no WebGPU (scripts/run.sh serves a CPU-only \
+     build first and swaps in the full one when it is built: reload the page then)";
+
+#[cfg(not(all(target_arch = "wasm32", feature = "webgpu")))]
 async fn webgpu_device() -> Result<Device, String> {
-    Err("WebGPU exists only in the browser build".into())
+    Err(NO_WEBGPU.into())
 }
 
 /// The WebGPU device, started once per page (burn's runtime cannot be started twice).
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", feature = "webgpu"))]
 async fn webgpu_device() -> Result<Device, String> {
     if let Some(known) = WEBGPU.with_borrow(|w| w.clone()) {
         return known;
@@ -191,6 +198,9 @@ async fn webgpu_device() -> Result<Device, String> {
 pub async fn pick(pref: BackendPref) -> Picked {
     if pref == BackendPref::Cpu {
         return cpu("CPU chosen on the page".into());
+    }
+    if !HAS_WEBGPU {
+        return cpu(format!("{NO_WEBGPU}; running on the CPU (wasm)"));
     }
     let info = match adapter().await {
         Ok(info) => info,
@@ -262,5 +272,20 @@ mod tests {
             assert_eq!(BackendPref::parse(b.as_str()), Some(b));
         }
         assert_eq!(BackendPref::parse("gpu"), None);
+    }
+
+    #[test]
+    fn a_build_without_webgpu_runs_every_choice_on_the_cpu_and_says_why() {
+        // The native build has no WebGPU, like run.sh's first bundle: `pick` must answer without
+        // asking the browser (there is none here) and say why on the page.
+        for pref in [BackendPref::Auto, BackendPref::WebGpu] {
+            let mut fut = std::pin::pin!(pick(pref));
+            let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+            let std::task::Poll::Ready(picked) = fut.as_mut().poll(&mut cx) else {
+                panic!("{pref:?}: pick waited for a browser");
+            };
+            assert_eq!(picked.backend, "cpu");
+            assert!(picked.reason.contains("no WebGPU"), "{}", picked.reason);
+        }
     }
 }
