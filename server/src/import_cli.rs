@@ -70,6 +70,42 @@ pub async fn run(args: ImportArgs) -> anyhow::Result<Imported> {
             .unwrap_or_default();
         progress.set_message(file_name.clone());
         let started = Instant::now();
+        if is_reference(&file_name) {
+            let result = import_reference(&store, path, &file_name).await;
+            progress.inc(1);
+            match result {
+                Ok(counts) => {
+                    let line = if args.json {
+                        serde_json::to_string(
+                            &serde_json::json!({"file": file_name, "reference": counts}),
+                        )?
+                    } else {
+                        format!(
+                            "✔ {file_name} (reference data, {:.2?}): {} industries, {} shares rows, {} index stays, {} status periods",
+                            started.elapsed(),
+                            counts.industries,
+                            counts.shares,
+                            counts.members,
+                            counts.status
+                        )
+                    };
+                    progress.suspend(|| println!("{line}"));
+                }
+                Err(failure) => {
+                    outcome = worse(outcome, &failure);
+                    let text = if args.json {
+                        serde_json::to_string(&failure.body)?
+                    } else {
+                        format!(
+                            "✘ {}: {} — nothing stored",
+                            failure.file, failure.body.message
+                        )
+                    };
+                    progress.suspend(|| eprintln!("{text}"));
+                }
+            }
+            continue;
+        }
         let result = import_one(&store, path, &file_name, &opts, &writer).await;
         progress.inc(1);
         match result {
@@ -82,11 +118,7 @@ pub async fn run(args: ImportArgs) -> anyhow::Result<Imported> {
                 progress.suspend(|| println!("{line}"));
             }
             Err(failure) => {
-                // A failed run outweighs bad input: the exit code says the worst.
-                outcome = match (outcome, failure.body.error.as_str()) {
-                    (_, "store" | "internal") | (Imported::Failed, _) => Imported::Failed,
-                    _ => Imported::BadInput,
-                };
+                outcome = worse(outcome, &failure);
                 let text = if args.json {
                     serde_json::to_string(&failure.body)?
                 } else {
@@ -109,6 +141,44 @@ pub async fn run(args: ImportArgs) -> anyhow::Result<Imported> {
 struct Failure {
     file: String,
     body: kxian_shared::api::ApiError,
+}
+
+/// A failed run outweighs bad input: the exit code says the worst.
+fn worse(outcome: Imported, failure: &Failure) -> Imported {
+    match (outcome, failure.body.error.as_str()) {
+        (_, "store" | "internal") | (Imported::Failed, _) => Imported::Failed,
+        _ => Imported::BadInput,
+    }
+}
+
+/// `reference.json` (what `kxian-trainer download --reference` writes) is reference data.
+fn is_reference(file_name: &str) -> bool {
+    file_name.ends_with(".json")
+}
+
+/// Reference data: parsed, checked and stored in one transaction, or refused naming the record.
+async fn import_reference(
+    store: &Store,
+    path: &std::path::Path,
+    file_name: &str,
+) -> Result<kxian_store::ReferenceCounts, Failure> {
+    let fail = |error: &str, message: String| Failure {
+        file: file_name.to_string(),
+        body: kxian_shared::api::ApiError {
+            error: error.into(),
+            message,
+            problems: Vec::new(),
+        },
+    };
+    let bytes = tokio::fs::read(path)
+        .await
+        .map_err(|e| fail("unreadable", format!("cannot read {}: {e}", path.display())))?;
+    let data: kxian_shared::reference::ReferenceData = serde_json::from_slice(&bytes)
+        .map_err(|e| fail("invalid", format!("not reference data: {e}")))?;
+    store.import_reference(&data).await.map_err(|e| match e {
+        kxian_store::StoreError::BadReference(r) => fail("invalid", r.to_string()),
+        e => fail("store", e.to_string()),
+    })
 }
 
 async fn import_one(

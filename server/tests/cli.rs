@@ -83,6 +83,49 @@ fn a_missing_file_and_a_missing_symbol_are_explained() {
     assert!(out.contains("600000.SH daily"), "{out}");
 }
 
+#[test]
+fn reference_data_imports_and_a_bad_record_is_refused_by_name_with_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("k.db");
+    let good = dir.path().join("reference.json");
+    let data = serde_json::json!({
+        "source": "tushare",
+        "industries": [{"symbol": "600000.SH", "industry": "银行", "from": "1999-11-10"}],
+        "members": [
+            {"index": "000905.SH", "symbol": "600000.SH", "from": "2023-11-30"},
+            {"index": "000905.SH", "symbol": "600077.SH", "from": "2023-11-30", "to": "2024-01-30"}
+        ],
+        "status": [{"symbol": "600077.SH", "kind": "st", "from": "2023-05-05"}]
+    });
+    std::fs::write(&good, data.to_string()).unwrap();
+    let (ok, out, err) = kxian(&db, &[good.to_str().unwrap()]);
+    assert!(ok, "stdout: {out}\nstderr: {err}");
+    assert!(
+        out.contains("1 industries, 0 shares rows, 2 index stays, 1 status periods"),
+        "{out}"
+    );
+
+    let mut bad = data.clone();
+    bad["industries"][0]["industry"] = "火星采矿".into();
+    let path = dir.path().join("bad-reference.json");
+    std::fs::write(&path, bad.to_string()).unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_kxian"))
+        .args([
+            "import",
+            "--db",
+            db.to_str().unwrap(),
+            path.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2), "bad reference data is bad input");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("industries[0] 600000.SH 火星采矿") && err.contains("unknown industry code"),
+        "{err}"
+    );
+}
+
 fn kxian_cmd(args: &[&str]) -> (bool, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_kxian"))
         .args(args)

@@ -18,6 +18,7 @@ pub mod jobs;
 #[cfg(feature = "model")]
 pub mod model;
 pub mod predictions;
+pub mod reference;
 pub mod rules;
 
 pub use domain::{Adjustment, Bar, Board, Exchange, Frequency, InstrumentKind, Symbol};

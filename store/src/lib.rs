@@ -8,6 +8,7 @@ mod imports;
 mod jobs;
 mod predictions;
 pub mod reader;
+mod reference;
 mod sealed;
 mod shares;
 mod symbols;
@@ -19,6 +20,7 @@ pub use bars::BarRange;
 pub use digest::sha256_hex;
 pub use jobs::{JobRow, JobState};
 pub use predictions::NewPredictionSet;
+pub use reference::ReferenceCounts;
 pub use shares::StoredShare;
 pub use users::{TOKEN_ID_LEN, TokenInfo, TokenKind, User, Viewer};
 
@@ -61,6 +63,9 @@ pub enum StoreError {
     /// The write rule refused a write (see `Store::import_as`).
     #[error("{0}")]
     NotAllowed(String),
+    /// Reference data that cannot be true, refused before anything is written.
+    #[error("{0}")]
+    BadReference(#[from] kxian_shared::reference::RefError),
 }
 
 /// Migrations are compiled in (no `sqlx::migrate!`, which needs the macros feature and a
@@ -86,6 +91,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         8,
         "prediction sets",
         include_str!("../migrations/0008_predictions.sql"),
+    ),
+    (
+        9,
+        "reference data",
+        include_str!("../migrations/0009_reference.sql"),
     ),
 ];
 

@@ -312,3 +312,115 @@ async fn concurrent_writers_wait_for_each_other() {
         assert_eq!(report.series[0].inserted, 2, "writer {k}");
     }
 }
+
+mod reference {
+    use crate::{ReferenceCounts, Store};
+    use kxian_shared::reference::{
+        IndustryRecord, MemberRecord, ReferenceData, SharesRecord, StatusKind, StatusRecord,
+    };
+
+    fn d(s: &str) -> chrono::NaiveDate {
+        s.parse().unwrap()
+    }
+
+    fn member(symbol: &str, from: &str, to: Option<&str>) -> MemberRecord {
+        MemberRecord {
+            index: "000905.SH".into(),
+            symbol: symbol.into(),
+            from: d(from),
+            to: to.map(d),
+            weight: None,
+        }
+    }
+
+    fn data() -> ReferenceData {
+        ReferenceData {
+            source: "tushare".into(),
+            industries: vec![IndustryRecord {
+                symbol: "600000.SH".into(),
+                industry: "银行".into(),
+                from: d("1999-11-10"),
+                to: None,
+            }],
+            shares: vec![SharesRecord {
+                symbol: "600000.SH".into(),
+                date: d("2024-09-13"),
+                total_shares: 2.9e10,
+                float_shares: 2.9e10,
+                pe: Some(5.0),
+                pb: None,
+            }],
+            members: vec![
+                member("600000.SH", "2023-11-30", None),
+                member("600001.SH", "2023-11-30", Some("2024-01-30")),
+            ],
+            status: vec![StatusRecord {
+                symbol: "600000.SH".into(),
+                kind: StatusKind::St,
+                from: d("2020-05-06"),
+                to: Some(d("2021-05-06")),
+                note: Some("*ST".into()),
+            }],
+        }
+    }
+
+    #[tokio::test]
+    async fn reference_data_round_trips_and_a_new_history_replaces_the_old() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("r.db")).await.unwrap();
+        let counts = store.import_reference(&data()).await.unwrap();
+        assert_eq!(
+            counts,
+            ReferenceCounts {
+                industries: 1,
+                shares: 1,
+                members: 2,
+                status: 1
+            }
+        );
+        let mut members = data().members;
+        members.sort_by(|a, b| a.symbol.cmp(&b.symbol));
+        assert_eq!(store.index_members("000905.SH").await.unwrap(), members);
+        let back = store.reference_of(&["600000.SH".into()]).await.unwrap();
+        assert_eq!(back.industries, data().industries);
+        assert_eq!(back.shares, data().shares);
+        assert_eq!(back.status, data().status);
+
+        // A later download of the index's history replaces it; other indices stay.
+        let other = ReferenceData {
+            members: vec![MemberRecord {
+                index: "000300.SH".into(),
+                ..member("600519.SH", "2005-04-08", None)
+            }],
+            ..ReferenceData::default()
+        };
+        store.import_reference(&other).await.unwrap();
+        let newer = ReferenceData {
+            members: vec![member("600000.SH", "2023-11-30", Some("2024-05-30"))],
+            ..ReferenceData::default()
+        };
+        store.import_reference(&newer).await.unwrap();
+        assert_eq!(
+            store.index_members("000905.SH").await.unwrap(),
+            newer.members
+        );
+        assert_eq!(store.index_members("000300.SH").await.unwrap().len(), 1);
+        store.close().await;
+    }
+
+    #[tokio::test]
+    async fn bad_reference_data_is_refused_and_what_was_stored_stays() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("r.db")).await.unwrap();
+        store.import_reference(&data()).await.unwrap();
+        let before = store.reference_counts().await.unwrap();
+        let mut bad = data();
+        bad.members = vec![member("600009.SH", "2024-01-02", None)];
+        bad.shares[0].total_shares = -5.0;
+        let e = store.import_reference(&bad).await.unwrap_err().to_string();
+        assert!(e.starts_with("shares[0] 600000.SH 2024-09-13"), "{e}");
+        assert_eq!(store.reference_counts().await.unwrap(), before);
+        assert_eq!(store.index_members("000905.SH").await.unwrap().len(), 2);
+        store.close().await;
+    }
+}

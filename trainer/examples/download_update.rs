@@ -108,6 +108,8 @@ fn main() {
         symbols: symbols.clone(),
         universe: None,
         limit: None,
+        reference: false,
+        index: Vec::new(),
         frequency: kxian_shared::Frequency::Daily,
         adjustment: kxian_shared::Adjustment::None,
         from: None,

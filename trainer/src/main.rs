@@ -73,6 +73,18 @@ enum Command {
 }
 
 fn download_cmd(args: &DownloadArgs) -> Result<ExitCode, CliError> {
+    if args.reference {
+        let data = download::run_reference(args)?;
+        eprintln!(
+            "reference data in {}: {} industries, {} shares rows, {} index stays, {} status periods",
+            args.out.join(download::reference::REFERENCE_FILE).display(),
+            data.industries.len(),
+            data.shares.len(),
+            data.members.len(),
+            data.status.len()
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
     let m = download::run(args)?;
     eprint!("{}", download::summary(&m, &[]));
     let failed = m

@@ -484,3 +484,131 @@ fn yahoo_daily_bars_in_shanghai_days_and_ticks() {
         assert!(String::from_utf8_lossy(&o.stderr).contains(needle));
     }
 }
+
+/// `download --reference` over the fixtures' four months (2023-11 to 2024-02).
+fn reference_run(mock: &Mock, out: &Path, extra: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_kxian-trainer"))
+        .args(["download", "--reference", "--source", "tushare", "--out"])
+        .arg(out)
+        .args([
+            "--tushare-url",
+            &mock.base,
+            "--from",
+            "2023-11-01",
+            "--to",
+            "2024-02-29",
+        ])
+        .args(["--min-interval-ms", "5", "--backoff-ms", "20"])
+        .args(extra)
+        .env("KXIAN_TUSHARE_TOKEN", "test-token")
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn reference_data_arrives_point_in_time_and_a_paged_constituent_list_loses_no_day() {
+    use kxian_shared::reference::{ReferenceData, StatusKind, membership::members_on};
+    let mock = Mock::start(BTreeMap::new());
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("ref");
+    let o = reference_run(&mock, &out, &["--index", "000905.SH,000300.SH"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let data: ReferenceData =
+        serde_json::from_slice(&std::fs::read(out.join("reference.json")).unwrap()).unwrap();
+    data.check().unwrap();
+    let d = |s: &str| s.parse::<chrono::NaiveDate>().unwrap();
+    let on = |day: &str| members_on(&data.members, "000905.SH", d(day));
+    // 600077.SH leaves with the January list, 688981.SH joins with it.
+    let dec: Vec<&str> = vec!["000001.SZ", "300750.SZ", "600000.SH", "600077.SH"];
+    let feb: Vec<&str> = vec!["000001.SZ", "300750.SZ", "600000.SH", "688981.SH"];
+    assert_eq!(
+        on("2023-12-01")
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+        dec
+    );
+    assert_eq!(
+        on("2024-02-01")
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+        feb
+    );
+    assert!(on("2023-11-29").is_empty(), "nothing before the first list");
+    // Industries from both the listed and the delisted list; the delisting ends its listing.
+    let industry = |s: &str| {
+        data.industries
+            .iter()
+            .find(|r| r.symbol == s)
+            .map(|r| r.industry.clone())
+    };
+    assert_eq!(industry("600077.SH").as_deref(), Some("全国地产"));
+    assert_eq!(industry("688981.SH").as_deref(), Some("半导体"));
+    let listed = data
+        .status
+        .iter()
+        .find(|r| r.symbol == "600077.SH" && r.kind == StatusKind::Listed)
+        .unwrap();
+    assert_eq!(listed.to, Some(d("2024-05-28")));
+    // Shares in shares (the answer's 万股 × 10,000), at each of the four month ends.
+    let pf: Vec<_> = data
+        .shares
+        .iter()
+        .filter(|r| r.symbol == "600000.SH")
+        .collect();
+    assert_eq!(pf.len(), 4);
+    assert_eq!(pf[0].total_shares, 2935216.2 * 10_000.0);
+    // ST then *ST is one ST period; the suspension's five days are one period.
+    let st: Vec<_> = data
+        .status
+        .iter()
+        .filter(|r| r.kind == StatusKind::St)
+        .collect();
+    assert_eq!(st.len(), 1);
+    assert_eq!((st[0].from, st[0].to), (d("2023-05-05"), None));
+    let susp: Vec<_> = data
+        .status
+        .iter()
+        .filter(|r| r.kind == StatusKind::Suspended && r.symbol == "600077.SH")
+        .map(|r| (r.from, r.to))
+        .collect();
+    assert_eq!(susp, [(d("2024-01-15"), Some(d("2024-01-19")))]);
+
+    // The same list cut at five rows an answer (a day has four): every day still arrives whole.
+    let paged = Mock::start(BTreeMap::from([(
+        "tushare:000905.SH".to_string(),
+        Fault::Paged(5),
+    )]));
+    let out2 = dir.path().join("ref-paged");
+    let o = reference_run(&paged, &out2, &["--index", "000905.SH"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let again: ReferenceData =
+        serde_json::from_slice(&std::fs::read(out2.join("reference.json")).unwrap()).unwrap();
+    assert_eq!(
+        again.members,
+        data.members
+            .iter()
+            .filter(|m| m.index == "000905.SH")
+            .cloned()
+            .collect::<Vec<_>>()
+    );
+    let calls = paged
+        .log()
+        .iter()
+        .filter(|x| x.0 == "tushare:000905.SH")
+        .count();
+    assert_eq!(
+        calls, 4,
+        "16 rows, one day dropped and asked again per cut page"
+    );
+
+    // Bars' source only: another source is refused as bad input.
+    let o = Command::new(env!("CARGO_BIN_EXE_kxian-trainer"))
+        .args(["download", "--reference", "--out"])
+        .arg(dir.path().join("x"))
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--source tushare"));
+}

@@ -148,9 +148,13 @@ impl Mock {
                     let mut body = vec![0u8; length];
                     let _ = reader.read_exact(&mut body);
                     let b: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+                    // Bars are asked by `ts_code`, constituent lists by `index_code`.
                     let key = format!(
                         "tushare:{}",
-                        b["params"]["ts_code"].as_str().unwrap_or_default()
+                        b["params"]["ts_code"]
+                            .as_str()
+                            .or(b["params"]["index_code"].as_str())
+                            .unwrap_or_default()
                     );
                     let n = {
                         let mut s = st.lock().unwrap();
@@ -197,6 +201,7 @@ impl Mock {
                         let same = |e: &&Value| {
                             e["match"]["api_name"] == b["api_name"]
                                 && e["match"]["params.ts_code"] == b["params"]["ts_code"]
+                                && e["match"]["params.index_code"] == b["params"]["index_code"]
                         };
                         if let Some(e) = tushare.iter().find(same) {
                             let mut v: Value =

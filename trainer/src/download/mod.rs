@@ -15,6 +15,7 @@
 
 pub mod eastmoney;
 pub mod http;
+pub mod reference;
 mod source;
 pub mod tushare;
 pub mod yahoo;
@@ -90,8 +91,17 @@ pub struct DownloadArgs {
     #[arg(long, value_parser = source_parser(), default_value = "eastmoney")]
     pub source: Source,
     /// Symbols in any spelling (600000, sh600000, 510310, 000300.SH), comma-separated.
-    #[arg(long, value_delimiter = ',', required_unless_present = "universe")]
+    #[arg(long, value_delimiter = ',', required_unless_present_any = ["universe", "reference"])]
     pub symbols: Vec<String>,
+    /// Reference data instead of bars (Tushare): industries, listing days, index members over
+    /// time, shares and PE/PB at each month's end, ST periods and suspensions, written as
+    /// `reference.json` in --out. Over --from..--to (default: the ten years up to today).
+    #[arg(long, conflicts_with_all = ["symbols", "universe"])]
+    pub reference: bool,
+    /// With --reference: the indices whose members to fetch.
+    #[arg(long, value_delimiter = ',', requires = "reference",
+          default_values_t = reference::DEFAULT_INDICES.map(String::from))]
+    pub index: Vec<String>,
     /// Instead of (or as well as) --symbols: a whole list from the source.
     #[arg(long, value_parser = universe_parser())]
     pub universe: Option<UniverseChoice>,
@@ -239,6 +249,68 @@ fn read_manifest(dir: &Path) -> Option<Manifest> {
 }
 
 /// The whole command. Returns the manifest of this folder after the run.
+/// The polite HTTP client a download's requests go through; `seed` varies its jitter.
+fn client(args: &DownloadArgs, seed: u64) -> Client {
+    let policy = Policy {
+        min_interval: Duration::from_millis(args.min_interval_ms),
+        attempts: args.attempts,
+        backoff_base: Duration::from_millis(args.backoff_ms),
+        timeout: Duration::from_secs(args.timeout_s),
+    };
+    let headers = vec![
+        (
+            "User-Agent".to_string(),
+            "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0 Safari/537.36".to_string(),
+        ),
+        ("Referer".to_string(), "https://quote.eastmoney.com/".to_string()),
+    ];
+    Client::new(policy, 0x5EED ^ seed, headers)
+}
+
+/// `--reference`: Tushare's reference data into `--out/reference.json`; what it holds, counted.
+pub fn run_reference(
+    args: &DownloadArgs,
+) -> Result<kxian_shared::reference::ReferenceData, DownloadError> {
+    if args.source != Source::Tushare {
+        return Err(DownloadError::Args(format!(
+            "--reference: reference data comes from Tushare Pro (--source tushare), not {}",
+            args.source.as_str()
+        )));
+    }
+    if args
+        .tushare_token
+        .as_ref()
+        .is_none_or(|t| t.expose().is_empty())
+    {
+        return Err(DownloadError::Args(
+            "--source tushare needs your token: --tushare-token or KXIAN_TUSHARE_TOKEN".into(),
+        ));
+    }
+    let mut indices = Vec::new();
+    for i in &args.index {
+        let sym = i
+            .parse::<Symbol>()
+            .map_err(|e| DownloadError::Args(format!("--index `{i}`: {e}")))?;
+        if sym.kind() != kxian_shared::InstrumentKind::Index {
+            return Err(DownloadError::Args(format!(
+                "--index `{i}`: {sym} is not an index"
+            )));
+        }
+        indices.push(sym.to_string());
+    }
+    std::fs::create_dir_all(&args.out).map_err(io(&args.out))?;
+    let data = reference::run(args, &indices)?;
+    let path = args.out.join(reference::REFERENCE_FILE);
+    let tmp = path.with_extension("json.tmp");
+    std::fs::write(
+        &tmp,
+        serde_json::to_vec_pretty(&data).expect("serialisable"),
+    )
+    .map_err(io(&tmp))?;
+    std::fs::rename(&tmp, &path).map_err(io(&path))?;
+    Ok(data)
+}
+
 pub fn run(args: &DownloadArgs) -> Result<Manifest, DownloadError> {
     match args.source {
         Source::Tushare
@@ -285,22 +357,9 @@ pub fn run(args: &DownloadArgs) -> Result<Manifest, DownloadError> {
         }
     }
     std::fs::create_dir_all(&args.out).map_err(io(&args.out))?;
-    let policy = Policy {
-        min_interval: Duration::from_millis(args.min_interval_ms),
-        attempts: args.attempts,
-        backoff_base: Duration::from_millis(args.backoff_ms),
-        timeout: Duration::from_secs(args.timeout_s),
-    };
-    let headers = vec![
-        (
-            "User-Agent".to_string(),
-            "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0 Safari/537.36".to_string(),
-        ),
-        ("Referer".to_string(), "https://quote.eastmoney.com/".to_string()),
-    ];
     let mut lists = eastmoney::EastmoneySource {
         args,
-        client: Client::new(policy, 0x5EED ^ symbols.len() as u64, headers),
+        client: client(args, symbols.len() as u64),
     };
     if let Some(u) = args.universe {
         for s in lists.list(u, args.limit.map(|n| n as usize))? {

@@ -88,7 +88,7 @@ pub fn parse(text: &str) -> Result<Answer, String> {
     })
 }
 
-fn column(fields: &[String], name: &str) -> Result<usize, String> {
+pub(crate) fn column(fields: &[String], name: &str) -> Result<usize, String> {
     fields
         .iter()
         .position(|f| f == name)
@@ -223,30 +223,49 @@ impl TushareSource<'_> {
         }))
     }
 
-    /// Every row of `api` for `symbol` from `beg` to `--to`. An answer holds at most the
-    /// API's row cap (6,000 for `daily`), newest first, and says `has_more` when it was cut:
-    /// the next call asks for the days before the oldest row it got, until an answer is whole.
+    /// Every row of `api` for `symbol` from `beg` to `--to` (see [`Self::pages`]).
     fn all_rows(
         &mut self,
         api: &str,
         symbol: &Symbol,
         beg: Option<NaiveDate>,
     ) -> Result<Result<Rows, FetchError>, DownloadError> {
-        let a = self.args;
-        let token = a
+        let token = self.token();
+        let ask = |end: Option<NaiveDate>| body(api, &token, symbol, beg, end);
+        self.pages(api, ask, "trade_date", beg, false)
+    }
+
+    pub(crate) fn token(&self) -> String {
+        self.args
             .tushare_token
             .as_ref()
-            .map_or(String::new(), |t| t.expose().to_string());
+            .map_or(String::new(), |t| t.expose().to_string())
+    }
+
+    /// Every row `ask(end)` answers, from `beg` to `--to`. An answer holds at most the API's row
+    /// cap (6,000 for `daily`), newest first, and says `has_more` when it was cut: the next call
+    /// asks for the days before the oldest `date_field` it got, until an answer is whole. Where
+    /// one day has many rows (`shared_days`: a constituent list, a whole market's day), the cut
+    /// may fall inside a day, so the oldest day is dropped and asked for again.
+    pub(crate) fn pages(
+        &mut self,
+        api: &str,
+        ask: impl Fn(Option<NaiveDate>) -> serde_json::Value,
+        date_field: &str,
+        beg: Option<NaiveDate>,
+        shared_days: bool,
+    ) -> Result<Result<Rows, FetchError>, DownloadError> {
+        let a = self.args;
         let as_error = |msg: String| answer_error(a, msg);
         let mut end = a.to;
         let mut fields: Vec<String> = Vec::new();
         let mut all: Vec<Vec<serde_json::Value>> = Vec::new();
         for _ in 0..MAX_PAGES {
-            let answer = match self.call(&body(api, &token, symbol, beg, end))? {
+            let answer = match self.call(&ask(end))? {
                 Ok(x) => x,
                 Err(e) => return Ok(Err(e)),
             };
-            let (f, items, has_more) = match answer {
+            let (f, mut items, has_more) = match answer {
                 Answer::Rows {
                     fields,
                     items,
@@ -260,22 +279,41 @@ impl TushareSource<'_> {
                 }
                 _ => return Ok(Err(as_error(format!("{api}: unexpected answer")))),
             };
+            if items.is_empty() && !has_more {
+                if all.is_empty() {
+                    fields = f;
+                }
+                return Ok(Ok((fields, all)));
+            }
             if !all.is_empty() && f != fields {
                 return Ok(Err(as_error(format!(
                     "{api}: the columns changed between pages ({fields:?}, then {f:?})"
                 ))));
             }
-            let oldest = match oldest_day(&f, &items) {
+            let oldest = match oldest_day(&f, &items, date_field) {
                 Ok(d) => d,
                 Err(e) => return Ok(Err(as_error(format!("{api}: {e}")))),
             };
+            let cut = oldest.filter(|_| has_more);
+            let next = match cut {
+                Some(oldest) if shared_days => {
+                    let at = column(&f, date_field).expect("checked by oldest_day");
+                    let day = oldest.format("%Y%m%d").to_string();
+                    items.retain(|r| r.get(at).and_then(|x| x.as_str()) != Some(day.as_str()));
+                    if items.is_empty() {
+                        return Ok(Err(as_error(format!(
+                            "{api}: one day ({oldest}) has more rows than an answer holds"
+                        ))));
+                    }
+                    Some(oldest)
+                }
+                Some(oldest) => oldest.pred_opt(),
+                None => None,
+            };
             fields = f;
             all.extend(items);
-            let Some(oldest) = oldest.filter(|_| has_more) else {
-                return Ok(Ok((fields, all)));
-            };
-            // The row cap cut this answer: ask again for what lies before its oldest day.
-            match oldest.pred_opt() {
+            // The row cap cut this answer: ask again for what lies before what was kept.
+            match next {
                 Some(before) if beg.is_none_or(|b| before >= b) => end = Some(before),
                 _ => return Ok(Ok((fields, all))),
             }
@@ -296,24 +334,25 @@ fn answer_error(args: &DownloadArgs, message: String) -> FetchError {
 }
 
 /// An answer's column names and rows.
-type Rows = (Vec<String>, Vec<Vec<serde_json::Value>>);
+pub(crate) type Rows = (Vec<String>, Vec<Vec<serde_json::Value>>);
 
 /// More pages than any real history needs (6,000 daily rows a page is 24 years).
 const MAX_PAGES: usize = 200;
 
-/// The oldest `trade_date` among the rows (`None` for no rows).
+/// The oldest `date_field` among the rows (`None` for no rows).
 fn oldest_day(
     fields: &[String],
     items: &[Vec<serde_json::Value>],
+    date_field: &str,
 ) -> Result<Option<NaiveDate>, String> {
-    let d = column(fields, "trade_date")?;
+    let d = column(fields, date_field)?;
     let mut oldest: Option<NaiveDate> = None;
     for row in items {
         let Some(day) = row.get(d).and_then(|x| x.as_str()) else {
             continue;
         };
-        let day =
-            NaiveDate::parse_from_str(day, "%Y%m%d").map_err(|_| format!("trade_date `{day}`"))?;
+        let day = NaiveDate::parse_from_str(day, "%Y%m%d")
+            .map_err(|_| format!("{date_field} `{day}`"))?;
         oldest = Some(oldest.map_or(day, |o| o.min(day)));
     }
     Ok(oldest)

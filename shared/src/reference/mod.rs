@@ -1,0 +1,300 @@
+//! Reference data, point in time: what was true of a stock on a day besides its bars. Each
+//! record carries the days it held (`from`, and `to` unless it still holds) so a backtest asks
+//! "on 2023-12-01" and gets that day's answer, never today's.
+//!
+//! - [`IndustryRecord`]: the industry a source classifies a stock in, mapped to seed 003's 11
+//!   sectors by the table in [`sectors`].
+//! - [`SharesRecord`]: total and float shares on a day (market cap and float cap follow from a
+//!   close), with PE and PB where the source has them.
+//! - [`MemberRecord`]: a stock's stay in an index ([`membership`] builds them from the dated
+//!   constituent lists sources publish).
+//! - [`StatusRecord`]: listing, ST / *ST periods and suspensions.
+//!
+//! [`ReferenceData::check`] refuses what cannot be true, naming the record: an industry the
+//! sector table does not know, ranges that overlap, negative shares, a member list dated before
+//! its index existed.
+
+pub mod membership;
+pub mod sectors;
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+pub use sectors::Sector;
+
+/// What `kxian-trainer download --reference` writes (`reference.json`) and the store imports.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ReferenceData {
+    /// Which source gave it (`tushare`, `eastmoney`, …), kept beside every record in the store.
+    pub source: String,
+    pub industries: Vec<IndustryRecord>,
+    pub shares: Vec<SharesRecord>,
+    pub members: Vec<MemberRecord>,
+    pub status: Vec<StatusRecord>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IndustryRecord {
+    pub symbol: String,
+    /// The source's industry, a name (`银行`) or a Shenwan code (`801780`).
+    pub industry: String,
+    pub from: NaiveDate,
+    #[serde(default)]
+    pub to: Option<NaiveDate>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SharesRecord {
+    pub symbol: String,
+    pub date: NaiveDate,
+    /// Shares, not the 万股 some sources count in.
+    pub total_shares: f64,
+    pub float_shares: f64,
+    #[serde(default)]
+    pub pe: Option<f64>,
+    #[serde(default)]
+    pub pb: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MemberRecord {
+    /// The index, canonical (`000905.SH`).
+    pub index: String,
+    pub symbol: String,
+    pub from: NaiveDate,
+    #[serde(default)]
+    pub to: Option<NaiveDate>,
+    /// Its weight in the list it joined with, in percent, where the source gives one.
+    #[serde(default)]
+    pub weight: Option<f64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StatusKind {
+    /// Listed: from the listing day to the delisting day (open while it trades).
+    Listed,
+    /// ST or *ST: the 5 % price limit on the main board, and no buying in most strategies.
+    St,
+    /// Suspended: no trading on these days.
+    Suspended,
+}
+
+impl StatusKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StatusKind::Listed => "listed",
+            StatusKind::St => "st",
+            StatusKind::Suspended => "suspended",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<StatusKind> {
+        [StatusKind::Listed, StatusKind::St, StatusKind::Suspended]
+            .into_iter()
+            .find(|k| k.as_str() == s)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StatusRecord {
+    pub symbol: String,
+    pub kind: StatusKind,
+    pub from: NaiveDate,
+    #[serde(default)]
+    pub to: Option<NaiveDate>,
+    /// What the source said (`*ST`, `停牌`, a reason), for the reader.
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+/// A record that cannot be true, named: `members[3] 000905.SH 600001.SH 2023-01-03..: …`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{record}: {problem}")]
+pub struct RefError {
+    pub record: String,
+    pub problem: String,
+}
+
+fn span(from: NaiveDate, to: Option<NaiveDate>) -> String {
+    match to {
+        Some(t) => format!("{from}..{t}"),
+        None => format!("{from}.."),
+    }
+}
+
+impl IndustryRecord {
+    fn name(&self, i: usize) -> String {
+        format!(
+            "industries[{i}] {} {} {}",
+            self.symbol,
+            self.industry,
+            span(self.from, self.to)
+        )
+    }
+}
+
+impl MemberRecord {
+    fn name(&self, i: usize) -> String {
+        format!(
+            "members[{i}] {} {} {}",
+            self.index,
+            self.symbol,
+            span(self.from, self.to)
+        )
+    }
+
+    /// Whether the stock was in the index on `day`.
+    pub fn holds_on(&self, day: NaiveDate) -> bool {
+        self.from <= day && self.to.is_none_or(|t| day <= t)
+    }
+}
+
+impl StatusRecord {
+    fn name(&self, i: usize) -> String {
+        format!(
+            "status[{i}] {} {} {}",
+            self.symbol,
+            self.kind.as_str(),
+            span(self.from, self.to)
+        )
+    }
+
+    pub fn holds_on(&self, day: NaiveDate) -> bool {
+        self.from <= day && self.to.is_none_or(|t| day <= t)
+    }
+}
+
+/// The first day an index has constituents: its base day. A member list dated earlier cannot be
+/// real. Indices not listed here are not checked.
+pub fn index_base_day(index: &str) -> Option<NaiveDate> {
+    let d = |y, m, d| NaiveDate::from_ymd_opt(y, m, d);
+    match index {
+        "000016.SH" => d(2003, 12, 31), // SSE 50
+        "000300.SH" | "399300.SZ" => d(2004, 12, 31),
+        "000905.SH" => d(2004, 12, 31), // CSI 500
+        "000852.SH" => d(2004, 12, 31), // CSI 1000
+        "000688.SH" => d(2019, 12, 31), // STAR 50
+        "399006.SZ" => d(2010, 5, 31),  // ChiNext
+        _ => None,
+    }
+}
+
+impl ReferenceData {
+    /// Everything that cannot be true, as the first error found, naming the record.
+    pub fn check(&self) -> Result<(), RefError> {
+        let bad = |record: String, problem: String| Err(RefError { record, problem });
+        let mut by_symbol: Vec<(&str, NaiveDate, Option<NaiveDate>, String)> = Vec::new();
+        for (i, r) in self.industries.iter().enumerate() {
+            if sectors::sector_of(&r.industry).is_none() {
+                return bad(
+                    r.name(i),
+                    format!(
+                        "unknown industry code `{}`: add it to the sector table (shared/src/reference/sectors.csv)",
+                        r.industry
+                    ),
+                );
+            }
+            if let Err(p) = ordered(r.from, r.to) {
+                return bad(r.name(i), p);
+            }
+            by_symbol.push((&r.symbol, r.from, r.to, r.name(i)));
+        }
+        no_overlap(by_symbol)?;
+
+        for (i, r) in self.shares.iter().enumerate() {
+            let name = || format!("shares[{i}] {} {}", r.symbol, r.date);
+            for (what, v) in [
+                ("total_shares", r.total_shares),
+                ("float_shares", r.float_shares),
+            ] {
+                if !v.is_finite() || v < 0.0 {
+                    return bad(name(), format!("{what} is {v}; shares cannot be negative"));
+                }
+            }
+            if r.float_shares > r.total_shares * (1.0 + 1e-9) {
+                return bad(
+                    name(),
+                    format!(
+                        "float_shares {} exceed total_shares {}",
+                        r.float_shares, r.total_shares
+                    ),
+                );
+            }
+        }
+
+        let mut by_member = Vec::new();
+        for (i, r) in self.members.iter().enumerate() {
+            if let Err(p) = ordered(r.from, r.to) {
+                return bad(r.name(i), p);
+            }
+            if let Some(base) = index_base_day(&r.index).filter(|b| r.from < *b) {
+                return bad(
+                    r.name(i),
+                    format!(
+                        "{} did not exist on {} (its base day is {base})",
+                        r.index, r.from
+                    ),
+                );
+            }
+            by_member.push((format!("{} {}", r.index, r.symbol), r.from, r.to, r.name(i)));
+        }
+        no_overlap(
+            by_member
+                .iter()
+                .map(|(k, f, t, n)| (k.as_str(), *f, *t, n.clone()))
+                .collect(),
+        )?;
+
+        let mut by_status = Vec::new();
+        for (i, r) in self.status.iter().enumerate() {
+            if let Err(p) = ordered(r.from, r.to) {
+                return bad(r.name(i), p);
+            }
+            by_status.push((
+                format!("{} {}", r.symbol, r.kind.as_str()),
+                r.from,
+                r.to,
+                r.name(i),
+            ));
+        }
+        no_overlap(
+            by_status
+                .iter()
+                .map(|(k, f, t, n)| (k.as_str(), *f, *t, n.clone()))
+                .collect(),
+        )
+    }
+}
+
+fn ordered(from: NaiveDate, to: Option<NaiveDate>) -> Result<(), String> {
+    match to {
+        Some(t) if t < from => Err(format!("ends ({t}) before it starts ({from})")),
+        _ => Ok(()),
+    }
+}
+
+/// Ranges of one key that overlap, named both.
+fn no_overlap(
+    mut ranges: Vec<(&str, NaiveDate, Option<NaiveDate>, String)>,
+) -> Result<(), RefError> {
+    ranges.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+    for w in ranges.windows(2) {
+        let (a, b) = (&w[0], &w[1]);
+        if a.0 == b.0 && a.2.is_none_or(|end| b.1 <= end) {
+            return Err(RefError {
+                record: b.3.clone(),
+                problem: format!("overlaps {}", a.3),
+            });
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,250 @@
+//! Reference data (industries, shares, index members, status) in the store: checked whole before
+//! anything is written, then written in one transaction, so a bad file or a failed write leaves
+//! what was stored as it was.
+
+use super::{Store, StoreError};
+use chrono::NaiveDate;
+use kxian_shared::reference::{
+    IndustryRecord, MemberRecord, ReferenceData, SharesRecord, StatusKind, StatusRecord, sectors,
+};
+use sqlx::{QueryBuilder, Sqlite};
+use std::collections::BTreeSet;
+
+/// What an import wrote, by kind.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct ReferenceCounts {
+    pub industries: usize,
+    pub shares: usize,
+    pub members: usize,
+    pub status: usize,
+}
+
+/// Rows per INSERT: well under SQLite's bound-variable limit with seven columns.
+const CHUNK: usize = 500;
+
+fn day(s: &str) -> Result<NaiveDate, StoreError> {
+    s.parse()
+        .map_err(|_| StoreError::Corrupt(format!("reference day `{s}`")))
+}
+
+fn opt_day(s: Option<String>) -> Result<Option<NaiveDate>, StoreError> {
+    s.as_deref().map(day).transpose()
+}
+
+impl Store {
+    /// Imports reference data. What it covers replaces what was stored: an index's whole
+    /// membership history, a symbol's industries, a symbol's periods of each status kind; shares
+    /// rows replace the rows of the same symbol and day. Everything else stays.
+    pub async fn import_reference(
+        &self,
+        data: &ReferenceData,
+    ) -> Result<ReferenceCounts, StoreError> {
+        data.check()?;
+        let source = if data.source.is_empty() {
+            "import"
+        } else {
+            data.source.as_str()
+        };
+        let mut tx = self.write_tx().await?;
+
+        let indices: BTreeSet<&str> = data.members.iter().map(|m| m.index.as_str()).collect();
+        for index in indices {
+            sqlx::query("DELETE FROM ref_members WHERE index_code = ?")
+                .bind(index)
+                .execute(&mut *tx)
+                .await?;
+        }
+        for chunk in data.members.chunks(CHUNK) {
+            let mut q = QueryBuilder::<Sqlite>::new(
+                "INSERT INTO ref_members (index_code, symbol, valid_from, valid_to, weight, source) ",
+            );
+            q.push_values(chunk, |mut b, m| {
+                b.push_bind(&m.index)
+                    .push_bind(&m.symbol)
+                    .push_bind(m.from.to_string())
+                    .push_bind(m.to.map(|d| d.to_string()))
+                    .push_bind(m.weight)
+                    .push_bind(source);
+            });
+            q.build().execute(&mut *tx).await?;
+        }
+
+        let symbols: BTreeSet<&str> = data.industries.iter().map(|r| r.symbol.as_str()).collect();
+        for s in symbols {
+            sqlx::query("DELETE FROM ref_industries WHERE symbol = ?")
+                .bind(s)
+                .execute(&mut *tx)
+                .await?;
+        }
+        for chunk in data.industries.chunks(CHUNK) {
+            let mut q = QueryBuilder::<Sqlite>::new(
+                "INSERT INTO ref_industries (symbol, industry, sector, valid_from, valid_to, source) ",
+            );
+            q.push_values(chunk, |mut b, r| {
+                let sector = sectors::sector_of(&r.industry).expect("checked above");
+                b.push_bind(&r.symbol)
+                    .push_bind(&r.industry)
+                    .push_bind(sector.as_str())
+                    .push_bind(r.from.to_string())
+                    .push_bind(r.to.map(|d| d.to_string()))
+                    .push_bind(source);
+            });
+            q.build().execute(&mut *tx).await?;
+        }
+
+        let kinds: BTreeSet<(&str, StatusKind)> = data
+            .status
+            .iter()
+            .map(|r| (r.symbol.as_str(), r.kind))
+            .collect();
+        for (s, k) in kinds {
+            sqlx::query("DELETE FROM ref_status WHERE symbol = ? AND kind = ?")
+                .bind(s)
+                .bind(k.as_str())
+                .execute(&mut *tx)
+                .await?;
+        }
+        for chunk in data.status.chunks(CHUNK) {
+            let mut q = QueryBuilder::<Sqlite>::new(
+                "INSERT INTO ref_status (symbol, kind, valid_from, valid_to, note, source) ",
+            );
+            q.push_values(chunk, |mut b, r| {
+                b.push_bind(&r.symbol)
+                    .push_bind(r.kind.as_str())
+                    .push_bind(r.from.to_string())
+                    .push_bind(r.to.map(|d| d.to_string()))
+                    .push_bind(&r.note)
+                    .push_bind(source);
+            });
+            q.build().execute(&mut *tx).await?;
+        }
+
+        for chunk in data.shares.chunks(CHUNK) {
+            let mut q = QueryBuilder::<Sqlite>::new(
+                "INSERT OR REPLACE INTO ref_shares (symbol, date, total_shares, float_shares, pe, pb, source) ",
+            );
+            q.push_values(chunk, |mut b, r| {
+                b.push_bind(&r.symbol)
+                    .push_bind(r.date.to_string())
+                    .push_bind(r.total_shares)
+                    .push_bind(r.float_shares)
+                    .push_bind(r.pe)
+                    .push_bind(r.pb)
+                    .push_bind(source);
+            });
+            q.build().execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(ReferenceCounts {
+            industries: data.industries.len(),
+            shares: data.shares.len(),
+            members: data.members.len(),
+            status: data.status.len(),
+        })
+    }
+
+    /// Every stored stay in `index`, by symbol and day.
+    pub async fn index_members(&self, index: &str) -> Result<Vec<MemberRecord>, StoreError> {
+        type Row = (String, String, String, Option<String>, Option<f64>);
+        let rows: Vec<Row> = sqlx::query_as(
+            "SELECT index_code, symbol, valid_from, valid_to, weight FROM ref_members
+             WHERE index_code = ? ORDER BY symbol, valid_from",
+        )
+        .bind(index)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter()
+            .map(|(index, symbol, from, to, weight)| {
+                Ok(MemberRecord {
+                    index,
+                    symbol,
+                    from: day(&from)?,
+                    to: opt_day(to)?,
+                    weight,
+                })
+            })
+            .collect()
+    }
+
+    /// The stored industries, shares and status of `symbols` (members are asked by index).
+    pub async fn reference_of(&self, symbols: &[String]) -> Result<ReferenceData, StoreError> {
+        let mut out = ReferenceData {
+            source: "store".into(),
+            ..ReferenceData::default()
+        };
+        for s in symbols {
+            let rows: Vec<(String, String, Option<String>)> = sqlx::query_as(
+                "SELECT industry, valid_from, valid_to FROM ref_industries WHERE symbol = ?
+                 ORDER BY valid_from",
+            )
+            .bind(s)
+            .fetch_all(&self.pool)
+            .await?;
+            for (industry, from, to) in rows {
+                out.industries.push(IndustryRecord {
+                    symbol: s.clone(),
+                    industry,
+                    from: day(&from)?,
+                    to: opt_day(to)?,
+                });
+            }
+            type Shares = (String, f64, f64, Option<f64>, Option<f64>);
+            let rows: Vec<Shares> = sqlx::query_as(
+                "SELECT date, total_shares, float_shares, pe, pb FROM ref_shares WHERE symbol = ?
+                 ORDER BY date",
+            )
+            .bind(s)
+            .fetch_all(&self.pool)
+            .await?;
+            for (date, total_shares, float_shares, pe, pb) in rows {
+                out.shares.push(SharesRecord {
+                    symbol: s.clone(),
+                    date: day(&date)?,
+                    total_shares,
+                    float_shares,
+                    pe,
+                    pb,
+                });
+            }
+            type Status = (String, String, Option<String>, Option<String>);
+            let rows: Vec<Status> = sqlx::query_as(
+                "SELECT kind, valid_from, valid_to, note FROM ref_status WHERE symbol = ?
+                 ORDER BY kind, valid_from",
+            )
+            .bind(s)
+            .fetch_all(&self.pool)
+            .await?;
+            for (kind, from, to, note) in rows {
+                let kind = StatusKind::parse(&kind)
+                    .ok_or_else(|| StoreError::Corrupt(format!("status kind `{kind}`")))?;
+                out.status.push(StatusRecord {
+                    symbol: s.clone(),
+                    kind,
+                    from: day(&from)?,
+                    to: opt_day(to)?,
+                    note,
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    /// How many records of each kind the store holds.
+    pub async fn reference_counts(&self) -> Result<ReferenceCounts, StoreError> {
+        let n = |table: &'static str| {
+            let pool = self.pool.clone();
+            async move {
+                let n: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table}"))
+                    .fetch_one(&pool)
+                    .await?;
+                Ok::<usize, StoreError>(n.max(0) as usize)
+            }
+        };
+        Ok(ReferenceCounts {
+            industries: n("ref_industries").await?,
+            shares: n("ref_shares").await?,
+            members: n("ref_members").await?,
+            status: n("ref_status").await?,
+        })
+    }
+}
