@@ -237,3 +237,37 @@ impl ReadOnlyStore {
         self.pool.close().await;
     }
 }
+
+impl ReadOnlyStore {
+    /// Whether the store has the reference tables (a store from before them has none).
+    async fn has_reference(&self) -> Result<bool, StoreError> {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'ref_members'",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(n > 0)
+    }
+
+    /// Every stored stay in `index` (none in a store without reference data).
+    pub async fn index_members(
+        &self,
+        index: &str,
+    ) -> Result<Vec<kxian_shared::reference::MemberRecord>, StoreError> {
+        if !self.has_reference().await? {
+            return Ok(Vec::new());
+        }
+        crate::reference::index_members(&self.pool, index).await
+    }
+
+    /// The stored industries, shares and status of `symbols`.
+    pub async fn reference_of(
+        &self,
+        symbols: &[String],
+    ) -> Result<kxian_shared::reference::ReferenceData, StoreError> {
+        if !self.has_reference().await? {
+            return Ok(kxian_shared::reference::ReferenceData::default());
+        }
+        crate::reference::reference_of(&self.pool, symbols).await
+    }
+}

@@ -7,7 +7,7 @@ use chrono::NaiveDate;
 use kxian_shared::reference::{
     IndustryRecord, MemberRecord, ReferenceData, SharesRecord, StatusKind, StatusRecord, sectors,
 };
-use sqlx::{QueryBuilder, Sqlite};
+use sqlx::{QueryBuilder, Sqlite, SqlitePool};
 use std::collections::BTreeSet;
 
 /// What an import wrote, by kind.
@@ -145,88 +145,12 @@ impl Store {
 
     /// Every stored stay in `index`, by symbol and day.
     pub async fn index_members(&self, index: &str) -> Result<Vec<MemberRecord>, StoreError> {
-        type Row = (String, String, String, Option<String>, Option<f64>);
-        let rows: Vec<Row> = sqlx::query_as(
-            "SELECT index_code, symbol, valid_from, valid_to, weight FROM ref_members
-             WHERE index_code = ? ORDER BY symbol, valid_from",
-        )
-        .bind(index)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.into_iter()
-            .map(|(index, symbol, from, to, weight)| {
-                Ok(MemberRecord {
-                    index,
-                    symbol,
-                    from: day(&from)?,
-                    to: opt_day(to)?,
-                    weight,
-                })
-            })
-            .collect()
+        index_members(&self.pool, index).await
     }
 
     /// The stored industries, shares and status of `symbols` (members are asked by index).
     pub async fn reference_of(&self, symbols: &[String]) -> Result<ReferenceData, StoreError> {
-        let mut out = ReferenceData {
-            source: "store".into(),
-            ..ReferenceData::default()
-        };
-        for s in symbols {
-            let rows: Vec<(String, String, Option<String>)> = sqlx::query_as(
-                "SELECT industry, valid_from, valid_to FROM ref_industries WHERE symbol = ?
-                 ORDER BY valid_from",
-            )
-            .bind(s)
-            .fetch_all(&self.pool)
-            .await?;
-            for (industry, from, to) in rows {
-                out.industries.push(IndustryRecord {
-                    symbol: s.clone(),
-                    industry,
-                    from: day(&from)?,
-                    to: opt_day(to)?,
-                });
-            }
-            type Shares = (String, f64, f64, Option<f64>, Option<f64>);
-            let rows: Vec<Shares> = sqlx::query_as(
-                "SELECT date, total_shares, float_shares, pe, pb FROM ref_shares WHERE symbol = ?
-                 ORDER BY date",
-            )
-            .bind(s)
-            .fetch_all(&self.pool)
-            .await?;
-            for (date, total_shares, float_shares, pe, pb) in rows {
-                out.shares.push(SharesRecord {
-                    symbol: s.clone(),
-                    date: day(&date)?,
-                    total_shares,
-                    float_shares,
-                    pe,
-                    pb,
-                });
-            }
-            type Status = (String, String, Option<String>, Option<String>);
-            let rows: Vec<Status> = sqlx::query_as(
-                "SELECT kind, valid_from, valid_to, note FROM ref_status WHERE symbol = ?
-                 ORDER BY kind, valid_from",
-            )
-            .bind(s)
-            .fetch_all(&self.pool)
-            .await?;
-            for (kind, from, to, note) in rows {
-                let kind = StatusKind::parse(&kind)
-                    .ok_or_else(|| StoreError::Corrupt(format!("status kind `{kind}`")))?;
-                out.status.push(StatusRecord {
-                    symbol: s.clone(),
-                    kind,
-                    from: day(&from)?,
-                    to: opt_day(to)?,
-                    note,
-                });
-            }
-        }
-        Ok(out)
+        reference_of(&self.pool, symbols).await
     }
 
     /// How many records of each kind the store holds.
@@ -247,4 +171,96 @@ impl Store {
             status: n("ref_status").await?,
         })
     }
+}
+
+/// Every stored stay in `index`, by symbol and day.
+pub(crate) async fn index_members(
+    pool: &SqlitePool,
+    index: &str,
+) -> Result<Vec<MemberRecord>, StoreError> {
+    type Row = (String, String, String, Option<String>, Option<f64>);
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT index_code, symbol, valid_from, valid_to, weight FROM ref_members
+         WHERE index_code = ? ORDER BY symbol, valid_from",
+    )
+    .bind(index)
+    .fetch_all(pool)
+    .await?;
+    rows.into_iter()
+        .map(|(index, symbol, from, to, weight)| {
+            Ok(MemberRecord {
+                index,
+                symbol,
+                from: day(&from)?,
+                to: opt_day(to)?,
+                weight,
+            })
+        })
+        .collect()
+}
+
+/// The stored industries, shares and status of `symbols` (members are asked by index).
+pub(crate) async fn reference_of(
+    pool: &SqlitePool,
+    symbols: &[String],
+) -> Result<ReferenceData, StoreError> {
+    let mut out = ReferenceData {
+        source: "store".into(),
+        ..ReferenceData::default()
+    };
+    for s in symbols {
+        let rows: Vec<(String, String, Option<String>)> = sqlx::query_as(
+            "SELECT industry, valid_from, valid_to FROM ref_industries WHERE symbol = ?
+             ORDER BY valid_from",
+        )
+        .bind(s)
+        .fetch_all(pool)
+        .await?;
+        for (industry, from, to) in rows {
+            out.industries.push(IndustryRecord {
+                symbol: s.clone(),
+                industry,
+                from: day(&from)?,
+                to: opt_day(to)?,
+            });
+        }
+        type Shares = (String, f64, f64, Option<f64>, Option<f64>);
+        let rows: Vec<Shares> = sqlx::query_as(
+            "SELECT date, total_shares, float_shares, pe, pb FROM ref_shares WHERE symbol = ?
+             ORDER BY date",
+        )
+        .bind(s)
+        .fetch_all(pool)
+        .await?;
+        for (date, total_shares, float_shares, pe, pb) in rows {
+            out.shares.push(SharesRecord {
+                symbol: s.clone(),
+                date: day(&date)?,
+                total_shares,
+                float_shares,
+                pe,
+                pb,
+            });
+        }
+        type Status = (String, String, Option<String>, Option<String>);
+        let rows: Vec<Status> = sqlx::query_as(
+            "SELECT kind, valid_from, valid_to, note FROM ref_status WHERE symbol = ?
+             ORDER BY kind, valid_from",
+        )
+        .bind(s)
+        .fetch_all(pool)
+        .await?;
+        for (kind, from, to, note) in rows {
+            let kind = StatusKind::parse(&kind)
+                .ok_or_else(|| StoreError::Corrupt(format!("status kind `{kind}`")))?;
+            out.status.push(StatusRecord {
+                symbol: s.clone(),
+                kind,
+                from: day(&from)?,
+                to: opt_day(to)?,
+                note,
+            });
+        }
+    }
+    Ok(out)
 }

@@ -22,12 +22,13 @@
 //! stop_loss = 0.08
 //! ```
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use kxian_shared::api::ImportOptions;
 use kxian_shared::backtest::benchmarks::Benchmark;
 use kxian_shared::backtest::config::{self, BacktestConfig, StrategyConfig, UniverseConfig};
-use kxian_shared::backtest::engine::{BacktestResult, Universe};
+use kxian_shared::backtest::engine::{BacktestResult, PointInTime, Stays, Universe};
 use kxian_shared::backtest::signals::Signals;
 use kxian_shared::backtest::walk_forward::WalkForwardResult;
 use kxian_shared::jobs::{JobEvent, StageName, StagePlan, StageSummary};
@@ -163,9 +164,16 @@ pub fn load_universe_as(
         universe.insert(s.symbol, u.trim(s.bars));
     }
     if let Some(db) = &u.store {
+        let members = match &u.index {
+            Some(index) => Some(index_universe(u, index, &resolve(base, db))?),
+            None => None,
+        };
         let sel = StoreSelection {
             store: Some(resolve(base, db)),
-            symbols: u.symbols.clone(),
+            symbols: match &members {
+                Some(m) => m.keys().cloned().collect(),
+                None => u.symbols.clone(),
+            },
             board: u.board.clone(),
             frequency: u.frequency.unwrap_or(Frequency::Daily),
             adjustment: u.adjustment.unwrap_or(Adjustment::None),
@@ -178,6 +186,51 @@ pub fn load_universe_as(
                 universe.insert(sym, u.trim(bars));
             }
         }
+        if let Some(m) = &members {
+            let missing: Vec<&String> = m
+                .keys()
+                .filter(|s| {
+                    s.parse::<Symbol>()
+                        .map_or(true, |s| !universe.series().contains_key(&s))
+                })
+                .collect();
+            if !missing.is_empty() {
+                // A member without bars cannot be bought: say so rather than quietly shrinking
+                // the index towards its survivors.
+                tracing::warn!(
+                    "{} of {} members of {} have no bars in the store (first: {}); download them",
+                    missing.len(),
+                    m.len(),
+                    u.index.as_deref().unwrap_or_default(),
+                    missing
+                        .iter()
+                        .take(5)
+                        .map(|s| s.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                );
+            }
+        }
+        let names: Vec<String> = universe.symbols().map(|s| s.to_string()).collect();
+        let reference = store::reference_of(&resolve(base, db), &names)?;
+        let mut dated = PointInTime {
+            members: members.filter(|_| u.at.is_none()).map(|m| {
+                m.into_iter()
+                    .filter_map(|(s, stays)| Some((s.parse::<Symbol>().ok()?, stays)))
+                    .collect()
+            }),
+            ..PointInTime::default()
+        };
+        for r in &reference.shares {
+            if let Ok(sym) = r.symbol.parse::<Symbol>() {
+                dated
+                    .float_shares
+                    .entry(sym)
+                    .or_default()
+                    .push((r.date, r.float_shares));
+            }
+        }
+        universe.set_point_in_time(dated);
         let (index, named) = u.benchmark_symbol();
         let sel = StoreSelection {
             symbols: vec![index],
@@ -204,6 +257,105 @@ pub fn load_universe_as(
         });
     }
     Ok(universe)
+}
+
+/// The names of a point-in-time universe and, for each, its stays in `index` from the store:
+/// with `at`, that day's members; else every member at some time in `from`..`to`.
+fn index_universe(
+    u: &UniverseConfig,
+    index: &str,
+    db: &Path,
+) -> Result<BTreeMap<String, Stays>, BacktestError> {
+    let index = index
+        .parse::<Symbol>()
+        .map(|s| s.to_string())
+        .unwrap_or_else(|_| index.to_string());
+    let stays = store::index_members(db, &index)?;
+    let refuse = |message: String| BacktestError::Config {
+        path: db.to_path_buf(),
+        message,
+    };
+    if stays.is_empty() {
+        return Err(refuse(format!(
+            "universe.index: the store holds no members of {index}; download them with `kxian-trainer download --reference --source tushare --index {index}` and store them with `kxian import reference.json`"
+        )));
+    }
+    let first = stays.iter().map(|m| m.from).min().expect("not empty");
+    let mut out: BTreeMap<String, Stays> = BTreeMap::new();
+    for m in &stays {
+        let keep = match u.at {
+            Some(at) => m.holds_on(at),
+            None => {
+                u.to.is_none_or(|t| m.from <= t)
+                    && u.from.is_none_or(|f| m.to.is_none_or(|e| e >= f))
+            }
+        };
+        if keep {
+            out.entry(m.symbol.clone())
+                .or_default()
+                .push((m.from, m.to));
+        }
+    }
+    if out.is_empty() {
+        let when = match u.at {
+            Some(at) => format!("on {at}"),
+            None => "in the run's dates".into(),
+        };
+        return Err(refuse(format!(
+            "universe.index: the store has no members of {index} {when}; its lists start on {first}"
+        )));
+    }
+    Ok(out)
+}
+
+/// Dated ST periods, listing days and suspensions from the store's reference data, for the
+/// names the config's `[engine]` does not already give (its keys override).
+fn apply_reference_status(
+    config: &mut BacktestConfig,
+    universe: &Universe,
+    db: &Path,
+) -> Result<(), BacktestError> {
+    use kxian_shared::backtest::engine::DateRange;
+    use kxian_shared::reference::StatusKind;
+    let names: Vec<String> = universe.symbols().map(|s| s.to_string()).collect();
+    let reference = store::reference_of(db, &names)?;
+    let e = &mut config.engine;
+    let (st_given, listed_given, suspended_given) = (
+        e.st_periods
+            .keys()
+            .cloned()
+            .collect::<std::collections::BTreeSet<_>>(),
+        e.listed
+            .keys()
+            .cloned()
+            .collect::<std::collections::BTreeSet<_>>(),
+        e.suspended
+            .keys()
+            .cloned()
+            .collect::<std::collections::BTreeSet<_>>(),
+    );
+    for r in &reference.status {
+        let Ok(sym) = r.symbol.parse::<Symbol>() else {
+            continue;
+        };
+        let range = DateRange {
+            from: r.from,
+            to: r.to,
+        };
+        match r.kind {
+            StatusKind::St if !st_given.contains(&sym) && !e.st.contains(&sym) => {
+                e.st_periods.entry(sym).or_default().push(range)
+            }
+            StatusKind::Suspended if !suspended_given.contains(&sym) => {
+                e.suspended.entry(sym).or_default().push(range)
+            }
+            StatusKind::Listed if !listed_given.contains(&sym) => {
+                e.listed.insert(sym, r.from);
+            }
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 /// The probabilities a signal strategy trades on; symbols outside the universe are dropped.
@@ -301,11 +453,17 @@ pub fn run_command(args: &BacktestArgs) -> anyhow::Result<(String, Outcome)> {
         .map(Path::to_path_buf)
         .unwrap_or_default();
     let u = &config.universe;
-    if u.files.is_empty() && u.store.is_none() && (!u.symbols.is_empty() || u.board.is_some()) {
+    if u.files.is_empty()
+        && u.store.is_none()
+        && (!u.symbols.is_empty() || u.board.is_some() || u.index.is_some())
+    {
         config.universe.store = Some(args.store.clone().unwrap_or_else(kxian_store::default_path));
     }
     attach_predictions(&mut config, &base, &args.config, args.reader)?;
     let universe = load_universe_as(&config.universe, &base, args.reader)?;
+    if let Some(db) = config.universe.store.clone() {
+        apply_reference_status(&mut config, &universe, &resolve(&base, &db))?;
+    }
     if kxian_shared::backtest::fields::reads_regime(&config.strategy.expressions())
         && kxian_shared::backtest::fields::regime_index(&universe).is_none()
     {

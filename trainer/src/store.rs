@@ -207,3 +207,19 @@ pub fn series_days(
         s.series_days(reader.viewer(), frequency, adjustment).await
     })
 }
+
+/// Every stay in `index` the store at `path` holds.
+pub fn index_members(
+    path: &Path,
+    index: &str,
+) -> Result<Vec<kxian_shared::reference::MemberRecord>, StoreError> {
+    with_store(path, async |s| s.index_members(index).await)
+}
+
+/// The industries, shares and status of `symbols` the store at `path` holds.
+pub fn reference_of(
+    path: &Path,
+    symbols: &[String],
+) -> Result<kxian_shared::reference::ReferenceData, StoreError> {
+    with_store(path, async |s| s.reference_of(symbols).await)
+}

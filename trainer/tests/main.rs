@@ -12,4 +12,5 @@ mod forecast_cli;
 mod health_cli;
 mod predict_cli;
 mod train_cli;
+mod universe_cli;
 mod wgpu_backend;

@@ -173,6 +173,11 @@ pub fn select_symbols(u: &UniverseConfig, list: &[SymbolSummary]) -> Result<Vec<
     if !u.files.is_empty() {
         return Err("universe.files: the browser cannot read local files; import them on the symbols page and list their symbols instead".into());
     }
+    if let Some(i) = &u.index {
+        return Err(format!(
+            "universe.index: a point-in-time universe ({i}'s members from the store's reference data) runs with `kxian-trainer backtest` or as a hosted job (\"Run on the server\"), not yet in the browser"
+        ));
+    }
     let wanted: Vec<Symbol> = u
         .symbols
         .iter()

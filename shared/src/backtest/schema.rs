@@ -48,6 +48,13 @@ pub struct UniverseConfig {
     /// The index the report compares with (default: CSI 300, `000300.SH`, when the store has
     /// it). Read from the store; never traded.
     pub benchmark: Option<String>,
+    /// A point-in-time universe: the members of this index (`000905.SH`) as the store's
+    /// reference data has them — on each day, only that day's members may be bought.
+    pub index: Option<String>,
+    /// With `index`: the members of this one day, for the whole run (seed 002's "fix the
+    /// starting 500"); a member delisted later stays until its bars end.
+    #[serde(deserialize_with = "toml_date")]
+    pub at: Option<NaiveDate>,
 }
 
 impl Default for UniverseConfig {
@@ -64,6 +71,8 @@ impl Default for UniverseConfig {
             to: None,
             warmup: 250,
             benchmark: None,
+            index: None,
+            at: None,
         }
     }
 }
@@ -280,6 +289,24 @@ pub fn parse(text: &str) -> Result<BacktestConfig, ConfigError> {
     }
     if let Some(f) = config.universe.frequency {
         config.universe.check_daily("universe.frequency", f)?;
+    }
+    let u = &config.universe;
+    check(
+        u.at.is_none() || u.index.is_some(),
+        "universe.at: the members of which index? give universe.index too",
+    )?;
+    check(
+        u.index.is_none() || (u.symbols.is_empty() && u.board.is_none() && u.files.is_empty()),
+        "universe.index: the index's members are the universe; leave out symbols, board and files",
+    )?;
+    if let Some(i) = &u.index {
+        let sym: crate::Symbol = i.parse().map_err(|e| ConfigError {
+            message: format!("universe.index `{i}`: {e}"),
+        })?;
+        check(
+            sym.kind() == crate::InstrumentKind::Index,
+            "universe.index: not an index (e.g. 000905.SH for CSI 500)",
+        )?;
     }
     if let Some(w) = &config.walk_forward {
         w.validate(&config.strategy)?;

@@ -28,6 +28,14 @@ pub fn run_all(
     universe: &Universe,
     signals: Option<&Signals>,
 ) -> Result<Completed, ConfigError> {
+    if let super::schema::StrategyConfig::TopK(t) = &config.strategy
+        && t.weighting == super::top_k::Weighting::FloatCap
+        && !universe.has_float_shares()
+    {
+        return Err(ConfigError {
+            message: "strategy.weighting: `float_cap` needs float shares, which come with reference data: `kxian-trainer download --reference --source tushare`, then `kxian import reference.json` into the universe's store".into(),
+        });
+    }
     let result = run_config(config, universe, signals);
     let mut report = report(config, universe, &result);
     let benchmarks = benchmarks(config, universe, &result);

@@ -91,6 +91,7 @@ impl Strategy for MonthlyRotation {
         }
         let mut ranked: Vec<(Symbol, f64)> = ctx
             .histories()
+            .filter(|(s, _, _)| ctx.is_member(s))
             .filter_map(|(s, h, _)| Self::month_return(ctx, h).map(|r| (s.clone(), r)))
             .collect();
         if ranked.is_empty() {

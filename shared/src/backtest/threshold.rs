@@ -167,7 +167,9 @@ impl Strategy for ThresholdStrategy {
         let mut candidates: Vec<(Symbol, f64)> = self
             .symbols
             .iter()
-            .filter(|(s, i)| !held.contains(s) && today(s) && holds(self.buy[**i][d]))
+            .filter(|(s, i)| {
+                !held.contains(s) && today(s) && ctx.is_member(s) && holds(self.buy[**i][d])
+            })
             .map(|(s, &i)| {
                 let r = self.rank.as_ref().map_or(0.0, |r| r[i][d]);
                 (s.clone(), if r.is_finite() { r } else { f64::NEG_INFINITY })

@@ -141,9 +141,6 @@ impl TopK {
         {
             return Err("strategy.top_fraction: must be in (0, 1]".into());
         }
-        if self.weighting == Weighting::FloatCap {
-            return Err("strategy.weighting: `float_cap` needs float shares from the reference data, which this store does not hold yet; use \"equal\", \"score\" or \"inverse_vol\"".into());
-        }
         if self.k.is_some() && self.top_fraction.is_some() {
             return Err("strategy: give `k` or `top_fraction`, not both".into());
         }
@@ -234,7 +231,12 @@ impl TopKStrategy {
     /// Each target's share of equity, summing to just under 1 so fees never overdraw.
     fn weights(&self, ctx: &Context<'_>, d: usize, target: &[&Symbol]) -> Vec<f64> {
         let raw: Vec<f64> = match self.cfg.weighting {
-            Weighting::Equal | Weighting::FloatCap => vec![1.0; target.len()],
+            Weighting::Equal => vec![1.0; target.len()],
+            // A name without a figure that day gets no weight (all without: equal, below).
+            Weighting::FloatCap => target
+                .iter()
+                .map(|s| ctx.float_cap(s).filter(|c| c.is_finite()).unwrap_or(0.0))
+                .collect(),
             Weighting::Score => target
                 .iter()
                 .map(|s| {
@@ -290,6 +292,10 @@ impl Strategy for TopKStrategy {
             let Some(&i) = self.symbols.get(s) else {
                 continue;
             };
+            // A point-in-time universe buys only today's members of its index.
+            if !ctx.is_member(s) {
+                continue;
+            }
             let v = self.score[i][d];
             let admitted = self
                 .filter

@@ -40,6 +40,18 @@ pub struct Context<'a> {
 }
 
 impl Context<'_> {
+    /// Whether `symbol` is in the universe's index today (always, for a universe without one).
+    pub fn is_member(&self, symbol: &Symbol) -> bool {
+        self.universe.is_member(symbol, self.day)
+    }
+
+    /// `symbol`'s float market cap today: its last close × its float shares as the reference
+    /// data has them on or before today.
+    pub fn float_cap(&self, symbol: &Symbol) -> Option<f64> {
+        let close = self.history(symbol).last()?.close;
+        Some(close * self.universe.float_shares(symbol, self.day)?)
+    }
+
     /// Bars of `symbol` up to and including today (never later).
     pub fn history(&self, symbol: &Symbol) -> &[Bar] {
         match self.universe.index.get(symbol) {

@@ -22,6 +22,20 @@ pub struct Universe {
     /// Each date's count of every symbol's bars on or before the date, laid out as `closes`:
     /// a run reads a day's row instead of walking each symbol's bars.
     pub(super) seen: std::sync::OnceLock<Vec<u32>>,
+    /// Point-in-time facts from reference data, when the universe has them.
+    pub(super) dated: PointInTime,
+}
+
+/// A name's stays in an index: `(from, to)`, `to` open while it is still a member.
+pub type Stays = Vec<(NaiveDate, Option<NaiveDate>)>;
+
+/// What the store's reference data says of the universe's names on a day.
+#[derive(Debug, Clone, Default)]
+pub struct PointInTime {
+    /// Each name's stays in the universe's index (`None`: no index, every name always counts).
+    pub members: Option<BTreeMap<Symbol, Stays>>,
+    /// Each name's float shares, `(day, shares)` ascending: the latest on or before a day holds.
+    pub float_shares: BTreeMap<Symbol, Vec<(NaiveDate, f64)>>,
 }
 
 impl Universe {
@@ -112,5 +126,35 @@ impl Universe {
     /// Every date on which at least one symbol has a bar.
     pub fn dates(&self) -> Vec<NaiveDate> {
         self.dates.clone()
+    }
+
+    pub fn set_point_in_time(&mut self, mut dated: PointInTime) {
+        for v in dated.float_shares.values_mut() {
+            v.sort_by_key(|x| x.0);
+        }
+        self.dated = dated;
+    }
+
+    /// Whether `symbol` is in the universe's index on `day` (always, without an index).
+    pub fn is_member(&self, symbol: &Symbol, day: NaiveDate) -> bool {
+        self.dated.members.as_ref().is_none_or(|m| {
+            m.get(symbol).is_some_and(|stays| {
+                stays
+                    .iter()
+                    .any(|(f, t)| *f <= day && t.is_none_or(|t| day <= t))
+            })
+        })
+    }
+
+    /// `symbol`'s float shares on `day`: the latest figure on or before it.
+    pub fn float_shares(&self, symbol: &Symbol, day: NaiveDate) -> Option<f64> {
+        let v = self.dated.float_shares.get(symbol)?;
+        let i = v.partition_point(|x| x.0 <= day);
+        i.checked_sub(1).map(|i| v[i].1)
+    }
+
+    /// Whether any name has float shares (float-cap weights need them).
+    pub fn has_float_shares(&self) -> bool {
+        !self.dated.float_shares.is_empty()
     }
 }

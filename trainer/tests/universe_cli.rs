@@ -1,0 +1,282 @@
+//! Point-in-time universes: `[universe] index` buys only each day's members of the index, `at`
+//! fixes one day's members, and float-cap weights read the stored float shares — all from
+//! reference data in a real store.
+
+use kxian_shared::backtest::engine::BacktestResult;
+use kxian_shared::backtest::engine::RejectReason;
+use kxian_shared::calendar::TradingCalendar;
+use kxian_shared::import::ImportOptions;
+use kxian_shared::reference::{
+    MemberRecord, ReferenceData, SharesRecord, StatusKind, StatusRecord,
+};
+use kxian_shared::rules::Side;
+use std::path::Path;
+use std::process::Command;
+
+fn d(s: &str) -> chrono::NaiveDate {
+    s.parse().unwrap()
+}
+
+/// Flat daily bars at `close` on every trading day of Nov 2023 – Mar 2024.
+fn csv(close: f64) -> String {
+    let days = TradingCalendar::embedded().trading_days_between(d("2023-11-01"), d("2024-03-29"));
+    let mut t = String::from("date,open,high,low,close,volume\n");
+    for (i, day) in days.iter().enumerate() {
+        // A slight drift keeps the names' order fixed and the prices real.
+        let c = close * (1.0 + 0.0005 * i as f64);
+        t.push_str(&format!("{day},{c},{c},{c},{c},1000000\n"));
+    }
+    t
+}
+
+fn member(symbol: &str, from: &str, to: Option<&str>) -> MemberRecord {
+    MemberRecord {
+        index: "000905.SH".into(),
+        symbol: symbol.into(),
+        from: d(from),
+        to: to.map(d),
+        weight: None,
+    }
+}
+
+/// A store with five names' bars and CSI 500 lists in which 600077.SH (the dearest) leaves on
+/// 2024-01-31 and 688981.SH (the next) joins that day.
+fn store(db: &Path) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let store = kxian_store::Store::open(db).await.unwrap();
+        for (sym, close) in [
+            ("600077.SH", 50.0),
+            ("688981.SH", 40.0),
+            ("300750.SZ", 20.0),
+            ("600000.SH", 10.0),
+            ("000001.SZ", 12.0),
+        ] {
+            let opts = ImportOptions {
+                symbol: Some(sym.parse().unwrap()),
+                ..ImportOptions::default()
+            };
+            let parsed = kxian_shared::ingest::parse_file(
+                &format!("{sym}.csv"),
+                csv(close).as_bytes(),
+                &opts,
+            )
+            .unwrap();
+            store.import(&parsed, "test").await.unwrap();
+        }
+        let data = ReferenceData {
+            source: "test".into(),
+            members: vec![
+                member("000001.SZ", "2023-11-30", None),
+                member("600000.SH", "2023-11-30", None),
+                member("300750.SZ", "2023-11-30", None),
+                member("600077.SH", "2023-11-30", Some("2024-01-30")),
+                member("688981.SH", "2024-01-31", None),
+            ],
+            shares: [
+                ("000001.SZ", 1.9e10),
+                ("600000.SH", 2.9e10),
+                ("300750.SZ", 3.9e9),
+            ]
+            .into_iter()
+            .map(|(s, f)| SharesRecord {
+                symbol: s.into(),
+                date: d("2023-11-30"),
+                total_shares: f,
+                float_shares: f,
+                pe: None,
+                pb: None,
+            })
+            .collect(),
+            // The engine reads suspensions from the store: 300750.SZ cannot trade these days.
+            status: vec![StatusRecord {
+                symbol: "300750.SZ".into(),
+                kind: StatusKind::Suspended,
+                from: d("2024-02-05"),
+                to: Some(d("2024-02-09")),
+                note: None,
+            }],
+            ..ReferenceData::default()
+        };
+        store.import_reference(&data).await.unwrap();
+        store.close().await;
+    });
+}
+
+fn backtest(
+    dir: &Path,
+    db: &Path,
+    universe: &str,
+    strategy: &str,
+) -> (std::process::Output, Option<BacktestResult>) {
+    let cfg = dir.join("run.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[universe]\nstore = \"{}\"\nindex = \"000905.SH\"\nfrom = 2023-12-01\nto = 2024-03-29\nwarmup = 0\n{universe}\n\
+             [strategy]\nkind = \"top_k\"\nscore = \"$close\"\nrebalance = \"daily\"\n{strategy}\n\
+             [engine]\ninitial_cash = 10_000_000\n",
+            db.display()
+        ),
+    )
+    .unwrap();
+    let out_json = dir.join("result.json");
+    let _ = std::fs::remove_file(&out_json);
+    let out = Command::new(env!("CARGO_BIN_EXE_kxian-trainer"))
+        .args(["backtest", "--config", cfg.to_str().unwrap(), "--output"])
+        .arg(&out_json)
+        .output()
+        .unwrap();
+    let result = std::fs::read(&out_json)
+        .ok()
+        .map(|b| serde_json::from_slice(&b).unwrap());
+    (out, result)
+}
+
+fn fills(r: &BacktestResult, symbol: &str, side: Side) -> Vec<chrono::NaiveDate> {
+    r.fills
+        .iter()
+        .filter(|f| f.symbol.to_string() == symbol && f.side == side)
+        .map(|f| f.day)
+        .collect()
+}
+
+/// Shares of `symbol` held after the last fill.
+fn held(r: &BacktestResult, symbol: &str) -> f64 {
+    r.fills
+        .iter()
+        .filter(|f| f.symbol.to_string() == symbol)
+        .map(|f| {
+            if f.side == Side::Buy {
+                f.shares
+            } else {
+                -f.shares
+            }
+        })
+        .sum()
+}
+
+#[test]
+fn an_index_universe_buys_each_days_members_and_at_fixes_one_days() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("k.db");
+    store(&db);
+
+    // Each day's members: the dearest member is held until it leaves, then the one that joined.
+    let (o, r) = backtest(dir.path(), &db, "", "k = 1");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let r = r.unwrap();
+    let leaver_buys = fills(&r, "600077.SH", Side::Buy);
+    let leaver_sells = fills(&r, "600077.SH", Side::Sell);
+    let joiner_buys = fills(&r, "688981.SH", Side::Buy);
+    assert!(
+        !leaver_buys.is_empty() && leaver_buys.iter().all(|&x| x < d("2024-01-31")),
+        "{leaver_buys:?}"
+    );
+    let last_sell = *leaver_sells.iter().max().unwrap();
+    assert!(
+        last_sell >= d("2024-01-31") && last_sell <= d("2024-02-02"),
+        "sold out when it left: {leaver_sells:?}"
+    );
+    assert_eq!(held(&r, "600077.SH"), 0.0);
+    assert!(
+        held(&r, "688981.SH") > 0.0,
+        "the name that joined is bought"
+    );
+    assert!(
+        joiner_buys.iter().all(|&x| x >= d("2024-01-31")),
+        "never before it joined: {joiner_buys:?}"
+    );
+
+    // The members of 2023-12-01, fixed: the leaver stays, the joiner never comes in.
+    let (o, r) = backtest(dir.path(), &db, "at = 2023-12-01", "k = 1");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let r = r.unwrap();
+    assert!(fills(&r, "688981.SH", Side::Buy).is_empty());
+    assert!(held(&r, "600077.SH") > 0.0, "held to the end");
+
+    // A day before the lists: refused, saying where they start.
+    let (o, _) = backtest(dir.path(), &db, "at = 2020-01-02", "k = 1");
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("no members of 000905.SH on 2020-01-02") && err.contains("2023-11-30"),
+        "{err}"
+    );
+}
+
+#[test]
+fn float_cap_weights_follow_the_stored_float_shares_and_an_index_without_lists_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("k.db");
+    store(&db);
+    // The three names with float shares, weighted by float cap: 600000 (10 × 2.9e10) gets
+    // about 2.5× 000001 (12 × 1.9e10) and 300750 (20 × 3.9e9) about a third of it.
+    let (o, r) = backtest(
+        dir.path(),
+        &db,
+        "at = 2023-12-01",
+        "k = 3\nfilter = \"$close < 30\"\nweighting = \"float_cap\"",
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let r = r.unwrap();
+    let first = r.fills.iter().map(|f| f.day).min().unwrap();
+    let value = |s: &str| {
+        r.fills
+            .iter()
+            .filter(|f| f.day == first && f.symbol.to_string() == s && f.side == Side::Buy)
+            .map(|f| f.shares * f.price)
+            .sum::<f64>()
+    };
+    let (pf, pa, catl) = (value("600000.SH"), value("000001.SZ"), value("300750.SZ"));
+    let ratio = pf / pa;
+    assert!(
+        (ratio - 2.9e11 / 2.28e11).abs() < 0.05,
+        "600000 / 000001 = {ratio}"
+    );
+    assert!(
+        (catl / pa - 7.8e10 / 2.28e11).abs() < 0.05,
+        "300750 / 000001 = {}",
+        catl / pa
+    );
+    // The stored suspension refuses 300750.SZ's daily trims that week, and only then.
+    let suspended: Vec<_> = r
+        .rejections
+        .iter()
+        .filter(|x| x.reason == RejectReason::Suspended)
+        .map(|x| x.day)
+        .collect();
+    assert!(!suspended.is_empty(), "{:?}", r.rejections);
+    assert!(
+        suspended
+            .iter()
+            .all(|&x| x >= d("2024-02-05") && x <= d("2024-02-09")),
+        "{suspended:?}"
+    );
+    assert!(!r.fills.iter().any(|f| f.symbol.to_string() == "300750.SZ"
+        && f.day >= d("2024-02-05")
+        && f.day <= d("2024-02-09")));
+
+    let cfg_index = dir.path().join("other.toml");
+    std::fs::write(
+        &cfg_index,
+        format!(
+            "[universe]\nstore = \"{}\"\nindex = \"000852.SH\"\n[strategy]\nkind = \"top_k\"\nscore = \"$close\"\n",
+            db.display()
+        ),
+    )
+    .unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_kxian-trainer"))
+        .args(["backtest", "--config", cfg_index.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("no members of 000852.SH") && err.contains("download --reference"),
+        "{err}"
+    );
+}
