@@ -10,7 +10,7 @@ use eastmoney_mock::{Fault, Mock, fixtures};
 use kxian_shared::api::ImportOptions;
 use serde_json::Value;
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn download(mock: &Mock, out: &Path, extra: &[&str]) -> (std::process::Output, Vec<Value>) {
@@ -611,4 +611,120 @@ fn reference_data_arrives_point_in_time_and_a_paged_constituent_list_loses_no_da
         .unwrap();
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("--source tushare"));
+}
+
+/// Stores a download folder's CSVs and a `reference.json` as `kxian import` would.
+fn import_into(db: &Path, folders: &[&Path]) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let store = kxian_store::Store::open(db).await.unwrap();
+        for folder in folders {
+            for e in std::fs::read_dir(folder).unwrap() {
+                let path = e.unwrap().path();
+                let name = path.file_name().unwrap().to_string_lossy().into_owned();
+                let bytes = std::fs::read(&path).unwrap();
+                if name == "reference.json" {
+                    let data = serde_json::from_slice(&bytes).unwrap();
+                    store.import_reference(&data).await.unwrap();
+                } else if name.ends_with(".csv") {
+                    let opts = ImportOptions {
+                        adjustment: if name.contains(".qfq.") {
+                            kxian_shared::Adjustment::Qfq
+                        } else {
+                            kxian_shared::Adjustment::None
+                        },
+                        ..Default::default()
+                    };
+                    let parsed = kxian_shared::ingest::parse_file(&name, &bytes, &opts).unwrap();
+                    store.import(&parsed, "test").await.unwrap();
+                }
+            }
+        }
+        store.close().await;
+    });
+}
+
+#[test]
+fn seed_002_csi500_rotation_runs_from_a_download_with_the_members_of_its_start_date() {
+    use kxian_shared::backtest::engine::BacktestResult;
+    use std::collections::BTreeSet;
+    let mock = Mock::start(BTreeMap::new());
+    let dir = tempfile::tempdir().unwrap();
+    let refdir = dir.path().join("ref");
+    let o = reference_run(&mock, &refdir, &["--index", "000905.SH"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    // The members of 2023-12-01, in qfq, from Tushare.
+    let bars = dir.path().join("bars");
+    let o = Command::new(env!("CARGO_BIN_EXE_kxian-trainer"))
+        .args([
+            "download",
+            "--source",
+            "tushare",
+            "--adjustment",
+            "qfq",
+            "--out",
+        ])
+        .arg(&bars)
+        .args(["--symbols", "000001.SZ,300750.SZ,600000.SH,600077.SH"])
+        .args([
+            "--tushare-url",
+            &mock.base,
+            "--from",
+            "2023-11-01",
+            "--to",
+            "2025-06-01",
+        ])
+        .args(["--min-interval-ms", "5"])
+        .env("KXIAN_TUSHARE_TOKEN", "test-token")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let db = dir.path().join("k.db");
+    import_into(&db, &[&refdir, &bars]);
+
+    let config =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../examples/backtest/csi500-rotation.toml");
+    let out = dir.path().join("seed002.json");
+    let o = Command::new(env!("CARGO_BIN_EXE_kxian-trainer"))
+        .args(["backtest", "--config"])
+        .arg(&config)
+        .arg("--store")
+        .arg(&db)
+        .arg("--output")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let text = String::from_utf8_lossy(&o.stdout);
+    let r: BacktestResult = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    // Trades happened, monthly, among exactly the four members of 2023-12-01 (688981.SH joined
+    // later and is never bought).
+    assert!(r.fills.len() >= 4 && r.sells >= 2, "{text}");
+    let traded: BTreeSet<String> = r.fills.iter().map(|f| f.symbol.to_string()).collect();
+    let members: BTreeSet<String> = ["000001.SZ", "300750.SZ", "600000.SH", "600077.SH"]
+        .map(String::from)
+        .into();
+    assert!(
+        traded.is_subset(&members) && traded.len() >= 2,
+        "{traded:?}"
+    );
+    assert!(text.contains("4 symbols"), "{text}");
+    assert!(
+        r.fills
+            .iter()
+            .all(|f| f.day >= "2023-12-01".parse().unwrap())
+    );
+    // Commission and slippage only: no stamp duty or transfer fee.
+    assert!(r.costs.commission > 0.0);
+    assert_eq!((r.costs.stamp_duty, r.costs.transfer_fee), (0.0, 0.0));
+    // The delisted member trades only while it has bars.
+    assert!(
+        r.fills
+            .iter()
+            .filter(|f| f.symbol.to_string() == "600077.SH")
+            .all(|f| f.day <= "2024-05-27".parse().unwrap())
+    );
 }

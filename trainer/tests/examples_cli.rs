@@ -189,6 +189,9 @@ fn every_backtest_example_runs_trades_and_names_a_broken_expression() {
         .unwrap()
         .map(|e| e.unwrap().path())
         .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        // A point-in-time universe needs reference data this store lacks: seed 002's rotation
+        // runs from a download in `download_cli::seed_002_*`.
+        .filter(|p| !std::fs::read_to_string(p).unwrap().contains("\nindex = "))
         .collect();
     examples.sort();
     assert!(examples.len() >= 7, "{examples:?}");
