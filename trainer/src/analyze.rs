@@ -70,6 +70,8 @@ pub fn run(args: &AnalyzeArgs) -> Result<AnalysisReport, BacktestError> {
             board: None,
             adjustment: None,
             benchmark: None,
+            index: None,
+            at: None,
             ..u.clone()
         };
         load_universe_as(&only_index, &base, args.reader).ok()
@@ -115,13 +117,38 @@ pub fn run(args: &AnalyzeArgs) -> Result<AnalysisReport, BacktestError> {
         ),
         None => unreachable!("a loaded universe has a date"),
     };
+    // Sectors, size and value / growth from the store's reference data, when it has some.
+    let names: Vec<String> = stocks.keys().cloned().collect();
+    let reference = match &u.store {
+        Some(db) => crate::store::reference_of(&resolve(&base, db), &names)?,
+        None => Default::default(),
+    };
+    let day = at.expect("a loaded universe has a date");
+    use analysis::reference_styles as rs;
+    let industry =
+        (!reference.industries.is_empty()).then(|| rs::industry(&names, &reference, day));
+    let has_shares = !reference.shares.is_empty();
+    let size = has_shares.then(|| rs::size(&stocks, &reference, day));
+    let value_growth = has_shares.then(|| rs::value_growth(&names, &reference, day));
+    let unavailable = analysis::unavailable()
+        .into_iter()
+        .filter(|x| match x.what.as_str() {
+            "industry" => industry.is_none(),
+            "size" => size.is_none(),
+            "value_growth" => value_growth.is_none(),
+            _ => true,
+        })
+        .collect();
     Ok(AnalysisReport {
         symbols: stocks.len(),
         at,
         regime: regime::report(&index.to_string(), index_bars),
         volatility,
         momentum,
-        unavailable: analysis::unavailable(),
+        industry,
+        size,
+        value_growth,
+        unavailable,
     })
 }
 
@@ -177,7 +204,14 @@ pub fn text(r: &AnalysisReport) -> String {
         );
     }
     let at = r.at.map_or("—".into(), |d| d.to_string());
-    for (name, b) in [("Volatility", &r.volatility), ("Momentum", &r.momentum)] {
+    let styles = [
+        ("Volatility", Some(&r.volatility)),
+        ("Momentum", Some(&r.momentum)),
+        ("Sectors", r.industry.as_ref()),
+        ("Size", r.size.as_ref()),
+        ("Value / growth", r.value_growth.as_ref()),
+    ];
+    for (name, b) in styles.into_iter().filter_map(|(n, b)| Some((n, b?))) {
         let _ = writeln!(s, "\n{name} of {} stocks on {at}: {}", r.symbols, b.rule);
         for bucket in &b.buckets {
             let _ = writeln!(
@@ -189,10 +223,15 @@ pub fn text(r: &AnalysisReport) -> String {
             );
         }
         if !b.too_short.is_empty() {
-            let _ = writeln!(s, "  too few bars: {}", b.too_short.join(" "));
+            let _ = writeln!(s, "  not placed: {}", b.too_short.join(" "));
         }
     }
-    let _ = writeln!(s, "\nNot in this report yet:");
+    if !r.unavailable.is_empty() {
+        let _ = writeln!(
+            s,
+            "\nNot in this report (the store holds no reference data):"
+        );
+    }
     for u in &r.unavailable {
         let _ = writeln!(s, "  {}: needs {}", u.what, u.needs);
     }

@@ -7,7 +7,7 @@ use kxian_shared::backtest::engine::RejectReason;
 use kxian_shared::calendar::TradingCalendar;
 use kxian_shared::import::ImportOptions;
 use kxian_shared::reference::{
-    MemberRecord, ReferenceData, SharesRecord, StatusKind, StatusRecord,
+    IndustryRecord, MemberRecord, ReferenceData, SharesRecord, StatusKind, StatusRecord,
 };
 use kxian_shared::rules::Side;
 use std::path::Path;
@@ -54,6 +54,7 @@ fn store(db: &Path) {
             ("300750.SZ", 20.0),
             ("600000.SH", 10.0),
             ("000001.SZ", 12.0),
+            ("000905.SH", 5600.0),
         ] {
             let opts = ImportOptions {
                 symbol: Some(sym.parse().unwrap()),
@@ -88,7 +89,20 @@ fn store(db: &Path) {
                 total_shares: f,
                 float_shares: f,
                 pe: None,
-                pb: None,
+                pb: Some(f / 1e10),
+            })
+            .collect(),
+            industries: [
+                ("000001.SZ", "银行"),
+                ("600000.SH", "801780"),
+                ("300750.SZ", "电气设备"),
+            ]
+            .into_iter()
+            .map(|(s, i)| IndustryRecord {
+                symbol: s.into(),
+                industry: i.into(),
+                from: d("2010-01-04"),
+                to: None,
             })
             .collect(),
             // The engine reads suspensions from the store: 300750.SZ cannot trade these days.
@@ -279,4 +293,43 @@ fn float_cap_weights_follow_the_stored_float_shares_and_an_index_without_lists_i
         err.contains("no members of 000852.SH") && err.contains("download --reference"),
         "{err}"
     );
+}
+
+#[test]
+fn the_analysis_reports_sectors_size_and_value_from_the_stored_reference_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("k.db");
+    store(&db);
+    let cfg = dir.path().join("analysis.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[universe]\nstore = \"{}\"\nindex = \"000905.SH\"\nat = 2023-12-01\n[analysis]\nindex = \"000905.SH\"\nat = 2024-02-05\n",
+            db.display()
+        ),
+    )
+    .unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_kxian-trainer"))
+        .args([
+            "analyze",
+            "--config",
+            cfg.to_str().unwrap(),
+            "--format",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let r: kxian_shared::analysis::AnalysisReport = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(r.symbols, 4, "the members of 2023-12-01");
+    let ind = r.industry.expect("sectors");
+    assert_eq!(ind.of("finance"), ["000001.SZ", "600000.SH"]);
+    assert_eq!(ind.of("industrial"), ["300750.SZ"]);
+    assert_eq!(ind.too_short, ["600077.SH"], "no industry stored");
+    let size = r.size.expect("size");
+    // 600000.SH: 10 × 2.9e10 is the largest float cap of the three with shares.
+    assert_eq!(size.buckets[0].symbols, ["600000.SH"]);
+    let vg = r.value_growth.expect("value / growth");
+    assert_eq!(vg.of("value"), ["300750.SZ"], "the lowest PB");
+    assert!(r.unavailable.is_empty(), "{:?}", r.unavailable);
 }

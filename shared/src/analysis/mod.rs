@@ -9,6 +9,7 @@
 //! at = 2024-06-28            # the day the styles are bucketed on (default: the last bar)
 //! ```
 
+pub mod reference_styles;
 pub mod regime;
 pub mod styles;
 
@@ -76,10 +77,17 @@ pub struct AnalysisReport {
     pub regime: regime::RegimeReport,
     pub volatility: styles::Buckets,
     pub momentum: styles::Buckets,
+    /// Sectors, size and value / growth: present when the store holds reference data.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub industry: Option<styles::Buckets>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size: Option<styles::Buckets>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value_growth: Option<styles::Buckets>,
     pub unavailable: Vec<Unavailable>,
 }
 
-/// The parts that need reference data the store does not hold yet.
+/// The parts that need reference data, when the store holds none.
 pub fn unavailable() -> Vec<Unavailable> {
     [
         (

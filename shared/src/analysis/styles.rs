@@ -39,7 +39,7 @@ pub struct Buckets {
     pub buckets: Vec<Bucket>,
     /// The cuts used on the day (for volatility, the terciles).
     pub thresholds: BTreeMap<String, f64>,
-    /// Symbols without enough bars up to the day.
+    /// Symbols the rule cannot place on the day (too few bars, or no reference data).
     pub too_short: Vec<String>,
 }
 
