@@ -113,7 +113,6 @@ fn store(db: &Path) {
                 to: Some(d("2024-02-09")),
                 note: None,
             }],
-            ..ReferenceData::default()
         };
         store.import_reference(&data).await.unwrap();
         store.close().await;
