@@ -17,7 +17,7 @@ const STOCKS: usize = 5_000;
 const MONTHS: usize = 120;
 
 fn symbol(i: usize) -> String {
-    if i % 2 == 0 {
+    if i.is_multiple_of(2) {
         format!("{:06}.SH", 600_000 + i)
     } else {
         format!("{:06}.SZ", i)
@@ -66,7 +66,7 @@ fn market() -> ReferenceData {
             to: None,
             note: None,
         });
-        if i % 25 == 0 {
+        if i.is_multiple_of(25) {
             data.status.push(StatusRecord {
                 symbol: s.clone(),
                 kind: StatusKind::St,
@@ -75,7 +75,7 @@ fn market() -> ReferenceData {
                 note: Some("ST".into()),
             });
         }
-        if i % 10 == 0 {
+        if i.is_multiple_of(10) {
             let from = month_end(i % 110) + chrono::Days::new(3);
             data.status.push(StatusRecord {
                 symbol: s.clone(),
