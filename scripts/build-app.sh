@@ -75,21 +75,40 @@ stage=target/app-dist.tmp
 rm -rf "$stage"
 mkdir -p "$stage"
 
-step "wasm-bindgen"
-wasm-bindgen --target web --no-typescript --out-dir "$stage" --out-name kxian_app "$wasm_in"
-wasm_out=$stage/kxian_app_bg.wasm
-
-if [ "$release" = 1 ] && [ "$wasm_opt_wanted" = 1 ]; then
-  wasm_opt=node_modules/.bin/wasm-opt
-  if [ -x "$wasm_opt" ]; then
-    step "wasm-opt -Oz"
-    # The features rustc enables by default for wasm32-unknown-unknown.
-    "$wasm_opt" -Oz --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
-      --enable-reference-types --enable-multivalue --enable-mutable-globals --enable-simd \
-      "$wasm_out" -o "$wasm_out.opt"
-    mv "$wasm_out.opt" "$wasm_out"
-  else
-    echo "wasm-opt not found at $wasm_opt; skipping (the app works, the wasm is larger)"
+# wasm-bindgen and wasm-opt take minutes on a release bundle: their output is kept per input
+# wasm (and whether wasm-opt ran), so run.sh's second start, or a rebuild that changed nothing,
+# reuses it.
+opt=0
+if [ "$release" = 1 ] && [ "$wasm_opt_wanted" = 1 ]; then opt=1; fi
+key=$(sha256sum "$wasm_in" | cut -c1-16)-opt$opt
+cache=target/app-bindgen-cache/$key
+if [ -f "$cache/kxian_app_bg.wasm" ] && [ -f "$cache/kxian_app.js" ]; then
+  step "wasm-bindgen and wasm-opt: unchanged input, reusing $cache"
+  cp "$cache/kxian_app_bg.wasm" "$cache/kxian_app.js" "$stage/"
+else
+  step "wasm-bindgen"
+  wasm-bindgen --target web --no-typescript --out-dir "$stage" --out-name kxian_app "$wasm_in"
+  wasm_out=$stage/kxian_app_bg.wasm
+  if [ "$opt" = 1 ]; then
+    wasm_opt=node_modules/.bin/wasm-opt
+    if [ -x "$wasm_opt" ]; then
+      step "wasm-opt -Oz"
+      # The features rustc enables by default for wasm32-unknown-unknown.
+      "$wasm_opt" -Oz --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
+        --enable-reference-types --enable-multivalue --enable-mutable-globals --enable-simd \
+        "$wasm_out" -o "$wasm_out.opt"
+      mv "$wasm_out.opt" "$wasm_out"
+    else
+      echo "wasm-opt not found at $wasm_opt; skipping (the app works, the wasm is larger)"
+      opt=none
+    fi
+  fi
+  if [ "$opt" != none ]; then
+    # Keep the two newest entries: run.sh's CPU-only and full bundles.
+    mkdir -p "$cache.tmp"
+    cp "$stage/kxian_app_bg.wasm" "$stage/kxian_app.js" "$cache.tmp/"
+    rm -rf "$cache" && mv "$cache.tmp" "$cache"
+    ls -1dt target/app-bindgen-cache/*/ | tail -n +3 | xargs -r rm -rf
   fi
 fi
 
