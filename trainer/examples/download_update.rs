@@ -104,7 +104,7 @@ fn main() {
         .collect();
     let dir = tempfile::tempdir().unwrap();
     let args = |url: &str, interval_ms: u64| DownloadArgs {
-        source: download::Source::Eastmoney,
+        source: vec![download::Source::Eastmoney],
         symbols: symbols.clone(),
         universe: None,
         limit: None,

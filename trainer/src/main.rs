@@ -87,13 +87,25 @@ fn download_cmd(args: &DownloadArgs) -> Result<ExitCode, CliError> {
     }
     let m = download::run(args)?;
     eprint!("{}", download::summary(&m, &[]));
-    let failed = m
+    // This run's series: the symbols asked for (the manifest keeps earlier runs' too), or every
+    // series when a whole list was asked for.
+    let asked: Vec<String> = args
+        .symbols
+        .iter()
+        .filter_map(|s| s.parse::<kxian_shared::Symbol>().ok())
+        .map(|s| s.to_string())
+        .collect();
+    let this_run: Vec<&download::SeriesRecord> = m
         .series
         .values()
+        .filter(|r| args.universe.is_some() || asked.contains(&r.symbol))
+        .collect();
+    let failed = this_run
+        .iter()
         .filter(|r| matches!(r.outcome, download::Outcome::Failed { .. }))
         .count();
     // Partial failures are in the manifest; only a run where nothing worked fails.
-    Ok(if failed > 0 && failed == m.series.len() {
+    Ok(if failed > 0 && failed == this_run.len() {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
@@ -403,7 +415,8 @@ mod tests {
             let Command::Download(a) = cli.command else {
                 panic!("not a download")
             };
-            assert_eq!(a.source.as_str(), source);
+            assert_eq!(a.primary().as_str(), source);
+            assert_eq!(a.source.len(), 1);
             assert_eq!(a.symbols, ["600000.SH", "510300.SH"]);
             assert_eq!(a.adjustment, kxian_shared::Adjustment::Qfq);
             assert_eq!(a.from.unwrap().to_string(), "2024-01-02");

@@ -728,3 +728,105 @@ fn seed_002_csi500_rotation_runs_from_a_download_with_the_members_of_its_start_d
             .all(|f| f.day <= "2024-05-27".parse().unwrap())
     );
 }
+
+/// `download --source a,b,…` against the mock, over the recorded fortnight.
+fn failover_run(mock: &Mock, out: &Path, sources: &str, symbols: &str) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_kxian-trainer"))
+        .args([
+            "download",
+            "--source",
+            sources,
+            "--symbols",
+            symbols,
+            "--out",
+        ])
+        .arg(out)
+        .args(["--eastmoney-url", &mock.base, "--tushare-url", &mock.base])
+        .args([
+            "--yahoo-url",
+            &mock.base,
+            "--from",
+            "2024-09-02",
+            "--to",
+            "2024-09-13",
+        ])
+        .args([
+            "--min-interval-ms",
+            "5",
+            "--backoff-ms",
+            "5",
+            "--attempts",
+            "2",
+        ])
+        .args(["--tushare-quota-wait-ms", "5", "--timeout-s", "5"])
+        .env("KXIAN_TUSHARE_TOKEN", "test-token")
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn a_failing_source_hands_the_symbol_to_the_next_and_nothing_held_is_lost_when_all_fail() {
+    let mock = Mock::start(BTreeMap::from([
+        // Eastmoney: a 429 storm on 000001.SZ and empty answers for 600000.SH.
+        ("0.000001".to_string(), Fault::TooMany(1000)),
+        ("1.600000".to_string(), Fault::Empty),
+    ]));
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("dl");
+    let o = failover_run(
+        &mock,
+        &out,
+        "eastmoney,tushare,yahoo",
+        "000001.SZ,600000.SH",
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let m = manifest(&out);
+    assert_eq!(
+        m["source"], "eastmoney",
+        "the manifest's source is the first"
+    );
+    // 000001.SZ: Eastmoney refused, Tushare served the recorded bars.
+    let pa = &m["series"]["000001.SZ"];
+    assert_eq!(pa["outcome"]["status"], "downloaded", "{pa}");
+    assert_eq!(pa["outcome"]["new_bars"], 10, "{pa}");
+    assert_eq!(pa["sources"], serde_json::json!(["tushare"]));
+    let passed = pa["passed_over"].as_array().unwrap();
+    assert!(
+        passed.len() == 1 && passed[0].as_str().unwrap().starts_with("eastmoney: "),
+        "{pa}"
+    );
+    let bars = read_csv(&out.join("000001.SZ.daily.none.csv"));
+    let em = fixture_rows("kline_daily_0.000001_fqt0_20240902_20240913.json");
+    for (b, r) in bars.iter().zip(&em) {
+        assert_eq!(b.close, r[2].parse::<f64>().unwrap(), "{}", r[0]);
+    }
+    // 600000.SH: Eastmoney and Tushare had nothing; Yahoo served.
+    let pf = &m["series"]["600000.SH"];
+    assert_eq!(pf["sources"], serde_json::json!(["yahoo"]), "{pf}");
+    assert_eq!(pf["passed_over"].as_array().unwrap().len(), 2, "{pf}");
+    assert!(pf["outcome"]["new_bars"].as_u64().unwrap() >= 9, "{pf}");
+
+    // A later run where every source fails: the outcome says so, and the file and what the
+    // manifest held stay as they were.
+    let before = std::fs::read(out.join("000001.SZ.daily.none.csv")).unwrap();
+    let storm = Mock::start(BTreeMap::from([
+        ("0.000001".to_string(), Fault::TooMany(1000)),
+        ("tushare:000001.SZ".to_string(), Fault::TooMany(1000)),
+    ]));
+    let o = failover_run(&storm, &out, "eastmoney,tushare", "000001.SZ");
+    assert_eq!(o.status.code(), Some(1), "nothing downloaded: a failed run");
+    let m = manifest(&out);
+    let pa = &m["series"]["000001.SZ"];
+    assert_eq!(pa["outcome"]["status"], "failed", "{pa}");
+    assert_eq!(pa["bars"], 10);
+    assert_eq!(pa["last"], "2024-09-13");
+    assert_eq!(pa["sources"], serde_json::json!(["tushare"]));
+    assert_eq!(
+        std::fs::read(out.join("000001.SZ.daily.none.csv")).unwrap(),
+        before
+    );
+
+    // The same source twice is a mistake in the command.
+    let o = failover_run(&mock, &dir.path().join("x"), "tushare,tushare", "000001.SZ");
+    assert_eq!(o.status.code(), Some(2));
+}

@@ -342,7 +342,10 @@ async fn finish(
                 let report = store
                     .import_as(
                         &parsed,
-                        &format!("{}:job-{id}", manifest.source.as_str()),
+                        &format!(
+                            "{}:job-{id}",
+                            rec.sources.last().unwrap_or(&manifest.source).as_str()
+                        ),
                         &crate::storage::Viewer::of(owner),
                     )
                     .await

@@ -46,6 +46,13 @@ pub struct SeriesRecord {
     pub bars: usize,
     pub outcome: Outcome,
     pub requests: u64,
+    /// The sources whose bars are in the file, in the order they came: more than one when a
+    /// failover appended another source's bars to the series (prices may differ at the seam).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sources: Vec<DownloadSource>,
+    /// The sources tried before the one that served this run, each with why it was passed over.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub passed_over: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

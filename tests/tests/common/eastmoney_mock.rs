@@ -25,6 +25,9 @@ pub(crate) enum Fault {
     Drop(usize),
     /// Always answer a body that is not JSON.
     Malformed,
+    /// Always answer a well-formed body without a single bar (what a source answers when it
+    /// has nothing, or nothing for this caller).
+    Empty,
     /// Tushare: at most this many rows an answer, the newest of the range asked for, with
     /// `has_more` set when rows were left out (the API's row cap).
     Paged(usize),
@@ -294,6 +297,14 @@ impl Mock {
                     }
                     Some(Fault::Malformed) => {
                         respond(&mut stream, 200, "{\"rc\":0,\"data\":{\"klines\":[");
+                        continue;
+                    }
+                    Some(Fault::Empty) => {
+                        respond(
+                            &mut stream,
+                            200,
+                            "{\"rc\":0,\"data\":{\"code\":\"600000\",\"name\":\"x\",\"klines\":[]}}",
+                        );
                         continue;
                     }
                     _ => {}

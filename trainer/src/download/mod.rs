@@ -88,8 +88,10 @@ fn universe_parser() -> impl clap::builder::TypedValueParser<Value = UniverseCho
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct DownloadArgs {
-    #[arg(long, value_parser = source_parser(), default_value = "eastmoney")]
-    pub source: Source,
+    /// Where bars come from; a list (`eastmoney,tushare,yahoo`) is tried in order per symbol: a
+    /// source that fails, answers nothing or does not know the symbol hands it to the next.
+    #[arg(long, value_parser = source_parser(), value_delimiter = ',', default_value = "eastmoney")]
+    pub source: Vec<Source>,
     /// Symbols in any spelling (600000, sh600000, 510310, 000300.SH), comma-separated.
     #[arg(long, value_delimiter = ',', required_unless_present_any = ["universe", "reference"])]
     pub symbols: Vec<String>,
@@ -249,6 +251,13 @@ fn read_manifest(dir: &Path) -> Option<Manifest> {
 }
 
 /// The whole command. Returns the manifest of this folder after the run.
+impl DownloadArgs {
+    /// The first source of `--source`: the manifest's, and the lists'.
+    pub fn primary(&self) -> Source {
+        self.source.first().copied().unwrap_or(Source::Eastmoney)
+    }
+}
+
 /// The polite HTTP client a download's requests go through; `seed` varies its jitter.
 fn client(args: &DownloadArgs, seed: u64) -> Client {
     let policy = Policy {
@@ -271,10 +280,14 @@ fn client(args: &DownloadArgs, seed: u64) -> Client {
 pub fn run_reference(
     args: &DownloadArgs,
 ) -> Result<kxian_shared::reference::ReferenceData, DownloadError> {
-    if args.source != Source::Tushare {
+    if args.source != [Source::Tushare] {
         return Err(DownloadError::Args(format!(
             "--reference: reference data comes from Tushare Pro (--source tushare), not {}",
-            args.source.as_str()
+            args.source
+                .iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>()
+                .join(",")
         )));
     }
     if args
@@ -312,34 +325,48 @@ pub fn run_reference(
 }
 
 pub fn run(args: &DownloadArgs) -> Result<Manifest, DownloadError> {
-    match args.source {
-        Source::Tushare
-            if args
-                .tushare_token
-                .as_ref()
-                .is_none_or(|t| t.expose().is_empty()) =>
-        {
-            return Err(DownloadError::Args(
-                "--source tushare needs your token: --tushare-token or KXIAN_TUSHARE_TOKEN".into(),
+    for (k, source) in args.source.iter().enumerate() {
+        match source {
+            Source::Tushare
+                if args
+                    .tushare_token
+                    .as_ref()
+                    .is_none_or(|t| t.expose().is_empty()) =>
+            {
+                return Err(DownloadError::Args(
+                    "--source tushare needs your token: --tushare-token or KXIAN_TUSHARE_TOKEN"
+                        .into(),
+                ));
+            }
+            Source::Tushare | Source::Yahoo if args.frequency != Frequency::Daily => {
+                return Err(DownloadError::Args(format!(
+                    "--frequency {}: this source gives daily bars only",
+                    args.frequency.as_str()
+                )));
+            }
+            Source::Yahoo if args.adjustment == Adjustment::Hfq => {
+                return Err(DownloadError::Args(
+                    "--adjustment hfq: Yahoo gives raw and forward-adjusted (qfq) prices only"
+                        .into(),
+                ));
+            }
+            Source::Tushare | Source::Yahoo if k == 0 && args.universe.is_some() => {
+                return Err(DownloadError::Args(
+                "--universe: the lists come from Eastmoney; use --symbols with this source, or put eastmoney first".into(),
             ));
+            }
+            _ => {}
         }
-        Source::Tushare | Source::Yahoo if args.frequency != Frequency::Daily => {
+    }
+    let mut seen = Vec::new();
+    for s in &args.source {
+        if seen.contains(s) {
             return Err(DownloadError::Args(format!(
-                "--frequency {}: this source gives daily bars only",
-                args.frequency.as_str()
+                "--source: {} twice",
+                s.as_str()
             )));
         }
-        Source::Yahoo if args.adjustment == Adjustment::Hfq => {
-            return Err(DownloadError::Args(
-                "--adjustment hfq: Yahoo gives raw and forward-adjusted (qfq) prices only".into(),
-            ));
-        }
-        Source::Tushare | Source::Yahoo if args.universe.is_some() => {
-            return Err(DownloadError::Args(
-                "--universe: the lists come from Eastmoney; use --symbols with this source".into(),
-            ));
-        }
-        _ => {}
+        seen.push(*s);
     }
     if eastmoney::klt(args.frequency).is_none() {
         return Err(DownloadError::Args(
@@ -368,12 +395,31 @@ pub fn run(args: &DownloadArgs) -> Result<Manifest, DownloadError> {
             }
         }
     }
-    // One client for the lists and the bars: one politeness interval, one request count.
-    let client = lists.client;
-    let mut source: Box<dyn BarSource + '_> = match args.source {
-        Source::Eastmoney => Box::new(eastmoney::EastmoneySource { args, client }),
-        Source::Tushare => Box::new(tushare::TushareSource { args, client }),
-        Source::Yahoo => Box::new(yahoo::YahooSource { args, client }),
+    // The lists' client serves Eastmoney's bars too: one politeness interval per host.
+    let mut lists_client = Some(lists.client);
+    let mut sources: Vec<(Source, Box<dyn BarSource + '_>)> = Vec::new();
+    for (k, s) in args.source.iter().enumerate() {
+        let client = match (*s, lists_client.take()) {
+            (Source::Eastmoney, Some(c)) => c,
+            (_, kept) => {
+                lists_client = kept;
+                client(args, symbols.len() as u64 + k as u64)
+            }
+        };
+        let b: Box<dyn BarSource + '_> = match s {
+            Source::Eastmoney => Box::new(eastmoney::EastmoneySource { args, client }),
+            Source::Tushare => Box::new(tushare::TushareSource { args, client }),
+            Source::Yahoo => Box::new(yahoo::YahooSource { args, client }),
+        };
+        sources.push((*s, b));
+    }
+    let lists_requests = lists_client.map_or(0, |c| c.requests);
+    let requests = |sources: &[(Source, Box<dyn BarSource + '_>)]| {
+        lists_requests
+            + sources
+                .iter()
+                .map(|(_, b)| b.client().requests)
+                .sum::<u64>()
     };
     let stored = match &args.store {
         Some(db) => crate::store::last_bar_days(db, args.frequency, args.adjustment, args.reader)?,
@@ -381,12 +427,12 @@ pub fn run(args: &DownloadArgs) -> Result<Manifest, DownloadError> {
     };
     let mut manifest = read_manifest(&args.out)
         .filter(|m| {
-            m.source == args.source
+            m.source == args.primary()
                 && m.frequency == args.frequency
                 && m.adjustment == args.adjustment
         })
         .unwrap_or(Manifest {
-            source: args.source,
+            source: args.primary(),
             frequency: args.frequency,
             adjustment: args.adjustment,
             series: BTreeMap::new(),
@@ -413,7 +459,7 @@ pub fn run(args: &DownloadArgs) -> Result<Manifest, DownloadError> {
             (Some(l), None) => Some(l),
             (None, f) => f,
         };
-        let before = source.client().requests;
+        let before = requests(&sources);
         let previous = manifest.series.get(&key).cloned();
         let file = file_name(symbol, args.frequency, args.adjustment);
         let mut record = SeriesRecord {
@@ -425,41 +471,78 @@ pub fn run(args: &DownloadArgs) -> Result<Manifest, DownloadError> {
             bars: previous.as_ref().map_or(0, |p| p.bars),
             outcome: Outcome::Empty,
             requests: 0,
-        };
-        let fetched = source.fetch(symbol, beg)?;
-        record.outcome = match fetched {
-            Err(e) => Outcome::Failed {
-                error: e.to_string(),
-            },
-            Ok((Kline::Unknown, _)) => Outcome::Unknown {
-                tried: source.ids(symbol),
-            },
-            Ok((Kline::Bars { name, bars }, request)) => {
-                record.name = name.or(record.name);
-                record.request = request;
-                let fresh: Vec<Bar> = bars
-                    .into_iter()
-                    .filter(|b| last_known.is_none_or(|l| b.ts.date() > l))
-                    .filter(|b| args.to.is_none_or(|t| b.ts.date() <= t))
-                    .collect();
-                match (fresh.first(), fresh.last()) {
-                    (Some(first), Some(last)) => {
-                        append_csv(&args.out.join(&file), &fresh, intraday)?;
-                        record.file = Some(file);
-                        record.bars += fresh.len();
-                        record.last = Some(last.ts.date());
-                        Outcome::Downloaded {
-                            new_bars: fresh.len(),
-                            first: first.ts.date(),
-                            last: last.ts.date(),
-                        }
-                    }
-                    _ if last_known.is_some() => Outcome::UpToDate,
-                    _ => Outcome::Empty,
+            // A series from before sources were recorded came from the manifest's source.
+            sources: previous.as_ref().map_or(Vec::new(), |p| {
+                if p.sources.is_empty() && p.file.is_some() {
+                    vec![manifest.source]
+                } else {
+                    p.sources.clone()
                 }
-            }
+            }),
+            passed_over: Vec::new(),
         };
-        record.requests = source.client().requests - before;
+        let last_source = sources.len() - 1;
+        for (k, (name, source)) in sources.iter_mut().enumerate() {
+            let fetched = source.fetch(symbol, beg)?;
+            let outcome = match fetched {
+                Err(e) => Outcome::Failed {
+                    error: e.to_string(),
+                },
+                Ok((Kline::Unknown, _)) => Outcome::Unknown {
+                    tried: source.ids(symbol),
+                },
+                Ok((Kline::Bars { name: title, bars }, request)) => {
+                    let fresh: Vec<Bar> = bars
+                        .into_iter()
+                        .filter(|b| last_known.is_none_or(|l| b.ts.date() > l))
+                        .filter(|b| args.to.is_none_or(|t| b.ts.date() <= t))
+                        .collect();
+                    match (fresh.first(), fresh.last()) {
+                        (Some(first), Some(last)) => {
+                            record.name = title.or(record.name);
+                            record.request = request;
+                            append_csv(&args.out.join(&file), &fresh, intraday)?;
+                            record.file = Some(file.clone());
+                            record.bars += fresh.len();
+                            record.last = Some(last.ts.date());
+                            if let Some(p) = record.sources.last().filter(|p| **p != *name) {
+                                tracing::warn!(
+                                    symbol = %key,
+                                    "{} bars appended to a series from {}: prices may differ where they meet",
+                                    name.as_str(),
+                                    p.as_str()
+                                );
+                            }
+                            if record.sources.last() != Some(name) {
+                                record.sources.push(*name);
+                            }
+                            Outcome::Downloaded {
+                                new_bars: fresh.len(),
+                                first: first.ts.date(),
+                                last: last.ts.date(),
+                            }
+                        }
+                        _ if last_known.is_some() => Outcome::UpToDate,
+                        _ => Outcome::Empty,
+                    }
+                }
+            };
+            let served = matches!(outcome, Outcome::Downloaded { .. } | Outcome::UpToDate);
+            if !served && k < last_source {
+                let why = match &outcome {
+                    Outcome::Failed { error } => error.clone(),
+                    Outcome::Unknown { .. } => "does not know the symbol".into(),
+                    _ => "no bars in the range".into(),
+                };
+                tracing::info!(symbol = %key, "{}: {why}; trying the next source", name.as_str());
+                record.passed_over.push(format!("{}: {why}", name.as_str()));
+            }
+            record.outcome = outcome;
+            if served {
+                break;
+            }
+        }
+        record.requests = requests(&sources) - before;
         progress.emit(&JobEvent::Symbol {
             stage: StageName::Download,
             index: index + 1,
@@ -494,7 +577,7 @@ pub fn run(args: &DownloadArgs) -> Result<Manifest, DownloadError> {
             empty: count(|o| matches!(o, Outcome::Empty)),
             unknown: count(|o| matches!(o, Outcome::Unknown { .. })),
             failed: count(|o| matches!(o, Outcome::Failed { .. })),
-            requests: source.client().requests,
+            requests: requests(&sources),
         },
     });
     Ok(manifest)
@@ -523,6 +606,20 @@ pub fn summary(m: &Manifest, symbols: &[String]) -> String {
                 format!("unknown to the source (tried {})", tried.join(", "))
             }
             Outcome::Failed { error } => format!("failed: {error}"),
+        };
+        let what = if r.passed_over.is_empty() {
+            what
+        } else {
+            format!("{what} (passed over: {})", r.passed_over.join("; "))
+        };
+        let what = if r.sources.len() > 1 {
+            let names: Vec<&str> = r.sources.iter().map(|s| s.as_str()).collect();
+            format!(
+                "{what} [bars from {}, in that order]",
+                names.join(", then ")
+            )
+        } else {
+            what
         };
         s.push_str(&format!(
             "{:<11} {:<12} {what}{}\n",
