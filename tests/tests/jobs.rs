@@ -673,6 +673,52 @@ async fn a_tushare_download_uses_the_users_stored_token_and_never_shows_it() -> 
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admins_reference_job_stores_point_in_time_data_and_a_user_is_refused() -> Result<()> {
+    let mock = eastmoney_mock::Mock::start(Default::default());
+    let env = vec![("KXIAN_TUSHARE_URL".to_string(), mock.base.clone())];
+    let server = Server::start_with_jobs_env(false, 4, env).await?;
+    let tokens = users(&server.store, &[("root", true), ("carol", false)]).await?;
+    let base = server.base.clone();
+    let store = server.store.clone();
+    let members = tokio::task::spawn_blocking(move || -> Result<()> {
+        let url = |p: &str| format!("{base}{p}");
+        let (root, carol) = (tokens["root"].as_str(), tokens["carol"].as_str());
+        let spec = json!({"kind": "download", "source": "tushare", "reference": true,
+                          "index": ["000905.SH"], "from": "2023-11-01", "to": "2024-02-29"});
+        let (s, body) = call("POST", &url("/api/jobs"), Some(carol), Some(spec.clone()));
+        assert_eq!(s, 400, "{body}");
+        assert!(body.to_string().contains("only an admin"), "{body}");
+        let (s, _) = call(
+            "PUT",
+            &url("/api/me/secrets/tushare"),
+            Some(root),
+            Some(json!({"value": "test-token"})),
+        );
+        assert_eq!(s, 204);
+        let (_, job) = call("POST", &url("/api/jobs"), Some(root), Some(spec));
+        let id = job["id"].as_i64().unwrap();
+        let events = watch(&base, id, Some(root), &|v| v["event"] == "end")?;
+        let end = events.last().unwrap();
+        assert_eq!(end["state"], "done", "{events:?}");
+        // One event per API call: three lists, one index, four month-ends, ST and suspensions.
+        let calls: Vec<&str> = events
+            .iter()
+            .filter(|e| e["event"] == "call")
+            .map(|e| e["call"].as_str().unwrap())
+            .collect();
+        assert_eq!(calls.len(), 10, "{calls:?}");
+        assert!(calls.contains(&"index_weight 000905.SH"), "{calls:?}");
+        assert!(end["result"]["industries"].as_u64().unwrap() >= 6, "{end}");
+        assert_eq!(end["result"]["members"], 5, "{end}");
+        Ok(())
+    });
+    members.await??;
+    let stays = store.index_members("000905.SH").await?;
+    assert_eq!(stays.len(), 5);
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_download_job_neither_reads_nor_writes_another_users_series() -> Result<()> {
     let mock = eastmoney_mock::Mock::start(Default::default());
     let env = vec![("KXIAN_EASTMONEY_URL".to_string(), mock.base.clone())];

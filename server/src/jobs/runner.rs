@@ -314,6 +314,22 @@ async fn finish(
     (id, owner): (i64, &crate::storage::User),
 ) -> Result<JobResult, String> {
     match spec {
+        JobSpec::Download(d) if d.reference => {
+            let path = dir.data().join("reference.json");
+            let bytes = std::fs::read(&path).map_err(|e| format!("reference.json: {e}"))?;
+            let data: kxian_shared::reference::ReferenceData =
+                serde_json::from_slice(&bytes).map_err(|e| format!("reference.json: {e}"))?;
+            let c = store
+                .import_reference(&data)
+                .await
+                .map_err(|e| e.to_string())?;
+            Ok(JobResult::Reference {
+                industries: c.industries,
+                shares: c.shares,
+                members: c.members,
+                status: c.status,
+            })
+        }
         JobSpec::Download(d) => {
             let data = dir.data();
             let manifest: Manifest = serde_json::from_slice(

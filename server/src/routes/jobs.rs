@@ -35,6 +35,14 @@ pub(super) async fn create(
         .normalised()
         .map_err(|e| AppError::BadRequest(format!("job: {e}")))?;
     let viewer = caller.viewer();
+    if let JobSpec::Download(d) = &spec
+        && d.reference
+        && !caller.0.admin
+    {
+        return Err(AppError::BadRequest(
+            "job: reference: reference data is shared by every user of this server, so only an admin downloads it".into(),
+        ));
+    }
     // A base model (a finetune's start, a prediction's model) must be one the caller may see.
     let (field, model) = match &spec {
         JobSpec::Finetune(f) => ("base", f.base.as_ref()),

@@ -70,6 +70,18 @@ impl JobSpec {
 
 fn download_args(d: &DownloadJob, ctx: &TrainerContext<'_>) -> Vec<OsString> {
     let mut a = Argv(vec!["download".into()]);
+    if d.reference {
+        a.arg("--source", d.source.as_str())
+            .flag("--reference")
+            .arg("--out", ctx.dir.data())
+            .arg("--progress", "json")
+            .opt("--from", d.from)
+            .opt("--to", d.to);
+        if !d.index.is_empty() {
+            a.arg("--index", d.index.join(","));
+        }
+        return a.0;
+    }
     a.arg("--source", d.source.as_str())
         .arg("--out", ctx.dir.data())
         .arg("--progress", "json")

@@ -186,6 +186,15 @@ pub enum JobEvent {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         how: Option<String>,
     },
+    /// A reference download finished one API call (`stock_basic L`, `index_weight 000905.SH`,
+    /// `daily_basic 2024-01-31`, …) with the rows it answered.
+    Call {
+        stage: StageName,
+        index: usize,
+        total: usize,
+        call: String,
+        rows: usize,
+    },
     /// The server started the trainer (attempt 1 on, the subcommand run).
     /// The rows of one more as-of date are written (`done` of `total` rows).
     Dated {
@@ -228,6 +237,7 @@ impl JobEvent {
             JobEvent::Done { .. } => "done",
             JobEvent::Symbol { .. } => "symbol",
             JobEvent::File { .. } => "file",
+            JobEvent::Call { .. } => "call",
             JobEvent::Dated { .. } => "dated",
             JobEvent::Started { .. } => "started",
             JobEvent::Requeued { .. } => "requeued",

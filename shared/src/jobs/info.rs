@@ -82,6 +82,13 @@ pub enum JobResult {
     Predictions { set: i64, rows: usize },
     /// A backtest: the report as the CLI prints it, and its trades.
     Backtest { report: String, fills: usize },
+    /// Reference data, stored: how many records of each kind.
+    Reference {
+        industries: usize,
+        shares: usize,
+        members: usize,
+        status: usize,
+    },
 }
 
 /// A job as the API lists it.

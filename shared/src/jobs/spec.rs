@@ -142,6 +142,14 @@ pub struct DownloadJob {
     pub from: Option<NaiveDate>,
     #[serde(default)]
     pub to: Option<NaiveDate>,
+    /// Reference data (industries, shares, index members, ST and suspensions, from Tushare)
+    /// instead of bars; shared by every user, so only an admin may ask for it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub reference: bool,
+    /// With `reference`: the indices whose members to fetch (default: CSI 300, 500, 1000 and
+    /// SSE 50).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub index: Vec<String>,
 }
 
 /// A finetune job: the built-in model (or one the user may see) trained on stored series.
@@ -420,6 +428,27 @@ fn canonical(symbols: &[String], max: usize) -> Result<Vec<String>, String> {
 
 impl DownloadJob {
     fn normalise(&mut self) -> Result<(), String> {
+        if self.reference {
+            if self.source != DownloadSource::Tushare {
+                return Err(
+                    "reference: reference data comes from Tushare (source: tushare)".into(),
+                );
+            }
+            if !self.symbols.is_empty() || self.universe.is_some() {
+                return Err("reference: give indices (`index`), not symbols or a universe".into());
+            }
+            self.index = canonical(&self.index, 16)?;
+            if let Some(i) = self.index.iter().find(|i| {
+                i.parse::<crate::Symbol>()
+                    .map_or(true, |s| s.kind() != crate::InstrumentKind::Index)
+            }) {
+                return Err(format!("index: {i} is not an index"));
+            }
+            return self.check_dates();
+        }
+        if !self.index.is_empty() {
+            return Err("index: only with reference: true".into());
+        }
         self.symbols = canonical(&self.symbols, MAX_DOWNLOAD_SYMBOLS)?;
         if self.symbols.is_empty() && self.universe.is_none() {
             return Err("symbols: give symbols or a universe (all-etfs, all-a)".into());
@@ -429,6 +458,10 @@ impl DownloadJob {
             (Some(_), None) => return Err("limit: only with a universe (all-etfs, all-a)".into()),
             _ => {}
         }
+        self.check_dates()
+    }
+
+    fn check_dates(&self) -> Result<(), String> {
         let sane = |d: &NaiveDate| (1990..=2100).contains(&chrono::Datelike::year(d));
         for (field, d) in [("from", &self.from), ("to", &self.to)] {
             if let Some(d) = d

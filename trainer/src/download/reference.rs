@@ -126,9 +126,17 @@ pub fn run(args: &DownloadArgs, indices: &[String]) -> Result<ReferenceData, Dow
         stage: StageName::Download,
         plan: StagePlan::Symbols { symbols: steps },
     });
-    let tick = |progress: &mut Progress, what: String| {
+    let mut done = 0;
+    let mut tick = |progress: &mut Progress, call: String, rows: usize| {
+        done += 1;
         progress.bar().inc(1);
-        tracing::info!("reference: {what} done");
+        progress.emit(&JobEvent::Call {
+            stage: StageName::Download,
+            index: done,
+            total: steps,
+            call,
+            rows,
+        });
     };
 
     let mut data = ReferenceData {
@@ -149,7 +157,7 @@ pub fn run(args: &DownloadArgs, indices: &[String]) -> Result<ReferenceData, Dow
             )?
             .map_err(|e| failed("stock_basic", e))?;
         listings(&rows, &mut data)?;
-        tick(&mut progress, format!("stock_basic {status}"));
+        tick(&mut progress, format!("stock_basic {status}"), rows.1.len());
     }
 
     for index in indices {
@@ -169,7 +177,7 @@ pub fn run(args: &DownloadArgs, indices: &[String]) -> Result<ReferenceData, Dow
             .map_err(|e| failed("index_weight", e))?;
         data.members
             .extend(membership::stays(index, &snapshots(&rows)?));
-        tick(&mut progress, format!("index_weight {index}"));
+        tick(&mut progress, format!("index_weight {index}"), rows.1.len());
     }
 
     for day in &month_ends {
@@ -183,7 +191,7 @@ pub fn run(args: &DownloadArgs, indices: &[String]) -> Result<ReferenceData, Dow
             )?
             .map_err(|e| failed("daily_basic", e))?;
         shares(&rows, &mut data)?;
-        tick(&mut progress, format!("daily_basic {day}"));
+        tick(&mut progress, format!("daily_basic {day}"), rows.1.len());
     }
 
     let rows = source
@@ -201,7 +209,7 @@ pub fn run(args: &DownloadArgs, indices: &[String]) -> Result<ReferenceData, Dow
         )?
         .map_err(|e| failed("namechange", e))?;
     st_periods(&rows, &mut data)?;
-    tick(&mut progress, "namechange".into());
+    tick(&mut progress, "namechange".into(), rows.1.len());
 
     let rows = source
         .pages(
@@ -218,7 +226,7 @@ pub fn run(args: &DownloadArgs, indices: &[String]) -> Result<ReferenceData, Dow
         )?
         .map_err(|e| failed("suspend_d", e))?;
     suspensions(&rows, TradingCalendar::embedded(), &mut data)?;
-    tick(&mut progress, "suspend_d".into());
+    tick(&mut progress, "suspend_d".into(), rows.1.len());
     progress.bar().finish_and_clear();
     data.check().map_err(|e| DownloadError::List {
         what: "reference",

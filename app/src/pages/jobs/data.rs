@@ -51,6 +51,8 @@ fn DataForm() -> impl IntoView {
             adjustment: adjustment.get_untracked().parse().unwrap_or_default(),
             from: day(&from.get_untracked()),
             to: day(&to.get_untracked()),
+            reference: false,
+            index: Vec::new(),
         });
         error.set(None);
         rows.set(Vec::new());
@@ -148,7 +150,83 @@ fn DataForm() -> impl IntoView {
                     }).collect_view()}</tbody>
                 </table>
             })}
+            <ReferenceForm token=tushare_token/>
             <JobHistory kind=JobKind::Download refresh=state/>
         </section>
+    }
+}
+
+/// "Reference data": industries, shares, index members, ST and suspensions from Tushare, with
+/// each API call's progress. Shared by every user, so the server takes it from an admin only.
+#[component]
+fn ReferenceForm(token: RwSignal<String>) -> impl IntoView {
+    let i18n = use_i18n();
+    let lang = move || i18n.lang();
+    let indices = RwSignal::new("000300.SH, 000905.SH, 000852.SH, 000016.SH".to_string());
+    let from = RwSignal::new(String::new());
+    let to = RwSignal::new(String::new());
+    let job = RwSignal::new(None::<JobInfo>);
+    let calls = RwSignal::new(Vec::<(String, usize)>::new());
+    let state = RwSignal::new(String::new());
+    let error = RwSignal::new(None::<String>);
+    let submit = move |_| {
+        let spec = JobSpec::Download(DownloadJob {
+            source: DownloadSource::Tushare,
+            symbols: Vec::new(),
+            universe: None,
+            limit: None,
+            frequency: kxian_shared::Frequency::Daily,
+            adjustment: Default::default(),
+            from: day(&from.get_untracked()),
+            to: day(&to.get_untracked()),
+            reference: true,
+            index: split_symbols(&indices.get_untracked()),
+        });
+        error.set(None);
+        calls.set(Vec::new());
+        let token = token.get_untracked();
+        leptos::task::spawn_local(async move {
+            if !token.trim().is_empty()
+                && let Err(e) = api::put_tushare_token(&token).await
+            {
+                return error.set(Some(e.to_string()));
+            }
+            let on_event = move |e: &JobEvent| {
+                if let JobEvent::Call { call, rows, .. } = e {
+                    calls.update(|c| c.push((call.clone(), *rows)));
+                }
+            };
+            if let Some(j) = submit_and_watch(&spec, state, error, on_event).await {
+                job.set(Some(j));
+            }
+        });
+    };
+    view! {
+        <h2>{move || lang().tr("参考数据", "Reference data")}</h2>
+        <p class="hint">{move || lang().tr(
+            "从 Tushare 下载行业、股本与 PE/PB（每月末）、指数历史成分、上市/退市、ST 与停牌，供时点股票池、流通市值加权和股票池分析使用。所有用户共用，只有管理员可以下载；需要上面的 Tushare 令牌。",
+            "From Tushare: industries, shares and PE/PB at each month's end, index members over time, listing and delisting, ST and suspensions — for point-in-time universes, float-cap weights and the universe analysis. Shared by every user, so an admin downloads it; it needs the Tushare token above (choose Tushare as the source to enter it).")}</p>
+        <div class="form-row">
+            <label class="field"><span>{move || lang().tr("指数", "Indices")}</span>
+                <input type="text" id="ref-index" prop:value=move || indices.get()
+                    on:input=move |ev| indices.set(event_target_value(&ev))/></label>
+            <label class="field"><span>{move || lang().tr("起始（默认十年前）", "From (default: ten years back)")}</span>
+                <input type="date" id="ref-from" on:input=move |ev| from.set(event_target_value(&ev))/></label>
+            <label class="field"><span>{move || lang().tr("截止", "To")}</span>
+                <input type="date" id="ref-to" on:input=move |ev| to.set(event_target_value(&ev))/></label>
+        </div>
+        <div class="actions"><button type="button" class="btn" id="ref-submit" on:click=submit>
+            {move || lang().tr("下载参考数据", "Download reference data")}</button></div>
+        {move || error.get().map(|e| view! { <div class="panel error-panel" id="ref-error"><p class="error-message">{e}</p></div> })}
+        {move || job.get().map(|j| view! {
+            <h3>{format!("{} {}", lang().tr("任务", "Job"), j.id)}
+                " " <span class="badge" id="ref-state" data-state=move || state.get()>{move || state.get()}</span></h3>
+            <table class="data-table" id="ref-progress">
+                <thead><tr><th>{lang().tr("接口", "Call")}</th><th>{lang().tr("行数", "Rows")}</th></tr></thead>
+                <tbody>{move || calls.get().into_iter().map(|(c, n)| view! {
+                    <tr data-call=c.clone()><td>{c.clone()}</td><td>{n}</td></tr>
+                }).collect_view()}</tbody>
+            </table>
+        })}
     }
 }

@@ -32,6 +32,19 @@ fn outcome(lang: Lang, j: &JobInfo) -> String {
                 imported.len()
             ),
         },
+        Some(JobResult::Reference {
+            industries,
+            shares,
+            members,
+            status,
+        }) => match lang {
+            Lang::Zh => format!(
+                "参考数据：{industries} 条行业、{shares} 条股本、{members} 段指数成分、{status} 段状态"
+            ),
+            Lang::En => format!(
+                "reference data: {industries} industries, {shares} shares rows, {members} index stays, {status} status periods"
+            ),
+        },
         Some(JobResult::Model { model }) => format!("{} {model}", lang.tr("模型", "model")),
         Some(JobResult::Run { run }) => run.clone(),
         Some(JobResult::Predictions { set, rows }) => match lang {
