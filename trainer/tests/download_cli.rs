@@ -254,7 +254,17 @@ fn all_etfs_empty_ranges_and_refusals() {
     // Bad arguments are refused before any request.
     for (args, needle) in [
         (vec!["--symbols", "12345x"], "--symbols"),
-        (vec!["--symbols", "600000", "--frequency", "1m"], "1-minute"),
+        (
+            vec![
+                "--symbols",
+                "600000",
+                "--source",
+                "yahoo",
+                "--frequency",
+                "1m",
+            ],
+            "daily bars only",
+        ),
     ] {
         let o = Command::new(env!("CARGO_BIN_EXE_kxian-trainer"))
             .arg("download")
@@ -829,4 +839,54 @@ fn a_failing_source_hands_the_symbol_to_the_next_and_nothing_held_is_lost_when_a
     // The same source twice is a mistake in the command.
     let o = failover_run(&mock, &dir.path().join("x"), "tushare,tushare", "000001.SZ");
     assert_eq!(o.status.code(), Some(2));
+}
+
+#[test]
+fn one_minute_bars_come_from_trends2_with_the_auction_print_and_in_shares() {
+    let mock = Mock::start(BTreeMap::new());
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("m1");
+    let o = Command::new(env!("CARGO_BIN_EXE_kxian-trainer"))
+        .args([
+            "download",
+            "--symbols",
+            "000001.SZ",
+            "--frequency",
+            "1m",
+            "--out",
+        ])
+        .arg(&out)
+        .args([
+            "--eastmoney-url",
+            &mock.base,
+            "--from",
+            "2024-09-13",
+            "--to",
+            "2024-09-13",
+        ])
+        .args(["--min-interval-ms", "5"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let m = manifest(&out);
+    let r = &m["series"]["000001.SZ"];
+    assert_eq!(r["outcome"]["new_bars"], 241, "{r}");
+    assert_eq!(r["request"], "secid=0.000001&ndays=5");
+    let text = std::fs::read_to_string(out.join("000001.SZ.1m.none.csv")).unwrap();
+    let rows: Vec<&str> = text.lines().skip(1).collect();
+    assert_eq!(rows.len(), 241);
+    // The auction's 09:30 print, then 09:31 … 15:00; volume from lots to shares.
+    assert!(rows[0].starts_with("2024-09-13 09:30"), "{}", rows[0]);
+    assert!(rows[1].starts_with("2024-09-13 09:31"), "{}", rows[1]);
+    assert!(rows[240].starts_with("2024-09-13 15:00"), "{}", rows[240]);
+    assert_eq!(rows[0].split(',').nth(5), Some("1018700"), "{}", rows[0]);
+    // The file imports as one-minute bars.
+    let parsed = kxian_shared::ingest::parse_file(
+        "000001.SZ.1m.none.csv",
+        text.as_bytes(),
+        &ImportOptions::default(),
+    )
+    .unwrap();
+    assert_eq!(parsed.series[0].frequency, kxian_shared::Frequency::M1);
+    assert_eq!(parsed.series[0].bars.len(), 241);
 }

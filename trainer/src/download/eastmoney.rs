@@ -16,6 +16,10 @@ pub const KLINE_UT: &str = "7eea3edcaed734bea9cbfc24409ed989";
 /// The static public token of the spot lists.
 pub const CLIST_UT: &str = "bd1d9ddb04089700cf9c27f6f7426281";
 pub const KLINE_PATH: &str = "/api/qt/stock/kline/get";
+/// One-minute bars of the last trading days (at most five).
+pub const TRENDS_PATH: &str = "/api/qt/stock/trends2/get";
+/// How many trading days of one-minute bars trends2 is asked for: the most it keeps.
+pub const TRENDS_DAYS: &str = "5";
 pub const CLIST_PATH: &str = "/api/qt/clist/get";
 /// Market filter of the ETF spot list (push2delay answers it).
 pub const ETF_FS: &str = "b:MK0021,b:MK0022,b:MK0023,b:MK0024,b:MK0827";
@@ -102,6 +106,16 @@ fn num(cell: &str) -> Option<f64> {
 
 /// Parses a kline/get body. Bars with a `-` (suspension) in a price are dropped.
 pub fn parse_kline(body: &str) -> Result<Kline, ParseError> {
+    parse_rows(body, "klines")
+}
+
+/// Parses a trends2/get body: one-minute rows in kline/get's field order (the 09:30 item is the
+/// opening auction's print, kept as its own bar).
+pub fn parse_trends(body: &str) -> Result<Kline, ParseError> {
+    parse_rows(body, "trends")
+}
+
+fn parse_rows(body: &str, key: &str) -> Result<Kline, ParseError> {
     let v: serde_json::Value =
         serde_json::from_str(body).map_err(|e| ParseError::Json(e.to_string()))?;
     let data = v.get("data").ok_or(ParseError::NoData)?;
@@ -110,7 +124,7 @@ pub fn parse_kline(body: &str) -> Result<Kline, ParseError> {
     }
     let name = data["name"].as_str().map(str::to_string);
     let mut bars = Vec::new();
-    let lines = data["klines"].as_array().cloned().unwrap_or_default();
+    let lines = data[key].as_array().cloned().unwrap_or_default();
     for (index, line) in lines.iter().enumerate() {
         let line = line.as_str().unwrap_or_default();
         let err = |why: &str| ParseError::Row {
@@ -306,8 +320,52 @@ impl EastmoneySource<'_> {
     }
 }
 
+impl EastmoneySource<'_> {
+    /// One-minute bars of the last trading days (trends2 keeps five), probing market ids.
+    fn trends(&mut self, symbol: &Symbol) -> Result<(Kline, Option<String>), FetchError> {
+        let url = format!("{}{}", self.args.eastmoney_url, TRENDS_PATH);
+        for secid in secids(symbol) {
+            let q = [
+                ("secid", secid.clone()),
+                (
+                    "fields1",
+                    "f1,f2,f3,f4,f5,f6,f7,f8,f9,f10,f11,f12,f13".to_string(),
+                ),
+                ("fields2", "f51,f52,f53,f54,f55,f56,f57,f58".to_string()),
+                ("iscr", "0".to_string()),
+                ("ndays", TRENDS_DAYS.to_string()),
+                ("ut", KLINE_UT.to_string()),
+            ];
+            let fetched = self.client.get(&url, &q)?;
+            if fetched.status >= 400 {
+                return Err(FetchError::Status {
+                    url,
+                    status: fetched.status,
+                    attempts: fetched.attempts,
+                });
+            }
+            match parse_trends(&fetched.body) {
+                Ok(Kline::Unknown) => continue,
+                Ok(k) => return Ok((k, Some(format!("secid={secid}&ndays={TRENDS_DAYS}")))),
+                Err(e) => {
+                    return Err(FetchError::Transport {
+                        url,
+                        message: format!("malformed answer for {secid}: {e}"),
+                        attempts: fetched.attempts,
+                    });
+                }
+            }
+        }
+        Ok((Kline::Unknown, None))
+    }
+}
+
 impl BarSource for EastmoneySource<'_> {
     fn fetch(&mut self, symbol: &Symbol, beg: Option<NaiveDate>) -> Result<Fetched, DownloadError> {
+        if self.args.frequency == Frequency::M1 {
+            // trends2 answers the last days whatever is asked; the caller keeps what is in range.
+            return Ok(self.trends(symbol));
+        }
         Ok(self.kline(symbol, beg))
     }
 

@@ -368,11 +368,14 @@ pub fn run(args: &DownloadArgs) -> Result<Manifest, DownloadError> {
         }
         seen.push(*s);
     }
-    if eastmoney::klt(args.frequency).is_none() {
-        return Err(DownloadError::Args(
-            "--frequency 1m: Eastmoney's kline API has no 1-minute history; use 5m or longer"
-                .into(),
-        ));
+    if args.frequency == Frequency::M1
+        && args
+            .from
+            .is_some_and(|f| f < chrono::Local::now().date_naive() - chrono::Days::new(10))
+    {
+        tracing::warn!(
+            "--frequency 1m: Eastmoney keeps one-minute bars of the last 5 trading days only; earlier minutes will not arrive"
+        );
     }
     let mut symbols: Vec<Symbol> = Vec::new();
     for s in &args.symbols {
