@@ -126,7 +126,7 @@ fn DataForm() -> impl IntoView {
                             on:input=move |ev| tushare_token.set(event_target_value(&ev))/></label>
                 </Show>
                 <label class="field"><span>{move || lang().tr("周期", "Frequency")}</span>
-                    {select(frequency, "dl-frequency", &["daily", "weekly", "monthly", "60m", "30m", "15m", "5m"])}</label>
+                    {select(frequency, "dl-frequency", &["daily", "weekly", "monthly", "60m", "30m", "15m", "5m", "1m"])}</label>
                 <label class="field"><span>{move || lang().tr("复权", "Adjustment")}</span>
                     {select(adjustment, "dl-adjustment", &["none", "qfq", "hfq"])}</label>
                 <label class="field"><span>{move || lang().tr("起始", "From")}</span>
