@@ -91,6 +91,20 @@ pub fn health() -> impl Future<Output = Result<Health, ApiError>> {
     get("/api/health".into(), Vec::new())
 }
 
+/// `GET /api/data/health?frequency=&adjustment=`: every series against the exchange calendar.
+pub fn data_health(
+    frequency: Frequency,
+    adjustment: Adjustment,
+) -> impl Future<Output = Result<kxian_shared::health::HealthReport, ApiError>> {
+    get(
+        "/api/data/health".into(),
+        vec![
+            ("frequency", frequency.as_str().to_string()),
+            ("adjustment", adjustment.as_str().to_string()),
+        ],
+    )
+}
+
 /// `GET /api/symbols?q=&limit=`.
 pub fn symbols(q: String, limit: u32) -> impl Future<Output = Result<SymbolList, ApiError>> {
     let mut query = vec![("limit", limit.to_string())];

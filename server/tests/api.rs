@@ -117,6 +117,28 @@ async fn health_counts_the_embedded_data() {
 }
 
 #[tokio::test]
+async fn data_health_names_the_holes_of_the_embedded_series_as_the_cli_does() {
+    let f = fixture(true, 1 << 20).await;
+    let (status, r): (_, kxian_shared::health::HealthReport) =
+        get(&f.app, "/api/data/health?frequency=daily&today=2024-09-27").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(r.series.len(), 8, "the eight daily series");
+    let pa = r.series.iter().find(|s| s.symbol == "000001.SZ").unwrap();
+    // The README's figures for the CLI on the same data: 239 missing days, a 46-day gap.
+    assert_eq!((pa.missing, pa.longest_gap), (239, 46), "{pa:?}");
+    assert!(
+        r.series.iter().all(|s| s.behind == 6),
+        "6 trading days behind"
+    );
+    assert!(
+        r.series.windows(2).all(|w| w[0].missing >= w[1].missing),
+        "worst first"
+    );
+    let (status, _): (_, serde_json::Value) = get(&f.app, "/api/data/health?frequency=2h").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
 async fn symbols_list_search_and_detail() {
     let f = fixture(true, 1 << 20).await;
     let (_, all): (_, SymbolList) = get(&f.app, "/api/symbols").await;

@@ -29,6 +29,38 @@ pub struct SeriesHealth {
     pub behind: usize,
 }
 
+/// Every series checked on one day, worst first: what `kxian-trainer health --format json`
+/// prints and `GET /api/data/health` answers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HealthReport {
+    pub today: NaiveDate,
+    pub frequency: crate::Frequency,
+    pub adjustment: crate::Adjustment,
+    /// Worst first: the most missing days, then the most behind.
+    pub series: Vec<SeriesHealth>,
+}
+
+/// Checks every `(symbol, source, days)` on `today` and orders them worst first.
+pub fn report<'a>(
+    series: impl IntoIterator<Item = (&'a str, &'a str, &'a [NaiveDate])>,
+    frequency: crate::Frequency,
+    adjustment: crate::Adjustment,
+    today: NaiveDate,
+) -> HealthReport {
+    let cal = TradingCalendar::embedded();
+    let mut series: Vec<SeriesHealth> = series
+        .into_iter()
+        .map(|(symbol, source, days)| check(symbol, source, days, cal, today))
+        .collect();
+    series.sort_by(|a, b| (b.missing, b.behind, &a.symbol).cmp(&(a.missing, a.behind, &b.symbol)));
+    HealthReport {
+        today,
+        frequency,
+        adjustment,
+        series,
+    }
+}
+
 /// Checks one series' days (ascending; repeats, as intraday bars give, are fine) on `today`.
 pub fn check(
     symbol: &str,

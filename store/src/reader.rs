@@ -271,3 +271,14 @@ impl ReadOnlyStore {
         crate::reference::reference_of(&self.pool, symbols).await
     }
 }
+
+impl crate::Store {
+    /// The reader's queries over this store's own connections (migrated, so series have
+    /// owners): what the server answers a data-health view with.
+    pub fn reader(&self) -> ReadOnlyStore {
+        ReadOnlyStore {
+            pool: self.pool.clone(),
+            owners: true,
+        }
+    }
+}

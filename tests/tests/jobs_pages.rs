@@ -82,6 +82,19 @@ async fn download_finetune_watch_and_forecast_from_the_browser() -> Result<()> {
         .await?
         .context("the downloaded series")?;
     assert_eq!(stored.bars.len(), 10);
+    // The data-health table, read again when the download ended: the new series without a
+    // hole, and the embedded 000001.SZ with the 239 missing days the CLI names.
+    let health = browser
+        .wait_for_js(
+            "the data-health table with the download",
+            "const r = document.querySelector('#health-table tr[data-symbol=\"510300.SH\"]');
+             const pa = document.querySelector('#health-table tr[data-symbol=\"000001.SZ\"]');
+             return r && pa ? [r.dataset.missing, pa.dataset.missing] : null;",
+            Duration::from_secs(20),
+            |v| v.is_array(),
+        )
+        .await?;
+    assert_eq!(health, serde_json::json!(["0", "239"]));
     // The page lists the job with its result.
     let listed = browser
         .wait_for_js(

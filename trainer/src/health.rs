@@ -6,10 +6,8 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 
 use chrono::NaiveDate;
-use kxian_shared::calendar::TradingCalendar;
-use kxian_shared::health::{SeriesHealth, check};
+use kxian_shared::health::report;
 use kxian_shared::{Adjustment, Frequency};
-use serde::Serialize;
 
 use crate::store::{self, StoreError};
 
@@ -37,34 +35,22 @@ pub struct HealthArgs {
     pub reader: store::StoreReader,
 }
 
-/// What `--format json` prints.
-#[derive(Debug, Clone, Serialize)]
-pub struct HealthReport {
-    pub today: NaiveDate,
-    pub frequency: Frequency,
-    pub adjustment: Adjustment,
-    /// Worst first: the most missing days, then the most behind.
-    pub series: Vec<SeriesHealth>,
-}
+pub use kxian_shared::health::HealthReport;
 
 pub fn run(args: &HealthArgs) -> Result<HealthReport, StoreError> {
     let path = args.store.clone().unwrap_or_else(kxian_store::default_path);
     let today = args
         .today
         .unwrap_or_else(|| chrono::Local::now().date_naive());
-    let cal = TradingCalendar::embedded();
-    let mut series: Vec<SeriesHealth> =
-        store::series_days(&path, args.frequency, args.adjustment, args.reader)?
+    let stored = store::series_days(&path, args.frequency, args.adjustment, args.reader)?;
+    Ok(report(
+        stored
             .iter()
-            .map(|s| check(&s.symbol, &s.source, &s.days, cal, today))
-            .collect();
-    series.sort_by(|a, b| (b.missing, b.behind, &a.symbol).cmp(&(a.missing, a.behind, &b.symbol)));
-    Ok(HealthReport {
+            .map(|s| (s.symbol.as_str(), s.source.as_str(), s.days.as_slice())),
+        args.frequency,
+        args.adjustment,
         today,
-        frequency: args.frequency,
-        adjustment: args.adjustment,
-        series,
-    })
+    ))
 }
 
 pub fn text(r: &HealthReport) -> String {

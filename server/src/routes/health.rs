@@ -14,3 +14,40 @@ pub(super) async fn health(State(state): State<AppState>) -> Result<Json<Health>
         bars,
     }))
 }
+
+#[derive(Debug, serde::Deserialize)]
+pub(super) struct DataHealthQuery {
+    #[serde(default)]
+    frequency: Option<kxian_shared::Frequency>,
+    #[serde(default)]
+    adjustment: Option<kxian_shared::Adjustment>,
+    /// The day staleness is counted to (default: today).
+    #[serde(default)]
+    today: Option<chrono::NaiveDate>,
+}
+
+/// `GET /api/data/health`: every series the caller reads, against the exchange calendar, worst
+/// first — what `kxian-trainer health` prints, for the Data page.
+pub(super) async fn data(
+    State(state): State<AppState>,
+    crate::caller::Reader(viewer): crate::caller::Reader,
+    query: Result<axum::extract::Query<DataHealthQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<kxian_shared::health::HealthReport>, AppError> {
+    let axum::extract::Query(q) = query.map_err(|e| AppError::BadRequest(e.body_text()))?;
+    let frequency = q.frequency.unwrap_or(kxian_shared::Frequency::Daily);
+    let adjustment = q.adjustment.unwrap_or_default();
+    let stored = state
+        .store
+        .reader()
+        .series_days(viewer, frequency, adjustment)
+        .await?;
+    let today = q.today.unwrap_or_else(|| chrono::Local::now().date_naive());
+    Ok(Json(kxian_shared::health::report(
+        stored
+            .iter()
+            .map(|s| (s.symbol.as_str(), s.source.as_str(), s.days.as_slice())),
+        frequency,
+        adjustment,
+        today,
+    )))
+}

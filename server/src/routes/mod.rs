@@ -21,6 +21,7 @@ use tower_http::trace::TraceLayer;
 pub fn router(state: AppState) -> Router {
     let api = Router::new()
         .route("/health", get(health::health))
+        .route("/data/health", get(health::data))
         .route("/symbols", get(symbols::list))
         .route("/symbols/{symbol}", get(symbols::one))
         .route("/symbols/{symbol}/bars", get(bars::bars))

@@ -151,6 +151,7 @@ fn DataForm() -> impl IntoView {
                 </table>
             })}
             <ReferenceForm token=tushare_token/>
+            <DataHealth refresh=state/>
             <JobHistory kind=JobKind::Download refresh=state/>
         </section>
     }
@@ -228,5 +229,50 @@ fn ReferenceForm(token: RwSignal<String>) -> impl IntoView {
                 }).collect_view()}</tbody>
             </table>
         })}
+    }
+}
+
+/// "Data health": each stored daily series against the exchange calendar, worst first — its
+/// source, last bar, missing trading days and longest gap, and how far behind today it is (what
+/// `kxian-trainer health` prints). Read again when a download ends.
+#[component]
+fn DataHealth(refresh: RwSignal<String>) -> impl IntoView {
+    let i18n = use_i18n();
+    let lang = move || i18n.lang();
+    let report = LocalResource::new(move || {
+        refresh.track();
+        api::data_health(kxian_shared::Frequency::Daily, Default::default())
+    });
+    let table = move || match report.get() {
+        None => view! { <p class="hint">"…"</p> }.into_any(),
+        Some(Err(e)) => view! { <p class="error-message">{e.to_string()}</p> }.into_any(),
+        Some(Ok(r)) => {
+            let day = |d: Option<chrono::NaiveDate>| d.map_or("—".to_string(), |d| d.to_string());
+            view! {
+                <p class="hint">{format!("{} · {}", r.today, lang().tr(
+                    "缺失：首末根 K 线之间没有 K 线的交易日（停牌或下载缺口）；落后：最后一根之后的交易日。",
+                    "missing: trading days between the first and last bar without one (a suspension or a hole in a download); behind: trading days after the last bar."))}</p>
+                <table class="data-table" id="health-table">
+                    <thead><tr>
+                        <th>{lang().tr("代码", "Symbol")}</th><th>{lang().tr("来源", "Source")}</th>
+                        <th>{lang().tr("首日", "First")}</th><th>{lang().tr("末日", "Last")}</th>
+                        <th>{lang().tr("缺失", "Missing")}</th><th>{lang().tr("最长缺口", "Longest gap")}</th>
+                        <th>{lang().tr("落后", "Behind")}</th>
+                    </tr></thead>
+                    <tbody>{r.series.into_iter().map(|s| view! {
+                        <tr data-symbol=s.symbol.clone() data-missing=s.missing data-behind=s.behind>
+                            <td><a href=format!("/symbols/{}?freq=daily", s.symbol)>{s.symbol.clone()}</a></td>
+                            <td>{s.source.clone()}</td><td>{day(s.first)}</td><td>{day(s.last)}</td>
+                            <td>{s.missing}</td><td>{s.longest_gap}</td><td>{s.behind}</td>
+                        </tr>
+                    }).collect_view()}</tbody>
+                </table>
+            }
+            .into_any()
+        }
+    };
+    view! {
+        <h2>{move || lang().tr("数据健康", "Data health")}</h2>
+        {table}
     }
 }
