@@ -221,6 +221,18 @@ pub fn load_universe_as(
             }),
             ..PointInTime::default()
         };
+        for r in &reference.industries {
+            if let (Ok(sym), Some(sector)) = (
+                r.symbol.parse::<Symbol>(),
+                kxian_shared::reference::sectors::sector_of(&r.industry),
+            ) {
+                dated
+                    .sectors
+                    .entry(sym)
+                    .or_default()
+                    .push((r.from, r.to, sector));
+            }
+        }
         for r in &reference.shares {
             if let Ok(sym) = r.symbol.parse::<Symbol>() {
                 dated
@@ -464,6 +476,10 @@ pub fn run_command(args: &BacktestArgs) -> anyhow::Result<(String, Outcome)> {
     if let Some(db) = config.universe.store.clone() {
         apply_reference_status(&mut config, &universe, &resolve(&base, &db))?;
     }
+    config::check_reference(&config, &universe).map_err(|e| BacktestError::Config {
+        path: args.config.clone(),
+        message: e.message,
+    })?;
     if kxian_shared::backtest::fields::reads_regime(&config.strategy.expressions())
         && kxian_shared::backtest::fields::regime_index(&universe).is_none()
     {

@@ -332,3 +332,74 @@ fn the_analysis_reports_sectors_size_and_value_from_the_stored_reference_data() 
     assert_eq!(vg.of("value"), ["300750.SZ"], "the lowest PB");
     assert!(r.unavailable.is_empty(), "{:?}", r.unavailable);
 }
+
+#[test]
+fn industry_neutral_ranks_within_each_sector_and_needs_industries() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("k.db");
+    store(&db);
+    // Closes 12 (000001.SZ) and 10 (600000.SH) in finance, 20 (300750.SZ) alone in industrial:
+    // within their sectors 000001.SZ is +1 and the best; the dearest names have no industry.
+    let cfg = dir.path().join("neutral.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[universe]\nstore = \"{}\"\nindex = \"000905.SH\"\nat = 2023-12-01\nfrom = 2023-12-01\nto = 2024-03-29\nwarmup = 0\n\
+             [strategy]\nkind = \"top_k\"\nscore = \"industry_neutral($close)\"\nk = 1\nrebalance = \"daily\"\n",
+            db.display()
+        ),
+    )
+    .unwrap();
+    let out_json = dir.path().join("neutral.json");
+    let o = Command::new(env!("CARGO_BIN_EXE_kxian-trainer"))
+        .args(["backtest", "--config", cfg.to_str().unwrap(), "--output"])
+        .arg(&out_json)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let r: BacktestResult = serde_json::from_slice(&std::fs::read(&out_json).unwrap()).unwrap();
+    let bought: std::collections::BTreeSet<String> = r
+        .fills
+        .iter()
+        .filter(|f| f.side == Side::Buy)
+        .map(|f| f.symbol.to_string())
+        .collect();
+    assert_eq!(bought, ["000001.SZ".to_string()].into());
+
+    // A store without industries: refused, saying where they come from.
+    let bare_db = dir.path().join("bare.db");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let store = kxian_store::Store::open(&bare_db).await.unwrap();
+        let opts = ImportOptions {
+            symbol: Some("600000.SH".parse().unwrap()),
+            ..ImportOptions::default()
+        };
+        let parsed =
+            kxian_shared::ingest::parse_file("p.csv", csv(10.0).as_bytes(), &opts).unwrap();
+        store.import(&parsed, "test").await.unwrap();
+        store.close().await;
+    });
+    let bare = dir.path().join("bare.toml");
+    std::fs::write(
+        &bare,
+        format!(
+            "[universe]\nstore = \"{}\"\nsymbols = [\"600000.SH\"]\n[strategy]\nkind = \"top_k\"\nscore = \"industry_neutral($close)\"\n",
+            bare_db.display()
+        ),
+    )
+    .unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_kxian-trainer"))
+        .args(["backtest", "--config", bare.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("industry_neutral") && err.contains("reference"),
+        "{err}"
+    );
+}

@@ -225,6 +225,31 @@ pub fn panel_for(
             panel.insert(FACTORS[k], g);
         }
     }
+    if named.contains(crate::expr::SECTOR_FIELD) {
+        let code = |s: crate::reference::Sector| {
+            crate::reference::Sector::ALL
+                .iter()
+                .position(|x| *x == s)
+                .map_or(f64::NAN, |i| i as f64)
+        };
+        let grid = universe
+            .series()
+            .keys()
+            .zip(&panel.present)
+            .map(|(sym, present)| {
+                panel
+                    .dates
+                    .iter()
+                    .zip(present)
+                    .map(|(d, p)| match (p, universe.sector(sym, *d)) {
+                        (true, Some(s)) => code(s),
+                        _ => f64::NAN,
+                    })
+                    .collect()
+            })
+            .collect();
+        panel.insert(crate::expr::SECTOR_FIELD, grid);
+    }
     let regimes: Vec<&str> = REGIME_FIELDS
         .iter()
         .copied()

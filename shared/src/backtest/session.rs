@@ -23,11 +23,10 @@ pub struct Completed {
     pub report: String,
 }
 
-pub fn run_all(
-    config: &BacktestConfig,
-    universe: &Universe,
-    signals: Option<&Signals>,
-) -> Result<Completed, ConfigError> {
+/// What the strategy reads from reference data that the universe lacks: `float_cap` weights
+/// need float shares, `industry_neutral(…)` each stock's industry. Bad input: the message says
+/// what to download.
+pub fn check_reference(config: &BacktestConfig, universe: &Universe) -> Result<(), ConfigError> {
     if let super::schema::StrategyConfig::TopK(t) = &config.strategy
         && t.weighting == super::top_k::Weighting::FloatCap
         && !universe.has_float_shares()
@@ -36,6 +35,24 @@ pub fn run_all(
             message: "strategy.weighting: `float_cap` needs float shares, which come with reference data: `kxian-trainer download --reference --source tushare`, then `kxian import reference.json` into the universe's store".into(),
         });
     }
+    let neutral = config.strategy.expressions().iter().any(|e| {
+        crate::expr::parse(e, &super::fields::fields_for(true, None))
+            .is_ok_and(|x| x.fields().contains(crate::expr::SECTOR_FIELD))
+    });
+    if neutral && !universe.has_sectors() {
+        return Err(ConfigError {
+            message: "strategy: industry_neutral(…) needs each stock's industry, which comes with reference data: `kxian-trainer download --reference --source tushare`, then `kxian import reference.json` into the universe's store".into(),
+        });
+    }
+    Ok(())
+}
+
+pub fn run_all(
+    config: &BacktestConfig,
+    universe: &Universe,
+    signals: Option<&Signals>,
+) -> Result<Completed, ConfigError> {
+    check_reference(config, universe)?;
     let result = run_config(config, universe, signals);
     let mut report = report(config, universe, &result);
     let benchmarks = benchmarks(config, universe, &result);

@@ -195,6 +195,9 @@ impl Panel {
         if name == "demean" || name == "zscore" {
             return moments(x.into_owned(), days, name == "zscore");
         }
+        if name == "industry_neutral" {
+            return self.industry_neutral(x.into_owned(), need);
+        }
         let mut out = match x {
             std::borrow::Cow::Owned(g) => g,
             std::borrow::Cow::Borrowed(g) => g.clone(),
@@ -227,6 +230,39 @@ impl Panel {
             }
         }
         out
+    }
+}
+
+impl Panel {
+    /// Each value less the mean of its sector's values that date (the sectors in
+    /// [`SECTOR_FIELD`](super::SECTOR_FIELD)); a value without a sector is missing.
+    fn industry_neutral(&self, mut x: Grid, need: Option<&[bool]>) -> Grid {
+        let Some(sector) = self.columns.get(super::SECTOR_FIELD) else {
+            return vec![vec![f64::NAN; self.dates.len()]; x.len()];
+        };
+        let groups = crate::reference::Sector::ALL.len();
+        let (mut sum, mut n) = (vec![0.0; groups], vec![0u32; groups]);
+        for d in (0..self.dates.len()).filter(|&d| need.is_none_or(|n| n[d])) {
+            sum.fill(0.0);
+            n.fill(0);
+            let group = |s: usize| {
+                let g = sector[s][d];
+                (g.is_finite() && g >= 0.0 && (g as usize) < groups).then_some(g as usize)
+            };
+            for (s, row) in x.iter().enumerate() {
+                if let (Some(g), true) = (group(s), row[d].is_finite()) {
+                    sum[g] += row[d];
+                    n[g] += 1;
+                }
+            }
+            for (s, row) in x.iter_mut().enumerate() {
+                row[d] = match group(s) {
+                    Some(g) if row[d].is_finite() => row[d] - sum[g] / f64::from(n[g]),
+                    _ => f64::NAN,
+                };
+            }
+        }
+        x
     }
 }
 
@@ -473,5 +509,50 @@ mod tests {
         assert!(r[2][20].is_nan());
         assert_eq!(r[2][21], c[2][19]);
         assert_eq!(r[0][21], c[0][20]);
+    }
+
+    #[test]
+    fn industry_neutral_subtracts_each_sectors_mean_of_the_day() {
+        let mut p = Panel::from_bars(&universe(30));
+        // Sectors 0, 0, 0, 1, 1 and none; the stock without one is missing.
+        let codes = [0.0, 0.0, 0.0, 1.0, 1.0, f64::NAN];
+        p.insert(
+            crate::expr::SECTOR_FIELD,
+            codes.iter().map(|c| vec![*c; p.dates.len()]).collect(),
+        );
+        let close = p.evaluate("$close").unwrap();
+        let g = p.evaluate("industry_neutral($close)").unwrap();
+        for d in 25..30 {
+            let m0 = (0..3)
+                .map(|s| close[s][d])
+                .filter(|x| x.is_finite())
+                .collect::<Vec<_>>();
+            let mean0 = m0.iter().sum::<f64>() / m0.len() as f64;
+            let mean1 = (close[3][d] + close[4][d]) / 2.0;
+            assert!((g[0][d] - (close[0][d] - mean0)).abs() < 1e-12);
+            assert!((g[3][d] - (close[3][d] - mean1)).abs() < 1e-12);
+            assert!((g[3][d] + g[4][d]).abs() < 1e-12, "two names: opposite");
+            assert!(g[5][d].is_nan(), "no sector, no value");
+        }
+        // Nested, and the same on the dates asked for alone.
+        let need: Vec<bool> = (0..p.dates.len()).map(|d| d % 5 == 4).collect();
+        let all = p.evaluate("rank(industry_neutral($close))").unwrap();
+        let at = p
+            .evaluate_at("rank(industry_neutral($close))", &need)
+            .unwrap();
+        for s in 0..6 {
+            for d in (0..p.dates.len()).filter(|&d| need[d]) {
+                assert!(all[s][d] == at[s][d] || (all[s][d].is_nan() && at[s][d].is_nan()));
+            }
+        }
+        // Without sectors in the panel nothing has a value.
+        let bare = Panel::from_bars(&universe(30));
+        assert!(
+            bare.evaluate("industry_neutral($close)")
+                .unwrap()
+                .iter()
+                .flatten()
+                .all(|x| x.is_nan())
+        );
     }
 }

@@ -26,4 +26,8 @@ pub mod parse;
 mod row;
 
 pub use eval::Panel;
+
+/// The hidden column `industry_neutral(x)` groups by: each stock's sector on each date (an index
+/// into [`crate::reference::Sector::ALL`], NaN where unknown). No expression can name it.
+pub const SECTOR_FIELD: &str = "#sector";
 pub use parse::{Expr, ExprError, parse};

@@ -4,7 +4,7 @@
 //! | --- | --- |
 //! | time series, per symbol over its own bars (`n` a whole number) | `ref(x, n)` `delta(x, n)` `mean` `std` `sum` `min` `max` `ema` `wma` `ts_rank` `slope` `rsquare` `resi` (all `(x, n)`), `corr(x, y, n)` `cov(x, y, n)` |
 //! | calendar, per symbol | `ref_week(x)` `ref_month(x)`: x at the symbol's last bar of the previous week (ISO) or calendar month |
-//! | cross-section, per date over the symbols with a value | `rank(x)` (percentile in (0, 1]) `zscore(x)` `demean(x)` `quantile(x, q)` |
+//! | cross-section, per date over the symbols with a value | `rank(x)` (percentile in (0, 1]) `zscore(x)` `demean(x)` `quantile(x, q)`, `industry_neutral(x)` (x less its sector's mean that day; needs reference data) |
 //! | element-wise | `abs(x)` `sign(x)` `log(x)` `pow(x, y)` `clip(x, lo, hi)` `if(c, a, b)` |
 //!
 //! A window holds the last `n` bars up to and including the current one and needs all `n`
@@ -41,6 +41,7 @@ pub const NAMES: &[&str] = &[
     "rank",
     "zscore",
     "demean",
+    "industry_neutral",
     "quantile",
     "abs",
     "sign",
@@ -59,9 +60,8 @@ pub fn signature(name: &str) -> Option<&'static [Arg]> {
         "ref" | "delta" | "mean" | "std" | "sum" | "min" | "max" | "ema" | "wma" | "ts_rank"
         | "slope" | "rsquare" | "resi" => &[Value, Window],
         "corr" | "cov" => &[Value, Value, Window],
-        "rank" | "zscore" | "demean" | "abs" | "sign" | "log" | "ref_week" | "ref_month" => {
-            &[Value]
-        }
+        "rank" | "zscore" | "demean" | "industry_neutral" | "abs" | "sign" | "log" | "ref_week"
+        | "ref_month" => &[Value],
         "quantile" => &[Value, Constant],
         "pow" => &[Value, Value],
         "clip" => &[Value, Constant, Constant],

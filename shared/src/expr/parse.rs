@@ -28,7 +28,12 @@ impl Expr {
                 }
                 Expr::Neg(x) | Expr::Not(x) => stack.push(x),
                 Expr::Binary(_, a, b) => stack.extend([a.as_ref(), b.as_ref()]),
-                Expr::Call(_, args) => stack.extend(args),
+                Expr::Call(name, args) => {
+                    if name == "industry_neutral" {
+                        out.insert(super::SECTOR_FIELD);
+                    }
+                    stack.extend(args)
+                }
             }
         }
         out

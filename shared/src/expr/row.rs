@@ -24,7 +24,10 @@ type Leaf = (*const Expr, Vec<Vec<f64>>);
 
 /// Whether `name` is worked out across the symbols of each date.
 pub(super) fn is_cross(name: &str) -> bool {
-    matches!(name, "rank" | "zscore" | "demean" | "quantile")
+    matches!(
+        name,
+        "rank" | "zscore" | "demean" | "quantile" | "industry_neutral"
+    )
 }
 
 /// Whether `name` works cell by cell (and so needs its arguments only where it is needed).

@@ -36,6 +36,8 @@ pub struct PointInTime {
     pub members: Option<BTreeMap<Symbol, Stays>>,
     /// Each name's float shares, `(day, shares)` ascending: the latest on or before a day holds.
     pub float_shares: BTreeMap<Symbol, Vec<(NaiveDate, f64)>>,
+    /// Each name's sectors over time: `(from, to, sector)`.
+    pub sectors: BTreeMap<Symbol, Vec<(NaiveDate, Option<NaiveDate>, crate::reference::Sector)>>,
 }
 
 impl Universe {
@@ -151,6 +153,20 @@ impl Universe {
         let v = self.dated.float_shares.get(symbol)?;
         let i = v.partition_point(|x| x.0 <= day);
         i.checked_sub(1).map(|i| v[i].1)
+    }
+
+    /// `symbol`'s sector on `day`, from the industry in force.
+    pub fn sector(&self, symbol: &Symbol, day: NaiveDate) -> Option<crate::reference::Sector> {
+        self.dated
+            .sectors
+            .get(symbol)?
+            .iter()
+            .find_map(|(f, t, s)| (*f <= day && t.is_none_or(|t| day <= t)).then_some(*s))
+    }
+
+    /// Whether any name has a sector (`industry_neutral` needs them).
+    pub fn has_sectors(&self) -> bool {
+        !self.dated.sectors.is_empty()
     }
 
     /// Whether any name has float shares (float-cap weights need them).
