@@ -143,6 +143,27 @@ struct Failure {
     body: kxian_shared::api::ApiError,
 }
 
+fn failure(file_name: &str, error: &str, message: String) -> Failure {
+    Failure {
+        file: file_name.to_string(),
+        body: kxian_shared::api::ApiError {
+            error: error.into(),
+            message,
+            problems: Vec::new(),
+        },
+    }
+}
+
+async fn read(path: &std::path::Path, file_name: &str) -> Result<Vec<u8>, Failure> {
+    tokio::fs::read(path).await.map_err(|e| {
+        failure(
+            file_name,
+            "unreadable",
+            format!("cannot read {}: {e}", path.display()),
+        )
+    })
+}
+
 /// A failed run outweighs bad input: the exit code says the worst.
 fn worse(outcome: Imported, failure: &Failure) -> Imported {
     match (outcome, failure.body.error.as_str()) {
@@ -162,17 +183,8 @@ async fn import_reference(
     path: &std::path::Path,
     file_name: &str,
 ) -> Result<kxian_store::ReferenceCounts, Failure> {
-    let fail = |error: &str, message: String| Failure {
-        file: file_name.to_string(),
-        body: kxian_shared::api::ApiError {
-            error: error.into(),
-            message,
-            problems: Vec::new(),
-        },
-    };
-    let bytes = tokio::fs::read(path)
-        .await
-        .map_err(|e| fail("unreadable", format!("cannot read {}: {e}", path.display())))?;
+    let fail = |error: &str, message: String| failure(file_name, error, message);
+    let bytes = read(path, file_name).await?;
     let data: kxian_shared::reference::ReferenceData = serde_json::from_slice(&bytes)
         .map_err(|e| fail("invalid", format!("not reference data: {e}")))?;
     store.import_reference(&data).await.map_err(|e| match e {
@@ -188,17 +200,8 @@ async fn import_one(
     opts: &ImportOptions,
     writer: &crate::storage::Viewer,
 ) -> Result<ImportReport, Failure> {
-    let fail = |error: &str, message: String| Failure {
-        file: file_name.to_string(),
-        body: kxian_shared::api::ApiError {
-            error: error.into(),
-            message,
-            problems: Vec::new(),
-        },
-    };
-    let bytes = tokio::fs::read(path)
-        .await
-        .map_err(|e| fail("unreadable", format!("cannot read {}: {e}", path.display())))?;
+    let fail = |error: &str, message: String| failure(file_name, error, message);
+    let bytes = read(path, file_name).await?;
     let (name, o) = (file_name.to_string(), opts.clone());
     let parsed =
         tokio::task::spawn_blocking(move || kxian_shared::ingest::parse_file(&name, &bytes, &o))

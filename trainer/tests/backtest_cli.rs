@@ -36,7 +36,7 @@ fn files() -> String {
     list.join(", ")
 }
 
-fn run(dir: &tempfile::TempDir, toml: &str) -> (Output, Option<BacktestResult>) {
+pub(crate) fn run(dir: &tempfile::TempDir, toml: &str) -> (Output, Option<BacktestResult>) {
     let cfg = dir.path().join("run.toml");
     std::fs::write(&cfg, toml).unwrap();
     let out_json = dir.path().join("result.json");

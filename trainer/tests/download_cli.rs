@@ -515,16 +515,20 @@ fn reference_run(mock: &Mock, out: &Path, extra: &[&str]) -> std::process::Outpu
         .unwrap()
 }
 
+/// A reference download of `indices` that must work, and what it wrote.
+fn reference_ok(mock: &Mock, out: &Path, indices: &str) -> kxian_shared::reference::ReferenceData {
+    let o = reference_run(mock, out, &["--index", indices]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    serde_json::from_slice(&std::fs::read(out.join("reference.json")).unwrap()).unwrap()
+}
+
 #[test]
 fn reference_data_arrives_point_in_time_and_a_paged_constituent_list_loses_no_day() {
-    use kxian_shared::reference::{ReferenceData, StatusKind, membership::members_on};
+    use kxian_shared::reference::{StatusKind, membership::members_on};
     let mock = Mock::start(BTreeMap::new());
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("ref");
-    let o = reference_run(&mock, &out, &["--index", "000905.SH,000300.SH"]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let data: ReferenceData =
-        serde_json::from_slice(&std::fs::read(out.join("reference.json")).unwrap()).unwrap();
+    let data = reference_ok(&mock, &out, "000905.SH,000300.SH");
     data.check().unwrap();
     let d = |s: &str| s.parse::<chrono::NaiveDate>().unwrap();
     let on = |day: &str| members_on(&data.members, "000905.SH", d(day));
@@ -590,11 +594,7 @@ fn reference_data_arrives_point_in_time_and_a_paged_constituent_list_loses_no_da
         "tushare:000905.SH".to_string(),
         Fault::Paged(5),
     )]));
-    let out2 = dir.path().join("ref-paged");
-    let o = reference_run(&paged, &out2, &["--index", "000905.SH"]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let again: ReferenceData =
-        serde_json::from_slice(&std::fs::read(out2.join("reference.json")).unwrap()).unwrap();
+    let again = reference_ok(&paged, &dir.path().join("ref-paged"), "000905.SH");
     assert_eq!(
         again.members,
         data.members
@@ -664,8 +664,7 @@ fn seed_002_csi500_rotation_runs_from_a_download_with_the_members_of_its_start_d
     let mock = Mock::start(BTreeMap::new());
     let dir = tempfile::tempdir().unwrap();
     let refdir = dir.path().join("ref");
-    let o = reference_run(&mock, &refdir, &["--index", "000905.SH"]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    reference_ok(&mock, &refdir, "000905.SH");
     // The members of 2023-12-01, in qfq, from Tushare.
     let bars = dir.path().join("bars");
     let o = Command::new(env!("CARGO_BIN_EXE_kxian-trainer"))

@@ -120,33 +120,20 @@ fn store(db: &Path) {
 }
 
 fn backtest(
-    dir: &Path,
+    dir: &tempfile::TempDir,
     db: &Path,
     universe: &str,
     strategy: &str,
 ) -> (std::process::Output, Option<BacktestResult>) {
-    let cfg = dir.join("run.toml");
-    std::fs::write(
-        &cfg,
-        format!(
+    crate::backtest_cli::run(
+        dir,
+        &format!(
             "[universe]\nstore = \"{}\"\nindex = \"000905.SH\"\nfrom = 2023-12-01\nto = 2024-03-29\nwarmup = 0\n{universe}\n\
-             [strategy]\nkind = \"top_k\"\nscore = \"$close\"\nrebalance = \"daily\"\n{strategy}\n\
+             [strategy]\nkind = \"top_k\"\nrebalance = \"daily\"\n{strategy}\n\
              [engine]\ninitial_cash = 10_000_000\n",
             db.display()
         ),
     )
-    .unwrap();
-    let out_json = dir.join("result.json");
-    let _ = std::fs::remove_file(&out_json);
-    let out = Command::new(env!("CARGO_BIN_EXE_kxian-trainer"))
-        .args(["backtest", "--config", cfg.to_str().unwrap(), "--output"])
-        .arg(&out_json)
-        .output()
-        .unwrap();
-    let result = std::fs::read(&out_json)
-        .ok()
-        .map(|b| serde_json::from_slice(&b).unwrap());
-    (out, result)
 }
 
 fn fills(r: &BacktestResult, symbol: &str, side: Side) -> Vec<chrono::NaiveDate> {
@@ -179,7 +166,7 @@ fn an_index_universe_buys_each_days_members_and_at_fixes_one_days() {
     store(&db);
 
     // Each day's members: the dearest member is held until it leaves, then the one that joined.
-    let (o, r) = backtest(dir.path(), &db, "", "k = 1");
+    let (o, r) = backtest(&dir, &db, "", "score = \"$close\"\nk = 1");
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let r = r.unwrap();
     let leaver_buys = fills(&r, "600077.SH", Side::Buy);
@@ -205,14 +192,14 @@ fn an_index_universe_buys_each_days_members_and_at_fixes_one_days() {
     );
 
     // The members of 2023-12-01, fixed: the leaver stays, the joiner never comes in.
-    let (o, r) = backtest(dir.path(), &db, "at = 2023-12-01", "k = 1");
+    let (o, r) = backtest(&dir, &db, "at = 2023-12-01", "score = \"$close\"\nk = 1");
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let r = r.unwrap();
     assert!(fills(&r, "688981.SH", Side::Buy).is_empty());
     assert!(held(&r, "600077.SH") > 0.0, "held to the end");
 
     // A day before the lists: refused, saying where they start.
-    let (o, _) = backtest(dir.path(), &db, "at = 2020-01-02", "k = 1");
+    let (o, _) = backtest(&dir, &db, "at = 2020-01-02", "score = \"$close\"\nk = 1");
     assert_eq!(o.status.code(), Some(2));
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(
@@ -227,12 +214,12 @@ fn float_cap_weights_follow_the_stored_float_shares_and_an_index_without_lists_i
     let db = dir.path().join("k.db");
     store(&db);
     // The three names with float shares, weighted by float cap: 600000 (10 × 2.9e10) gets
-    // about 2.5× 000001 (12 × 1.9e10) and 300750 (20 × 3.9e9) about a third of it.
+    // 1.27× 000001 (12 × 1.9e10), and 300750 (20 × 3.9e9) about a third of 000001.
     let (o, r) = backtest(
-        dir.path(),
+        &dir,
         &db,
         "at = 2023-12-01",
-        "k = 3\nfilter = \"$close < 30\"\nweighting = \"float_cap\"",
+        "score = \"$close\"\nk = 3\nfilter = \"$close < 30\"\nweighting = \"float_cap\"",
     );
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let r = r.unwrap();
@@ -340,24 +327,14 @@ fn industry_neutral_ranks_within_each_sector_and_needs_industries() {
     store(&db);
     // Closes 12 (000001.SZ) and 10 (600000.SH) in finance, 20 (300750.SZ) alone in industrial:
     // within their sectors 000001.SZ is +1 and the best; the dearest names have no industry.
-    let cfg = dir.path().join("neutral.toml");
-    std::fs::write(
-        &cfg,
-        format!(
-            "[universe]\nstore = \"{}\"\nindex = \"000905.SH\"\nat = 2023-12-01\nfrom = 2023-12-01\nto = 2024-03-29\nwarmup = 0\n\
-             [strategy]\nkind = \"top_k\"\nscore = \"industry_neutral($close)\"\nk = 1\nrebalance = \"daily\"\n",
-            db.display()
-        ),
-    )
-    .unwrap();
-    let out_json = dir.path().join("neutral.json");
-    let o = Command::new(env!("CARGO_BIN_EXE_kxian-trainer"))
-        .args(["backtest", "--config", cfg.to_str().unwrap(), "--output"])
-        .arg(&out_json)
-        .output()
-        .unwrap();
+    let (o, r) = backtest(
+        &dir,
+        &db,
+        "at = 2023-12-01",
+        "score = \"industry_neutral($close)\"\nk = 1",
+    );
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let r: BacktestResult = serde_json::from_slice(&std::fs::read(&out_json).unwrap()).unwrap();
+    let r = r.unwrap();
     let bought: std::collections::BTreeSet<String> = r
         .fills
         .iter()

@@ -278,12 +278,11 @@ impl EastmoneySource<'_> {
         beg: Option<NaiveDate>,
     ) -> Result<(Kline, Option<String>), FetchError> {
         let a = self.args;
-        let url = format!("{}{}", a.eastmoney_url, KLINE_PATH);
         let klt = klt(a.frequency).unwrap_or("101");
         let day = |d: NaiveDate| d.format("%Y%m%d").to_string();
-        for secid in secids(symbol) {
-            let q = [
-                ("secid", secid.clone()),
+        let query = |secid: &str| {
+            vec![
+                ("secid", secid.to_string()),
                 ("klt", klt.to_string()),
                 ("fqt", fqt(a.adjustment).to_string()),
                 ("fields1", "f1,f2,f3,f4,f5,f6".to_string()),
@@ -294,9 +293,24 @@ impl EastmoneySource<'_> {
                 ("beg", beg.map_or("0".to_string(), day)),
                 ("end", a.to.map_or("20500101".to_string(), day)),
                 ("ut", KLINE_UT.to_string()),
-            ];
-            let fetched = self.client.get(&url, &q)?;
-            let request = format!("secid={secid}&klt={klt}&fqt={}", fqt(a.adjustment));
+            ]
+        };
+        let request = |secid: &str| format!("secid={secid}&klt={klt}&fqt={}", fqt(a.adjustment));
+        self.probe(symbol, KLINE_PATH, query, parse_kline, request)
+    }
+
+    /// Asks `path` under each market id of `symbol` in turn, until one knows the security.
+    fn probe(
+        &mut self,
+        symbol: &Symbol,
+        path: &str,
+        query: impl Fn(&str) -> Vec<(&'static str, String)>,
+        parse: fn(&str) -> Result<Kline, ParseError>,
+        request: impl Fn(&str) -> String,
+    ) -> Result<(Kline, Option<String>), FetchError> {
+        let url = format!("{}{}", self.args.eastmoney_url, path);
+        for secid in secids(symbol) {
+            let fetched = self.client.get(&url, &query(&secid))?;
             if fetched.status >= 400 {
                 return Err(FetchError::Status {
                     url,
@@ -304,9 +318,9 @@ impl EastmoneySource<'_> {
                     attempts: fetched.attempts,
                 });
             }
-            match parse_kline(&fetched.body) {
+            match parse(&fetched.body) {
                 Ok(Kline::Unknown) => continue,
-                Ok(k) => return Ok((k, Some(request))),
+                Ok(k) => return Ok((k, Some(request(&secid)))),
                 Err(e) => {
                     return Err(FetchError::Transport {
                         url,
@@ -323,10 +337,9 @@ impl EastmoneySource<'_> {
 impl EastmoneySource<'_> {
     /// One-minute bars of the last trading days (trends2 keeps five), probing market ids.
     fn trends(&mut self, symbol: &Symbol) -> Result<(Kline, Option<String>), FetchError> {
-        let url = format!("{}{}", self.args.eastmoney_url, TRENDS_PATH);
-        for secid in secids(symbol) {
-            let q = [
-                ("secid", secid.clone()),
+        let query = |secid: &str| {
+            vec![
+                ("secid", secid.to_string()),
                 (
                     "fields1",
                     "f1,f2,f3,f4,f5,f6,f7,f8,f9,f10,f11,f12,f13".to_string(),
@@ -335,28 +348,10 @@ impl EastmoneySource<'_> {
                 ("iscr", "0".to_string()),
                 ("ndays", TRENDS_DAYS.to_string()),
                 ("ut", KLINE_UT.to_string()),
-            ];
-            let fetched = self.client.get(&url, &q)?;
-            if fetched.status >= 400 {
-                return Err(FetchError::Status {
-                    url,
-                    status: fetched.status,
-                    attempts: fetched.attempts,
-                });
-            }
-            match parse_trends(&fetched.body) {
-                Ok(Kline::Unknown) => continue,
-                Ok(k) => return Ok((k, Some(format!("secid={secid}&ndays={TRENDS_DAYS}")))),
-                Err(e) => {
-                    return Err(FetchError::Transport {
-                        url,
-                        message: format!("malformed answer for {secid}: {e}"),
-                        attempts: fetched.attempts,
-                    });
-                }
-            }
-        }
-        Ok((Kline::Unknown, None))
+            ]
+        };
+        let request = |secid: &str| format!("secid={secid}&ndays={TRENDS_DAYS}");
+        self.probe(symbol, TRENDS_PATH, query, parse_trends, request)
     }
 }
 
