@@ -70,50 +70,32 @@ pub async fn run(args: ImportArgs) -> anyhow::Result<Imported> {
             .unwrap_or_default();
         progress.set_message(file_name.clone());
         let started = Instant::now();
-        if is_reference(&file_name) {
-            let result = import_reference(&store, path, &file_name).await;
-            progress.inc(1);
-            match result {
-                Ok(counts) => {
-                    let line = if args.json {
-                        serde_json::to_string(
-                            &serde_json::json!({"file": file_name, "reference": counts}),
-                        )?
-                    } else {
-                        format!(
-                            "✔ {file_name} (reference data, {:.2?}): {} industries, {} shares rows, {} index stays, {} status periods",
-                            started.elapsed(),
-                            counts.industries,
-                            counts.shares,
-                            counts.members,
-                            counts.status
-                        )
-                    };
-                    progress.suspend(|| println!("{line}"));
-                }
-                Err(failure) => {
-                    outcome = worse(outcome, &failure);
-                    let text = if args.json {
-                        serde_json::to_string(&failure.body)?
-                    } else {
-                        format!(
-                            "✘ {}: {} — nothing stored",
-                            failure.file, failure.body.message
-                        )
-                    };
-                    progress.suspend(|| eprintln!("{text}"));
-                }
-            }
-            continue;
-        }
-        let result = import_one(&store, path, &file_name, &opts, &writer).await;
+        let result = if is_reference(&file_name) {
+            import_reference(&store, path, &file_name)
+                .await
+                .map(|c| Stored::Reference(file_name.clone(), c))
+        } else {
+            import_one(&store, path, &file_name, &opts, &writer)
+                .await
+                .map(Stored::Bars)
+        };
         progress.inc(1);
         match result {
-            Ok(report) => {
-                let line = if args.json {
-                    serde_json::to_string(&report)?
-                } else {
-                    describe(&report, started.elapsed())
+            Ok(stored) => {
+                let line = match (&stored, args.json) {
+                    (Stored::Bars(report), true) => serde_json::to_string(report)?,
+                    (Stored::Bars(report), false) => describe(report, started.elapsed()),
+                    (Stored::Reference(file, counts), true) => serde_json::to_string(
+                        &serde_json::json!({"file": file, "reference": counts}),
+                    )?,
+                    (Stored::Reference(file, c), false) => format!(
+                        "✔ {file} (reference data, {:.2?}): {} industries, {} shares rows, {} index stays, {} status periods",
+                        started.elapsed(),
+                        c.industries,
+                        c.shares,
+                        c.members,
+                        c.status
+                    ),
                 };
                 progress.suspend(|| println!("{line}"));
             }
@@ -136,6 +118,12 @@ pub async fn run(args: ImportArgs) -> anyhow::Result<Imported> {
     progress.finish_and_clear();
     store.close().await;
     Ok(outcome)
+}
+
+/// What one file became in the store.
+enum Stored {
+    Bars(ImportReport),
+    Reference(String, kxian_store::ReferenceCounts),
 }
 
 struct Failure {

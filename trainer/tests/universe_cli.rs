@@ -119,6 +119,14 @@ fn store(db: &Path) {
     });
 }
 
+/// A temporary folder with [`store`]'s store in it.
+fn stored() -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("k.db");
+    store(&db);
+    (dir, db)
+}
+
 fn backtest(
     dir: &tempfile::TempDir,
     db: &Path,
@@ -161,9 +169,7 @@ fn held(r: &BacktestResult, symbol: &str) -> f64 {
 
 #[test]
 fn an_index_universe_buys_each_days_members_and_at_fixes_one_days() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("k.db");
-    store(&db);
+    let (dir, db) = stored();
 
     // Each day's members: the dearest member is held until it leaves, then the one that joined.
     let (o, r) = backtest(&dir, &db, "", "score = \"$close\"\nk = 1");
@@ -210,9 +216,7 @@ fn an_index_universe_buys_each_days_members_and_at_fixes_one_days() {
 
 #[test]
 fn float_cap_weights_follow_the_stored_float_shares_and_an_index_without_lists_is_refused() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("k.db");
-    store(&db);
+    let (dir, db) = stored();
     // The three names with float shares, weighted by float cap: 600000 (10 × 2.9e10) gets
     // 1.27× 000001 (12 × 1.9e10), and 300750 (20 × 3.9e9) about a third of 000001.
     let (o, r) = backtest(
@@ -283,9 +287,7 @@ fn float_cap_weights_follow_the_stored_float_shares_and_an_index_without_lists_i
 
 #[test]
 fn the_analysis_reports_sectors_size_and_value_from_the_stored_reference_data() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("k.db");
-    store(&db);
+    let (dir, db) = stored();
     let cfg = dir.path().join("analysis.toml");
     std::fs::write(
         &cfg,
@@ -322,9 +324,7 @@ fn the_analysis_reports_sectors_size_and_value_from_the_stored_reference_data() 
 
 #[test]
 fn industry_neutral_ranks_within_each_sector_and_needs_industries() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("k.db");
-    store(&db);
+    let (dir, db) = stored();
     // Closes 12 (000001.SZ) and 10 (600000.SH) in finance, 20 (300750.SZ) alone in industrial:
     // within their sectors 000001.SZ is +1 and the best; the dearest names have no industry.
     let (o, r) = backtest(
