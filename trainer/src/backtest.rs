@@ -214,6 +214,7 @@ pub fn load_universe_as(
         let names: Vec<String> = universe.symbols().map(|s| s.to_string()).collect();
         let reference = store::reference_of(&resolve(base, db), &names)?;
         let mut dated = PointInTime {
+            status: reference.status,
             members: members.filter(|_| u.at.is_none()).map(|m| {
                 m.into_iter()
                     .filter_map(|(s, stays)| Some((s.parse::<Symbol>().ok()?, stays)))
@@ -322,15 +323,9 @@ fn index_universe(
 
 /// Dated ST periods, listing days and suspensions from the store's reference data, for the
 /// names the config's `[engine]` does not already give (its keys override).
-fn apply_reference_status(
-    config: &mut BacktestConfig,
-    universe: &Universe,
-    db: &Path,
-) -> Result<(), BacktestError> {
+fn apply_reference_status(config: &mut BacktestConfig, universe: &Universe) {
     use kxian_shared::backtest::engine::DateRange;
     use kxian_shared::reference::StatusKind;
-    let names: Vec<String> = universe.symbols().map(|s| s.to_string()).collect();
-    let reference = store::reference_of(db, &names)?;
     let e = &mut config.engine;
     let (st_given, listed_given, suspended_given) = (
         e.st_periods
@@ -346,7 +341,7 @@ fn apply_reference_status(
             .cloned()
             .collect::<std::collections::BTreeSet<_>>(),
     );
-    for r in &reference.status {
+    for r in universe.status() {
         let Ok(sym) = r.symbol.parse::<Symbol>() else {
             continue;
         };
@@ -367,7 +362,6 @@ fn apply_reference_status(
             _ => {}
         }
     }
-    Ok(())
 }
 
 /// The probabilities a signal strategy trades on; symbols outside the universe are dropped.
@@ -473,9 +467,7 @@ pub fn run_command(args: &BacktestArgs) -> anyhow::Result<(String, Outcome)> {
     }
     attach_predictions(&mut config, &base, &args.config, args.reader)?;
     let universe = load_universe_as(&config.universe, &base, args.reader)?;
-    if let Some(db) = config.universe.store.clone() {
-        apply_reference_status(&mut config, &universe, &resolve(&base, &db))?;
-    }
+    apply_reference_status(&mut config, &universe);
     config::check_reference(&config, &universe).map_err(|e| BacktestError::Config {
         path: args.config.clone(),
         message: e.message,

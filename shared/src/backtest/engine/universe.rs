@@ -38,6 +38,8 @@ pub struct PointInTime {
     pub float_shares: BTreeMap<Symbol, Vec<(NaiveDate, f64)>>,
     /// Each name's sectors over time: `(from, to, sector)`.
     pub sectors: BTreeMap<Symbol, Vec<(NaiveDate, Option<NaiveDate>, crate::reference::Sector)>>,
+    /// The names' listing, ST and suspension periods, for the engine's rules.
+    pub status: Vec<crate::reference::StatusRecord>,
 }
 
 impl Universe {
@@ -167,6 +169,11 @@ impl Universe {
     /// Whether any name has a sector (`industry_neutral` needs them).
     pub fn has_sectors(&self) -> bool {
         !self.dated.sectors.is_empty()
+    }
+
+    /// The names' stored listing, ST and suspension periods.
+    pub fn status(&self) -> &[crate::reference::StatusRecord] {
+        &self.dated.status
     }
 
     /// Whether any name has float shares (float-cap weights need them).
