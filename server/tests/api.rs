@@ -136,6 +136,26 @@ async fn data_health_names_the_holes_of_the_embedded_series_as_the_cli_does() {
     );
     let (status, _): (_, serde_json::Value) = get(&f.app, "/api/data/health?frequency=2h").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
+
+    // A stored suspension from the first to the third missing day: they are no longer holes.
+    let days = &pa.missing_days;
+    let data = kxian_shared::reference::ReferenceData {
+        status: vec![kxian_shared::reference::StatusRecord {
+            symbol: "000001.SZ".into(),
+            kind: kxian_shared::reference::StatusKind::Suspended,
+            from: days[0],
+            to: Some(days[2]),
+            note: None,
+        }],
+        ..Default::default()
+    };
+    f.store.import_reference(&data).await.unwrap();
+    let (_, after): (_, kxian_shared::health::HealthReport) =
+        get(&f.app, "/api/data/health?frequency=daily&today=2024-09-27").await;
+    let pa2 = after.series.iter().find(|s| s.symbol == "000001.SZ").unwrap();
+    // The days between them have bars: only the three missing ones become suspended.
+    assert_eq!((pa2.missing, pa2.suspended), (236, 3), "{pa2:?}");
+    assert_eq!(pa2.missing_days[0], days[3]);
 }
 
 #[tokio::test]

@@ -43,10 +43,13 @@ pub fn run(args: &HealthArgs) -> Result<HealthReport, StoreError> {
         .today
         .unwrap_or_else(|| chrono::Local::now().date_naive());
     let stored = store::series_days(&path, args.frequency, args.adjustment, args.reader)?;
+    let names: Vec<String> = stored.iter().map(|s| s.symbol.clone()).collect();
+    let status = store::reference_of(&path, &names)?.status;
     Ok(report(
         stored
             .iter()
             .map(|s| (s.symbol.as_str(), s.source.as_str(), s.days.as_slice())),
+        &status,
         args.frequency,
         args.adjustment,
         today,
@@ -72,21 +75,22 @@ pub fn text(r: &HealthReport) -> String {
         .max(6);
     let _ = writeln!(
         s,
-        "{:<11} {:<w$} {:>10} {:>10} {:>6} {:>8} {:>7} {:>7}  first missing days",
-        "symbol", "source", "first", "last", "days", "missing", "longest", "behind"
+        "{:<11} {:<w$} {:>10} {:>10} {:>6} {:>8} {:>9} {:>7} {:>7}  first missing days",
+        "symbol", "source", "first", "last", "days", "missing", "suspended", "longest", "behind"
     );
     let day = |d: Option<NaiveDate>| d.map_or("—".to_string(), |d| d.to_string());
     for h in &r.series {
         let listed: Vec<String> = h.missing_days.iter().map(|d| d.to_string()).collect();
         let _ = writeln!(
             s,
-            "{:<11} {:<w$} {:>10} {:>10} {:>6} {:>8} {:>7} {:>7}  {}",
+            "{:<11} {:<w$} {:>10} {:>10} {:>6} {:>8} {:>9} {:>7} {:>7}  {}",
             h.symbol,
             h.source,
             day(h.first),
             day(h.last),
             h.days,
             h.missing,
+            h.suspended,
             h.longest_gap,
             h.behind,
             listed.join(" ")
@@ -94,7 +98,7 @@ pub fn text(r: &HealthReport) -> String {
     }
     let _ = writeln!(
         s,
-        "missing: trading days between a series' first and last bar without a bar (a suspension or a hole in the download); behind: trading days after its last bar up to {}",
+        "missing: trading days between a series' first and last bar without a bar (a hole in the download, or a suspension the store's reference data does not know); suspended: such days in a stored suspension; behind: trading days after its last bar up to {}",
         r.today
     );
     s

@@ -36,16 +36,16 @@ pub(super) async fn data(
     let axum::extract::Query(q) = query.map_err(|e| AppError::BadRequest(e.body_text()))?;
     let frequency = q.frequency.unwrap_or(kxian_shared::Frequency::Daily);
     let adjustment = q.adjustment.unwrap_or_default();
-    let stored = state
-        .store
-        .reader()
-        .series_days(viewer, frequency, adjustment)
-        .await?;
+    let reader = state.store.reader();
+    let stored = reader.series_days(viewer, frequency, adjustment).await?;
+    let names: Vec<String> = stored.iter().map(|s| s.symbol.clone()).collect();
+    let status = reader.reference_of(&names).await?.status;
     let today = q.today.unwrap_or_else(|| chrono::Local::now().date_naive());
     Ok(Json(kxian_shared::health::report(
         stored
             .iter()
             .map(|s| (s.symbol.as_str(), s.source.as_str(), s.days.as_slice())),
+        &status,
         frequency,
         adjustment,
         today,

@@ -250,20 +250,21 @@ fn DataHealth(refresh: RwSignal<String>) -> impl IntoView {
             let day = |d: Option<chrono::NaiveDate>| d.map_or("—".to_string(), |d| d.to_string());
             view! {
                 <p class="hint">{format!("{} · {}", r.today, lang().tr(
-                    "缺失：首末根 K 线之间没有 K 线的交易日（停牌或下载缺口）；落后：最后一根之后的交易日。",
-                    "missing: trading days between the first and last bar without one (a suspension or a hole in a download); behind: trading days after the last bar."))}</p>
+                    "缺失：首末根 K 线之间没有 K 线的交易日（下载缺口，或参考数据中没有的停牌）；停牌：参考数据记载的停牌日；落后：最后一根之后的交易日。",
+                    "missing: trading days between the first and last bar without one (a hole in a download, or a suspension the reference data does not know); suspended: such days in a stored suspension; behind: trading days after the last bar."))}</p>
                 <table class="data-table" id="health-table">
                     <thead><tr>
                         <th>{lang().tr("代码", "Symbol")}</th><th>{lang().tr("来源", "Source")}</th>
                         <th>{lang().tr("首日", "First")}</th><th>{lang().tr("末日", "Last")}</th>
-                        <th>{lang().tr("缺失", "Missing")}</th><th>{lang().tr("最长缺口", "Longest gap")}</th>
+                        <th>{lang().tr("缺失", "Missing")}</th><th>{lang().tr("停牌", "Suspended")}</th>
+                        <th>{lang().tr("最长缺口", "Longest gap")}</th>
                         <th>{lang().tr("落后", "Behind")}</th>
                     </tr></thead>
                     <tbody>{r.series.into_iter().map(|s| view! {
                         <tr data-symbol=s.symbol.clone() data-missing=s.missing data-behind=s.behind>
                             <td><a href=format!("/symbols/{}?freq=daily", s.symbol)>{s.symbol.clone()}</a></td>
                             <td>{s.source.clone()}</td><td>{day(s.first)}</td><td>{day(s.last)}</td>
-                            <td>{s.missing}</td><td>{s.longest_gap}</td><td>{s.behind}</td>
+                            <td>{s.missing}</td><td>{s.suspended}</td><td>{s.longest_gap}</td><td>{s.behind}</td>
                         </tr>
                     }).collect_view()}</tbody>
                 </table>
