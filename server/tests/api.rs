@@ -152,7 +152,11 @@ async fn data_health_names_the_holes_of_the_embedded_series_as_the_cli_does() {
     f.store.import_reference(&data).await.unwrap();
     let (_, after): (_, kxian_shared::health::HealthReport) =
         get(&f.app, "/api/data/health?frequency=daily&today=2024-09-27").await;
-    let pa2 = after.series.iter().find(|s| s.symbol == "000001.SZ").unwrap();
+    let pa2 = after
+        .series
+        .iter()
+        .find(|s| s.symbol == "000001.SZ")
+        .unwrap();
     // The days between them have bars: only the three missing ones become suspended.
     assert_eq!((pa2.missing, pa2.suspended), (236, 3), "{pa2:?}");
     assert_eq!(pa2.missing_days[0], days[3]);

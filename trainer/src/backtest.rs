@@ -213,36 +213,7 @@ pub fn load_universe_as(
         }
         let names: Vec<String> = universe.symbols().map(|s| s.to_string()).collect();
         let reference = store::reference_of(&resolve(base, db), &names)?;
-        let mut dated = PointInTime {
-            status: reference.status,
-            members: members.filter(|_| u.at.is_none()).map(|m| {
-                m.into_iter()
-                    .filter_map(|(s, stays)| Some((s.parse::<Symbol>().ok()?, stays)))
-                    .collect()
-            }),
-            ..PointInTime::default()
-        };
-        for r in &reference.industries {
-            if let (Ok(sym), Some(sector)) = (
-                r.symbol.parse::<Symbol>(),
-                kxian_shared::reference::sectors::sector_of(&r.industry),
-            ) {
-                dated
-                    .sectors
-                    .entry(sym)
-                    .or_default()
-                    .push((r.from, r.to, sector));
-            }
-        }
-        for r in &reference.shares {
-            if let Ok(sym) = r.symbol.parse::<Symbol>() {
-                dated
-                    .float_shares
-                    .entry(sym)
-                    .or_default()
-                    .push((r.date, r.float_shares));
-            }
-        }
+        let dated = PointInTime::from_reference(reference, members.filter(|_| u.at.is_none()));
         universe.set_point_in_time(dated);
         let (index, named) = u.benchmark_symbol();
         let sel = StoreSelection {
@@ -272,8 +243,7 @@ pub fn load_universe_as(
     Ok(universe)
 }
 
-/// The names of a point-in-time universe and, for each, its stays in `index` from the store:
-/// with `at`, that day's members; else every member at some time in `from`..`to`.
+/// The names of a point-in-time universe with their stays in `index`, from the store.
 fn index_universe(
     u: &UniverseConfig,
     index: &str,
@@ -284,84 +254,11 @@ fn index_universe(
         .map(|s| s.to_string())
         .unwrap_or_else(|_| index.to_string());
     let stays = store::index_members(db, &index)?;
-    let refuse = |message: String| BacktestError::Config {
-        path: db.to_path_buf(),
-        message,
-    };
-    if stays.is_empty() {
-        return Err(refuse(format!(
-            "universe.index: the store holds no members of {index}; download them with `kxian-trainer download --reference --source tushare --index {index}` and store them with `kxian import reference.json`"
-        )));
-    }
-    let first = stays.iter().map(|m| m.from).min().expect("not empty");
-    let mut out: BTreeMap<String, Stays> = BTreeMap::new();
-    for m in &stays {
-        let keep = match u.at {
-            Some(at) => m.holds_on(at),
-            None => {
-                u.to.is_none_or(|t| m.from <= t)
-                    && u.from.is_none_or(|f| m.to.is_none_or(|e| e >= f))
-            }
-        };
-        if keep {
-            out.entry(m.symbol.clone())
-                .or_default()
-                .push((m.from, m.to));
-        }
-    }
-    if out.is_empty() {
-        let when = match u.at {
-            Some(at) => format!("on {at}"),
-            None => "in the run's dates".into(),
-        };
-        return Err(refuse(format!(
-            "universe.index: the store has no members of {index} {when}; its lists start on {first}"
-        )));
-    }
-    Ok(out)
-}
-
-/// Dated ST periods, listing days and suspensions from the store's reference data, for the
-/// names the config's `[engine]` does not already give (its keys override).
-fn apply_reference_status(config: &mut BacktestConfig, universe: &Universe) {
-    use kxian_shared::backtest::engine::DateRange;
-    use kxian_shared::reference::StatusKind;
-    let e = &mut config.engine;
-    let (st_given, listed_given, suspended_given) = (
-        e.st_periods
-            .keys()
-            .cloned()
-            .collect::<std::collections::BTreeSet<_>>(),
-        e.listed
-            .keys()
-            .cloned()
-            .collect::<std::collections::BTreeSet<_>>(),
-        e.suspended
-            .keys()
-            .cloned()
-            .collect::<std::collections::BTreeSet<_>>(),
-    );
-    for r in universe.status() {
-        let Ok(sym) = r.symbol.parse::<Symbol>() else {
-            continue;
-        };
-        let range = DateRange {
-            from: r.from,
-            to: r.to,
-        };
-        match r.kind {
-            StatusKind::St if !st_given.contains(&sym) && !e.st.contains(&sym) => {
-                e.st_periods.entry(sym).or_default().push(range)
-            }
-            StatusKind::Suspended if !suspended_given.contains(&sym) => {
-                e.suspended.entry(sym).or_default().push(range)
-            }
-            StatusKind::Listed if !listed_given.contains(&sym) => {
-                e.listed.insert(sym, r.from);
-            }
-            _ => {}
-        }
-    }
+    u.members_of(&index, &stays)
+        .map_err(|message| BacktestError::Config {
+            path: db.to_path_buf(),
+            message,
+        })
 }
 
 /// The probabilities a signal strategy trades on; symbols outside the universe are dropped.
@@ -467,7 +364,7 @@ pub fn run_command(args: &BacktestArgs) -> anyhow::Result<(String, Outcome)> {
     }
     attach_predictions(&mut config, &base, &args.config, args.reader)?;
     let universe = load_universe_as(&config.universe, &base, args.reader)?;
-    apply_reference_status(&mut config, &universe);
+    config.engine.apply_reference_status(universe.status());
     config::check_reference(&config, &universe).map_err(|e| BacktestError::Config {
         path: args.config.clone(),
         message: e.message,

@@ -118,6 +118,46 @@ impl UniverseConfig {
         }
     }
 
+    /// The names of a point-in-time universe from its index's stays (`stays`, every stored one):
+    /// with `at`, that day's members; else every member at some time in `from`..`to`. The error
+    /// says what the store lacks.
+    pub fn members_of(
+        &self,
+        index: &str,
+        stays: &[crate::reference::MemberRecord],
+    ) -> Result<BTreeMap<String, crate::backtest::engine::Stays>, String> {
+        let Some(first) = stays.iter().map(|m| m.from).min() else {
+            return Err(format!(
+                "universe.index: the store holds no members of {index}; download them with `kxian-trainer download --reference --source tushare --index {index}` and store them with `kxian import reference.json`"
+            ));
+        };
+        let mut out: BTreeMap<String, crate::backtest::engine::Stays> = BTreeMap::new();
+        for m in stays.iter().filter(|m| m.index == index) {
+            let keep = match self.at {
+                Some(at) => m.holds_on(at),
+                None => {
+                    self.to.is_none_or(|t| m.from <= t)
+                        && self.from.is_none_or(|f| m.to.is_none_or(|e| e >= f))
+                }
+            };
+            if keep {
+                out.entry(m.symbol.clone())
+                    .or_default()
+                    .push((m.from, m.to));
+            }
+        }
+        if out.is_empty() {
+            let when = match self.at {
+                Some(at) => format!("on {at}"),
+                None => "in the run's dates".into(),
+            };
+            return Err(format!(
+                "universe.index: the store has no members of {index} {when}; its lists start on {first}"
+            ));
+        }
+        Ok(out)
+    }
+
     /// The engine is daily: intraday bars are refused, naming the frequency.
     pub fn check_daily(&self, what: &str, frequency: Frequency) -> Result<(), ConfigError> {
         if frequency == Frequency::Daily {

@@ -147,6 +147,43 @@ fn day_map<'de, D: serde::Deserializer<'de>>(
 }
 
 impl EngineConfig {
+    /// Dated ST periods, listing days and suspensions from stored reference data, for the
+    /// names the file's own keys (`st`, `st_periods`, `listed`, `suspended`) do not give: those
+    /// override the store.
+    pub fn apply_reference_status(&mut self, status: &[crate::reference::StatusRecord]) {
+        use crate::reference::StatusKind;
+        let (st_given, listed_given, suspended_given): (
+            BTreeSet<Symbol>,
+            BTreeSet<Symbol>,
+            BTreeSet<Symbol>,
+        ) = (
+            self.st_periods.keys().cloned().collect(),
+            self.listed.keys().cloned().collect(),
+            self.suspended.keys().cloned().collect(),
+        );
+        for r in status {
+            let Ok(sym) = r.symbol.parse::<Symbol>() else {
+                continue;
+            };
+            let range = DateRange {
+                from: r.from,
+                to: r.to,
+            };
+            match r.kind {
+                StatusKind::St if !st_given.contains(&sym) && !self.st.contains(&sym) => {
+                    self.st_periods.entry(sym).or_default().push(range)
+                }
+                StatusKind::Suspended if !suspended_given.contains(&sym) => {
+                    self.suspended.entry(sym).or_default().push(range)
+                }
+                StatusKind::Listed if !listed_given.contains(&sym) => {
+                    self.listed.insert(sym, r.from);
+                }
+                _ => {}
+            }
+        }
+    }
+
     fn in_ranges(map: &BTreeMap<Symbol, Vec<DateRange>>, symbol: &Symbol, day: NaiveDate) -> bool {
         map.get(symbol)
             .is_some_and(|rs| rs.iter().any(|r| r.contains(day)))

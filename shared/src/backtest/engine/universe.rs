@@ -29,6 +29,48 @@ pub struct Universe {
 /// A name's stays in an index: `(from, to)`, `to` open while it is still a member.
 pub type Stays = Vec<(NaiveDate, Option<NaiveDate>)>;
 
+impl PointInTime {
+    /// The universe's point-in-time facts from stored reference data: sectors from industries,
+    /// float shares, and status; `members` are the index stays that gate buying (none: every
+    /// name always counts, as with `at`).
+    pub fn from_reference(
+        data: crate::reference::ReferenceData,
+        members: Option<BTreeMap<String, Stays>>,
+    ) -> PointInTime {
+        let mut dated = PointInTime {
+            members: members.map(|m| {
+                m.into_iter()
+                    .filter_map(|(s, stays)| Some((s.parse::<Symbol>().ok()?, stays)))
+                    .collect()
+            }),
+            ..PointInTime::default()
+        };
+        for r in &data.industries {
+            if let (Ok(sym), Some(sector)) = (
+                r.symbol.parse::<Symbol>(),
+                crate::reference::sectors::sector_of(&r.industry),
+            ) {
+                dated
+                    .sectors
+                    .entry(sym)
+                    .or_default()
+                    .push((r.from, r.to, sector));
+            }
+        }
+        for r in &data.shares {
+            if let Ok(sym) = r.symbol.parse::<Symbol>() {
+                dated
+                    .float_shares
+                    .entry(sym)
+                    .or_default()
+                    .push((r.date, r.float_shares));
+            }
+        }
+        dated.status = data.status;
+        dated
+    }
+}
+
 /// What the store's reference data says of the universe's names on a day.
 #[derive(Debug, Clone, Default)]
 pub struct PointInTime {
