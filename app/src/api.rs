@@ -105,6 +105,19 @@ pub fn data_health(
     )
 }
 
+/// `POST /api/reference`: the index's stored stays, and the industries, shares and status of
+/// its members and of `symbols`.
+pub async fn reference(
+    index: Option<String>,
+    symbols: Vec<String>,
+) -> Result<kxian_shared::reference::ReferenceData, ApiError> {
+    post_json(
+        "/api/reference",
+        &serde_json::json!({"index": index, "symbols": symbols}),
+    )
+    .await
+}
+
 /// `GET /api/symbols?q=&limit=`.
 pub fn symbols(q: String, limit: u32) -> impl Future<Output = Result<SymbolList, ApiError>> {
     let mut query = vec![("limit", limit.to_string())];

@@ -479,3 +479,113 @@ async fn the_cli_config_runs_in_the_browser_with_the_same_numbers() -> Result<()
     browser.quit().await;
     Ok(())
 }
+
+/// A point-in-time universe in the browser: the index's members and the float shares come
+/// from the server's reference data, and the page's run equals the CLI's on the same store.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_point_in_time_universe_runs_in_the_browser_as_in_the_cli() -> Result<()> {
+    use kxian_shared::reference::{
+        IndustryRecord, MemberRecord, ReferenceData, SharesRecord, StatusKind, StatusRecord,
+    };
+    let server = Server::start().await?;
+    let d = |s: &str| s.parse::<chrono::NaiveDate>().unwrap();
+    let member = |s: &str, from: &str, to: Option<&str>| MemberRecord {
+        index: "000905.SH".into(),
+        symbol: s.into(),
+        from: d(from),
+        to: to.map(d),
+        weight: None,
+    };
+    // 000001.SZ leaves at the end of 2020, 000151.SZ joins in 2019.
+    let data = ReferenceData {
+        source: "test".into(),
+        members: vec![
+            member("600000.SH", "2015-01-05", None),
+            member("000001.SZ", "2015-01-05", Some("2020-12-31")),
+            member("000151.SZ", "2019-01-02", None),
+        ],
+        industries: [
+            ("600000.SH", "银行"),
+            ("000001.SZ", "银行"),
+            ("000151.SZ", "商贸代理"),
+        ]
+        .into_iter()
+        .map(|(s, i)| IndustryRecord {
+            symbol: s.into(),
+            industry: i.into(),
+            from: d("2000-01-04"),
+            to: None,
+        })
+        .collect(),
+        shares: [
+            ("600000.SH", 2.9e10),
+            ("000001.SZ", 1.9e10),
+            ("000151.SZ", 3.0e8),
+        ]
+        .into_iter()
+        .map(|(s, f)| SharesRecord {
+            symbol: s.into(),
+            date: d("2014-12-31"),
+            total_shares: f,
+            float_shares: f,
+            pe: None,
+            pb: None,
+        })
+        .collect(),
+        status: vec![StatusRecord {
+            symbol: "000151.SZ".into(),
+            kind: StatusKind::Suspended,
+            from: d("2021-03-01"),
+            to: Some(d("2021-03-31")),
+            note: None,
+        }],
+    };
+    server.store.import_reference(&data).await?;
+    let toml = "[universe]\nindex = \"000905.SH\"\nfrom = 2016-01-04\nto = 2023-12-29\n\n\
+                [strategy]\nkind = \"top_k\"\nscore = \"$close / ref($close, 20) - 1\"\n\
+                k = 2\nrebalance = \"monthly\"\nweighting = \"float_cap\"\n\n\
+                [engine]\ninitial_cash = 10_000_000\n";
+    let browser = Browser::start().await?;
+    let b = &browser.client;
+    b.goto(&format!("{}/backtest", server.base)).await?;
+    browser
+        .wait_for_js(
+            "the config editor",
+            "return document.getElementById('bt-config') ? true : null;",
+            Duration::from_secs(60),
+            |v| v.is_boolean(),
+        )
+        .await?;
+    b.execute(&common::set_input("bt-config", toml), vec![])
+        .await?;
+    let page = run_page(&browser, None).await?;
+    let (report, cli) = run_cli(&server, toml).await?;
+    assert_eq!(page["report"].as_str().unwrap_or_default(), report);
+    for key in ["equity", "fills", "rejections", "costs"] {
+        same_json(&page[key], &cli[key], key)?;
+    }
+    let fills = cli["fills"].as_array().context("fills")?;
+    let buys = |s: &str| -> Vec<String> {
+        fills
+            .iter()
+            .filter(|f| f["symbol"] == s && f["side"] == "buy")
+            .map(|f| f["day"].as_str().unwrap_or_default().to_string())
+            .collect()
+    };
+    ensure!(
+        !buys("000151.SZ").is_empty(),
+        "the name that joined is bought"
+    );
+    ensure!(
+        buys("000151.SZ").iter().all(|x| x.as_str() >= "2019-01-02"),
+        "never before it joined: {:?}",
+        buys("000151.SZ")
+    );
+    ensure!(
+        buys("000001.SZ").iter().all(|x| x.as_str() <= "2020-12-31"),
+        "never after it left: {:?}",
+        buys("000001.SZ")
+    );
+    browser.quit().await;
+    Ok(())
+}

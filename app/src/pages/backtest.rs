@@ -12,7 +12,7 @@ use crate::i18n::use_i18n;
 use kxian_shared::api::{PredictionSetInfo, SymbolSummary};
 use kxian_shared::backtest::benchmarks::Benchmark;
 use kxian_shared::backtest::config::{self, BacktestConfig, StrategyConfig, UniverseConfig};
-use kxian_shared::backtest::engine::{BacktestResult, Universe};
+use kxian_shared::backtest::engine::{BacktestResult, PointInTime, Universe};
 use kxian_shared::backtest::fields::PredictionSource;
 use kxian_shared::backtest::signals::Signals;
 use kxian_shared::backtest::walk_forward::WalkForwardResult;
@@ -174,8 +174,9 @@ pub fn select_symbols(u: &UniverseConfig, list: &[SymbolSummary]) -> Result<Vec<
         return Err("universe.files: the browser cannot read local files; import them on the symbols page and list their symbols instead".into());
     }
     if let Some(i) = &u.index {
+        // The members are read from the server's reference data first (see `run`).
         return Err(format!(
-            "universe.index: a point-in-time universe ({i}'s members from the store's reference data) runs with `kxian-trainer backtest` or as a hosted job (\"Run on the server\"), not yet in the browser"
+            "universe.index: {i}'s members come from the server's reference data"
         ));
     }
     let wanted: Vec<Symbol> = u
@@ -401,9 +402,42 @@ pub fn BacktestPage() -> impl IntoView {
                 Ok(l) => l,
                 Err(e) => return state.set(State::Failed(e.to_string())),
             };
-            let picked = match select_symbols(&cfg.universe, &list.symbols) {
-                Ok(p) => p,
-                Err(e) => return state.set(State::Failed(e)),
+            // A point-in-time universe: its index's members from the server's reference data
+            // (with `at`, that day's), those with a stored series; then every name's facts.
+            let (picked, members, reference) = match &cfg.universe.index {
+                Some(index) => {
+                    let data = match api::reference(Some(index.clone()), Vec::new()).await {
+                        Ok(d) => d,
+                        Err(e) => return state.set(State::Failed(e.to_string())),
+                    };
+                    let index = index
+                        .parse::<Symbol>()
+                        .map(|s| s.to_string())
+                        .unwrap_or_default();
+                    let members = match cfg.universe.members_of(&index, &data.members) {
+                        Ok(m) => m,
+                        Err(e) => return state.set(State::Failed(e)),
+                    };
+                    let stored: Vec<&Symbol> = list.symbols.iter().map(|s| &s.symbol).collect();
+                    let picked: Vec<Symbol> = members
+                        .keys()
+                        .filter_map(|s| s.parse::<Symbol>().ok())
+                        .filter(|s| stored.contains(&s))
+                        .collect();
+                    (picked, Some(members), data)
+                }
+                None => {
+                    let picked = match select_symbols(&cfg.universe, &list.symbols) {
+                        Ok(p) => p,
+                        Err(e) => return state.set(State::Failed(e)),
+                    };
+                    let names = picked.iter().map(|s| s.to_string()).collect();
+                    let data = match api::reference(None, names).await {
+                        Ok(d) => d,
+                        Err(e) => return state.set(State::Failed(e.to_string())),
+                    };
+                    (picked, None, data)
+                }
             };
             let u = &cfg.universe;
             let mut universe = Universe::new();
@@ -427,6 +461,11 @@ pub fn BacktestPage() -> impl IntoView {
                     Err(e) => return state.set(State::Failed(format!("{s}: {e}"))),
                 }
             }
+            universe.set_point_in_time(PointInTime::from_reference(
+                reference,
+                members.filter(|_| u.at.is_none()),
+            ));
+            cfg.engine.apply_reference_status(universe.status());
             // The index the report compares with (optional unless the file names one), with
             // its whole history: the market regime on any day reads every earlier bar.
             let (index, named) = u.benchmark_symbol();

@@ -7,6 +7,7 @@ mod import;
 mod jobs;
 mod models;
 mod predictions;
+mod reference;
 mod shares;
 mod spa;
 mod symbols;
@@ -22,6 +23,7 @@ pub fn router(state: AppState) -> Router {
     let api = Router::new()
         .route("/health", get(health::health))
         .route("/data/health", get(health::data))
+        .route("/reference", post(reference::reference))
         .route("/symbols", get(symbols::list))
         .route("/symbols/{symbol}", get(symbols::one))
         .route("/symbols/{symbol}/bars", get(bars::bars))
