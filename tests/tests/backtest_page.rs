@@ -70,6 +70,24 @@ async fn run_page(browser: &Browser, previous: Option<&Value>) -> Result<Value> 
     serde_json::from_str(raw).context("the page's result JSON")
 }
 
+/// A browser on the backtest page, its config editor ready.
+async fn open_page(server: &Server) -> Result<Browser> {
+    let browser = Browser::start().await?;
+    browser
+        .client
+        .goto(&format!("{}/backtest", server.base))
+        .await?;
+    browser
+        .wait_for_js(
+            "the config editor",
+            "return document.getElementById('bt-config') ? true : null;",
+            Duration::from_secs(60),
+            |v| v.is_boolean(),
+        )
+        .await?;
+    Ok(browser)
+}
+
 async fn config_text(browser: &Browser) -> Result<String> {
     let v = browser
         .client
@@ -122,17 +140,8 @@ fn same_json(a: &Value, b: &Value, path: &str) -> Result<()> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_cli_config_runs_in_the_browser_with_the_same_numbers() -> Result<()> {
     let server = Server::start().await?;
-    let browser = Browser::start().await?;
+    let browser = open_page(&server).await?;
     let b = &browser.client;
-    b.goto(&format!("{}/backtest", server.base)).await?;
-    browser
-        .wait_for_js(
-            "the config editor",
-            "return document.getElementById('bt-config') ? true : null;",
-            Duration::from_secs(60),
-            |v| v.is_boolean(),
-        )
-        .await?;
 
     // 1. The seed's monthly rotation.
     let toml = config_text(&browser).await?;
@@ -545,17 +554,8 @@ async fn a_point_in_time_universe_runs_in_the_browser_as_in_the_cli() -> Result<
                 [strategy]\nkind = \"top_k\"\nscore = \"$close / ref($close, 20) - 1\"\n\
                 k = 2\nrebalance = \"monthly\"\nweighting = \"float_cap\"\n\n\
                 [engine]\ninitial_cash = 10_000_000\n";
-    let browser = Browser::start().await?;
+    let browser = open_page(&server).await?;
     let b = &browser.client;
-    b.goto(&format!("{}/backtest", server.base)).await?;
-    browser
-        .wait_for_js(
-            "the config editor",
-            "return document.getElementById('bt-config') ? true : null;",
-            Duration::from_secs(60),
-            |v| v.is_boolean(),
-        )
-        .await?;
     b.execute(&common::set_input("bt-config", toml), vec![])
         .await?;
     let page = run_page(&browser, None).await?;
