@@ -45,6 +45,10 @@ struct Analysis {
     regime: RegimeReport,
     volatility: Buckets,
     momentum: Buckets,
+    /// Sectors, size and value / growth, when the server holds reference data.
+    industry: Option<Buckets>,
+    size: Option<Buckets>,
+    value_growth: Option<Buckets>,
     stocks: usize,
 }
 
@@ -73,9 +77,16 @@ async fn analyse() -> Result<Analysis, ApiError> {
         stocks.insert(s.symbol.to_string(), bars.bars);
     }
     let at = at.unwrap_or_default();
+    let names: Vec<String> = stocks.keys().cloned().collect();
+    let reference = api::reference(None, names.clone()).await?;
+    use kxian_shared::analysis::reference_styles as rs;
+    let has_shares = !reference.shares.is_empty();
     Ok(Analysis {
         volatility: styles::volatility(&stocks, at),
         momentum: styles::momentum(&stocks, at),
+        industry: (!reference.industries.is_empty()).then(|| rs::industry(&names, &reference, at)),
+        size: has_shares.then(|| rs::size(&stocks, &reference, at)),
+        value_growth: has_shares.then(|| rs::value_growth(&names, &reference, at)),
         stocks: stocks.len(),
         regime: report,
     })
@@ -180,10 +191,40 @@ fn AnalysisView(a: Arc<Analysis>) -> impl IntoView {
             }</p>
         }
     };
-    let missing = unavailable()
+    let present = |what: &str| match what {
+        "industry" => a.industry.is_some(),
+        "size" => a.size.is_some(),
+        "value_growth" => a.value_growth.is_some(),
+        _ => false,
+    };
+    let missing: Vec<_> = unavailable()
         .into_iter()
-        .map(|u| view! { <li>{u.what}": "{u.needs}</li> })
-        .collect_view();
+        .filter(|u| !present(&u.what))
+        .collect();
+    let missing = (!missing.is_empty()).then(|| {
+        let items = missing
+            .into_iter()
+            .map(|u| view! { <li>{u.what}": "{u.needs}</li> })
+            .collect_view();
+        view! {
+            <h3>{move || i18n.tr("需要参考数据（数据页下载）", "Needs reference data (download it on the Data page)")}</h3>
+            <ul class="hint" id="analysis-missing">{items}</ul>
+        }
+    });
+    let reference_styles = [
+        ("analysis-industry", ("行业", "Sectors"), a.industry.as_ref(), "当天有效的行业所属板块（Tushare 行业或申万一级，按 shared/src/reference/sectors.csv 归入 11 个板块）。"),
+        ("analysis-size", ("规模", "Size"), a.size.as_ref(), "当天流通市值（收盘价 × 当时有效的流通股本）：股票池最大的五分之一为 mega，其后为 large、mid、small、micro。"),
+        ("analysis-value", ("价值 / 成长", "Value / growth"), a.value_growth.as_ref(), "当天有效的市净率：股票池最低的三分之一为 value，最高的三分之一为 growth，其余为 blend。"),
+    ]
+    .into_iter()
+    .filter_map(|(id, (zh, en), b, rule_zh)| {
+        let b = b?;
+        Some(view! {
+            <h3>{move || i18n.tr(zh, en)}</h3>
+            {buckets(id, b, rule_zh.to_string())}
+        })
+    })
+    .collect_view();
     let periods_total = g.periods.len();
     let stocks = a.stocks;
     view! {
@@ -227,7 +268,7 @@ fn AnalysisView(a: Arc<Analysis>) -> impl IntoView {
         {buckets("analysis-volatility", &a.volatility, volatility_zh())}
         <h3>{move || i18n.tr("动量", "Momentum")}</h3>
         {buckets("analysis-momentum", &a.momentum, momentum_zh())}
-        <h3>{move || i18n.tr("尚未提供", "Not yet")}</h3>
-        <ul class="hint">{missing}</ul>
+        {reference_styles}
+        {missing}
     }
 }
