@@ -199,7 +199,24 @@ pub(crate) async fn index_members(
         .collect()
 }
 
-/// The stored industries, shares and status of `symbols` (members are asked by index).
+/// `SELECT {columns} FROM {table} WHERE symbol IN (chunk) ORDER BY {order}`.
+fn of_symbols<'a>(
+    columns: &str,
+    table: &str,
+    chunk: &'a [String],
+    order: &str,
+) -> QueryBuilder<'a, Sqlite> {
+    let mut q = QueryBuilder::new(format!("SELECT {columns} FROM {table} WHERE symbol IN ("));
+    let mut list = q.separated(", ");
+    for s in chunk {
+        list.push_bind(s);
+    }
+    list.push_unseparated(format!(") ORDER BY {order}"));
+    q
+}
+
+/// The stored industries, shares and status of `symbols`, a few hundred symbols a query (a
+/// backtest or a health check reads a whole universe's).
 pub(crate) async fn reference_of(
     pool: &SqlitePool,
     symbols: &[String],
@@ -208,33 +225,37 @@ pub(crate) async fn reference_of(
         source: "store".into(),
         ..ReferenceData::default()
     };
-    for s in symbols {
-        let rows: Vec<(String, String, Option<String>)> = sqlx::query_as(
-            "SELECT industry, valid_from, valid_to FROM ref_industries WHERE symbol = ?
-             ORDER BY valid_from",
+    for chunk in symbols.chunks(CHUNK) {
+        let rows: Vec<(String, String, String, Option<String>)> = of_symbols(
+            "symbol, industry, valid_from, valid_to",
+            "ref_industries",
+            chunk,
+            "symbol, valid_from",
         )
-        .bind(s)
+        .build_query_as()
         .fetch_all(pool)
         .await?;
-        for (industry, from, to) in rows {
+        for (symbol, industry, from, to) in rows {
             out.industries.push(IndustryRecord {
-                symbol: s.clone(),
+                symbol,
                 industry,
                 from: day(&from)?,
                 to: opt_day(to)?,
             });
         }
-        type Shares = (String, f64, f64, Option<f64>, Option<f64>);
-        let rows: Vec<Shares> = sqlx::query_as(
-            "SELECT date, total_shares, float_shares, pe, pb FROM ref_shares WHERE symbol = ?
-             ORDER BY date",
+        type Shares = (String, String, f64, f64, Option<f64>, Option<f64>);
+        let rows: Vec<Shares> = of_symbols(
+            "symbol, date, total_shares, float_shares, pe, pb",
+            "ref_shares",
+            chunk,
+            "symbol, date",
         )
-        .bind(s)
+        .build_query_as()
         .fetch_all(pool)
         .await?;
-        for (date, total_shares, float_shares, pe, pb) in rows {
+        for (symbol, date, total_shares, float_shares, pe, pb) in rows {
             out.shares.push(SharesRecord {
-                symbol: s.clone(),
+                symbol,
                 date: day(&date)?,
                 total_shares,
                 float_shares,
@@ -242,19 +263,21 @@ pub(crate) async fn reference_of(
                 pb,
             });
         }
-        type Status = (String, String, Option<String>, Option<String>);
-        let rows: Vec<Status> = sqlx::query_as(
-            "SELECT kind, valid_from, valid_to, note FROM ref_status WHERE symbol = ?
-             ORDER BY kind, valid_from",
+        type Status = (String, String, String, Option<String>, Option<String>);
+        let rows: Vec<Status> = of_symbols(
+            "symbol, kind, valid_from, valid_to, note",
+            "ref_status",
+            chunk,
+            "symbol, kind, valid_from",
         )
-        .bind(s)
+        .build_query_as()
         .fetch_all(pool)
         .await?;
-        for (kind, from, to, note) in rows {
+        for (symbol, kind, from, to, note) in rows {
             let kind = StatusKind::parse(&kind)
                 .ok_or_else(|| StoreError::Corrupt(format!("status kind `{kind}`")))?;
             out.status.push(StatusRecord {
-                symbol: s.clone(),
+                symbol,
                 kind,
                 from: day(&from)?,
                 to: opt_day(to)?,
