@@ -189,7 +189,6 @@ impl ReferenceData {
     /// Everything that cannot be true, as the first error found, naming the record.
     pub fn check(&self) -> Result<(), RefError> {
         let bad = |record: String, problem: String| Err(RefError { record, problem });
-        let mut by_symbol: Vec<(&str, NaiveDate, Option<NaiveDate>, String)> = Vec::new();
         for (i, r) in self.industries.iter().enumerate() {
             if sectors::sector_of(&r.industry).is_none() {
                 return bad(
@@ -203,9 +202,13 @@ impl ReferenceData {
             if let Err(p) = ordered(r.from, r.to) {
                 return bad(r.name(i), p);
             }
-            by_symbol.push((&r.symbol, r.from, r.to, r.name(i)));
         }
-        no_overlap(by_symbol)?;
+        no_overlap(
+            self.industries
+                .iter()
+                .map(|r| (r.symbol.as_str(), r.from, r.to)),
+            |i| self.industries[i].name(i),
+        )?;
 
         for (i, r) in self.shares.iter().enumerate() {
             let name = || format!("shares[{i}] {} {}", r.symbol, r.date);
@@ -228,7 +231,6 @@ impl ReferenceData {
             }
         }
 
-        let mut by_member = Vec::new();
         for (i, r) in self.members.iter().enumerate() {
             if let Err(p) = ordered(r.from, r.to) {
                 return bad(r.name(i), p);
@@ -242,32 +244,24 @@ impl ReferenceData {
                     ),
                 );
             }
-            by_member.push((format!("{} {}", r.index, r.symbol), r.from, r.to, r.name(i)));
         }
         no_overlap(
-            by_member
+            self.members
                 .iter()
-                .map(|(k, f, t, n)| (k.as_str(), *f, *t, n.clone()))
-                .collect(),
+                .map(|r| ((r.index.as_str(), r.symbol.as_str()), r.from, r.to)),
+            |i| self.members[i].name(i),
         )?;
 
-        let mut by_status = Vec::new();
         for (i, r) in self.status.iter().enumerate() {
             if let Err(p) = ordered(r.from, r.to) {
                 return bad(r.name(i), p);
             }
-            by_status.push((
-                format!("{} {}", r.symbol, r.kind.as_str()),
-                r.from,
-                r.to,
-                r.name(i),
-            ));
         }
         no_overlap(
-            by_status
+            self.status
                 .iter()
-                .map(|(k, f, t, n)| (k.as_str(), *f, *t, n.clone()))
-                .collect(),
+                .map(|r| ((r.symbol.as_str(), r.kind), r.from, r.to)),
+            |i| self.status[i].name(i),
         )
     }
 }
@@ -279,17 +273,23 @@ fn ordered(from: NaiveDate, to: Option<NaiveDate>) -> Result<(), String> {
     }
 }
 
-/// Ranges of one key that overlap, named both.
-fn no_overlap(
-    mut ranges: Vec<(&str, NaiveDate, Option<NaiveDate>, String)>,
+/// Ranges of one key that overlap, both named by `name` (of the record's position): names are
+/// made only for the error, not for the thousands of records that pass.
+fn no_overlap<K: Ord>(
+    ranges: impl Iterator<Item = (K, NaiveDate, Option<NaiveDate>)>,
+    name: impl Fn(usize) -> String,
 ) -> Result<(), RefError> {
-    ranges.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+    let mut ranges: Vec<(K, NaiveDate, Option<NaiveDate>, usize)> = ranges
+        .enumerate()
+        .map(|(i, (k, from, to))| (k, from, to, i))
+        .collect();
+    ranges.sort_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
     for w in ranges.windows(2) {
         let (a, b) = (&w[0], &w[1]);
         if a.0 == b.0 && a.2.is_none_or(|end| b.1 <= end) {
             return Err(RefError {
-                record: b.3.clone(),
-                problem: format!("overlaps {}", a.3),
+                record: name(b.3),
+                problem: format!("overlaps {}", name(a.3)),
             });
         }
     }
