@@ -54,13 +54,18 @@ pub fn report<'a>(
     today: NaiveDate,
 ) -> HealthReport {
     let cal = TradingCalendar::embedded();
+    let mut suspensions: std::collections::HashMap<&str, Vec<&crate::reference::StatusRecord>> =
+        std::collections::HashMap::new();
+    for r in status
+        .iter()
+        .filter(|r| r.kind == crate::reference::StatusKind::Suspended)
+    {
+        suspensions.entry(r.symbol.as_str()).or_default().push(r);
+    }
     let mut series: Vec<SeriesHealth> = series
         .into_iter()
         .map(|(symbol, source, days)| {
-            let suspended: Vec<&crate::reference::StatusRecord> = status
-                .iter()
-                .filter(|r| r.symbol == symbol && r.kind == crate::reference::StatusKind::Suspended)
-                .collect();
+            let suspended = suspensions.get(symbol).map_or(&[][..], Vec::as_slice);
             check_with(symbol, source, days, cal, today, |d| {
                 suspended.iter().any(|r| r.holds_on(d))
             })

@@ -276,6 +276,20 @@ fn client(args: &DownloadArgs, seed: u64) -> Client {
     Client::new(policy, 0x5EED ^ seed, headers)
 }
 
+/// Tushare answers nothing without the user's token: refused before any request.
+fn needs_tushare_token(args: &DownloadArgs) -> Result<(), DownloadError> {
+    if args
+        .tushare_token
+        .as_ref()
+        .is_none_or(|t| t.expose().is_empty())
+    {
+        return Err(DownloadError::Args(
+            "--source tushare needs your token: --tushare-token or KXIAN_TUSHARE_TOKEN".into(),
+        ));
+    }
+    Ok(())
+}
+
 /// `--reference`: Tushare's reference data into `--out/reference.json`; what it holds, counted.
 pub fn run_reference(
     args: &DownloadArgs,
@@ -290,15 +304,7 @@ pub fn run_reference(
                 .join(",")
         )));
     }
-    if args
-        .tushare_token
-        .as_ref()
-        .is_none_or(|t| t.expose().is_empty())
-    {
-        return Err(DownloadError::Args(
-            "--source tushare needs your token: --tushare-token or KXIAN_TUSHARE_TOKEN".into(),
-        ));
-    }
+    needs_tushare_token(args)?;
     let mut indices = Vec::new();
     for i in &args.index {
         let sym = i
@@ -326,18 +332,10 @@ pub fn run_reference(
 
 pub fn run(args: &DownloadArgs) -> Result<Manifest, DownloadError> {
     for (k, source) in args.source.iter().enumerate() {
+        if *source == Source::Tushare {
+            needs_tushare_token(args)?;
+        }
         match source {
-            Source::Tushare
-                if args
-                    .tushare_token
-                    .as_ref()
-                    .is_none_or(|t| t.expose().is_empty()) =>
-            {
-                return Err(DownloadError::Args(
-                    "--source tushare needs your token: --tushare-token or KXIAN_TUSHARE_TOKEN"
-                        .into(),
-                ));
-            }
             Source::Tushare | Source::Yahoo if args.frequency != Frequency::Daily => {
                 return Err(DownloadError::Args(format!(
                     "--frequency {}: this source gives daily bars only",
