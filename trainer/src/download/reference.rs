@@ -20,7 +20,6 @@ use kxian_shared::reference::{
 };
 use serde_json::{Value, json};
 
-use super::http::FetchError;
 use super::tushare::{Rows, TushareSource, column};
 use super::{DownloadArgs, DownloadError};
 use crate::progress::Progress;
@@ -46,19 +45,17 @@ fn parse_day(v: &Value) -> Option<NaiveDate> {
     NaiveDate::parse_from_str(v.as_str()?, "%Y%m%d").ok()
 }
 
-/// A column's index, as the run's error (naming the API).
-fn col(api: &str, fields: &[String], name: &str) -> Result<usize, DownloadError> {
-    column(fields, name).map_err(|e| DownloadError::List {
-        what: "reference",
-        error: format!("{api}: {e}"),
-    })
-}
-
-fn failed(api: &str, e: FetchError) -> DownloadError {
+/// The run's error: what went wrong, naming the API.
+fn bad(error: String) -> DownloadError {
     DownloadError::List {
         what: "reference",
-        error: format!("{api}: {e}"),
+        error,
     }
+}
+
+/// A column's index, as the run's error (naming the API).
+fn col(api: &str, fields: &[String], name: &str) -> Result<usize, DownloadError> {
+    column(fields, name).map_err(|e| bad(format!("{api}: {e}")))
 }
 
 /// A text cell, or the record's error naming API, row and column.
@@ -71,10 +68,7 @@ fn text<'a>(
 ) -> Result<&'a str, DownloadError> {
     row.get(i)
         .and_then(Value::as_str)
-        .ok_or_else(|| DownloadError::List {
-            what: "reference",
-            error: format!("{api}: row {} has no `{name}`", n + 1),
-        })
+        .ok_or_else(|| bad(format!("{api}: row {} has no `{name}`", n + 1)))
 }
 
 fn day_cell(
@@ -85,12 +79,11 @@ fn day_cell(
     n: usize,
 ) -> Result<NaiveDate, DownloadError> {
     let t = text(api, row, i, name, n)?;
-    NaiveDate::parse_from_str(t, "%Y%m%d").map_err(|_| DownloadError::List {
-        what: "reference",
-        error: format!(
+    NaiveDate::parse_from_str(t, "%Y%m%d").map_err(|_| {
+        bad(format!(
             "{api}: row {}: `{name}` is `{t}`, not a day like 20240913",
             n + 1
-        ),
+        ))
     })
 }
 
@@ -112,7 +105,21 @@ pub fn run(args: &DownloadArgs, indices: &[String]) -> Result<ReferenceData, Dow
         client: super::client(args, indices.len() as u64),
     };
     let token = source.token();
-    let ask = |api: &str, params: Value| json!({"api_name": api, "token": token, "params": params, "fields": ""});
+    // One call (a list, or a whole market's day), or every page over the window with the
+    // window's days in the parameters; `date_field` is the rows' day, where pages are cut.
+    let mut fetch = |api: &str, params: Value, date_field: &str, windowed: bool| {
+        let ask = |end: Option<NaiveDate>| {
+            let mut p = params.clone();
+            if windowed {
+                p["start_date"] = ymd(from).into();
+                p["end_date"] = ymd(end.unwrap_or(to)).into();
+            }
+            json!({"api_name": api, "token": token, "params": p, "fields": ""})
+        };
+        source
+            .pages(api, ask, date_field, windowed.then_some(from), windowed)?
+            .map_err(|e| bad(format!("{api}: {e}")))
+    };
     let month_ends = month_ends(from, to);
     let steps = 3 + indices.len() + month_ends.len() + 2;
     let mut progress =
@@ -147,91 +154,53 @@ pub fn run(args: &DownloadArgs, indices: &[String]) -> Result<ReferenceData, Dow
     // Industries and listing: one list per status; D and P are the delisted and paused ones a
     // point-in-time universe needs.
     for status in ["L", "D", "P"] {
-        let rows = source
-            .pages(
-                "stock_basic",
-                |_| ask("stock_basic", json!({"list_status": status})),
-                "list_date",
-                None,
-                false,
-            )?
-            .map_err(|e| failed("stock_basic", e))?;
+        let rows = fetch(
+            "stock_basic",
+            json!({"list_status": status}),
+            "list_date",
+            false,
+        )?;
         listings(&rows, &mut data)?;
         tick(&mut progress, format!("stock_basic {status}"), rows.1.len());
     }
 
     for index in indices {
-        let rows = source
-            .pages(
-                "index_weight",
-                |end| {
-                    ask(
-                        "index_weight",
-                        json!({"index_code": index, "start_date": ymd(from), "end_date": ymd(end.unwrap_or(to))}),
-                    )
-                },
-                "trade_date",
-                Some(from),
-                true,
-            )?
-            .map_err(|e| failed("index_weight", e))?;
+        let rows = fetch(
+            "index_weight",
+            json!({"index_code": index}),
+            "trade_date",
+            true,
+        )?;
         data.members
             .extend(membership::stays(index, &snapshots(&rows)?));
         tick(&mut progress, format!("index_weight {index}"), rows.1.len());
     }
 
     for day in &month_ends {
-        let rows = source
-            .pages(
-                "daily_basic",
-                |_| ask("daily_basic", json!({"trade_date": ymd(*day)})),
-                "trade_date",
-                None,
-                false,
-            )?
-            .map_err(|e| failed("daily_basic", e))?;
+        let rows = fetch(
+            "daily_basic",
+            json!({"trade_date": ymd(*day)}),
+            "trade_date",
+            false,
+        )?;
         shares(&rows, &mut data)?;
         tick(&mut progress, format!("daily_basic {day}"), rows.1.len());
     }
 
-    let rows = source
-        .pages(
-            "namechange",
-            |end| {
-                ask(
-                    "namechange",
-                    json!({"start_date": ymd(from), "end_date": ymd(end.unwrap_or(to))}),
-                )
-            },
-            "start_date",
-            Some(from),
-            true,
-        )?
-        .map_err(|e| failed("namechange", e))?;
+    let rows = fetch("namechange", json!({}), "start_date", true)?;
     st_periods(&rows, &mut data)?;
     tick(&mut progress, "namechange".into(), rows.1.len());
 
-    let rows = source
-        .pages(
-            "suspend_d",
-            |end| {
-                ask(
-                    "suspend_d",
-                    json!({"suspend_type": "S", "start_date": ymd(from), "end_date": ymd(end.unwrap_or(to))}),
-                )
-            },
-            "trade_date",
-            Some(from),
-            true,
-        )?
-        .map_err(|e| failed("suspend_d", e))?;
+    let rows = fetch(
+        "suspend_d",
+        json!({"suspend_type": "S"}),
+        "trade_date",
+        true,
+    )?;
     suspensions(&rows, TradingCalendar::embedded(), &mut data)?;
     tick(&mut progress, "suspend_d".into(), rows.1.len());
     progress.bar().finish_and_clear();
-    data.check().map_err(|e| DownloadError::List {
-        what: "reference",
-        error: e.to_string(),
-    })?;
+    data.check().map_err(|e| bad(e.to_string()))?;
     Ok(data)
 }
 
