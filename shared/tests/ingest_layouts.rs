@@ -580,6 +580,74 @@ fn turnover_counts_as_amount_only_when_it_is_money() {
     );
 }
 
+/// `bars` as a TDX `.day` file: prices × `per_yuan` as integers, amount as f32, shares.
+fn day_file(bars: &[G], per_yuan: f64) -> Vec<u8> {
+    let mut out = Vec::new();
+    for g in bars {
+        let d = g.ts.date();
+        let ymd = d.year() as u32 * 10_000 + d.month() * 100 + d.day();
+        out.extend_from_slice(&ymd.to_le_bytes());
+        for p in [g.o, g.h, g.l, g.c] {
+            out.extend_from_slice(&((p * per_yuan).round() as u32).to_le_bytes());
+        }
+        out.extend_from_slice(&(g.amount as f32).to_le_bytes());
+        out.extend_from_slice(&(g.shares() as u32).to_le_bytes());
+        out.extend_from_slice(&0u32.to_le_bytes());
+    }
+    out
+}
+
+#[test]
+fn tdx_day_files_give_shares_and_yuan_with_the_symbol_from_the_name() {
+    let bars = walk(&weekdays(250), 10.0, 7);
+    let bytes = day_file(&bars, 100.0);
+    let p = parse_file("vipdoc/sh/lday/sh600000.day", &bytes, &default())
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(p.layout, Layout::TdxDay);
+    let s = &p.series[0];
+    assert_eq!(s.symbol, sym("600000.SH"));
+    assert_eq!(s.frequency, Frequency::Daily);
+    assert_eq!(s.bars.len(), 250);
+    let (first, last) = (&s.bars[0], &s.bars[249]);
+    assert_eq!(first.ts, bars[0].ts);
+    assert_eq!((first.open, first.close), (bars[0].o, bars[0].c));
+    assert_eq!(last.volume, bars[249].shares());
+    assert!((last.amount.unwrap() - bars[249].amount).abs() <= bars[249].amount * 1e-7);
+
+    // A fund's prices are in tenths of a cent: 3.856 stays 3.856.
+    let mut etf = walk(&weekdays(5), 3.856, 8);
+    for g in &mut etf {
+        g.o = 3.856;
+        g.c = 3.861;
+        g.h = 3.87;
+        g.l = 3.85;
+    }
+    let p = parse_file("sz159915.day", &day_file(&etf, 1000.0), &default()).unwrap();
+    assert_eq!(p.series[0].symbol, sym("159915.SZ"));
+    assert_eq!((p.series[0].bars[0].open, p.series[0].bars[0].close), (3.856, 3.861));
+}
+
+#[test]
+fn a_cut_tdx_day_file_or_a_bad_record_is_named() {
+    let bars = walk(&weekdays(3), 10.0, 9);
+    let mut bytes = day_file(&bars, 100.0);
+    bytes.truncate(32 * 2 + 20);
+    let e = parse_file("sz000001.day", &bytes, &default()).unwrap_err();
+    assert_eq!(e.code(), "bad_tdx_day");
+    assert!(e.to_string().starts_with("sz000001.day, record 3: cut off after 20"), "{e}");
+
+    let mut bytes = day_file(&bars, 100.0);
+    bytes[32..36].copy_from_slice(&20241341u32.to_le_bytes());
+    let e = parse_file("sz000001.day", &bytes, &default()).unwrap_err();
+    let problems = e.problems();
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert_eq!(problems[0].row, Some(2));
+    assert_eq!(problems[0].column.as_deref(), Some("date"));
+
+    let e = parse_file("lday.day", &day_file(&bars, 100.0), &default()).unwrap_err();
+    assert_eq!(e.code(), "no_symbol");
+}
+
 #[test]
 fn layout_names() {
     let all = [
@@ -592,6 +660,7 @@ fn layout_names() {
         (Layout::EquinetXlsx, "equinet-xlsx"),
         (Layout::Xlsx, "xlsx"),
         (Layout::HqchartJson, "hqchart-json"),
+        (Layout::TdxDay, "tdx-day"),
     ];
     for (l, s) in all {
         assert_eq!(l.as_str(), s);

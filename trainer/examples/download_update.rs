@@ -122,6 +122,7 @@ fn main() {
         tushare_url: String::new(),
         tushare_token: None,
         tushare_quota_wait_ms: 0,
+        tdx_host: Vec::new(),
         yahoo_url: String::new(),
         min_interval_ms: interval_ms,
         attempts: 4,

@@ -3,10 +3,7 @@
 //! injected per secid: a 429 storm, a connection dropped without an answer, malformed JSON,
 //! unknown securities and empty ranges.
 
-#[path = "../../tests/tests/common/eastmoney_mock.rs"]
-mod eastmoney_mock;
-
-use eastmoney_mock::{Fault, Mock, fixtures};
+use crate::eastmoney_mock::{Fault, Mock, fixtures};
 use kxian_shared::api::ImportOptions;
 use serde_json::Value;
 use std::collections::BTreeMap;

@@ -6,11 +6,14 @@ mod backtest_cli;
 mod checkpoints;
 mod classifier_cli;
 mod download_cli;
+#[path = "../../tests/tests/common/eastmoney_mock.rs"]
+mod eastmoney_mock;
 mod examples_cli;
 mod fetch_model_cli;
 mod forecast_cli;
 mod health_cli;
 mod predict_cli;
+mod tdx_cli;
 mod train_cli;
 mod universe_cli;
 mod wgpu_backend;

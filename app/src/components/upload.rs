@@ -77,7 +77,7 @@ pub fn UploadPanel(action: ImportAction) -> impl IntoView {
     view! {
         <section class="panel upload-panel">
             <h2>{move || i18n.tr("导入K线文件", "Import a K-line file")}</h2>
-            <p class="hint">{move || i18n.tr("支持 CSV / TXT / XLSX / JSON（akshare、Tushare、Kronos、Yahoo、baostock、HQChart 等格式自动识别）。", "CSV / TXT / XLSX / JSON; akshare, Tushare, Kronos, Yahoo, baostock and HQChart layouts are detected.")}</p>
+            <p class="hint">{move || i18n.tr("支持 CSV / TXT / XLSX / JSON（akshare、Tushare、Kronos、Yahoo、baostock、HQChart 等格式自动识别），以及通达信本地日线文件（vipdoc/*/lday/*.day）。", "CSV / TXT / XLSX / JSON (akshare, Tushare, Kronos, Yahoo, baostock and HQChart layouts are detected), and TDX's local daily files (vipdoc/*/lday/*.day).")}</p>
             <form class="upload-form" node_ref=form_ref on:submit=on_submit>
                 <label class="field field-file">
                     <span>{move || i18n.tr("文件", "File")}</span>
@@ -85,7 +85,7 @@ pub fn UploadPanel(action: ImportAction) -> impl IntoView {
                         id="upload-file"
                         type="file"
                         name="file"
-                        accept=".csv,.txt,.tsv,.xlsx,.xls,.json"
+                        accept=".csv,.txt,.tsv,.xlsx,.xls,.json,.day"
                         node_ref=file_ref
                     />
                 </label>

@@ -83,6 +83,14 @@ pub enum ImportError {
         detail: String,
     },
 
+    /// A TDX `.day` file that is not whole 32-byte records.
+    #[error("{file}{}: {detail}", record.map(|r| format!(", record {r}")).unwrap_or_default())]
+    BadTdxDay {
+        file: String,
+        record: Option<u64>,
+        detail: String,
+    },
+
     /// CSV the reader gives up on.
     #[error("{file}, row {row}: unreadable CSV ({detail})")]
     BadCsv {
@@ -112,6 +120,7 @@ impl ImportError {
             ImportError::SheetTooLarge { .. } => "sheet_too_large",
             ImportError::BadJson { .. } => "bad_json",
             ImportError::BadCsv { .. } => "bad_csv",
+            ImportError::BadTdxDay { .. } => "bad_tdx_day",
         }
     }
 
@@ -129,7 +138,8 @@ impl ImportError {
             | ImportError::BadXlsx { file, .. }
             | ImportError::SheetTooLarge { file, .. }
             | ImportError::BadJson { file, .. }
-            | ImportError::BadCsv { file, .. } => file,
+            | ImportError::BadCsv { file, .. }
+            | ImportError::BadTdxDay { file, .. } => file,
         }
     }
 
@@ -147,6 +157,7 @@ impl ImportError {
             } => (Some(*header_row), Some(column.to_string())),
             ImportError::BadJson { row, .. } => (*row, None),
             ImportError::BadCsv { row, .. } => (Some(*row), None),
+            ImportError::BadTdxDay { record, .. } => (*record, None),
             _ => (None, None),
         };
         // The message without the leading "file, row n:" that `Problem`'s Display adds back.

@@ -1,8 +1,9 @@
-//! File importers: CSV/TSV/TXT, XLSX and HQChart JSON bytes → validated series in canonical
+//! File importers: CSV/TSV/TXT, XLSX, HQChart JSON and TDX `.day` bytes → validated series in canonical
 //! units (docs/data-sources.md §0 and §5). Pure parsing: no I/O, no storage.
 //!
 //! What happens to a file, in order:
-//! 1. **Kind** by content (the extension only picks the error message): workbook magic
+//! 1. **Kind** by content (the extension only picks the error message), except TDX's binary
+//!    `.day` files, known by their name ([`tdx_day`]): workbook magic
 //!    (ZIP/OLE) → calamine, first sheet, cached values; `{` → HQChart JSON; other text → CSV-like.
 //!    Images, archives, HTML → [`ImportError::UnsupportedFormat`].
 //! 2. **Encoding**: UTF-8 (BOM stripped), UTF-16 with BOM, else GB18030 (GBK exports).
@@ -26,6 +27,7 @@ mod header;
 mod hqchart;
 mod names;
 mod problems;
+mod tdx_day;
 mod text;
 mod units;
 mod value;
@@ -85,6 +87,8 @@ pub enum Layout {
     /// Any other workbook.
     Xlsx,
     HqchartJson,
+    /// A TDX client's local daily file (`vipdoc/sh/lday/sh600000.day`).
+    TdxDay,
 }
 
 impl Layout {
@@ -99,6 +103,7 @@ impl Layout {
             Layout::EquinetXlsx => "equinet-xlsx",
             Layout::Xlsx => "xlsx",
             Layout::HqchartJson => "hqchart-json",
+            Layout::TdxDay => "tdx-day",
         }
     }
 }
@@ -128,6 +133,9 @@ pub fn parse_file(
     let content = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     if content.iter().all(u8::is_ascii_whitespace) {
         return Err(empty());
+    }
+    if tdx_day::is_day_file(file) {
+        return tdx_day::parse(file, bytes, opts);
     }
     match text::sniff(bytes) {
         text::Sniffed::Workbook => return xlsx::parse(file, bytes, opts),

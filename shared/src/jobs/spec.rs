@@ -24,13 +24,16 @@ pub enum DownloadSource {
     Tushare,
     /// Yahoo Finance's chart API; daily bars, no amount.
     Yahoo,
+    /// A TDX quote server (the legacy protocol pytdx speaks); raw bars, daily and minutes.
+    Tdx,
 }
 
 impl DownloadSource {
-    pub const ALL: [DownloadSource; 3] = [
+    pub const ALL: [DownloadSource; 4] = [
         DownloadSource::Eastmoney,
         DownloadSource::Tushare,
         DownloadSource::Yahoo,
+        DownloadSource::Tdx,
     ];
 
     /// The name in the API, on the trainer's command line and in a series' provenance.
@@ -39,6 +42,7 @@ impl DownloadSource {
             DownloadSource::Eastmoney => "eastmoney",
             DownloadSource::Tushare => "tushare",
             DownloadSource::Yahoo => "yahoo",
+            DownloadSource::Tdx => "tdx",
         }
     }
 }

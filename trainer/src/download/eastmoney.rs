@@ -368,8 +368,8 @@ impl BarSource for EastmoneySource<'_> {
         secids(symbol)
     }
 
-    fn client(&self) -> &Client {
-        &self.client
+    fn requests(&self) -> u64 {
+        self.client.requests
     }
 }
 

@@ -17,6 +17,7 @@ pub mod eastmoney;
 pub mod http;
 pub mod reference;
 mod source;
+pub mod tdx;
 pub mod tushare;
 pub mod yahoo;
 
@@ -157,6 +158,11 @@ pub struct DownloadArgs {
     /// How long to wait when Tushare says the per-minute quota is used up.
     #[arg(long, default_value_t = 61_000)]
     pub tushare_quota_wait_ms: u64,
+    /// TDX quote servers (`host:port`, comma-separated, tried in order) for `--source tdx`.
+    /// Public servers stopped answering bar requests in July 2026; a broker's or your own
+    /// server that still speaks the legacy protocol works.
+    #[arg(long, env = "KXIAN_TDX_HOST", value_delimiter = ',')]
+    pub tdx_host: Vec<String>,
     /// Yahoo's chart host.
     #[arg(
         long,
@@ -348,7 +354,18 @@ pub fn run(args: &DownloadArgs) -> Result<Manifest, DownloadError> {
                         .into(),
                 ));
             }
-            Source::Tushare | Source::Yahoo if k == 0 && args.universe.is_some() => {
+            Source::Tdx if args.adjustment != Adjustment::None => {
+                return Err(DownloadError::Args(format!(
+                    "--adjustment {}: TDX gives raw prices only (--adjustment none)",
+                    args.adjustment.as_str()
+                )));
+            }
+            Source::Tdx if args.tdx_host.is_empty() => {
+                return Err(DownloadError::Args(
+                    "--source tdx needs a quote server: --tdx-host HOST:PORT or KXIAN_TDX_HOST (public servers stopped answering bar requests in July 2026; a broker's or your own server that still does works)".into(),
+                ));
+            }
+            Source::Tushare | Source::Yahoo | Source::Tdx if k == 0 && args.universe.is_some() => {
                 return Err(DownloadError::Args(
                 "--universe: the lists come from Eastmoney; use --symbols with this source, or put eastmoney first".into(),
             ));
@@ -411,16 +428,18 @@ pub fn run(args: &DownloadArgs) -> Result<Manifest, DownloadError> {
             Source::Eastmoney => Box::new(eastmoney::EastmoneySource { args, client }),
             Source::Tushare => Box::new(tushare::TushareSource { args, client }),
             Source::Yahoo => Box::new(yahoo::YahooSource { args, client }),
+            Source::Tdx => Box::new(tdx::TdxSource {
+                args,
+                session: None,
+                requests: 0,
+                last: None,
+            }),
         };
         sources.push((*s, b));
     }
     let lists_requests = lists_client.map_or(0, |c| c.requests);
     let requests = |sources: &[(Source, Box<dyn BarSource + '_>)]| {
-        lists_requests
-            + sources
-                .iter()
-                .map(|(_, b)| b.client().requests)
-                .sum::<u64>()
+        lists_requests + sources.iter().map(|(_, b)| b.requests()).sum::<u64>()
     };
     let stored = match &args.store {
         Some(db) => crate::store::last_bar_days(db, args.frequency, args.adjustment, args.reader)?,

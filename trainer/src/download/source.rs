@@ -1,13 +1,13 @@
 //! What every market-data source does for a download: fetch one symbol's bars after a day,
 //! say which ids it tried for a symbol it does not know, and count its requests. Each
-//! source's requests live beside its parser (`eastmoney`, `tushare`, `yahoo`).
+//! source's requests live beside its parser (`eastmoney`, `tushare`, `yahoo`, `tdx`).
 
 use chrono::NaiveDate;
 use kxian_shared::Symbol;
 
 use super::DownloadError;
 use super::eastmoney::Kline;
-use super::http::{Client, FetchError};
+use super::http::FetchError;
 
 /// One symbol's answer: its bars (or that the source does not know it) and the request that
 /// answered; a failed fetch is that symbol's outcome, not the run's.
@@ -21,6 +21,6 @@ pub(crate) trait BarSource {
     /// The ids the source knows `symbol` by, as tried for an unknown one.
     fn ids(&self, symbol: &Symbol) -> Vec<String>;
 
-    /// The HTTP client, for the run's request count.
-    fn client(&self) -> &Client;
+    /// Requests sent so far, retries included, for the run's count.
+    fn requests(&self) -> u64;
 }

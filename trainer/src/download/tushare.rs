@@ -397,8 +397,8 @@ impl BarSource for TushareSource<'_> {
         vec![symbol.ts_code()]
     }
 
-    fn client(&self) -> &Client {
-        &self.client
+    fn requests(&self) -> u64 {
+        self.client.requests
     }
 }
 

@@ -155,7 +155,7 @@ impl BarSource for YahooSource<'_> {
         ticker(symbol).into_iter().collect()
     }
 
-    fn client(&self) -> &Client {
-        &self.client
+    fn requests(&self) -> u64 {
+        self.client.requests
     }
 }
