@@ -89,12 +89,13 @@ pub async fn run(args: ImportArgs) -> anyhow::Result<Imported> {
                         &serde_json::json!({"file": file, "reference": counts}),
                     )?,
                     (Stored::Reference(file, c), false) => format!(
-                        "✔ {file} (reference data, {:.2?}): {} industries, {} shares rows, {} index stays, {} status periods",
+                        "✔ {file} (reference data, {:.2?}): {} industries, {} shares rows, {} index stays, {} status periods, {} northbound holdings",
                         started.elapsed(),
                         c.industries,
                         c.shares,
                         c.members,
-                        c.status
+                        c.status,
+                        c.northbound
                     ),
                 };
                 progress.suspend(|| println!("{line}"));

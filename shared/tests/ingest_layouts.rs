@@ -624,7 +624,10 @@ fn tdx_day_files_give_shares_and_yuan_with_the_symbol_from_the_name() {
     }
     let p = parse_file("sz159915.day", &day_file(&etf, 1000.0), &default()).unwrap();
     assert_eq!(p.series[0].symbol, sym("159915.SZ"));
-    assert_eq!((p.series[0].bars[0].open, p.series[0].bars[0].close), (3.856, 3.861));
+    assert_eq!(
+        (p.series[0].bars[0].open, p.series[0].bars[0].close),
+        (3.856, 3.861)
+    );
 }
 
 #[test]
@@ -634,7 +637,11 @@ fn a_cut_tdx_day_file_or_a_bad_record_is_named() {
     bytes.truncate(32 * 2 + 20);
     let e = parse_file("sz000001.day", &bytes, &default()).unwrap_err();
     assert_eq!(e.code(), "bad_tdx_day");
-    assert!(e.to_string().starts_with("sz000001.day, record 3: cut off after 20"), "{e}");
+    assert!(
+        e.to_string()
+            .starts_with("sz000001.day, record 3: cut off after 20"),
+        "{e}"
+    );
 
     let mut bytes = day_file(&bars, 100.0);
     bytes[32..36].copy_from_slice(&20241341u32.to_le_bytes());

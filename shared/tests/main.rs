@@ -8,4 +8,5 @@ mod ingest_real;
 mod model_behaviour;
 mod model_parity;
 mod planted_signal;
+mod reference_fields;
 mod rules_real;

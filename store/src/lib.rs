@@ -97,6 +97,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "reference data",
         include_str!("../migrations/0009_reference.sql"),
     ),
+    (
+        10,
+        "northbound holdings",
+        include_str!("../migrations/0010_northbound.sql"),
+    ),
 ];
 
 fn migrator() -> Migrator {

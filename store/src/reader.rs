@@ -240,13 +240,18 @@ impl ReadOnlyStore {
 
 impl ReadOnlyStore {
     /// Whether the store has the reference tables (a store from before them has none).
-    async fn has_reference(&self) -> Result<bool, StoreError> {
+    async fn has_table(&self, name: &str) -> Result<bool, StoreError> {
         let n: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'ref_members'",
+            "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = ?",
         )
+        .bind(name)
         .fetch_one(&self.pool)
         .await?;
         Ok(n > 0)
+    }
+
+    async fn has_reference(&self) -> Result<bool, StoreError> {
+        self.has_table("ref_members").await
     }
 
     /// Every stored stay in `index` (none in a store without reference data).
@@ -260,7 +265,8 @@ impl ReadOnlyStore {
         crate::reference::index_members(&self.pool, index).await
     }
 
-    /// The stored industries, shares and status of `symbols`.
+    /// The stored industries, shares, status and northbound holdings of `symbols` (a store from
+    /// before a kind of reference data was added reads as holding none of it).
     pub async fn reference_of(
         &self,
         symbols: &[String],
@@ -268,7 +274,8 @@ impl ReadOnlyStore {
         if !self.has_reference().await? {
             return Ok(kxian_shared::reference::ReferenceData::default());
         }
-        crate::reference::reference_of(&self.pool, symbols).await
+        let northbound = self.has_table("ref_northbound").await?;
+        crate::reference::reference_of(&self.pool, symbols, northbound).await
     }
 }
 

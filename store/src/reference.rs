@@ -1,11 +1,12 @@
-//! Reference data (industries, shares, index members, status) in the store: checked whole before
+//! Reference data (industries, shares, index members, status, northbound holdings) in the store: checked whole before
 //! anything is written, then written in one transaction, so a bad file or a failed write leaves
 //! what was stored as it was.
 
 use super::{Store, StoreError};
 use chrono::NaiveDate;
 use kxian_shared::reference::{
-    IndustryRecord, MemberRecord, ReferenceData, SharesRecord, StatusKind, StatusRecord, sectors,
+    IndustryRecord, MemberRecord, NorthboundRecord, ReferenceData, SharesRecord, StatusKind,
+    StatusRecord, sectors,
 };
 use sqlx::{QueryBuilder, Sqlite, SqlitePool};
 use std::collections::BTreeSet;
@@ -17,6 +18,7 @@ pub struct ReferenceCounts {
     pub shares: usize,
     pub members: usize,
     pub status: usize,
+    pub northbound: usize,
 }
 
 /// Rows per INSERT: well under SQLite's bound-variable limit with seven columns.
@@ -134,12 +136,26 @@ impl Store {
             });
             q.build().execute(&mut *tx).await?;
         }
+        for chunk in data.northbound.chunks(CHUNK) {
+            let mut q = QueryBuilder::<Sqlite>::new(
+                "INSERT OR REPLACE INTO ref_northbound (symbol, date, shares, ratio, source) ",
+            );
+            q.push_values(chunk, |mut b, r| {
+                b.push_bind(&r.symbol)
+                    .push_bind(r.date.to_string())
+                    .push_bind(r.shares)
+                    .push_bind(r.ratio)
+                    .push_bind(source);
+            });
+            q.build().execute(&mut *tx).await?;
+        }
         tx.commit().await?;
         Ok(ReferenceCounts {
             industries: data.industries.len(),
             shares: data.shares.len(),
             members: data.members.len(),
             status: data.status.len(),
+            northbound: data.northbound.len(),
         })
     }
 
@@ -148,9 +164,10 @@ impl Store {
         index_members(&self.pool, index).await
     }
 
-    /// The stored industries, shares and status of `symbols` (members are asked by index).
+    /// The stored industries, shares, status and northbound holdings of `symbols` (members are
+    /// asked by index).
     pub async fn reference_of(&self, symbols: &[String]) -> Result<ReferenceData, StoreError> {
-        reference_of(&self.pool, symbols).await
+        reference_of(&self.pool, symbols, true).await
     }
 
     /// How many records of each kind the store holds.
@@ -169,6 +186,7 @@ impl Store {
             shares: n("ref_shares").await?,
             members: n("ref_members").await?,
             status: n("ref_status").await?,
+            northbound: n("ref_northbound").await?,
         })
     }
 }
@@ -220,6 +238,7 @@ fn of_symbols<'a>(
 pub(crate) async fn reference_of(
     pool: &SqlitePool,
     symbols: &[String],
+    northbound: bool,
 ) -> Result<ReferenceData, StoreError> {
     let mut out = ReferenceData {
         source: "store".into(),
@@ -282,6 +301,26 @@ pub(crate) async fn reference_of(
                 from: day(&from)?,
                 to: opt_day(to)?,
                 note,
+            });
+        }
+        if !northbound {
+            continue;
+        }
+        let rows: Vec<(String, String, f64, Option<f64>)> = of_symbols(
+            "symbol, date, shares, ratio",
+            "ref_northbound",
+            chunk,
+            "symbol, date",
+        )
+        .build_query_as()
+        .fetch_all(pool)
+        .await?;
+        for (symbol, date, shares, ratio) in rows {
+            out.northbound.push(NorthboundRecord {
+                symbol,
+                date: day(&date)?,
+                shares,
+                ratio,
             });
         }
     }

@@ -316,7 +316,8 @@ async fn concurrent_writers_wait_for_each_other() {
 mod reference {
     use crate::{ReferenceCounts, Store};
     use kxian_shared::reference::{
-        IndustryRecord, MemberRecord, ReferenceData, SharesRecord, StatusKind, StatusRecord,
+        IndustryRecord, MemberRecord, NorthboundRecord, ReferenceData, SharesRecord, StatusKind,
+        StatusRecord,
     };
 
     fn d(s: &str) -> chrono::NaiveDate {
@@ -361,6 +362,12 @@ mod reference {
                 to: Some(d("2021-05-06")),
                 note: Some("*ST".into()),
             }],
+            northbound: vec![NorthboundRecord {
+                symbol: "600000.SH".into(),
+                date: d("2024-09-13"),
+                shares: 6.1e8,
+                ratio: Some(2.08),
+            }],
         }
     }
 
@@ -375,7 +382,8 @@ mod reference {
                 industries: 1,
                 shares: 1,
                 members: 2,
-                status: 1
+                status: 1,
+                northbound: 1
             }
         );
         let mut members = data().members;
@@ -385,6 +393,7 @@ mod reference {
         assert_eq!(back.industries, data().industries);
         assert_eq!(back.shares, data().shares);
         assert_eq!(back.status, data().status);
+        assert_eq!(back.northbound, data().northbound);
 
         // A later download of the index's history replaces it; other indices stay.
         let other = ReferenceData {

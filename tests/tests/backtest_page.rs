@@ -494,7 +494,8 @@ async fn the_cli_config_runs_in_the_browser_with_the_same_numbers() -> Result<()
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_point_in_time_universe_runs_in_the_browser_as_in_the_cli() -> Result<()> {
     use kxian_shared::reference::{
-        IndustryRecord, MemberRecord, ReferenceData, SharesRecord, StatusKind, StatusRecord,
+        IndustryRecord, MemberRecord, NorthboundRecord, ReferenceData, SharesRecord, StatusKind,
+        StatusRecord,
     };
     let server = Server::start().await?;
     let d = |s: &str| s.parse::<chrono::NaiveDate>().unwrap();
@@ -548,10 +549,25 @@ async fn a_point_in_time_universe_runs_in_the_browser_as_in_the_cli() -> Result<
             to: Some(d("2021-03-31")),
             note: None,
         }],
+        // Northbound holdings, read by the score: the browser gets them from the server.
+        northbound: [
+            ("600000.SH", "2014-12-31", 2.0),
+            ("000001.SZ", "2014-12-31", 6.0),
+            ("000151.SZ", "2014-12-31", 0.5),
+            ("000151.SZ", "2019-06-28", 8.0),
+        ]
+        .into_iter()
+        .map(|(s, day, ratio)| NorthboundRecord {
+            symbol: s.into(),
+            date: d(day),
+            shares: ratio * 1e7,
+            ratio: Some(ratio),
+        })
+        .collect(),
     };
     server.store.import_reference(&data).await?;
     let toml = "[universe]\nindex = \"000905.SH\"\nfrom = 2016-01-04\nto = 2023-12-29\n\n\
-                [strategy]\nkind = \"top_k\"\nscore = \"$close / ref($close, 20) - 1\"\n\
+                [strategy]\nkind = \"top_k\"\nscore = \"$close / ref($close, 20) - 1 + ref.northbound / 100\"\n\
                 k = 2\nrebalance = \"monthly\"\nweighting = \"float_cap\"\n\n\
                 [engine]\ninitial_cash = 10_000_000\n";
     let browser = open_page(&server).await?;

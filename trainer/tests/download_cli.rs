@@ -570,6 +570,22 @@ fn reference_data_arrives_point_in_time_and_a_paged_constituent_list_loses_no_da
         .collect();
     assert_eq!(pf.len(), 4);
     assert_eq!(pf[0].total_shares, 2935216.2 * 10_000.0);
+    // Northbound holdings at the month ends that have them: the Shanghai and Shenzhen
+    // Connect rows, not the southbound HK one.
+    let nb: Vec<(&str, f64, Option<f64>)> = data
+        .northbound
+        .iter()
+        .map(|r| (r.symbol.as_str(), r.shares, r.ratio))
+        .collect();
+    assert_eq!(
+        nb,
+        [
+            ("000001.SZ", 1296012346.0, Some(6.68)),
+            ("600000.SH", 610213456.0, Some(2.08)),
+            ("300750.SZ", 512345678.0, Some(11.65)),
+        ]
+    );
+    assert!(data.northbound.iter().all(|r| r.date == d("2023-12-29")));
     // ST then *ST is one ST period; the suspension's five days are one period.
     let st: Vec<_> = data
         .status

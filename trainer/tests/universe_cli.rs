@@ -7,7 +7,8 @@ use kxian_shared::backtest::engine::RejectReason;
 use kxian_shared::calendar::TradingCalendar;
 use kxian_shared::import::ImportOptions;
 use kxian_shared::reference::{
-    IndustryRecord, MemberRecord, ReferenceData, SharesRecord, StatusKind, StatusRecord,
+    IndustryRecord, MemberRecord, NorthboundRecord, ReferenceData, SharesRecord, StatusKind,
+    StatusRecord,
 };
 use kxian_shared::rules::Side;
 use std::path::Path;
@@ -113,6 +114,20 @@ fn store(db: &Path) {
                 to: Some(d("2024-02-09")),
                 note: None,
             }],
+            // Northbound holdings: 300750.SZ leads until 2024-01-31, when 000001.SZ overtakes.
+            northbound: [
+                ("300750.SZ", "2023-11-30", 11.6),
+                ("000001.SZ", "2023-11-30", 6.7),
+                ("000001.SZ", "2024-01-31", 13.0),
+            ]
+            .into_iter()
+            .map(|(s, day, ratio)| NorthboundRecord {
+                symbol: s.into(),
+                date: d(day),
+                shares: ratio * 1e8,
+                ratio: Some(ratio),
+            })
+            .collect(),
         };
         store.import_reference(&data).await.unwrap();
         store.close().await;
@@ -212,6 +227,24 @@ fn an_index_universe_buys_each_days_members_and_at_fixes_one_days() {
         err.contains("no members of 000905.SH on 2020-01-02") && err.contains("2023-11-30"),
         "{err}"
     );
+}
+
+#[test]
+fn a_strategy_reads_the_stored_northbound_holdings_from_the_day_after_their_date() {
+    let (dir, db) = stored();
+    let (o, r) = backtest(&dir, &db, "", "score = \"ref.northbound\"\nk = 1");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let r = r.unwrap();
+    let catl = fills(&r, "300750.SZ", Side::Buy);
+    let pa = fills(&r, "000001.SZ", Side::Buy);
+    // Orders decided at a day's close fill at the next open. 000001.SZ's 13 % of 2024-01-31
+    // is disclosed the next morning: read on 2024-02-01, bought on 2024-02-02.
+    assert!(
+        !catl.is_empty() && catl.iter().all(|&x| x <= d("2024-02-01")),
+        "{catl:?}"
+    );
+    assert_eq!(pa.first(), Some(&d("2024-02-02")), "{pa:?}");
+    assert!(fills(&r, "300750.SZ", Side::Sell).contains(&d("2024-02-02")));
 }
 
 #[test]

@@ -328,6 +328,7 @@ async fn finish(
                 shares: c.shares,
                 members: c.members,
                 status: c.status,
+                northbound: c.northbound,
             })
         }
         JobSpec::Download(d) => {

@@ -35,6 +35,12 @@ pub const REGIME_FIELDS: [&str; 4] = [
     "regime.volatile",
 ];
 
+/// Point-in-time figures from stored reference data, missing where the store has none:
+/// `ref.pe` and `ref.pb` (the latest month-end figures on or before the day) and
+/// `ref.northbound`, the percent of the issued A shares held through Stock Connect as disclosed
+/// by the morning of the day (the holding of an earlier day).
+pub const REFERENCE_FIELDS: [&str; 3] = ["ref.pe", "ref.pb", "ref.northbound"];
+
 /// The index a universe's regime is read from: its benchmark, else CSI 300 among its series.
 pub fn regime_index(universe: &Universe) -> Option<&[crate::Bar]> {
     universe.benchmark().map(|(_, b)| b).or_else(|| {
@@ -154,6 +160,7 @@ pub fn fields_for(predictions: bool, kind: Option<RowKind>) -> Vec<String> {
     let mut fields: Vec<String> = PRICE_FIELDS.iter().map(|f| f.to_string()).collect();
     fields.extend(FACTORS.iter().map(|f| f.to_string()));
     fields.extend(REGIME_FIELDS.iter().map(|f| f.to_string()));
+    fields.extend(REFERENCE_FIELDS.iter().map(|f| f.to_string()));
     if predictions {
         fields.extend(pred_fields(kind));
     }
@@ -249,6 +256,27 @@ pub fn panel_for(
             })
             .collect();
         panel.insert(crate::expr::SECTOR_FIELD, grid);
+    }
+    for field in REFERENCE_FIELDS.iter().filter(|f| named.contains(**f)) {
+        let value = |sym: &Symbol, d: NaiveDate| match *field {
+            "ref.pe" => universe.valuation(sym, d).0,
+            "ref.pb" => universe.valuation(sym, d).1,
+            _ => universe.northbound(sym, d),
+        };
+        let grid = universe
+            .series()
+            .keys()
+            .zip(&panel.present)
+            .map(|(sym, present)| {
+                panel
+                    .dates
+                    .iter()
+                    .zip(present)
+                    .map(|(d, p)| if *p { value(sym, *d) } else { None }.unwrap_or(f64::NAN))
+                    .collect()
+            })
+            .collect();
+        panel.insert(field, grid);
     }
     let regimes: Vec<&str> = REGIME_FIELDS
         .iter()

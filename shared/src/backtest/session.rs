@@ -24,8 +24,8 @@ pub struct Completed {
 }
 
 /// What the strategy reads from reference data that the universe lacks: `float_cap` weights
-/// need float shares, `industry_neutral(…)` each stock's industry. Bad input: the message says
-/// what to download.
+/// need float shares, `industry_neutral(…)` each stock's industry, the `ref.` fields their
+/// figures. Bad input: the message says what to download.
 pub fn check_reference(config: &BacktestConfig, universe: &Universe) -> Result<(), ConfigError> {
     if let super::schema::StrategyConfig::TopK(t) = &config.strategy
         && t.weighting == super::top_k::Weighting::FloatCap
@@ -43,6 +43,37 @@ pub fn check_reference(config: &BacktestConfig, universe: &Universe) -> Result<(
         return Err(ConfigError {
             message: "strategy: industry_neutral(…) needs each stock's industry, which comes with reference data: `kxian-trainer download --reference --source tushare`, then `kxian import reference.json` into the universe's store".into(),
         });
+    }
+    let reads = |field: &str| {
+        config.strategy.expressions().iter().any(|e| {
+            crate::expr::parse(e, &super::fields::fields_for(true, None))
+                .is_ok_and(|x| x.fields().contains(field))
+        })
+    };
+    for (field, has, what) in [
+        (
+            "ref.northbound",
+            universe.has_northbound(),
+            "northbound holdings (hk_hold)",
+        ),
+        (
+            "ref.pe",
+            universe.has_valuations(),
+            "PE and PB (daily_basic)",
+        ),
+        (
+            "ref.pb",
+            universe.has_valuations(),
+            "PE and PB (daily_basic)",
+        ),
+    ] {
+        if reads(field) && !has {
+            return Err(ConfigError {
+                message: format!(
+                    "strategy: `{field}` needs {what}, which come with reference data: `kxian-trainer download --reference --source tushare`, then `kxian import reference.json` into the universe's store"
+                ),
+            });
+        }
     }
     Ok(())
 }

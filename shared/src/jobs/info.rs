@@ -88,6 +88,9 @@ pub enum JobResult {
         shares: usize,
         members: usize,
         status: usize,
+        /// Absent in results from before northbound holdings were downloaded.
+        #[serde(default)]
+        northbound: usize,
     },
 }
 

@@ -32,6 +32,8 @@ pub struct ReferenceData {
     pub shares: Vec<SharesRecord>,
     pub members: Vec<MemberRecord>,
     pub status: Vec<StatusRecord>,
+    /// Northbound (Stock Connect) holdings per stock and day.
+    pub northbound: Vec<NorthboundRecord>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -111,6 +113,26 @@ pub struct StatusRecord {
     /// What the source said (`*ST`, `停牌`, a reason), for the reader.
     #[serde(default)]
     pub note: Option<String>,
+}
+
+/// What investors in Hong Kong held of a stock through Stock Connect (北向持股) at a day's
+/// close, as HKEX discloses it the next morning.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NorthboundRecord {
+    pub symbol: String,
+    pub date: NaiveDate,
+    /// Shares held.
+    pub shares: f64,
+    /// Of the stock's issued A shares, in percent, where the source gives it.
+    #[serde(default)]
+    pub ratio: Option<f64>,
+}
+
+impl NorthboundRecord {
+    fn name(&self, i: usize) -> String {
+        format!("northbound[{i}] {} {}", self.symbol, self.date)
+    }
 }
 
 /// A record that cannot be true, named: `members[3] 000905.SH 600001.SH 2023-01-03..: …`.
@@ -251,6 +273,37 @@ impl ReferenceData {
                 .map(|r| ((r.index.as_str(), r.symbol.as_str()), r.from, r.to)),
             |i| self.members[i].name(i),
         )?;
+
+        for (i, r) in self.northbound.iter().enumerate() {
+            if !r.shares.is_finite() || r.shares < 0.0 {
+                return bad(
+                    r.name(i),
+                    format!("shares is {}; holdings cannot be negative", r.shares),
+                );
+            }
+            if let Some(x) = r.ratio.filter(|x| !(0.0..=100.0).contains(x)) {
+                return bad(r.name(i), format!("ratio is {x}; a percentage is 0 to 100"));
+            }
+        }
+        let mut seen: Vec<(&str, NaiveDate, usize)> = self
+            .northbound
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (r.symbol.as_str(), r.date, i))
+            .collect();
+        seen.sort_unstable();
+        if let Some(w) = seen
+            .windows(2)
+            .find(|w| (w[0].0, w[0].1) == (w[1].0, w[1].1))
+        {
+            return bad(
+                self.northbound[w[1].2].name(w[1].2),
+                format!(
+                    "a second holding for the same day (the first is northbound[{}])",
+                    w[0].2
+                ),
+            );
+        }
 
         for (i, r) in self.status.iter().enumerate() {
             if let Err(p) = ordered(r.from, r.to) {

@@ -44,6 +44,12 @@ fn good() -> ReferenceData {
                 note: None,
             },
         ],
+        northbound: vec![NorthboundRecord {
+            symbol: "600000.SH".into(),
+            date: d("2024-09-13"),
+            shares: 6.1e8,
+            ratio: Some(2.08),
+        }],
     }
 }
 
@@ -119,6 +125,23 @@ fn negative_or_impossible_shares_are_refused() {
     let mut data = good();
     data.shares[0].float_shares = 3e10;
     assert!(refused(&data).contains("exceed total_shares"));
+}
+
+#[test]
+fn impossible_or_repeated_northbound_holdings_are_refused() {
+    let mut data = good();
+    data.northbound[0].shares = -1.0;
+    assert!(refused(&data).starts_with("northbound[0] 600000.SH 2024-09-13: shares is -1"));
+    let mut data = good();
+    data.northbound[0].ratio = Some(130.0);
+    assert!(refused(&data).contains("ratio is 130"));
+    let mut data = good();
+    data.northbound.push(data.northbound[0].clone());
+    let e = refused(&data);
+    assert!(
+        e.starts_with("northbound[1] 600000.SH 2024-09-13: a second holding"),
+        "{e}"
+    );
 }
 
 #[test]

@@ -9,6 +9,7 @@
 //! | total / float shares, PE, PB | `daily_basic` | the whole market on each month's last trading day |
 //! | ST / *ST periods | `namechange` | over the window, paged |
 //! | suspensions | `suspend_d` | suspended days over the window, paged, joined into periods |
+//! | northbound holdings | `hk_hold` | the whole market on each month's last trading day |
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -16,7 +17,7 @@ use chrono::{Datelike, NaiveDate};
 use kxian_shared::calendar::TradingCalendar;
 use kxian_shared::reference::membership::{self, Snapshot};
 use kxian_shared::reference::{
-    IndustryRecord, ReferenceData, SharesRecord, StatusKind, StatusRecord,
+    IndustryRecord, NorthboundRecord, ReferenceData, SharesRecord, StatusKind, StatusRecord,
 };
 use serde_json::{Value, json};
 
@@ -121,7 +122,7 @@ pub fn run(args: &DownloadArgs, indices: &[String]) -> Result<ReferenceData, Dow
             .map_err(|e| bad(format!("{api}: {e}")))
     };
     let month_ends = month_ends(from, to);
-    let steps = 3 + indices.len() + month_ends.len() + 2;
+    let steps = 3 + indices.len() + 2 * month_ends.len() + 2;
     let mut progress =
         Progress::new(args.progress, steps as u64, "calls", None).map_err(|source| {
             DownloadError::Io {
@@ -185,6 +186,14 @@ pub fn run(args: &DownloadArgs, indices: &[String]) -> Result<ReferenceData, Dow
         )?;
         shares(&rows, &mut data)?;
         tick(&mut progress, format!("daily_basic {day}"), rows.1.len());
+        let rows = fetch(
+            "hk_hold",
+            json!({"trade_date": ymd(*day)}),
+            "trade_date",
+            false,
+        )?;
+        northbound(&rows, &mut data)?;
+        tick(&mut progress, format!("hk_hold {day}"), rows.1.len());
     }
 
     let rows = fetch("namechange", json!({}), "start_date", true)?;
@@ -304,6 +313,37 @@ fn shares(rows: &Rows, data: &mut ReferenceData) -> Result<(), DownloadError> {
             float_shares: f * WAN,
             pe: num(pe),
             pb: num(pb),
+        });
+    }
+    Ok(())
+}
+
+/// `hk_hold` rows of Shanghai and Shenzhen Connect (`exchange` SH or SZ; HK rows are the
+/// southbound side): shares held and their share of the issued A shares.
+fn northbound(rows: &Rows, data: &mut ReferenceData) -> Result<(), DownloadError> {
+    let api = "hk_hold";
+    let (fields, items) = rows;
+    if items.is_empty() {
+        return Ok(());
+    }
+    let code = col(api, fields, "ts_code")?;
+    let date = col(api, fields, "trade_date")?;
+    let vol = col(api, fields, "vol")?;
+    let ratio = column(fields, "ratio").ok();
+    let exchange = column(fields, "exchange").ok();
+    for (n, row) in items.iter().enumerate() {
+        let side = exchange.and_then(|i| row.get(i)).and_then(Value::as_str);
+        if side.is_some_and(|x| x != "SH" && x != "SZ") {
+            continue;
+        }
+        let Some(shares) = row.get(vol).and_then(Value::as_f64) else {
+            continue;
+        };
+        data.northbound.push(NorthboundRecord {
+            symbol: text(api, row, code, "ts_code", n)?.to_string(),
+            date: day_cell(api, row, date, "trade_date", n)?,
+            shares,
+            ratio: ratio.and_then(|i| row.get(i)).and_then(Value::as_f64),
         });
     }
     Ok(())

@@ -37,12 +37,13 @@ fn outcome(lang: Lang, j: &JobInfo) -> String {
             shares,
             members,
             status,
+            northbound,
         }) => match lang {
             Lang::Zh => format!(
-                "参考数据：{industries} 条行业、{shares} 条股本、{members} 段指数成分、{status} 段状态"
+                "参考数据：{industries} 条行业、{shares} 条股本、{members} 段指数成分、{status} 段状态、{northbound} 条北向持股"
             ),
             Lang::En => format!(
-                "reference data: {industries} industries, {shares} shares rows, {members} index stays, {status} status periods"
+                "reference data: {industries} industries, {shares} shares rows, {members} index stays, {status} status periods, {northbound} northbound holdings"
             ),
         },
         Some(JobResult::Model { model }) => format!("{} {model}", lang.tr("模型", "model")),

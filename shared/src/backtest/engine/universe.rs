@@ -26,6 +26,9 @@ pub struct Universe {
     pub(super) dated: PointInTime,
 }
 
+/// A name's PE and PB from a day on: `(day, pe, pb)`.
+pub type Valuation = (NaiveDate, Option<f64>, Option<f64>);
+
 /// A name's stays in an index: `(from, to)`, `to` open while it is still a member.
 pub type Stays = Vec<(NaiveDate, Option<NaiveDate>)>;
 
@@ -61,9 +64,23 @@ impl PointInTime {
             if let Ok(sym) = r.symbol.parse::<Symbol>() {
                 dated
                     .float_shares
-                    .entry(sym)
+                    .entry(sym.clone())
                     .or_default()
                     .push((r.date, r.float_shares));
+                dated
+                    .valuations
+                    .entry(sym)
+                    .or_default()
+                    .push((r.date, r.pe, r.pb));
+            }
+        }
+        for r in &data.northbound {
+            if let (Ok(sym), Some(ratio)) = (r.symbol.parse::<Symbol>(), r.ratio) {
+                dated
+                    .northbound
+                    .entry(sym)
+                    .or_default()
+                    .push((r.date, ratio));
             }
         }
         dated.status = data.status;
@@ -82,6 +99,11 @@ pub struct PointInTime {
     pub sectors: BTreeMap<Symbol, Vec<(NaiveDate, Option<NaiveDate>, crate::reference::Sector)>>,
     /// The names' listing, ST and suspension periods, for the engine's rules.
     pub status: Vec<crate::reference::StatusRecord>,
+    /// Each name's PE and PB, `(day, pe, pb)` ascending: the latest on or before a day holds.
+    pub valuations: BTreeMap<Symbol, Vec<Valuation>>,
+    /// Each name's northbound holding in percent of its issued A shares, `(day, percent)`
+    /// ascending: disclosed the next morning, so a day reads the latest from before it.
+    pub northbound: BTreeMap<Symbol, Vec<(NaiveDate, f64)>>,
 }
 
 impl Universe {
@@ -178,6 +200,12 @@ impl Universe {
         for v in dated.float_shares.values_mut() {
             v.sort_by_key(|x| x.0);
         }
+        for v in dated.valuations.values_mut() {
+            v.sort_by_key(|x| x.0);
+        }
+        for v in dated.northbound.values_mut() {
+            v.sort_by_key(|x| x.0);
+        }
         self.dated = dated;
     }
 
@@ -197,6 +225,37 @@ impl Universe {
         let v = self.dated.float_shares.get(symbol)?;
         let i = v.partition_point(|x| x.0 <= day);
         i.checked_sub(1).map(|i| v[i].1)
+    }
+
+    /// `symbol`'s PE and PB on `day`: the latest figures on or before it.
+    pub fn valuation(&self, symbol: &Symbol, day: NaiveDate) -> (Option<f64>, Option<f64>) {
+        let Some(v) = self.dated.valuations.get(symbol) else {
+            return (None, None);
+        };
+        let i = v.partition_point(|x| x.0 <= day);
+        i.checked_sub(1).map_or((None, None), |i| (v[i].1, v[i].2))
+    }
+
+    /// `symbol`'s northbound holding (percent of its issued A shares) as known on `day`: the
+    /// latest figure from a day before it, since HKEX discloses a day's holdings the next morning.
+    pub fn northbound(&self, symbol: &Symbol, day: NaiveDate) -> Option<f64> {
+        let v = self.dated.northbound.get(symbol)?;
+        let i = v.partition_point(|x| x.0 < day);
+        i.checked_sub(1).map(|i| v[i].1)
+    }
+
+    /// Whether any name has northbound holdings.
+    pub fn has_northbound(&self) -> bool {
+        !self.dated.northbound.is_empty()
+    }
+
+    /// Whether any name has a PE or PB figure.
+    pub fn has_valuations(&self) -> bool {
+        self.dated
+            .valuations
+            .values()
+            .flatten()
+            .any(|(_, pe, pb)| pe.is_some() || pb.is_some())
     }
 
     /// `symbol`'s sector on `day`, from the industry in force.
