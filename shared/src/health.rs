@@ -3,6 +3,10 @@
 //! last bar is. Days the stored reference data says the stock was suspended are counted apart
 //! (`suspended`), so `missing` is the holes a download left; without reference data the two
 //! look alike. Days the published calendar does not cover are not judged.
+//!
+//! Against a second source's bars ([`disagreement`]), the days where the two differ beyond a
+//! tolerance: open, high, low and close relative to ours, and volume in shares. The amount is
+//! left out (TDX sends it in float32, Yahoo not at all).
 
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
@@ -31,6 +35,110 @@ pub struct SeriesHealth {
     pub longest_gap: usize,
     /// Trading days after the last bar, up to and including `today` (0: up to date).
     pub behind: usize,
+    /// Where another source's bars of the series differ from the stored ones (when checked).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disagreement: Option<Disagreement>,
+}
+
+/// How a series' stored bars compare with another source's.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Disagreement {
+    /// The other source.
+    pub source: String,
+    /// Bars both have (matched by timestamp).
+    pub compared: usize,
+    /// Of them, the bars where some field differs beyond the tolerance.
+    pub days: usize,
+    /// The first [`LISTED`] of them, with the field that differs most.
+    pub listed: Vec<DisagreeDay>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DisagreeDay {
+    pub ts: chrono::NaiveDateTime,
+    /// `open`, `high`, `low`, `close` or `volume`.
+    pub field: String,
+    pub ours: f64,
+    pub theirs: f64,
+}
+
+/// A cross-check job's result: each downloaded series against the stored one.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CheckedSource {
+    pub source: String,
+    pub frequency: crate::Frequency,
+    pub adjustment: crate::Adjustment,
+    /// By symbol, the series both have.
+    pub series: std::collections::BTreeMap<String, Disagreement>,
+    /// Downloaded but not stored: nothing to compare with.
+    #[serde(default)]
+    pub not_stored: Vec<String>,
+}
+
+impl HealthReport {
+    /// Marks each series `checked` compared (a cross-check of the same frequency and
+    /// adjustment).
+    pub fn merge(&mut self, checked: &CheckedSource) {
+        if (checked.frequency, checked.adjustment) != (self.frequency, self.adjustment) {
+            return;
+        }
+        for h in &mut self.series {
+            if let Some(d) = checked.series.get(&h.symbol) {
+                h.disagreement = Some(d.clone());
+            }
+        }
+    }
+}
+
+/// Compares `ours` with `theirs` (each ascending) where both have a bar: a bar disagrees when
+/// a price or the volume differs from ours by more than `tolerance` of ours (0.0001 flags one
+/// tick on a stock under 100 yuan).
+pub fn disagreement(
+    source: &str,
+    ours: &[crate::Bar],
+    theirs: &[crate::Bar],
+    tolerance: f64,
+) -> Disagreement {
+    let mut out = Disagreement {
+        source: source.to_string(),
+        compared: 0,
+        days: 0,
+        listed: Vec::new(),
+    };
+    let mut j = 0;
+    for a in ours {
+        while j < theirs.len() && theirs[j].ts < a.ts {
+            j += 1;
+        }
+        let Some(b) = theirs.get(j).filter(|b| b.ts == a.ts) else {
+            continue;
+        };
+        out.compared += 1;
+        let fields = [
+            ("open", a.open, b.open),
+            ("high", a.high, b.high),
+            ("low", a.low, b.low),
+            ("close", a.close, b.close),
+            ("volume", a.volume, b.volume),
+        ];
+        let off = |x: f64, y: f64| (x - y).abs() / x.abs().max(f64::MIN_POSITIVE);
+        let worst = fields
+            .iter()
+            .filter(|(_, x, y)| off(*x, *y) > tolerance)
+            .max_by(|p, q| off(p.1, p.2).total_cmp(&off(q.1, q.2)));
+        if let Some((field, x, y)) = worst {
+            out.days += 1;
+            if out.listed.len() < LISTED {
+                out.listed.push(DisagreeDay {
+                    ts: a.ts,
+                    field: field.to_string(),
+                    ours: *x,
+                    theirs: *y,
+                });
+            }
+        }
+    }
+    out
 }
 
 /// Every series checked on one day, worst first: what `kxian-trainer health --format json`
@@ -142,6 +250,7 @@ pub fn check_with(
         missing_days: listed,
         longest_gap: longest,
         behind,
+        disagreement: None,
     }
 }
 
@@ -205,5 +314,41 @@ mod tests {
         assert_eq!((of("600001.SH").missing, of("600001.SH").suspended), (2, 3));
         assert_eq!(of("600001.SH").missing_days, [d(9, 10), d(9, 11)]);
         assert_eq!((of("600002.SH").missing, of("600002.SH").suspended), (5, 0));
+    }
+
+    #[test]
+    fn bars_that_differ_beyond_the_tolerance_are_counted_and_listed() {
+        let bar = |day: u32, close: f64, volume: f64| crate::Bar {
+            ts: NaiveDate::from_ymd_opt(2024, 9, day)
+                .unwrap()
+                .and_hms_opt(0, 0, 0)
+                .unwrap(),
+            open: 10.0,
+            high: 10.5,
+            low: 9.5,
+            close,
+            volume,
+            amount: None,
+        };
+        let ours = [
+            bar(2, 10.0, 1e6),
+            bar(3, 10.1, 1e6),
+            bar(4, 10.2, 1e6),
+            bar(5, 10.3, 1e6),
+        ];
+        // Day 3: one tick off; day 4: volume a tenth higher; day 6 only theirs.
+        let theirs = [
+            bar(2, 10.0, 1e6),
+            bar(3, 10.11, 1e6),
+            bar(4, 10.2, 1.1e6),
+            bar(6, 9.0, 1.0),
+        ];
+        let d = disagreement("tushare", &ours, &theirs, 0.0005);
+        assert_eq!((d.compared, d.days), (3, 2));
+        assert_eq!(d.listed[0].field, "close");
+        assert_eq!((d.listed[0].ours, d.listed[0].theirs), (10.1, 10.11));
+        assert_eq!(d.listed[1].field, "volume");
+        // A looser tolerance lets the tick through, not the volume.
+        assert_eq!(disagreement("t", &ours, &theirs, 0.002).days, 1);
     }
 }

@@ -532,6 +532,77 @@ async fn a_download_job_fills_the_store_and_reports_each_symbol() -> Result<()> 
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_compare_only_download_lists_where_the_source_disagrees_and_stores_nothing() -> Result<()>
+{
+    // Eastmoney's 000001.SZ with the close of 2024-09-05 one tick above the embedded bars.
+    let mock = eastmoney_mock::Mock::start(std::collections::BTreeMap::from([(
+        "0.000001".to_string(),
+        eastmoney_mock::Fault::Tick("2024-09-05".into()),
+    )]));
+    let env = vec![("KXIAN_EASTMONEY_URL".to_string(), mock.base.clone())];
+    let server = Server::start_with_jobs_env(true, 4, env).await?;
+    let tokens = users(&server.store, &[("dana", false)]).await?;
+    let base = server.base.clone();
+    tokio::task::spawn_blocking(move || -> Result<()> {
+        let url = |p: &str| format!("{base}{p}");
+        let dana = tokens["dana"].as_str();
+        let close_0905 = || -> f64 {
+            let (_, bars) = call(
+                "GET",
+                &url("/api/symbols/000001.SZ/bars?freq=daily&start=2024-09-05&end=2024-09-05"),
+                Some(dana),
+                None,
+            );
+            bars["bars"][0]["close"].as_f64().unwrap()
+        };
+        let before = close_0905();
+        let spec = json!({"kind": "download", "symbols": ["000001.SZ", "510300"], "check": true,
+                          "from": "2024-09-02", "to": "2024-09-13"});
+        let (s, job) = call("POST", &url("/api/jobs"), Some(dana), Some(spec));
+        assert_eq!(s, 201, "{job}");
+        let events = watch(&base, job["id"].as_i64().unwrap(), Some(dana), &|v| {
+            v["event"] == "end"
+        })?;
+        let end = events.last().unwrap();
+        assert_eq!(end["state"], "done", "{events:?}");
+        let d = &end["result"]["series"]["000001.SZ"];
+        assert_eq!(
+            (d["compared"].as_u64(), d["days"].as_u64()),
+            (Some(10), Some(1)),
+            "{end}"
+        );
+        assert_eq!(d["listed"][0]["field"], "close");
+        assert_eq!(d["listed"][0]["ours"].as_f64(), Some(before));
+        assert_eq!(end["result"]["not_stored"], json!(["510300.SH"]), "{end}");
+        // Nothing was written: the stored close is as it was, and 510300 is still not stored.
+        assert_eq!(close_0905(), before);
+        let (s, _) = call("GET", &url("/api/symbols/510300.SH"), Some(dana), None);
+        assert_eq!(s, 404);
+        // The health table marks the series with the disagreement.
+        let (_, health) = call("GET", &url("/api/data/health"), Some(dana), None);
+        let row = health["series"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["symbol"] == "000001.SZ")
+            .unwrap();
+        assert_eq!(row["disagreement"]["days"], 1, "{row}");
+        assert_eq!(row["disagreement"]["source"], "eastmoney", "{row}");
+        assert!(
+            health["series"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|r| r["symbol"] != "000001.SZ")
+                .all(|r| r["disagreement"].is_null()),
+            "{health}"
+        );
+        Ok(())
+    })
+    .await?
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn series_and_models_are_private_to_their_owner() -> Result<()> {
     let mock = eastmoney_mock::Mock::start(Default::default());
     let env = vec![("KXIAN_EASTMONEY_URL".to_string(), mock.base.clone())];
@@ -700,13 +771,16 @@ async fn an_admins_reference_job_stores_point_in_time_data_and_a_user_is_refused
         let events = watch(&base, id, Some(root), &|v| v["event"] == "end")?;
         let end = events.last().unwrap();
         assert_eq!(end["state"], "done", "{events:?}");
-        // One event per API call: three lists, one index, four month-ends, ST and suspensions.
+        // One event per API call: three lists, one index, shares and northbound holdings at
+        // four month-ends, ST and suspensions.
         let calls: Vec<&str> = events
             .iter()
             .filter(|e| e["event"] == "call")
             .map(|e| e["call"].as_str().unwrap())
             .collect();
-        assert_eq!(calls.len(), 10, "{calls:?}");
+        assert_eq!(calls.len(), 14, "{calls:?}");
+        assert!(calls.contains(&"hk_hold 2023-12-29"), "{calls:?}");
+        assert_eq!(end["result"]["northbound"], 3, "{end}");
         assert!(calls.contains(&"index_weight 000905.SH"), "{calls:?}");
         assert!(end["result"]["industries"].as_u64().unwrap() >= 6, "{end}");
         assert_eq!(end["result"]["members"], 5, "{end}");

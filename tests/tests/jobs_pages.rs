@@ -113,6 +113,55 @@ async fn download_finetune_watch_and_forecast_from_the_browser() -> Result<()> {
         "{listed}"
     );
 
+    // A compare-only download of 000001.SZ: nothing written, and the health table says how
+    // Eastmoney's bars compare with the stored ones (the same real bars: none disagree).
+    b.execute(
+        &format!(
+            "{}
+             const c = document.getElementById('dl-check');
+             c.checked = true; c.dispatchEvent(new Event('change', {{ bubbles: true }}));
+             document.getElementById('dl-submit').click();",
+            common::set_input("dl-symbols", "000001.SZ"),
+        ),
+        vec![],
+    )
+    .await?;
+    let compared = browser
+        .wait_for_js(
+            "the cross-check in the health table",
+            "const pa = document.querySelector('#health-table tr[data-symbol=\"000001.SZ\"]');
+             return pa && pa.dataset.disagree !== undefined
+                 ? [pa.dataset.disagree, pa.querySelector('td.disagree').textContent] : null;",
+            Duration::from_secs(60),
+            |v| v.is_array(),
+        )
+        .await?;
+    assert_eq!(compared[0], "0", "{compared}");
+    assert!(
+        compared[1]
+            .as_str()
+            .is_some_and(|t| t.starts_with("0 / 10 (eastmoney)")),
+        "{compared}"
+    );
+    let stored_after = server
+        .store
+        .bars(
+            &"000001.SZ".parse()?,
+            kxian_shared::Frequency::Daily,
+            kxian_shared::Adjustment::None,
+            None,
+            None,
+            100_000,
+        )
+        .await?
+        .context("the embedded series")?;
+    assert!(
+        stored_after
+            .series_last
+            .is_some_and(|t| t.date().to_string() == "2024-09-19"),
+        "the compare-only download wrote nothing"
+    );
+
     // Training: a tiny finetune on 600000.SH, watched to its end.
     b.goto(&format!("{}/training", server.base)).await?;
     browser

@@ -110,6 +110,7 @@ fn main() {
         limit: None,
         reference: false,
         index: Vec::new(),
+        check: false,
         frequency: kxian_shared::Frequency::Daily,
         adjustment: kxian_shared::Adjustment::None,
         from: None,

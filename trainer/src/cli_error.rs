@@ -10,6 +10,7 @@ use crate::backtest::BacktestError;
 use crate::device::DeviceError;
 use crate::download::DownloadError;
 use crate::forecast::ForecastCmdError;
+use crate::health::HealthError;
 use crate::input::InputError;
 use crate::models::ModelDirError;
 use crate::store::StoreError;
@@ -114,6 +115,15 @@ impl Classify for DownloadError {
     }
 }
 
+impl Classify for HealthError {
+    fn failure(&self) -> Failure {
+        match self {
+            HealthError::Store(e) => e.failure(),
+            HealthError::Against { .. } => Failure::Input,
+        }
+    }
+}
+
 /// A failed command: the error and its exit code.
 pub struct CliError(anyhow::Error);
 
@@ -135,6 +145,7 @@ impl CliError {
                 ForecastCmdError,
                 BacktestError,
                 DownloadError,
+                HealthError,
                 StoreError,
                 ModelDirError,
                 InputError,

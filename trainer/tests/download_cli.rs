@@ -902,3 +902,88 @@ fn one_minute_bars_come_from_trends2_with_the_auction_print_and_in_shares() {
     assert_eq!(parsed.series[0].frequency, kxian_shared::Frequency::M1);
     assert_eq!(parsed.series[0].bars.len(), 241);
 }
+
+#[test]
+fn health_against_another_sources_download_lists_the_days_they_disagree() {
+    let mock = Mock::start(BTreeMap::new());
+    let dir = tempfile::tempdir().unwrap();
+    let (em, ts) = (dir.path().join("em"), dir.path().join("ts"));
+    let (o, _) = download(&mock, &em, &["--symbols", "000001.SZ"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = source_run(
+        &mock,
+        &ts,
+        &["--source", "tushare", "--symbols", "000001.SZ"],
+        "test-token",
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let db = dir.path().join("k.db");
+    import_into(&db, &[&em]);
+    let health = |against: &Path, extra: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_kxian-trainer"))
+            .args([
+                "health",
+                "--format",
+                "json",
+                "--today",
+                "2024-09-13",
+                "--store",
+            ])
+            .arg(&db)
+            .arg("--against")
+            .arg(against)
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let json = |o: &std::process::Output| -> Value {
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        serde_json::from_slice(&o.stdout).unwrap()
+    };
+    // Eastmoney's and Tushare's recorded bars of 000001.SZ agree on all ten days.
+    let r = json(&health(&ts, &[]));
+    let d = &r["series"][0]["disagreement"];
+    assert_eq!(d["source"], "tushare", "{r}");
+    assert_eq!(
+        (d["compared"].as_u64(), d["days"].as_u64()),
+        (Some(10), Some(0))
+    );
+
+    // Tushare's close of 2024-09-05 one tick up: that day, and only that one, disagrees.
+    let csv = ts.join("000001.SZ.daily.none.csv");
+    let text = std::fs::read_to_string(&csv).unwrap();
+    let line = text.lines().find(|l| l.starts_with("2024-09-05")).unwrap();
+    let mut cells: Vec<String> = line.split(',').map(str::to_string).collect();
+    let close: f64 = cells[4].parse().unwrap();
+    cells[4] = format!("{:.2}", close + 0.01);
+    std::fs::write(&csv, text.replace(line, &cells.join(","))).unwrap();
+    let r = json(&health(&ts, &[]));
+    let d = &r["series"][0]["disagreement"];
+    assert_eq!(d["days"], 1, "{d}");
+    assert_eq!(d["listed"][0]["ts"], "2024-09-05T00:00:00");
+    assert_eq!(d["listed"][0]["field"], "close");
+    assert_eq!(d["listed"][0]["theirs"].as_f64(), Some(close + 0.01));
+    // Under a looser tolerance the tick passes; the text names the day.
+    let loose = json(&health(&ts, &["--tolerance", "0.01"]));
+    assert_eq!(loose["series"][0]["disagreement"]["days"], 0);
+    let o = Command::new(env!("CARGO_BIN_EXE_kxian-trainer"))
+        .args(["health", "--today", "2024-09-13", "--store"])
+        .arg(&db)
+        .arg("--against")
+        .arg(&ts)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        text.contains("against tushare: 1 of 10 bars disagree: 2024-09-05 close"),
+        "{text}"
+    );
+
+    // A folder of another frequency, or no download folder at all, is bad input.
+    let o = health(&ts, &["--frequency", "5m"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("daily none bars"));
+    let o = health(dir.path(), &[]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("manifest.json"));
+}

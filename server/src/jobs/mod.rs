@@ -2,6 +2,7 @@
 //! share ([`Jobs`]). The queue itself is the store's `jobs` table, so it survives restarts;
 //! the runner ([`runner`]) starts `kxian-trainer` as a child process per job.
 
+mod check;
 pub mod runner;
 
 pub use kxian_shared::jobs::{JobEvent, JobSpec};

@@ -314,6 +314,9 @@ async fn finish(
     (id, owner): (i64, &crate::storage::User),
 ) -> Result<JobResult, String> {
     match spec {
+        JobSpec::Download(d) if d.check => super::check::compare(store, dir, d, owner)
+            .await
+            .map(JobResult::Checked),
         JobSpec::Download(d) if d.reference => {
             let path = dir.data().join("reference.json");
             let bytes = std::fs::read(&path).map_err(|e| format!("reference.json: {e}"))?;

@@ -27,7 +27,8 @@ pub(super) struct DataHealthQuery {
 }
 
 /// `GET /api/data/health`: every series the caller reads, against the exchange calendar, worst
-/// first — what `kxian-trainer health` prints, for the Data page.
+/// first — what `kxian-trainer health` prints, for the Data page — with the days another
+/// source disagrees from the caller's newest cross-check job.
 pub(super) async fn data(
     State(state): State<AppState>,
     crate::caller::Reader(viewer): crate::caller::Reader,
@@ -41,7 +42,7 @@ pub(super) async fn data(
     let names: Vec<String> = stored.iter().map(|s| s.symbol.clone()).collect();
     let status = reader.reference_of(&names).await?.status;
     let today = q.today.unwrap_or_else(|| chrono::Local::now().date_naive());
-    Ok(Json(kxian_shared::health::report(
+    let mut report = kxian_shared::health::report(
         stored
             .iter()
             .map(|s| (s.symbol.as_str(), s.source.as_str(), s.days.as_slice())),
@@ -49,5 +50,24 @@ pub(super) async fn data(
         frequency,
         adjustment,
         today,
-    )))
+    );
+    // The caller's newest cross-check of these series marks where its source disagrees.
+    if let Some(user) = viewer.user {
+        let checked = state
+            .store
+            .jobs(Some(user))
+            .await?
+            .into_iter()
+            .find_map(|j| match (j.state, j.result) {
+                (
+                    kxian_shared::jobs::JobState::Done,
+                    Some(kxian_shared::jobs::JobResult::Checked(c)),
+                ) if (c.frequency, c.adjustment) == (frequency, adjustment) => Some(c),
+                _ => None,
+            });
+        if let Some(c) = checked {
+            report.merge(&c);
+        }
+    }
+    Ok(Json(report))
 }

@@ -86,9 +86,11 @@ fn download_args(d: &DownloadJob, ctx: &TrainerContext<'_>) -> Vec<OsString> {
         .arg("--out", ctx.dir.data())
         .arg("--progress", "json")
         .arg("--frequency", d.frequency.as_str())
-        .arg("--adjustment", d.adjustment.as_str())
-        .arg("--store", ctx.store)
-        .owner(ctx.owner);
+        .arg("--adjustment", d.adjustment.as_str());
+    // A cross-check compares the whole range, so it does not start after the stored bars.
+    if !d.check {
+        a.arg("--store", ctx.store).owner(ctx.owner);
+    }
     if !d.symbols.is_empty() {
         a.arg("--symbols", d.symbols.join(","));
     }

@@ -92,6 +92,8 @@ pub enum JobResult {
         #[serde(default)]
         northbound: usize,
     },
+    /// A cross-check: how the source's bars compare with the stored series, nothing stored.
+    Checked(crate::health::CheckedSource),
 }
 
 /// A job as the API lists it.

@@ -154,6 +154,10 @@ pub struct DownloadJob {
     /// SSE 50).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub index: Vec<String>,
+    /// Cross-check: download the whole range and compare it with the stored series instead of
+    /// storing it; the Data page's health table shows where the two sources disagree.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub check: bool,
 }
 
 /// A finetune job: the built-in model (or one the user may see) trained on stored series.
@@ -433,6 +437,9 @@ fn canonical(symbols: &[String], max: usize) -> Result<Vec<String>, String> {
 impl DownloadJob {
     fn normalise(&mut self) -> Result<(), String> {
         if self.reference {
+            if self.check {
+                return Err("check: bars only, not reference data".into());
+            }
             if self.source != DownloadSource::Tushare {
                 return Err(
                     "reference: reference data comes from Tushare (source: tushare)".into(),
@@ -452,6 +459,9 @@ impl DownloadJob {
         }
         if !self.index.is_empty() {
             return Err("index: only with reference: true".into());
+        }
+        if self.check && self.universe.is_some() {
+            return Err("check: name the symbols to compare, not a universe".into());
         }
         self.symbols = canonical(&self.symbols, MAX_DOWNLOAD_SYMBOLS)?;
         if self.symbols.is_empty() && self.universe.is_none() {

@@ -17,7 +17,7 @@ pub(crate) fn fixtures() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/upstream")
 }
 
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub(crate) enum Fault {
     /// Answer 429 this many times first.
     TooMany(usize),
@@ -31,6 +31,28 @@ pub(crate) enum Fault {
     /// Tushare: at most this many rows an answer, the newest of the range asked for, with
     /// `has_more` set when rows were left out (the API's row cap).
     Paged(usize),
+    /// Eastmoney: the recording, with the close of this day (`YYYY-MM-DD`) one tick higher (a
+    /// source that disagrees with another).
+    Tick(String),
+}
+
+/// A kline answer with the close of `day` 0.01 higher.
+fn tick_up(body: &str, day: &str) -> String {
+    let Ok(mut v) = serde_json::from_str::<Value>(body) else {
+        return body.to_string();
+    };
+    if let Some(lines) = v["data"]["klines"].as_array_mut() {
+        for l in lines {
+            let Some(text) = l.as_str().filter(|t| t.starts_with(day)) else {
+                continue;
+            };
+            let mut cells: Vec<String> = text.split(',').map(str::to_string).collect();
+            let close: f64 = cells[2].parse().unwrap();
+            cells[2] = format!("{:.2}", close + 0.01);
+            *l = Value::String(cells.join(","));
+        }
+    }
+    v.to_string()
 }
 
 #[derive(Default)]
@@ -330,9 +352,12 @@ impl Mock {
                 };
                 match (hit, wider()) {
                     (Some(e), _) => {
-                        let body =
+                        let mut body =
                             std::fs::read_to_string(fixtures().join(e["file"].as_str().unwrap()))
                                 .unwrap();
+                        if let Some(Fault::Tick(day)) = faults.get(&secid) {
+                            body = tick_up(&body, day);
+                        }
                         respond(&mut stream, e["status"].as_u64().unwrap() as u16, &body);
                     }
                     (None, Some(e)) => {
@@ -354,7 +379,11 @@ impl Mock {
                             .cloned()
                             .collect();
                         v["data"]["klines"] = Value::Array(lines);
-                        respond(&mut stream, 200, &v.to_string());
+                        let mut body = v.to_string();
+                        if let Some(Fault::Tick(day)) = faults.get(&secid) {
+                            body = tick_up(&body, day);
+                        }
+                        respond(&mut stream, 200, &body);
                     }
                     (None, None) => respond(&mut stream, 404, "{\"error\":\"no fixture\"}"),
                 }

@@ -28,6 +28,7 @@ fn DataForm() -> impl IntoView {
     let adjustment = RwSignal::new("none".to_string());
     let from = RwSignal::new(String::new());
     let to = RwSignal::new(String::new());
+    let check = RwSignal::new(false);
     let job = RwSignal::new(None::<JobInfo>);
     let rows = RwSignal::new(Vec::<(String, String, String)>::new());
     let state = RwSignal::new(String::new());
@@ -53,6 +54,7 @@ fn DataForm() -> impl IntoView {
             to: day(&to.get_untracked()),
             reference: false,
             index: Vec::new(),
+            check: check.get_untracked(),
         });
         error.set(None);
         rows.set(Vec::new());
@@ -134,6 +136,11 @@ fn DataForm() -> impl IntoView {
                 <label class="field"><span>{move || lang().tr("截止", "To")}</span>
                     <input type="date" id="dl-to" on:input=move |ev| to.set(event_target_value(&ev))/></label>
             </div>
+            <label class="field field-check">
+                <input type="checkbox" id="dl-check" prop:checked=move || check.get()
+                    on:change=move |ev| check.set(event_target_checked(&ev))/>
+                <span>{move || lang().tr("只与已存数据比对（不写入）：在下方“数据健康”中列出两个来源有分歧的日子",
+                    "Only compare with what is stored (nothing is written): the data health table below lists the days the two sources disagree")}</span></label>
             <div class="actions"><button type="button" class="btn primary" id="dl-submit" on:click=submit>
                 {move || lang().tr("开始下载", "Download")}</button></div>
             {move || error.get().map(|e| view! { <div class="panel error-panel" id="dl-error"><p class="error-message">{e}</p></div> })}
@@ -182,6 +189,7 @@ fn ReferenceForm(token: RwSignal<String>) -> impl IntoView {
             to: day(&to.get_untracked()),
             reference: true,
             index: split_symbols(&indices.get_untracked()),
+            check: false,
         });
         error.set(None);
         calls.set(Vec::new());
@@ -251,7 +259,9 @@ fn DataHealth(refresh: RwSignal<String>) -> impl IntoView {
             view! {
                 <p class="hint">{format!("{} · {}", r.today, lang().tr(
                     "缺失：首末根 K 线之间没有 K 线的交易日（下载缺口，或参考数据中没有的停牌）；停牌：参考数据记载的停牌日；落后：最后一根之后的交易日。",
-                    "missing: trading days between the first and last bar without one (a hole in a download, or a suspension the reference data does not know); suspended: such days in a stored suspension; behind: trading days after the last bar."))}</p>
+                    "missing: trading days between the first and last bar without one (a hole in a download, or a suspension the reference data does not know); suspended: such days in a stored suspension; behind: trading days after the last bar."))}
+                    " " {lang().tr("来源分歧：最近一次“只比对”下载中，价格或成交量相差超过万分之一的K线数 / 比对的K线数。",
+                    "sources disagree: from your latest compare-only download, the bars whose price or volume differs by more than 0.01 %, of the bars compared.")}</p>
                 <table class="data-table" id="health-table">
                     <thead><tr>
                         <th>{lang().tr("代码", "Symbol")}</th><th>{lang().tr("来源", "Source")}</th>
@@ -259,14 +269,29 @@ fn DataHealth(refresh: RwSignal<String>) -> impl IntoView {
                         <th>{lang().tr("缺失", "Missing")}</th><th>{lang().tr("停牌", "Suspended")}</th>
                         <th>{lang().tr("最长缺口", "Longest gap")}</th>
                         <th>{lang().tr("落后", "Behind")}</th>
+                        <th>{lang().tr("来源分歧", "Sources disagree")}</th>
                     </tr></thead>
-                    <tbody>{r.series.into_iter().map(|s| view! {
-                        <tr data-symbol=s.symbol.clone() data-missing=s.missing data-behind=s.behind>
+                    <tbody>{r.series.into_iter().map(|s| {
+                        let (disagree, detail) = match &s.disagreement {
+                            None => (String::from("—"), String::new()),
+                            Some(d) => (
+                                format!("{} / {} ({})", d.days, d.compared, d.source),
+                                d.listed
+                                    .iter()
+                                    .map(|x| format!("{} {} {} vs {}", x.ts.date(), x.field, x.ours, x.theirs))
+                                    .collect::<Vec<_>>()
+                                    .join("; "),
+                            ),
+                        };
+                        let days = s.disagreement.as_ref().map(|d| d.days.to_string());
+                        view! {
+                        <tr data-symbol=s.symbol.clone() data-missing=s.missing data-behind=s.behind data-disagree=days>
                             <td><a href=format!("/symbols/{}?freq=daily", s.symbol)>{s.symbol.clone()}</a></td>
                             <td>{s.source.clone()}</td><td>{day(s.first)}</td><td>{day(s.last)}</td>
                             <td>{s.missing}</td><td>{s.suspended}</td><td>{s.longest_gap}</td><td>{s.behind}</td>
+                            <td class="disagree">{disagree}<br/><small>{detail}</small></td>
                         </tr>
-                    }).collect_view()}</tbody>
+                    }}).collect_view()}</tbody>
                 </table>
             }
             .into_any()

@@ -46,6 +46,21 @@ fn outcome(lang: Lang, j: &JobInfo) -> String {
                 "reference data: {industries} industries, {shares} shares rows, {members} index stays, {status} status periods, {northbound} northbound holdings"
             ),
         },
+        Some(JobResult::Checked(c)) => {
+            let disagree = c.series.values().filter(|d| d.days > 0).count();
+            match lang {
+                Lang::Zh => format!(
+                    "与 {} 比对 {} 个序列，{disagree} 个有分歧",
+                    c.source,
+                    c.series.len()
+                ),
+                Lang::En => format!(
+                    "compared {} series with {}: {disagree} disagree",
+                    c.series.len(),
+                    c.source
+                ),
+            }
+        }
         Some(JobResult::Model { model }) => format!("{} {model}", lang.tr("模型", "model")),
         Some(JobResult::Run { run }) => run.clone(),
         Some(JobResult::Predictions { set, rows }) => match lang {
