@@ -110,7 +110,6 @@ fn main() {
         limit: None,
         reference: false,
         index: Vec::new(),
-        check: false,
         frequency: kxian_shared::Frequency::Daily,
         adjustment: kxian_shared::Adjustment::None,
         from: None,

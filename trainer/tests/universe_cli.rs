@@ -413,3 +413,100 @@ fn industry_neutral_ranks_within_each_sector_and_needs_industries() {
         "{err}"
     );
 }
+
+/// `evaluate-predictions` on a store with reference data splits the score's rank IC by
+/// sector: a score that ranks the banks' next returns right and the industrials' exactly
+/// wrong shows +1 in one and −1 in the other.
+#[test]
+fn prediction_ic_is_reported_within_each_sector() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("k.db");
+    let days = TradingCalendar::embedded().trading_days_between(d("2023-11-01"), d("2024-03-29"));
+    let names = [
+        "600001.SH",
+        "600002.SH",
+        "600003.SH",
+        "600004.SH",
+        "600005.SH",
+        "600006.SH",
+    ];
+    let growth = |k: usize| 0.0005 * (k + 1) as f64;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let store = kxian_store::Store::open(&db).await.unwrap();
+        for (k, sym) in names.iter().enumerate() {
+            let mut t = String::from("date,open,high,low,close,volume\n");
+            for (i, day) in days.iter().enumerate() {
+                let c = 10.0 * (1.0 + growth(k)).powi(i as i32);
+                t.push_str(&format!("{day},{c},{c},{c},{c},1000000\n"));
+            }
+            let opts = ImportOptions {
+                symbol: Some(sym.parse().unwrap()),
+                ..ImportOptions::default()
+            };
+            let parsed = kxian_shared::ingest::parse_file("s.csv", t.as_bytes(), &opts).unwrap();
+            store.import(&parsed, "test").await.unwrap();
+        }
+        let data = ReferenceData {
+            source: "test".into(),
+            industries: names
+                .iter()
+                .enumerate()
+                .map(|(k, s)| IndustryRecord {
+                    symbol: s.to_string(),
+                    industry: if k < 3 { "银行" } else { "电气设备" }.into(),
+                    from: d("2010-01-04"),
+                    to: None,
+                })
+                .collect(),
+            ..ReferenceData::default()
+        };
+        store.import_reference(&data).await.unwrap();
+        store.close().await;
+    });
+    let mut csv = String::from("symbol,as_of,horizon,score,p_up,p_down,p_flat\n");
+    for day in days.iter().skip(30).step_by(10).take(6) {
+        for (k, sym) in names.iter().enumerate() {
+            let score = if k < 3 { growth(k) } else { -growth(k) };
+            csv.push_str(&format!("{sym},{day},5,{score},0.5,0.25,0.25\n"));
+        }
+    }
+    std::fs::write(dir.path().join("preds.csv"), csv).unwrap();
+    let config = dir.path().join("p.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[universe]\nstore = {:?}\nsymbols = {names:?}\n\n[model]\nkind = \"classifier\"\npath = \"unused\"\n\n\
+             [schedule]\nevery = \"day\"\n\n[output]\ncsv = \"preds.csv\"\n",
+            db.display().to_string()
+        ),
+    )
+    .unwrap();
+    let report = dir.path().join("report.json");
+    let o = Command::new(env!("CARGO_BIN_EXE_kxian-trainer"))
+        .args(["evaluate-predictions", "--config"])
+        .arg(&config)
+        .arg("--output")
+        .arg(&report)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let r: serde_json::Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+    let bucket = |b: &str| {
+        r["by_bucket"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["grouping"] == "sector" && x["bucket"] == b)
+            .cloned()
+            .unwrap_or_else(|| panic!("no {b} in {}", r["by_bucket"]))
+    };
+    assert_eq!(bucket("finance")["dates"], 6);
+    assert_eq!(bucket("finance")["mean_rank_ic"].as_f64(), Some(1.0));
+    assert_eq!(bucket("industrial")["mean_rank_ic"].as_f64(), Some(-1.0));
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(text.contains("rank IC within each sector"), "{text}");
+}

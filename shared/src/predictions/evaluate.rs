@@ -204,6 +204,109 @@ pub struct PredictionReport {
     /// (empty when the universe has no index).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub by_regime: Vec<RegimeStats>,
+    /// The score's rank IC within each sector and each size fifth on each as-of date (empty
+    /// without reference data): does the model rank names inside a group, or only the groups?
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub by_bucket: Vec<BucketStats>,
+}
+
+/// The score's rank IC among the names of one bucket, date by date.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BucketStats {
+    /// `sector` or `size`.
+    pub grouping: String,
+    /// The sector (`finance`, …) or size fifth (`mega` … `micro`).
+    pub bucket: String,
+    /// Dates with at least three scored names in the bucket.
+    pub dates: usize,
+    /// Names a date, on average over those dates.
+    pub names: f64,
+    pub mean_rank_ic: f64,
+    /// Mean over its standard error.
+    pub t_stat: f64,
+    pub positive_rank_ic_share: f64,
+}
+
+/// Each of a date's names' bucket, or none.
+pub type BucketOf<'a> = dyn Fn(NaiveDate, &[&str]) -> Vec<Option<String>> + 'a;
+
+/// The score's rank IC within buckets: `assign` gives each of a date's names (as scored that
+/// day) its bucket, or none. `grouping` names the kind of bucket.
+pub fn by_bucket<B: AsRef<[Bar]>>(
+    rows: &[PredictionRow],
+    bars: &BTreeMap<String, B>,
+    grouping: &str,
+    assign: &BucketOf<'_>,
+) -> Vec<BucketStats> {
+    let (mut obs, _) = observe(rows, bars);
+    obs.sort_by(|a, b| (a.as_of, &a.symbol).cmp(&(b.as_of, &b.symbol)));
+    // bucket → (rank ICs, names) over its dates
+    let mut per: BTreeMap<String, (Vec<f64>, usize)> = BTreeMap::new();
+    for (date, idx) in by_date(&obs) {
+        let names: Vec<&str> = idx.iter().map(|&i| obs[i].symbol.as_str()).collect();
+        let buckets = assign(date, &names);
+        let mut groups: BTreeMap<&str, (Vec<f64>, Vec<f64>)> = BTreeMap::new();
+        for (&i, b) in idx.iter().zip(&buckets) {
+            let o = &obs[i];
+            if let Some(b) = b
+                && o.score.is_finite()
+                && o.forward_return.is_finite()
+            {
+                let g = groups.entry(b.as_str()).or_default();
+                g.0.push(o.score);
+                g.1.push(o.forward_return);
+            }
+        }
+        for (b, (s, y)) in groups {
+            if s.len() < 3 {
+                continue;
+            }
+            let ric = spearman(&s, &y);
+            if ric.is_finite() {
+                let e = per.entry(b.to_string()).or_default();
+                e.0.push(ric);
+                e.1 += s.len();
+            }
+        }
+    }
+    per.into_iter()
+        .map(|(bucket, (ics, names))| {
+            let n = ics.len() as f64;
+            let m = ics.iter().sum::<f64>() / n;
+            let sd = crate::backtest::metrics::sample_std(&ics);
+            BucketStats {
+                grouping: grouping.to_string(),
+                bucket,
+                dates: ics.len(),
+                names: names as f64 / n,
+                mean_rank_ic: m,
+                t_stat: if sd > 0.0 {
+                    m / (sd / n.sqrt())
+                } else {
+                    f64::NAN
+                },
+                positive_rank_ic_share: ics.iter().filter(|x| **x > 0.0).count() as f64 / n,
+            }
+        })
+        .collect()
+}
+
+/// Size fifths of `caps` (a date's names' float caps; none where unknown), largest first:
+/// `mega`, `large`, `mid`, `small`, `micro`.
+pub fn size_fifths(caps: &[Option<f64>]) -> Vec<Option<String>> {
+    let mut known: Vec<(usize, f64)> = caps
+        .iter()
+        .enumerate()
+        .filter_map(|(i, c)| c.filter(|c| c.is_finite() && *c > 0.0).map(|c| (i, c)))
+        .collect();
+    known.sort_by(|a, b| b.1.total_cmp(&a.1));
+    let mut out = vec![None; caps.len()];
+    let n = known.len();
+    for (rank, (i, _)) in known.into_iter().enumerate() {
+        let fifth = (rank * 5 / n.max(1)).min(4);
+        out[i] = Some(crate::analysis::reference_styles::SIZE_BUCKETS[fifth].to_string());
+    }
+    out
 }
 
 /// The score's rank IC on the dates of one market regime.
@@ -568,6 +671,7 @@ pub fn report(
         distribution: distribution(&obs),
         calibration: calibration.map(|c| calibrate::calibrate(&obs, &c)),
         by_regime: Vec::new(),
+        by_bucket: Vec::new(),
     }
 }
 
@@ -678,6 +782,32 @@ pub fn table(r: &PredictionReport) -> String {
             );
         }
     }
+    for grouping in ["sector", "size"] {
+        let rows: Vec<&BucketStats> = r
+            .by_bucket
+            .iter()
+            .filter(|b| b.grouping == grouping)
+            .collect();
+        if rows.is_empty() {
+            continue;
+        }
+        let _ = writeln!(
+            s,
+            "\nthe score's rank IC within each {grouping} on each as-of date (dates with 3 names or more):"
+        );
+        for b in rows {
+            let _ = writeln!(
+                s,
+                "  {:<12} {:>4} dates  {:>5.1} names  rank IC {}  t {}  IC>0 {}",
+                b.bucket,
+                b.dates,
+                b.names,
+                f(b.mean_rank_ic, 4),
+                f(b.t_stat, 2),
+                pct(b.positive_rank_ic_share)
+            );
+        }
+    }
     let p = &r.probability;
     let _ = writeln!(
         s,
@@ -770,6 +900,72 @@ mod tests {
         assert!((of(Regime::Bear).mean_rank_ic + 0.2).abs() < 1e-12);
         assert_eq!(of(Regime::Bear).positive_rank_ic_share, 0.0);
         assert_eq!(r.iter().map(|x| x.dates).sum::<usize>(), 5, "{r:?}");
+    }
+
+    /// Within one sector the score ranks the names' next returns right, within the other
+    /// exactly wrong: each bucket's IC says so, where the pooled IC would blur them.
+    #[test]
+    fn rank_ic_within_buckets_is_each_buckets_own() {
+        let day0 = NaiveDate::from_ymd_opt(2020, 1, 1).unwrap();
+        let growth = [0.001, 0.002, 0.003, 0.004, 0.005, 0.006];
+        let names: Vec<String> = (1..=6).map(|k| format!("60000{k}.SH")).collect();
+        let bars: BTreeMap<String, Vec<Bar>> = names
+            .iter()
+            .zip(growth)
+            .map(|(n, g)| {
+                let closes = (0..60).map(|i| 10.0 * (1.0f64 + g).powi(i));
+                (n.clone(), crate::analysis::bars_of(day0, closes))
+            })
+            .collect();
+        let mut rows = Vec::new();
+        for day in [25u64, 30, 35] {
+            for (k, (n, g)) in names.iter().zip(growth).enumerate() {
+                rows.push(PredictionRow {
+                    symbol: n.clone(),
+                    as_of: day0 + chrono::Days::new(day),
+                    horizon: 5,
+                    score: if k < 3 { g } else { -g },
+                    p_up: 0.5,
+                    detail: crate::predictions::rows::Detail::Classifier {
+                        p_down: 0.25,
+                        p_flat: 0.25,
+                    },
+                });
+            }
+        }
+        let sector = |_: NaiveDate, ns: &[&str]| -> Vec<Option<String>> {
+            ns.iter()
+                .map(|n| {
+                    let k: u32 = n[5..6].parse().unwrap();
+                    Some(if k <= 3 { "finance" } else { "energy" }.to_string())
+                })
+                .collect()
+        };
+        let b = by_bucket(&rows, &bars, "sector", &sector);
+        let of = |x: &str| b.iter().find(|s| s.bucket == x).unwrap();
+        assert_eq!((of("finance").dates, of("finance").names), (3, 3.0));
+        assert!((of("finance").mean_rank_ic - 1.0).abs() < 1e-12, "{b:?}");
+        assert!((of("energy").mean_rank_ic + 1.0).abs() < 1e-12, "{b:?}");
+        assert_eq!(of("energy").positive_rank_ic_share, 0.0);
+        assert!(b.iter().all(|x| x.grouping == "sector"));
+    }
+
+    #[test]
+    fn size_fifths_run_from_the_largest_cap_and_skip_unknown_ones() {
+        let caps = [Some(5.0), None, Some(1.0), Some(3.0), Some(4.0), Some(2.0)];
+        let fifths = size_fifths(&caps);
+        let got: Vec<Option<&str>> = fifths.iter().map(|x| x.as_deref()).collect();
+        assert_eq!(
+            got,
+            [
+                Some("mega"),
+                None,
+                Some("micro"),
+                Some("mid"),
+                Some("large"),
+                Some("small")
+            ]
+        );
     }
 
     #[test]

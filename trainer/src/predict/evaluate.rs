@@ -130,6 +130,7 @@ pub fn run(args: &EvaluatePredictionsArgs) -> anyhow::Result<PredictionReport> {
         let name = c.universe.benchmark_symbol().0;
         r.by_regime = kxian_shared::predictions::evaluate::by_regime(&r.by_date, &name, index);
     }
+    r.by_bucket = buckets(&universe, &rows, &bars);
     crate::ensure_input!(
         r.scored > 0,
         "none of the {} rows can be scored: {} have no outcome in the bars yet and {} no bar on their date",
@@ -138,6 +139,50 @@ pub fn run(args: &EvaluatePredictionsArgs) -> anyhow::Result<PredictionReport> {
         r.left.no_bar
     );
     Ok(r)
+}
+
+/// The score's rank IC within sectors and size fifths, from the universe's reference data
+/// (nothing without it): a name's sector on the as-of date, and its float cap that day.
+fn buckets(
+    universe: &kxian_shared::backtest::engine::Universe,
+    rows: &[kxian_shared::predictions::rows::PredictionRow],
+    bars: &BTreeMap<String, Vec<Bar>>,
+) -> Vec<kxian_shared::predictions::evaluate::BucketStats> {
+    use kxian_shared::Symbol;
+    use kxian_shared::predictions::evaluate::{by_bucket, size_fifths};
+    let sym = |s: &str| s.parse::<Symbol>().ok();
+    let mut out = Vec::new();
+    if universe.has_sectors() {
+        out.extend(by_bucket(rows, bars, "sector", &|d, names| {
+            names
+                .iter()
+                .map(|n| {
+                    sym(n)
+                        .and_then(|s| universe.sector(&s, d))
+                        .map(|x| x.as_str().to_string())
+                })
+                .collect()
+        }));
+    }
+    if universe.has_float_shares() {
+        out.extend(by_bucket(rows, bars, "size", &|d, names| {
+            let caps: Vec<Option<f64>> = names
+                .iter()
+                .map(|n| {
+                    let s = sym(n)?;
+                    let close = bars
+                        .get(*n)?
+                        .iter()
+                        .take_while(|b| b.ts.date() <= d)
+                        .last()?
+                        .close;
+                    Some(close * universe.float_shares(&s, d)?)
+                })
+                .collect();
+            size_fifths(&caps)
+        }));
+    }
+    out
 }
 
 fn read_csv(path: &Path) -> anyhow::Result<(RowKind, Vec<PredictionRow>)> {
