@@ -3,7 +3,7 @@
 //!
 //! What happens to a file, in order:
 //! 1. **Kind** by content (the extension only picks the error message), except TDX's binary
-//!    `.day` files, known by their name ([`tdx_day`]): workbook magic
+//!    `.day` files, known by their name (`tdx_day.rs`): workbook magic
 //!    (ZIP/OLE) → calamine, first sheet, cached values; `{` → HQChart JSON; other text → CSV-like.
 //!    Images, archives, HTML → [`ImportError::UnsupportedFormat`].
 //! 2. **Encoding**: UTF-8 (BOM stripped), UTF-16 with BOM, else GB18030 (GBK exports).
