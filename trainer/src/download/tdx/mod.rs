@@ -75,7 +75,7 @@ impl Session {
     }
 
     /// Bars of one security, oldest first: pages back from the newest until one reaches
-    /// `beg`, comes back short, or [`MAX_PAGES`] are read.
+    /// `beg`, comes back short, or 80 pages (64,000 bars) are read.
     pub fn bars(
         &mut self,
         market: u16,
