@@ -4,9 +4,10 @@
 
 use super::{Store, StoreError};
 use chrono::NaiveDate;
+use kxian_shared::reference::membership::{self, Snapshot};
 use kxian_shared::reference::{
-    IndustryRecord, MemberRecord, NorthboundRecord, ReferenceData, SharesRecord, StatusKind,
-    StatusRecord, sectors,
+    IndustryRecord, MemberList, MemberRecord, NorthboundRecord, RefError, ReferenceData,
+    SharesRecord, StatusKind, StatusRecord, sectors,
 };
 use sqlx::{QueryBuilder, Sqlite, SqlitePool};
 use std::collections::BTreeSet;
@@ -136,6 +137,59 @@ impl Store {
             });
             q.build().execute(&mut *tx).await?;
         }
+        // Dated lists carry the stored stays forward: open stays missing from a list end the
+        // day before it, new names start on it; nothing stored is replaced.
+        let mut lists: Vec<&MemberList> = data.member_lists.iter().collect();
+        lists.sort_by_key(|l| l.date);
+        let mut carried = 0;
+        for (i, list) in lists.into_iter().enumerate() {
+            let stored = index_members(&mut *tx, &list.index).await?;
+            let snapshot = Snapshot {
+                date: list.date,
+                members: list.symbols.iter().map(|s| (s.clone(), None)).collect(),
+            };
+            let after =
+                membership::carry_forward(&list.index, &stored, &snapshot).map_err(|problem| {
+                    RefError {
+                        record: format!("member_lists[{i}] {} {}", list.index, list.date),
+                        problem,
+                    }
+                })?;
+            for m in &after {
+                match stored
+                    .iter()
+                    .find(|s| (&s.symbol, s.from) == (&m.symbol, m.from))
+                {
+                    Some(s) if s.to == m.to => {}
+                    Some(_) => {
+                        sqlx::query(
+                            "UPDATE ref_members SET valid_to = ? WHERE index_code = ? AND symbol = ? AND valid_from = ?",
+                        )
+                        .bind(m.to.map(|d| d.to_string()))
+                        .bind(&m.index)
+                        .bind(&m.symbol)
+                        .bind(m.from.to_string())
+                        .execute(&mut *tx)
+                        .await?;
+                    }
+                    None => {
+                        carried += 1;
+                        sqlx::query(
+                            "INSERT INTO ref_members (index_code, symbol, valid_from, valid_to, weight, source) VALUES (?, ?, ?, ?, ?, ?)",
+                        )
+                        .bind(&m.index)
+                        .bind(&m.symbol)
+                        .bind(m.from.to_string())
+                        .bind(m.to.map(|d| d.to_string()))
+                        .bind(m.weight)
+                        .bind(source)
+                        .execute(&mut *tx)
+                        .await?;
+                    }
+                }
+            }
+        }
+
         for chunk in data.northbound.chunks(CHUNK) {
             let mut q = QueryBuilder::<Sqlite>::new(
                 "INSERT OR REPLACE INTO ref_northbound (symbol, date, shares, ratio, source) ",
@@ -153,7 +207,7 @@ impl Store {
         Ok(ReferenceCounts {
             industries: data.industries.len(),
             shares: data.shares.len(),
-            members: data.members.len(),
+            members: data.members.len() + carried,
             status: data.status.len(),
             northbound: data.northbound.len(),
         })
@@ -192,8 +246,8 @@ impl Store {
 }
 
 /// Every stored stay in `index`, by symbol and day.
-pub(crate) async fn index_members(
-    pool: &SqlitePool,
+pub(crate) async fn index_members<'e>(
+    pool: impl sqlx::SqliteExecutor<'e>,
     index: &str,
 ) -> Result<Vec<MemberRecord>, StoreError> {
     type Row = (String, String, String, Option<String>, Option<f64>);

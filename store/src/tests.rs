@@ -316,8 +316,8 @@ async fn concurrent_writers_wait_for_each_other() {
 mod reference {
     use crate::{ReferenceCounts, Store};
     use kxian_shared::reference::{
-        IndustryRecord, MemberRecord, NorthboundRecord, ReferenceData, SharesRecord, StatusKind,
-        StatusRecord,
+        IndustryRecord, MemberList, MemberRecord, NorthboundRecord, ReferenceData, SharesRecord,
+        StatusKind, StatusRecord,
     };
 
     fn d(s: &str) -> chrono::NaiveDate {
@@ -368,6 +368,7 @@ mod reference {
                 shares: 6.1e8,
                 ratio: Some(2.08),
             }],
+            member_lists: Vec::new(),
         }
     }
 
@@ -414,6 +415,55 @@ mod reference {
             newer.members
         );
         assert_eq!(store.index_members("000300.SH").await.unwrap().len(), 1);
+        store.close().await;
+    }
+
+    #[tokio::test]
+    async fn a_dated_member_list_carries_the_stored_history_forward() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("r.db")).await.unwrap();
+        store.import_reference(&data()).await.unwrap();
+        let list = |date: &str, symbols: &[&str]| ReferenceData {
+            source: "csindex".into(),
+            member_lists: vec![MemberList {
+                index: "000905.SH".into(),
+                date: d(date),
+                symbols: symbols.iter().map(|s| s.to_string()).collect(),
+            }],
+            ..ReferenceData::default()
+        };
+        let before = store.index_members("000905.SH").await.unwrap();
+        let today = list("2026-12-04", &["600000.SH", "688981.SH"]);
+        let counts = store.import_reference(&today).await.unwrap();
+        assert_eq!(counts.members, 1, "one new stay");
+        let after = store.index_members("000905.SH").await.unwrap();
+        let open: Vec<&str> = after
+            .iter()
+            .filter(|m| m.to.is_none())
+            .map(|m| m.symbol.as_str())
+            .collect();
+        assert_eq!(open, ["600000.SH", "688981.SH"]);
+        // Every stay stored before is still there, with its start.
+        for m in &before {
+            assert!(
+                after
+                    .iter()
+                    .any(|a| (&a.symbol, a.from) == (&m.symbol, m.from))
+            );
+        }
+        // The same list again changes nothing; an older one is refused and changes nothing.
+        store.import_reference(&today).await.unwrap();
+        assert_eq!(store.index_members("000905.SH").await.unwrap(), after);
+        let e = store
+            .import_reference(&list("2025-01-02", &["600000.SH"]))
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("member_lists[0] 000905.SH 2025-01-02: the list of 000905.SH dated 2025-01-02 is older"),
+            "{e}"
+        );
+        assert_eq!(store.index_members("000905.SH").await.unwrap(), after);
         store.close().await;
     }
 

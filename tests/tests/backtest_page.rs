@@ -564,6 +564,7 @@ async fn a_point_in_time_universe_runs_in_the_browser_as_in_the_cli() -> Result<
             ratio: Some(ratio),
         })
         .collect(),
+        member_lists: Vec::new(),
     };
     server.store.import_reference(&data).await?;
     let toml = "[universe]\nindex = \"000905.SH\"\nfrom = 2016-01-04\nto = 2023-12-29\n\n\

@@ -746,7 +746,10 @@ async fn a_tushare_download_uses_the_users_stored_token_and_never_shows_it() -> 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_admins_reference_job_stores_point_in_time_data_and_a_user_is_refused() -> Result<()> {
     let mock = eastmoney_mock::Mock::start(Default::default());
-    let env = vec![("KXIAN_TUSHARE_URL".to_string(), mock.base.clone())];
+    let env = vec![
+        ("KXIAN_TUSHARE_URL".to_string(), mock.base.clone()),
+        ("KXIAN_CSINDEX_URL".to_string(), mock.base.clone()),
+    ];
     let server = Server::start_with_jobs_env(false, 4, env).await?;
     let tokens = users(&server.store, &[("root", true), ("carol", false)]).await?;
     let base = server.base.clone();
@@ -784,11 +787,38 @@ async fn an_admins_reference_job_stores_point_in_time_data_and_a_user_is_refused
         assert!(calls.contains(&"index_weight 000905.SH"), "{calls:?}");
         assert!(end["result"]["industries"].as_u64().unwrap() >= 6, "{end}");
         assert_eq!(end["result"]["members"], 5, "{end}");
+        // Then CSIndex's list of 2024-03-01, no token: one stay added, the history kept.
+        let spec = json!({"kind": "download", "reference": true, "csindex": true,
+                          "index": ["000905.SH"]});
+        let (s, job) = call("POST", &url("/api/jobs"), Some(root), Some(spec));
+        assert_eq!(s, 201, "{job}");
+        let events = watch(&base, job["id"].as_i64().unwrap(), Some(root), &|v| {
+            v["event"] == "end"
+        })?;
+        let end = events.last().unwrap();
+        assert_eq!(end["state"], "done", "{events:?}");
+        assert_eq!(end["result"]["members"], 1, "{end}");
+        assert!(
+            events
+                .iter()
+                .any(|e| e["call"] == "csindex 000905.SH 2024-03-01"),
+            "{events:?}"
+        );
         Ok(())
     });
     members.await??;
     let stays = store.index_members("000905.SH").await?;
-    assert_eq!(stays.len(), 5);
+    assert_eq!(stays.len(), 6);
+    assert!(
+        stays
+            .iter()
+            .any(|m| m.symbol == "601398.SH" && m.from.to_string() == "2024-03-01")
+    );
+    assert!(
+        stays
+            .iter()
+            .any(|m| m.symbol == "300750.SZ" && m.to.is_some_and(|t| t.to_string() == "2024-02-29"))
+    );
     Ok(())
 }
 

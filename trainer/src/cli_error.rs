@@ -108,7 +108,7 @@ impl Classify for BacktestError {
 impl Classify for DownloadError {
     fn failure(&self) -> Failure {
         match self {
-            DownloadError::Io { .. } => Failure::Run,
+            DownloadError::Io { .. } | DownloadError::Failed(_) => Failure::Run,
             DownloadError::Store(e) => e.failure(),
             _ => Failure::Input,
         }

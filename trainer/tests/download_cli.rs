@@ -987,3 +987,77 @@ fn health_against_another_sources_download_lists_the_days_they_disagree() {
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("manifest.json"));
 }
+
+#[test]
+fn a_csindex_list_carries_the_stored_membership_forward_to_its_day() {
+    let mock = Mock::start(BTreeMap::new());
+    let dir = tempfile::tempdir().unwrap();
+    let (tushare, csi) = (dir.path().join("ref"), dir.path().join("csi"));
+    reference_ok(&mock, &tushare, "000905.SH");
+    let csindex = |out: &Path, index: &str| {
+        Command::new(env!("CARGO_BIN_EXE_kxian-trainer"))
+            .args(["download", "--reference", "--csindex", "--index", index])
+            .args(["--csindex-url", &mock.base, "--min-interval-ms", "5"])
+            .args(["--backoff-ms", "5", "--attempts", "2", "--out"])
+            .arg(out)
+            .output()
+            .unwrap()
+    };
+    // No account, no token: today's list, dated.
+    let o = csindex(&csi, "000905.SH");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let data: kxian_shared::reference::ReferenceData =
+        serde_json::from_slice(&std::fs::read(csi.join("reference.json")).unwrap()).unwrap();
+    assert_eq!(data.source, "csindex");
+    let list = &data.member_lists[0];
+    assert_eq!(list.date.to_string(), "2024-03-01");
+    assert_eq!(
+        list.symbols,
+        ["000001.SZ", "600000.SH", "688981.SH", "601398.SH"]
+    );
+
+    // Stored after Tushare's history, the list carries it forward: 300750.SZ, missing from
+    // it, leaves the day before; 601398.SH joins on it; the rest stay.
+    let db = dir.path().join("k.db");
+    import_into(&db, &[&tushare]);
+    import_into(&db, &[&csi]);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let stays = rt.block_on(async {
+        let store = kxian_store::Store::open(&db).await.unwrap();
+        let m = store.index_members("000905.SH").await.unwrap();
+        store.close().await;
+        m
+    });
+    let d = |s: &str| s.parse::<chrono::NaiveDate>().unwrap();
+    use kxian_shared::reference::membership::members_on;
+    let on = |day: &str| -> Vec<String> {
+        members_on(&stays, "000905.SH", d(day))
+            .into_iter()
+            .collect()
+    };
+    assert_eq!(
+        on("2024-02-29"),
+        ["000001.SZ", "300750.SZ", "600000.SH", "688981.SH"]
+    );
+    assert_eq!(
+        on("2024-03-01"),
+        ["000001.SZ", "600000.SH", "601398.SH", "688981.SH"]
+    );
+    assert_eq!(
+        on("2023-12-01").len(),
+        4,
+        "the history before stays as it was"
+    );
+
+    // An index CSIndex publishes no list for: the run fails (exit 1), saying so.
+    let o = csindex(&dir.path().join("x"), "000300.SH");
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("CSIndex list of 000300.SH") && err.contains("HTTP 404"),
+        "{err}"
+    );
+}

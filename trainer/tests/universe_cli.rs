@@ -128,6 +128,7 @@ fn store(db: &Path) {
                 ratio: Some(ratio),
             })
             .collect(),
+            member_lists: Vec::new(),
         };
         store.import_reference(&data).await.unwrap();
         store.close().await;

@@ -70,6 +70,16 @@ impl JobSpec {
 
 fn download_args(d: &DownloadJob, ctx: &TrainerContext<'_>) -> Vec<OsString> {
     let mut a = Argv(vec!["download".into()]);
+    if d.reference && d.csindex {
+        a.flag("--reference")
+            .flag("--csindex")
+            .arg("--out", ctx.dir.data())
+            .arg("--progress", "json");
+        if !d.index.is_empty() {
+            a.arg("--index", d.index.join(","));
+        }
+        return a.0;
+    }
     if d.reference {
         a.arg("--source", d.source.as_str())
             .flag("--reference")

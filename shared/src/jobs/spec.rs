@@ -154,6 +154,10 @@ pub struct DownloadJob {
     /// SSE 50).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub index: Vec<String>,
+    /// With `reference`: today's member lists of `index` from CSIndex (no account) instead of
+    /// Tushare's history; stored, each carries the stored history forward to its day.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub csindex: bool,
     /// Cross-check: download the whole range and compare it with the stored series instead of
     /// storing it; the Data page's health table shows where the two sources disagree.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
@@ -440,7 +444,7 @@ impl DownloadJob {
             if self.check {
                 return Err("check: bars only, not reference data".into());
             }
-            if self.source != DownloadSource::Tushare {
+            if !self.csindex && self.source != DownloadSource::Tushare {
                 return Err(
                     "reference: reference data comes from Tushare (source: tushare)".into(),
                 );
@@ -459,6 +463,9 @@ impl DownloadJob {
         }
         if !self.index.is_empty() {
             return Err("index: only with reference: true".into());
+        }
+        if self.csindex {
+            return Err("csindex: only with reference: true".into());
         }
         if self.check && self.universe.is_some() {
             return Err("check: name the symbols to compare, not a universe".into());

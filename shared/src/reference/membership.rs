@@ -52,6 +52,62 @@ pub fn stays(index: &str, snapshots: &[Snapshot]) -> Vec<MemberRecord> {
     out
 }
 
+/// `stored`'s stays in one index carried forward by a later list of its members (`snapshot`,
+/// a list such as CSIndex publishes each day): an open stay missing from the list ends the day
+/// before it, a listed name without an open stay starts on it, everything else stays. A list
+/// the stored history already passed (a stay that ends on or after its day) is refused, since
+/// it cannot be placed without rewriting what was stored; the same list twice changes nothing.
+pub fn carry_forward(
+    index: &str,
+    stored: &[MemberRecord],
+    snapshot: &Snapshot,
+) -> Result<Vec<MemberRecord>, String> {
+    let day = snapshot.date;
+    if let Some(later) = stored
+        .iter()
+        .filter(|m| m.index == index)
+        .find(|m| m.to.is_some_and(|t| t >= day) || m.from > day)
+    {
+        return Err(format!(
+            "the list of {index} dated {day} is older than the stored history ({} {}..{})",
+            later.symbol,
+            later.from,
+            later.to.map_or(String::new(), |t| t.to_string())
+        ));
+    }
+    let listed: BTreeMap<&str, Option<f64>> = snapshot
+        .members
+        .iter()
+        .map(|(s, w)| (s.as_str(), *w))
+        .collect();
+    let mut out: Vec<MemberRecord> = Vec::new();
+    let mut open: BTreeSet<&str> = BTreeSet::new();
+    for m in stored.iter().filter(|m| m.index == index) {
+        let mut m = m.clone();
+        if m.to.is_none() {
+            if listed.contains_key(m.symbol.as_str()) {
+                open.insert(listed.get_key_value(m.symbol.as_str()).expect("listed").0);
+            } else {
+                m.to = day.pred_opt();
+            }
+        }
+        out.push(m);
+    }
+    for (sym, w) in &listed {
+        if !open.contains(sym) {
+            out.push(MemberRecord {
+                index: index.to_string(),
+                symbol: sym.to_string(),
+                from: day,
+                to: None,
+                weight: *w,
+            });
+        }
+    }
+    out.sort_by(|a, b| (&a.symbol, a.from).cmp(&(&b.symbol, b.from)));
+    Ok(out)
+}
+
 /// The members of `index` on `day` among `records`.
 pub fn members_on(records: &[MemberRecord], index: &str, day: NaiveDate) -> BTreeSet<String> {
     records
@@ -74,6 +130,38 @@ mod tests {
             date: d(date),
             members: syms.iter().map(|s| (s.to_string(), Some(1.0))).collect(),
         }
+    }
+
+    #[test]
+    fn a_later_list_carries_the_stored_stays_forward_and_an_older_one_is_refused() {
+        let stored = stays(
+            "000905.SH",
+            &[
+                snap("2023-11-30", &["A", "B", "C"]),
+                snap("2023-12-29", &["A", "B"]),
+            ],
+        );
+        let today = snap("2026-12-04", &["A", "D"]);
+        let after = carry_forward("000905.SH", &stored, &today).unwrap();
+        let of = |s: &str| {
+            after
+                .iter()
+                .filter(|m| m.symbol == s)
+                .map(|m| (m.from, m.to))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(of("A"), [(d("2023-11-30"), None)]);
+        assert_eq!(of("B"), [(d("2023-11-30"), Some(d("2026-12-03")))]);
+        assert_eq!(of("C"), [(d("2023-11-30"), Some(d("2023-12-28")))]);
+        assert_eq!(of("D"), [(d("2026-12-04"), None)]);
+        // The same list again changes nothing; with nothing stored it is the whole history.
+        assert_eq!(carry_forward("000905.SH", &after, &today).unwrap(), after);
+        assert_eq!(
+            carry_forward("000905.SH", &[], &today).unwrap(),
+            stays("000905.SH", std::slice::from_ref(&today))
+        );
+        let e = carry_forward("000905.SH", &after, &snap("2026-12-01", &["A"])).unwrap_err();
+        assert!(e.contains("older than the stored history"), "{e}");
     }
 
     #[test]

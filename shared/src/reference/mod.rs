@@ -19,6 +19,7 @@ pub mod sectors;
 
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
 
 pub use sectors::Sector;
 
@@ -34,6 +35,24 @@ pub struct ReferenceData {
     pub status: Vec<StatusRecord>,
     /// Northbound (Stock Connect) holdings per stock and day.
     pub northbound: Vec<NorthboundRecord>,
+    /// Dated lists of an index's members (CSIndex publishes today's): stored by carrying the
+    /// stored stays forward to each list's day, not by replacing them.
+    pub member_lists: Vec<MemberList>,
+}
+
+/// An index's members on one day, as a source published them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MemberList {
+    pub index: String,
+    pub date: NaiveDate,
+    pub symbols: Vec<String>,
+}
+
+impl MemberList {
+    fn name(&self, i: usize) -> String {
+        format!("member_lists[{i}] {} {}", self.index, self.date)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -273,6 +292,34 @@ impl ReferenceData {
                 .map(|r| ((r.index.as_str(), r.symbol.as_str()), r.from, r.to)),
             |i| self.members[i].name(i),
         )?;
+
+        for (i, l) in self.member_lists.iter().enumerate() {
+            if l.symbols.is_empty() {
+                return bad(l.name(i), "lists no member".into());
+            }
+            if let Some(base) = index_base_day(&l.index).filter(|b| l.date < *b) {
+                return bad(
+                    l.name(i),
+                    format!(
+                        "{} did not exist on {} (its base day is {base})",
+                        l.index, l.date
+                    ),
+                );
+            }
+            if self.members.iter().any(|m| m.index == l.index) {
+                return bad(
+                    l.name(i),
+                    format!(
+                        "the file also holds a whole history of {}; give one or the other",
+                        l.index
+                    ),
+                );
+            }
+            let mut seen = BTreeSet::new();
+            if let Some(dup) = l.symbols.iter().find(|s| !seen.insert(s.as_str())) {
+                return bad(l.name(i), format!("lists {dup} twice"));
+            }
+        }
 
         for (i, r) in self.northbound.iter().enumerate() {
             if !r.shares.is_finite() || r.shares < 0.0 {

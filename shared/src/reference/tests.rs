@@ -50,6 +50,7 @@ fn good() -> ReferenceData {
             shares: 6.1e8,
             ratio: Some(2.08),
         }],
+        member_lists: Vec::new(),
     }
 }
 

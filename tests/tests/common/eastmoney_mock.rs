@@ -110,6 +110,16 @@ fn query_of(target: &str) -> BTreeMap<String, String> {
         .collect()
 }
 
+/// A file's bytes (a workbook), as a static host serves it.
+fn respond_file(stream: &mut TcpStream, body: &[u8]) {
+    let _ = write!(
+        stream,
+        "HTTP/1.1 200 OK\r\ncontent-type: application/vnd.ms-excel\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+        body.len()
+    );
+    let _ = stream.write_all(body);
+}
+
 fn respond(stream: &mut TcpStream, status: u16, body: &str) {
     let reason = match status {
         200 => "OK",
@@ -137,6 +147,7 @@ impl Mock {
         let entries: Vec<Value> = manifest["eastmoney"].as_array().unwrap().clone();
         let tushare: Vec<Value> = manifest["tushare"].as_array().unwrap().clone();
         let yahoo: Vec<Value> = manifest["yahoo"].as_array().unwrap().clone();
+        let csindex: Vec<Value> = manifest["csindex"].as_array().unwrap().clone();
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let state = Arc::new(Mutex::new(State::default()));
@@ -265,6 +276,24 @@ impl Mock {
                             200,
                             "{\"request_id\":\"x\",\"code\":0,\"msg\":\"\",\"data\":{\"fields\":[\"ts_code\",\"trade_date\",\"open\",\"high\",\"low\",\"close\",\"vol\",\"amount\"],\"items\":[],\"has_more\":false}}",
                         ),
+                    }
+                    continue;
+                }
+                // CSIndex: a workbook by its path.
+                if path.contains("/autofile/cons/") {
+                    st.lock()
+                        .unwrap()
+                        .log
+                        .push((path.clone(), t0.elapsed().as_secs_f64()));
+                    match csindex
+                        .iter()
+                        .find(|e| e["path"].as_str() == Some(path.as_str()))
+                    {
+                        Some(e) => respond_file(
+                            &mut stream,
+                            &std::fs::read(fixtures().join(e["file"].as_str().unwrap())).unwrap(),
+                        ),
+                        None => respond(&mut stream, 404, "<html>Not Found</html>"),
                     }
                     continue;
                 }

@@ -54,6 +54,29 @@ pub struct Fetched {
     pub attempts: u32,
 }
 
+/// A response body as bytes.
+struct FetchedBytes {
+    status: u16,
+    body: Vec<u8>,
+    attempts: u32,
+}
+
+/// The body as text: every JSON answer is UTF-8.
+fn text(url: &str, f: FetchedBytes) -> Result<Fetched, FetchError> {
+    match String::from_utf8(f.body) {
+        Ok(body) => Ok(Fetched {
+            status: f.status,
+            body,
+            attempts: f.attempts,
+        }),
+        Err(e) => Err(FetchError::Transport {
+            url: url.to_string(),
+            message: format!("the answer is not UTF-8 text ({e})"),
+            attempts: f.attempts,
+        }),
+    }
+}
+
 pub struct Client {
     policy: Policy,
     last: BTreeMap<String, Instant>,
@@ -103,12 +126,17 @@ impl Client {
 
     /// GET `url` with `query`, retrying what is worth retrying.
     pub fn get(&mut self, url: &str, query: &[(&str, String)]) -> Result<Fetched, FetchError> {
-        self.send(url, query, None)
+        self.send(url, query, None).and_then(|f| text(url, f))
     }
 
     /// POST a JSON `body` to `url`, with the same retries.
     pub fn post_json(&mut self, url: &str, body: &str) -> Result<Fetched, FetchError> {
-        self.send(url, &[], Some(body))
+        self.send(url, &[], Some(body)).and_then(|f| text(url, f))
+    }
+
+    /// GET a file (a workbook): its bytes and status.
+    pub fn get_bytes(&mut self, url: &str) -> Result<(u16, Vec<u8>), FetchError> {
+        self.send(url, &[], None).map(|f| (f.status, f.body))
     }
 
     fn send(
@@ -116,7 +144,7 @@ impl Client {
         url: &str,
         query: &[(&str, String)],
         body: Option<&str>,
-    ) -> Result<Fetched, FetchError> {
+    ) -> Result<FetchedBytes, FetchError> {
         let host = host_of(url);
         let mut last_err = String::new();
         let mut last_status = None;
@@ -155,14 +183,14 @@ impl Client {
             match result {
                 Ok(mut resp) => {
                     let status = resp.status().as_u16();
-                    let body = resp.body_mut().read_to_string();
+                    let body = resp.body_mut().read_to_vec();
                     match body {
                         Ok(body) if status == 429 || status >= 500 => {
                             let _ = body;
                             last_status = Some(status);
                         }
                         Ok(body) => {
-                            return Ok(Fetched {
+                            return Ok(FetchedBytes {
                                 status,
                                 body,
                                 attempts: attempt,

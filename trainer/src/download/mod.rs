@@ -13,6 +13,7 @@
 //!
 //! The server's job runner imports the CSVs into the store; by hand, `kxian import DIR/*.csv`.
 
+pub mod csindex;
 pub mod eastmoney;
 pub mod http;
 pub mod reference;
@@ -101,6 +102,17 @@ pub struct DownloadArgs {
     /// `reference.json` in --out. Over --from..--to (default: the ten years up to today).
     #[arg(long, conflicts_with_all = ["symbols", "universe"])]
     pub reference: bool,
+    /// With --reference: today's member lists of --index from CSIndex (no account) instead of
+    /// Tushare's history; each list, imported, carries the stored history forward to its day.
+    #[arg(long, requires = "reference")]
+    pub csindex: bool,
+    /// CSIndex's file host.
+    #[arg(
+        long,
+        env = "KXIAN_CSINDEX_URL",
+        default_value = "https://oss-ch.csindex.com.cn"
+    )]
+    pub csindex_url: String,
     /// With --reference: the indices whose members to fetch.
     #[arg(long, value_delimiter = ',', requires = "reference",
           default_values_t = reference::DEFAULT_INDICES.map(String::from))]
@@ -201,6 +213,9 @@ pub enum DownloadError {
     Store(#[from] crate::store::StoreError),
     #[error("the {what} list: {error}")]
     List { what: &'static str, error: String },
+    /// A source failed after its retries (the run's failure, not the input's).
+    #[error("{0}")]
+    Failed(String),
 }
 
 fn io(path: &Path) -> impl Fn(std::io::Error) -> DownloadError + '_ {
@@ -300,6 +315,23 @@ fn needs_tushare_token(args: &DownloadArgs) -> Result<(), DownloadError> {
 pub fn run_reference(
     args: &DownloadArgs,
 ) -> Result<kxian_shared::reference::ReferenceData, DownloadError> {
+    if args.csindex {
+        let mut indices = Vec::new();
+        for i in &args.index {
+            let sym = i
+                .parse::<Symbol>()
+                .map_err(|e| DownloadError::Args(format!("--index `{i}`: {e}")))?;
+            if sym.kind() != kxian_shared::InstrumentKind::Index {
+                return Err(DownloadError::Args(format!(
+                    "--index `{i}`: {sym} is not an index"
+                )));
+            }
+            indices.push(sym);
+        }
+        std::fs::create_dir_all(&args.out).map_err(io(&args.out))?;
+        let data = csindex::run(args, &indices)?;
+        return write_reference(args, data);
+    }
     if args.source != [Source::Tushare] {
         return Err(DownloadError::Args(format!(
             "--reference: reference data comes from Tushare Pro (--source tushare), not {}",
@@ -325,6 +357,14 @@ pub fn run_reference(
     }
     std::fs::create_dir_all(&args.out).map_err(io(&args.out))?;
     let data = reference::run(args, &indices)?;
+    write_reference(args, data)
+}
+
+/// Writes `reference.json` into `--out` atomically.
+fn write_reference(
+    args: &DownloadArgs,
+    data: kxian_shared::reference::ReferenceData,
+) -> Result<kxian_shared::reference::ReferenceData, DownloadError> {
     let path = args.out.join(reference::REFERENCE_FILE);
     let tmp = path.with_extension("json.tmp");
     std::fs::write(

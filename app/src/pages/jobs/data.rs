@@ -54,6 +54,7 @@ fn DataForm() -> impl IntoView {
             to: day(&to.get_untracked()),
             reference: false,
             index: Vec::new(),
+            csindex: false,
             check: check.get_untracked(),
         });
         error.set(None);
@@ -173,13 +174,20 @@ fn ReferenceForm(token: RwSignal<String>) -> impl IntoView {
     let indices = RwSignal::new("000300.SH, 000905.SH, 000852.SH, 000016.SH".to_string());
     let from = RwSignal::new(String::new());
     let to = RwSignal::new(String::new());
+    let csindex = RwSignal::new(false);
     let job = RwSignal::new(None::<JobInfo>);
     let calls = RwSignal::new(Vec::<(String, usize)>::new());
     let state = RwSignal::new(String::new());
     let error = RwSignal::new(None::<String>);
     let submit = move |_| {
+        let from_csindex = csindex.get_untracked();
         let spec = JobSpec::Download(DownloadJob {
-            source: DownloadSource::Tushare,
+            // CSIndex's lists need no account: no Tushare token is asked for.
+            source: if from_csindex {
+                DownloadSource::Eastmoney
+            } else {
+                DownloadSource::Tushare
+            },
             symbols: Vec::new(),
             universe: None,
             limit: None,
@@ -189,6 +197,7 @@ fn ReferenceForm(token: RwSignal<String>) -> impl IntoView {
             to: day(&to.get_untracked()),
             reference: true,
             index: split_symbols(&indices.get_untracked()),
+            csindex: from_csindex,
             check: false,
         });
         error.set(None);
@@ -224,6 +233,11 @@ fn ReferenceForm(token: RwSignal<String>) -> impl IntoView {
             <label class="field"><span>{move || lang().tr("截止", "To")}</span>
                 <input type="date" id="ref-to" on:input=move |ev| to.set(event_target_value(&ev))/></label>
         </div>
+        <label class="field field-check">
+            <input type="checkbox" id="ref-csindex" prop:checked=move || csindex.get()
+                on:change=move |ev| csindex.set(event_target_checked(&ev))/>
+            <span>{move || lang().tr("只下载中证指数公司公布的今日成分（无需账号）：每次下载把已存的成分历史延续到名单日期",
+                "Only today's member lists from CSIndex (no account): each one carries the stored membership history forward to its date")}</span></label>
         <div class="actions"><button type="button" class="btn" id="ref-submit" on:click=submit>
             {move || lang().tr("下载参考数据", "Download reference data")}</button></div>
         {move || error.get().map(|e| view! { <div class="panel error-panel" id="ref-error"><p class="error-message">{e}</p></div> })}
