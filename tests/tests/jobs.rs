@@ -603,6 +603,77 @@ async fn a_compare_only_download_lists_where_the_source_disagrees_and_stores_not
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tdx_download_needs_the_servers_quote_server_and_stores_its_bars() -> Result<()> {
+    use kxian_trainer::download::tdx::wire::WireBar;
+    let day = |d: u32| {
+        chrono::NaiveDate::from_ymd_opt(2024, 9, d)
+            .unwrap()
+            .and_hms_opt(0, 0, 0)
+            .unwrap()
+    };
+    let bars: Vec<WireBar> = [2u32, 3, 4, 5, 6]
+        .iter()
+        .map(|&d| WireBar {
+            ts: day(d),
+            open: 1.5,
+            high: 1.52,
+            low: 1.49,
+            close: 1.51,
+            volume: 1000.0,
+            amount: 151_000.0,
+        })
+        .collect();
+    let tdx = crate::tdx_mock::TdxMock::start(
+        std::collections::BTreeMap::from([((0, "000002".to_string(), 9), (false, bars))]),
+        crate::tdx_mock::Mode::Serve,
+    );
+    // Without a quote server configured, the job is refused as it is submitted.
+    let bare = Server::start_with_jobs_env(false, 4, Vec::new()).await?;
+    let tokens = users(&bare.store, &[("erin", false)]).await?;
+    let spec = json!({"kind": "download", "source": "tdx", "symbols": ["000002.SZ"],
+                      "from": "2024-09-02", "to": "2024-09-06"});
+    let base = bare.base.clone();
+    let (erin, sp) = (tokens["erin"].clone(), spec.clone());
+    tokio::task::spawn_blocking(move || -> Result<()> {
+        let (s, body) = call("POST", &format!("{base}/api/jobs"), Some(&erin), Some(sp));
+        assert_eq!(s, 400, "{body}");
+        assert!(body.to_string().contains("KXIAN_TDX_HOST"), "{body}");
+        Ok(())
+    })
+    .await??;
+    // With one, the bars arrive in shares, from TDX.
+    let env = vec![("KXIAN_TDX_HOST".to_string(), tdx.addr.clone())];
+    let server = Server::start_with_jobs_env(false, 4, env).await?;
+    let tokens = users(&server.store, &[("erin", false)]).await?;
+    let base = server.base.clone();
+    tokio::task::spawn_blocking(move || -> Result<()> {
+        let erin = tokens["erin"].as_str();
+        let (s, job) = call("POST", &format!("{base}/api/jobs"), Some(erin), Some(spec));
+        assert_eq!(s, 201, "{job}");
+        let id = job["id"].as_i64().unwrap();
+        let events = watch(&base, id, Some(erin), &|v| v["event"] == "end")?;
+        assert_eq!(events.last().unwrap()["state"], "done", "{events:?}");
+        let (_, sym) = call(
+            "GET",
+            &format!("{base}/api/symbols/000002.SZ"),
+            Some(erin),
+            None,
+        );
+        assert_eq!(sym["series"][0]["bars"], 5, "{sym}");
+        assert_eq!(sym["series"][0]["source"], format!("tdx:job-{id}"));
+        let (_, bars) = call(
+            "GET",
+            &format!("{base}/api/symbols/000002.SZ/bars?freq=daily&limit=1"),
+            Some(erin),
+            None,
+        );
+        assert_eq!(bars["bars"][0]["volume"].as_f64(), Some(100_000.0));
+        Ok(())
+    })
+    .await?
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn series_and_models_are_private_to_their_owner() -> Result<()> {
     let mock = eastmoney_mock::Mock::start(Default::default());
     let env = vec![("KXIAN_EASTMONEY_URL".to_string(), mock.base.clone())];

@@ -16,4 +16,6 @@ mod kline_page;
 mod predictions_page;
 mod security;
 mod strip;
+#[path = "common/tdx_mock.rs"]
+mod tdx_mock;
 mod upload;

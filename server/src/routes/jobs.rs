@@ -43,6 +43,23 @@ pub(super) async fn create(
             "job: reference: reference data is shared by every user of this server, so only an admin downloads it".into(),
         ));
     }
+    // TDX needs a quote server, which the server's operator configures (public ones stopped
+    // answering bar requests in July 2026).
+    if let JobSpec::Download(d) = &spec
+        && d.source == kxian_shared::jobs::DownloadSource::Tdx
+        && !d.reference
+    {
+        let configured = state.jobs.config().is_some_and(|c| {
+            c.env
+                .iter()
+                .any(|(k, v)| k == "KXIAN_TDX_HOST" && !v.trim().is_empty())
+        }) || std::env::var("KXIAN_TDX_HOST").is_ok_and(|v| !v.trim().is_empty());
+        if !configured {
+            return Err(AppError::BadRequest(
+                "job: source: this server has no TDX quote server (its operator sets KXIAN_TDX_HOST where `kxian serve` runs; public servers stopped answering bar requests in July 2026)".into(),
+            ));
+        }
+    }
     // A base model (a finetune's start, a prediction's model) must be one the caller may see.
     let (field, model) = match &spec {
         JobSpec::Finetune(f) => ("base", f.base.as_ref()),

@@ -2,6 +2,8 @@
 //! then bar requests from the series it was given (paged back from the newest, 800 rows a
 //! page, zlib-compressed when that is smaller), and logs each request. `EmptyBodies` answers
 //! bar requests as public servers have since July 2026: a header and no body.
+// Shared by the trainer's and the end-to-end tests; each uses part of it.
+#![allow(dead_code)]
 
 use kxian_trainer::download::tdx::wire::{self, BarsRequest, WireBar};
 use std::collections::BTreeMap;

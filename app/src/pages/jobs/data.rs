@@ -122,7 +122,12 @@ fn DataForm() -> impl IntoView {
             </div>
             <div class="form-row">
                 <label class="field"><span>{move || lang().tr("数据源", "Source")}</span>
-                    {select(source, "dl-source", &["eastmoney", "tushare", "yahoo"])}</label>
+                    {select(source, "dl-source", &["eastmoney", "tushare", "yahoo", "tdx"])}</label>
+                <Show when=move || source.get() == "tdx">
+                    <p class="hint" id="dl-tdx-hint">{move || lang().tr(
+                        "通达信：使用服务器配置的行情服务器（KXIAN_TDX_HOST），仅不复权价格；公共服务器自 2026 年 7 月起不再返回K线。",
+                        "TDX: the quote server this server's operator configured (KXIAN_TDX_HOST), raw prices only; public servers stopped answering bar requests in July 2026.")}</p>
+                </Show>
                 <Show when=move || source.get() == "tushare">
                     <label class="field"><span>{move || lang().tr("Tushare 令牌（只保存在服务器上）", "Tushare token (kept on the server only)")}</span>
                         <input type="password" id="dl-tushare-token" autocomplete="off"
