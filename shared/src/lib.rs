@@ -15,6 +15,7 @@ pub mod import;
 #[cfg(feature = "files")]
 pub mod ingest;
 pub mod jobs;
+pub mod mine;
 #[cfg(feature = "model")]
 pub mod model;
 pub mod predictions;

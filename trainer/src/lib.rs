@@ -17,6 +17,7 @@ pub mod forecast;
 pub mod health;
 pub mod init;
 pub mod input;
+pub mod mine;
 pub mod models;
 pub mod predict;
 pub mod progress;

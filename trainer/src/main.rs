@@ -15,6 +15,7 @@ use kxian_trainer::fetch_model::{self, FetchModelArgs};
 use kxian_trainer::forecast::{self, ForecastArgs, OutputFormat};
 use kxian_trainer::health::{self, HealthArgs, HealthFormat};
 use kxian_trainer::init::{self, InitArgs};
+use kxian_trainer::mine::{self, MineArgs, MineFormat};
 use kxian_trainer::predict::evaluate::EvaluatePredictionsArgs;
 use kxian_trainer::predict::{self, PredictArgs};
 use kxian_trainer::progress::ProgressMode;
@@ -70,6 +71,18 @@ enum Command {
     /// A prediction set against what happened: IC, rank IC, quintiles, Brier, calibration and
     /// band coverage, beside momentum, reversal and random-walk baselines.
     EvaluatePredictions(EvaluatePredictionsArgs),
+    /// Search the expression language for formulas with out-of-sample rank IC (genetic
+    /// programming; train, validation and test periods kept apart).
+    Mine(MineArgs),
+}
+
+fn mine_cmd(args: &MineArgs) -> Result<(), CliError> {
+    let report = mine::run(args)?;
+    match args.format {
+        MineFormat::Json => print_out(&(json(&report) + "\n"))?,
+        MineFormat::Text => print_out(&mine::text(&report))?,
+    }
+    Ok(())
 }
 
 fn download_cmd(args: &DownloadArgs) -> Result<ExitCode, CliError> {
@@ -329,6 +342,7 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Factors(args) => factors_cmd(&args)?,
         Command::Analyze(args) => analyze_cmd(&args)?,
         Command::Health(args) => health_cmd(&args)?,
+        Command::Mine(args) => mine_cmd(&args)?,
         Command::Evaluate(args) => evaluate(&args)?,
         Command::Init(args) => init_cmd(&args)?,
         Command::Forecast(args) => forecast_cmd(&args)?,

@@ -12,6 +12,7 @@ mod examples_cli;
 mod fetch_model_cli;
 mod forecast_cli;
 mod health_cli;
+mod mine_cli;
 mod predict_cli;
 mod tdx_cli;
 mod train_cli;

@@ -1,0 +1,261 @@
+//! Alpha mining: genetic programming over the expression language's trees, scored by rank IC
+//! against the forward return, with the periods kept apart. The search sees only the training
+//! period's IC; the validation period decides which formulas are accepted; the test period is
+//! reported and never read before the search ends.
+//!
+//! Pure: the caller evaluates candidates (in parallel where it can) through an evaluator, so the
+//! same search runs in the trainer and could run in the browser.
+
+pub mod config;
+pub mod score;
+pub mod tree;
+
+use crate::expr::{Expr, Panel};
+pub use config::{MineConfig, MineSection, Period};
+pub use score::{Scored, Scorer};
+use serde::{Deserialize, Serialize};
+use tree::{Gen, Primitives};
+
+/// One mined formula, as the report and `--format json` give it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Formula {
+    /// Parses back to the same tree; ready for `score = "…"`.
+    pub formula: String,
+    pub size: usize,
+    pub train_ic: f64,
+    pub validation_ic: f64,
+    /// Mean over the standard error of the validation period's daily rank ICs.
+    pub validation_t: f64,
+    pub test_ic: f64,
+    /// The test period's rank IC mean over its standard deviation.
+    pub test_icir: f64,
+    /// Share of the top fifth by score that changes from one day to the next (test period).
+    pub turnover: f64,
+    /// Test-period rank IC at the horizons in [`DECAY_HORIZONS`].
+    pub decay: Vec<f64>,
+}
+
+/// Horizons (bars) the decay of a formula's IC is read at.
+pub const DECAY_HORIZONS: [usize; 4] = [1, 5, 10, 20];
+
+/// What a search did.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MineReport {
+    /// Distinct formulas evaluated.
+    pub tried: usize,
+    pub generations: usize,
+    pub seconds: f64,
+    /// Accepted, deduplicated, best validation IC first.
+    pub formulas: Vec<Formula>,
+    /// An equal-weight sum of the accepted formulas' ranks, when there are two or more.
+    pub combined: Option<Formula>,
+    /// The file's `baselines`, as written, on the same periods.
+    pub baselines: Vec<Formula>,
+    /// The period bounds as used.
+    pub train: Period,
+    pub validation: Period,
+    pub test: Period,
+    pub horizon: usize,
+}
+
+/// Progress for a bar: a generation finished.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Progress {
+    pub generation: usize,
+    pub generations: usize,
+    pub tried: usize,
+    pub best_train_ic: f64,
+    pub best_formula: String,
+}
+
+/// Candidates' training scores, computed by the caller (in parallel if it likes).
+pub type Evaluate<'a> = dyn Fn(&[Expr]) -> Vec<Scored> + Sync + 'a;
+
+/// Runs the search: `rounds` searches one after the other, each penalising correlation with the
+/// formulas the earlier rounds accepted, within `max_seconds` of `now` (a clock the caller
+/// gives). Deterministic for a seed when the time limit is not reached.
+pub fn search(
+    panel: &Panel,
+    config: &MineSection,
+    scorer: &Scorer,
+    evaluate: &Evaluate<'_>,
+    now: &dyn Fn() -> f64,
+    on_progress: &mut dyn FnMut(&Progress),
+) -> MineReport {
+    let start = now();
+    let prims = Primitives::new(&panel.fields(), config.factors);
+    let mut rng = Gen::new(config.seed);
+    let mut tried = std::collections::HashMap::<String, Scored>::new();
+    let mut accepted: Vec<(Expr, Scored)> = Vec::new();
+    let per_round = config.generations.div_ceil(config.rounds.max(1));
+    let mut generation = 0;
+    'rounds: for _round in 0..config.rounds.max(1) {
+        let mut population: Vec<Expr> = (0..config.population)
+            .map(|i| prims.random(&mut rng, 2 + i % 3, i % 2 == 0))
+            .collect();
+        for _ in 0..per_round {
+            if now() - start > config.max_seconds {
+                break 'rounds;
+            }
+            generation += 1;
+            // Score the ones not seen before, all at once.
+            let fresh: Vec<Expr> = {
+                let mut seen = std::collections::HashSet::new();
+                population
+                    .iter()
+                    .filter(|e| {
+                        let k = tree::render(e);
+                        !tried.contains_key(&k) && seen.insert(k)
+                    })
+                    .cloned()
+                    .collect()
+            };
+            for (e, s) in fresh.iter().zip(evaluate(&fresh)) {
+                tried.insert(tree::render(e), s);
+            }
+            let fitness: Vec<f64> = population
+                .iter()
+                .map(|e| {
+                    let s = &tried[&tree::render(e)];
+                    fitness(s, tree::size(e), config, &accepted)
+                })
+                .collect();
+            let best = (0..population.len())
+                .max_by(|&a, &b| fitness[a].total_cmp(&fitness[b]))
+                .unwrap_or(0);
+            on_progress(&Progress {
+                generation,
+                generations: config.generations,
+                tried: tried.len(),
+                best_train_ic: tried[&tree::render(&population[best])].train_ic,
+                best_formula: tree::render(&population[best]),
+            });
+            // The next generation: the best kept, the rest bred from tournaments.
+            let mut next = vec![population[best].clone()];
+            while next.len() < population.len() {
+                let a = tournament(&fitness, config.tournament, &mut rng);
+                let roll = rng.unit();
+                let child = if roll < 0.6 {
+                    let b = tournament(&fitness, config.tournament, &mut rng);
+                    tree::crossover(&population[a], &population[b], &mut rng)
+                } else if roll < 0.8 {
+                    prims.point_mutation(&population[a], &mut rng)
+                } else if roll < 0.9 {
+                    tree::hoist(&population[a], &mut rng)
+                } else {
+                    prims.subtree_mutation(&population[a], &mut rng)
+                };
+                let child = tree::fold(child);
+                if tree::depth(&child) <= config.max_depth && tree::size(&child) <= config.max_size
+                {
+                    next.push(child);
+                } else {
+                    next.push(population[a].clone());
+                }
+            }
+            population = next;
+        }
+        // Accept from this round: the best by training fitness that hold up on validation
+        // and are not a copy of one accepted already.
+        let mut ranked: Vec<(&String, &Scored)> = tried.iter().collect();
+        ranked.sort_by(|a, b| {
+            let fa = fitness(a.1, a.1.size, config, &accepted);
+            let fb = fitness(b.1, b.1.size, config, &accepted);
+            fb.total_cmp(&fa).then_with(|| a.0.cmp(b.0))
+        });
+        let mut picked = 0;
+        for (text, s) in ranked.into_iter().take(config.checked_per_round) {
+            if !passes(s, config) {
+                continue;
+            }
+            let Ok(e) = crate::expr::parse(text, &panel.fields()) else {
+                continue;
+            };
+            if accepted.iter().any(|(_, a)| {
+                score::sample_correlation(&a.sample, &s.sample).abs() > config.max_correlation
+            }) {
+                continue;
+            }
+            accepted.push((e, s.clone()));
+            picked += 1;
+            if picked >= config.keep_per_round {
+                break;
+            }
+        }
+    }
+    let mut formulas: Vec<Formula> = accepted
+        .iter()
+        .map(|(e, s)| scorer.report(panel, e, s, true))
+        .collect();
+    formulas.sort_by(|a, b| {
+        b.validation_ic
+            .abs()
+            .total_cmp(&a.validation_ic.abs())
+            .then_with(|| a.formula.cmp(&b.formula))
+    });
+    let combined = (formulas.len() >= 2)
+        .then(|| {
+            let text = formulas
+                .iter()
+                .map(|f| format!("rank({})", f.formula))
+                .collect::<Vec<_>>()
+                .join(" + ");
+            let e = crate::expr::parse(&text, &panel.fields()).ok()?;
+            let s = scorer.score(panel, &e);
+            Some(scorer.report(panel, &e, &s, false))
+        })
+        .flatten();
+    let baselines = config
+        .baselines
+        .iter()
+        .filter_map(|text| {
+            let e = crate::expr::parse(text, &panel.fields()).ok()?;
+            let s = scorer.score(panel, &e);
+            Some(scorer.report(panel, &e, &s, false))
+        })
+        .collect();
+    MineReport {
+        tried: tried.len(),
+        generations: generation,
+        seconds: now() - start,
+        formulas,
+        combined,
+        baselines,
+        train: scorer.train,
+        validation: scorer.validation,
+        test: scorer.test,
+        horizon: scorer.horizon,
+    }
+}
+
+/// Training rank IC (either sign: a formula that ranks backwards is negated when reported)
+/// less a price for size and for resembling what was accepted already.
+fn fitness(s: &Scored, size: usize, c: &MineSection, accepted: &[(Expr, Scored)]) -> f64 {
+    if !s.train_ic.is_finite() {
+        return f64::NEG_INFINITY;
+    }
+    let like = accepted
+        .iter()
+        .map(|(_, a)| score::sample_correlation(&a.sample, &s.sample).abs())
+        .fold(0.0, f64::max);
+    s.train_ic.abs() - c.size_penalty * size as f64 - c.correlation_penalty * like
+}
+
+/// Holds up on validation: the same sign as in training, large enough, and significant.
+fn passes(s: &Scored, c: &MineSection) -> bool {
+    s.train_ic.is_finite()
+        && s.validation_ic.is_finite()
+        && s.train_ic.signum() == s.validation_ic.signum()
+        && s.validation_ic.abs() >= c.min_validation_ic
+        && s.validation_t.abs() >= c.min_validation_t
+}
+
+fn tournament(fitness: &[f64], k: usize, rng: &mut Gen) -> usize {
+    (0..k.max(1))
+        .map(|_| rng.below(fitness.len()))
+        .max_by(|&a, &b| fitness[a].total_cmp(&fitness[b]).then(b.cmp(&a)))
+        .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests;

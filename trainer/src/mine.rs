@@ -1,0 +1,254 @@
+//! `kxian-trainer mine --config FILE.toml`: genetic programming over the expression language for
+//! formulas with out-of-sample rank IC ([`kxian_shared::mine`]), candidates scored on every
+//! core; the accepted formulas are printed and written as a TOML list a strategy's `score` can
+//! take as it is.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use kxian_shared::backtest::fields::panel_for;
+use kxian_shared::expr::Expr;
+use kxian_shared::features::factors::FACTORS;
+use kxian_shared::mine::{self, Formula, MineReport, Scored, Scorer};
+
+use crate::backtest::{self, BacktestError};
+use crate::cli_error::BadInput;
+use crate::progress::{Progress, ProgressMode};
+use crate::store::StoreReader;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum MineFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct MineArgs {
+    /// The mining file: `[universe]` as everywhere, and `[mine]` with the periods.
+    #[arg(long)]
+    pub config: PathBuf,
+    #[arg(long, value_enum, default_value_t = MineFormat::Text)]
+    pub format: MineFormat,
+    /// Where the accepted formulas go as TOML (default: `<config>.formulas.toml` beside it).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Overrides `[mine] max_seconds`.
+    #[arg(long)]
+    pub max_seconds: Option<f64>,
+    #[arg(long, value_enum, default_value_t = ProgressMode::Bar)]
+    pub progress: ProgressMode,
+    #[command(flatten)]
+    pub reader: StoreReader,
+}
+
+/// The price fields and (when asked) the factors, as the panel's columns.
+fn terminal_fields(factors: bool) -> Vec<String> {
+    let mut f: Vec<String> = ["$open", "$high", "$low", "$close", "$volume", "$vwap"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    if factors {
+        f.extend(FACTORS.iter().map(|s| s.to_string()));
+    }
+    f
+}
+
+/// Scores candidates on every core; each is written out and parsed back first, so only trees
+/// the language accepts are evaluated.
+pub fn evaluate_all(
+    panel: &kxian_shared::expr::Panel,
+    scorer: &Scorer,
+    candidates: &[Expr],
+) -> Vec<Scored> {
+    let fields = panel.fields();
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let chunk = candidates.len().div_ceil(threads).max(1);
+    let score = |e: &Expr| match kxian_shared::expr::parse(&mine::tree::render(e), &fields) {
+        Ok(parsed) => scorer.score(panel, &parsed),
+        Err(_) => Scored {
+            size: mine::tree::size(e),
+            train_ic: f64::NAN,
+            validation_ic: f64::NAN,
+            validation_t: f64::NAN,
+            sample: Vec::new(),
+        },
+    };
+    std::thread::scope(|s| {
+        let handles: Vec<_> = candidates
+            .chunks(chunk)
+            .map(|part| s.spawn(move || part.iter().map(score).collect::<Vec<_>>()))
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("a scoring thread panicked"))
+            .collect()
+    })
+}
+
+pub fn run(args: &MineArgs) -> anyhow::Result<MineReport> {
+    let mut c = backtest::read_config(&args.config, |t| {
+        mine::config::parse(t)
+            .map_err(|message| kxian_shared::backtest::schema::ConfigError { message })
+    })?;
+    if let Some(s) = args.max_seconds {
+        c.mine.max_seconds = s;
+    }
+    let base = args
+        .config
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default();
+    let universe = backtest::load_universe_as(&c.universe, &base, args.reader)?;
+    if universe.series().is_empty() {
+        return Err(BacktestError::EmptyUniverse {
+            path: args.config.clone(),
+        }
+        .into());
+    }
+    let fields = terminal_fields(c.mine.factors);
+    let exprs: Vec<&str> = fields.iter().map(String::as_str).collect();
+    let panel = panel_for(&universe, &exprs, false, None);
+    let scorer = Scorer::new(&panel, &c.mine);
+    let (train, validation, test) = scorer.period_dates();
+    crate::ensure_input!(
+        train >= 20 && validation >= 20 && test >= 20,
+        "{}: the universe has {train} dates in mine.train, {validation} in mine.validation and {test} in mine.test; each needs 20 or more",
+        args.config.display()
+    );
+    let mut progress = Progress::new(
+        args.progress,
+        c.mine.generations as u64,
+        "generations",
+        None,
+    )
+    .map_err(|e| BadInput(format!("progress: {e}")))?;
+    let bar = progress.bar().clone();
+    let t0 = Instant::now();
+    let report = mine::search(
+        &panel,
+        &c.mine,
+        &scorer,
+        &|cands: &[Expr]| evaluate_all(&panel, &scorer, cands),
+        &|| t0.elapsed().as_secs_f64(),
+        &mut |p| {
+            bar.set_position(p.generation as u64);
+            bar.set_message(format!("best train IC {:.4}", p.best_train_ic));
+            tracing::debug!(
+                generation = p.generation,
+                tried = p.tried,
+                "best {:.4}: {}",
+                p.best_train_ic,
+                p.best_formula
+            );
+        },
+    );
+    bar.finish_and_clear();
+    let _ = &mut progress;
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| args.config.with_extension("formulas.toml"));
+    std::fs::write(&out, toml_list(&report, &args.config))
+        .map_err(|e| anyhow::anyhow!("{}: {e}", out.display()))?;
+    tracing::info!("formulas written to {}", out.display());
+    Ok(report)
+}
+
+fn f4(x: f64) -> String {
+    if x.is_finite() {
+        format!("{x:.4}")
+    } else {
+        "nan".into()
+    }
+}
+
+/// The accepted formulas as a TOML list; each `score` goes into a strategy unchanged.
+pub fn toml_list(r: &MineReport, config: &Path) -> String {
+    let mut s = format!(
+        "# Mined by `kxian-trainer mine --config {}`: {} formulas tried over {} generations, {} accepted.\n\
+         # The training ICs are the best of many tries and biased upward; quote the test period's.\n\
+         # Use one in a strategy as it is: [strategy] kind = \"top_k\", score = \"<score>\".\n",
+        config.display(),
+        r.tried,
+        r.generations,
+        r.formulas.len()
+    );
+    let entry = |s: &mut String, table: &str, f: &Formula| {
+        let _ = write!(
+            s,
+            "\n[[{table}]]\nscore = {:?}\ntrain_ic = {}\nvalidation_ic = {}\ntest_ic = {}\ntest_icir = {}\nturnover = {}\n",
+            f.formula,
+            f4(f.train_ic),
+            f4(f.validation_ic),
+            f4(f.test_ic),
+            f4(f.test_icir),
+            f4(f.turnover)
+        );
+    };
+    for f in &r.formulas {
+        entry(&mut s, "formula", f);
+    }
+    if let Some(c) = &r.combined {
+        entry(&mut s, "combined", c);
+    }
+    s
+}
+
+/// The report for a person.
+pub fn text(r: &MineReport) -> String {
+    let mut s = format!(
+        "{} formulas tried in {} generations ({:.1} s); forward return over {} bars\n\
+         train {}..{}, validation {}..{}, test {}..{} (the test period was not seen by the search)\n\n",
+        r.tried,
+        r.generations,
+        r.seconds,
+        r.horizon,
+        r.train.from,
+        r.train.to,
+        r.validation.from,
+        r.validation.to,
+        r.test.from,
+        r.test.to
+    );
+    if r.formulas.is_empty() {
+        s.push_str("no formula held up on the validation period\n");
+    }
+    let _ = writeln!(
+        s,
+        "{:>9} {:>9} {:>7} {:>9} {:>7} {:>8}  decay (IC at 1/5/10/20 bars)  formula",
+        "train IC", "valid IC", "t", "test IC", "ICIR", "turnover"
+    );
+    let line = |s: &mut String, f: &Formula| {
+        let decay: Vec<String> = f.decay.iter().map(|x| f4(*x)).collect();
+        let _ = writeln!(
+            s,
+            "{:>9} {:>9} {:>7.2} {:>9} {:>7} {:>8}  {:<28}  {}",
+            f4(f.train_ic),
+            f4(f.validation_ic),
+            f.validation_t,
+            f4(f.test_ic),
+            f4(f.test_icir),
+            f4(f.turnover),
+            decay.join(" "),
+            f.formula
+        );
+    };
+    for f in &r.formulas {
+        line(&mut s, f);
+    }
+    if let Some(c) = &r.combined {
+        s.push_str("\ncombined (the accepted formulas' ranks, summed):\n");
+        line(&mut s, c);
+    }
+    if !r.baselines.is_empty() {
+        s.push_str("\nbaselines (the file's own formulas, as written):\n");
+        for b in &r.baselines {
+            line(&mut s, b);
+        }
+    }
+    s.push_str(
+        "\nThe training IC of the best of many formulas is biased upward: quote the test period's.\n",
+    );
+    s
+}
