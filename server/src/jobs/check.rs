@@ -7,7 +7,7 @@ use crate::storage::{Store, User, Viewer};
 use kxian_shared::Symbol;
 use kxian_shared::api::ImportOptions;
 use kxian_shared::health::{CheckedSource, disagreement};
-use kxian_shared::jobs::{DownloadJob, JobDir, Manifest};
+use kxian_shared::jobs::{DownloadJob, JobDir};
 
 /// How far a bar may differ before it counts (one tick on a stock under 100 yuan).
 pub(super) const TOLERANCE: f64 = 0.0001;
@@ -18,10 +18,7 @@ pub(super) async fn compare(
     d: &DownloadJob,
     owner: &User,
 ) -> Result<CheckedSource, String> {
-    let manifest: Manifest = serde_json::from_slice(
-        &std::fs::read(dir.manifest()).map_err(|e| format!("manifest: {e}"))?,
-    )
-    .map_err(|e| format!("manifest: {e}"))?;
+    let manifest = super::runner::read_manifest(dir)?;
     let opts = ImportOptions {
         adjustment: d.adjustment,
         ..ImportOptions::default()

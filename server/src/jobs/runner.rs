@@ -304,6 +304,12 @@ async fn run_job(store: &Store, jobs: &Jobs, models: &Models, config: &RunnerCon
     }
 }
 
+/// A download job's manifest, as the trainer left it.
+pub(super) fn read_manifest(dir: &JobDir) -> Result<Manifest, String> {
+    serde_json::from_slice(&std::fs::read(dir.manifest()).map_err(|e| format!("manifest: {e}"))?)
+        .map_err(|e| format!("manifest: {e}"))
+}
+
 /// What a successful job leaves behind: imported series, or a model folder.
 async fn finish(
     store: &Store,
@@ -336,10 +342,7 @@ async fn finish(
         }
         JobSpec::Download(d) => {
             let data = dir.data();
-            let manifest: Manifest = serde_json::from_slice(
-                &std::fs::read(dir.manifest()).map_err(|e| format!("manifest: {e}"))?,
-            )
-            .map_err(|e| format!("manifest: {e}"))?;
+            let manifest = read_manifest(dir)?;
             let opts = ImportOptions {
                 adjustment: d.adjustment,
                 ..ImportOptions::default()

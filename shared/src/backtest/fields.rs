@@ -237,45 +237,19 @@ pub fn panel_for(
             crate::reference::Sector::ALL
                 .iter()
                 .position(|x| *x == s)
-                .map_or(f64::NAN, |i| i as f64)
+                .map(|i| i as f64)
         };
-        let grid = universe
-            .series()
-            .keys()
-            .zip(&panel.present)
-            .map(|(sym, present)| {
-                panel
-                    .dates
-                    .iter()
-                    .zip(present)
-                    .map(|(d, p)| match (p, universe.sector(sym, *d)) {
-                        (true, Some(s)) => code(s),
-                        _ => f64::NAN,
-                    })
-                    .collect()
-            })
-            .collect();
+        let grid = dated_grid(universe, &panel, |sym, d| {
+            universe.sector(sym, d).and_then(code)
+        });
         panel.insert(crate::expr::SECTOR_FIELD, grid);
     }
     for field in REFERENCE_FIELDS.iter().filter(|f| named.contains(**f)) {
-        let value = |sym: &Symbol, d: NaiveDate| match *field {
+        let grid = dated_grid(universe, &panel, |sym, d| match *field {
             "ref.pe" => universe.valuation(sym, d).0,
             "ref.pb" => universe.valuation(sym, d).1,
             _ => universe.northbound(sym, d),
-        };
-        let grid = universe
-            .series()
-            .keys()
-            .zip(&panel.present)
-            .map(|(sym, present)| {
-                panel
-                    .dates
-                    .iter()
-                    .zip(present)
-                    .map(|(d, p)| if *p { value(sym, *d) } else { None }.unwrap_or(f64::NAN))
-                    .collect()
-            })
-            .collect();
+        });
         panel.insert(field, grid);
     }
     let regimes: Vec<&str> = REGIME_FIELDS
@@ -302,6 +276,28 @@ pub fn panel_for(
         }
     }
     panel
+}
+
+/// A column of a point-in-time fact: `value` of each symbol on each date it has a bar, missing
+/// elsewhere.
+fn dated_grid(
+    universe: &Universe,
+    panel: &Panel,
+    value: impl Fn(&Symbol, NaiveDate) -> Option<f64>,
+) -> Vec<Vec<f64>> {
+    universe
+        .series()
+        .keys()
+        .zip(&panel.present)
+        .map(|(sym, present)| {
+            panel
+                .dates
+                .iter()
+                .zip(present)
+                .map(|(d, p)| if *p { value(sym, *d) } else { None }.unwrap_or(f64::NAN))
+                .collect()
+        })
+        .collect()
 }
 
 /// The regime columns `wanted`: each date's regime of the index on its last bar on or before

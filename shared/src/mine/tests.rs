@@ -51,7 +51,10 @@ fn the_generator_is_seeded() {
     let xs: Vec<u64> = (0..5).map(|_| a.next_u64()).collect();
     let ys: Vec<u64> = (0..5).map(|_| b.next_u64()).collect();
     assert_eq!(xs, ys);
-    assert_ne!(xs, (0..5).map(|_| Gen::new(4).next_u64()).collect::<Vec<_>>());
+    assert_ne!(
+        xs,
+        (0..5).map(|_| Gen::new(4).next_u64()).collect::<Vec<_>>()
+    );
 }
 
 #[test]

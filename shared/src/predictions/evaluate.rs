@@ -271,21 +271,15 @@ pub fn by_bucket<B: AsRef<[Bar]>>(
     }
     per.into_iter()
         .map(|(bucket, (ics, names))| {
-            let n = ics.len() as f64;
-            let m = ics.iter().sum::<f64>() / n;
-            let sd = crate::backtest::metrics::sample_std(&ics);
+            let (mean_rank_ic, t_stat, positive_rank_ic_share) = ic_summary(&ics);
             BucketStats {
                 grouping: grouping.to_string(),
                 bucket,
                 dates: ics.len(),
-                names: names as f64 / n,
-                mean_rank_ic: m,
-                t_stat: if sd > 0.0 {
-                    m / (sd / n.sqrt())
-                } else {
-                    f64::NAN
-                },
-                positive_rank_ic_share: ics.iter().filter(|x| **x > 0.0).count() as f64 / n,
+                names: names as f64 / ics.len() as f64,
+                mean_rank_ic,
+                t_stat,
+                positive_rank_ic_share,
             }
         })
         .collect()
@@ -339,23 +333,31 @@ pub fn by_regime(by_date: &[DateStats], index: &str, bars: &[Bar]) -> Vec<Regime
             if ics.is_empty() {
                 return None;
             }
-            let n = ics.len() as f64;
-            let m = ics.iter().sum::<f64>() / n;
-            let sd = crate::backtest::metrics::sample_std(&ics);
+            let (mean_rank_ic, t_stat, positive_rank_ic_share) = ic_summary(&ics);
             Some(RegimeStats {
                 index: index.to_string(),
                 regime: g,
                 dates: ics.len(),
-                mean_rank_ic: m,
-                t_stat: if sd > 0.0 {
-                    m / (sd / n.sqrt())
-                } else {
-                    f64::NAN
-                },
-                positive_rank_ic_share: ics.iter().filter(|x| **x > 0.0).count() as f64 / n,
+                mean_rank_ic,
+                t_stat,
+                positive_rank_ic_share,
             })
         })
         .collect()
+}
+
+/// Daily ICs (not empty) summed up: their mean, the mean over its standard error, and the share
+/// above zero.
+fn ic_summary(ics: &[f64]) -> (f64, f64, f64) {
+    let n = ics.len() as f64;
+    let m = ics.iter().sum::<f64>() / n;
+    let sd = crate::backtest::metrics::sample_std(ics);
+    let t = if sd > 0.0 {
+        m / (sd / n.sqrt())
+    } else {
+        f64::NAN
+    };
+    (m, t, ics.iter().filter(|x| **x > 0.0).count() as f64 / n)
 }
 
 fn mean(xs: impl Iterator<Item = f64>) -> f64 {

@@ -316,18 +316,7 @@ pub fn run_reference(
     args: &DownloadArgs,
 ) -> Result<kxian_shared::reference::ReferenceData, DownloadError> {
     if args.csindex {
-        let mut indices = Vec::new();
-        for i in &args.index {
-            let sym = i
-                .parse::<Symbol>()
-                .map_err(|e| DownloadError::Args(format!("--index `{i}`: {e}")))?;
-            if sym.kind() != kxian_shared::InstrumentKind::Index {
-                return Err(DownloadError::Args(format!(
-                    "--index `{i}`: {sym} is not an index"
-                )));
-            }
-            indices.push(sym);
-        }
+        let indices = index_symbols(args)?;
         std::fs::create_dir_all(&args.out).map_err(io(&args.out))?;
         let data = csindex::run(args, &indices)?;
         return write_reference(args, data);
@@ -343,21 +332,28 @@ pub fn run_reference(
         )));
     }
     needs_tushare_token(args)?;
-    let mut indices = Vec::new();
-    for i in &args.index {
-        let sym = i
-            .parse::<Symbol>()
-            .map_err(|e| DownloadError::Args(format!("--index `{i}`: {e}")))?;
-        if sym.kind() != kxian_shared::InstrumentKind::Index {
-            return Err(DownloadError::Args(format!(
-                "--index `{i}`: {sym} is not an index"
-            )));
-        }
-        indices.push(sym.to_string());
-    }
+    let indices: Vec<String> = index_symbols(args)?.iter().map(|s| s.to_string()).collect();
     std::fs::create_dir_all(&args.out).map_err(io(&args.out))?;
     let data = reference::run(args, &indices)?;
     write_reference(args, data)
+}
+
+/// `--index`, each checked to be an index.
+fn index_symbols(args: &DownloadArgs) -> Result<Vec<Symbol>, DownloadError> {
+    args.index
+        .iter()
+        .map(|i| {
+            let sym = i
+                .parse::<Symbol>()
+                .map_err(|e| DownloadError::Args(format!("--index `{i}`: {e}")))?;
+            if sym.kind() != kxian_shared::InstrumentKind::Index {
+                return Err(DownloadError::Args(format!(
+                    "--index `{i}`: {sym} is not an index"
+                )));
+            }
+            Ok(sym)
+        })
+        .collect()
 }
 
 /// Writes `reference.json` into `--out` atomically.
