@@ -22,7 +22,7 @@ use leptos_router::path;
 use pages::analysis::AnalysisPage;
 use pages::backtest::BacktestPage;
 use pages::forecast::ForecastPage;
-use pages::jobs::{DataPage, ModelsPage, PredictionsPage, TrainingPage};
+use pages::jobs::{DataPage, MinePage, ModelsPage, PredictionsPage, TrainingPage};
 use pages::not_found::NotFound;
 use pages::share::SharePage;
 use pages::symbol::SymbolPage;
@@ -51,6 +51,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/models") view=ModelsPage/>
                     <Route path=path!("/predictions") view=PredictionsPage/>
                     <Route path=path!("/analysis") view=AnalysisPage/>
+                    <Route path=path!("/mine") view=MinePage/>
                     <Route path=path!("/s/:id") view=SharePage/>
                 </Routes>
             </Layout>

@@ -15,6 +15,7 @@ pub mod import;
 #[cfg(feature = "files")]
 pub mod ingest;
 pub mod jobs;
+mod json_nan;
 pub mod mine;
 #[cfg(feature = "model")]
 pub mod model;

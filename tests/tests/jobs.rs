@@ -674,6 +674,68 @@ async fn a_tdx_download_needs_the_servers_quote_server_and_stores_its_bars() -> 
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mine_job_searches_the_store_and_returns_its_formulas() -> Result<()> {
+    let server = Server::start_with_jobs_env(false, 4, Vec::new()).await?;
+    // Twelve synthetic stocks with the planted formula, stored as the machine's own series.
+    let first = chrono::NaiveDate::from_ymd_opt(2018, 1, 2).unwrap();
+    let mut symbols = Vec::new();
+    for (k, bars) in crate::planted::planted(12, 700, first, 0.004, 5)
+        .iter()
+        .enumerate()
+    {
+        let sym = format!("6001{:02}.SH", k);
+        let opts = kxian_shared::api::ImportOptions {
+            symbol: Some(sym.parse()?),
+            ..Default::default()
+        };
+        let text = crate::planted::csv(bars);
+        let parsed = kxian_shared::ingest::parse_file("p.csv", text.as_bytes(), &opts)?;
+        server.store.import(&parsed, "test").await?;
+        symbols.push(sym);
+    }
+    let tokens = users(&server.store, &[("finn", false)]).await?;
+    let base = server.base.clone();
+    let config = format!(
+        "[universe]\nsymbols = {symbols:?}\n\n[mine]\nhorizon = 5\n\
+         train = {{ from = 2018-03-01, to = 2019-03-29 }}\n\
+         validation = {{ from = 2019-04-01, to = 2019-12-31 }}\n\
+         test = {{ from = 2020-01-02, to = 2020-09-30 }}\n\
+         population = 30\ngenerations = 4\nrounds = 1\nfactors = false\nmax_seconds = 120\n"
+    );
+    tokio::task::spawn_blocking(move || -> Result<()> {
+        let finn = tokens["finn"].as_str();
+        let url = |p: &str| format!("{base}{p}");
+        // A file that reads local files is refused before it is queued.
+        let bad = json!({"kind": "mine", "config": config.replace("symbols =", "files = [\"a.csv\"]\nsymbols =")});
+        let (s, body) = call("POST", &url("/api/jobs"), Some(finn), Some(bad));
+        assert_eq!(s, 400, "{body}");
+        assert!(body.to_string().contains("universe.files"), "{body}");
+        let (s, job) = call(
+            "POST",
+            &url("/api/jobs"),
+            Some(finn),
+            Some(json!({"kind": "mine", "config": config})),
+        );
+        assert_eq!(s, 201, "{job}");
+        let events = watch(&base, job["id"].as_i64().unwrap(), Some(finn), &|v| {
+            v["event"] == "end"
+        })?;
+        let end = events.last().unwrap();
+        assert_eq!(end["state"], "done", "{events:?}");
+        let generations: Vec<&Value> = events.iter().filter(|e| e["event"] == "generation").collect();
+        assert_eq!(generations.len(), 4, "{events:?}");
+        assert!(generations[3]["tried"].as_u64().unwrap() >= 30);
+        let r = &end["result"];
+        assert!(r["tried"].as_u64().unwrap() >= 30, "{r}");
+        let formulas = r["formulas"].as_array().unwrap();
+        assert!(!formulas.is_empty(), "{r}");
+        assert!(formulas[0]["test_ic"].as_f64().unwrap() > 0.0, "{r}");
+        Ok(())
+    })
+    .await?
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn series_and_models_are_private_to_their_owner() -> Result<()> {
     let mock = eastmoney_mock::Mock::start(Default::default());
     let env = vec![("KXIAN_EASTMONEY_URL".to_string(), mock.base.clone())];

@@ -13,6 +13,9 @@ mod hub_mock;
 mod jobs;
 mod jobs_pages;
 mod kline_page;
+mod mine_page;
+#[path = "common/planted.rs"]
+mod planted;
 mod predictions_page;
 mod security;
 mod strip;

@@ -8,27 +8,15 @@
 
 use std::time::Instant;
 
-use chrono::{Datelike, NaiveDate, Weekday};
+use chrono::NaiveDate;
+use kxian_shared::Symbol;
 use kxian_shared::backtest::engine::Universe;
 use kxian_shared::backtest::fields::panel_for;
 use kxian_shared::expr::Expr;
 use kxian_shared::mine::{self, MineSection, Scorer};
-use kxian_shared::{Bar, Symbol};
 
-struct Rng(u64);
-
-impl Rng {
-    fn unit(&mut self) -> f64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        (self.0 >> 11) as f64 / (1u64 << 53) as f64
-    }
-    fn normal(&mut self) -> f64 {
-        let (u, v) = (self.unit().max(1e-12), self.unit());
-        (-2.0 * u.ln()).sqrt() * (2.0 * std::f64::consts::PI * v).cos()
-    }
-}
+#[path = "../../tests/tests/common/planted.rs"]
+mod planted;
 
 fn d(s: &str) -> NaiveDate {
     s.parse().unwrap()
@@ -36,47 +24,11 @@ fn d(s: &str) -> NaiveDate {
 
 fn main() {
     let (symbols, days) = (500, 2500);
-    let mut dates = Vec::new();
-    let mut day = d("2015-01-05");
-    while dates.len() < days {
-        if !matches!(day.weekday(), Weekday::Sat | Weekday::Sun) {
-            dates.push(day);
-        }
-        day = day.succ_opt().unwrap();
-    }
-    let mut rng = Rng(11);
     let mut universe = Universe::new();
-    for k in 0..symbols {
-        let mut closes = vec![20.0 + (k % 50) as f64];
-        let mut bars = Vec::with_capacity(days);
-        for (i, day) in dates.iter().enumerate() {
-            let c = *closes.last().unwrap();
-            let signal = if i >= 20 {
-                let w = &closes[i - 19..=i];
-                let m = w.iter().sum::<f64>() / 20.0;
-                let sd = (w.iter().map(|x| (x - m).powi(2)).sum::<f64>() / 19.0).sqrt();
-                if sd > 0.0 {
-                    -(c - closes[i - 3]) / sd
-                } else {
-                    0.0
-                }
-            } else {
-                0.0
-            };
-            let next = (c * (1.0 + 0.004 * signal + 0.015 * rng.normal())).max(0.5);
-            let cl = (next * 100.0).round() / 100.0;
-            let v = 1e6 * (1.0 + rng.unit());
-            bars.push(Bar {
-                ts: day.and_hms_opt(0, 0, 0).unwrap(),
-                open: c,
-                high: c.max(cl) * 1.004,
-                low: c.min(cl) * 0.996,
-                close: cl,
-                volume: v,
-                amount: Some(v * cl),
-            });
-            closes.push(cl);
-        }
+    for (k, bars) in planted::planted(symbols, days, d("2015-01-05"), 0.004, 11)
+        .into_iter()
+        .enumerate()
+    {
         let sym: Symbol = format!("{:06}.SZ", 1 + k).parse().unwrap();
         universe.insert(sym, bars);
     }

@@ -33,6 +33,9 @@ pub struct MineArgs {
     /// Where the accepted formulas go as TOML (default: `<config>.formulas.toml` beside it).
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Also write the report as JSON here (what `--format json` prints).
+    #[arg(long)]
+    pub output: Option<PathBuf>,
     /// Overrides `[mine] max_seconds`.
     #[arg(long)]
     pub max_seconds: Option<f64>,
@@ -132,6 +135,14 @@ pub fn run(args: &MineArgs) -> anyhow::Result<MineReport> {
         &|cands: &[Expr]| evaluate_all(&panel, &scorer, cands),
         &|| t0.elapsed().as_secs_f64(),
         &mut |p| {
+            progress.emit(&kxian_shared::jobs::JobEvent::Generation {
+                stage: kxian_shared::jobs::StageName::Mine,
+                generation: p.generation,
+                generations: p.generations,
+                tried: p.tried,
+                best_train_ic: p.best_train_ic,
+                formula: p.best_formula.clone(),
+            });
             bar.set_position(p.generation as u64);
             bar.set_message(format!("best train IC {:.4}", p.best_train_ic));
             tracing::debug!(
@@ -144,7 +155,6 @@ pub fn run(args: &MineArgs) -> anyhow::Result<MineReport> {
         },
     );
     bar.finish_and_clear();
-    let _ = &mut progress;
     let out = args
         .out
         .clone()
@@ -152,6 +162,10 @@ pub fn run(args: &MineArgs) -> anyhow::Result<MineReport> {
     std::fs::write(&out, toml_list(&report, &args.config))
         .map_err(|e| anyhow::anyhow!("{}: {e}", out.display()))?;
     tracing::info!("formulas written to {}", out.display());
+    if let Some(path) = &args.output {
+        let json = serde_json::to_string_pretty(&report).expect("serialisable") + "\n";
+        std::fs::write(path, json).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    }
     Ok(report)
 }
 

@@ -13,6 +13,8 @@ mod fetch_model_cli;
 mod forecast_cli;
 mod health_cli;
 mod mine_cli;
+#[path = "../../tests/tests/common/planted.rs"]
+mod planted;
 mod predict_cli;
 mod tdx_cli;
 mod train_cli;

@@ -6,70 +6,20 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use chrono::{Datelike, NaiveDate, Weekday};
+use chrono::NaiveDate;
 use serde_json::Value;
 
-/// A deterministic generator with normal draws.
-struct Rng(u64);
+use crate::planted::{PLANTED, csv, planted};
 
-impl Rng {
-    fn unit(&mut self) -> f64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        (self.0 >> 11) as f64 / (1u64 << 53) as f64
-    }
-    fn normal(&mut self) -> f64 {
-        let (u, v) = (self.unit().max(1e-12), self.unit());
-        (-2.0 * u.ln()).sqrt() * (2.0 * std::f64::consts::PI * v).cos()
-    }
-}
-
-const PLANTED: &str = "-delta($close, 3) / std($close, 20)";
-
-/// `n` symbols × `days` weekdays of daily bars from 2018-01-02; each day's return is
-/// `beta` × the planted signal of the day before, plus noise.
+/// `n` symbols × `days` weekdays of daily bars from 2018-01-02 as CSV files.
 fn universe(dir: &Path, n: usize, days: usize, beta: f64, seed: u64) -> Vec<PathBuf> {
-    let mut dates = Vec::new();
-    let mut d = NaiveDate::from_ymd_opt(2018, 1, 2).unwrap();
-    while dates.len() < days {
-        if !matches!(d.weekday(), Weekday::Sat | Weekday::Sun) {
-            dates.push(d);
-        }
-        d = d.succ_opt().unwrap();
-    }
-    let mut rng = Rng(seed);
-    (0..n)
-        .map(|k| {
-            let mut closes: Vec<f64> = vec![20.0 + k as f64 * 0.37];
-            let mut text = String::from("date,open,high,low,close,volume,amount\n");
-            for (i, day) in dates.iter().enumerate() {
-                let c = *closes.last().unwrap();
-                let signal = if i >= 20 {
-                    let w = &closes[i - 19..=i];
-                    let m = w.iter().sum::<f64>() / 20.0;
-                    let sd = (w.iter().map(|x| (x - m).powi(2)).sum::<f64>() / 19.0).sqrt();
-                    if sd > 0.0 {
-                        -(c - closes[i - 3]) / sd
-                    } else {
-                        0.0
-                    }
-                } else {
-                    0.0
-                };
-                let r = beta * signal + 0.015 * rng.normal();
-                let next = (c * (1.0 + r)).max(0.5);
-                let (o, cl) = (c, (next * 100.0).round() / 100.0);
-                let (h, l) = (o.max(cl) * 1.004, o.min(cl) * 0.996);
-                let v = 1e6 * (1.0 + rng.unit());
-                text.push_str(&format!(
-                    "{day},{o:.2},{h:.2},{l:.2},{cl:.2},{v:.0},{:.0}\n",
-                    v * cl
-                ));
-                closes.push(cl);
-            }
+    let first = NaiveDate::from_ymd_opt(2018, 1, 2).unwrap();
+    planted(n, days, first, beta, seed)
+        .iter()
+        .enumerate()
+        .map(|(k, bars)| {
             let path = dir.join(format!("{:06}.sz.csv", 1 + k));
-            std::fs::write(&path, text).unwrap();
+            std::fs::write(&path, csv(bars)).unwrap();
             path
         })
         .collect()

@@ -25,6 +25,7 @@ pub fn Header() -> impl IntoView {
                     <A href="/models" attr:id="nav-models">{move || i18n.tr("模型", "Models")}</A>
                     <A href="/predictions" attr:id="nav-predictions">{move || i18n.tr("预测集", "Predictions")}</A>
                     <A href="/analysis" attr:id="nav-analysis">{move || i18n.tr("分析", "Analysis")}</A>
+                    <A href="/mine" attr:id="nav-mine">{move || i18n.tr("挖掘", "Mining")}</A>
                 </nav>
                 <button
                     id="lang-switch"

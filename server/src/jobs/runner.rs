@@ -110,6 +110,11 @@ async fn prepare(
                 .map_err(|e| e.to_string())?;
             return Ok(());
         }
+        JobSpec::Mine(m) => {
+            std::fs::create_dir_all(dir.path()).map_err(|e| e.to_string())?;
+            std::fs::write(dir.mine_config(), m.config_toml(store)?).map_err(|e| e.to_string())?;
+            return Ok(());
+        }
         JobSpec::Predict(p) => {
             std::fs::create_dir_all(dir.path()).map_err(|e| e.to_string())?;
             std::fs::write(dir.predict_config(), p.config_toml(store, dir, job))
@@ -445,6 +450,14 @@ async fn finish(
                 report: v["report"].as_str().unwrap_or_default().to_string(),
                 fills: v["fills"].as_array().map_or(0, Vec::len),
             })
+        }
+        JobSpec::Mine(_) => {
+            let path = dir.mine_result();
+            let report: kxian_shared::mine::MineReport = serde_json::from_slice(
+                &std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?,
+            )
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+            Ok(JobResult::Mined(Box::new(report)))
         }
         JobSpec::FetchModel(m) => {
             let root = config

@@ -91,13 +91,8 @@ pub struct RegimeShare {
     pub share: f64,
     /// The index's mean return over the day after each of those days: what the regime, known
     /// at a close, said about the next day (NaN, written `null`, over no days).
-    #[serde(deserialize_with = "nan_if_null")]
+    #[serde(deserialize_with = "crate::json_nan::f64_or_nan")]
     pub mean_next_day_return: f64,
-}
-
-/// JSON has no NaN: serde writes it as `null`, and this reads `null` back as NaN.
-fn nan_if_null<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
-    Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
 }
 
 /// The regime report: `current` is the last day's regime.

@@ -64,6 +64,7 @@ impl JobSpec {
             JobSpec::FetchModel(m) => fetch_model_args(m, ctx),
             JobSpec::Predict(_) => predict_args(ctx),
             JobSpec::Backtest(_) => backtest_args(ctx),
+            JobSpec::Mine(_) => mine_args(ctx),
         }
     }
 }
@@ -147,6 +148,17 @@ fn backtest_args(ctx: &TrainerContext<'_>) -> Vec<OsString> {
     a.arg("--config", ctx.dir.backtest_config())
         .arg("--output", ctx.dir.backtest_result())
         .arg("--work", ctx.dir.backtest_work())
+        .arg("--progress", "json")
+        .owner(ctx.owner);
+    a.0
+}
+
+/// The job's file is written by the runner ([`MineJob::config_toml`](super::MineJob::config_toml)).
+fn mine_args(ctx: &TrainerContext<'_>) -> Vec<OsString> {
+    let mut a = Argv(vec!["mine".into()]);
+    a.arg("--config", ctx.dir.mine_config())
+        .arg("--output", ctx.dir.mine_result())
+        .arg("--out", ctx.dir.path().join("formulas.toml"))
         .arg("--progress", "json")
         .owner(ctx.owner);
     a.0

@@ -21,6 +21,8 @@ pub enum StageName {
     Predict,
     /// A backtest's run over its universe.
     Backtest,
+    /// A formula search.
+    Mine,
 }
 
 impl StageName {
@@ -33,6 +35,7 @@ impl StageName {
             StageName::Fetch => "fetch",
             StageName::Predict => "predict",
             StageName::Backtest => "backtest",
+            StageName::Mine => "mine",
         }
     }
 }
@@ -204,6 +207,16 @@ pub enum JobEvent {
         done: usize,
         total: usize,
     },
+    /// A formula search finished a generation: the best training IC so far and its formula.
+    Generation {
+        stage: StageName,
+        generation: usize,
+        generations: usize,
+        tried: usize,
+        #[serde(deserialize_with = "crate::json_nan::f64_or_nan")]
+        best_train_ic: f64,
+        formula: String,
+    },
     Started {
         attempt: i64,
         command: String,
@@ -238,6 +251,7 @@ impl JobEvent {
             JobEvent::Symbol { .. } => "symbol",
             JobEvent::File { .. } => "file",
             JobEvent::Call { .. } => "call",
+            JobEvent::Generation { .. } => "generation",
             JobEvent::Dated { .. } => "dated",
             JobEvent::Started { .. } => "started",
             JobEvent::Requeued { .. } => "requeued",

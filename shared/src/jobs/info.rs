@@ -94,6 +94,8 @@ pub enum JobResult {
     },
     /// A cross-check: how the source's bars compare with the stored series, nothing stored.
     Checked(crate::health::CheckedSource),
+    /// A formula search: what it tried and the formulas it accepted.
+    Mined(Box<crate::mine::MineReport>),
 }
 
 /// A job as the API lists it.

@@ -71,6 +71,15 @@ impl JobDir {
     }
 
     /// Where a retraining walk-forward keeps each fold's model.
+    /// A mine job's file, and the report the trainer writes.
+    pub fn mine_config(&self) -> PathBuf {
+        self.0.join("mine.toml")
+    }
+
+    pub fn mine_result(&self) -> PathBuf {
+        self.0.join("mine.json")
+    }
+
     pub fn backtest_work(&self) -> PathBuf {
         self.0.join("walk-forward")
     }

@@ -19,8 +19,9 @@ pub use layout::{FETCHED_ID, JobDir, MANIFEST, MODEL_CARD, MODEL_FILES, MODEL_PA
 pub use manifest::{Manifest, Outcome, SeriesRecord};
 pub use spec::{
     BacktestJob, DEFAULT_MODEL_ID, DownloadJob, DownloadSource, FetchModelJob, FinetuneJob,
-    JobKind, JobSpec, MAX_BACKTEST_FILE, MAX_DOWNLOAD_SYMBOLS, MAX_PREDICT_SYMBOLS,
-    MAX_TRAIN_SYMBOLS, PredictJob, Stages, UniverseChoice, hub_repo_problem,
+    JobKind, JobSpec, MAX_BACKTEST_FILE, MAX_DOWNLOAD_SYMBOLS, MAX_MINE_SECONDS,
+    MAX_PREDICT_SYMBOLS, MAX_TRAIN_SYMBOLS, MineJob, PredictJob, Stages, UniverseChoice,
+    hub_repo_problem,
 };
 
 #[cfg(test)]

@@ -110,6 +110,7 @@ pub enum JobKind {
     FetchModel,
     Predict,
     Backtest,
+    Mine,
 }
 
 impl JobKind {
@@ -120,6 +121,7 @@ impl JobKind {
             JobKind::FetchModel => "fetch_model",
             JobKind::Predict => "predict",
             JobKind::Backtest => "backtest",
+            JobKind::Mine => "mine",
         }
     }
 }
@@ -267,6 +269,50 @@ pub enum JobSpec {
     FetchModel(FetchModelJob),
     Predict(PredictJob),
     Backtest(BacktestJob),
+    Mine(MineJob),
+}
+
+/// A formula search (`kxian-trainer mine`) over the server's store as the job's owner: the
+/// mining file as the CLI reads it, its universe named by symbols or a board.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MineJob {
+    pub config: String,
+}
+
+/// The longest a hosted search may run.
+pub const MAX_MINE_SECONDS: f64 = 3600.0;
+
+impl MineJob {
+    fn normalise(&self) -> Result<(), String> {
+        if self.config.len() > MAX_BACKTEST_FILE {
+            return Err(format!(
+                "config: {} bytes, more than {MAX_BACKTEST_FILE}",
+                self.config.len()
+            ));
+        }
+        let c = crate::mine::config::parse(&self.config).map_err(|e| format!("config: {e}"))?;
+        if !c.universe.files.is_empty() || c.universe.store.is_some() {
+            return Err(
+                "config: universe.files and universe.store: a hosted search reads the server's store; name symbols or a board".into(),
+            );
+        }
+        if c.mine.max_seconds > MAX_MINE_SECONDS {
+            return Err(format!(
+                "config: mine.max_seconds: {} is more than a hosted search may run ({MAX_MINE_SECONDS})",
+                c.mine.max_seconds
+            ));
+        }
+        Ok(())
+    }
+
+    /// The file the trainer runs: the job's own with the server's store as the universe's.
+    pub fn config_toml(&self, store: &Path) -> Result<String, String> {
+        BacktestJob {
+            config: self.config.clone(),
+        }
+        .config_toml(store)
+    }
 }
 
 /// A backtest too large for a browser tab: the same TOML file, run by `kxian-trainer backtest`
@@ -692,6 +738,7 @@ impl JobSpec {
             JobSpec::FetchModel(m) => m.normalise()?,
             JobSpec::Predict(p) => p.normalise()?,
             JobSpec::Backtest(b) => b.normalise()?,
+            JobSpec::Mine(m) => m.normalise()?,
         }
         Ok(self)
     }
@@ -703,6 +750,7 @@ impl JobSpec {
             JobSpec::FetchModel(_) => JobKind::FetchModel,
             JobSpec::Predict(_) => JobKind::Predict,
             JobSpec::Backtest(_) => JobKind::Backtest,
+            JobSpec::Mine(_) => JobKind::Mine,
         }
     }
 
@@ -713,7 +761,7 @@ impl JobSpec {
             JobSpec::Finetune(f) => &f.symbols,
             JobSpec::FetchModel(_) => &[],
             JobSpec::Predict(p) => &p.symbols,
-            JobSpec::Backtest(_) => &[],
+            JobSpec::Backtest(_) | JobSpec::Mine(_) => &[],
         }
     }
 }

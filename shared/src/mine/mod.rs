@@ -22,16 +22,23 @@ pub struct Formula {
     /// Parses back to the same tree; ready for `score = "…"`.
     pub formula: String,
     pub size: usize,
+    #[serde(deserialize_with = "crate::json_nan::f64_or_nan")]
     pub train_ic: f64,
+    #[serde(deserialize_with = "crate::json_nan::f64_or_nan")]
     pub validation_ic: f64,
     /// Mean over the standard error of the validation period's daily rank ICs.
+    #[serde(deserialize_with = "crate::json_nan::f64_or_nan")]
     pub validation_t: f64,
+    #[serde(deserialize_with = "crate::json_nan::f64_or_nan")]
     pub test_ic: f64,
     /// The test period's rank IC mean over its standard deviation.
+    #[serde(deserialize_with = "crate::json_nan::f64_or_nan")]
     pub test_icir: f64,
     /// Share of the top fifth by score that changes from one day to the next (test period).
+    #[serde(deserialize_with = "crate::json_nan::f64_or_nan")]
     pub turnover: f64,
     /// Test-period rank IC at the horizons in [`DECAY_HORIZONS`].
+    #[serde(deserialize_with = "crate::json_nan::f64s_or_nan")]
     pub decay: Vec<f64>,
 }
 

@@ -79,3 +79,23 @@ fn periods_must_follow_one_another() {
     .unwrap_err();
     assert!(e.contains("sed"), "{e}");
 }
+
+/// A report with figures that could not be computed survives JSON (NaN is written as null).
+#[test]
+fn a_report_with_missing_figures_reads_back() {
+    let f = Formula {
+        formula: "rank($close)".into(),
+        size: 2,
+        train_ic: 0.1,
+        validation_ic: f64::NAN,
+        validation_t: f64::NAN,
+        test_ic: 0.05,
+        test_icir: f64::NAN,
+        turnover: 0.3,
+        decay: vec![0.1, f64::NAN],
+    };
+    let text = serde_json::to_string(&f).unwrap();
+    let back: Formula = serde_json::from_str(&text).unwrap();
+    assert!(back.validation_ic.is_nan() && back.decay[1].is_nan());
+    assert_eq!((back.train_ic, back.decay[0]), (0.1, 0.1));
+}

@@ -61,6 +61,10 @@ fn outcome(lang: Lang, j: &JobInfo) -> String {
                 ),
             }
         }
+        Some(JobResult::Mined(r)) => match lang {
+            Lang::Zh => format!("尝试 {} 个公式，接受 {} 个", r.tried, r.formulas.len()),
+            Lang::En => format!("{} formulas tried, {} accepted", r.tried, r.formulas.len()),
+        },
         Some(JobResult::Model { model }) => format!("{} {model}", lang.tr("模型", "model")),
         Some(JobResult::Run { run }) => run.clone(),
         Some(JobResult::Predictions { set, rows }) => match lang {

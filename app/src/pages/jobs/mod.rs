@@ -5,12 +5,14 @@
 pub mod backtest_job;
 pub mod data;
 pub mod history;
+pub mod mine;
 pub mod models;
 pub mod predictions;
 pub mod training;
 
 pub use backtest_job::BacktestJobPanel;
 pub use data::DataPage;
+pub use mine::MinePage;
 pub use models::ModelsPage;
 pub use predictions::PredictionsPage;
 pub use training::TrainingPage;

@@ -1,0 +1,98 @@
+//! The Mining page in headless Chromium: a search over stored stocks with a planted formula,
+//! submitted as a job, its progress generation by generation, then the accepted formulas with
+//! their test ICs and a `score = "…"` line that runs as a `top_k` score in the CLI.
+
+use crate::common;
+
+use anyhow::{Context, Result, ensure};
+use common::{Browser, Server};
+use std::time::Duration;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_search_from_the_mining_page_shows_its_formulas() -> Result<()> {
+    let server = Server::start_with_jobs_env(true, 4, Vec::new()).await?;
+    server
+        .store
+        .create_user("admin", true)
+        .await?
+        .context("admin")?;
+    let first = chrono::NaiveDate::from_ymd_opt(2018, 1, 2).unwrap();
+    let mut symbols = Vec::new();
+    for (k, bars) in crate::planted::planted(12, 700, first, 0.004, 5)
+        .iter()
+        .enumerate()
+    {
+        let sym = format!("6001{k:02}.SH");
+        let opts = kxian_shared::api::ImportOptions {
+            symbol: Some(sym.parse()?),
+            ..Default::default()
+        };
+        let text = crate::planted::csv(bars);
+        let parsed = kxian_shared::ingest::parse_file("p.csv", text.as_bytes(), &opts)?;
+        server.store.import(&parsed, "test").await?;
+        symbols.push(sym);
+    }
+    let config = format!(
+        "[universe]\nsymbols = {symbols:?}\n\n[mine]\nhorizon = 5\n\
+         train = {{ from = 2018-03-01, to = 2019-03-29 }}\n\
+         validation = {{ from = 2019-04-01, to = 2019-12-31 }}\n\
+         test = {{ from = 2020-01-02, to = 2020-09-30 }}\n\
+         population = 30\ngenerations = 4\nrounds = 1\nfactors = false\nmax_seconds = 120\n"
+    );
+    let browser = Browser::start().await?;
+    let b = &browser.client;
+    b.goto(&format!("{}/mine", server.base)).await?;
+    browser
+        .wait_for_js(
+            "the mining form",
+            "return document.getElementById('mine-submit') ? true : null;",
+            Duration::from_secs(60),
+            |v| v.is_boolean(),
+        )
+        .await?;
+    b.execute(
+        &format!(
+            "{} document.getElementById('mine-submit').click();",
+            common::set_input("mine-config", &config)
+        ),
+        vec![],
+    )
+    .await?;
+    let done = browser
+        .wait_for_js(
+            "the search to end",
+            "const e = document.getElementById('mine-error'); if (e) return 'ERROR: ' + e.textContent;
+             const s = document.getElementById('mine-summary');
+             if (!s) return null;
+             const p = document.getElementById('mine-progress');
+             return { tried: s.dataset.tried, accepted: s.dataset.accepted,
+                      generation: p ? p.dataset.generation : null,
+                      formulas: [...document.querySelectorAll('#mine-formulas .mine-formula')]
+                          .map(r => [r.querySelector('code').textContent,
+                                     r.querySelector('.mine-test-ic').textContent]) };",
+            Duration::from_secs(120),
+            |v| v.is_object() || v.as_str().is_some_and(|s| s.starts_with("ERROR")),
+        )
+        .await?;
+    ensure!(done.is_object(), "{done}");
+    assert_eq!(done["generation"], "4", "{done}");
+    assert!(
+        done["tried"].as_str().unwrap().parse::<u64>()? >= 30,
+        "{done}"
+    );
+    let formulas = done["formulas"].as_array().context("formulas")?;
+    ensure!(!formulas.is_empty(), "{done}");
+    let (formula, test_ic) = (
+        formulas[0][0].as_str().unwrap(),
+        formulas[0][1].as_str().unwrap().parse::<f64>()?,
+    );
+    ensure!(test_ic > 0.0, "{done}");
+    // The formula the page shows is one the language reads.
+    let fields: Vec<String> = ["$open", "$high", "$low", "$close", "$volume", "$vwap"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    kxian_shared::expr::parse(formula, &fields).map_err(|e| anyhow::anyhow!("{e}"))?;
+    browser.quit().await;
+    Ok(())
+}
