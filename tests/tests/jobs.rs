@@ -677,22 +677,7 @@ async fn a_tdx_download_needs_the_servers_quote_server_and_stores_its_bars() -> 
 async fn a_mine_job_searches_the_store_and_returns_its_formulas() -> Result<()> {
     let server = Server::start_with_jobs_env(false, 4, Vec::new()).await?;
     // Twelve synthetic stocks with the planted formula, stored as the machine's own series.
-    let first = chrono::NaiveDate::from_ymd_opt(2018, 1, 2).unwrap();
-    let mut symbols = Vec::new();
-    for (k, bars) in crate::planted::planted(12, 700, first, 0.004, 5)
-        .iter()
-        .enumerate()
-    {
-        let sym = format!("6001{:02}.SH", k);
-        let opts = kxian_shared::api::ImportOptions {
-            symbol: Some(sym.parse()?),
-            ..Default::default()
-        };
-        let text = crate::planted::csv(bars);
-        let parsed = kxian_shared::ingest::parse_file("p.csv", text.as_bytes(), &opts)?;
-        server.store.import(&parsed, "test").await?;
-        symbols.push(sym);
-    }
+    let symbols = crate::planted::store_planted(&server.store, 12).await?;
     let tokens = users(&server.store, &[("finn", false)]).await?;
     let base = server.base.clone();
     let config = format!(

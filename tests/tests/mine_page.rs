@@ -16,22 +16,8 @@ async fn a_search_from_the_mining_page_shows_its_formulas() -> Result<()> {
         .create_user("admin", true)
         .await?
         .context("admin")?;
-    let first = chrono::NaiveDate::from_ymd_opt(2018, 1, 2).unwrap();
-    let mut symbols = Vec::new();
-    for (k, bars) in crate::planted::planted(12, 700, first, 0.004, 5)
-        .iter()
-        .enumerate()
-    {
-        let sym = format!("6001{k:02}.SH");
-        let opts = kxian_shared::api::ImportOptions {
-            symbol: Some(sym.parse()?),
-            ..Default::default()
-        };
-        let text = crate::planted::csv(bars);
-        let parsed = kxian_shared::ingest::parse_file("p.csv", text.as_bytes(), &opts)?;
-        server.store.import(&parsed, "test").await?;
-        symbols.push(sym);
-    }
+    // Twelve synthetic stocks with the planted formula, stored as the machine's own series.
+    let symbols = crate::planted::store_planted(&server.store, 12).await?;
     let config = format!(
         "[universe]\nsymbols = {symbols:?}\n\n[mine]\nhorizon = 5\n\
          train = {{ from = 2018-03-01, to = 2019-03-29 }}\n\

@@ -137,8 +137,12 @@ pub fn search(
                 best_train_ic: tried[&tree::render(&population[best])].train_ic,
                 best_formula: tree::render(&population[best]),
             });
-            // The next generation: the best kept, the rest bred from tournaments.
+            // The next generation: the best kept, a tenth new random trees (the population
+            // narrows fast without them), the rest bred from tournaments.
             let mut next = vec![population[best].clone()];
+            for i in 0..population.len() / 10 {
+                next.push(prims.random(&mut rng, 2 + i % 3, i % 2 == 0));
+            }
             while next.len() < population.len() {
                 let a = tournament(&fitness, config.tournament, &mut rng);
                 let roll = rng.unit();

@@ -95,3 +95,25 @@ pub(crate) fn csv(bars: &[Bar]) -> String {
     }
     t
 }
+
+/// `n` planted series of 700 days from 2018-01-02 stored as the machine's own (`6001xx.SH`);
+/// their symbols.
+pub(crate) async fn store_planted(
+    store: &kxian_store::Store,
+    n: usize,
+) -> anyhow::Result<Vec<String>> {
+    let first = NaiveDate::from_ymd_opt(2018, 1, 2).expect("a day");
+    let mut symbols = Vec::new();
+    for (k, bars) in planted(n, 700, first, 0.004, 5).iter().enumerate() {
+        let sym = format!("6001{k:02}.SH");
+        let opts = kxian_shared::api::ImportOptions {
+            symbol: Some(sym.parse()?),
+            ..Default::default()
+        };
+        let text = csv(bars);
+        let parsed = kxian_shared::ingest::parse_file("p.csv", text.as_bytes(), &opts)?;
+        store.import(&parsed, "test").await?;
+        symbols.push(sym);
+    }
+    Ok(symbols)
+}
