@@ -13,7 +13,7 @@ use std::time::Duration;
 
 /// The page's current config text, run by the CLI on the server's SQLite file (on a blocking
 /// thread: the CLI starts its own runtime to read the store).
-async fn run_cli(server: &Server, toml: &str) -> Result<(String, Value)> {
+pub(crate) async fn run_cli(server: &Server, toml: &str) -> Result<(String, Value)> {
     let (db, toml) = (server.db.clone(), toml.to_string());
     tokio::task::spawn_blocking(move || cli_blocking(&db, &toml)).await?
 }
@@ -40,7 +40,7 @@ fn cli_blocking(db: &std::path::Path, toml: &str) -> Result<(String, Value)> {
 
 /// Clicks Run and waits for a result other than `previous` (the last run's stays on the page
 /// until the new one replaces it).
-async fn run_page(browser: &Browser, previous: Option<&Value>) -> Result<Value> {
+pub(crate) async fn run_page(browser: &Browser, previous: Option<&Value>) -> Result<Value> {
     let b = &browser.client;
     b.execute("document.getElementById('bt-run').click();", vec![])
         .await?;
@@ -71,7 +71,7 @@ async fn run_page(browser: &Browser, previous: Option<&Value>) -> Result<Value> 
 }
 
 /// A browser on the backtest page, its config editor ready.
-async fn open_page(server: &Server) -> Result<Browser> {
+pub(crate) async fn open_page(server: &Server) -> Result<Browser> {
     let browser = Browser::start().await?;
     browser
         .client
@@ -98,7 +98,7 @@ async fn config_text(browser: &Browser) -> Result<String> {
 
 /// `a` equals `b` up to 1e-9 relative in every number (wasm and native round the last bit of
 /// a few products differently); the first difference is named by its path.
-fn same_json(a: &Value, b: &Value, path: &str) -> Result<()> {
+pub(crate) fn same_json(a: &Value, b: &Value, path: &str) -> Result<()> {
     match (a, b) {
         (Value::Number(x), Value::Number(y)) => {
             let (x, y) = (

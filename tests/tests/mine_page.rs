@@ -1,6 +1,7 @@
 //! The Mining page in headless Chromium: a search over stored stocks with a planted formula,
 //! submitted as a job, its progress generation by generation, then the accepted formulas with
-//! their test ICs and a `score = "…"` line that runs as a `top_k` score in the CLI.
+//! their test ICs; the best one, as a `top_k` score on the backtest page, trades exactly as in
+//! the CLI.
 
 use crate::common;
 
@@ -79,6 +80,28 @@ async fn a_search_from_the_mining_page_shows_its_formulas() -> Result<()> {
         .map(|s| s.to_string())
         .collect();
     kxian_shared::expr::parse(formula, &fields).map_err(|e| anyhow::anyhow!("{e}"))?;
+    browser.quit().await;
+
+    // The formula as a top_k score, unchanged: the backtest page's fills equal the CLI's.
+    use crate::backtest_page::{open_page, run_cli, run_page, same_json};
+    let toml = format!(
+        "[universe]\nsymbols = {symbols:?}\nfrom = 2020-01-02\nto = 2020-09-30\n\n\
+         [strategy]\nkind = \"top_k\"\nscore = {formula:?}\nk = 3\nrebalance = 5\n\n\
+         [engine]\ninitial_cash = 1_000_000\n"
+    );
+    let browser = open_page(&server).await?;
+    browser
+        .client
+        .execute(&common::set_input("bt-config", &toml), vec![])
+        .await?;
+    let page = run_page(&browser, None).await?;
+    let (report, cli) = run_cli(&server, &toml).await?;
+    assert_eq!(page["report"].as_str().unwrap_or_default(), report);
+    same_json(&page["fills"], &cli["fills"], "fills")?;
+    ensure!(
+        cli["fills"].as_array().is_some_and(|f| f.len() > 10),
+        "the mined score trades"
+    );
     browser.quit().await;
     Ok(())
 }
