@@ -13,3 +13,10 @@ pub(crate) fn f64s_or_nan<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<f64>, D
         .map(|x| x.unwrap_or(f64::NAN))
         .collect())
 }
+
+pub(crate) fn f32s_or_nan<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<f32>, D::Error> {
+    Ok(Vec::<Option<f32>>::deserialize(d)?
+        .into_iter()
+        .map(|x| x.unwrap_or(f32::NAN))
+        .collect())
+}

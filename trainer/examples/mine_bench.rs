@@ -81,6 +81,11 @@ fn main() {
                 p.generation, p.tried, p.best_train_ic, p.best_formula
             );
         },
+        mine::Checkpoints {
+            resume: None,
+            fingerprint: String::new(),
+            save: &mut |_| {},
+        },
     );
     let secs = report.seconds;
     println!(

@@ -36,6 +36,10 @@ pub struct MineArgs {
     /// Also write the report as JSON here (what `--format json` prints).
     #[arg(long)]
     pub output: Option<PathBuf>,
+    /// Where the search writes where it stands after each generation, and carries on from
+    /// after a stop (default: `<config>.mine-state.json`; removed when the search ends).
+    #[arg(long)]
+    pub state: Option<PathBuf>,
     /// Overrides `[mine] max_seconds`.
     #[arg(long)]
     pub max_seconds: Option<f64>,
@@ -127,6 +131,53 @@ pub fn run(args: &MineArgs) -> anyhow::Result<MineReport> {
     )
     .map_err(|e| BadInput(format!("progress: {e}")))?;
     let bar = progress.bar().clone();
+    // The file's fingerprint: a state left by another file is not carried on from.
+    let text = std::fs::read(&args.config)
+        .map_err(|e| BadInput(format!("{}: {e}", args.config.display())))?;
+    let fingerprint = {
+        use sha2::Digest;
+        let digest = sha2::Sha256::digest(&text);
+        digest
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+    };
+    let state_path = args
+        .state
+        .clone()
+        .unwrap_or_else(|| args.config.with_extension("mine-state.json"));
+    let resume = std::fs::read(&state_path)
+        .ok()
+        .and_then(|b| serde_json::from_slice::<mine::MineState>(&b).ok())
+        .filter(|s| {
+            let same = s.fingerprint == fingerprint;
+            if !same {
+                tracing::warn!(
+                    "{}: left by another mining file; starting afresh",
+                    state_path.display()
+                );
+            }
+            same
+        });
+    if let Some(s) = &resume {
+        tracing::info!(
+            "carrying on from generation {} ({})",
+            s.generation,
+            state_path.display()
+        );
+    }
+    let mut save = |s: &mine::MineState| {
+        // Written beside and renamed over, so a stop mid-write leaves the last whole state.
+        let tmp = state_path.with_extension("json.tmp");
+        let written = std::fs::write(&tmp, serde_json::to_vec(s).expect("serialisable"))
+            .and_then(|()| std::fs::rename(&tmp, &state_path));
+        if let Err(e) = written {
+            tracing::warn!(
+                "{}: {e}; a stop now would start afresh",
+                state_path.display()
+            );
+        }
+    };
     let t0 = Instant::now();
     let report = mine::search(
         &panel,
@@ -153,8 +204,14 @@ pub fn run(args: &MineArgs) -> anyhow::Result<MineReport> {
                 p.best_formula
             );
         },
+        mine::Checkpoints {
+            resume,
+            fingerprint,
+            save: &mut save,
+        },
     );
     bar.finish_and_clear();
+    let _ = std::fs::remove_file(&state_path);
     let out = args
         .out
         .clone()
@@ -225,6 +282,13 @@ pub fn text(r: &MineReport) -> String {
         r.test.from,
         r.test.to
     );
+    if r.resumed_at > 0 {
+        let _ = writeln!(
+            s,
+            "carried on from generation {} after a stop\n",
+            r.resumed_at
+        );
+    }
     if r.formulas.is_empty() {
         s.push_str("no formula held up on the validation period\n");
     }

@@ -121,3 +121,80 @@ fn the_miner_finds_a_planted_formula_and_nothing_where_there_is_none() {
     let r = mine(&config(&none_dir, &files, ""));
     assert_eq!(r["formulas"], serde_json::json!([]), "{}", r["formulas"]);
 }
+
+/// A search killed after some generations carries on from where it stood and ends with the
+/// same formulas as one that was never stopped.
+#[test]
+fn a_killed_search_carries_on_to_what_an_unbroken_one_finds() {
+    let tmp = tempfile::tempdir().unwrap();
+    let files = universe(tmp.path(), 20, 500, 0.004, 3);
+    let extra = "";
+    let whole = config(tmp.path(), &files, extra);
+    // Eight generations over two rounds, small: the test is of the carrying on.
+    let text = std::fs::read_to_string(&whole)
+        .unwrap()
+        .replace(
+            "population = 60\ngenerations = 10\nrounds = 1",
+            "population = 40\ngenerations = 8\nrounds = 2",
+        )
+        .replace("2018-03-01, to = 2019-06-28", "2018-03-01, to = 2018-12-31")
+        .replace("2019-07-01, to = 2020-06-30", "2019-01-02, to = 2019-06-28")
+        .replace("2020-07-01, to = 2021-06-30", "2019-07-01, to = 2019-11-29");
+    std::fs::write(&whole, &text).unwrap();
+    let run = |cfg: &Path, out: &Path| {
+        let o = Command::new(env!("CARGO_BIN_EXE_kxian-trainer"))
+            .args(["mine", "--config"])
+            .arg(cfg)
+            .arg("--output")
+            .arg(out)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        serde_json::from_slice::<Value>(&std::fs::read(out).unwrap()).unwrap()
+    };
+    let unbroken = run(&whole, &tmp.path().join("whole.json"));
+    assert!(
+        !whole.with_extension("mine-state.json").exists(),
+        "the state goes when it ends"
+    );
+
+    let broken = tmp.path().join("broken.toml");
+    std::fs::write(&broken, &text).unwrap();
+    let state = broken.with_extension("mine-state.json");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_kxian-trainer"))
+        .args(["mine", "--progress", "json", "--config"])
+        .arg(&broken)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(child.stdout.take().unwrap()));
+    loop {
+        let line = lines
+            .next()
+            .expect("the search ended before it could be killed")
+            .unwrap();
+        let e: Value = serde_json::from_str(&line).unwrap();
+        if e["event"] == "generation" && e["generation"] == 5 {
+            break;
+        }
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let left: Value = serde_json::from_slice(&std::fs::read(&state).unwrap()).unwrap();
+    assert!(
+        left["generation"].as_u64().unwrap() >= 4,
+        "{}",
+        left["generation"]
+    );
+    let resumed = run(&broken, &tmp.path().join("broken.json"));
+    assert!(
+        resumed["resumed_at"].as_u64().unwrap() >= 4,
+        "{}",
+        resumed["resumed_at"]
+    );
+    assert_eq!(resumed["tried"], unbroken["tried"]);
+    assert_eq!(resumed["generations"], unbroken["generations"]);
+    assert_eq!(resumed["formulas"], unbroken["formulas"]);
+    assert!(!state.exists());
+}

@@ -159,6 +159,7 @@ fn mine_args(ctx: &TrainerContext<'_>) -> Vec<OsString> {
     a.arg("--config", ctx.dir.mine_config())
         .arg("--output", ctx.dir.mine_result())
         .arg("--out", ctx.dir.path().join("formulas.toml"))
+        .arg("--state", ctx.dir.path().join("mine-state.json"))
         .arg("--progress", "json")
         .owner(ctx.owner);
     a.0

@@ -51,6 +51,9 @@ pub struct MineReport {
     /// Distinct formulas evaluated.
     pub tried: usize,
     pub generations: usize,
+    /// The generation a stopped search was carried on from (0: it ran from the start).
+    #[serde(default)]
+    pub resumed_at: usize,
     pub seconds: f64,
     /// Accepted, deduplicated, best validation IC first.
     pub formulas: Vec<Formula>,
@@ -78,6 +81,33 @@ pub struct Progress {
 /// Candidates' training scores, computed by the caller (in parallel if it likes).
 pub type Evaluate<'a> = dyn Fn(&[Expr]) -> Vec<Scored> + Sync + 'a;
 
+/// Where a search stands after a generation: enough to carry on exactly as an unbroken search
+/// would (the caller writes it down and hands it back to [`search`] after a stop).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MineState {
+    /// What the search is of (the caller's fingerprint of its file); another file starts afresh.
+    pub fingerprint: String,
+    /// The round under way and how many of its generations are done.
+    pub round: usize,
+    pub done_in_round: usize,
+    /// Generations done in all.
+    pub generation: usize,
+    pub rng: u64,
+    /// The next generation, as formulas (empty between rounds).
+    pub population: Vec<String>,
+    pub tried: Vec<(String, Scored)>,
+    pub accepted: Vec<(String, Scored)>,
+}
+
+/// How a search hears of and leaves its state.
+pub struct Checkpoints<'a> {
+    /// A state to carry on from.
+    pub resume: Option<MineState>,
+    pub fingerprint: String,
+    /// Called after every generation and at the end of every round.
+    pub save: &'a mut dyn FnMut(&MineState),
+}
+
 /// Runs the search: `rounds` searches one after the other, each penalising correlation with the
 /// formulas the earlier rounds accepted, within `max_seconds` of `now` (a clock the caller
 /// gives). Deterministic for a seed when the time limit is not reached.
@@ -88,19 +118,71 @@ pub fn search(
     evaluate: &Evaluate<'_>,
     now: &dyn Fn() -> f64,
     on_progress: &mut dyn FnMut(&Progress),
+    checkpoints: Checkpoints<'_>,
 ) -> MineReport {
     let start = now();
-    let prims = Primitives::new(&panel.fields(), config.factors);
+    let fields = panel.fields();
+    let prims = Primitives::new(&fields, config.factors);
+    let read = |text: &str| crate::expr::parse(text, &fields).ok().map(tree::fold);
     let mut rng = Gen::new(config.seed);
     let mut tried = std::collections::HashMap::<String, Scored>::new();
     let mut accepted: Vec<(Expr, Scored)> = Vec::new();
     let per_round = config.generations.div_ceil(config.rounds.max(1));
     let mut generation = 0;
-    'rounds: for _round in 0..config.rounds.max(1) {
-        let mut population: Vec<Expr> = (0..config.population)
-            .map(|i| prims.random(&mut rng, 2 + i % 3, i % 2 == 0))
+    let (mut first_round, mut first_generation, mut carried) = (0, 0, None);
+    let resumed_at = checkpoints.resume.as_ref().map_or(0, |s| s.generation);
+    if let Some(st) = checkpoints.resume {
+        rng = Gen::resume(st.rng);
+        tried = st.tried.into_iter().collect();
+        accepted = st
+            .accepted
+            .into_iter()
+            .filter_map(|(t, s)| Some((read(&t)?, s)))
             .collect();
-        for _ in 0..per_round {
+        generation = st.generation;
+        (first_round, first_generation) = (st.round, st.done_in_round);
+        let population: Vec<Expr> = st.population.iter().filter_map(|t| read(t)).collect();
+        carried = (!population.is_empty()).then_some(population);
+    }
+    let save = checkpoints.save;
+    let fingerprint = checkpoints.fingerprint;
+    let state = |round: usize,
+                 done: usize,
+                 generation: usize,
+                 rng: &Gen,
+                 population: &[Expr],
+                 tried: &std::collections::HashMap<String, Scored>,
+                 accepted: &[(Expr, Scored)]| {
+        let mut t: Vec<(String, Scored)> =
+            tried.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        t.sort_by(|a, b| a.0.cmp(&b.0));
+        MineState {
+            fingerprint: fingerprint.clone(),
+            round,
+            done_in_round: done,
+            generation,
+            rng: rng.state(),
+            population: population.iter().map(tree::render).collect(),
+            tried: t,
+            accepted: accepted
+                .iter()
+                .map(|(e, s)| (tree::render(e), s.clone()))
+                .collect(),
+        }
+    };
+    'rounds: for round in first_round..config.rounds.max(1) {
+        let mut population: Vec<Expr> = match carried.take() {
+            Some(p) => p,
+            None => (0..config.population)
+                .map(|i| prims.random(&mut rng, 2 + i % 3, i % 2 == 0))
+                .collect(),
+        };
+        let from = if round == first_round {
+            first_generation
+        } else {
+            0
+        };
+        for done in from..per_round {
             if now() - start > config.max_seconds {
                 break 'rounds;
             }
@@ -165,6 +247,15 @@ pub fn search(
                 }
             }
             population = next;
+            save(&state(
+                round,
+                done + 1,
+                generation,
+                &rng,
+                &population,
+                &tried,
+                &accepted,
+            ));
         }
         // Accept from this round: the best by training fitness that hold up on validation
         // and are not a copy of one accepted already.
@@ -179,7 +270,7 @@ pub fn search(
             if !passes(s, config) {
                 continue;
             }
-            let Ok(e) = crate::expr::parse(text, &panel.fields()) else {
+            let Some(e) = read(text) else {
                 continue;
             };
             if accepted.iter().any(|(_, a)| {
@@ -193,6 +284,15 @@ pub fn search(
                 break;
             }
         }
+        save(&state(
+            round + 1,
+            0,
+            generation,
+            &rng,
+            &[],
+            &tried,
+            &accepted,
+        ));
     }
     let mut formulas: Vec<Formula> = accepted
         .iter()
@@ -228,6 +328,7 @@ pub fn search(
     MineReport {
         tried: tried.len(),
         generations: generation,
+        resumed_at,
         seconds: now() - start,
         formulas,
         combined,

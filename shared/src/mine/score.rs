@@ -8,13 +8,18 @@ use chrono::NaiveDate;
 
 /// A formula's training and validation figures, and a small signature of its values to tell
 /// near-copies apart. The test period is not here: the search never sees it.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Scored {
     pub size: usize,
+    #[serde(deserialize_with = "crate::json_nan::f64_or_nan")]
     pub train_ic: f64,
+    #[serde(deserialize_with = "crate::json_nan::f64_or_nan")]
     pub validation_ic: f64,
+    #[serde(deserialize_with = "crate::json_nan::f64_or_nan")]
     pub validation_t: f64,
-    /// Cross-sectional ranks on a few training dates, laid end to end (NaN where missing).
+    /// Cross-sectional ranks on a few training dates, of a few symbols, laid end to end (NaN
+    /// where missing).
+    #[serde(deserialize_with = "crate::json_nan::f32s_or_nan")]
     pub sample: Vec<f32>,
 }
 
@@ -30,10 +35,13 @@ pub struct Scorer {
     validation_dates: Vec<usize>,
     test_dates: Vec<usize>,
     sample_dates: Vec<usize>,
+    sample_symbols: Vec<usize>,
 }
 
-/// Dates a signature is read on.
+/// Dates a signature is read on, and symbols it keeps (small enough to keep thousands of
+/// signatures, and to write them down for a resumed search).
 const SAMPLE_DATES: usize = 40;
+const SAMPLE_SYMBOLS: usize = 64;
 
 /// The return `h` bars ahead of each bar, per symbol over its own bars (NaN near the end).
 pub fn forward_returns(panel: &Panel, h: usize) -> Vec<Vec<f64>> {
@@ -119,6 +127,8 @@ impl Scorer {
         let train_dates = dates_in(&panel.dates, c.train);
         let step = (train_dates.len() / SAMPLE_DATES).max(1);
         let sample_dates = train_dates.iter().step_by(step).copied().collect();
+        let n = panel.symbols.len();
+        let sample_symbols = (0..n).step_by((n / SAMPLE_SYMBOLS).max(1)).collect();
         Scorer {
             horizon: c.horizon,
             train: c.train,
@@ -129,6 +139,7 @@ impl Scorer {
             validation_dates: dates_in(&panel.dates, c.validation),
             test_dates: dates_in(&panel.dates, c.test),
             sample_dates,
+            sample_symbols,
         }
     }
 
@@ -147,11 +158,11 @@ impl Scorer {
         let (train_ic, _) = mean_t(&daily_ics(&values, &self.forward, &self.train_dates));
         let (validation_ic, validation_t) =
             mean_t(&daily_ics(&values, &self.forward, &self.validation_dates));
-        let mut sample = Vec::with_capacity(self.sample_dates.len() * values.len());
+        let mut sample = Vec::with_capacity(self.sample_dates.len() * self.sample_symbols.len());
         for &d in &self.sample_dates {
             let day: Vec<f64> = values.iter().map(|v| v[d]).collect();
             let ranks = crate::expr::ops::cross("rank", &day, 0.0);
-            sample.extend(ranks.iter().map(|r| *r as f32));
+            sample.extend(self.sample_symbols.iter().map(|&s| ranks[s] as f32));
         }
         Scored {
             size: super::tree::size(e),

@@ -13,6 +13,15 @@ impl Gen {
         Gen(seed ^ 0x9E37_79B9_7F4A_7C15)
     }
 
+    /// Where the sequence stands, to carry on from it later ([`Gen::resume`]).
+    pub fn state(&self) -> u64 {
+        self.0
+    }
+
+    pub fn resume(state: u64) -> Gen {
+        Gen(state)
+    }
+
     pub fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;
