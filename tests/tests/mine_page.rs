@@ -51,6 +51,8 @@ async fn a_search_from_the_mining_page_shows_its_formulas() -> Result<()> {
             "const e = document.getElementById('mine-error'); if (e) return 'ERROR: ' + e.textContent;
              const s = document.getElementById('mine-summary');
              if (!s) return null;
+             const chart = document.getElementById('mine-ic-chart');
+             if (!chart || !chart.querySelector('canvas')) return null;
              const p = document.getElementById('mine-progress');
              return { tried: s.dataset.tried, accepted: s.dataset.accepted,
                       generation: p ? p.dataset.generation : null,
@@ -62,6 +64,7 @@ async fn a_search_from_the_mining_page_shows_its_formulas() -> Result<()> {
         )
         .await?;
     ensure!(done.is_object(), "{done}");
+    let _ = browser.screenshot("mining.png").await;
     assert_eq!(done["generation"], "4", "{done}");
     assert!(
         done["tried"].as_str().unwrap().parse::<u64>()? >= 30,

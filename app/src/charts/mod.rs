@@ -5,6 +5,7 @@ pub mod backtest;
 pub mod forecast;
 pub mod indicators;
 pub mod kline;
+pub mod mine;
 pub mod predictions;
 pub mod ranges;
 pub mod regime;

@@ -40,6 +40,10 @@ pub struct Formula {
     /// Test-period rank IC at the horizons in [`DECAY_HORIZONS`].
     #[serde(deserialize_with = "crate::json_nan::f64s_or_nan")]
     pub decay: Vec<f64>,
+    /// The daily rank IC summed from the training period's start through the test period's
+    /// end, for the chart: a steady climb through all three is a formula that held.
+    #[serde(default)]
+    pub cumulative_ic: Vec<(chrono::NaiveDate, f64)>,
 }
 
 /// Horizons (bars) the decay of a formula's IC is read at.

@@ -64,6 +64,14 @@ pub fn forward_returns(panel: &Panel, h: usize) -> Vec<Vec<f64>> {
 
 /// The daily rank ICs of `values` against `forward` on `dates` (dates with five names or more).
 pub fn daily_ics(values: &[Vec<f64>], forward: &[Vec<f64>], dates: &[usize]) -> Vec<f64> {
+    dated_ics(values, forward, dates)
+        .into_iter()
+        .map(|(_, ic)| ic)
+        .collect()
+}
+
+/// [`daily_ics`] with the date (its index) of each.
+fn dated_ics(values: &[Vec<f64>], forward: &[Vec<f64>], dates: &[usize]) -> Vec<(usize, f64)> {
     let mut out = Vec::with_capacity(dates.len());
     let (mut x, mut y) = (Vec::new(), Vec::new());
     for &d in dates {
@@ -78,7 +86,7 @@ pub fn daily_ics(values: &[Vec<f64>], forward: &[Vec<f64>], dates: &[usize]) -> 
         if x.len() >= 5 {
             let ic = spearman(&x, &y);
             if ic.is_finite() {
-                out.push(ic);
+                out.push((d, ic));
             }
         }
     }
@@ -198,6 +206,21 @@ impl Scorer {
                 mean_t(&daily_ics(&values, &fwd, &self.test_dates)).0
             })
             .collect();
+        let all: Vec<usize> = self
+            .train_dates
+            .iter()
+            .chain(&self.validation_dates)
+            .chain(&self.test_dates)
+            .copied()
+            .collect();
+        let mut sum = 0.0;
+        let cumulative_ic = dated_ics(&values, &self.forward, &all)
+            .into_iter()
+            .map(|(d, ic)| {
+                sum += ic;
+                (panel.dates[d], sum)
+            })
+            .collect();
         Formula {
             formula: super::tree::render(&e),
             size: super::tree::size(&e),
@@ -208,6 +231,7 @@ impl Scorer {
             test_icir: if sd > 0.0 { test_ic / sd } else { f64::NAN },
             turnover: turnover(&values, &self.test_dates),
             decay,
+            cumulative_ic,
         }
     }
 }

@@ -93,6 +93,7 @@ fn a_report_with_missing_figures_reads_back() {
         test_icir: f64::NAN,
         turnover: 0.3,
         decay: vec![0.1, f64::NAN],
+        cumulative_ic: Vec::new(),
     };
     let text = serde_json::to_string(&f).unwrap();
     let back: Formula = serde_json::from_str(&text).unwrap();

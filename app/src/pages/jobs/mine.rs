@@ -4,6 +4,8 @@
 
 use super::history::JobHistory;
 use super::{SignedIn, submit_and_watch};
+use crate::charts::mine::cumulative_ic_option;
+use crate::components::echart::EChart;
 use crate::i18n::use_i18n;
 use kxian_shared::api::JobSpec;
 use kxian_shared::jobs::{JobEvent, JobKind, JobResult, MineJob};
@@ -117,6 +119,7 @@ fn MineForm() -> impl IntoView {
                 let rows: Vec<_> = r.formulas.iter().map(row).collect();
                 let combined = r.combined.as_ref().map(row);
                 let baselines: Vec<_> = r.baselines.iter().map(row).collect();
+                let chart = cumulative_ic_option(&r);
                 view! {
                     <p id="mine-summary" data-tried=r.tried data-accepted=r.formulas.len()>{format!(
                         "{} {} · {} {} · {:.1} s",
@@ -131,6 +134,8 @@ fn MineForm() -> impl IntoView {
                         </tr></thead>
                         <tbody>{rows}{combined}{baselines}</tbody>
                     </table>
+                    <h3>{lang().tr("累计 rank IC（灰色：验证期与测试期）", "Cumulative rank IC (shaded: validation and test)")}</h3>
+                    <EChart id="mine-ic-chart" option=Signal::derive(move || chart.clone())/>
                     <p class="hint">{lang().tr(
                         "把 score = \"…\" 放进回测文件的 [strategy]（kind = \"top_k\"）即可交易这个公式。",
                         "Put score = \"…\" in a backtest file's [strategy] (kind = \"top_k\") to trade the formula.")}</p>
