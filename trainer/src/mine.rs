@@ -61,35 +61,94 @@ fn terminal_fields(factors: bool) -> Vec<String> {
     f
 }
 
-/// Scores candidates on every core; each is written out and parsed back first, so only trees
-/// the language accepts are evaluated.
-pub fn evaluate_all(
-    panel: &kxian_shared::expr::Panel,
-    scorer: &Scorer,
-    candidates: &[Expr],
-) -> Vec<Scored> {
-    let fields = panel.fields();
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let chunk = candidates.len().div_ceil(threads).max(1);
-    let score = |e: &Expr| match kxian_shared::expr::parse(&mine::tree::render(e), &fields) {
-        Ok(parsed) => scorer.score(panel, &parsed),
-        Err(_) => Scored {
-            size: mine::tree::size(e),
-            train_ic: f64::NAN,
-            validation_ic: f64::NAN,
-            validation_t: f64::NAN,
-            sample: Vec::new(),
-        },
-    };
+/// Shared sub-expressions a batch evaluates once, at most (each is a column of the panel).
+const MAX_SHARED: usize = 16;
+
+/// `f` of each item, on `threads` threads, in order.
+fn in_parallel<T: Sync, R: Send>(
+    items: &[T],
+    threads: usize,
+    f: impl Fn(&T) -> R + Sync,
+) -> Vec<R> {
+    let chunk = items.len().div_ceil(threads.max(1)).max(1);
+    let f = &f;
     std::thread::scope(|s| {
-        let handles: Vec<_> = candidates
+        let handles: Vec<_> = items
             .chunks(chunk)
-            .map(|part| s.spawn(move || part.iter().map(score).collect::<Vec<_>>()))
+            .map(|part| s.spawn(move || part.iter().map(f).collect::<Vec<_>>()))
             .collect();
         handles
             .into_iter()
             .flat_map(|h| h.join().expect("a scoring thread panicked"))
             .collect()
+    })
+}
+
+/// Scores candidates on every core. Each is written out and parsed back first, so only trees
+/// the language accepts are evaluated; sub-expressions that several candidates share are
+/// evaluated once, into columns of a panel made for the batch, and read from there.
+pub fn evaluate_all(
+    panel: &kxian_shared::expr::Panel,
+    scorer: &Scorer,
+    candidates: &[Expr],
+) -> Vec<Scored> {
+    use kxian_shared::mine::cache;
+    let fields = panel.fields();
+    let parsed: Vec<Option<Expr>> = candidates
+        .iter()
+        .map(|e| kxian_shared::expr::parse(&mine::tree::render(e), &fields).ok())
+        .collect();
+    let valid: Vec<Expr> = parsed.iter().flatten().cloned().collect();
+    let shared = cache::shared_subtrees(&valid, MAX_SHARED);
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let names: std::collections::BTreeMap<String, String> = shared
+        .iter()
+        .enumerate()
+        .map(|(i, e)| (mine::tree::render(e), format!("{}{i}", cache::PREFIX)))
+        .collect();
+    // The batch's panel: the columns the rewritten candidates read, and the shared ones.
+    let rewritten: Vec<Option<Expr>> = parsed
+        .iter()
+        .map(|p| p.as_ref().map(|e| cache::substitute(e, &names)))
+        .collect();
+    let mut batch = kxian_shared::expr::Panel {
+        dates: panel.dates.clone(),
+        symbols: panel.symbols.clone(),
+        columns: std::collections::BTreeMap::new(),
+        present: panel.present.clone(),
+    };
+    for e in rewritten.iter().flatten().chain(&shared) {
+        for f in e.fields() {
+            if let Some(col) = panel.columns.get(f)
+                && !batch.columns.contains_key(f)
+            {
+                batch.columns.insert(f.to_string(), col.clone());
+            }
+        }
+    }
+    for (i, grid) in in_parallel(&shared, threads, |e| panel.eval(e))
+        .into_iter()
+        .enumerate()
+    {
+        batch.columns.insert(format!("{}{i}", cache::PREFIX), grid);
+    }
+    let jobs: Vec<(usize, Option<Expr>)> = candidates
+        .iter()
+        .map(mine::tree::size)
+        .zip(rewritten)
+        .collect();
+    in_parallel(&jobs, threads, |(size, e)| match e {
+        Some(e) => Scored {
+            size: *size,
+            ..scorer.score(&batch, e)
+        },
+        None => Scored {
+            size: *size,
+            train_ic: f64::NAN,
+            validation_ic: f64::NAN,
+            validation_t: f64::NAN,
+            sample: Vec::new(),
+        },
     })
 }
 
@@ -329,4 +388,65 @@ pub fn text(r: &MineReport) -> String {
         "\nThe training IC of the best of many formulas is biased upward: quote the test period's.\n",
     );
     s
+}
+
+#[cfg(test)]
+#[path = "../../tests/tests/common/planted.rs"]
+mod planted;
+
+#[cfg(test)]
+mod tests {
+    use super::planted;
+    use super::*;
+    use kxian_shared::backtest::engine::Universe;
+
+    /// Shared sub-expressions read from their columns give exactly what evaluating each
+    /// candidate whole gives.
+    #[test]
+    fn shared_subexpressions_score_as_the_whole_formulas_do() {
+        let first = chrono::NaiveDate::from_ymd_opt(2018, 1, 2).unwrap();
+        let mut universe = Universe::new();
+        for (k, bars) in planted::planted(8, 300, first, 0.004, 9)
+            .into_iter()
+            .enumerate()
+        {
+            universe.insert(format!("6002{k:02}.SH").parse().unwrap(), bars);
+        }
+        let fields = terminal_fields(false);
+        let exprs: Vec<&str> = fields.iter().map(String::as_str).collect();
+        let panel = panel_for(&universe, &exprs, false, None);
+        let config: mine::MineSection = toml::from_str(
+            "train = { from = 2018-02-01, to = 2018-08-31 }\n\
+             validation = { from = 2018-09-03, to = 2018-12-31 }\n\
+             test = { from = 2019-01-02, to = 2019-02-28 }\n",
+        )
+        .unwrap();
+        let scorer = Scorer::new(&panel, &config);
+        let texts = [
+            "rank(delta($close, 3)) + std($close, 20)",
+            "delta($close, 3) / std($close, 20)",
+            "-(delta($close, 3) * $volume)",
+            "mean(delta($close, 3), 5)",
+            "$open / $close",
+        ];
+        let candidates: Vec<Expr> = texts
+            .iter()
+            .map(|t| kxian_shared::expr::parse(t, &panel.fields()).unwrap())
+            .collect();
+        let shared = mine::cache::shared_subtrees(&candidates, MAX_SHARED);
+        let shared_text: Vec<String> = shared.iter().map(mine::tree::render).collect();
+        assert!(
+            shared_text.contains(&"delta($close, 3)".to_string()),
+            "{shared_text:?}"
+        );
+        assert!(
+            shared_text.contains(&"std($close, 20)".to_string()),
+            "{shared_text:?}"
+        );
+        let batch = evaluate_all(&panel, &scorer, &candidates);
+        for (c, got) in candidates.iter().zip(&batch) {
+            let whole = scorer.score(&panel, c);
+            assert_eq!(got, &whole, "{}", mine::tree::render(c));
+        }
+    }
 }

@@ -6,6 +6,7 @@
 //! Pure: the caller evaluates candidates (in parallel where it can) through an evaluator, so the
 //! same search runs in the trainer and could run in the browser.
 
+pub mod cache;
 pub mod config;
 pub mod score;
 pub mod tree;

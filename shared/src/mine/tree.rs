@@ -156,7 +156,11 @@ pub fn value_nodes(e: &Expr) -> usize {
     n
 }
 
-/// The children that hold values.
+/// The children that hold values (a window or constant literal is not one).
+pub fn value_children(e: &Expr) -> Vec<&Expr> {
+    children(e)
+}
+
 fn children(e: &Expr) -> Vec<&Expr> {
     match e {
         Expr::Num(_) | Expr::Field(_) => Vec::new(),
