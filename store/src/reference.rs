@@ -155,12 +155,13 @@ impl Store {
                         problem,
                     }
                 })?;
+            let before: std::collections::HashMap<(&str, NaiveDate), Option<NaiveDate>> = stored
+                .iter()
+                .map(|s| ((s.symbol.as_str(), s.from), s.to))
+                .collect();
             for m in &after {
-                match stored
-                    .iter()
-                    .find(|s| (&s.symbol, s.from) == (&m.symbol, m.from))
-                {
-                    Some(s) if s.to == m.to => {}
+                match before.get(&(m.symbol.as_str(), m.from)) {
+                    Some(to) if *to == m.to => {}
                     Some(_) => {
                         sqlx::query(
                             "UPDATE ref_members SET valid_to = ? WHERE index_code = ? AND symbol = ? AND valid_from = ?",

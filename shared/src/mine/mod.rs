@@ -192,27 +192,24 @@ pub fn search(
                 break 'rounds;
             }
             generation += 1;
+            // Each member's text once: the key it is scored and looked up by.
+            let keys: Vec<String> = population.iter().map(tree::render).collect();
             // Score the ones not seen before, all at once.
-            let fresh: Vec<Expr> = {
+            let (fresh_keys, fresh): (Vec<String>, Vec<Expr>) = {
                 let mut seen = std::collections::HashSet::new();
-                population
-                    .iter()
-                    .filter(|e| {
-                        let k = tree::render(e);
-                        !tried.contains_key(&k) && seen.insert(k)
-                    })
-                    .cloned()
-                    .collect()
+                keys.iter()
+                    .zip(&population)
+                    .filter(|(k, _)| !tried.contains_key(*k) && seen.insert(k.as_str()))
+                    .map(|(k, e)| (k.clone(), e.clone()))
+                    .unzip()
             };
-            for (e, s) in fresh.iter().zip(evaluate(&fresh)) {
-                tried.insert(tree::render(e), s);
+            for (k, s) in fresh_keys.into_iter().zip(evaluate(&fresh)) {
+                tried.insert(k, s);
             }
-            let fitness: Vec<f64> = population
+            let fitness: Vec<f64> = keys
                 .iter()
-                .map(|e| {
-                    let s = &tried[&tree::render(e)];
-                    fitness(s, tree::size(e), config, &accepted)
-                })
+                .zip(&population)
+                .map(|(k, e)| fitness(&tried[k], tree::size(e), config, &accepted))
                 .collect();
             let best = (0..population.len())
                 .max_by(|&a, &b| fitness[a].total_cmp(&fitness[b]))
@@ -221,8 +218,8 @@ pub fn search(
                 generation,
                 generations: config.generations,
                 tried: tried.len(),
-                best_train_ic: tried[&tree::render(&population[best])].train_ic,
-                best_formula: tree::render(&population[best]),
+                best_train_ic: tried[&keys[best]].train_ic,
+                best_formula: keys[best].clone(),
             });
             // The next generation: the best kept, a tenth new random trees (the population
             // narrows fast without them), the rest bred from tournaments.
@@ -264,14 +261,14 @@ pub fn search(
         }
         // Accept from this round: the best by training fitness that hold up on validation
         // and are not a copy of one accepted already.
-        let mut ranked: Vec<(&String, &Scored)> = tried.iter().collect();
-        ranked.sort_by(|a, b| {
-            let fa = fitness(a.1, a.1.size, config, &accepted);
-            let fb = fitness(b.1, b.1.size, config, &accepted);
-            fb.total_cmp(&fa).then_with(|| a.0.cmp(b.0))
-        });
+        // Each formula's fitness once, not at every comparison of the sort.
+        let mut ranked: Vec<(f64, &String, &Scored)> = tried
+            .iter()
+            .map(|(k, s)| (fitness(s, s.size, config, &accepted), k, s))
+            .collect();
+        ranked.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.cmp(b.1)));
         let mut picked = 0;
-        for (text, s) in ranked.into_iter().take(config.checked_per_round) {
+        for (_, text, s) in ranked.into_iter().take(config.checked_per_round) {
             if !passes(s, config) {
                 continue;
             }

@@ -31,6 +31,8 @@ pub struct Scorer {
     pub test: Period,
     /// `[symbol][date]`: the return from a date's close to the close `horizon` bars later.
     forward: Vec<Vec<f64>>,
+    /// The same at each of [`DECAY_HORIZONS`], made once for every report.
+    decay_forward: Vec<Vec<Vec<f64>>>,
     train_dates: Vec<usize>,
     validation_dates: Vec<usize>,
     test_dates: Vec<usize>,
@@ -143,6 +145,10 @@ impl Scorer {
             validation: c.validation,
             test: c.test,
             forward: forward_returns(panel, c.horizon),
+            decay_forward: DECAY_HORIZONS
+                .iter()
+                .map(|&h| forward_returns(panel, h))
+                .collect(),
             train_dates,
             validation_dates: dates_in(&panel.dates, c.validation),
             test_dates: dates_in(&panel.dates, c.test),
@@ -199,12 +205,10 @@ impl Scorer {
         let test = daily_ics(&values, &self.forward, &self.test_dates);
         let (test_ic, _) = mean_t(&test);
         let sd = crate::backtest::metrics::sample_std(&test);
-        let decay = DECAY_HORIZONS
+        let decay = self
+            .decay_forward
             .iter()
-            .map(|&h| {
-                let fwd = forward_returns(panel, h);
-                mean_t(&daily_ics(&values, &fwd, &self.test_dates)).0
-            })
+            .map(|fwd| mean_t(&daily_ics(&values, fwd, &self.test_dates)).0)
             .collect();
         let all: Vec<usize> = self
             .train_dates

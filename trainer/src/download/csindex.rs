@@ -13,8 +13,7 @@ use kxian_shared::reference::{MemberList, ReferenceData};
 use kxian_shared::{Exchange, Symbol};
 
 use super::{DownloadArgs, DownloadError};
-use crate::progress::Progress;
-use kxian_shared::jobs::{JobEvent, StageName, StagePlan};
+use kxian_shared::jobs::{JobEvent, StageName};
 
 pub const CONS_PATH: &str = "/static/html/csindex/public/uploads/file/autofile/cons";
 
@@ -113,19 +112,7 @@ pub fn parse_cons(bytes: &[u8], index: &Symbol) -> Result<MemberList, String> {
 /// `--reference --csindex`: today's list of each `--index`.
 pub fn run(args: &DownloadArgs, indices: &[Symbol]) -> Result<ReferenceData, DownloadError> {
     let mut client = super::client(args, indices.len() as u64);
-    let mut progress =
-        Progress::new(args.progress, indices.len() as u64, "lists", None).map_err(|source| {
-            DownloadError::Io {
-                path: args.out.clone(),
-                source,
-            }
-        })?;
-    progress.emit(&JobEvent::Start {
-        stage: StageName::Download,
-        plan: StagePlan::Symbols {
-            symbols: indices.len(),
-        },
-    });
+    let mut progress = super::reference::started(args, indices.len(), "lists")?;
     let mut data = ReferenceData {
         source: "csindex".into(),
         ..ReferenceData::default()

@@ -123,17 +123,7 @@ pub fn run(args: &DownloadArgs, indices: &[String]) -> Result<ReferenceData, Dow
     };
     let month_ends = month_ends(from, to);
     let steps = 3 + indices.len() + 2 * month_ends.len() + 2;
-    let mut progress =
-        Progress::new(args.progress, steps as u64, "calls", None).map_err(|source| {
-            DownloadError::Io {
-                path: args.out.clone(),
-                source,
-            }
-        })?;
-    progress.emit(&JobEvent::Start {
-        stage: StageName::Download,
-        plan: StagePlan::Symbols { symbols: steps },
-    });
+    let mut progress = started(args, steps, "calls")?;
     let mut done = 0;
     let mut tick = |progress: &mut Progress, call: String, rows: usize| {
         done += 1;
@@ -211,6 +201,26 @@ pub fn run(args: &DownloadArgs, indices: &[String]) -> Result<ReferenceData, Dow
     progress.bar().finish_and_clear();
     data.check().map_err(|e| bad(e.to_string()))?;
     Ok(data)
+}
+
+/// A reference download's progress over `total` calls (or lists), its start announced.
+pub(super) fn started(
+    args: &DownloadArgs,
+    total: usize,
+    unit: &str,
+) -> Result<Progress, DownloadError> {
+    let mut progress =
+        Progress::new(args.progress, total as u64, unit, None).map_err(|source| {
+            DownloadError::Io {
+                path: args.out.clone(),
+                source,
+            }
+        })?;
+    progress.emit(&JobEvent::Start {
+        stage: StageName::Download,
+        plan: StagePlan::Symbols { symbols: total },
+    });
+    Ok(progress)
 }
 
 /// The last trading day of each month in the window (the embedded calendar's).
