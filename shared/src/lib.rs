@@ -22,5 +22,6 @@ pub mod model;
 pub mod predictions;
 pub mod reference;
 pub mod rules;
+pub mod zoo;
 
 pub use domain::{Adjustment, Bar, Board, Exchange, Frequency, InstrumentKind, Symbol};

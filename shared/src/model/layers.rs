@@ -75,7 +75,7 @@ impl Rope {
     }
 
     /// Half-split (NeoX) rotation of `x: [B, H, L, h]`.
-    fn apply(&self, x: Tensor<4>) -> Tensor<4> {
+    pub fn apply(&self, x: Tensor<4>) -> Tensor<4> {
         let [b, heads, l, h] = x.dims();
         let half = h / 2;
         let x1 = x.clone().slice([0..b, 0..heads, 0..l, 0..half]);
@@ -246,7 +246,7 @@ pub struct Attention {
 const CAUSAL_CHUNK: usize = 64;
 
 /// Additive mask for queries at key positions `first..first + n` over keys `0..lk`.
-fn causal_mask(first: usize, n: usize, lk: usize, device: &Device) -> Tensor<4> {
+pub fn causal_mask(first: usize, n: usize, lk: usize, device: &Device) -> Tensor<4> {
     let mut mask = vec![0f32; n * lk];
     for i in 0..n {
         for j in first + i + 1..lk {

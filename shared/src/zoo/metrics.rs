@@ -1,0 +1,393 @@
+//! How a zoo model is scored on held-out days: for classes, EquiNet's metrics with EquiNet's
+//! definitions (and ours beside them under other names), Brier and reliability, and the cost
+//! of its decisions; for numbers, MAE, direction accuracy and rank IC.
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+use crate::features::ic::spearman;
+
+/// Index of "up" in every classification part; the down classes are 1 and, in updown4, 3.
+pub const UP: usize = 0;
+
+/// The default `cost[true][called]` of an `n`-class part. Buying into a fall costs twice any
+/// other mistake (EquiNet's asymmetric penalty), and into a strong fall more still.
+pub fn default_cost(n: usize) -> Vec<Vec<f64>> {
+    match n {
+        2 => vec![vec![0.0, 1.0], vec![2.0, 0.0]],
+        4 => vec![
+            vec![0.0, 2.0, 1.0, 2.0],
+            vec![4.0, 0.0, 1.0, 1.0],
+            vec![1.0, 1.0, 0.0, 1.0],
+            vec![6.0, 1.0, 2.0, 0.0],
+        ],
+        _ => vec![
+            vec![0.0, 2.0, 1.0],
+            vec![4.0, 0.0, 1.0],
+            vec![1.0, 1.0, 0.0],
+        ],
+    }
+}
+
+/// The class that stands aside: flat where there is one, else "down" (do not buy).
+pub fn stand_aside(n: usize) -> usize {
+    if n >= 3 { 2 } else { 1 }
+}
+
+fn is_down(n: usize, class: usize) -> bool {
+    class == 1 || (n == 4 && class == 3)
+}
+
+/// The call of least expected cost under `cost`.
+pub fn decide(p: &[f64], cost: &[Vec<f64>]) -> usize {
+    let n = p.len();
+    let expected = |k: usize| (0..n).map(|t| p[t] * cost[t][k]).sum::<f64>();
+    (0..n)
+        .min_by(|&a, &b| expected(a).total_cmp(&expected(b)))
+        .unwrap_or(stand_aside(n))
+}
+
+/// One held-out sample of a classification part.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClassSample {
+    pub p: Vec<f64>,
+    pub class: usize,
+    pub forward_return: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Reliability {
+    pub from: f64,
+    pub to: f64,
+    pub count: usize,
+    pub mean_predicted: f64,
+    pub observed: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClassMetrics {
+    pub samples: usize,
+    pub classes: Vec<String>,
+    pub class_share: Vec<f64>,
+    pub accuracy: f64,
+    /// `confusion[true][called]`.
+    pub confusion: Vec<Vec<usize>>,
+    /// EquiNet: rises called up over all rises.
+    pub up_recall: f64,
+    /// EquiNet: falls called up over all falls.
+    pub down_misjudge: f64,
+    /// EquiNet: of the samples with the top 5 % of forward returns, the share called up.
+    pub extreme_up_capture: f64,
+    /// Ours: of the up calls, the share that fell.
+    pub up_calls_fell: f64,
+    /// Ours: of the moves of at least twice the up threshold, the share called up.
+    pub double_up_capture: f64,
+    pub up_calls: usize,
+    /// Up calls whose forward return was above zero.
+    pub up_calls_rose: usize,
+    /// Multi-class Brier, `mean Σ_k (p_k − y_k)²`.
+    pub brier: f64,
+    /// Brier of always predicting the training class frequencies.
+    pub brier_baseline: f64,
+    pub brier_skill: f64,
+    pub log_loss: f64,
+    /// Mean cost per decision, and that of always standing aside (calling flat).
+    pub mean_cost: f64,
+    pub mean_cost_stand_aside: f64,
+    /// The 积分制 score: `mean_cost_stand_aside − mean_cost` (above 0 beats standing aside).
+    pub points: f64,
+    pub reliability_up: Vec<Reliability>,
+}
+
+fn ratio(a: usize, b: usize) -> f64 {
+    if b == 0 {
+        f64::NAN
+    } else {
+        a as f64 / b as f64
+    }
+}
+
+/// Every classification metric of `samples`, deciding by least expected cost.
+pub fn class_metrics(
+    samples: &[ClassSample],
+    names: &[&str],
+    base_freq: &[f64],
+    cost: &[Vec<f64>],
+    up_threshold: f64,
+) -> ClassMetrics {
+    let n = names.len();
+    let count = samples.len().max(1) as f64;
+    let mut confusion = vec![vec![0usize; n]; n];
+    let (mut brier, mut brier0, mut ll, mut cost_sum, mut aside) = (0.0, 0.0, 0.0, 0.0, 0.0);
+    let (mut double, mut double_hit, mut rose) = (0, 0, 0);
+    // EquiNet's extreme rises: the top 5 % of forward returns (at least one sample).
+    let mut returns: Vec<f64> = samples.iter().map(|s| s.forward_return).collect();
+    returns.sort_by(|a, b| b.total_cmp(a));
+    let top = returns
+        .get((returns.len() as f64 * 0.05).ceil().max(1.0) as usize - 1)
+        .copied()
+        .unwrap_or(f64::INFINITY);
+    let (mut extreme, mut extreme_hit) = (0, 0);
+    for s in samples {
+        let call = decide(&s.p, cost);
+        confusion[s.class][call] += 1;
+        for k in 0..n {
+            let y = (s.class == k) as u8 as f64;
+            brier += (s.p[k] - y).powi(2);
+            brier0 += (base_freq[k] - y).powi(2);
+        }
+        ll -= s.p[s.class].max(1e-12).ln();
+        cost_sum += cost[s.class][call];
+        aside += cost[s.class][stand_aside(n)];
+        if call == UP && s.forward_return > 0.0 {
+            rose += 1;
+        }
+        if s.forward_return >= 2.0 * up_threshold {
+            double += 1;
+            double_hit += (call == UP) as usize;
+        }
+        if s.forward_return >= top {
+            extreme += 1;
+            extreme_hit += (call == UP) as usize;
+        }
+    }
+    let row = |k: usize| confusion[k].iter().sum::<usize>();
+    let up_calls = (0..n).map(|t| confusion[t][UP]).sum::<usize>();
+    let downs: usize = (0..n).filter(|&k| is_down(n, k)).map(row).sum();
+    let downs_called_up: usize = (0..n)
+        .filter(|&k| is_down(n, k))
+        .map(|k| confusion[k][UP])
+        .sum();
+    let reliability_up = (0..10)
+        .map(|b| {
+            let (from, to) = (b as f64 / 10.0, (b + 1) as f64 / 10.0);
+            let bin: Vec<&ClassSample> = samples
+                .iter()
+                .filter(|s| s.p[UP] >= from && (s.p[UP] < to || (b == 9 && s.p[UP] <= 1.0)))
+                .collect();
+            let m = bin.len();
+            let mean = |f: &dyn Fn(&ClassSample) -> f64| {
+                if m == 0 {
+                    f64::NAN
+                } else {
+                    bin.iter().map(|s| f(s)).sum::<f64>() / m as f64
+                }
+            };
+            Reliability {
+                from,
+                to,
+                count: m,
+                mean_predicted: mean(&|s| s.p[UP]),
+                observed: mean(&|s| (s.class == UP) as u8 as f64),
+            }
+        })
+        .collect();
+    let (brier, brier0) = (brier / count, brier0 / count);
+    ClassMetrics {
+        samples: samples.len(),
+        classes: names.iter().map(|s| s.to_string()).collect(),
+        class_share: (0..n).map(|k| row(k) as f64 / count).collect(),
+        accuracy: (0..n).map(|k| confusion[k][k]).sum::<usize>() as f64 / count,
+        up_recall: ratio(confusion[UP][UP], row(UP)),
+        down_misjudge: ratio(downs_called_up, downs),
+        extreme_up_capture: ratio(extreme_hit, extreme),
+        up_calls_fell: ratio(downs_called_up, up_calls),
+        double_up_capture: ratio(double_hit, double),
+        up_calls,
+        up_calls_rose: rose,
+        brier,
+        brier_baseline: brier0,
+        brier_skill: 1.0 - brier / brier0,
+        log_loss: ll / count,
+        mean_cost: cost_sum / count,
+        mean_cost_stand_aside: aside / count,
+        points: (aside - cost_sum) / count,
+        confusion,
+        reliability_up,
+    }
+}
+
+/// One held-out prediction of a numeric part.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RealSample {
+    pub date: NaiveDate,
+    pub predicted: f64,
+    pub actual: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RealMetrics {
+    pub part: String,
+    pub samples: usize,
+    pub mae: f64,
+    pub rmse: f64,
+    /// MAE of always predicting the training mean.
+    pub mae_baseline: f64,
+    /// Share of samples whose predicted sign matches the actual sign (signed parts only).
+    pub direction_accuracy: Option<f64>,
+    /// Mean over days (with at least 3 stocks) of the rank correlation between predicted
+    /// and actual across stocks; pooled over all samples when no day has 3.
+    pub rank_ic: f64,
+    pub ic_days: usize,
+}
+
+pub fn real_metrics(
+    part: &str,
+    samples: &[RealSample],
+    train_mean: f64,
+    signed: bool,
+) -> RealMetrics {
+    let n = samples.len().max(1) as f64;
+    let mae = samples
+        .iter()
+        .map(|s| (s.predicted - s.actual).abs())
+        .sum::<f64>()
+        / n;
+    let rmse = (samples
+        .iter()
+        .map(|s| (s.predicted - s.actual).powi(2))
+        .sum::<f64>()
+        / n)
+        .sqrt();
+    let mae_baseline = samples
+        .iter()
+        .map(|s| (train_mean - s.actual).abs())
+        .sum::<f64>()
+        / n;
+    let direction_accuracy = signed.then(|| {
+        samples
+            .iter()
+            .filter(|s| (s.predicted > 0.0) == (s.actual > 0.0))
+            .count() as f64
+            / n
+    });
+    let mut by_day: BTreeMap<NaiveDate, (Vec<f64>, Vec<f64>)> = BTreeMap::new();
+    for s in samples {
+        let e = by_day.entry(s.date).or_default();
+        e.0.push(s.predicted);
+        e.1.push(s.actual);
+    }
+    let ics: Vec<f64> = by_day
+        .values()
+        .filter(|(a, _)| a.len() >= 3)
+        .map(|(a, b)| spearman(a, b))
+        .filter(|x| x.is_finite())
+        .collect();
+    let rank_ic = if ics.is_empty() {
+        let (a, b): (Vec<f64>, Vec<f64>) = samples.iter().map(|s| (s.predicted, s.actual)).unzip();
+        spearman(&a, &b)
+    } else {
+        ics.iter().sum::<f64>() / ics.len() as f64
+    };
+    RealMetrics {
+        part: part.into(),
+        samples: samples.len(),
+        mae,
+        rmse,
+        mae_baseline,
+        direction_accuracy,
+        rank_ic,
+        ic_days: ics.len(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(p: [f64; 3], class: usize, r: f64) -> ClassSample {
+        ClassSample {
+            p: p.to_vec(),
+            class,
+            forward_return: r,
+        }
+    }
+
+    #[test]
+    fn equinet_definitions_on_a_hand_built_confusion_matrix() {
+        // 20 samples. Rises (class 0): 4, two called up. Falls (class 1): 5, one called up.
+        // Flats: 11, one called up. The single largest return (top 5 % of 20 = 1 sample) is
+        // a rise that was called up.
+        let up = [0.9, 0.05, 0.05];
+        let flat = [0.05, 0.05, 0.9];
+        let down = [0.05, 0.9, 0.05];
+        let mut v = vec![
+            s(up, 0, 0.10),
+            s(up, 0, 0.04),
+            s(flat, 0, 0.05),
+            s(flat, 0, 0.035),
+            s(up, 1, -0.03),
+        ];
+        v.extend((0..4).map(|_| s(down, 1, -0.04)));
+        v.push(s(up, 2, 0.01));
+        v.extend((0..10).map(|_| s(flat, 2, 0.0)));
+        let names = UPDOWN3_NAMES;
+        let m = class_metrics(&v, &names, &[0.2, 0.25, 0.55], &default_cost(3), 0.03);
+        assert_eq!(
+            m.confusion,
+            vec![vec![2, 0, 2], vec![1, 4, 0], vec![1, 0, 10]]
+        );
+        assert_eq!(m.up_recall, 0.5);
+        // EquiNet: falls called up / all falls = 1 / 5; ours: falls among up calls = 1 / 4.
+        assert_eq!(m.down_misjudge, 0.2);
+        assert_eq!(m.up_calls_fell, 0.25);
+        assert_eq!(m.extreme_up_capture, 1.0);
+        // Ours: moves ≥ 6 %: only the 10 % rise, called up.
+        assert_eq!(m.double_up_capture, 1.0);
+        assert_eq!(m.up_calls, 4);
+        assert_eq!(m.up_calls_rose, 3);
+        // Costs: up→flat 1 each (2), down→up 4, flat→up 1: 7 over 20; standing aside:
+        // 4 rises + 5 falls = 9 over 20.
+        assert!((m.mean_cost - 7.0 / 20.0).abs() < 1e-12);
+        assert!((m.mean_cost_stand_aside - 9.0 / 20.0).abs() < 1e-12);
+        assert!((m.points - 2.0 / 20.0).abs() < 1e-12);
+    }
+
+    const UPDOWN3_NAMES: [&str; 3] = ["up", "down", "flat"];
+
+    #[test]
+    fn four_classes_count_strong_falls_as_falls() {
+        let p = vec![0.97, 0.01, 0.01, 0.01];
+        let v = vec![
+            ClassSample {
+                p: p.clone(),
+                class: 3,
+                forward_return: -0.08,
+            },
+            ClassSample {
+                p,
+                class: 0,
+                forward_return: 0.05,
+            },
+        ];
+        let m = class_metrics(
+            &v,
+            &["up", "down", "flat", "strong_down"],
+            &[0.25; 4],
+            &default_cost(4),
+            0.03,
+        );
+        assert_eq!(m.down_misjudge, 1.0);
+        assert_eq!(m.up_calls_fell, 0.5);
+    }
+
+    #[test]
+    fn numbers_by_hand() {
+        let d = |k: u32| NaiveDate::from_ymd_opt(2024, 1, k).unwrap();
+        let v: Vec<RealSample> = [(1, 0.1, 0.2), (1, 0.2, 0.3), (1, 0.3, 0.1), (2, -0.1, 0.1)]
+            .iter()
+            .map(|&(k, p, a)| RealSample {
+                date: d(k),
+                predicted: p,
+                actual: a,
+            })
+            .collect();
+        let m = real_metrics("return", &v, 0.0, true);
+        assert!((m.mae - 0.6 / 4.0).abs() < 1e-12);
+        assert_eq!(m.direction_accuracy, Some(0.75));
+        // Day 1 ranks: predicted 1,2,3; actual 2,3,1 → Spearman 1 − 6·(1+1+4)/(3·8) = −0.5.
+        assert!((m.rank_ic + 0.5).abs() < 1e-12);
+        assert_eq!(m.ic_days, 1);
+    }
+}
