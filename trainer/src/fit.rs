@@ -14,7 +14,6 @@ use kxian_shared::jobs::{ClassifierScores, JobEvent, Rate, StageName, StagePlan,
 use kxian_shared::model::Saved;
 
 use crate::progress::{Progress, ProgressMode};
-use crate::schedule::one_cycle;
 use crate::train::{TrainState, save_dir};
 
 /// What one kind of training contributes to the loop.
@@ -69,6 +68,8 @@ pub(crate) struct FitConfig<'a> {
     pub weight_decay: f64,
     pub clip: f32,
     pub max_seconds: Option<f64>,
+    /// The learning-rate schedule: `(peak, step, total) → lr`.
+    pub schedule: fn(f64, usize, usize) -> f64,
     /// Steps between `last/` checkpoints (one is also saved after every epoch).
     pub save_every: usize,
 }
@@ -141,7 +142,7 @@ pub(crate) fn fit<T: Task>(
                 accumulator
                     .accumulate(&model, GradientsParams::from_grads(loss.backward(), &model));
             }
-            let lr = one_cycle(cfg.lr, state.step, total);
+            let lr = (cfg.schedule)(cfg.lr, state.step, total);
             model = optim.step(lr, model, accumulator.grads());
             losses.push(value);
             state.step += 1;

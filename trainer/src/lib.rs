@@ -25,3 +25,4 @@ pub mod retrain;
 pub mod schedule;
 pub mod store;
 pub mod train;
+pub mod zoo;

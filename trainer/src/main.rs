@@ -20,6 +20,7 @@ use kxian_trainer::predict::evaluate::EvaluatePredictionsArgs;
 use kxian_trainer::predict::{self, PredictArgs};
 use kxian_trainer::progress::ProgressMode;
 use kxian_trainer::train::{self, Stage, TrainArgs};
+use kxian_trainer::zoo::{self, EvaluateModelArgs, TrainModelArgs};
 use tracing_subscriber::EnvFilter;
 
 #[derive(Parser)]
@@ -74,6 +75,43 @@ enum Command {
     /// Search the expression language for formulas with out-of-sample rank IC (genetic
     /// programming; train, validation and test periods kept apart).
     Mine(MineArgs),
+    /// Train a model of the zoo from one file: transformer, LSTM, GRU, CNN + LSTM or TSMixer
+    /// on up/down classes, returns, volatility or several targets at once.
+    TrainModel(TrainModelArgs),
+    /// Score a zoo model on held-out days (EquiNet's metrics by EquiNet's definitions, Brier,
+    /// MAE, rank IC) and write its prediction set.
+    EvaluateModel(EvaluateModelArgs),
+}
+
+fn train_model(args: &TrainModelArgs) -> Result<(), CliError> {
+    let t = zoo::train(args)?;
+    print_out(&zoo::table(&t.card))?;
+    eprintln!(
+        "best validation {} {:.4} (untrained {:.4}); saved in {}; card in {}",
+        if t.by_points { "points" } else { "loss" },
+        if t.by_points {
+            -t.best_val_loss
+        } else {
+            t.best_val_loss
+        },
+        if t.by_points {
+            -t.first_val_loss
+        } else {
+            t.first_val_loss
+        },
+        t.best_dir.display(),
+        args.out.join("card.json").display()
+    );
+    Ok(())
+}
+
+fn evaluate_model(args: &EvaluateModelArgs) -> Result<(), CliError> {
+    let e = zoo::evaluate(args)?;
+    match args.format {
+        zoo::ModelFormat::Json => print_out(&(json(&e) + "\n"))?,
+        zoo::ModelFormat::Text => print_out(&zoo::table(&e.card))?,
+    }
+    Ok(())
 }
 
 fn mine_cmd(args: &MineArgs) -> Result<(), CliError> {
@@ -338,6 +376,8 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Backtest(args) => backtest_cmd(&args)?,
         Command::Download(args) => return download_cmd(&args),
         Command::TrainClassifier(args) => train_classifier(&args)?,
+        Command::TrainModel(args) => train_model(&args)?,
+        Command::EvaluateModel(args) => evaluate_model(&args)?,
         Command::EvaluateClassifier(args) => evaluate_classifier(&args)?,
         Command::Factors(args) => factors_cmd(&args)?,
         Command::Analyze(args) => analyze_cmd(&args)?,

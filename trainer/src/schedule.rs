@@ -17,9 +17,30 @@ pub fn one_cycle(max_lr: f64, step: usize, total: usize) -> f64 {
     }
 }
 
+/// Cosine decay from `max_lr` to max/1e3 after a linear warm-up over the first 3 % of steps.
+pub fn cosine(max_lr: f64, step: usize, total: usize) -> f64 {
+    let warm = ((total as f64) * 0.03).max(1.0);
+    let s = step as f64;
+    if s < warm {
+        return max_lr * (s + 1.0) / warm;
+    }
+    let t = ((s - warm) / ((total as f64) - warm).max(1.0)).clamp(0.0, 1.0);
+    let end = max_lr / 1e3;
+    end + (max_lr - end) * (1.0 + (std::f64::consts::PI * t).cos()) / 2.0
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cosine_warms_up_linearly_then_decays() {
+        let lr = |s| cosine(1e-3, s, 1000);
+        assert!((lr(29) - 1e-3).abs() < 1e-12);
+        assert!(lr(0) < lr(10));
+        assert!(lr(600) < lr(300));
+        assert!((lr(1000) - 1e-6).abs() < 1e-12);
+    }
 
     #[test]
     fn one_cycle_warms_up_then_anneals() {

@@ -20,3 +20,4 @@ mod tdx_cli;
 mod train_cli;
 mod universe_cli;
 mod wgpu_backend;
+mod zoo_cli;

@@ -23,6 +23,8 @@ pub enum StageName {
     Backtest,
     /// A formula search.
     Mine,
+    /// A model of the zoo (`train-model`).
+    Model,
 }
 
 impl StageName {
@@ -36,6 +38,7 @@ impl StageName {
             StageName::Predict => "predict",
             StageName::Backtest => "backtest",
             StageName::Mine => "mine",
+            StageName::Model => "model",
         }
     }
 }

@@ -28,6 +28,9 @@ pub struct DataSpec {
     /// Bar files, one series each (any format the importer reads).
     #[serde(default)]
     pub files: Vec<PathBuf>,
+    /// Drop the rows the importer rejects instead of refusing the file.
+    #[serde(default)]
+    pub skip_invalid: bool,
     /// A store to read series from, with `symbols` or `board`.
     #[serde(default)]
     pub store: Option<PathBuf>,
@@ -94,7 +97,9 @@ impl Context {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct SplitSpec {
+    #[serde(deserialize_with = "crate::backtest::schema::toml_date")]
     pub val_from: Option<NaiveDate>,
+    #[serde(deserialize_with = "crate::backtest::schema::toml_date")]
     pub test_from: Option<NaiveDate>,
     /// Shares of all bar-days for validation and test when the dates are not given.
     pub val_fraction: f64,
@@ -287,6 +292,8 @@ pub struct TrainSpec {
     pub schedule: Schedule,
     pub select: Selection,
     pub max_seconds: Option<f64>,
+    /// Steps between `last/` checkpoints (default: one per epoch).
+    pub save_every: Option<usize>,
     /// At most this many validation samples, spread evenly over the validation days.
     pub max_val: usize,
     pub seed: u64,
@@ -305,6 +312,7 @@ impl Default for TrainSpec {
             schedule: Schedule::OneCycle,
             select: Selection::ValLoss,
             max_seconds: None,
+            save_every: None,
             max_val: 4096,
             seed: 42,
         }
@@ -324,6 +332,16 @@ fn bad(key: &'static str, why: impl Into<String>) -> ZooConfigError {
         key,
         why: why.into(),
     }
+}
+
+/// `x ≥ 0`, and false for NaN.
+fn nonneg(x: f64) -> bool {
+    x >= 0.0
+}
+
+/// `x > 0`, and false for NaN.
+fn positive(x: f64) -> bool {
+    x > 0.0
 }
 
 /// Reads and checks a training file.
@@ -436,7 +454,7 @@ impl ZooConfig {
             return Err(bad("target.tasks", "at most one classification part"));
         }
         if !t.weights.is_empty()
-            && (t.weights.len() != parts.len() || t.weights.iter().any(|w| !(*w >= 0.0)))
+            && (t.weights.len() != parts.len() || t.weights.iter().any(|w| !nonneg(*w)))
         {
             return Err(bad(
                 "target.weights",
@@ -485,7 +503,7 @@ impl ZooConfig {
                     ));
                 }
                 ClassWeights::Given(w) => {
-                    if w.len() != n || w.iter().any(|x| !(*x > 0.0)) {
+                    if w.len() != n || w.iter().any(|x| !positive(*x)) {
                         return Err(bad(
                             "loss.class_weights",
                             format!("{n} positive weights, one per class"),
@@ -496,7 +514,7 @@ impl ZooConfig {
             if let Some(c) = &l.cost
                 && (c.len() != n
                     || c.iter().any(|r| r.len() != n)
-                    || c.iter().flatten().any(|x| !(*x >= 0.0)))
+                    || c.iter().flatten().any(|x| !nonneg(*x)))
             {
                 return Err(bad(
                     "loss.cost",
@@ -506,7 +524,7 @@ impl ZooConfig {
         } else if l.cost.is_some() {
             return Err(bad("loss.cost", "only for a classification target"));
         }
-        if !(l.gamma >= 0.0) || !(l.delta > 0.0) || !(l.ce_mix >= 0.0) {
+        if !nonneg(l.gamma) || !positive(l.delta) || !nonneg(l.ce_mix) {
             return Err(bad("loss.gamma", "gamma ≥ 0, delta > 0 and ce_mix ≥ 0"));
         }
         if tr.select == Selection::Points && classes.is_none() {
@@ -521,11 +539,11 @@ impl ZooConfig {
                 "batch_size, steps_per_epoch, epochs and accumulation are at least 1",
             ));
         }
-        if !(tr.lr > 0.0) || !(tr.weight_decay >= 0.0) || !(tr.clip > 0.0) {
+        if !positive(tr.lr) || !nonneg(tr.weight_decay) || !positive(tr.clip) {
             return Err(bad("train.lr", "lr > 0, weight_decay ≥ 0 and clip > 0"));
         }
         if let Some(s) = tr.max_seconds
-            && !(s > 0.0)
+            && !positive(s)
         {
             return Err(bad("train.max_seconds", "a positive number of seconds"));
         }

@@ -90,8 +90,9 @@ impl ModuleMapper for Fill<'_> {
         match self.values(&key, &shape) {
             Ok(v) => {
                 self.used.insert(key);
-                let device = self.device.clone();
-                param.map(|_| Tensor::from_data(TensorData::new(v, shape), &device))
+                // A fresh parameter: on an autodiff device it must track gradients, which a
+                // mapped value would not.
+                Param::from_tensor(Tensor::from_data(TensorData::new(v, shape), &self.device))
             }
             Err(e) => {
                 self.error = Some(e);

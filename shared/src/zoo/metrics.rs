@@ -132,10 +132,10 @@ pub fn class_metrics(
     for s in samples {
         let call = decide(&s.p, cost);
         confusion[s.class][call] += 1;
-        for k in 0..n {
+        for (k, (p, f)) in s.p.iter().zip(base_freq).enumerate() {
             let y = (s.class == k) as u8 as f64;
-            brier += (s.p[k] - y).powi(2);
-            brier0 += (base_freq[k] - y).powi(2);
+            brier += (p - y).powi(2);
+            brier0 += (f - y).powi(2);
         }
         ll -= s.p[s.class].max(1e-12).ln();
         cost_sum += cost[s.class][call];

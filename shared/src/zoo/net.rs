@@ -3,7 +3,7 @@
 //! The recurrent layers project every step's input in one product and only loop the hidden
 //! state, as PyTorch's fused kernels do.
 
-use burn::module::Module;
+use burn::module::{Module, Param};
 use burn::nn::conv::{Conv1d, Conv1dConfig};
 use burn::nn::{Dropout, Linear, RmsNorm};
 use burn::tensor::activation::{relu, sigmoid, softmax, tanh};
@@ -251,6 +251,9 @@ pub struct CnnLstm {
     pub lstm: Vec<LstmLayer>,
 }
 
+// One per model, so the convolution's size inside the enum costs nothing (and burn's Module
+// derive takes no Box).
+#[allow(clippy::large_enum_variant)]
 #[derive(Module, Debug)]
 pub enum Backbone {
     Transformer(Vec<TBlock>),
@@ -297,11 +300,16 @@ impl ZooNet {
                     .collect(),
             ),
         };
+        // The head starts at zero: an untrained model gives equal class probabilities and
+        // the training mean of every number, whatever the backbone's random start.
+        let mut head = linear(d, c.out_dim(), true, device);
+        head.weight = Param::from_tensor(Tensor::zeros([d, c.out_dim()], device));
+        head.bias = Some(Param::from_tensor(Tensor::zeros([c.out_dim()], device)));
         ZooNet {
             input: linear(c.d_in, d, true, device),
             backbone,
             norm: rms_norm(d, device),
-            head: linear(d, c.out_dim(), true, device),
+            head,
             drop: dropout(c.dropout),
             config: c.clone(),
         }
@@ -331,7 +339,8 @@ impl ZooNet {
                     h = layer.forward(h);
                 }
             }
-            Backbone::CnnLstm(CnnLstm { conv, lstm: layers }) => {
+            Backbone::CnnLstm(cnn) => {
+                let CnnLstm { conv, lstm: layers } = cnn;
                 // Causal: pad k − 1 zero bars in front, so bar t sees bars t − k + 1 ..= t.
                 let k = self.config.kernel;
                 let d = self.config.d_model;

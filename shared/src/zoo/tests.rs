@@ -1,9 +1,21 @@
+use burn::module::Param;
 use burn::tensor::{Device, Distribution, Tensor};
 
 use super::config::{BackboneKind, FeatureSet};
 use super::io;
 use super::net::{MODEL_TYPE, NetConfig, ZooNet, read_outputs};
 use super::target::{Component, Thresholds};
+
+/// A model whose head is random too (it starts at zero), so outputs differ by sample.
+fn net(c: &NetConfig, device: &Device) -> ZooNet {
+    let mut n = ZooNet::new(c, device);
+    n.head.weight = Param::from_tensor(Tensor::random(
+        [c.d_model, c.out_dim()],
+        Distribution::Normal(0.0, 0.5),
+        device,
+    ));
+    n
+}
 
 const ALL: [BackboneKind; 5] = [
     BackboneKind::Transformer,
@@ -57,7 +69,7 @@ fn every_backbone_gives_one_row_of_outputs_per_sample() {
     for b in ALL {
         let c = config(b, parts.clone());
         assert_eq!(c.out_dim(), 6);
-        let net = ZooNet::new(&c, &device);
+        let net = net(&c, &device);
         let x = Tensor::<3>::random([5, 12, 9], Distribution::Normal(0.0, 1.0), &device);
         let out = net.forward(x);
         assert_eq!(out.dims(), [5, 6], "{b:?}");
@@ -71,6 +83,12 @@ fn every_backbone_gives_one_row_of_outputs_per_sample() {
             );
             assert!(r.iter().all(|v| v.is_finite()));
         }
+        // An untrained model's head gives equal odds and the training mean.
+        let fresh = ZooNet::new(&c, &device);
+        let x = Tensor::<3>::random([1, 12, 9], Distribution::Normal(0.0, 1.0), &device);
+        let r = &read_outputs(&c, fresh.forward(x))[0];
+        assert!(r[..4].iter().all(|p| (p - 0.25).abs() < 1e-6), "{r:?}");
+        assert!((r[4] - 0.01).abs() < 1e-9 && (r[5] - 0.01).abs() < 1e-9);
     }
 }
 
@@ -82,7 +100,7 @@ fn the_same_context_gives_the_same_outputs_and_shorter_contexts_work() {
         if b != BackboneKind::Tsmixer {
             c.min_context = 8;
         }
-        let net = ZooNet::new(&c, &device);
+        let net = net(&c, &device);
         let x = Tensor::<3>::random([2, 12, 9], Distribution::Normal(0.0, 1.0), &device);
         let a: Vec<f32> = net
             .forward(x.clone())
@@ -104,7 +122,7 @@ fn saved_models_load_with_the_same_outputs_and_wrong_weights_are_named() {
     let device = Device::flex();
     for b in ALL {
         let c = config(b, vec![Component::Updown3, Component::Volatility]);
-        let net = ZooNet::new(&c, &device);
+        let net = net(&c, &device);
         let saved = io::save(&net);
         let back = io::load(saved.config_json.as_bytes(), &saved.safetensors, &device).unwrap();
         let x = Tensor::<3>::random([3, 12, 9], Distribution::Normal(0.0, 1.0), &device);

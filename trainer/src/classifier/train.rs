@@ -138,6 +138,7 @@ pub fn train(args: &TrainClassifierArgs) -> anyhow::Result<TrainOutcome> {
             clip: 1.0,
             max_seconds: None,
             save_every: args.steps_per_epoch,
+            schedule: crate::schedule::one_cycle,
         },
     )?;
     let best_dir = args.out.join("best");

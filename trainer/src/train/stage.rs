@@ -78,6 +78,7 @@ pub fn run_stage(
         clip: args.clip.unwrap_or(default_clip),
         max_seconds: args.max_seconds,
         save_every: args.save_every,
+        schedule: crate::schedule::one_cycle,
     };
     let windows = Windows {
         train,

@@ -1,0 +1,296 @@
+//! `kxian-trainer train-model` and `evaluate-model`: the model zoo's one training file
+//! (`[data]`, `[model]`, `[target]`, `[loss]`, `[train]`) for every backbone and target.
+//!
+//! Samples are (series, decision bar). The split is chronological by decision day: a
+//! training sample whose outcome reaches the validation start is dropped, and likewise a
+//! validation sample reaching the test start, so no part sees another part's outcomes.
+//! The model card's figures come from the test part.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+use chrono::NaiveDate;
+use kxian_shared::Bar;
+use kxian_shared::Symbol;
+use kxian_shared::features::classify::{FEATURES as BAR_FEATURES, Market, context_rows};
+use kxian_shared::features::factors::{FACTORS, factor_rows};
+use kxian_shared::zoo::config::{self as zoo_config, FeatureSet, ZooConfig};
+use kxian_shared::zoo::target::{Component, Thresholds, Truth, Value, truth};
+
+use crate::cli_error::BadInput;
+use crate::input::{self, import_options};
+
+mod evaluate;
+mod train;
+
+pub use evaluate::{EvaluateModelArgs, ModelEvaluation, ModelFormat, evaluate, table};
+pub use train::{TrainModelArgs, TrainedModel, train};
+
+/// One series with its factor rows, already standardised where a model needs them.
+pub(crate) struct Series {
+    pub symbol: Symbol,
+    pub bars: Vec<Bar>,
+    /// `[bar][factor]`, raw (NaN where a factor is not defined yet).
+    pub factors: Vec<[f64; 24]>,
+}
+
+/// The data of a training file: the series, the market and the config itself.
+pub(crate) struct Data {
+    pub config: ZooConfig,
+    pub series: Vec<Series>,
+    pub market: Option<Market>,
+}
+
+fn resolve(base: &Path, p: &Path) -> PathBuf {
+    crate::backtest::resolve(base, p)
+}
+
+/// Reads and checks the training file; a bad file is bad input naming the file and key.
+pub(crate) fn read_config(path: &Path) -> anyhow::Result<ZooConfig> {
+    let text =
+        std::fs::read_to_string(path).map_err(|e| BadInput(format!("{}: {e}", path.display())))?;
+    zoo_config::parse(&text).map_err(|e| BadInput(format!("{}: {e}", path.display())).into())
+}
+
+/// The bars the file names (files relative to the file's folder, then the store).
+pub(crate) fn load(config: ZooConfig, config_path: &Path) -> anyhow::Result<Data> {
+    let base = config_path
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default();
+    let d = &config.data;
+    let mut series = Vec::new();
+    let mut add = |symbol: Symbol, bars: Vec<Bar>| {
+        let factors = factor_rows(&bars);
+        series.push(Series {
+            symbol,
+            bars,
+            factors,
+        });
+    };
+    for f in &d.files {
+        let path = resolve(&base, f);
+        let s = input::load(&path, &import_options(d.skip_invalid), None)?.series;
+        add(s.symbol, s.bars);
+    }
+    if let Some(db) = &d.store {
+        let sel = crate::store::StoreSelection {
+            store: Some(resolve(&base, db)),
+            symbols: d.symbols.clone(),
+            board: d.board.clone(),
+            frequency: kxian_shared::Frequency::Daily,
+            adjustment: kxian_shared::Adjustment::None,
+            from: None,
+            to: None,
+            reader: Default::default(),
+        };
+        for (symbol, bars) in crate::store::load(&sel, &resolve(&base, db))? {
+            let symbol = symbol
+                .parse()
+                .map_err(|e| anyhow::anyhow!("store symbol {symbol}: {e}"))?;
+            add(symbol, bars);
+        }
+    }
+    let market = match &d.market {
+        None => None,
+        Some(name) => {
+            let want: Symbol = name
+                .parse()
+                .map_err(|e| BadInput(format!("data.market `{name}`: {e}")))?;
+            let i = series
+                .iter()
+                .position(|s| s.symbol == want)
+                .ok_or_else(|| BadInput(format!("data.market: {want} is not among the series")))?;
+            Some(Market::new(&series.remove(i).bars))
+        }
+    };
+    crate::ensure_input!(!series.is_empty(), "data: no series to learn from");
+    Ok(Data {
+        config,
+        series,
+        market,
+    })
+}
+
+/// One sample: series index and decision bar.
+pub(crate) type Sample = (usize, usize);
+
+/// Input width of a feature list.
+pub(crate) fn input_width(features: &[FeatureSet]) -> usize {
+    features
+        .iter()
+        .map(|f| match f {
+            FeatureSet::Bars => BAR_FEATURES,
+            FeatureSet::Factors => FACTORS.len(),
+        })
+        .sum()
+}
+
+/// How a model turns a context into rows: the feature sets, the market and each factor's
+/// training mean and deviation.
+pub(crate) struct Featurizer<'a> {
+    pub features: &'a [FeatureSet],
+    pub market: Option<&'a Market>,
+    pub factor_norm: &'a [[f64; 2]],
+}
+
+impl Featurizer<'_> {
+    /// The `len` rows ending at bar `t` of `s`, flattened; `None` when the context would
+    /// start before the series' second bar.
+    pub(crate) fn rows(&self, s: &Series, t: usize, len: usize, out: &mut Vec<f32>) -> Option<()> {
+        let bars = if self.features.contains(&FeatureSet::Bars) {
+            Some(context_rows(&s.bars, t, len, self.market)?)
+        } else {
+            if t + 1 < len + 1 {
+                return None;
+            }
+            None
+        };
+        for i in 0..len {
+            for f in self.features {
+                match f {
+                    FeatureSet::Bars => out.extend_from_slice(&bars.as_ref()?[i]),
+                    FeatureSet::Factors => {
+                        let row = &s.factors[t + 1 - len + i];
+                        out.extend(row.iter().zip(self.factor_norm).map(|(x, [m, sd])| {
+                            let z = (x - m) / sd.max(1e-12);
+                            if z.is_finite() {
+                                z.clamp(-5.0, 5.0) as f32
+                            } else {
+                                0.0
+                            }
+                        }));
+                    }
+                }
+            }
+        }
+        Some(())
+    }
+}
+
+/// Each factor's mean and standard deviation over the training bars (NaN skipped).
+pub(crate) fn factor_norm(series: &[Series], train_until: NaiveDate) -> Vec<[f64; 2]> {
+    (0..FACTORS.len())
+        .map(|k| {
+            let xs: Vec<f64> = series
+                .iter()
+                .flat_map(|s| {
+                    s.bars
+                        .iter()
+                        .zip(&s.factors)
+                        .filter(|(b, _)| b.ts.date() < train_until)
+                        .map(move |(_, f)| f[k])
+                })
+                .filter(|x| x.is_finite())
+                .collect();
+            mean_sd(&xs)
+        })
+        .collect()
+}
+
+pub(crate) fn mean_sd(xs: &[f64]) -> [f64; 2] {
+    if xs.is_empty() {
+        return [0.0, 1.0];
+    }
+    let n = xs.len() as f64;
+    let m = xs.iter().sum::<f64>() / n;
+    let sd = (xs.iter().map(|x| (x - m).powi(2)).sum::<f64>() / n).sqrt();
+    [m, if sd > 1e-12 { sd } else { 1.0 }]
+}
+
+/// The split's two dates: given, or cut so the last fractions of all bar-days fall after them.
+pub(crate) fn split_dates(series: &[Series], c: &ZooConfig) -> (NaiveDate, NaiveDate) {
+    let s = &c.data.split;
+    let mut days: Vec<NaiveDate> = series
+        .iter()
+        .flat_map(|x| x.bars.iter().map(|b| b.ts.date()))
+        .collect();
+    days.sort_unstable();
+    let at = |share: f64| days[((days.len() as f64 * share) as usize).min(days.len() - 1)];
+    let test = s.test_from.unwrap_or_else(|| at(1.0 - s.test_fraction));
+    let val = s
+        .val_from
+        .unwrap_or_else(|| at(1.0 - s.test_fraction - s.val_fraction));
+    (val, test)
+}
+
+pub(crate) fn thresholds(c: &ZooConfig) -> Thresholds {
+    let t = &c.target;
+    Thresholds {
+        horizon: t.horizon,
+        up: t.up,
+        down: t.down,
+        strong_down: t.strong_down,
+        threshold: t.threshold,
+    }
+}
+
+/// The samples of each part with their truths. A sample needs the longest context before
+/// it and `horizon` bars after it.
+pub(crate) struct Samples {
+    pub train: Vec<(Sample, Truth)>,
+    pub val: Vec<(Sample, Truth)>,
+    pub test: Vec<(Sample, Truth)>,
+    /// The last outcome day training saw.
+    pub trained_until: Option<NaiveDate>,
+}
+
+pub(crate) fn samples(
+    series: &[Series],
+    parts: &[Component],
+    th: &Thresholds,
+    context: usize,
+    (val_from, test_from): (NaiveDate, NaiveDate),
+) -> Samples {
+    let mut out = Samples {
+        train: Vec::new(),
+        val: Vec::new(),
+        test: Vec::new(),
+        trained_until: None,
+    };
+    for (i, s) in series.iter().enumerate() {
+        for t in context..s.bars.len() {
+            let Some(truth) = truth(parts, th, &s.bars, t) else {
+                continue;
+            };
+            let (day, outcome) = (s.bars[t].ts.date(), s.bars[t + th.horizon].ts.date());
+            if day < val_from {
+                if outcome < val_from {
+                    out.train.push(((i, t), truth));
+                    out.trained_until = out.trained_until.max(Some(outcome));
+                }
+            } else if day < test_from {
+                if outcome < test_from {
+                    out.val.push(((i, t), truth));
+                }
+            } else {
+                out.test.push(((i, t), truth));
+            }
+        }
+    }
+    out
+}
+
+/// The class of a sample's classification part, if the target has one.
+pub(crate) fn class_of(t: &Truth) -> Option<usize> {
+    t.values.iter().find_map(|v| match v {
+        Value::Class(k) => Some(*k),
+        Value::Real(_) => None,
+    })
+}
+
+/// The numeric parts' values of a sample, in order.
+pub(crate) fn reals_of(t: &Truth) -> Vec<f64> {
+    t.values
+        .iter()
+        .filter_map(|v| match v {
+            Value::Real(x) => Some(*x),
+            Value::Class(_) => None,
+        })
+        .collect()
+}
+
+pub(crate) fn write_json(path: &Path, value: &impl serde::Serialize) -> anyhow::Result<()> {
+    let text = serde_json::to_string_pretty(value)? + "\n";
+    std::fs::write(path, text).with_context(|| format!("{}: cannot write", path.display()))
+}
