@@ -2,6 +2,12 @@
 
 use std::process::ExitCode;
 
+// Training allocates and frees the same large tensors every step; glibc's allocator hands
+// that memory back to the kernel and faults it in again each time, mimalloc keeps it (a
+// third more training samples per second on the zoo's Transformer, `--example zoo_step`).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use clap::{Parser, Subcommand};
 use kxian_shared::jobs::{RunDir, evaluation_table, read_events};
 use kxian_trainer::analyze::{self, AnalysisFormat, AnalyzeArgs};
@@ -86,22 +92,28 @@ enum Command {
 fn train_model(args: &TrainModelArgs) -> Result<(), CliError> {
     let t = zoo::train(args)?;
     print_out(&zoo::table(&t.card))?;
-    eprintln!(
-        "best validation {} {:.4} (untrained {:.4}); saved in {}; card in {}",
-        if t.by_points { "points" } else { "loss" },
-        if t.by_points {
-            -t.best_val_loss
+    let card = args.out.join("card.json");
+    if t.best_val_loss.is_nan() {
+        // Trees: no epochs, their rounds stopped on the validation part.
+        eprintln!(
+            "saved in {}; card in {}",
+            t.best_dir.display(),
+            card.display()
+        );
+    } else {
+        let (what, sign) = if t.by_points {
+            ("points", -1.0)
         } else {
-            t.best_val_loss
-        },
-        if t.by_points {
-            -t.first_val_loss
-        } else {
-            t.first_val_loss
-        },
-        t.best_dir.display(),
-        args.out.join("card.json").display()
-    );
+            ("loss", 1.0)
+        };
+        eprintln!(
+            "best validation {what} {:.4} (untrained {:.4}); saved in {}; card in {}",
+            sign * t.best_val_loss,
+            sign * t.first_val_loss,
+            t.best_dir.display(),
+            card.display()
+        );
+    }
     Ok(())
 }
 

@@ -450,3 +450,72 @@ fn bad_files_exit_2_naming_the_key() {
         "{err}"
     );
 }
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// One command per seed: EquiNet's cost-sensitive classifier with 积分制 selection, seed 002's
+/// LSTM and trees on its three targets, AlphaQuant's multitask Transformer with QK-norm. Each
+/// writes a card from its test period (after 2021-01-04) and, where it predicts a class or a
+/// return, a prediction set. Runs are cut to a few seconds; the files are the seeds' own.
+#[test]
+fn every_seed_example_trains_and_writes_its_card() {
+    let tmp = tempfile::tempdir().unwrap();
+    let models = repo().join("examples/models");
+    let runs: [(&str, &[&str], &str); 8] = [
+        ("equinet", &[], "updown3"),
+        ("seed002-lstm", &[], "binary"),
+        ("seed002-lstm", &["--target", "updown3"], "updown3"),
+        (
+            "seed002-lstm",
+            &["--target", "return", "--loss", "mse"],
+            "return",
+        ),
+        ("seed002-gbdt", &[], "binary"),
+        ("seed002-gbdt", &["--target", "updown3"], "updown3"),
+        (
+            "seed002-gbdt",
+            &["--target", "return", "--loss", "mse"],
+            "return",
+        ),
+        ("alphaquant", &[], "return"),
+    ];
+    for (k, (name, extra, first_part)) in runs.iter().enumerate() {
+        let config = models.join(format!("{name}.toml"));
+        let out = tmp.path().join(format!("run{k}"));
+        let mut args = vec!["--max-seconds", "2"];
+        args.extend(*extra);
+        train(&config, &out, &args);
+        let c = card(&out);
+        assert_eq!(c["target"][0], *first_part, "{name} {extra:?}");
+        assert_eq!(c["test_from"], "2021-01-04", "{name}");
+        assert!(c["test"]["samples"].as_u64().unwrap() > 2000, "{name}");
+        let set = std::fs::read_to_string(out.join("predictions.csv")).unwrap();
+        let (_, rows) = from_csv(&set).unwrap();
+        assert_eq!(
+            rows.len() as u64,
+            c["test"]["samples"].as_u64().unwrap(),
+            "{name}"
+        );
+        if name.ends_with("gbdt") {
+            assert!(out.join("best/trees.json").exists());
+            // The trees load back for evaluation like any model.
+            let o = trainer(&[
+                "evaluate-model",
+                "--model",
+                out.join("best").to_str().unwrap(),
+                "--config",
+                config.to_str().unwrap(),
+                "--format",
+                "json",
+            ]);
+            assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+            let e: Value = serde_json::from_slice(&o.stdout).unwrap();
+            assert_eq!(
+                e["test"]["samples"], c["test"]["samples"],
+                "{name} {extra:?}"
+            );
+        }
+    }
+}

@@ -125,6 +125,8 @@ pub enum BackboneKind {
     Gru,
     CnnLstm,
     Tsmixer,
+    /// Gradient-boosted trees over the last bars' feature rows (the trainer's, not a network).
+    Gbdt,
 }
 
 impl BackboneKind {
@@ -135,6 +137,7 @@ impl BackboneKind {
             BackboneKind::Gru => "gru",
             BackboneKind::CnnLstm => "cnn_lstm",
             BackboneKind::Tsmixer => "tsmixer",
+            BackboneKind::Gbdt => "gbdt",
         }
     }
 }
@@ -153,6 +156,30 @@ pub struct ModelSpec {
     /// Convolution width in bars (cnn_lstm only).
     pub kernel: usize,
     pub dropout: f64,
+    /// Boosting rounds at most (gbdt only; validation stops them earlier).
+    pub rounds: usize,
+    /// Tree depth (gbdt only).
+    pub depth: usize,
+    /// Shrinkage per round (gbdt only).
+    pub eta: f64,
+}
+
+/// The trees' settings, as a gbdt model's config.json keeps them.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct TreeParams {
+    pub rounds: usize,
+    pub depth: usize,
+    pub eta: f64,
+}
+
+impl ModelSpec {
+    pub fn tree_params(&self) -> Option<TreeParams> {
+        (self.backbone == BackboneKind::Gbdt).then_some(TreeParams {
+            rounds: self.rounds,
+            depth: self.depth,
+            eta: self.eta,
+        })
+    }
 }
 
 impl Default for ModelSpec {
@@ -165,6 +192,9 @@ impl Default for ModelSpec {
             qk_norm: false,
             kernel: 3,
             dropout: 0.1,
+            rounds: 300,
+            depth: 5,
+            eta: 0.05,
         }
     }
 }
@@ -327,6 +357,9 @@ pub enum ZooConfigError {
     Key { key: &'static str, why: String },
 }
 
+/// Bars of feature rows the trees read, newest last.
+pub const GBDT_LAGS: usize = 5;
+
 fn bad(key: &'static str, why: impl Into<String>) -> ZooConfigError {
     ZooConfigError::Key {
         key,
@@ -346,9 +379,14 @@ fn positive(x: f64) -> bool {
 
 /// Reads and checks a training file.
 pub fn parse(text: &str) -> Result<ZooConfig, ZooConfigError> {
-    let c: ZooConfig = toml::from_str(text).map_err(|e| ZooConfigError::Toml(e.to_string()))?;
+    let c = read(text)?;
     c.validate()?;
     Ok(c)
+}
+
+/// Reads a training file without checking it (for a caller that changes it first).
+pub fn read(text: &str) -> Result<ZooConfig, ZooConfigError> {
+    toml::from_str(text).map_err(|e| ZooConfigError::Toml(e.to_string()))
 }
 
 impl ZooConfig {
@@ -433,6 +471,35 @@ impl ZooConfig {
             BackboneKind::CnnLstm => {
                 if m.kernel == 0 || m.kernel > lo {
                     return Err(bad("model.kernel", "between 1 and the shortest context"));
+                }
+            }
+            BackboneKind::Gbdt => {
+                if lo < GBDT_LAGS {
+                    return Err(bad(
+                        "data.context",
+                        format!(
+                            "gbdt reads the last {GBDT_LAGS} bars: a context of at least {GBDT_LAGS}"
+                        ),
+                    ));
+                }
+                if m.rounds == 0 || m.rounds > 5000 {
+                    return Err(bad("model.rounds", "between 1 and 5000"));
+                }
+                if m.depth == 0 || m.depth > 16 {
+                    return Err(bad("model.depth", "between 1 and 16"));
+                }
+                if !(positive(m.eta) && m.eta <= 1.0) {
+                    return Err(bad("model.eta", "in (0, 1]"));
+                }
+                if matches!(
+                    l.kind,
+                    LossKind::Focal | LossKind::Cost | LossKind::L1 | LossKind::Huber
+                ) || l.class_kind.is_some_and(|k| k != LossKind::Ce)
+                {
+                    return Err(bad(
+                        "loss.kind",
+                        "gbdt fits classes by log loss (\"ce\") and numbers by squared error (\"mse\"); the cost matrix still decides its calls",
+                    ));
                 }
             }
             BackboneKind::Lstm | BackboneKind::Gru => {}

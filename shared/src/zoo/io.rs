@@ -129,6 +129,11 @@ pub fn load(
             config.model_type
         )));
     }
+    if config.backbone == super::config::BackboneKind::Gbdt {
+        return Err(CheckpointError::Config(
+            "a gbdt model is trees (trees.json), not network weights".into(),
+        ));
+    }
     let views = safetensors::parse(weights)?;
     let mut fill = Fill {
         path: Vec::new(),

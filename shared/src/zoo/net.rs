@@ -6,7 +6,7 @@
 use burn::module::{Module, Param};
 use burn::nn::conv::{Conv1d, Conv1dConfig};
 use burn::nn::{Dropout, Linear, RmsNorm};
-use burn::tensor::activation::{relu, sigmoid, softmax, tanh};
+use burn::tensor::activation::{relu, sigmoid, silu, softmax, tanh};
 use burn::tensor::{Device, Tensor};
 use serde::{Deserialize, Serialize};
 
@@ -15,6 +15,15 @@ use super::target::{Component, Thresholds};
 use crate::model::layers::{FeedForward, Rope, causal_mask, dropout, linear, rms_norm};
 
 pub const MODEL_TYPE: &str = "kxian-zoo";
+
+/// A linear layer over `[B, L, D]` as one `[B·L, D]` product: the CPU backend runs one large
+/// matrix product much faster than B small ones.
+fn lin(layer: &Linear, x: Tensor<3>) -> Tensor<3> {
+    let [b, l, d] = x.dims();
+    let y = layer.forward(x.reshape([b * l, d]));
+    let out = y.dims()[1];
+    y.reshape([b, l, out])
+}
 
 /// `config.json` of a zoo model folder: the architecture and everything inference needs to
 /// rebuild the inputs and read the outputs.
@@ -31,6 +40,9 @@ pub struct NetConfig {
     pub qk_norm: bool,
     pub kernel: usize,
     pub dropout: f64,
+    /// The trees' settings (gbdt only).
+    #[serde(default)]
+    pub trees: Option<super::config::TreeParams>,
     pub features: Vec<FeatureSet>,
     pub min_context: usize,
     pub max_context: usize,
@@ -109,9 +121,9 @@ impl TBlock {
         let h = d / self.heads;
         let n = self.norm1.forward(x.clone());
         let split = |t: Tensor<3>| t.reshape([b, l, self.heads, h]).swap_dims(1, 2);
-        let mut q = split(self.q.forward(n.clone()));
-        let mut k = split(self.k.forward(n.clone()));
-        let v = split(self.v.forward(n));
+        let mut q = split(lin(&self.q, n.clone()));
+        let mut k = split(lin(&self.k, n.clone()));
+        let v = split(lin(&self.v, n));
         if let (Some(qn), Some(kn)) = (&self.q_norm, &self.k_norm) {
             q = qn.forward(q);
             k = kn.forward(k);
@@ -125,16 +137,19 @@ impl TBlock {
             .matmul(v)
             .swap_dims(1, 2)
             .reshape([b, l, d]);
-        let x = x + self.drop.forward(self.o.forward(att));
+        let x = x + self.drop.forward(lin(&self.o, att));
         let n = self.norm2.forward(x.clone());
-        x + self.ffn.forward(n)
+        let f = &self.ffn;
+        x + f
+            .dropout
+            .forward(lin(&f.w2, silu(lin(&f.w1, n.clone())) * lin(&f.w3, n)))
     }
 }
 
 /// An LSTM layer: `[B, L, D] → [B, L, D]`.
 #[derive(Module, Debug)]
 pub struct LstmLayer {
-    /// Input to the four gates (input, forget, cell, output), biased.
+    /// Input to the four gates (input, forget, output, then the cell's candidate), biased.
     pub wx: Linear,
     /// Hidden state to the gates.
     pub wh: Linear,
@@ -151,21 +166,18 @@ impl LstmLayer {
     fn forward(&self, x: Tensor<3>) -> Tensor<3> {
         let [b, l, d] = x.dims();
         let device = x.device();
-        let gx = self.wx.forward(x);
+        let gx = lin(&self.wx, x);
         let mut h = Tensor::<2>::zeros([b, d], &device);
         let mut c = Tensor::<2>::zeros([b, d], &device);
         let mut out = Vec::with_capacity(l);
         for t in 0..l {
             let g = gx.clone().slice([0..b, t..t + 1]).reshape([b, 4 * d]) + self.wh.forward(h);
-            let gate = |k: usize| g.clone().slice([0..b, k * d..(k + 1) * d]);
-            let (i, f, cell, o) = (
-                sigmoid(gate(0)),
-                sigmoid(gate(1)),
-                tanh(gate(2)),
-                sigmoid(gate(3)),
-            );
-            c = f * c + i * cell;
-            h = o * tanh(c.clone());
+            // One sigmoid over the three gates, one tanh over the candidate.
+            let gates = sigmoid(g.clone().slice([0..b, 0..3 * d]));
+            let cell = tanh(g.slice([0..b, 3 * d..4 * d]));
+            let gate = |k: usize| gates.clone().slice([0..b, k * d..(k + 1) * d]);
+            c = gate(1) * c + gate(0) * cell;
+            h = gate(2) * tanh(c.clone());
             out.push(h.clone().unsqueeze_dim::<3>(1));
         }
         Tensor::cat(out, 1)
@@ -192,15 +204,17 @@ impl GruLayer {
     fn forward(&self, x: Tensor<3>) -> Tensor<3> {
         let [b, l, d] = x.dims();
         let device = x.device();
-        let gx = self.wx.forward(x);
+        let gx = lin(&self.wx, x);
         let mut h = Tensor::<2>::zeros([b, d], &device);
         let mut out = Vec::with_capacity(l);
         for t in 0..l {
             let xt = gx.clone().slice([0..b, t..t + 1]).reshape([b, 3 * d]);
             let ht = self.wh.forward(h.clone());
             let part = |m: &Tensor<2>, k: usize| m.clone().slice([0..b, k * d..(k + 1) * d]);
-            let r = sigmoid(part(&xt, 0) + part(&ht, 0));
-            let z = sigmoid(part(&xt, 1) + part(&ht, 1));
+            // One sigmoid over reset and update together.
+            let rz =
+                sigmoid(xt.clone().slice([0..b, 0..2 * d]) + ht.clone().slice([0..b, 0..2 * d]));
+            let (r, z) = (part(&rz, 0), part(&rz, 1));
             let n = tanh(part(&xt, 2) + r * part(&ht, 2));
             h = z.clone().neg().add_scalar(1.0) * n + z * h;
             out.push(h.clone().unsqueeze_dim::<3>(1));
@@ -299,6 +313,7 @@ impl ZooNet {
                     .map(|_| MixerLayer::new(c.max_context, d, c.dropout, device))
                     .collect(),
             ),
+            BackboneKind::Gbdt => unreachable!("gbdt is trees, not a network; io::load refuses it"),
         };
         // The head starts at zero: an untrained model gives equal class probabilities and
         // the training mean of every number, whatever the backbone's random start.
@@ -320,7 +335,7 @@ impl ZooNet {
     pub fn forward(&self, x: Tensor<3>) -> Tensor<2> {
         let [b, l, _] = x.dims();
         let device = x.device();
-        let mut h = self.drop.forward(self.input.forward(x));
+        let mut h = self.drop.forward(lin(&self.input, x));
         match &self.backbone {
             Backbone::Transformer(blocks) => {
                 let rope = Rope::new(self.config.d_model / self.config.heads, 0, l, &device);

@@ -36,6 +36,7 @@ fn config(backbone: BackboneKind, parts: Vec<Component>) -> NetConfig {
         qk_norm: true,
         kernel: 3,
         dropout: 0.0,
+        trees: None,
         features: vec![FeatureSet::Bars],
         min_context: 12,
         max_context: 12,

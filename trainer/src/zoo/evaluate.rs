@@ -10,11 +10,11 @@ use kxian_shared::predictions::rows::{Detail, PredictionRow, RowKind};
 use kxian_shared::zoo::metrics::{
     ClassMetrics, ClassSample, RealMetrics, RealSample, class_metrics, real_metrics,
 };
-use kxian_shared::zoo::net::{NetConfig, ZooNet, read_outputs};
+use kxian_shared::zoo::net::NetConfig;
 use kxian_shared::zoo::target::{Component, Truth};
 use serde::Serialize;
 
-use super::train::inputs;
+use super::trees::Model;
 use super::*;
 use crate::device::{DeviceChoice, pick};
 
@@ -161,17 +161,6 @@ fn scores(data: &Data, c: &NetConfig, samples: &[(Sample, Truth)], outputs: &[Ve
     }
 }
 
-/// The model's outputs for `samples`, in chunks, at its inference context.
-fn predict(data: &Data, model: &ZooNet, samples: &[Sample], device: &Device) -> Vec<Vec<f64>> {
-    let c = &model.config;
-    let mut out = Vec::with_capacity(samples.len());
-    for chunk in samples.chunks(256) {
-        let x = inputs(data, c, chunk, c.max_context, device);
-        out.extend(read_outputs(c, model.forward(x)));
-    }
-    out
-}
-
 /// A prediction set's rows: classifier rows from a classification part (P(up), P(down)
 /// with strong falls included, P(flat)); else one-path rows from a return part, whose
 /// point forecast is its own distribution. Other numeric targets have no set.
@@ -252,14 +241,14 @@ type Scored = (Vec<(Sample, Truth)>, Vec<Vec<f64>>);
 /// The card of `model` over the test samples, and the prediction set's CSV.
 pub(crate) fn card(
     data: &Data,
-    model: &ZooNet,
+    model: &Model,
     test: &[(Sample, Truth)],
     counts: Counts,
     device: &Device,
 ) -> anyhow::Result<(Card, Option<String>)> {
-    let c = &model.config;
+    let c = model.config();
     let samples: Vec<Sample> = test.iter().map(|(s, _)| *s).collect();
-    let outputs = predict(data, model, &samples, device);
+    let outputs = model.outputs(data, &samples, device);
     let mut per: BTreeMap<String, Scored> = BTreeMap::new();
     for (s, o) in test.iter().zip(&outputs) {
         let e = per
@@ -272,7 +261,7 @@ pub(crate) fn card(
     let card = Card {
         backbone: c.backbone.name().into(),
         target: c.parts.iter().map(|p| p.name().to_string()).collect(),
-        parameters: burn::module::Module::num_params(model),
+        parameters: model.parameters(),
         samples: counts,
         trained_until: c.trained_until,
         val_from: c.val_from,
@@ -301,11 +290,11 @@ pub struct ModelEvaluation {
 }
 
 pub fn evaluate(args: &EvaluateModelArgs) -> anyhow::Result<ModelEvaluation> {
-    let config = read_config(&args.config)?;
+    let config = read_config(&args.config, |_| {})?;
     let picked = pick(args.device)?;
-    let model = super::train::load_net(&args.model, &picked.device)?;
+    let model = Model::load(&args.model, &picked.device)?;
     let data = load(config, &args.config)?;
-    let c = &model.config;
+    let c = model.config();
     crate::ensure_input!(
         c.market == data.config.data.market,
         "data.market: the model was trained with {:?}, the file gives {:?}",
@@ -341,7 +330,7 @@ pub fn evaluate(args: &EvaluateModelArgs) -> anyhow::Result<ModelEvaluation> {
     };
     let (card, _) = card(&data, &model, &labelled, counts, &picked.device)?;
     if let Some(path) = &args.predictions {
-        let outputs = predict(&data, &model, &all, &picked.device);
+        let outputs = model.outputs(&data, &all, &picked.device);
         let text = rows(&data, c, &all, &outputs).map_err(BadInput)?;
         std::fs::write(path, text).with_context(|| format!("{}: cannot write", path.display()))?;
         eprintln!("wrote {} ({} rows)", path.display(), all.len());

@@ -22,6 +22,7 @@ use crate::input::{self, import_options};
 
 mod evaluate;
 mod train;
+mod trees;
 
 pub use evaluate::{EvaluateModelArgs, ModelEvaluation, ModelFormat, evaluate, table};
 pub use train::{TrainModelArgs, TrainedModel, train};
@@ -45,11 +46,19 @@ fn resolve(base: &Path, p: &Path) -> PathBuf {
     crate::backtest::resolve(base, p)
 }
 
-/// Reads and checks the training file; a bad file is bad input naming the file and key.
-pub(crate) fn read_config(path: &Path) -> anyhow::Result<ZooConfig> {
+/// Reads and checks the training file, with `change` applied before the check; a bad file
+/// is bad input naming the file and key.
+pub(crate) fn read_config(
+    path: &Path,
+    change: impl FnOnce(&mut ZooConfig),
+) -> anyhow::Result<ZooConfig> {
     let text =
         std::fs::read_to_string(path).map_err(|e| BadInput(format!("{}: {e}", path.display())))?;
-    zoo_config::parse(&text).map_err(|e| BadInput(format!("{}: {e}", path.display())).into())
+    let bad = |e: zoo_config::ZooConfigError| BadInput(format!("{}: {e}", path.display()));
+    let mut c = zoo_config::read(&text).map_err(bad)?;
+    change(&mut c);
+    c.validate().map_err(bad)?;
+    Ok(c)
 }
 
 /// The bars the file names (files relative to the file's folder, then the store).

@@ -15,6 +15,7 @@ use kxian_shared::zoo::io;
 use kxian_shared::zoo::loss::{ClassLoss, class_loss, real_loss};
 use kxian_shared::zoo::metrics::{self, ClassMetrics};
 use kxian_shared::zoo::net::{MODEL_TYPE, NetConfig, ZooNet};
+use kxian_shared::zoo::target::TargetKind;
 use kxian_shared::zoo::target::Truth;
 use serde::Serialize;
 
@@ -38,10 +39,24 @@ pub struct TrainModelArgs {
     /// Start from this checkpoint's weights (same architecture) instead of random ones.
     #[arg(long, conflicts_with = "resume")]
     pub init: Option<PathBuf>,
+    /// Train for this target instead of the file's `target.kind` (e.g. one file, three targets).
+    #[arg(long, value_parser = parse_kind::<TargetKind>)]
+    pub target: Option<TargetKind>,
+    /// Use this loss instead of the file's `loss.kind`.
+    #[arg(long, value_parser = parse_kind::<LossKind>)]
+    pub loss: Option<LossKind>,
+    /// Stop after this many seconds (the file's `train.max_seconds`).
+    #[arg(long)]
+    pub max_seconds: Option<f64>,
     #[arg(long, value_enum, default_value_t = DeviceChoice::Auto)]
     pub device: DeviceChoice,
     #[arg(long, value_enum, default_value_t = ProgressMode::Bar)]
     pub progress: ProgressMode,
+}
+
+/// A value of the file's vocabulary (`updown3`, `mse`, …) from the command line.
+fn parse_kind<T: serde::de::DeserializeOwned>(s: &str) -> Result<T, String> {
+    serde_json::from_value(serde_json::Value::String(s.into())).map_err(|e| e.to_string())
 }
 
 /// What `train-model` leaves behind.
@@ -64,7 +79,17 @@ pub(crate) fn load_net(dir: &std::path::Path, device: &Device) -> anyhow::Result
 }
 
 pub fn train(args: &TrainModelArgs) -> anyhow::Result<TrainedModel> {
-    let config = read_config(&args.config)?;
+    let config = read_config(&args.config, |c| {
+        if let Some(t) = args.target {
+            c.target.kind = t;
+        }
+        if let Some(l) = args.loss {
+            c.loss.kind = l;
+        }
+        if args.max_seconds.is_some() {
+            c.train.max_seconds = args.max_seconds;
+        }
+    })?;
     let data = load(config, &args.config)?;
     let c = &data.config;
     let parts = c.components();
@@ -131,6 +156,7 @@ pub fn train(args: &TrainModelArgs) -> anyhow::Result<TrainedModel> {
         heads: c.model.heads,
         qk_norm: c.model.qk_norm,
         kernel: c.model.kernel,
+        trees: c.model.tree_params(),
         dropout: c.model.dropout,
         features: c.data.features.clone(),
         min_context: c.data.context.min(),
@@ -178,6 +204,37 @@ pub fn train(args: &TrainModelArgs) -> anyhow::Result<TrainedModel> {
     let picked = pick(args.device)?;
     eprintln!("device: {} ({})", picked.backend, picked.why);
     let plain = picked.device.clone();
+    if net_config.backbone == kxian_shared::zoo::config::BackboneKind::Gbdt {
+        crate::ensure_input!(
+            !args.resume && args.init.is_none(),
+            "model.backbone = \"gbdt\": trees are fitted in one go, with no --resume or --init"
+        );
+        let weights: Vec<f64> = class_loss_plan
+            .as_ref()
+            .map(|p| p.weights.iter().map(|w| *w as f64).collect())
+            .unwrap_or_default();
+        let trees = super::trees::fit(
+            &data,
+            &net_config,
+            &sm.train,
+            &sm.val,
+            &weights,
+            c.train.seed,
+        )?;
+        let best_dir = args.out.join("best");
+        trees.save(&best_dir)?;
+        let model = super::trees::Model::Trees(trees);
+        return finish(
+            args,
+            &data,
+            &model,
+            &sm,
+            best_dir,
+            (f32::NAN, f32::NAN),
+            false,
+            &plain,
+        );
+    }
     let device = plain.clone().autodiff();
     device.seed(c.train.seed);
     std::fs::create_dir_all(&args.out)
@@ -270,23 +327,52 @@ pub fn train(args: &TrainModelArgs) -> anyhow::Result<TrainedModel> {
         },
     )?;
     let best_dir = args.out.join("best");
-    let best = load_net(&best_dir, &plain)?;
+    let best = super::trees::Model::Net(load_net(&best_dir, &plain)?);
+    finish(
+        args,
+        &data,
+        &best,
+        &sm,
+        best_dir,
+        (fitted.state.first_val_loss, fitted.state.best_val_loss),
+        c.train.select == Selection::Points,
+        &plain,
+    )
+}
+
+/// The card and the prediction set of the chosen model, from the test part.
+#[allow(clippy::too_many_arguments)]
+fn finish(
+    args: &TrainModelArgs,
+    data: &Data,
+    best: &super::trees::Model,
+    sm: &Samples,
+    best_dir: PathBuf,
+    (first_val_loss, best_val_loss): (f32, f32),
+    by_points: bool,
+    device: &Device,
+) -> anyhow::Result<TrainedModel> {
     let counts = super::evaluate::Counts {
         train: sm.train.len(),
         val: sm.val.len(),
         test: sm.test.len(),
     };
-    let (card, rows) = super::evaluate::card(&data, &best, &sm.test, counts, &plain)?;
+    let (card, rows) = super::evaluate::card(data, best, &sm.test, counts, device)?;
     write_json(&args.out.join("card.json"), &card)?;
-    if let Some(rows) = rows {
-        std::fs::write(args.out.join("predictions.csv"), rows)
-            .with_context(|| format!("{}: cannot write", args.out.display()))?;
+    let set = args.out.join("predictions.csv");
+    match rows {
+        Some(rows) => std::fs::write(&set, rows)
+            .with_context(|| format!("{}: cannot write", set.display()))?,
+        // A rerun with another target must not leave the old set beside the new card.
+        None => {
+            let _ = std::fs::remove_file(&set);
+        }
     }
     Ok(TrainedModel {
         best_dir,
-        first_val_loss: fitted.state.first_val_loss,
-        best_val_loss: fitted.state.best_val_loss,
-        by_points: c.train.select == Selection::Points,
+        first_val_loss,
+        best_val_loss,
+        by_points,
         card,
     })
 }
@@ -427,8 +513,9 @@ impl Task for ZooTask<'_> {
         let loss = (sum / self.val.len() as f64) as f32;
         let class = super::evaluate::class_part(self.net_config, self.val, &outputs);
         let select = match (&class, self.data.config.train.select) {
-            // Lower is better in the loop: the negative points of the decisions.
-            (Some(m), Selection::Points) => -m.points as f32,
+            // Lower is better in the loop: the negative points of the decisions, ties (a
+            // model that stands aside every day scores 0 each epoch) broken by the loss.
+            (Some(m), Selection::Points) => (-m.points + 1e-6 * loss as f64) as f32,
             _ => loss,
         };
         (select, ZooScores { loss, class })
