@@ -26,7 +26,7 @@ use super::*;
 pub(crate) enum PartTrees {
     /// One booster per class.
     Class(Vec<GradientBooster>),
-    Real(GradientBooster),
+    Real(Box<GradientBooster>),
 }
 
 pub(crate) struct Trees {
@@ -143,7 +143,7 @@ pub(crate) fn fit(
                     Some(vec![(Matrix::new(&xv, nv, width), &yv, &vec![1.0; nv])]),
                 )
                 .map_err(fail)?;
-                parts.push(PartTrees::Real(b));
+                parts.push(PartTrees::Real(Box::new(b)));
             }
         }
     }
@@ -230,7 +230,7 @@ impl Trees {
 
 /// A trained model of either kind.
 pub(crate) enum Model {
-    Net(kxian_shared::zoo::net::ZooNet),
+    Net(Box<kxian_shared::zoo::net::ZooNet>),
     Trees(Trees),
 }
 
@@ -280,7 +280,7 @@ impl Model {
         if config.backbone == kxian_shared::zoo::config::BackboneKind::Gbdt {
             Ok(Model::Trees(Trees::load(dir, config)?))
         } else {
-            Ok(Model::Net(super::train::load_net(dir, device)?))
+            Ok(Model::Net(Box::new(super::train::load_net(dir, device)?)))
         }
     }
 }
