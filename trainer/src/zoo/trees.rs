@@ -244,7 +244,7 @@ impl Model {
 
     pub(crate) fn parameters(&self) -> usize {
         match self {
-            Model::Net(n) => burn::module::Module::num_params(n),
+            Model::Net(n) => burn::module::Module::num_params(n.as_ref()),
             Model::Trees(t) => t.nodes(),
         }
     }
