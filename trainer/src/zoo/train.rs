@@ -327,7 +327,7 @@ pub fn train(args: &TrainModelArgs) -> anyhow::Result<TrainedModel> {
         },
     )?;
     let best_dir = args.out.join("best");
-    let best = super::trees::Model::Net(Box::new(load_net(&best_dir, &plain)?));
+    let best = super::trees::Model::Net(load_net(&best_dir, &plain)?);
     finish(
         args,
         &data,

@@ -228,9 +228,10 @@ impl Trees {
     }
 }
 
-/// A trained model of either kind.
+/// A trained model of either kind. One per run, so the variants' sizes do not matter.
+#[allow(clippy::large_enum_variant)]
 pub(crate) enum Model {
-    Net(Box<kxian_shared::zoo::net::ZooNet>),
+    Net(kxian_shared::zoo::net::ZooNet),
     Trees(Trees),
 }
 
@@ -244,7 +245,7 @@ impl Model {
 
     pub(crate) fn parameters(&self) -> usize {
         match self {
-            Model::Net(n) => burn::module::Module::num_params(n.as_ref()),
+            Model::Net(n) => burn::module::Module::num_params(n),
             Model::Trees(t) => t.nodes(),
         }
     }
@@ -280,7 +281,7 @@ impl Model {
         if config.backbone == kxian_shared::zoo::config::BackboneKind::Gbdt {
             Ok(Model::Trees(Trees::load(dir, config)?))
         } else {
-            Ok(Model::Net(Box::new(super::train::load_net(dir, device)?)))
+            Ok(Model::Net(super::train::load_net(dir, device)?))
         }
     }
 }
