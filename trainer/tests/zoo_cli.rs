@@ -131,6 +131,21 @@ fn every_backbone_learns_and_writes_a_card_and_a_prediction_set_from_its_test_pe
             assert!(m.get(key).is_some(), "{backbone}: {key}");
         }
         assert_eq!(c["prediction_set"], "predictions.csv");
+        // Every test sample is in one regime of the CSI 300 (the market), and in its symbol.
+        let split = |key: &str| {
+            c[key]
+                .as_object()
+                .unwrap()
+                .values()
+                .map(|s| s["samples"].as_u64().unwrap())
+                .sum::<u64>()
+        };
+        assert_eq!(split("per_symbol"), test["samples"].as_u64().unwrap());
+        assert_eq!(split("per_regime"), test["samples"].as_u64().unwrap());
+        assert!(
+            c["per_regime"].as_object().unwrap().len() >= 2,
+            "{backbone}"
+        );
         let (kind, rows) =
             from_csv(&std::fs::read_to_string(out.join("predictions.csv")).unwrap()).unwrap();
         assert_eq!(kind, RowKind::Classifier);

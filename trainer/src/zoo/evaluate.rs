@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use burn::tensor::Device;
+use kxian_shared::analysis::regime::{daily, on_day};
 use kxian_shared::predictions::rows::{Detail, PredictionRow, RowKind};
 use kxian_shared::zoo::metrics::{
     ClassMetrics, ClassSample, RealMetrics, RealSample, class_metrics, real_metrics,
@@ -79,6 +80,9 @@ pub struct Card {
     /// Test-part scores.
     pub test: Scores,
     pub per_symbol: BTreeMap<String, Scores>,
+    /// The test part split by the market's regime on each decision day (bull, bear,
+    /// sideways, volatile; read from the market's bars up to that day). Empty without a market.
+    pub per_regime: BTreeMap<String, Scores>,
     /// Where the prediction set is, or why there is none.
     pub prediction_set: String,
 }
@@ -250,12 +254,20 @@ pub(crate) fn card(
     let samples: Vec<Sample> = test.iter().map(|(s, _)| *s).collect();
     let outputs = model.outputs(data, &samples, device);
     let mut per: BTreeMap<String, Scored> = BTreeMap::new();
+    let mut regimes: BTreeMap<String, Scored> = BTreeMap::new();
+    let days = data.market_bars.as_deref().map(|b| (b, daily(b)));
     for (s, o) in test.iter().zip(&outputs) {
-        let e = per
-            .entry(data.series[s.0.0].symbol.to_string())
-            .or_default();
+        let series = &data.series[s.0.0];
+        let e = per.entry(series.symbol.to_string()).or_default();
         e.0.push(s.clone());
         e.1.push(o.clone());
+        if let Some((bars, days)) = &days
+            && let Some(g) = on_day(bars, days, series.bars[s.0.1].ts.date())
+        {
+            let e = regimes.entry(g.as_str().to_string()).or_default();
+            e.0.push(s.clone());
+            e.1.push(o.clone());
+        }
     }
     let set = rows(data, c, &samples, &outputs);
     let card = Card {
@@ -268,6 +280,10 @@ pub(crate) fn card(
         test_from: c.test_from,
         test: scores(data, c, test, &outputs),
         per_symbol: per
+            .iter()
+            .map(|(k, (s, o))| (k.clone(), scores(data, c, s, o)))
+            .collect(),
+        per_regime: regimes
             .iter()
             .map(|(k, (s, o))| (k.clone(), scores(data, c, s, o)))
             .collect(),

@@ -40,6 +40,8 @@ pub(crate) struct Data {
     pub config: ZooConfig,
     pub series: Vec<Series>,
     pub market: Option<Market>,
+    /// The market's bars, for the regime of each day.
+    pub market_bars: Option<Vec<Bar>>,
 }
 
 fn resolve(base: &Path, p: &Path) -> PathBuf {
@@ -100,7 +102,7 @@ pub(crate) fn load(config: ZooConfig, config_path: &Path) -> anyhow::Result<Data
             add(symbol, bars);
         }
     }
-    let market = match &d.market {
+    let market_bars = match &d.market {
         None => None,
         Some(name) => {
             let want: Symbol = name
@@ -110,14 +112,16 @@ pub(crate) fn load(config: ZooConfig, config_path: &Path) -> anyhow::Result<Data
                 .iter()
                 .position(|s| s.symbol == want)
                 .ok_or_else(|| BadInput(format!("data.market: {want} is not among the series")))?;
-            Some(Market::new(&series.remove(i).bars))
+            Some(series.remove(i).bars)
         }
     };
+    let market = market_bars.as_deref().map(Market::new);
     crate::ensure_input!(!series.is_empty(), "data: no series to learn from");
     Ok(Data {
         config,
         series,
         market,
+        market_bars,
     })
 }
 
