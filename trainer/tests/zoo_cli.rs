@@ -118,6 +118,12 @@ fn every_backbone_learns_and_writes_a_card_and_a_prediction_set_from_its_test_pe
         let c = card(&out);
         assert_eq!(c["backbone"], backbone);
         assert_eq!(c["test_from"], "2019-01-02");
+        // No training outcome reaches the validation years.
+        assert!(
+            c["trained_until"].as_str().unwrap() < "2016-01-04",
+            "{}",
+            c["trained_until"]
+        );
         let test = &c["test"];
         assert!(test["samples"].as_u64().unwrap() > 1000, "{backbone}");
         let m = &test["class"];
@@ -533,4 +539,129 @@ fn every_seed_example_trains_and_writes_its_card() {
             );
         }
     }
+}
+
+/// The embedded stocks and the CSI 300 in a store, with fixture reference data: two banks
+/// (finance) and one industrial name, their float shares and PBs.
+fn reference_store(dir: &Path, with_reference: bool) -> PathBuf {
+    use kxian_shared::reference::{IndustryRecord, ReferenceData, SharesRecord};
+    let db = crate::examples_cli::store_until(dir, None);
+    if !with_reference {
+        return db;
+    }
+    let d = |s: &str| s.parse::<chrono::NaiveDate>().unwrap();
+    let data = ReferenceData {
+        source: "test".into(),
+        industries: [
+            ("600000.SH", "银行"),
+            ("000001.SZ", "银行"),
+            ("000151.SZ", "电气设备"),
+        ]
+        .into_iter()
+        .map(|(s, i)| IndustryRecord {
+            symbol: s.into(),
+            industry: i.into(),
+            from: d("2000-01-04"),
+            to: None,
+        })
+        .collect(),
+        shares: [
+            ("600000.SH", 2.9e10, 0.6),
+            ("000001.SZ", 1.9e10, 0.7),
+            ("000151.SZ", 3.0e8, 2.5),
+        ]
+        .into_iter()
+        .map(|(s, f, pb)| SharesRecord {
+            symbol: s.into(),
+            date: d("2005-01-04"),
+            total_shares: f,
+            float_shares: f,
+            pe: None,
+            pb: Some(pb),
+        })
+        .collect(),
+        ..Default::default()
+    };
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let store = kxian_store::Store::open(&db).await.unwrap();
+        store.import_reference(&data).await.unwrap();
+        store.close().await;
+    });
+    db
+}
+
+/// Seed 003: the unified conditional CNN + LSTM on fixture reference data, scored per
+/// industry and regime; the single-industry model from the same file; and the conditions
+/// refused, naming the key, where the store has no reference data.
+#[test]
+fn seed003_conditions_on_industry_style_and_regime() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = reference_store(tmp.path(), true);
+    let example = std::fs::read_to_string(repo().join("examples/models/seed003-conditional.toml"))
+        .unwrap()
+        .replace("~/.local/share/kxian/kxian.db", db.to_str().unwrap());
+    let config = tmp.path().join("seed003.toml");
+    std::fs::write(&config, &example).unwrap();
+    let out = tmp.path().join("unified");
+    train(&config, &out, &["--max-seconds", "3"]);
+    let c = card(&out);
+    let keys = |k: &str| -> Vec<String> { c[k].as_object().unwrap().keys().cloned().collect() };
+    assert_eq!(keys("per_industry"), ["finance", "industrial"]);
+    assert_eq!(keys("per_symbol"), ["000001.SZ", "000151.SZ", "600000.SH"]);
+    assert!(keys("per_regime").len() >= 2);
+    let model: Value =
+        serde_json::from_slice(&std::fs::read(out.join("best/config.json")).unwrap()).unwrap();
+    assert_eq!(
+        model["conditions"],
+        serde_json::json!(["industry", "style", "regime"])
+    );
+
+    // One industry only: the industrial name is never a sample.
+    let single = tmp.path().join("single.toml");
+    std::fs::write(
+        &single,
+        example.replace("[data]\n", "[data]\nindustry = \"finance\"\n"),
+    )
+    .unwrap();
+    let out = tmp.path().join("finance");
+    train(&single, &out, &["--max-seconds", "2"]);
+    let c = card(&out);
+    assert_eq!(
+        c["per_symbol"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .collect::<Vec<_>>(),
+        ["000001.SZ", "600000.SH"]
+    );
+
+    // The same file on a store without reference data: exit 2, naming the key and the fix.
+    let bare = tempfile::tempdir().unwrap();
+    let db = reference_store(bare.path(), false);
+    let config = bare.path().join("seed003.toml");
+    std::fs::write(
+        &config,
+        example.replace(
+            tmp.path().join("kxian.db").to_str().unwrap(),
+            db.to_str().unwrap(),
+        ),
+    )
+    .unwrap();
+    let o = trainer(&[
+        "train-model",
+        "--config",
+        config.to_str().unwrap(),
+        "--out",
+        bare.path().join("out").to_str().unwrap(),
+    ]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("data.conditions") && err.contains("download --reference"),
+        "{err}"
+    );
 }

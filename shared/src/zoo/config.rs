@@ -50,6 +50,54 @@ pub struct DataSpec {
     pub context: Context,
     #[serde(default)]
     pub split: SplitSpec,
+    /// What else the model is told about each sample (seed 003): its industry, its style
+    /// bucket and the market's regime on the decision day, each as a learned embedding fused
+    /// with the backbone's features. Industry and style need the store's reference data.
+    #[serde(default)]
+    pub conditions: Vec<Condition>,
+    /// Train on one industry only (a sector: `finance`, `technology`, …): seed 003's
+    /// single-industry model; without it, one unified model over every industry.
+    #[serde(default)]
+    pub industry: Option<String>,
+}
+
+/// A fact about a sample beside its bars.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Condition {
+    /// The stock's sector on the day (11 sectors), a 32-wide embedding.
+    Industry,
+    /// Its float-cap fifth × PB tercile among the series that day, a 16-wide embedding.
+    Style,
+    /// The market index's regime that day (bull, bear, sideways, volatile), 16 wide.
+    Regime,
+}
+
+impl Condition {
+    pub fn name(self) -> &'static str {
+        match self {
+            Condition::Industry => "industry",
+            Condition::Style => "style",
+            Condition::Regime => "regime",
+        }
+    }
+
+    /// Ids an embedding holds, 0 being "unknown".
+    pub fn vocabulary(self) -> usize {
+        match self {
+            Condition::Industry => 1 + crate::reference::Sector::ALL.len(),
+            Condition::Style => 1 + 5 * 3,
+            Condition::Regime => 1 + crate::analysis::regime::Regime::ALL.len(),
+        }
+    }
+
+    /// Width of its embedding (seed 003's sizes).
+    pub fn width(self) -> usize {
+        match self {
+            Condition::Industry => 32,
+            Condition::Style | Condition::Regime => 16,
+        }
+    }
 }
 
 fn default_features() -> Vec<FeatureSet> {
@@ -411,6 +459,33 @@ impl ZooConfig {
         }
         if d.store.is_some() && d.symbols.is_empty() && d.board.is_none() {
             return Err(bad("data.symbols", "a store needs `symbols` or `board`"));
+        }
+        let mut seen = d.conditions.clone();
+        seen.sort();
+        seen.dedup();
+        if seen.len() != d.conditions.len() {
+            return Err(bad("data.conditions", "each condition once"));
+        }
+        if d.conditions.contains(&Condition::Regime) && d.market.is_none() {
+            return Err(bad(
+                "data.conditions",
+                "`regime` is read from the market index: set data.market",
+            ));
+        }
+        if let Some(name) = &d.industry
+            && crate::reference::Sector::parse(name).is_none()
+        {
+            return Err(bad(
+                "data.industry",
+                format!(
+                    "`{name}` is not a sector; one of {}",
+                    crate::reference::Sector::ALL
+                        .iter()
+                        .map(|s| s.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            ));
         }
         if d.features.is_empty() {
             return Err(bad(

@@ -5,12 +5,12 @@
 
 use burn::module::{Module, Param};
 use burn::nn::conv::{Conv1d, Conv1dConfig};
-use burn::nn::{Dropout, Linear, RmsNorm};
+use burn::nn::{Dropout, Embedding, EmbeddingConfig, Linear, RmsNorm};
 use burn::tensor::activation::{relu, sigmoid, silu, softmax, tanh};
-use burn::tensor::{Device, Tensor};
+use burn::tensor::{Device, Int, Tensor};
 use serde::{Deserialize, Serialize};
 
-use super::config::{BackboneKind, FeatureSet};
+use super::config::{BackboneKind, Condition, FeatureSet};
 use super::target::{Component, Thresholds};
 use crate::model::layers::{FeedForward, Rope, causal_mask, dropout, linear, rms_norm};
 
@@ -44,6 +44,9 @@ pub struct NetConfig {
     #[serde(default)]
     pub trees: Option<super::config::TreeParams>,
     pub features: Vec<FeatureSet>,
+    /// The sample facts fused with the backbone's features, in input order.
+    #[serde(default)]
+    pub conditions: Vec<Condition>,
     pub min_context: usize,
     pub max_context: usize,
     pub market: Option<String>,
@@ -277,11 +280,16 @@ pub enum Backbone {
     Tsmixer(Vec<MixerLayer>),
 }
 
-/// The whole model: input projection, backbone, norm and the head of every part.
+/// The whole model: input projection, backbone, the conditions' embeddings fused with the
+/// last bar's features, norm and the head of every part.
 #[derive(Module, Debug)]
 pub struct ZooNet {
     pub input: Linear,
     pub backbone: Backbone,
+    /// One table per condition.
+    pub embeddings: Vec<Embedding>,
+    /// `[features, embeddings…] → d_model`, with the conditions only.
+    pub fusion: Option<Linear>,
     pub norm: RmsNorm,
     pub head: Linear,
     pub drop: Dropout,
@@ -320,9 +328,16 @@ impl ZooNet {
         let mut head = linear(d, c.out_dim(), true, device);
         head.weight = Param::from_tensor(Tensor::zeros([d, c.out_dim()], device));
         head.bias = Some(Param::from_tensor(Tensor::zeros([c.out_dim()], device)));
+        let fused: usize = c.conditions.iter().map(|k| k.width()).sum();
         ZooNet {
             input: linear(c.d_in, d, true, device),
             backbone,
+            embeddings: c
+                .conditions
+                .iter()
+                .map(|k| EmbeddingConfig::new(k.vocabulary(), k.width()).init(device))
+                .collect(),
+            fusion: (fused > 0).then(|| linear(d + fused, d, true, device)),
             norm: rms_norm(d, device),
             head,
             drop: dropout(c.dropout),
@@ -331,8 +346,9 @@ impl ZooNet {
     }
 
     /// # Shapes
-    /// `x: [B, L, d_in]` → `[B, out_dim]`, read at the last bar.
-    pub fn forward(&self, x: Tensor<3>) -> Tensor<2> {
+    /// `x: [B, L, d_in]`, `conditions: [B, n_conditions]` ids (with conditions only) →
+    /// `[B, out_dim]`, read at the last bar.
+    pub fn forward(&self, x: Tensor<3>, conditions: Option<Tensor<2, Int>>) -> Tensor<2> {
         let [b, l, _] = x.dims();
         let device = x.device();
         let mut h = self.drop.forward(lin(&self.input, x));
@@ -377,7 +393,16 @@ impl ZooNet {
             }
         }
         let d = self.config.d_model;
-        let last = h.slice([0..b, l - 1..l]).reshape([b, d]);
+        let mut last = h.slice([0..b, l - 1..l]).reshape([b, d]);
+        if let (Some(fusion), Some(ids)) = (&self.fusion, conditions) {
+            let mut parts = vec![last];
+            for (k, table) in self.embeddings.iter().enumerate() {
+                let id = ids.clone().slice([0..b, k..k + 1]);
+                let w = table.weight.dims()[1];
+                parts.push(table.forward(id).reshape([b, w]));
+            }
+            last = silu(fusion.forward(Tensor::cat(parts, 1)));
+        }
         self.head.forward(self.norm.forward(last))
     }
 }

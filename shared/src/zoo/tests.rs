@@ -1,7 +1,7 @@
 use burn::module::Param;
-use burn::tensor::{Device, Distribution, Tensor};
+use burn::tensor::{Device, Distribution, Int, Tensor, TensorData};
 
-use super::config::{BackboneKind, FeatureSet};
+use super::config::{BackboneKind, Condition, FeatureSet};
 use super::io;
 use super::net::{MODEL_TYPE, NetConfig, ZooNet, read_outputs};
 use super::target::{Component, Thresholds};
@@ -38,6 +38,7 @@ fn config(backbone: BackboneKind, parts: Vec<Component>) -> NetConfig {
         dropout: 0.0,
         trees: None,
         features: vec![FeatureSet::Bars],
+        conditions: Vec::new(),
         min_context: 12,
         max_context: 12,
         market: None,
@@ -72,7 +73,7 @@ fn every_backbone_gives_one_row_of_outputs_per_sample() {
         assert_eq!(c.out_dim(), 6);
         let net = net(&c, &device);
         let x = Tensor::<3>::random([5, 12, 9], Distribution::Normal(0.0, 1.0), &device);
-        let out = net.forward(x);
+        let out = net.forward(x, None);
         assert_eq!(out.dims(), [5, 6], "{b:?}");
         let rows = read_outputs(&c, out);
         assert_eq!(rows.len(), 5);
@@ -87,7 +88,7 @@ fn every_backbone_gives_one_row_of_outputs_per_sample() {
         // An untrained model's head gives equal odds and the training mean.
         let fresh = ZooNet::new(&c, &device);
         let x = Tensor::<3>::random([1, 12, 9], Distribution::Normal(0.0, 1.0), &device);
-        let r = &read_outputs(&c, fresh.forward(x))[0];
+        let r = &read_outputs(&c, fresh.forward(x, None))[0];
         assert!(r[..4].iter().all(|p| (p - 0.25).abs() < 1e-6), "{r:?}");
         assert!((r[4] - 0.01).abs() < 1e-9 && (r[5] - 0.01).abs() < 1e-9);
     }
@@ -104,16 +105,20 @@ fn the_same_context_gives_the_same_outputs_and_shorter_contexts_work() {
         let net = net(&c, &device);
         let x = Tensor::<3>::random([2, 12, 9], Distribution::Normal(0.0, 1.0), &device);
         let a: Vec<f32> = net
-            .forward(x.clone())
+            .forward(x.clone(), None)
             .into_data()
             .try_to_vec::<f32>()
             .unwrap();
         // A model reads only its context: the same context gives the same outputs.
-        let again: Vec<f32> = net.forward(x).into_data().try_to_vec::<f32>().unwrap();
+        let again: Vec<f32> = net
+            .forward(x, None)
+            .into_data()
+            .try_to_vec::<f32>()
+            .unwrap();
         assert_eq!(a, again, "{b:?}");
         if b != BackboneKind::Tsmixer {
             let short = Tensor::<3>::random([2, 8, 9], Distribution::Normal(0.0, 1.0), &device);
-            assert_eq!(net.forward(short).dims(), [2, 3]);
+            assert_eq!(net.forward(short, None).dims(), [2, 3]);
         }
     }
 }
@@ -128,11 +133,15 @@ fn saved_models_load_with_the_same_outputs_and_wrong_weights_are_named() {
         let back = io::load(saved.config_json.as_bytes(), &saved.safetensors, &device).unwrap();
         let x = Tensor::<3>::random([3, 12, 9], Distribution::Normal(0.0, 1.0), &device);
         let a: Vec<f32> = net
-            .forward(x.clone())
+            .forward(x.clone(), None)
             .into_data()
             .try_to_vec::<f32>()
             .unwrap();
-        let z: Vec<f32> = back.forward(x).into_data().try_to_vec::<f32>().unwrap();
+        let z: Vec<f32> = back
+            .forward(x, None)
+            .into_data()
+            .try_to_vec::<f32>()
+            .unwrap();
         assert_eq!(a, z, "{b:?}");
     }
     // Weights of an LSTM under a GRU's config: the first missing tensor is named.
@@ -150,4 +159,36 @@ fn saved_models_load_with_the_same_outputs_and_wrong_weights_are_named() {
     .unwrap()
     .to_string();
     assert!(e.contains("backbone.Gru.0"), "{e}");
+}
+
+#[test]
+fn conditions_are_embedded_fused_and_saved() {
+    let device = Device::flex();
+    let mut c = config(BackboneKind::Gru, vec![Component::Updown3]);
+    c.conditions = vec![Condition::Industry, Condition::Style, Condition::Regime];
+    let net = net(&c, &device);
+    assert_eq!(net.embeddings.len(), 3);
+    let x = Tensor::<3>::random([2, 12, 9], Distribution::Normal(0.0, 1.0), &device);
+    let ids = |v: Vec<i64>| Tensor::<2, Int>::from_data(TensorData::new(v, [2, 3]), &device);
+    let a: Vec<f32> = net
+        .forward(x.clone(), Some(ids(vec![1, 3, 2, 1, 3, 2])))
+        .into_data()
+        .try_to_vec::<f32>()
+        .unwrap();
+    // The same bars in another industry give other outputs.
+    let b: Vec<f32> = net
+        .forward(x.clone(), Some(ids(vec![5, 3, 2, 1, 3, 2])))
+        .into_data()
+        .try_to_vec::<f32>()
+        .unwrap();
+    assert_ne!(a[..3], b[..3]);
+    assert_eq!(a[3..], b[3..]);
+    let saved = io::save(&net);
+    let back = io::load(saved.config_json.as_bytes(), &saved.safetensors, &device).unwrap();
+    let z: Vec<f32> = back
+        .forward(x, Some(ids(vec![1, 3, 2, 1, 3, 2])))
+        .into_data()
+        .try_to_vec::<f32>()
+        .unwrap();
+    assert_eq!(a, z);
 }

@@ -83,6 +83,8 @@ pub struct Card {
     /// The test part split by the market's regime on each decision day (bull, bear,
     /// sideways, volatile; read from the market's bars up to that day). Empty without a market.
     pub per_regime: BTreeMap<String, Scores>,
+    /// The test part split by each stock's sector on the decision day (with reference data).
+    pub per_industry: BTreeMap<String, Scores>,
     /// Where the prediction set is, or why there is none.
     pub prediction_set: String,
 }
@@ -255,12 +257,18 @@ pub(crate) fn card(
     let outputs = model.outputs(data, &samples, device);
     let mut per: BTreeMap<String, Scored> = BTreeMap::new();
     let mut regimes: BTreeMap<String, Scored> = BTreeMap::new();
+    let mut industries: BTreeMap<String, Scored> = BTreeMap::new();
     let days = data.market_bars.as_deref().map(|b| (b, daily(b)));
     for (s, o) in test.iter().zip(&outputs) {
         let series = &data.series[s.0.0];
         let e = per.entry(series.symbol.to_string()).or_default();
         e.0.push(s.clone());
         e.1.push(o.clone());
+        if let Some(name) = super::conditions::sector_name(data.ids[s.0.0][s.0.1][0]) {
+            let e = industries.entry(name.to_string()).or_default();
+            e.0.push(s.clone());
+            e.1.push(o.clone());
+        }
         if let Some((bars, days)) = &days
             && let Some(g) = on_day(bars, days, series.bars[s.0.1].ts.date())
         {
@@ -284,6 +292,10 @@ pub(crate) fn card(
             .map(|(k, (s, o))| (k.clone(), scores(data, c, s, o)))
             .collect(),
         per_regime: regimes
+            .iter()
+            .map(|(k, (s, o))| (k.clone(), scores(data, c, s, o)))
+            .collect(),
+        per_industry: industries
             .iter()
             .map(|(k, (s, o))| (k.clone(), scores(data, c, s, o)))
             .collect(),

@@ -20,6 +20,7 @@ use kxian_shared::zoo::target::{Component, Thresholds, Truth, Value, truth};
 use crate::cli_error::BadInput;
 use crate::input::{self, import_options};
 
+mod conditions;
 mod evaluate;
 mod train;
 mod trees;
@@ -42,6 +43,8 @@ pub(crate) struct Data {
     pub market: Option<Market>,
     /// The market's bars, for the regime of each day.
     pub market_bars: Option<Vec<Bar>>,
+    /// Every bar's condition ids, per series.
+    pub ids: Vec<Vec<conditions::Ids>>,
 }
 
 fn resolve(base: &Path, p: &Path) -> PathBuf {
@@ -117,11 +120,47 @@ pub(crate) fn load(config: ZooConfig, config_path: &Path) -> anyhow::Result<Data
     };
     let market = market_bars.as_deref().map(Market::new);
     crate::ensure_input!(!series.is_empty(), "data: no series to learn from");
+    let reference = match &d.store {
+        Some(db) => {
+            let names: Vec<String> = series.iter().map(|s| s.symbol.to_string()).collect();
+            let data = crate::store::reference_of(&resolve(&base, db), &names)?;
+            let mut u = kxian_shared::backtest::engine::Universe::new();
+            u.set_point_in_time(kxian_shared::backtest::engine::PointInTime::from_reference(
+                data, None,
+            ));
+            Some(u)
+        }
+        None => None,
+    };
+    let download = "run `kxian-trainer download --reference` into the store (data.store)";
+    let wants_sectors =
+        d.conditions.contains(&zoo_config::Condition::Industry) || d.industry.is_some();
+    crate::ensure_input!(
+        !wants_sectors || reference.as_ref().is_some_and(|u| u.has_sectors()),
+        "data.conditions: `industry` (and data.industry) need the stocks' industries, and {} has none; {download}",
+        d.store
+            .as_ref()
+            .map_or("a run without data.store".into(), |p| p
+                .display()
+                .to_string())
+    );
+    crate::ensure_input!(
+        !d.conditions.contains(&zoo_config::Condition::Style)
+            || reference.as_ref().is_some_and(|u| u.has_float_shares()),
+        "data.conditions: `style` needs the stocks' float shares, and {} has none; {download}",
+        d.store
+            .as_ref()
+            .map_or("a run without data.store".into(), |p| p
+                .display()
+                .to_string())
+    );
+    let ids = conditions::ids(&series, reference.as_ref(), market_bars.as_deref());
     Ok(Data {
         config,
         series,
         market,
         market_bars,
+        ids,
     })
 }
 
@@ -249,7 +288,7 @@ pub(crate) struct Samples {
 }
 
 pub(crate) fn samples(
-    series: &[Series],
+    data: &Data,
     parts: &[Component],
     th: &Thresholds,
     context: usize,
@@ -261,8 +300,17 @@ pub(crate) fn samples(
         test: Vec::new(),
         trained_until: None,
     };
-    for (i, s) in series.iter().enumerate() {
+    let industry = data
+        .config
+        .data
+        .industry
+        .as_deref()
+        .and_then(kxian_shared::reference::Sector::parse);
+    for (i, s) in data.series.iter().enumerate() {
         for t in context..s.bars.len() {
+            if industry.is_some_and(|g| !conditions::in_industry(&data.ids, i, t, g)) {
+                continue;
+            }
             let Some(truth) = truth(parts, th, &s.bars, t) else {
                 continue;
             };

@@ -103,7 +103,7 @@ pub fn train(args: &TrainModelArgs) -> anyhow::Result<TrainedModel> {
         context,
         c.target.horizon
     );
-    let mut sm = samples(&data.series, &parts, &th, context, (val_from, test_from));
+    let mut sm = samples(&data, &parts, &th, context, (val_from, test_from));
     crate::ensure_input!(
         sm.train.len() >= c.train.batch_size && !sm.val.is_empty(),
         "data.split: {} training and {} validation samples (validation from {val_from}, test from {test_from}); use longer series, a shorter data.context or other split dates",
@@ -159,6 +159,7 @@ pub fn train(args: &TrainModelArgs) -> anyhow::Result<TrainedModel> {
         trees: c.model.tree_params(),
         dropout: c.model.dropout,
         features: c.data.features.clone(),
+        conditions: c.data.conditions.clone(),
         min_context: c.data.context.min(),
         max_context: context,
         market: c.data.market.clone(),
@@ -399,6 +400,32 @@ struct ZooTask<'a> {
     plain: &'a Device,
 }
 
+/// The condition ids `[B, n]` of `picks`, for a model with conditions.
+pub(crate) fn condition_ids(
+    data: &Data,
+    config: &NetConfig,
+    picks: &[Sample],
+    device: &Device,
+) -> Option<Tensor<2, Int>> {
+    if config.conditions.is_empty() {
+        return None;
+    }
+    let n = config.conditions.len();
+    let ids: Vec<i64> = picks
+        .iter()
+        .flat_map(|&(i, t)| {
+            config
+                .conditions
+                .iter()
+                .map(move |c| data.ids[i][t][super::conditions::slot(*c)])
+        })
+        .collect();
+    Some(Tensor::from_data(
+        TensorData::new(ids, [picks.len(), n]),
+        device,
+    ))
+}
+
 /// Model inputs `[B, len, d_in]` of `picks`.
 pub(crate) fn inputs(
     data: &Data,
@@ -489,7 +516,8 @@ impl Task for ZooTask<'_> {
         let samples: Vec<Sample> = picks.iter().map(|&k| self.train[k].0).collect();
         let truths: Vec<&Truth> = picks.iter().map(|&k| &self.train[k].1).collect();
         let x = inputs(self.data, self.net_config, &samples, *len, self.device);
-        self.loss_of(model.forward(x), &truths, self.device)
+        let ids = condition_ids(self.data, self.net_config, &samples, self.device);
+        self.loss_of(model.forward(x, ids), &truths, self.device)
     }
 
     fn validate(&self, model: &ZooNet) -> (f32, ZooScores) {
@@ -505,7 +533,8 @@ impl Task for ZooTask<'_> {
                 self.net_config.max_context,
                 self.plain,
             );
-            let out = model.forward(x);
+            let ids = condition_ids(self.data, self.net_config, &samples, self.plain);
+            let out = model.forward(x, ids);
             let l = self.loss_of(out.clone(), &truths, self.plain);
             sum += l.into_scalar::<f32>() as f64 * chunk.len() as f64;
             outputs.extend(kxian_shared::zoo::net::read_outputs(self.net_config, out));

@@ -36,6 +36,11 @@ pub(crate) struct Trees {
 
 pub(crate) const TREES_FILE: &str = "trees.json";
 
+/// Columns of a row: the last bars' features, then the conditions.
+fn columns(c: &NetConfig) -> usize {
+    GBDT_LAGS * c.d_in + c.conditions.len()
+}
+
 /// The table of `samples`, column-major (`[column][row]`), as the trees read it.
 fn table(data: &Data, c: &NetConfig, samples: &[Sample]) -> Vec<f64> {
     let f = Featurizer {
@@ -43,14 +48,21 @@ fn table(data: &Data, c: &NetConfig, samples: &[Sample]) -> Vec<f64> {
         market: data.market.as_ref(),
         factor_norm: &c.factor_norm,
     };
-    let width = GBDT_LAGS * c.d_in;
+    let lags = GBDT_LAGS * c.d_in;
+    let width = columns(c);
     let mut rows = Vec::with_capacity(samples.len() * width);
     let mut buf = Vec::new();
     for &(i, t) in samples {
         buf.clear();
         f.rows(&data.series[i], t, c.max_context, &mut buf)
             .expect("samples start after their longest context");
-        rows.extend(buf[buf.len() - width..].iter().map(|&x| x as f64));
+        rows.extend(buf[buf.len() - lags..].iter().map(|&x| x as f64));
+        // Conditions as plain columns (the trees split on ids; 0 is unknown).
+        rows.extend(
+            c.conditions
+                .iter()
+                .map(|k| data.ids[i][t][super::conditions::slot(*k)] as f64),
+        );
     }
     let n = samples.len();
     let mut cols = vec![0.0; rows.len()];
@@ -86,7 +98,7 @@ pub(crate) fn fit(
     class_weights: &[f64],
     seed: u64,
 ) -> anyhow::Result<Trees> {
-    let width = GBDT_LAGS * c.d_in;
+    let width = columns(c);
     let xs: Vec<Sample> = train.iter().map(|(s, _)| *s).collect();
     let vs: Vec<Sample> = val.iter().map(|(s, _)| *s).collect();
     let (x, xv) = (table(data, c, &xs), table(data, c, &vs));
@@ -159,7 +171,7 @@ impl Trees {
         let c = &self.config;
         let n = samples.len();
         let x = table(data, c, samples);
-        let matrix = Matrix::new(&x, n, GBDT_LAGS * c.d_in);
+        let matrix = Matrix::new(&x, n, columns(c));
         let mut rows = vec![Vec::with_capacity(c.out_dim()); n];
         for (part, trees) in c.parts.iter().zip(&self.parts) {
             match trees {
@@ -264,7 +276,8 @@ impl Model {
                 let mut out = Vec::with_capacity(samples.len());
                 for chunk in samples.chunks(256) {
                     let x = super::train::inputs(data, c, chunk, c.max_context, device);
-                    out.extend(kxian_shared::zoo::net::read_outputs(c, net.forward(x)));
+                    let ids = super::train::condition_ids(data, c, chunk, device);
+                    out.extend(kxian_shared::zoo::net::read_outputs(c, net.forward(x, ids)));
                 }
                 out
             }
