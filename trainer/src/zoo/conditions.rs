@@ -27,6 +27,9 @@ fn sector_id(s: Sector) -> i64 {
     1 + Sector::ALL.iter().position(|x| *x == s).expect("a sector") as i64
 }
 
+/// One bar's day facts: series, bar, float cap and PB.
+type Facts = (usize, usize, Option<f64>, Option<f64>);
+
 /// Every bar's ids, per series.
 pub(crate) fn ids(
     series: &[Series],
@@ -34,8 +37,7 @@ pub(crate) fn ids(
     market: Option<&[Bar]>,
 ) -> Vec<Vec<Ids>> {
     // Style: each day's float caps and PBs across the series, ranked into fifths and terciles.
-    let mut by_day: BTreeMap<NaiveDate, Vec<(usize, usize, Option<f64>, Option<f64>)>> =
-        BTreeMap::new();
+    let mut by_day: BTreeMap<NaiveDate, Vec<Facts>> = BTreeMap::new();
     if let Some(u) = reference {
         for (i, s) in series.iter().enumerate() {
             for (t, b) in s.bars.iter().enumerate() {
@@ -48,8 +50,7 @@ pub(crate) fn ids(
     }
     let mut out: Vec<Vec<Ids>> = series.iter().map(|s| vec![[0; 3]; s.bars.len()]).collect();
     for names in by_day.values() {
-        let rank = |value: &dyn Fn(&(usize, usize, Option<f64>, Option<f64>)) -> Option<f64>,
-                    buckets: usize| {
+        let rank = |value: &dyn Fn(&Facts) -> Option<f64>, buckets: usize| {
             let mut known: Vec<(f64, usize)> = names
                 .iter()
                 .enumerate()
