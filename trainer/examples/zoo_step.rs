@@ -44,6 +44,7 @@ fn main() {
             dropout: 0.0,
             trees: None,
             features: vec![FeatureSet::Bars],
+            conditions: Vec::new(),
             min_context: 60,
             max_context: 60,
             market: None,
@@ -80,7 +81,7 @@ fn main() {
         let mut times = Vec::new();
         for _ in 0..23 {
             let t0 = Instant::now();
-            let loss = class_loss(net.forward(x.clone()), y.clone(), &plan);
+            let loss = class_loss(net.forward(x.clone(), None), y.clone(), &plan);
             let _ = loss.clone().into_scalar::<f32>();
             let t1 = Instant::now();
             let grads = GradientsParams::from_grads(loss.backward(), &net);
