@@ -60,6 +60,7 @@ fn main() {
             part_norm: Vec::new(),
             factor_norm: Vec::new(),
             cost: kxian_shared::zoo::metrics::default_cost(3),
+            decision: kxian_shared::features::classify::Decision::Cost,
             trained_until: None,
             val_from: None,
             test_from: None,

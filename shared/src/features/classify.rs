@@ -197,6 +197,37 @@ pub fn decide(p: [f64; 3], cost: &CostMatrix, min_confidence: f64) -> usize {
         .unwrap_or(FLAT)
 }
 
+/// How probabilities become calls.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "rule", rename_all = "snake_case")]
+pub enum Decision {
+    /// The class of least expected cost (with the confidence gate). Calibrated probabilities
+    /// of rare moves seldom make a call worth its cost, so this mostly stands aside.
+    Cost,
+    /// Up (or down) when its probability is at least `lift` times its base rate, and more so
+    /// than the other's; flat otherwise. Relative to the base rates, so a model whose P(up)
+    /// never nears 0.5 still calls the days it rates well above the usual.
+    Lift { lift: f64 },
+}
+
+/// The call under `decision`; `base` is the training class frequencies.
+pub fn decide_by(
+    p: [f64; 3],
+    decision: Decision,
+    base: [f64; 3],
+    cost: &CostMatrix,
+    min_confidence: f64,
+) -> usize {
+    match decision {
+        Decision::Cost => decide(p, cost, min_confidence),
+        Decision::Lift { lift } => {
+            let ratio = |k: usize| p[k] / base[k].max(1e-9);
+            let best = if ratio(UP) >= ratio(DOWN) { UP } else { DOWN };
+            if ratio(best) >= lift { best } else { FLAT }
+        }
+    }
+}
+
 /// One evaluated sample: the probabilities, the true class and the forward return.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Scored {
@@ -222,13 +253,24 @@ pub struct ClassifierMetrics {
     pub accuracy: f64,
     pub precision: [f64; 3],
     pub recall: [f64; 3],
-    /// Recall of the up class: rises called up.
+    /// EquiNet: rises called up over all rises.
     pub up_recall: f64,
-    /// Of the up calls, the share that fell (the costly mistake).
+    /// EquiNet: falls called up over all falls.
     pub down_misjudge: f64,
-    /// Of the moves of at least twice the up threshold, the share called up.
+    /// EquiNet: of the samples with the top 5 % of forward returns, the share called up.
     pub extreme_up_capture: f64,
+    /// Ours: of the up calls, the share that fell.
+    pub up_calls_fell: f64,
+    /// Ours: of the moves of at least twice the up threshold, the share called up.
+    pub double_up_capture: f64,
     pub up_calls: usize,
+    /// Up calls whose forward return was above zero.
+    pub up_calls_rose: usize,
+    /// Mean forward return of the up calls, and of every sample.
+    pub up_calls_mean_return: f64,
+    pub mean_return: f64,
+    /// The rule the calls were made by.
+    pub decision: Decision,
     /// Multi-class Brier score, `mean Σ_k (p_k − y_k)²`; 0 is perfect.
     pub brier: f64,
     /// The Brier score of always predicting the training set's class frequencies.
@@ -282,14 +324,32 @@ pub fn classifier_metrics(
     base_freq: [f64; 3],
     cost: &CostMatrix,
     min_confidence: f64,
+    decision: Decision,
 ) -> ClassifierMetrics {
     let n = samples.len().max(1) as f64;
     let mut confusion = [[0usize; 3]; 3];
     let (mut brier, mut brier0, mut log_loss, mut cost_sum, mut flat_cost) =
         (0.0, 0.0, 0.0, 0.0, 0.0);
-    let (mut extreme, mut extreme_hit) = (0, 0);
+    let (mut double, mut double_hit, mut extreme, mut extreme_hit) = (0, 0, 0, 0);
+    let (mut rose, mut up_return, mut all_return) = (0, 0.0, 0.0);
+    // EquiNet's extreme rises: the top 5 % of forward returns (at least one sample).
+    let mut returns: Vec<f64> = samples.iter().map(|s| s.forward_return).collect();
+    returns.sort_by(|a, b| b.total_cmp(a));
+    let top = returns
+        .get((returns.len() as f64 * 0.05).ceil().max(1.0) as usize - 1)
+        .copied()
+        .unwrap_or(f64::INFINITY);
     for s in samples {
-        let pred = decide(s.p, cost, min_confidence);
+        let pred = decide_by(s.p, decision, base_freq, cost, min_confidence);
+        all_return += s.forward_return;
+        if pred == UP {
+            up_return += s.forward_return;
+            rose += (s.forward_return > 0.0) as usize;
+        }
+        if s.forward_return >= top {
+            extreme += 1;
+            extreme_hit += (pred == UP) as usize;
+        }
         confusion[s.class][pred] += 1;
         for (k, (p, f)) in s.p.iter().zip(base_freq).enumerate() {
             let y = (s.class == k) as u8 as f64;
@@ -300,10 +360,8 @@ pub fn classifier_metrics(
         cost_sum += cost.0[s.class][pred];
         flat_cost += cost.0[s.class][FLAT];
         if s.forward_return >= 2.0 * rule.up {
-            extreme += 1;
-            if pred == UP {
-                extreme_hit += 1;
-            }
+            double += 1;
+            double_hit += (pred == UP) as usize;
         }
     }
     let ratio = |a: usize, b: usize| {
@@ -325,9 +383,19 @@ pub fn classifier_metrics(
         precision,
         recall,
         up_recall: recall[UP],
-        down_misjudge: ratio(confusion[DOWN][UP], col(UP)),
+        down_misjudge: ratio(confusion[DOWN][UP], row(DOWN)),
         extreme_up_capture: ratio(extreme_hit, extreme),
+        up_calls_fell: ratio(confusion[DOWN][UP], col(UP)),
+        double_up_capture: ratio(double_hit, double),
         up_calls: col(UP),
+        up_calls_rose: rose,
+        up_calls_mean_return: if col(UP) == 0 {
+            f64::NAN
+        } else {
+            up_return / col(UP) as f64
+        },
+        mean_return: all_return / n,
+        decision,
         brier,
         brier_baseline: brier0,
         brier_skill: 1.0 - brier / brier0,
@@ -389,6 +457,22 @@ mod tests {
     }
 
     #[test]
+    fn the_lift_rule_calls_what_beats_its_base_rate() {
+        let base = [0.1, 0.2, 0.7];
+        let c = CostMatrix::default();
+        let lift = Decision::Lift { lift: 2.5 };
+        // P(up) 0.3 is three times its base rate; P(down) 0.2 is its base rate: up.
+        assert_eq!(decide_by([0.3, 0.2, 0.5], lift, base, &c, 0.0), UP);
+        // The cost rule stands aside on the same probabilities.
+        assert_eq!(
+            decide_by([0.3, 0.2, 0.5], Decision::Cost, base, &c, 0.0),
+            FLAT
+        );
+        assert_eq!(decide_by([0.2, 0.2, 0.6], lift, base, &c, 0.0), FLAT);
+        assert_eq!(decide_by([0.1, 0.55, 0.35], lift, base, &c, 0.0), DOWN);
+    }
+
+    #[test]
     fn decisions_weigh_costs_and_respect_the_gate() {
         let c = CostMatrix::default();
         // 45 % up, 35 % down: calling up costs 0.35·4 + 0.2 = 1.6, flat 0.45 + 0.35 = 0.8.
@@ -426,12 +510,19 @@ mod tests {
             [0.5, 0.5, 0.0],
             &CostMatrix::default(),
             0.0,
+            Decision::Cost,
         );
         assert_eq!(m.confusion, [[1, 0, 1], [1, 1, 0], [0, 0, 0]]);
         assert_eq!(m.accuracy, 0.5);
         assert_eq!(m.up_recall, 0.5);
+        // EquiNet's: one of the two falls was called up; ours: one of the two up calls fell.
         assert_eq!(m.down_misjudge, 0.5);
-        assert_eq!(m.extreme_up_capture, 0.5);
+        assert_eq!(m.up_calls_fell, 0.5);
+        // The top 5 % of four returns is the single largest (7 %), called up.
+        assert_eq!(m.extreme_up_capture, 1.0);
+        assert_eq!(m.double_up_capture, 0.5);
+        assert_eq!(m.up_calls_rose, 1);
+        assert!((m.up_calls_mean_return - 0.02).abs() < 1e-12);
         // Brier: (0.01+0.0025+0.0025) + (0.81+0.9025+0.0025) + (0.01+0.04+0.01) + (0.81+0.01+0.64)
         let b = (0.015 + 1.715 + 0.06 + 1.46) / 4.0;
         assert!((m.brier - b).abs() < 1e-12);

@@ -357,6 +357,22 @@ pub enum Selection {
     Points,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DecideRule {
+    Cost,
+    Lift,
+}
+
+impl TrainSpec {
+    pub fn decision(&self) -> crate::features::classify::Decision {
+        match self.decide {
+            DecideRule::Cost => crate::features::classify::Decision::Cost,
+            DecideRule::Lift => crate::features::classify::Decision::Lift { lift: self.lift },
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct TrainSpec {
@@ -372,6 +388,10 @@ pub struct TrainSpec {
     pub max_seconds: Option<f64>,
     /// Steps between `last/` checkpoints (default: one per epoch).
     pub save_every: Option<usize>,
+    /// How probabilities become calls in the metrics and in 积分制: `"cost"` (least
+    /// expected cost) or `"lift"` (a class at `lift` times its base rate).
+    pub decide: DecideRule,
+    pub lift: f64,
     /// At most this many validation samples, spread evenly over the validation days.
     pub max_val: usize,
     pub seed: u64,
@@ -391,6 +411,8 @@ impl Default for TrainSpec {
             select: Selection::ValLoss,
             max_seconds: None,
             save_every: None,
+            decide: DecideRule::Cost,
+            lift: 2.0,
             max_val: 4096,
             seed: 42,
         }
@@ -683,6 +705,9 @@ impl ZooConfig {
         }
         if !positive(tr.lr) || !nonneg(tr.weight_decay) || !positive(tr.clip) {
             return Err(bad("train.lr", "lr > 0, weight_decay ≥ 0 and clip > 0"));
+        }
+        if !positive(tr.lift) {
+            return Err(bad("train.lift", "a positive multiple of the base rate"));
         }
         if let Some(s) = tr.max_seconds
             && !positive(s)

@@ -6,6 +6,7 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
+use crate::features::classify::Decision;
 use crate::features::ic::spearman;
 
 /// Index of "up" in every classification part; the down classes are 1 and, in updown4, 3.
@@ -39,13 +40,31 @@ fn is_down(n: usize, class: usize) -> bool {
     class == 1 || (n == 4 && class == 3)
 }
 
-/// The call of least expected cost under `cost`.
-pub fn decide(p: &[f64], cost: &[Vec<f64>]) -> usize {
+/// The call of `p` under `rule`: least expected cost under `cost`, or (lift) up when P(up)
+/// is at least `lift` times its base rate and rates above every down class, a down class
+/// likewise, else standing aside.
+pub fn decide(p: &[f64], rule: Decision, base: &[f64], cost: &[Vec<f64>]) -> usize {
     let n = p.len();
-    let expected = |k: usize| (0..n).map(|t| p[t] * cost[t][k]).sum::<f64>();
-    (0..n)
-        .min_by(|&a, &b| expected(a).total_cmp(&expected(b)))
-        .unwrap_or(stand_aside(n))
+    match rule {
+        Decision::Cost => {
+            let expected = |k: usize| (0..n).map(|t| p[t] * cost[t][k]).sum::<f64>();
+            (0..n)
+                .min_by(|&a, &b| expected(a).total_cmp(&expected(b)))
+                .unwrap_or(stand_aside(n))
+        }
+        Decision::Lift { lift } => {
+            let ratio = |k: usize| p[k] / base[k].max(1e-9);
+            let best = (0..n)
+                .filter(|&k| k == UP || is_down(n, k))
+                .max_by(|&a, &b| ratio(a).total_cmp(&ratio(b)))
+                .unwrap_or(UP);
+            if ratio(best) >= lift {
+                best
+            } else {
+                stand_aside(n)
+            }
+        }
+    }
 }
 
 /// One held-out sample of a classification part.
@@ -97,6 +116,8 @@ pub struct ClassMetrics {
     pub mean_cost_stand_aside: f64,
     /// The 积分制 score: `mean_cost_stand_aside − mean_cost` (above 0 beats standing aside).
     pub points: f64,
+    /// The rule the calls were made by.
+    pub decision: Decision,
     pub reliability_up: Vec<Reliability>,
 }
 
@@ -114,6 +135,7 @@ pub fn class_metrics(
     names: &[&str],
     base_freq: &[f64],
     cost: &[Vec<f64>],
+    rule: Decision,
     up_threshold: f64,
 ) -> ClassMetrics {
     let n = names.len();
@@ -130,7 +152,7 @@ pub fn class_metrics(
         .unwrap_or(f64::INFINITY);
     let (mut extreme, mut extreme_hit) = (0, 0);
     for s in samples {
-        let call = decide(&s.p, cost);
+        let call = decide(&s.p, rule, base_freq, cost);
         confusion[s.class][call] += 1;
         for (k, (p, f)) in s.p.iter().zip(base_freq).enumerate() {
             let y = (s.class == k) as u8 as f64;
@@ -203,6 +225,7 @@ pub fn class_metrics(
         mean_cost: cost_sum / count,
         mean_cost_stand_aside: aside / count,
         points: (aside - cost_sum) / count,
+        decision: rule,
         confusion,
         reliability_up,
     }
@@ -323,7 +346,14 @@ mod tests {
         v.push(s(up, 2, 0.01));
         v.extend((0..10).map(|_| s(flat, 2, 0.0)));
         let names = UPDOWN3_NAMES;
-        let m = class_metrics(&v, &names, &[0.2, 0.25, 0.55], &default_cost(3), 0.03);
+        let m = class_metrics(
+            &v,
+            &names,
+            &[0.2, 0.25, 0.55],
+            &default_cost(3),
+            Decision::Cost,
+            0.03,
+        );
         assert_eq!(
             m.confusion,
             vec![vec![2, 0, 2], vec![1, 4, 0], vec![1, 0, 10]]
@@ -366,10 +396,38 @@ mod tests {
             &["up", "down", "flat", "strong_down"],
             &[0.25; 4],
             &default_cost(4),
+            Decision::Cost,
             0.03,
         );
         assert_eq!(m.down_misjudge, 1.0);
         assert_eq!(m.up_calls_fell, 0.5);
+    }
+
+    #[test]
+    fn the_lift_rule_calls_a_class_well_above_its_base_rate() {
+        let base = [0.1, 0.2, 0.7];
+        let lift = Decision::Lift { lift: 2.5 };
+        let cost = default_cost(3);
+        assert_eq!(decide(&[0.3, 0.2, 0.5], lift, &base, &cost), 0);
+        assert_eq!(decide(&[0.3, 0.2, 0.5], Decision::Cost, &base, &cost), 2);
+        assert_eq!(decide(&[0.2, 0.2, 0.6], lift, &base, &cost), 2);
+        assert_eq!(decide(&[0.1, 0.55, 0.35], lift, &base, &cost), 1);
+        // Four classes: a strong fall well above its rate is called.
+        let base4 = [0.1, 0.15, 0.7, 0.05];
+        assert_eq!(
+            decide(&[0.1, 0.1, 0.6, 0.2], lift, &base4, &default_cost(4)),
+            3
+        );
+        // Two classes: "down" stands aside.
+        assert_eq!(
+            decide(
+                &[0.55, 0.45],
+                Decision::Lift { lift: 1.5 },
+                &[0.5, 0.5],
+                &default_cost(2)
+            ),
+            1
+        );
     }
 
     #[test]

@@ -61,10 +61,17 @@ pub struct NetConfig {
     pub factor_norm: Vec<[f64; 2]>,
     /// The decisions' `cost[true][called]`.
     pub cost: Vec<Vec<f64>>,
+    /// How the card's calls are made.
+    #[serde(default = "cost_rule")]
+    pub decision: crate::features::classify::Decision,
     /// The last day whose outcome training saw; held-out scoring starts after the split.
     pub trained_until: Option<chrono::NaiveDate>,
     pub val_from: Option<chrono::NaiveDate>,
     pub test_from: Option<chrono::NaiveDate>,
+}
+
+fn cost_rule() -> crate::features::classify::Decision {
+    crate::features::classify::Decision::Cost
 }
 
 impl NetConfig {

@@ -58,6 +58,7 @@ fn config(backbone: BackboneKind, parts: Vec<Component>) -> NetConfig {
         class_freq: vec![0.3, 0.3, 0.4],
         factor_norm: Vec::new(),
         cost: super::metrics::default_cost(3),
+        decision: crate::features::classify::Decision::Cost,
         trained_until: None,
         val_from: None,
         test_from: None,

@@ -35,6 +35,14 @@ pub fn evaluate(args: &EvaluateClassifierArgs) -> anyhow::Result<(Evaluation, Si
         (0.0..=1.0).contains(&args.min_confidence),
         "--min-confidence: a probability in [0, 1]"
     );
+    crate::ensure_input!(
+        args.lift.is_finite() && args.lift > 0.0,
+        "--lift: a positive multiple of the base rate"
+    );
+    let decision = match args.rule {
+        RuleChoice::Lift => Decision::Lift { lift: args.lift },
+        RuleChoice::Cost => Decision::Cost,
+    };
     let picked = pick(args.device)?;
     let model = load_model(&args.model, &picked.device)?;
     let c = model.config.clone();
@@ -82,7 +90,14 @@ pub fn evaluate(args: &EvaluateClassifierArgs) -> anyhow::Result<(Evaluation, Si
         if !sc.is_empty() {
             per_symbol.insert(
                 s.symbol.to_string(),
-                classifier_metrics(&sc, &c.label, c.class_freq, &cost, args.min_confidence),
+                classifier_metrics(
+                    &sc,
+                    &c.label,
+                    c.class_freq,
+                    &cost,
+                    args.min_confidence,
+                    decision,
+                ),
             );
         }
         all.extend(sc);
@@ -94,7 +109,14 @@ pub fn evaluate(args: &EvaluateClassifierArgs) -> anyhow::Result<(Evaluation, Si
         c.context,
         c.label.horizon
     );
-    let metrics = classifier_metrics(&all, &c.label, c.class_freq, &cost, args.min_confidence);
+    let metrics = classifier_metrics(
+        &all,
+        &c.label,
+        c.class_freq,
+        &cost,
+        args.min_confidence,
+        decision,
+    );
     Ok((
         Evaluation {
             model: args.model.display().to_string(),
@@ -141,14 +163,39 @@ pub fn table(e: &Evaluation) -> String {
         pct(m.class_share[2])
     );
     let _ = writeln!(s, "accuracy           {}", pct(m.accuracy));
-    let _ = writeln!(s, "up_recall          {}", pct(m.up_recall));
     let _ = writeln!(
         s,
-        "down_misjudge      {} of {} up calls fell",
-        pct(m.down_misjudge),
-        m.up_calls
+        "calls by           {}",
+        match m.decision {
+            Decision::Lift { lift } =>
+                format!("lift: P(up) or P(down) at least {lift}× its base rate"),
+            Decision::Cost => "least expected cost".into(),
+        }
     );
-    let _ = writeln!(s, "extreme_up_capture {}", pct(m.extreme_up_capture));
+    let _ = writeln!(
+        s,
+        "up_recall          {} (rises called up / rises)",
+        pct(m.up_recall)
+    );
+    let _ = writeln!(
+        s,
+        "down_misjudge      {} (falls called up / falls)",
+        pct(m.down_misjudge)
+    );
+    let _ = writeln!(
+        s,
+        "extreme_up_capture {} (top 5 % of returns called up)",
+        pct(m.extreme_up_capture)
+    );
+    let _ = writeln!(
+        s,
+        "up calls           {}: {} rose, {} fell; mean return {} against {} on every day",
+        m.up_calls,
+        m.up_calls_rose,
+        pct(m.up_calls_fell),
+        pct(m.up_calls_mean_return),
+        pct(m.mean_return)
+    );
     let _ = writeln!(
         s,
         "Brier              {:.4} (class-frequency baseline {:.4}, skill {:+.3})",

@@ -19,7 +19,7 @@ use kxian_shared::Bar;
 use kxian_shared::Symbol;
 use kxian_shared::backtest::signals::{Probs, Signals};
 use kxian_shared::features::classify::{
-    CLASSES, ClassifierMetrics, CostMatrix, FEATURES, LabelRule, Market, Scored,
+    CLASSES, ClassifierMetrics, CostMatrix, Decision, FEATURES, LabelRule, Market, Scored,
     classifier_metrics, context_rows,
 };
 use kxian_shared::model::checkpoint;
@@ -127,6 +127,12 @@ pub struct TrainClassifierArgs {
     pub progress: ProgressMode,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum RuleChoice {
+    Lift,
+    Cost,
+}
+
 #[derive(Debug, Clone, clap::Args)]
 pub struct EvaluateClassifierArgs {
     #[command(flatten)]
@@ -143,9 +149,16 @@ pub struct EvaluateClassifierArgs {
     /// `cost[true][predicted]`, rows up;down;flat.
     #[arg(long, default_value = "0,2,1;4,0,1;1,1,0")]
     pub cost: String,
-    /// Call flat unless the most likely class has at least this probability.
+    /// Call flat unless the most likely class has at least this probability (rule `cost`).
     #[arg(long, default_value_t = 0.0)]
     pub min_confidence: f64,
+    /// How probabilities become calls: `lift` calls up (down) when P(up) (P(down)) is at
+    /// least --lift times its training base rate; `cost` takes the call of least expected
+    /// cost, which with calibrated probabilities of rare moves mostly stands aside.
+    #[arg(long, value_enum, default_value_t = RuleChoice::Lift)]
+    pub rule: RuleChoice,
+    #[arg(long, default_value_t = 2.0)]
+    pub lift: f64,
     /// The report as JSON.
     #[arg(long, short)]
     pub output: Option<PathBuf>,

@@ -211,8 +211,14 @@ impl Task for ClassifierTask<'_> {
             .map(|x| -(x.p[x.class].max(1e-12)).ln())
             .sum::<f64>()
             / s.len() as f64;
-        let metrics =
-            classifier_metrics(&s, &self.rule, self.class_freq, &CostMatrix::default(), 0.0);
+        let metrics = classifier_metrics(
+            &s,
+            &self.rule,
+            self.class_freq,
+            &CostMatrix::default(),
+            0.0,
+            Decision::Cost,
+        );
         (ll as f32, metrics)
     }
 

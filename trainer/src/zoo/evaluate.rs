@@ -119,6 +119,7 @@ pub(crate) fn class_part(
         names,
         &c.class_freq,
         &c.cost,
+        c.decision,
         c.thresholds.up,
     ))
 }

@@ -169,6 +169,7 @@ pub fn train(args: &TrainModelArgs) -> anyhow::Result<TrainedModel> {
         part_norm,
         factor_norm: factor_norm(&data.series, val_from),
         cost: cost.clone(),
+        decision: c.train.decision(),
         trained_until: sm.trained_until,
         val_from: Some(val_from),
         test_from: Some(test_from),
