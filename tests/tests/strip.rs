@@ -37,6 +37,8 @@ fn cli_last_day() -> Result<[f64; 3]> {
         eval_to: None,
         cost: "0,2,1;4,0,1;1,1,0".into(),
         min_confidence: 0.0,
+        rule: kxian_trainer::classifier::RuleChoice::Lift,
+        lift: 2.0,
         output: None,
         signals: None,
         device: DeviceChoice::Cpu,

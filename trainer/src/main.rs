@@ -106,10 +106,15 @@ fn train_model(args: &TrainModelArgs) -> Result<(), CliError> {
         } else {
             ("loss", 1.0)
         };
+        // Points carry a tie-breaking millionth of the loss; shown to four places, as points.
+        let shown = |v: f32| {
+            let v = sign * v;
+            if v.abs() < 5e-5 { 0.0 } else { v }
+        };
         eprintln!(
             "best validation {what} {:.4} (untrained {:.4}); saved in {}; card in {}",
-            sign * t.best_val_loss,
-            sign * t.first_val_loss,
+            shown(t.best_val_loss),
+            shown(t.first_val_loss),
             t.best_dir.display(),
             card.display()
         );
