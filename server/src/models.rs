@@ -5,7 +5,9 @@
 //! predictor, `config.json` + `model.safetensors`) at start and serves them as immutable,
 //! hash-addressed downloads for the browser.
 
-use kxian_shared::api::{ClassifierEntry, ModelEntry, ModelFile, ModelList, ModelPart};
+use kxian_shared::api::{
+    ClassifierEntry, ModelEntry, ModelFile, ModelList, ModelPart, ZooModelEntry,
+};
 use kxian_store::digest::{hex, sha256_hex};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
@@ -100,6 +102,7 @@ struct Stored {
 enum Entry {
     Kronos(ModelEntry),
     Classifier(ClassifierEntry),
+    Zoo(ZooModelEntry),
 }
 
 #[derive(Debug, Clone)]
@@ -180,6 +183,77 @@ fn build_classifier(
     }
 }
 
+/// A zoo model's folder part (`zoo/`): its config and weights file, with the card beside it.
+pub const ZOO_PART: &str = "zoo";
+/// A zoo model's weights: a network's, or a trees model's.
+pub const ZOO_WEIGHTS: [&str; 2] = ["model.safetensors", "trees.json"];
+/// The zoo card as the trainer wrote it, in the model folder.
+pub const ZOO_CARD: &str = "card.json";
+
+/// The zoo model in `path`, when it is one: `zoo/config.json`, weights and `card.json`.
+fn load_zoo(
+    id: &str,
+    path: &Path,
+    description: (String, Option<String>),
+    card_md: Option<Bytes>,
+) -> Result<Option<Model>, ModelsError> {
+    let dir = path.join(ZOO_PART);
+    let Some(weights) = ZOO_WEIGHTS.iter().find(|f| dir.join(f).is_file()) else {
+        return Ok(None);
+    };
+    let read = |p: PathBuf, file: &str| {
+        std::fs::read(&p).map_err(|source| ModelsError::File {
+            path: path.display().to_string(),
+            file: file.to_string(),
+            source,
+        })
+    };
+    let card_bytes = read(path.join(ZOO_CARD), ZOO_CARD)?;
+    let Ok(mut card) = serde_json::from_slice::<kxian_shared::zoo::card::Card>(&card_bytes) else {
+        tracing::warn!(model = %path.display(), "skipped: card.json is not a zoo model card");
+        return Ok(None);
+    };
+    card.per_symbol.clear();
+    let mut stored = BTreeMap::new();
+    let mut files = Vec::new();
+    for file in ["config.json", *weights] {
+        let fp = dir.join(file);
+        let content = read(fp.clone(), &format!("{ZOO_PART}/{file}"))?;
+        let sha = sha256_hex(&content);
+        files.push(ModelFile {
+            url: file_url(id, ZOO_PART, file, &sha),
+            sha256: sha.clone(),
+            bytes: content.len() as u64,
+        });
+        stored.insert(
+            (ZOO_PART.to_string(), file.to_string()),
+            Stored {
+                bytes: Bytes::Disk(fp),
+                sha256: sha,
+            },
+        );
+    }
+    let weights = files.pop().expect("two files");
+    let config = files.pop().expect("two files");
+    let mut h = Sha256::new();
+    h.update(config.sha256.as_bytes());
+    h.update(weights.sha256.as_bytes());
+    Ok(Some(Model {
+        entry: Entry::Zoo(ZooModelEntry {
+            id: id.to_string(),
+            description: description.0,
+            description_zh: description.1,
+            sha256: hex(&h.finalize()),
+            files: ModelPart { config, weights },
+            card,
+            card_url: card_md.as_ref().map(|_| format!("/api/models/{id}/card")),
+        }),
+        files: stored,
+        card: card_md,
+        owner: None,
+    }))
+}
+
 fn build(
     id: &str,
     (description, description_zh): (String, Option<String>),
@@ -235,6 +309,14 @@ fn build(
         card,
         owner: None,
     }
+}
+
+/// The user a model folder belongs to (`owner.json`), if any.
+fn read_owner(path: &Path) -> Option<i64> {
+    std::fs::read(path.join(OWNER_FILE))
+        .ok()
+        .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+        .and_then(|v| v["user_id"].as_i64())
 }
 
 fn valid_id(id: &str) -> bool {
@@ -350,8 +432,20 @@ impl Models {
                 let classifier = FILES
                     .iter()
                     .all(|f| path.join("classifier").join(f).is_file());
+                let zoo = path.join(ZOO_PART).join("config.json").is_file();
+                if valid_id(&id) && !models.contains_key(&id) && !complete && !classifier && zoo {
+                    let card_path = path.join("MODEL_CARD.md");
+                    let card_text = std::fs::read_to_string(&card_path).ok();
+                    let description = summaries(card_text.as_deref(), || format!("zoo model {id}"));
+                    let card = card_text.map(|_| Bytes::Disk(card_path));
+                    if let Some(mut model) = load_zoo(&id, &path, description, card)? {
+                        model.owner = read_owner(&path);
+                        models.insert(id.clone(), model);
+                        continue;
+                    }
+                }
                 if !valid_id(&id) || models.contains_key(&id) || !(complete || classifier) {
-                    tracing::warn!(model = %path.display(), "skipped: not a model folder with tokenizer/ and predictor/, or classifier/ (config.json + model.safetensors)");
+                    tracing::warn!(model = %path.display(), "skipped: not a model folder with tokenizer/ and predictor/, classifier/ (config.json + model.safetensors), or zoo/ with card.json");
                     continue;
                 }
                 let parts: &[&str] = if complete { &PARTS } else { &["classifier"] };
@@ -376,10 +470,7 @@ impl Models {
                 } else {
                     build_classifier(&id, description, files, card)
                 };
-                model.owner = std::fs::read(path.join(OWNER_FILE))
-                    .ok()
-                    .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
-                    .and_then(|v| v["user_id"].as_i64());
+                model.owner = read_owner(&path);
                 models.insert(id.clone(), model);
             }
         }
@@ -418,10 +509,12 @@ impl Models {
     pub fn list_for(&self, viewer: &crate::storage::Viewer) -> ModelList {
         let mut models = Vec::new();
         let mut classifiers = Vec::new();
+        let mut zoo = Vec::new();
         for m in self.snapshot().values().filter(|m| viewer.sees(m.owner)) {
             match &m.entry {
                 Entry::Kronos(e) => models.push(e.clone()),
                 Entry::Classifier(c) => classifiers.push(c.clone()),
+                Entry::Zoo(z) => zoo.push(z.clone()),
             }
         }
         models.sort_by_key(|m: &ModelEntry| (!m.default, m.id.clone()));
@@ -429,6 +522,7 @@ impl Models {
         ModelList {
             models,
             classifiers,
+            zoo,
         }
     }
 

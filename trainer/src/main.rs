@@ -552,5 +552,16 @@ mod tests {
         assert_eq!(a.config, dir.predict_config());
         assert_eq!(a.progress, kxian_trainer::progress::ProgressMode::Json);
         assert_eq!((a.reader.as_user, a.reader.as_admin), (Some(4), true));
+
+        let file =
+            "[data]\nboard = \"main\"\n[model]\nbackbone = \"gru\"\n[target]\nkind = \"binary\"\n";
+        let cli = parse(json!({"kind": "train_model", "config": file}), false);
+        let Command::TrainModel(a) = cli.command else {
+            panic!("not a train-model")
+        };
+        assert_eq!((a.config, a.out), (dir.model_config(), dir.model_run()));
+        assert!(a.resume);
+        assert_eq!(a.progress, kxian_trainer::progress::ProgressMode::Json);
+        assert_eq!((a.reader.as_user, a.reader.as_admin), (Some(4), false));
     }
 }

@@ -115,6 +115,11 @@ async fn prepare(
             std::fs::write(dir.mine_config(), m.config_toml(store)?).map_err(|e| e.to_string())?;
             return Ok(());
         }
+        JobSpec::TrainModel(m) => {
+            std::fs::create_dir_all(dir.path()).map_err(|e| e.to_string())?;
+            std::fs::write(dir.model_config(), m.config_toml(store)?).map_err(|e| e.to_string())?;
+            return Ok(());
+        }
         JobSpec::Predict(p) => {
             std::fs::create_dir_all(dir.path()).map_err(|e| e.to_string())?;
             std::fs::write(dir.predict_config(), p.config_toml(store, dir, job))
@@ -459,6 +464,21 @@ async fn finish(
             .map_err(|e| format!("{}: {e}", path.display()))?;
             Ok(JobResult::Mined(Box::new(report)))
         }
+        JobSpec::TrainModel(m) => {
+            let run = dir.model_run();
+            let Some(root) = &config.models else {
+                return Ok(JobResult::Run {
+                    run: run.display().to_string(),
+                });
+            };
+            let model_id = format!("job-{id}");
+            let card = install_zoo(&run, &root.join(&model_id), &m.config, (id, owner))?;
+            models.reload(Some(root)).map_err(|e| e.to_string())?;
+            Ok(JobResult::Zoo {
+                model: model_id,
+                card: Box::new(card),
+            })
+        }
         JobSpec::FetchModel(m) => {
             let root = config
                 .models
@@ -516,6 +536,60 @@ fn install_fetched(
         .map_err(|e| e.to_string())?;
     }
     Ok(model_id)
+}
+
+/// Makes a zoo run's best checkpoint a model folder: `zoo/` (config and weights), the card
+/// as the trainer wrote it, a readable card with the training file, and the owner. Written
+/// beside the target and renamed, so the catalogue never sees half a model.
+fn install_zoo(
+    run: &Path,
+    target: &Path,
+    config: &str,
+    (id, owner): (i64, &crate::storage::User),
+) -> Result<kxian_shared::zoo::card::Card, String> {
+    use crate::models::{ZOO_CARD, ZOO_PART, ZOO_WEIGHTS};
+    let io = |p: &Path, e: std::io::Error| format!("{}: {e}", p.display());
+    let card_path = run.join(ZOO_CARD);
+    let card: kxian_shared::zoo::card::Card =
+        serde_json::from_slice(&std::fs::read(&card_path).map_err(|e| io(&card_path, e))?)
+            .map_err(|e| format!("{}: {e}", card_path.display()))?;
+    let best = run.join("best");
+    let root = target.parent().ok_or("a model folder has a parent")?;
+    let name = target
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("model");
+    let staging = root.join(format!(".{name}.tmp"));
+    let _ = std::fs::remove_dir_all(&staging);
+    std::fs::create_dir_all(staging.join(ZOO_PART)).map_err(|e| io(&staging, e))?;
+    let weights = ZOO_WEIGHTS
+        .iter()
+        .find(|f| best.join(f).is_file())
+        .ok_or_else(|| format!("{}: no model.safetensors or trees.json", best.display()))?;
+    for file in ["config.json", *weights] {
+        std::fs::copy(best.join(file), staging.join(ZOO_PART).join(file))
+            .map_err(|e| io(&best.join(file), e))?;
+    }
+    std::fs::copy(&card_path, staging.join(ZOO_CARD)).map_err(|e| io(&card_path, e))?;
+    let md = format!(
+        "# {name}\n\nA {backbone} model of the zoo trained by job {id} for {target}; the figures \
+         below are from its held-out test part.\n\n\
+         由任务 {id} 训练的 {backbone} 模型，目标为 {target}；以下数字来自未参与训练的测试期。\n\n\
+         ```text\n{table}```\n\n## Training file\n\n```toml\n{config}\n```\n",
+        backbone = card.backbone,
+        target = card.target.join(" + "),
+        table = kxian_shared::zoo::card::table(&card),
+        config = config.trim_end(),
+    );
+    std::fs::write(staging.join(MODEL_CARD), md).map_err(|e| e.to_string())?;
+    std::fs::write(
+        staging.join(crate::models::OWNER_FILE),
+        serde_json::json!({ "user_id": owner.id }).to_string(),
+    )
+    .map_err(|e| e.to_string())?;
+    let _ = std::fs::remove_dir_all(target);
+    std::fs::rename(&staging, target).map_err(|e| io(target, e))?;
+    Ok(card)
 }
 
 /// Copies a model's parts (each from the folder `from` gives for it) into `target`.

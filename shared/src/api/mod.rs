@@ -24,7 +24,7 @@ pub const CLIENT_HEADER: &str = "x-kxian-client";
 pub use crate::import::{ImportOptions, ImportReport, ImportedSeries, Problem, VolumeUnit};
 pub use crate::jobs::{JobInfo, JobList, JobSpec};
 pub use me::Me;
-pub use models::{ClassifierEntry, ModelEntry, ModelFile, ModelList, ModelPart};
+pub use models::{ClassifierEntry, ModelEntry, ModelFile, ModelList, ModelPart, ZooModelEntry};
 pub use predictions::{PredictionSetInfo, PredictionSetList};
 pub use shares::{
     SHARE_MAX_BARS, SHARE_MAX_BYTES, SHARE_MAX_HORIZON, SHARE_MAX_SAMPLES, SHARE_VERSION,

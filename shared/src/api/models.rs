@@ -9,6 +9,34 @@ pub struct ModelList {
     /// Up/down/flat classifiers (config.json + model.safetensors each).
     #[serde(default)]
     pub classifiers: Vec<ClassifierEntry>,
+    /// Models of the zoo (`train-model`): each with its card's held-out figures.
+    #[serde(default)]
+    pub zoo: Vec<ZooModelEntry>,
+}
+
+/// A model of the zoo as a folder: `zoo/config.json` and its weights (`model.safetensors`, or
+/// `trees.json` for gradient-boosted trees), with the card it was trained with.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ZooModelEntry {
+    pub id: String,
+    pub description: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description_zh: Option<String>,
+    /// Hex SHA-256 over both files' hashes.
+    pub sha256: String,
+    pub files: ModelPart,
+    /// The card: backbone, target and the held-out test figures, overall, per regime and per
+    /// industry (per symbol only in the card file: a list stays small).
+    pub card: crate::zoo::card::Card,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub card_url: Option<String>,
+}
+
+impl ZooModelEntry {
+    /// The summary in Chinese when asked for and the card has one, else in English.
+    pub fn description_in(&self, chinese: bool) -> &str {
+        pick(&self.description, &self.description_zh, chinese)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

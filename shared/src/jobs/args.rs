@@ -65,6 +65,7 @@ impl JobSpec {
             JobSpec::Predict(_) => predict_args(ctx),
             JobSpec::Backtest(_) => backtest_args(ctx),
             JobSpec::Mine(_) => mine_args(ctx),
+            JobSpec::TrainModel(_) => train_model_args(ctx),
         }
     }
 }
@@ -160,6 +161,18 @@ fn mine_args(ctx: &TrainerContext<'_>) -> Vec<OsString> {
         .arg("--output", ctx.dir.mine_result())
         .arg("--out", ctx.dir.path().join("formulas.toml"))
         .arg("--state", ctx.dir.path().join("mine-state.json"))
+        .arg("--progress", "json")
+        .owner(ctx.owner);
+    a.0
+}
+
+/// The job's file is written by the runner ([`TrainModelJob::config_toml`](super::TrainModelJob::config_toml));
+/// `--resume` continues a retried or re-queued job from its last checkpoint.
+fn train_model_args(ctx: &TrainerContext<'_>) -> Vec<OsString> {
+    let mut a = Argv(vec!["train-model".into()]);
+    a.arg("--config", ctx.dir.model_config())
+        .arg("--out", ctx.dir.model_run())
+        .flag("--resume")
         .arg("--progress", "json")
         .owner(ctx.owner);
     a.0

@@ -74,6 +74,12 @@ pub enum JobResult {
         imported: Vec<ImportedCount>,
         outcomes: BTreeMap<String, Outcome>,
     },
+    /// A model of the zoo: the model it became (served by `/api/models` with its card) and the
+    /// card's held-out figures. Before `Model`: an untagged result with a card is this one.
+    Zoo {
+        model: String,
+        card: Box<crate::zoo::card::Card>,
+    },
     /// A finetune: the model it became, served by `/api/models`.
     Model { model: String },
     /// A finetune on a server without a models folder: the run folder.

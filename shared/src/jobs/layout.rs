@@ -80,6 +80,17 @@ impl JobDir {
         self.0.join("mine.json")
     }
 
+    /// A train-model job's file (the job's own, with the server's store).
+    pub fn model_config(&self) -> PathBuf {
+        self.0.join("model.toml")
+    }
+
+    /// A train-model job's run: best/ and last/ checkpoints, metrics.jsonl, card.json and
+    /// predictions.csv.
+    pub fn model_run(&self) -> PathBuf {
+        self.0.join("model-run")
+    }
+
     pub fn backtest_work(&self) -> PathBuf {
         self.0.join("walk-forward")
     }

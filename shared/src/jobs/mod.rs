@@ -20,8 +20,8 @@ pub use manifest::{Manifest, Outcome, SeriesRecord};
 pub use spec::{
     BacktestJob, DEFAULT_MODEL_ID, DownloadJob, DownloadSource, FetchModelJob, FinetuneJob,
     JobKind, JobSpec, MAX_BACKTEST_FILE, MAX_DOWNLOAD_SYMBOLS, MAX_MINE_SECONDS,
-    MAX_PREDICT_SYMBOLS, MAX_TRAIN_SYMBOLS, MineJob, PredictJob, Stages, UniverseChoice,
-    hub_repo_problem,
+    MAX_PREDICT_SYMBOLS, MAX_TRAIN_MODEL_SECONDS, MAX_TRAIN_SYMBOLS, MineJob, PredictJob, Stages,
+    TrainModelJob, UniverseChoice, hub_repo_problem,
 };
 
 #[cfg(test)]

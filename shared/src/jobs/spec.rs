@@ -111,6 +111,8 @@ pub enum JobKind {
     Predict,
     Backtest,
     Mine,
+    /// A model of the zoo (`kxian-trainer train-model`).
+    TrainModel,
 }
 
 impl JobKind {
@@ -122,6 +124,7 @@ impl JobKind {
             JobKind::Predict => "predict",
             JobKind::Backtest => "backtest",
             JobKind::Mine => "mine",
+            JobKind::TrainModel => "train_model",
         }
     }
 }
@@ -270,6 +273,7 @@ pub enum JobSpec {
     Predict(PredictJob),
     Backtest(BacktestJob),
     Mine(MineJob),
+    TrainModel(TrainModelJob),
 }
 
 /// A formula search (`kxian-trainer mine`) over the server's store as the job's owner: the
@@ -312,6 +316,74 @@ impl MineJob {
             config: self.config.clone(),
         }
         .config_toml(store)
+    }
+}
+
+/// A model of the zoo (`kxian-trainer train-model`) trained on the server's store as the job's
+/// owner: the training file as the CLI reads it, its series named by symbols or a board. A
+/// retried job resumes from its last checkpoint.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrainModelJob {
+    pub config: String,
+}
+
+/// The longest a hosted training may run; a file without `train.max_seconds` gets this.
+pub const MAX_TRAIN_MODEL_SECONDS: f64 = 3600.0;
+
+impl TrainModelJob {
+    fn normalise(&self) -> Result<(), String> {
+        if self.config.len() > MAX_BACKTEST_FILE {
+            return Err(format!(
+                "config: {} bytes, more than {MAX_BACKTEST_FILE}",
+                self.config.len()
+            ));
+        }
+        let mut c = crate::zoo::config::read(&self.config).map_err(|e| format!("config: {e}"))?;
+        if !c.data.files.is_empty() || c.data.store.is_some() {
+            return Err(
+                "config: data.files and data.store: a hosted training reads the server's store; name symbols or a board".into(),
+            );
+        }
+        if c.data.symbols.is_empty() && c.data.board.is_none() {
+            return Err(
+                "config: data.symbols: name the stored series to learn from (or data.board)".into(),
+            );
+        }
+        // The rest is checked as the trainer will read it: with the server's store.
+        c.data.store = Some("store.db".into());
+        c.validate().map_err(|e| format!("config: {e}"))?;
+        if let Some(m) = c.train.max_seconds
+            && m > MAX_TRAIN_MODEL_SECONDS
+        {
+            return Err(format!(
+                "config: train.max_seconds: {m} is more than a hosted training may run ({MAX_TRAIN_MODEL_SECONDS})"
+            ));
+        }
+        Ok(())
+    }
+
+    /// The file the trainer runs: the job's own with the server's store as its data, and the
+    /// hosted time limit where it names none.
+    pub fn config_toml(&self, store: &Path) -> Result<String, String> {
+        let mut table: toml::Table = toml::from_str(&self.config).map_err(|e| e.to_string())?;
+        let data = table
+            .get_mut("data")
+            .and_then(toml::Value::as_table_mut)
+            .ok_or("config: no [data]")?;
+        data.insert(
+            "store".into(),
+            toml::Value::String(store.display().to_string()),
+        );
+        let train = table
+            .entry("train")
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()))
+            .as_table_mut()
+            .ok_or("config: train is not a table")?;
+        train
+            .entry("max_seconds")
+            .or_insert(toml::Value::Float(MAX_TRAIN_MODEL_SECONDS));
+        toml::to_string(&table).map_err(|e| e.to_string())
     }
 }
 
@@ -739,6 +811,7 @@ impl JobSpec {
             JobSpec::Predict(p) => p.normalise()?,
             JobSpec::Backtest(b) => b.normalise()?,
             JobSpec::Mine(m) => m.normalise()?,
+            JobSpec::TrainModel(m) => m.normalise()?,
         }
         Ok(self)
     }
@@ -751,6 +824,7 @@ impl JobSpec {
             JobSpec::Predict(_) => JobKind::Predict,
             JobSpec::Backtest(_) => JobKind::Backtest,
             JobSpec::Mine(_) => JobKind::Mine,
+            JobSpec::TrainModel(_) => JobKind::TrainModel,
         }
     }
 
@@ -761,7 +835,7 @@ impl JobSpec {
             JobSpec::Finetune(f) => &f.symbols,
             JobSpec::FetchModel(_) => &[],
             JobSpec::Predict(p) => &p.symbols,
-            JobSpec::Backtest(_) | JobSpec::Mine(_) => &[],
+            JobSpec::Backtest(_) | JobSpec::Mine(_) | JobSpec::TrainModel(_) => &[],
         }
     }
 }

@@ -362,3 +362,80 @@ fn a_backtest_job_runs_the_file_on_the_servers_store() {
         assert!(e.contains(why), "{why}: {e}");
     }
 }
+
+/// A train-model job is the Training page's file as it is; the trainer's copy reads the
+/// server's store within the hosted time limit, and a file the server cannot run is refused
+/// naming the key.
+#[test]
+fn a_train_model_job_runs_the_file_on_the_servers_store() {
+    let file = "[data]\nsymbols = [\"600000\", \"000001.SZ\"]\ncontext = 20\n\n[model]\nbackbone = \"lstm\"\n\n[target]\nkind = \"updown3\"\nhorizon = 3\n\n[loss]\nkind = \"cost\"\n";
+    let spec: JobSpec = serde_json::from_value(serde_json::json!({
+        "kind": "train_model", "config": file
+    }))
+    .unwrap();
+    let spec = spec.normalised().unwrap();
+    assert_eq!(spec.kind(), JobKind::TrainModel);
+    let JobSpec::TrainModel(m) = &spec else {
+        unreachable!()
+    };
+    let text = m.config_toml(std::path::Path::new("/data/kx.db")).unwrap();
+    let c = crate::zoo::config::read(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+    assert_eq!(
+        c.data.store.as_deref(),
+        Some(std::path::Path::new("/data/kx.db"))
+    );
+    assert_eq!(c.train.max_seconds, Some(super::MAX_TRAIN_MODEL_SECONDS));
+    assert_eq!(c.data.symbols, ["600000", "000001.SZ"]);
+    // A file's own limit is kept.
+    let own = m.config.clone() + "\n[train]\nmax_seconds = 30\n";
+    let text = super::TrainModelJob { config: own }
+        .config_toml(std::path::Path::new("/d.db"))
+        .unwrap();
+    assert_eq!(
+        crate::zoo::config::read(&text).unwrap().train.max_seconds,
+        Some(30.0)
+    );
+    let args = spec.trainer_args(&super::args::TrainerContext {
+        store: std::path::Path::new("/data/kx.db"),
+        dir: &JobDir::new(std::path::Path::new("/w"), 3),
+        owner: super::args::Owner {
+            id: 5,
+            admin: false,
+        },
+    });
+    let args: Vec<String> = args.iter().map(|a| a.to_string_lossy().into()).collect();
+    assert_eq!(args[0], "train-model");
+    assert!(args.iter().any(|a| a == "--resume"), "{args:?}");
+    assert!(args.windows(2).any(|w| w == ["--as-user", "5"]), "{args:?}");
+
+    for (bad, why) in [
+        (
+            file.replace(
+                "symbols = [\"600000\", \"000001.SZ\"]",
+                "files = [\"a.csv\"]",
+            ),
+            "data.files",
+        ),
+        (
+            file.replace(
+                "symbols = [\"600000\", \"000001.SZ\"]",
+                "store = \"/x.db\"\nsymbols = [\"600000\"]",
+            ),
+            "data.store",
+        ),
+        (file.replace("\"lstm\"", "\"rnn\""), "backbone"),
+        (
+            file.to_string() + "\n[train]\nmax_seconds = 99999\n",
+            "train.max_seconds",
+        ),
+        (
+            file.replace("symbols = [\"600000\", \"000001.SZ\"]\n", ""),
+            "data.symbols",
+        ),
+    ] {
+        let e = JobSpec::TrainModel(super::TrainModelJob { config: bad })
+            .normalised()
+            .unwrap_err();
+        assert!(e.contains(why), "{why}: {e}");
+    }
+}

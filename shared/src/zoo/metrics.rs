@@ -77,10 +77,14 @@ pub struct ClassSample {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Reliability {
+    #[serde(deserialize_with = "crate::json_nan::f64_or_nan")]
     pub from: f64,
+    #[serde(deserialize_with = "crate::json_nan::f64_or_nan")]
     pub to: f64,
     pub count: usize,
+    #[serde(deserialize_with = "crate::json_nan::f64_or_nan")]
     pub mean_predicted: f64,
+    #[serde(deserialize_with = "crate::json_nan::f64_or_nan")]
     pub observed: f64,
 }
 
@@ -88,33 +92,47 @@ pub struct Reliability {
 pub struct ClassMetrics {
     pub samples: usize,
     pub classes: Vec<String>,
+    #[serde(deserialize_with = "crate::json_nan::f64s_or_nan")]
     pub class_share: Vec<f64>,
+    #[serde(deserialize_with = "crate::json_nan::f64_or_nan")]
     pub accuracy: f64,
     /// `confusion[true][called]`.
     pub confusion: Vec<Vec<usize>>,
     /// EquiNet: rises called up over all rises.
+    #[serde(deserialize_with = "crate::json_nan::f64_or_nan")]
     pub up_recall: f64,
     /// EquiNet: falls called up over all falls.
+    #[serde(deserialize_with = "crate::json_nan::f64_or_nan")]
     pub down_misjudge: f64,
     /// EquiNet: of the samples with the top 5 % of forward returns, the share called up.
+    #[serde(deserialize_with = "crate::json_nan::f64_or_nan")]
     pub extreme_up_capture: f64,
     /// Ours: of the up calls, the share that fell.
+    #[serde(deserialize_with = "crate::json_nan::f64_or_nan")]
     pub up_calls_fell: f64,
     /// Ours: of the moves of at least twice the up threshold, the share called up.
+    #[serde(deserialize_with = "crate::json_nan::f64_or_nan")]
     pub double_up_capture: f64,
     pub up_calls: usize,
     /// Up calls whose forward return was above zero.
     pub up_calls_rose: usize,
     /// Multi-class Brier, `mean Σ_k (p_k − y_k)²`.
+    #[serde(deserialize_with = "crate::json_nan::f64_or_nan")]
     pub brier: f64,
     /// Brier of always predicting the training class frequencies.
+    #[serde(deserialize_with = "crate::json_nan::f64_or_nan")]
     pub brier_baseline: f64,
+    #[serde(deserialize_with = "crate::json_nan::f64_or_nan")]
     pub brier_skill: f64,
+    #[serde(deserialize_with = "crate::json_nan::f64_or_nan")]
     pub log_loss: f64,
     /// Mean cost per decision, and that of always standing aside (calling flat).
+    #[serde(deserialize_with = "crate::json_nan::f64_or_nan")]
     pub mean_cost: f64,
+    #[serde(deserialize_with = "crate::json_nan::f64_or_nan")]
     pub mean_cost_stand_aside: f64,
     /// The 积分制 score: `mean_cost_stand_aside − mean_cost` (above 0 beats standing aside).
+    #[serde(deserialize_with = "crate::json_nan::f64_or_nan")]
     pub points: f64,
     /// The rule the calls were made by.
     pub decision: Decision,
@@ -243,14 +261,18 @@ pub struct RealSample {
 pub struct RealMetrics {
     pub part: String,
     pub samples: usize,
+    #[serde(deserialize_with = "crate::json_nan::f64_or_nan")]
     pub mae: f64,
+    #[serde(deserialize_with = "crate::json_nan::f64_or_nan")]
     pub rmse: f64,
     /// MAE of always predicting the training mean.
+    #[serde(deserialize_with = "crate::json_nan::f64_or_nan")]
     pub mae_baseline: f64,
     /// Share of samples whose predicted sign matches the actual sign (signed parts only).
     pub direction_accuracy: Option<f64>,
     /// Mean over days (with at least 3 stocks) of the rank correlation between predicted
     /// and actual across stocks; pooled over all samples when no day has 3.
+    #[serde(deserialize_with = "crate::json_nan::f64_or_nan")]
     pub rank_ic: f64,
     pub ic_days: usize,
 }

@@ -2,6 +2,7 @@
 //! ([`target`]), the backbones ([`net`]), the losses ([`loss`]), checkpoints ([`io`]) and the
 //! held-out metrics ([`metrics`]). The trainer brings the bars and the loop.
 
+pub mod card;
 pub mod config;
 #[cfg(feature = "model")]
 pub mod io;

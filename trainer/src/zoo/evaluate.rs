@@ -3,11 +3,11 @@
 //! as a prediction set.
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 
 use burn::tensor::Device;
 use kxian_shared::analysis::regime::{daily, on_day};
 use kxian_shared::predictions::rows::{Detail, PredictionRow, RowKind};
+use kxian_shared::zoo::card::{Card, Counts, Scores};
 use kxian_shared::zoo::metrics::{
     ClassMetrics, ClassSample, RealMetrics, RealSample, class_metrics, real_metrics,
 };
@@ -46,47 +46,9 @@ pub struct EvaluateModelArgs {
     pub predictions: Option<PathBuf>,
     #[arg(long, value_enum, default_value_t = DeviceChoice::Auto)]
     pub device: DeviceChoice,
-}
-
-/// Samples in each part of the split.
-#[derive(Debug, Clone, Copy, Serialize)]
-pub struct Counts {
-    pub train: usize,
-    pub val: usize,
-    pub test: usize,
-}
-
-/// Every figure of one group of samples.
-#[derive(Debug, Clone, Serialize)]
-pub struct Scores {
-    pub samples: usize,
-    /// The classification part, with EquiNet's `up_recall`, `down_misjudge` and
-    /// `extreme_up_capture` at the top level of it.
-    pub class: Option<ClassMetrics>,
-    /// Each numeric part.
-    pub numbers: Vec<RealMetrics>,
-}
-
-/// The model card: what was trained on what, and how it did on the held-out test part.
-#[derive(Debug, Clone, Serialize)]
-pub struct Card {
-    pub backbone: String,
-    pub target: Vec<String>,
-    pub parameters: usize,
-    pub samples: Counts,
-    pub trained_until: Option<NaiveDate>,
-    pub val_from: Option<NaiveDate>,
-    pub test_from: Option<NaiveDate>,
-    /// Test-part scores.
-    pub test: Scores,
-    pub per_symbol: BTreeMap<String, Scores>,
-    /// The test part split by the market's regime on each decision day (bull, bear,
-    /// sideways, volatile; read from the market's bars up to that day). Empty without a market.
-    pub per_regime: BTreeMap<String, Scores>,
-    /// The test part split by each stock's sector on the decision day (with reference data).
-    pub per_industry: BTreeMap<String, Scores>,
-    /// Where the prediction set is, or why there is none.
-    pub prediction_set: String,
+    /// Whose eyes read the store (`data.store`): a hosted job's owner.
+    #[command(flatten)]
+    pub reader: crate::store::StoreReader,
 }
 
 /// The classification part's metrics of `samples` with their model outputs.
@@ -322,7 +284,7 @@ pub fn evaluate(args: &EvaluateModelArgs) -> anyhow::Result<ModelEvaluation> {
     let config = read_config(&args.config, |_| {})?;
     let picked = pick(args.device)?;
     let model = Model::load(&args.model, &picked.device)?;
-    let data = load(config, &args.config)?;
+    let data = load(config, &args.config, args.reader)?;
     let c = model.config();
     crate::ensure_input!(
         c.market == data.config.data.market,
@@ -370,76 +332,4 @@ pub fn evaluate(args: &EvaluateModelArgs) -> anyhow::Result<ModelEvaluation> {
         to: args.to,
         card,
     })
-}
-
-fn pct(x: f64) -> String {
-    if x.is_finite() {
-        format!("{:.1} %", x * 100.0)
-    } else {
-        "-".into()
-    }
-}
-
-/// A card as a person reads it.
-pub fn table(card: &Card) -> String {
-    let mut s = String::new();
-    let _ = writeln!(
-        s,
-        "{} on {} ({} parameters); {} test samples from {}",
-        card.backbone,
-        card.target.join(" + "),
-        card.parameters,
-        card.test.samples,
-        card.test_from.map_or("-".into(), |d| d.to_string())
-    );
-    if let Some(m) = &card.test.class {
-        let _ = writeln!(s, "accuracy            {}", pct(m.accuracy));
-        let _ = writeln!(
-            s,
-            "up_recall           {}  (rises called up / rises)",
-            pct(m.up_recall)
-        );
-        let _ = writeln!(
-            s,
-            "down_misjudge       {}  (falls called up / falls)",
-            pct(m.down_misjudge)
-        );
-        let _ = writeln!(
-            s,
-            "extreme_up_capture  {}  (top 5 % of returns called up)",
-            pct(m.extreme_up_capture)
-        );
-        let _ = writeln!(
-            s,
-            "up calls            {} ({} rose); of them fell {}",
-            m.up_calls,
-            m.up_calls_rose,
-            pct(m.up_calls_fell)
-        );
-        let _ = writeln!(
-            s,
-            "Brier               {:.4} (class-frequency baseline {:.4}, skill {:+.3})",
-            m.brier, m.brier_baseline, m.brier_skill
-        );
-        let _ = writeln!(
-            s,
-            "mean cost           {:.3} per call (standing aside {:.3}; points {:+.3})",
-            m.mean_cost, m.mean_cost_stand_aside, m.points
-        );
-    }
-    for r in &card.test.numbers {
-        let _ = writeln!(
-            s,
-            "{:<10} MAE {:.5} (train mean {:.5}), RMSE {:.5}, direction {}, rank IC {:+.3} over {} days",
-            r.part,
-            r.mae,
-            r.mae_baseline,
-            r.rmse,
-            r.direction_accuracy.map_or("-".into(), pct),
-            r.rank_ic,
-            r.ic_days
-        );
-    }
-    let _ = writeln!(s, "prediction set: {}", card.prediction_set);
-    s
 }

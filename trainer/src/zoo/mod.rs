@@ -25,7 +25,8 @@ mod evaluate;
 mod train;
 mod trees;
 
-pub use evaluate::{EvaluateModelArgs, ModelEvaluation, ModelFormat, evaluate, table};
+pub use evaluate::{EvaluateModelArgs, ModelEvaluation, ModelFormat, evaluate};
+pub use kxian_shared::zoo::card::table;
 pub use train::{TrainModelArgs, TrainedModel, train};
 
 /// One series with its factor rows, already standardised where a model needs them.
@@ -67,7 +68,11 @@ pub(crate) fn read_config(
 }
 
 /// The bars the file names (files relative to the file's folder, then the store).
-pub(crate) fn load(config: ZooConfig, config_path: &Path) -> anyhow::Result<Data> {
+pub(crate) fn load(
+    config: ZooConfig,
+    config_path: &Path,
+    reader: crate::store::StoreReader,
+) -> anyhow::Result<Data> {
     let base = config_path
         .parent()
         .map(Path::to_path_buf)
@@ -96,7 +101,7 @@ pub(crate) fn load(config: ZooConfig, config_path: &Path) -> anyhow::Result<Data
             adjustment: kxian_shared::Adjustment::None,
             from: None,
             to: None,
-            reader: Default::default(),
+            reader,
         };
         for (symbol, bars) in crate::store::load(&sel, &resolve(&base, db))? {
             let symbol = symbol

@@ -52,6 +52,9 @@ pub struct TrainModelArgs {
     pub device: DeviceChoice,
     #[arg(long, value_enum, default_value_t = ProgressMode::Bar)]
     pub progress: ProgressMode,
+    /// Whose eyes read the store (`data.store`): a hosted job's owner.
+    #[command(flatten)]
+    pub reader: crate::store::StoreReader,
 }
 
 /// A value of the file's vocabulary (`updown3`, `mse`, …) from the command line.
@@ -66,7 +69,7 @@ pub struct TrainedModel {
     pub best_val_loss: f32,
     /// The losses above are the negative points of the decisions (积分制 selection).
     pub by_points: bool,
-    pub card: super::evaluate::Card,
+    pub card: kxian_shared::zoo::card::Card,
 }
 
 pub(crate) fn load_net(dir: &std::path::Path, device: &Device) -> anyhow::Result<ZooNet> {
@@ -90,7 +93,7 @@ pub fn train(args: &TrainModelArgs) -> anyhow::Result<TrainedModel> {
             c.train.max_seconds = args.max_seconds;
         }
     })?;
-    let data = load(config, &args.config)?;
+    let data = load(config, &args.config, args.reader)?;
     let c = &data.config;
     let parts = c.components();
     let th = thresholds(c);
@@ -208,9 +211,13 @@ pub fn train(args: &TrainModelArgs) -> anyhow::Result<TrainedModel> {
     let plain = picked.device.clone();
     if net_config.backbone == kxian_shared::zoo::config::BackboneKind::Gbdt {
         crate::ensure_input!(
-            !args.resume && args.init.is_none(),
-            "model.backbone = \"gbdt\": trees are fitted in one go, with no --resume or --init"
+            args.init.is_none(),
+            "model.backbone = \"gbdt\": trees are fitted in one go, with no --init"
         );
+        if args.resume {
+            // Seconds of work: an interrupted fit is simply fitted again.
+            eprintln!("trees are fitted in one go: fitting them again");
+        }
         let weights: Vec<f64> = class_loss_plan
             .as_ref()
             .map(|p| p.weights.iter().map(|w| *w as f64).collect())
@@ -354,7 +361,7 @@ fn finish(
     by_points: bool,
     device: &Device,
 ) -> anyhow::Result<TrainedModel> {
-    let counts = super::evaluate::Counts {
+    let counts = kxian_shared::zoo::card::Counts {
         train: sm.train.len(),
         val: sm.val.len(),
         test: sm.test.len(),

@@ -66,6 +66,9 @@ fn outcome(lang: Lang, j: &JobInfo) -> String {
             Lang::En => format!("{} formulas tried, {} accepted", r.tried, r.formulas.len()),
         },
         Some(JobResult::Model { model }) => format!("{} {model}", lang.tr("模型", "model")),
+        Some(JobResult::Zoo { model, card }) => {
+            format!("{} {model}: {}", lang.tr("模型", "model"), card.headline())
+        }
         Some(JobResult::Run { run }) => run.clone(),
         Some(JobResult::Predictions { set, rows }) => match lang {
             Lang::Zh => format!("预测集 {set}，{rows} 行"),
