@@ -1056,3 +1056,114 @@ async fn a_backtest_job_runs_the_file_and_returns_its_report() -> Result<()> {
     })
     .await?
 }
+
+/// A zoo model trained as a job: its curves with the learning rate, a card from the held-out
+/// part, the model served to its owner alone with that card; a cancelled run, retried,
+/// resumes from its last checkpoint.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_train_model_job_serves_its_model_and_card_and_resumes_when_retried() -> Result<()> {
+    let server = Server::start_with_jobs_env(false, 4, Vec::new()).await?;
+    let symbols = crate::planted::store_planted(&server.store, 6).await?;
+    let tokens = users(&server.store, &[("zoe", false), ("max", false)]).await?;
+    let base = server.base.clone();
+    let config = move |epochs: usize, steps: usize| {
+        format!(
+            "[data]\nsymbols = {symbols:?}\ncontext = 20\n\n[model]\nbackbone = \"lstm\"\nd_model = 16\n\n\
+             [target]\nkind = \"updown3\"\nhorizon = 3\n\n[loss]\nkind = \"cost\"\n\n\
+             [train]\nepochs = {epochs}\nsteps_per_epoch = {steps}\nbatch_size = 32\nmax_seconds = 120\n"
+        )
+    };
+    tokio::task::spawn_blocking(move || -> Result<()> {
+        let (zoe, max) = (tokens["zoe"].as_str(), tokens["max"].as_str());
+        let url = |p: &str| format!("{base}{p}");
+        // A file that reads local files is refused before it is queued, naming the key.
+        let bad = json!({"kind": "train_model", "config": config(2, 4).replace("symbols =", "files = [\"a.csv\"]\nsymbols =")});
+        let (s, body) = call("POST", &url("/api/jobs"), Some(zoe), Some(bad));
+        assert_eq!(s, 400, "{body}");
+        assert!(body.to_string().contains("data.files"), "{body}");
+
+        let (s, job) = call(
+            "POST",
+            &url("/api/jobs"),
+            Some(zoe),
+            Some(json!({"kind": "train_model", "config": config(2, 4)})),
+        );
+        assert_eq!(s, 201, "{job}");
+        let id = job["id"].as_i64().unwrap();
+        let events = watch(&base, id, Some(zoe), &|v| v["event"] == "end")?;
+        let end = events.last().unwrap();
+        assert_eq!(end["state"], "done", "{events:?}");
+        let steps: Vec<&Value> = events.iter().filter(|e| e["event"] == "step").collect();
+        assert_eq!(steps.len(), 8, "{events:?}");
+        assert!(steps.iter().all(|s| s["stage"] == "model" && s["lr"].as_f64().unwrap() > 0.0));
+        let epochs: Vec<&Value> = events.iter().filter(|e| e["event"] == "epoch").collect();
+        assert_eq!(epochs.len(), 2, "{events:?}");
+        assert!(epochs.iter().all(|e| e["val_loss"].as_f64().is_some()));
+        let r = &end["result"];
+        let model = r["model"].as_str().unwrap().to_string();
+        assert_eq!(model, format!("job-{id}"));
+        assert_eq!(r["card"]["backbone"], "lstm", "{r}");
+        assert!(r["card"]["test"]["samples"].as_u64().unwrap() > 0, "{r}");
+        assert!(r["card"]["test"]["class"]["up_recall"].is_number() || r["card"]["test"]["class"]["up_recall"].is_null(), "{r}");
+
+        // Served to Zoe with its card; Max does not see it.
+        let (_, list) = call("GET", &url("/api/models"), Some(zoe), None);
+        let entry = list["zoo"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["id"] == model.as_str())
+            .cloned()
+            .unwrap_or_else(|| panic!("{model} is served: {list}"));
+        assert_eq!(entry["card"]["test"], r["card"]["test"], "{entry}");
+        let (s, card) = call("GET", &url(&format!("/api/models/{model}/card")), Some(zoe), None);
+        assert_eq!(s, 200);
+        let card = card.as_str().unwrap_or_default().to_string();
+        assert!(card.contains("down_misjudge") && card.contains("backbone = \"lstm\""), "{card}");
+        let (s, w) = call("GET", &url(&format!("/api/models/{model}/zoo/model.safetensors")), Some(zoe), None);
+        assert_eq!(s, 200, "{w}");
+        let (_, theirs) = call("GET", &url("/api/models"), Some(max), None);
+        assert!(!theirs.to_string().contains(&model), "{theirs}");
+        let (s, _) = call("GET", &url(&format!("/api/models/{model}/card")), Some(max), None);
+        assert_eq!(s, 404);
+
+        // A long run cancelled after its first epoch, then retried: it resumes from there.
+        let (_, job) = call(
+            "POST",
+            &url("/api/jobs"),
+            Some(zoe),
+            Some(json!({"kind": "train_model", "config": config(400, 4)})),
+        );
+        let id = job["id"].as_i64().unwrap();
+        let first = watch(&base, id, Some(zoe), &|v| v["event"] == "epoch")?;
+        let (s, _) = call("POST", &url(&format!("/api/jobs/{id}/cancel")), Some(zoe), None);
+        assert_eq!(s, 200);
+        let ended = watch(&base, id, Some(zoe), &|v| v["event"] == "end")?;
+        assert_eq!(ended.last().unwrap()["state"], "cancelled", "{ended:?}");
+        let last_step = ended
+            .iter()
+            .filter(|e| e["event"] == "step")
+            .filter_map(|e| e["step"].as_u64())
+            .max()
+            .unwrap();
+        assert!(last_step >= 4, "{first:?}");
+        let (s, _) = call("POST", &url(&format!("/api/jobs/{id}/retry")), Some(zoe), None);
+        assert_eq!(s, 200);
+        // The retried attempt's steps go on from the checkpoint, not from 1.
+        let retried = std::cell::Cell::new(false);
+        let again = watch(&base, id, Some(zoe), &|v| {
+            if v["event"] == "retried" {
+                retried.set(true);
+            }
+            retried.get() && v["event"] == "step"
+        })?;
+        let resumed_at = again.last().unwrap()["step"].as_u64().unwrap();
+        assert!(resumed_at > 4, "the retry starts at step {resumed_at}: {again:?}");
+        let (_, log) = call("GET", &url(&format!("/api/jobs/{id}/log")), Some(zoe), None);
+        assert!(log.to_string().contains("resuming at epoch"), "{log}");
+        let (s, _) = call("POST", &url(&format!("/api/jobs/{id}/cancel")), Some(zoe), None);
+        assert_eq!(s, 200);
+        Ok(())
+    })
+    .await?
+}
