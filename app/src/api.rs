@@ -252,6 +252,12 @@ pub async fn cancel_job(id: i64) -> Result<kxian_shared::api::JobInfo, ApiError>
     post_json(&format!("/api/jobs/{id}/cancel"), &serde_json::json!({})).await
 }
 
+/// `POST /api/jobs/{id}/retry`: a failed or cancelled job queued again (a training resumes
+/// from its last checkpoint).
+pub async fn retry_job(id: i64) -> Result<kxian_shared::api::JobInfo, ApiError> {
+    post_json(&format!("/api/jobs/{id}/retry"), &serde_json::json!({})).await
+}
+
 /// `GET /api/models/{id}/card` as text.
 pub async fn model_card(url: &str) -> Result<String, ApiError> {
     let resp = Request::get(url)

@@ -22,3 +22,4 @@ mod strip;
 #[path = "common/tdx_mock.rs"]
 mod tdx_mock;
 mod upload;
+mod zoo_page;

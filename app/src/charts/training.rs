@@ -46,3 +46,68 @@ mod tests {
         assert_eq!(o["series"][2]["yAxisIndex"], 1);
     }
 }
+
+/// One point of a zoo training's curves.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum ZooPoint {
+    /// A training step: its loss and the learning rate it used.
+    Step { step: usize, loss: f64, lr: f64 },
+    /// An epoch's validation loss, at the step it ended on.
+    Val { step: usize, loss: f64 },
+}
+
+/// A zoo training's curves: training loss per step and validation loss per epoch on the
+/// left axis, the learning rate on the right.
+pub fn zoo_option(points: &[ZooPoint]) -> Value {
+    let (mut train, mut val, mut lr) = (Vec::new(), Vec::new(), Vec::new());
+    for p in points {
+        match *p {
+            ZooPoint::Step { step, loss, lr: r } => {
+                train.push(json!([step, loss]));
+                lr.push(json!([step, r]));
+            }
+            ZooPoint::Val { step, loss } => val.push(json!([step, loss])),
+        }
+    }
+    json!({
+        "animation": false,
+        "tooltip": {"trigger": "axis"},
+        "legend": {"top": 0},
+        "grid": {"left": 60, "right": 70, "top": 40, "bottom": 40},
+        "xAxis": {"type": "value", "name": "step"},
+        "yAxis": [{"type": "value", "name": "loss", "scale": true},
+                  {"type": "value", "name": "lr", "scale": true, "splitLine": {"show": false}}],
+        "series": [
+            {"name": "train loss", "type": "line", "showSymbol": false, "data": train},
+            {"name": "validation loss", "type": "line", "symbolSize": 8, "data": val},
+            {"name": "learning rate", "type": "line", "showSymbol": false, "yAxisIndex": 1,
+             "lineStyle": {"type": "dashed"}, "data": lr},
+        ]
+    })
+}
+
+#[cfg(test)]
+mod zoo_tests {
+    use super::*;
+
+    #[test]
+    fn the_zoo_chart_puts_the_learning_rate_on_its_own_axis() {
+        let o = zoo_option(&[
+            ZooPoint::Step {
+                step: 1,
+                loss: 1.1,
+                lr: 1e-4,
+            },
+            ZooPoint::Step {
+                step: 2,
+                loss: 1.0,
+                lr: 1e-3,
+            },
+            ZooPoint::Val { step: 2, loss: 0.9 },
+        ]);
+        assert_eq!(o["series"][0]["data"], json!([[1, 1.1], [2, 1.0]]));
+        assert_eq!(o["series"][1]["data"], json!([[2, 0.9]]));
+        assert_eq!(o["series"][2]["data"], json!([[1, 1e-4], [2, 1e-3]]));
+        assert_eq!(o["series"][2]["yAxisIndex"], 1);
+    }
+}

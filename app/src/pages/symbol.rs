@@ -402,13 +402,17 @@ fn LatestBar(data: Arc<BarsResponse>) -> impl IntoView {
 /// Bars the strip scores: about a year of trading days.
 const STRIP_BARS: usize = 250;
 
-/// "P(up/down) strip": runs the server's default classifier on the last year of this daily
-/// series in the browser and hands the probabilities to the chart.
+/// "P(up/down) strip": runs a classifier the server serves (its default unless the user picks
+/// another) on the last year of this daily series in the browser and hands the probabilities
+/// to the chart.
 #[component]
 fn StripControl(data: Arc<BarsResponse>, strip: RwSignal<Option<StripProbs>>) -> impl IntoView {
     let i18n = use_i18n();
     let status = RwSignal::new(None::<Result<(String, [f64; 3]), String>>);
     let busy = RwSignal::new(false);
+    let classifiers = LocalResource::new(api::models);
+    // Empty: the server's default.
+    let chosen = RwSignal::new(String::new());
     let run = move |_| {
         if busy.get_untracked() {
             return;
@@ -421,7 +425,7 @@ fn StripControl(data: Arc<BarsResponse>, strip: RwSignal<Option<StripProbs>>) ->
         busy.set(true);
         let data = Arc::clone(&data);
         leptos::task::spawn_local(async move {
-            let outcome = strip_for(&data).await;
+            let outcome = strip_for(&data, &chosen.get_untracked()).await;
             busy.set(false);
             match outcome {
                 Ok((probs, text, last)) => {
@@ -434,6 +438,20 @@ fn StripControl(data: Arc<BarsResponse>, strip: RwSignal<Option<StripProbs>>) ->
     };
     view! {
         <div class="strip-control">
+            {move || classifiers.get().and_then(Result::ok).filter(|l| l.classifiers.len() > 1).map(|l| view! {
+                <select id="strip-model" title=i18n.tr("分类器", "Classifier")
+                    on:change=move |ev| {
+                        chosen.set(event_target_value(&ev));
+                        // Another model's strip is another strip: the shown one goes.
+                        strip.set(None);
+                        status.set(None);
+                    }>
+                    {l.classifiers.into_iter().map(|c| {
+                        let value = if c.default { String::new() } else { c.id.clone() };
+                        view! { <option value=value>{c.id}</option> }
+                    }).collect_view()}
+                </select>
+            })}
             <button type="button" class="btn" id="strip-run" disabled=move || busy.get() on:click=run>
                 {move || if strip.get().is_some() {
                     i18n.tr("隐藏涨跌概率", "Hide up/down probabilities")
@@ -455,12 +473,14 @@ fn StripControl(data: Arc<BarsResponse>, strip: RwSignal<Option<StripProbs>>) ->
 
 async fn strip_for(
     data: &BarsResponse,
+    chosen: &str,
 ) -> Result<(Vec<Option<[f64; 3]>>, String, [f64; 3]), String> {
     let list = api::models().await.map_err(|e| e.to_string())?;
     let entry = list
         .classifiers
         .iter()
-        .find(|c| c.default)
+        .find(|c| c.id == chosen)
+        .or_else(|| list.classifiers.iter().find(|c| c.default))
         .or_else(|| list.classifiers.first())
         .cloned()
         .ok_or("the server offers no classifier")?;

@@ -58,6 +58,12 @@ pub(crate) struct Server {
 }
 
 impl Server {
+    /// The server's models folder (`kxian serve --models`): jobs' models land here, and the
+    /// catalogue is read again from it whenever one does.
+    pub(crate) fn models_dir(&self) -> PathBuf {
+        self._dir.path().join("models")
+    }
+
     /// Starts the server with the embedded data loaded and the built app from `dist/`, as
     /// `kxian serve` starts by default: the browser on this machine acts as the local admin.
     pub(crate) async fn start() -> Result<Server> {

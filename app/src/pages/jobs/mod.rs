@@ -9,6 +9,7 @@ pub mod mine;
 pub mod models;
 pub mod predictions;
 pub mod training;
+pub mod zoo;
 
 pub use backtest_job::BacktestJobPanel;
 pub use data::DataPage;

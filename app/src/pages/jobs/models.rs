@@ -61,6 +61,25 @@ pub fn ModelsPage() -> impl IntoView {
                             <td>{lang().tr("涨跌分类器（K线图上的概率条）", "up/down/flat classifier (the chart's strip)")}</td></tr> }).collect_view()}
                         </tbody>
                     </table>
+                    {(!list.zoo.is_empty()).then(|| view! {
+                        <h2>{lang().tr("模型库中训练的模型", "Models of the zoo")}</h2>
+                        <table class="data-table" id="zoo-models">
+                            <thead><tr><th>{lang().tr("模型", "Model")}</th><th>{lang().tr("结构与目标", "Backbone and target")}</th>
+                                <th>{lang().tr("测试期", "Held-out test part")}</th><th></th></tr></thead>
+                            <tbody>{list.zoo.into_iter().map(|z| {
+                                let card_url = z.card_url.clone();
+                                let id = z.id.clone();
+                                view! { <tr data-model=z.id.clone() data-backbone=z.card.backbone.clone()>
+                                    <td>{z.id.clone()}</td>
+                                    <td>{format!("{} · {}", z.card.backbone, z.card.target.join(" + "))}</td>
+                                    <td class="zoo-headline">{z.card.headline()}</td>
+                                    <td>{card_url.map(|u| { let id = id.clone(); view! {
+                                        <button type="button" class="btn" id=format!("card-{id}") on:click=move |_| show(id.clone(), u.clone())>
+                                            {lang().tr("模型卡", "Model card")}</button> }})}</td>
+                                </tr> }
+                            }).collect_view()}</tbody>
+                        </table>
+                    })}
                 }.into_any(),
             }}
             {move || card.get().map(|(id, text)| view! { <h2>{id}</h2><pre class="bt-text" id="model-card">{text}</pre> })}

@@ -14,7 +14,7 @@ use leptos::prelude::*;
 #[component]
 pub fn TrainingPage() -> impl IntoView {
     crate::pages::set_title("Training · Kxian");
-    view! { <SignedIn><TrainingForm/></SignedIn> }
+    view! { <SignedIn><TrainingForm/><super::zoo::ZooTraining/></SignedIn> }
 }
 
 #[component]

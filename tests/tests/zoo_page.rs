@@ -1,0 +1,193 @@
+//! The Training page's model zoo in headless Chromium: a GRU on the multi-dimensional tab
+//! (the market's regime as a condition) submitted as a job, its curves with the learning rate
+//! live, its card from the held-out part; the Models page then lists it with that card, and
+//! the chart's probability strip runs a classifier other than the default when picked.
+
+use crate::common;
+
+use anyhow::{Context, Result, ensure};
+use common::{Browser, Server, workspace_root};
+use std::time::Duration;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_zoo_model_trained_from_the_training_page_is_served_with_its_card() -> Result<()> {
+    let server = Server::start_with_jobs_env(true, 4, Vec::new()).await?;
+    server
+        .store
+        .create_user("admin", true)
+        .await?
+        .context("admin")?;
+    let symbols = crate::planted::store_planted(&server.store, 6).await?;
+    // A second classifier in the models folder: the catalogue reads it when the job's model
+    // lands, and the strip may then pick it.
+    let copy = server
+        .models_dir()
+        .join("classifier-copy")
+        .join("classifier");
+    std::fs::create_dir_all(&copy)?;
+    for f in ["config.json", "model.safetensors"] {
+        std::fs::copy(
+            workspace_root()
+                .join("public/models/kxian-classifier")
+                .join(f),
+            copy.join(f),
+        )?;
+    }
+
+    let browser = Browser::start().await?;
+    let b = &browser.client;
+    b.goto(&format!("{}/training", server.base)).await?;
+    browser
+        .wait_for_js(
+            "the zoo form",
+            "return document.getElementById('zoo-submit') ? true : null;",
+            Duration::from_secs(60),
+            |v| v.is_boolean(),
+        )
+        .await?;
+    let (market, stocks) = symbols.split_first().context("symbols")?;
+    b.execute(
+        &format!(
+            "{} {} {} {} {} document.getElementById('zoo-tab-multi').click();",
+            common::set_input("zoo-symbols", &symbols.join(", ")),
+            common::set_input("zoo-market", market),
+            common::set_select("zoo-backbone", "gru"),
+            common::set_input("zoo-epochs", "2"),
+            common::set_input("zoo-context", "20"),
+        ),
+        vec![],
+    )
+    .await?;
+    browser
+        .wait_for_js(
+            "the conditions",
+            "return document.getElementById('zoo-cond-regime') ? true : null;",
+            Duration::from_secs(10),
+            |v| v.is_boolean(),
+        )
+        .await?;
+    b.execute(
+        "document.getElementById('zoo-cond-regime').click();",
+        vec![],
+    )
+    .await?;
+    // The file follows the fields; a short run is asked for in the file itself.
+    let file = browser
+        .wait_for_js(
+            "the training file",
+            "const t = document.getElementById('zoo-config').value;
+             return t.includes('conditions = [\"regime\"]') && t.includes('\"gru\"') ? t : null;",
+            Duration::from_secs(10),
+            |v| v.is_string(),
+        )
+        .await?;
+    let file = format!(
+        "{}steps_per_epoch = 4\nbatch_size = 32\n",
+        file.as_str().unwrap_or_default()
+    );
+    b.execute(
+        &format!(
+            "{} document.getElementById('zoo-submit').click();",
+            common::set_input("zoo-config", &file)
+        ),
+        vec![],
+    )
+    .await?;
+    let done = browser
+        .wait_for_js(
+            "the training to end",
+            "const e = document.getElementById('zoo-error'); if (e) return 'ERROR: ' + e.textContent;
+             const s = document.getElementById('zoo-state');
+             if (s && (s.dataset.state === 'failed' || s.dataset.state === 'cancelled')) return 'ERROR: ' + s.dataset.state;
+             const c = document.getElementById('zoo-card');
+             if (!c) return null;
+             const chart = echarts.getInstanceByDom(document.getElementById('zoo-curves'));
+             const o = chart.getOption();
+             const p = document.getElementById('zoo-progress');
+             return { model: c.dataset.model, card: c.textContent, steps: +p.dataset.steps,
+                      epochs: +p.dataset.epochs, lr: o.series[2].data.length, axes: o.yAxis.length };",
+            Duration::from_secs(180),
+            |v| v.is_object() || v.as_str().is_some_and(|s| s.starts_with("ERROR")),
+        )
+        .await?;
+    ensure!(done.is_object(), "{done}");
+    let _ = browser.screenshot("zoo-training.png").await;
+    assert_eq!(done["steps"], 8, "{done}");
+    assert_eq!(done["epochs"], 2, "{done}");
+    assert_eq!(done["lr"], 8, "the learning rate is drawn: {done}");
+    assert_eq!(done["axes"], 2, "{done}");
+    let card = done["card"].as_str().unwrap_or_default();
+    assert!(
+        card.starts_with("gru on updown3") && card.contains("down_misjudge"),
+        "{card}"
+    );
+    let model = done["model"].as_str().unwrap_or_default().to_string();
+    ensure!(model.starts_with("job-"), "{done}");
+    ensure!(stocks.len() == 5);
+
+    // The Models page lists it with its card.
+    b.goto(&format!("{}/models", server.base)).await?;
+    let row = browser
+        .wait_for_js(
+            "the zoo model's row",
+            &format!(
+                "const r = document.querySelector('#zoo-models tr[data-model=\"{model}\"]');
+                 return r ? {{ backbone: r.dataset.backbone, headline: r.querySelector('.zoo-headline').textContent }} : null;"
+            ),
+            Duration::from_secs(30),
+            |v| v.is_object(),
+        )
+        .await?;
+    assert_eq!(row["backbone"], "gru", "{row}");
+    b.execute(
+        &format!("document.getElementById('card-{model}').click();"),
+        vec![],
+    )
+    .await?;
+    let shown = browser
+        .wait_for_js(
+            "the card",
+            "const c = document.getElementById('model-card'); return c ? c.textContent : null;",
+            Duration::from_secs(20),
+            |v| v.is_string(),
+        )
+        .await?;
+    let shown = shown.as_str().unwrap_or_default();
+    assert!(
+        shown.contains("up_recall") && shown.contains("conditions = [\"regime\"]"),
+        "{shown}"
+    );
+
+    // The strip runs the classifier picked, not only the default.
+    b.goto(&format!("{}/symbols/600000.SH?freq=daily", server.base))
+        .await?;
+    browser
+        .wait_for_js(
+            "the classifier choice",
+            "return document.getElementById('strip-model') && document.getElementById('kline-chart') ? true : null;",
+            Duration::from_secs(60),
+            |v| v.is_boolean(),
+        )
+        .await?;
+    b.execute(
+        &format!(
+            "{} document.getElementById('strip-run').click();",
+            common::set_select("strip-model", "classifier-copy")
+        ),
+        vec![],
+    )
+    .await?;
+    let strip = browser
+        .wait_for_js(
+            "the strip",
+            "const e = document.getElementById('strip-error'); if (e) return 'ERROR: ' + e.textContent;
+             const s = document.getElementById('strip-status'); return s ? s.textContent : null;",
+            Duration::from_secs(90),
+            |v| v.is_string(),
+        )
+        .await?;
+    let strip = strip.as_str().unwrap_or_default();
+    assert!(strip.starts_with("classifier-copy:"), "{strip}");
+    browser.quit().await;
+    Ok(())
+}
