@@ -1070,7 +1070,7 @@ async fn a_train_model_job_serves_its_model_and_card_and_resumes_when_retried() 
         format!(
             "[data]\nsymbols = {symbols:?}\ncontext = 20\n\n[model]\nbackbone = \"lstm\"\nd_model = 16\n\n\
              [target]\nkind = \"updown3\"\nhorizon = 3\n\n[loss]\nkind = \"cost\"\n\n\
-             [train]\nepochs = {epochs}\nsteps_per_epoch = {steps}\nbatch_size = 32\nmax_seconds = 120\n"
+             [train]\nepochs = {epochs}\nsteps_per_epoch = {steps}\nbatch_size = 32\nmax_seconds = 120\nselect = \"points\"\n"
         )
     };
     tokio::task::spawn_blocking(move || -> Result<()> {
@@ -1098,12 +1098,26 @@ async fn a_train_model_job_serves_its_model_and_card_and_resumes_when_retried() 
         assert!(steps.iter().all(|s| s["stage"] == "model" && s["lr"].as_f64().unwrap() > 0.0));
         let epochs: Vec<&Value> = events.iter().filter(|e| e["event"] == "epoch").collect();
         assert_eq!(epochs.len(), 2, "{events:?}");
-        assert!(epochs.iter().all(|e| e["val_loss"].as_f64().is_some()));
+        // Selected by points, the curve still shows the validation loss, the points beside it.
+        assert!(
+            epochs
+                .iter()
+                .all(|e| e["val_loss"].as_f64().unwrap() > 0.05 && e["val_points"].is_number()),
+            "{epochs:?}"
+        );
         let r = &end["result"];
         let model = r["model"].as_str().unwrap().to_string();
         assert_eq!(model, format!("job-{id}"));
         assert_eq!(r["card"]["backbone"], "lstm", "{r}");
         assert!(r["card"]["test"]["samples"].as_u64().unwrap() > 0, "{r}");
+        // The test part's outputs are the owner's prediction set, named after the model.
+        let set = r["set"].as_i64().unwrap_or_else(|| panic!("a set: {r}"));
+        let (s, info) = call("GET", &url(&format!("/api/predictions/{set}")), Some(zoe), None);
+        assert_eq!(s, 200, "{info}");
+        assert_eq!(info["name"], format!("job-{id}"), "{info}");
+        assert_eq!(info["rows"].as_u64(), r["card"]["test"]["samples"].as_u64(), "{info}");
+        let (s, _) = call("GET", &url(&format!("/api/predictions/{set}")), Some(max), None);
+        assert_eq!(s, 404);
         assert!(r["card"]["test"]["class"]["up_recall"].is_number() || r["card"]["test"]["class"]["up_recall"].is_null(), "{r}");
 
         // Served to Zoe with its card; Max does not see it.

@@ -37,6 +37,17 @@ async fn a_zoo_model_trained_from_the_training_page_is_served_with_its_card() ->
     let browser = Browser::start().await?;
     let b = &browser.client;
     b.goto(&format!("{}/training", server.base)).await?;
+    // The page opens on the Kronos finetune; the zoo is its other tab.
+    browser
+        .wait_for_js(
+            "the training tabs",
+            "return document.getElementById('training-zoo') ? true : null;",
+            Duration::from_secs(60),
+            |v| v.is_boolean(),
+        )
+        .await?;
+    b.execute("document.getElementById('training-zoo').click();", vec![])
+        .await?;
     browser
         .wait_for_js(
             "the zoo form",
@@ -104,18 +115,46 @@ async fn a_zoo_model_trained_from_the_training_page_is_served_with_its_card() ->
              const chart = echarts.getInstanceByDom(document.getElementById('zoo-curves'));
              const o = chart.getOption();
              const p = document.getElementById('zoo-progress');
-             return { model: c.dataset.model, card: c.textContent, steps: +p.dataset.steps,
-                      epochs: +p.dataset.epochs, lr: o.series[2].data.length, axes: o.yAxis.length };",
+             const set = document.getElementById('zoo-set');
+             return { model: c.dataset.model, card: c.textContent, steps: +p.dataset.steps, set: set ? +set.dataset.set : null,
+                      epochs: +p.dataset.epochs, lr: o.series[2].data.length, axes: o.yAxis.length,
+                      val: o.series[1].data.map(p => p[1]),
+                      epoch: document.getElementById('zoo-epoch').textContent };",
             Duration::from_secs(180),
             |v| v.is_object() || v.as_str().is_some_and(|s| s.starts_with("ERROR")),
         )
         .await?;
     ensure!(done.is_object(), "{done}");
+    let _ = b
+        .execute(
+            "document.getElementById('zoo-multi').scrollIntoView();",
+            vec![],
+        )
+        .await;
     let _ = browser.screenshot("zoo-training.png").await;
+    let _ = b
+        .execute(
+            "document.getElementById('zoo-curves').scrollIntoView();",
+            vec![],
+        )
+        .await;
+    let _ = browser.screenshot("zoo-curves.png").await;
     assert_eq!(done["steps"], 8, "{done}");
     assert_eq!(done["epochs"], 2, "{done}");
     assert_eq!(done["lr"], 8, "the learning rate is drawn: {done}");
     assert_eq!(done["axes"], 2, "{done}");
+    let epoch = done["epoch"].as_str().unwrap_or_default();
+    assert!(
+        epoch.starts_with("epoch 1: validation loss") && epoch.contains("points"),
+        "{done}"
+    );
+    // 积分制 picks the checkpoint; the validation curve is still the validation loss.
+    let val = done["val"].as_array().context("val")?;
+    assert!(
+        val.len() == 2 && val.iter().all(|v| v.as_f64().unwrap_or(0.0) > 0.05),
+        "{done}"
+    );
+    assert!(done["set"].as_i64().is_some(), "a prediction set: {done}");
     let card = done["card"].as_str().unwrap_or_default();
     assert!(
         card.starts_with("gru on updown3") && card.contains("down_misjudge"),

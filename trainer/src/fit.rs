@@ -36,6 +36,11 @@ pub(crate) trait Task {
     fn rate(&self, batches: &[Self::Batch], secs: f64) -> Rate;
     /// What the Start event says the stage works through.
     fn plan(&self, parameters: usize, steps: usize) -> StagePlan;
+    /// The validation loss the events report, when the loop selects on something else (the
+    /// zoo's points): by default what `validate` returned.
+    fn reported_loss(_scores: &Self::Scores, selected: f32) -> f32 {
+        selected
+    }
     /// The scores an Epoch event carries.
     fn scores(_scores: &Self::Scores) -> Option<ClassifierScores> {
         None
@@ -114,11 +119,12 @@ pub(crate) fn fit<T: Task>(
     if state.step == 0 {
         let (loss, scores) = task.validate(&model.valid());
         state.first_val_loss = loss;
+        state.first_reported_loss = Some(T::reported_loss(&scores, loss));
         best_scores = Some(scores);
     }
     events.emit(&JobEvent::Baseline {
         stage: cfg.stage,
-        val_loss: state.first_val_loss,
+        val_loss: state.first_reported_loss.unwrap_or(state.first_val_loss),
     });
     // A resumed run draws the batches of the epochs it skips, so its sequence is unchanged.
     for epoch in 0..state.epoch.min(cfg.epochs) {
@@ -183,7 +189,7 @@ pub(crate) fn fit<T: Task>(
             stage: cfg.stage,
             epoch,
             train_loss,
-            val_loss,
+            val_loss: T::reported_loss(&scores, val_loss),
             best: is_best,
             scores: T::scores(&scores),
         });

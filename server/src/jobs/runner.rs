@@ -474,9 +474,11 @@ async fn finish(
             let model_id = format!("job-{id}");
             let card = install_zoo(&run, &root.join(&model_id), &m.config, (id, owner))?;
             models.reload(Some(root)).map_err(|e| e.to_string())?;
+            let set = store_zoo_set(store, &run, &model_id, &card, owner).await?;
             Ok(JobResult::Zoo {
                 model: model_id,
                 card: Box::new(card),
+                set,
             })
         }
         JobSpec::FetchModel(m) => {
@@ -536,6 +538,54 @@ fn install_fetched(
         .map_err(|e| e.to_string())?;
     }
     Ok(model_id)
+}
+
+/// Stores a zoo run's test-part outputs as the owner's prediction set named after the model,
+/// so the backtest page can trade on them; `None` when the run wrote no set.
+async fn store_zoo_set(
+    store: &Store,
+    run: &Path,
+    name: &str,
+    card: &kxian_shared::zoo::card::Card,
+    owner: &crate::storage::User,
+) -> Result<Option<i64>, String> {
+    let path = run.join("predictions.csv");
+    let Ok(text) = std::fs::read_to_string(&path) else {
+        return Ok(None);
+    };
+    let (kind, rows) = kxian_shared::predictions::rows::from_csv(&text)
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    let (Some(first), Some(last)) = (
+        rows.iter().map(|r| r.as_of).min(),
+        rows.iter().map(|r| r.as_of).max(),
+    ) else {
+        return Ok(None);
+    };
+    let symbols = rows
+        .iter()
+        .map(|r| r.symbol.as_str())
+        .collect::<std::collections::BTreeSet<_>>()
+        .len();
+    let set = kxian_store::NewPredictionSet {
+        name: name.to_string(),
+        owner: Some(owner.id),
+        kind,
+        model: name.to_string(),
+        model_sha256: Vec::new(),
+        params: serde_json::json!({
+            "zoo": { "backbone": card.backbone, "target": card.target, "part": "test",
+                     "test_from": card.test_from },
+        }),
+        first_date: first,
+        last_date: last,
+        symbols,
+        parquet: None,
+    };
+    store
+        .insert_prediction_set(&set, rows.into_iter().map(Ok))
+        .await
+        .map(Some)
+        .map_err(|e| e.to_string())
 }
 
 /// Makes a zoo run's best checkpoint a model folder: `zoo/` (config and weights), the card

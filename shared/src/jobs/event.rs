@@ -86,6 +86,10 @@ pub struct ClassifierScores {
     pub val_brier: f64,
     pub val_brier_baseline: f64,
     pub val_accuracy: f64,
+    /// A zoo classifier's 积分制 score of its decisions on validation (above 0 beats
+    /// standing aside).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub val_points: Option<f64>,
 }
 
 /// How a stage ended.

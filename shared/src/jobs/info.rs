@@ -79,6 +79,10 @@ pub enum JobResult {
     Zoo {
         model: String,
         card: Box<crate::zoo::card::Card>,
+        /// The test part's outputs, stored as the owner's prediction set `job-<id>` for
+        /// backtests (none for a target with no set, e.g. volatility alone).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        set: Option<i64>,
     },
     /// A finetune: the model it became, served by `/api/models`.
     Model { model: String },

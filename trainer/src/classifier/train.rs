@@ -245,6 +245,7 @@ impl Task for ClassifierTask<'_> {
 
     fn scores(m: &ClassifierMetrics) -> Option<ClassifierScores> {
         Some(ClassifierScores {
+            val_points: None,
             val_brier: m.brier,
             val_brier_baseline: m.brier_baseline,
             val_accuracy: m.accuracy,

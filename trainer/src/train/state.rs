@@ -12,6 +12,9 @@ pub struct TrainState {
     pub step: usize,
     pub best_val_loss: f32,
     pub first_val_loss: f32,
+    /// The validation loss before training, when the loop selects on something else.
+    #[serde(default)]
+    pub first_reported_loss: Option<f32>,
     pub epochs: Vec<(f32, f32)>,
     pub done: bool,
 }

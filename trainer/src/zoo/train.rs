@@ -583,8 +583,13 @@ impl Task for ZooTask<'_> {
         }
     }
 
+    fn reported_loss(s: &ZooScores, _selected: f32) -> f32 {
+        s.loss
+    }
+
     fn scores(s: &ZooScores) -> Option<ClassifierScores> {
         s.class.as_ref().map(|m| ClassifierScores {
+            val_points: Some(m.points),
             val_brier: m.brier,
             val_brier_baseline: m.brier_baseline,
             val_accuracy: m.accuracy,

@@ -66,8 +66,15 @@ fn outcome(lang: Lang, j: &JobInfo) -> String {
             Lang::En => format!("{} formulas tried, {} accepted", r.tried, r.formulas.len()),
         },
         Some(JobResult::Model { model }) => format!("{} {model}", lang.tr("模型", "model")),
-        Some(JobResult::Zoo { model, card }) => {
-            format!("{} {model}: {}", lang.tr("模型", "model"), card.headline())
+        Some(JobResult::Zoo { model, card, set }) => {
+            let set = set.map_or(String::new(), |s| {
+                format!("; {} {s}", lang.tr("预测集", "prediction set"))
+            });
+            format!(
+                "{} {model}: {}{set}",
+                lang.tr("模型", "model"),
+                card.headline()
+            )
         }
         Some(JobResult::Run { run }) => run.clone(),
         Some(JobResult::Predictions { set, rows }) => match lang {

@@ -1,5 +1,5 @@
 //! `/training`: finetunes of the Kronos tokenizer and predictor on the store's series, with a
-//! live loss curve.
+//! live loss curve; `/training?kind=zoo`: a model of the zoo ([`super::zoo`]).
 
 use super::history::JobHistory;
 use super::{SignedIn, split_symbols, submit_and_watch};
@@ -14,7 +14,20 @@ use leptos::prelude::*;
 #[component]
 pub fn TrainingPage() -> impl IntoView {
     crate::pages::set_title("Training · Kxian");
-    view! { <SignedIn><TrainingForm/><super::zoo::ZooTraining/></SignedIn> }
+    let i18n = use_i18n();
+    let query = leptos_router::hooks::use_query_map();
+    let zoo = move || query.with(|q| q.get("kind").as_deref() == Some("zoo"));
+    view! {
+        <SignedIn>
+            <nav class="tabs" id="training-kind">
+                <a id="training-kronos" class=move || if zoo() { "tab" } else { "tab active" } href="/training">
+                    {move || i18n.tr("微调 Kronos", "Finetune Kronos")}</a>
+                <a id="training-zoo" class=move || if zoo() { "tab active" } else { "tab" } href="/training?kind=zoo">
+                    {move || i18n.tr("模型库：LSTM、GRU、Transformer、树模型…", "Model zoo: LSTM, GRU, Transformer, trees…")}</a>
+            </nav>
+            {move || if zoo() { view! { <super::zoo::ZooTraining/> }.into_any() } else { view! { <TrainingForm/> }.into_any() }}
+        </SignedIn>
+    }
 }
 
 #[component]

@@ -213,8 +213,11 @@ pub fn ZooTraining() -> impl IntoView {
     let job = RwSignal::new(None::<i64>);
     let state = RwSignal::new(String::new());
     let points = RwSignal::new(Vec::<ZooPoint>::new());
-    let result = RwSignal::new(None::<(String, String)>);
+    // (model, card text, prediction set)
+    let result = RwSignal::new(None::<(String, String, Option<i64>)>);
     let error = RwSignal::new(None::<String>);
+    // The last epoch: its validation loss and, for a classifier, Brier and points.
+    let last_epoch = RwSignal::new(None::<String>);
     let on_event = move |e: &JobEvent| match e {
         JobEvent::Step { step, loss, lr, .. } => points.update(|p| {
             p.push(ZooPoint::Step {
@@ -223,24 +226,47 @@ pub fn ZooTraining() -> impl IntoView {
                 lr: *lr,
             })
         }),
-        JobEvent::Epoch { val_loss, .. } => points.update(|p| {
-            let step = p
-                .iter()
-                .filter_map(|q| match q {
-                    ZooPoint::Step { step, .. } => Some(*step),
-                    _ => None,
-                })
-                .max()
-                .unwrap_or(0);
-            p.push(ZooPoint::Val {
-                step,
-                loss: f64::from(*val_loss),
-            })
-        }),
-        JobEvent::End {
-            result: Some(JobResult::Zoo { model, card }),
+        JobEvent::Epoch {
+            epoch,
+            val_loss,
+            best,
+            scores,
             ..
-        } => result.set(Some((model.clone(), kxian_shared::zoo::card::table(card)))),
+        } => {
+            last_epoch.set(Some(format!(
+                "epoch {epoch}: validation loss {val_loss:.4}{}{}",
+                scores.map_or(String::new(), |s| format!(
+                    ", Brier {:.4} (baseline {:.4}){}",
+                    s.val_brier,
+                    s.val_brier_baseline,
+                    s.val_points
+                        .map_or(String::new(), |p| format!(", points {p:+.4}"))
+                )),
+                if *best { ", best" } else { "" }
+            )));
+            points.update(|p| {
+                let step = p
+                    .iter()
+                    .filter_map(|q| match q {
+                        ZooPoint::Step { step, .. } => Some(*step),
+                        _ => None,
+                    })
+                    .max()
+                    .unwrap_or(0);
+                p.push(ZooPoint::Val {
+                    step,
+                    loss: f64::from(*val_loss),
+                })
+            })
+        }
+        JobEvent::End {
+            result: Some(JobResult::Zoo { model, card, set }),
+            ..
+        } => result.set(Some((
+            model.clone(),
+            kxian_shared::zoo::card::table(card),
+            *set,
+        ))),
         _ => {}
     };
     let submit = move |_| {
@@ -249,6 +275,7 @@ pub fn ZooTraining() -> impl IntoView {
         });
         error.set(None);
         points.set(Vec::new());
+        last_epoch.set(None);
         result.set(None);
         leptos::task::spawn_local(async move {
             if let Some(j) = submit_and_watch(&spec, state, error, on_event).await {
@@ -375,7 +402,7 @@ pub fn ZooTraining() -> impl IntoView {
                 </fieldset>
             })}
             <label class="field"><span>{move || lang().tr("训练文件（可直接编辑，与命令行相同）", "Training file (editable; the CLI reads the same)")}</span>
-                <textarea id="zoo-config" rows="14" class="code" prop:value=move || file.get()
+                <textarea id="zoo-config" rows="14" class="bt-text" prop:value=move || file.get()
                     on:input=move |ev| file.set(event_target_value(&ev))></textarea></label>
             <div class="actions">
                 <button type="button" class="btn primary" id="zoo-submit" on:click=submit>{move || lang().tr("开始训练", "Start training")}</button>
@@ -396,10 +423,12 @@ pub fn ZooTraining() -> impl IntoView {
                         ZooPoint::Step { step, loss, lr } => Some(format!("step {step}: loss {loss:.4}, lr {lr:.2e}")),
                         _ => None,
                     })}</p>
+                <p class="hint" id="zoo-epoch">{move || last_epoch.get()}</p>
             })}
-            {move || result.get().map(|(model, card)| view! {
+            {move || result.get().map(|(model, card, set)| view! {
                 <h2>{move || lang().tr("模型卡（测试期）", "Model card (held-out test part)")}</h2>
                 <pre class="bt-text" id="zoo-card" data-model=model.clone()>{card}</pre>
+                {set.map(|s| view! { <p id="zoo-set" data-set=s>{format!("{} {s}（{model}）{}", lang().tr("测试期的输出已存为预测集", "The test part's outputs are stored as prediction set"), lang().tr("，可在回测页使用。", ", for the backtest page."))}</p> })}
                 <p><a class="btn" id="zoo-models" href="/models">{format!("{} {model}", lang().tr("在模型页查看", "See on the Models page:"))}</a></p>
             })}
             <JobHistory kind=JobKind::TrainModel refresh=state/>
