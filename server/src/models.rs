@@ -102,7 +102,7 @@ struct Stored {
 enum Entry {
     Kronos(ModelEntry),
     Classifier(ClassifierEntry),
-    Zoo(ZooModelEntry),
+    Zoo(Box<ZooModelEntry>),
 }
 
 #[derive(Debug, Clone)]
@@ -239,7 +239,7 @@ fn load_zoo(
     h.update(config.sha256.as_bytes());
     h.update(weights.sha256.as_bytes());
     Ok(Some(Model {
-        entry: Entry::Zoo(ZooModelEntry {
+        entry: Entry::Zoo(Box::new(ZooModelEntry {
             id: id.to_string(),
             description: description.0,
             description_zh: description.1,
@@ -247,7 +247,7 @@ fn load_zoo(
             files: ModelPart { config, weights },
             card,
             card_url: card_md.as_ref().map(|_| format!("/api/models/{id}/card")),
-        }),
+        })),
         files: stored,
         card: card_md,
         owner: None,
@@ -514,7 +514,7 @@ impl Models {
             match &m.entry {
                 Entry::Kronos(e) => models.push(e.clone()),
                 Entry::Classifier(c) => classifiers.push(c.clone()),
-                Entry::Zoo(z) => zoo.push(z.clone()),
+                Entry::Zoo(z) => zoo.push(ZooModelEntry::clone(z)),
             }
         }
         models.sort_by_key(|m: &ModelEntry| (!m.default, m.id.clone()));
