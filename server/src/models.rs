@@ -216,9 +216,15 @@ fn load_zoo(
     card.per_symbol.clear();
     let mut stored = BTreeMap::new();
     let mut files = Vec::new();
+    let mut market = None;
     for file in ["config.json", *weights] {
         let fp = dir.join(file);
         let content = read(fp.clone(), &format!("{ZOO_PART}/{file}"))?;
+        if file == "config.json" {
+            market = serde_json::from_slice::<serde_json::Value>(&content)
+                .ok()
+                .and_then(|v| v["market"].as_str().map(str::to_string));
+        }
         let sha = sha256_hex(&content);
         files.push(ModelFile {
             url: file_url(id, ZOO_PART, file, &sha),
@@ -245,6 +251,7 @@ fn load_zoo(
             description_zh: description.1,
             sha256: hex(&h.finalize()),
             files: ModelPart { config, weights },
+            market,
             card,
             card_url: card_md.as_ref().map(|_| format!("/api/models/{id}/card")),
         })),

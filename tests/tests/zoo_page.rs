@@ -227,6 +227,84 @@ async fn a_zoo_model_trained_from_the_training_page_is_served_with_its_card() ->
         .await?;
     let strip = strip.as_str().unwrap_or_default();
     assert!(strip.starts_with("classifier-copy:"), "{strip}");
+
+    // The zoo model itself runs in the browser: its strip on one of its stocks (the regime
+    // read from the market's whole history) equals what evaluate-model writes for that day.
+    let stock = &stocks[0];
+    b.goto(&format!("{}/symbols/{stock}?freq=daily", server.base))
+        .await?;
+    browser
+        .wait_for_js(
+            "the zoo model in the choice",
+            &format!(
+                "const s = document.getElementById('strip-model');
+                 return s && [...s.options].some(o => o.value === 'zoo:{model}') ? true : null;"
+            ),
+            Duration::from_secs(60),
+            |v| v.is_boolean(),
+        )
+        .await?;
+    b.execute(
+        &format!(
+            "{} document.getElementById('strip-run').click();",
+            common::set_select("strip-model", &format!("zoo:{model}"))
+        ),
+        vec![],
+    )
+    .await?;
+    let got = browser
+        .wait_for_js(
+            "the zoo model's strip",
+            "const e = document.getElementById('strip-error'); if (e) return 'ERROR: ' + e.textContent;
+             const s = document.getElementById('strip-status');
+             return s ? { up: +s.dataset.up, down: +s.dataset.down, flat: +s.dataset.flat, text: s.textContent } : null;",
+            Duration::from_secs(90),
+            |v| v.is_object() || v.as_str().is_some_and(|s| s.starts_with("ERROR")),
+        )
+        .await?;
+    ensure!(got.is_object(), "{got}");
+    let text = got["text"].as_str().unwrap_or_default().to_string();
+    ensure!(text.starts_with(&format!("{model}:")), "{text}");
     browser.quit().await;
+
+    let work = tempfile::tempdir()?;
+    let config = work.path().join("model.toml");
+    std::fs::write(
+        &config,
+        file.replacen(
+            "[data]\n",
+            &format!("[data]\nstore = {:?}\n", server.db.display().to_string()),
+            1,
+        ),
+    )?;
+    let csv = work.path().join("p.csv");
+    let args = kxian_trainer::zoo::EvaluateModelArgs {
+        model: server.models_dir().join(&model).join("zoo"),
+        config,
+        from: None,
+        to: None,
+        format: kxian_trainer::zoo::ModelFormat::Json,
+        predictions: Some(csv.clone()),
+        device: kxian_trainer::device::DeviceChoice::Cpu,
+        reader: Default::default(),
+    };
+    tokio::task::spawn_blocking(move || kxian_trainer::zoo::evaluate(&args)).await??;
+    let rows = std::fs::read_to_string(&csv)?;
+    let last = rows
+        .lines()
+        .filter(|l| l.starts_with(&format!("{stock},")))
+        .last()
+        .context("the CLI's rows for the stock")?;
+    // symbol,as_of,horizon,score,p_up,p_down,p_flat
+    let cols: Vec<&str> = last.split(',').collect();
+    ensure!(text.contains(cols[1]), "the same day: {text} vs {last}");
+    for (k, key) in ["up", "down", "flat"].iter().enumerate() {
+        let cli: f64 = cols[4 + k].parse()?;
+        let page = got[key].as_f64().context("a probability")?;
+        ensure!(
+            (page - cli).abs() < 1e-5,
+            "{key}: page {page} vs CLI {cli} ({last})"
+        );
+    }
     Ok(())
 }

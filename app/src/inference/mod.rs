@@ -6,6 +6,7 @@
 pub mod classify;
 pub mod device;
 pub mod weights;
+pub mod zoo;
 
 use device::{BackendPref, Picked};
 use kxian_shared::api::{ForecastReport, ModelEntry};

@@ -438,7 +438,9 @@ fn StripControl(data: Arc<BarsResponse>, strip: RwSignal<Option<StripProbs>>) ->
     };
     view! {
         <div class="strip-control">
-            {move || classifiers.get().and_then(Result::ok).filter(|l| l.classifiers.len() > 1).map(|l| view! {
+            {move || classifiers.get().and_then(Result::ok).filter(|l| {
+                l.classifiers.len() + l.zoo.iter().filter(|z| crate::inference::zoo::runs_here(z)).count() > 1
+            }).map(|l| view! {
                 <select id="strip-model" title=i18n.tr("分类器", "Classifier")
                     on:change=move |ev| {
                         chosen.set(event_target_value(&ev));
@@ -449,6 +451,10 @@ fn StripControl(data: Arc<BarsResponse>, strip: RwSignal<Option<StripProbs>>) ->
                     {l.classifiers.into_iter().map(|c| {
                         let value = if c.default { String::new() } else { c.id.clone() };
                         view! { <option value=value>{c.id}</option> }
+                    }).collect_view()}
+                    {l.zoo.into_iter().filter(crate::inference::zoo::runs_here).map(|z| {
+                        let label = format!("{} ({} · {})", z.id, z.card.backbone, z.card.target.join(" + "));
+                        view! { <option value=format!("{ZOO_PREFIX}{}", z.id)>{label}</option> }
                     }).collect_view()}
                 </select>
             })}
@@ -471,11 +477,47 @@ fn StripControl(data: Arc<BarsResponse>, strip: RwSignal<Option<StripProbs>>) ->
     }
 }
 
+/// A choice of the strip's select that names a zoo model (`zoo:<id>`).
+const ZOO_PREFIX: &str = "zoo:";
+
 async fn strip_for(
     data: &BarsResponse,
     chosen: &str,
 ) -> Result<(Vec<Option<[f64; 3]>>, String, [f64; 3]), String> {
     let list = api::models().await.map_err(|e| e.to_string())?;
+    let bars = &data.bars;
+    if let Some(id) = chosen.strip_prefix(ZOO_PREFIX) {
+        let entry = list
+            .zoo
+            .iter()
+            .find(|z| z.id == id)
+            .ok_or_else(|| format!("the server no longer offers {id}"))?;
+        // The regime rule reads the market's whole history, so the strip asks for all of it.
+        let market = match &entry.market {
+            Some(m) if *m != data.symbol.to_string() => Some(
+                api::bars_between(m, Frequency::Daily, Adjustment::None, None, None)
+                    .await
+                    .map_err(|e| format!("market {m}: {e}"))?
+                    .bars,
+            ),
+            Some(_) => Some(bars.clone()),
+            None => None,
+        };
+        let z = crate::inference::zoo::classify(entry, bars, market.as_deref(), STRIP_BARS).await?;
+        let describe = |last: [f64; 3], day: chrono::NaiveDate, scored: usize| {
+            format!(
+                "{}: P(up ≥{:.0}%) {:.1} %, P(down ≤{:.0}%) {:.1} %, P(flat) {:.1} % · {} days after {day} · {scored} bars",
+                entry.id,
+                z.up * 100.0,
+                last[0] * 100.0,
+                z.down * 100.0,
+                last[1] * 100.0,
+                last[2] * 100.0,
+                z.horizon,
+            )
+        };
+        return last_of(z.strip, bars, describe);
+    }
     let entry = list
         .classifiers
         .iter()
@@ -484,7 +526,6 @@ async fn strip_for(
         .or_else(|| list.classifiers.first())
         .cloned()
         .ok_or("the server offers no classifier")?;
-    let bars = &data.bars;
     // The market's bars from the day before the first context on, so every scored day sees
     // the same market features as the trainer's.
     let market = match &entry.market {
@@ -503,6 +544,23 @@ async fn strip_for(
     };
     let s =
         crate::inference::classify::classify(&entry, bars, market.as_deref(), STRIP_BARS).await?;
+    last_of(s, bars, |last, day, scored| {
+        format!(
+            "{}: P(up ≥3%) {:.1} %, P(down ≤−2%) {:.1} %, P(flat) {:.1} % · 3 days after {day} · {scored} bars",
+            entry.id,
+            last[0] * 100.0,
+            last[1] * 100.0,
+            last[2] * 100.0,
+        )
+    })
+}
+
+/// The strip's probabilities with its last scored day, described.
+fn last_of(
+    s: crate::inference::classify::Strip,
+    bars: &[kxian_shared::Bar],
+    describe: impl Fn([f64; 3], chrono::NaiveDate, usize) -> String,
+) -> Result<(Vec<Option<[f64; 3]>>, String, [f64; 3]), String> {
     let (last_i, last) = s
         .probs
         .iter()
@@ -511,13 +569,6 @@ async fn strip_for(
         .find_map(|(i, p)| p.map(|p| (i, p)))
         .ok_or_else(|| format!("the classifier needs more than {} bars", s.context))?;
     let scored = s.probs.iter().filter(|p| p.is_some()).count();
-    let text = format!(
-        "{}: P(up ≥3%) {:.1} %, P(down ≤−2%) {:.1} %, P(flat) {:.1} % · 3 days after {} · {scored} bars",
-        entry.id,
-        last[0] * 100.0,
-        last[1] * 100.0,
-        last[2] * 100.0,
-        bars[last_i].ts.date()
-    );
+    let text = describe(last, bars[last_i].ts.date(), scored);
     Ok((s.probs, text, last))
 }

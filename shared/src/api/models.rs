@@ -25,6 +25,9 @@ pub struct ZooModelEntry {
     /// Hex SHA-256 over both files' hashes.
     pub sha256: String,
     pub files: ModelPart,
+    /// The market index whose bars the model reads beside the symbol's, if any.
+    #[serde(default)]
+    pub market: Option<String>,
     /// The card: backbone, target and the held-out test figures, overall, per regime and per
     /// industry (per symbol only in the card file: a list stays small).
     pub card: crate::zoo::card::Card,

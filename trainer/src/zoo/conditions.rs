@@ -5,7 +5,6 @@
 
 use std::collections::BTreeMap;
 
-use kxian_shared::analysis::regime::{Regime, daily, on_day};
 use kxian_shared::backtest::engine::Universe;
 use kxian_shared::reference::Sector;
 use kxian_shared::zoo::config::Condition;
@@ -73,17 +72,15 @@ pub(crate) fn ids(
             }
         }
     }
-    let regimes = market.map(|m| (m, daily(m)));
+    let regimes = market.map(kxian_shared::zoo::inputs::RegimeIds::new);
     for (i, s) in series.iter().enumerate() {
         for (t, b) in s.bars.iter().enumerate() {
             let day = b.ts.date();
             if let Some(u) = reference {
                 out[i][t][0] = u.sector(&s.symbol, day).map_or(0, sector_id);
             }
-            if let Some((bars, days)) = &regimes {
-                out[i][t][2] = on_day(bars, days, day).map_or(0, |g| {
-                    1 + Regime::ALL.iter().position(|x| *x == g).expect("a regime") as i64
-                });
+            if let Some(r) = &regimes {
+                out[i][t][2] = r.on(day);
             }
         }
     }

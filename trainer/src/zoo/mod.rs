@@ -12,9 +12,9 @@ use anyhow::Context as _;
 use chrono::NaiveDate;
 use kxian_shared::Bar;
 use kxian_shared::Symbol;
-use kxian_shared::features::classify::{FEATURES as BAR_FEATURES, Market, context_rows};
+use kxian_shared::features::classify::Market;
 use kxian_shared::features::factors::{FACTORS, factor_rows};
-use kxian_shared::zoo::config::{self as zoo_config, FeatureSet, ZooConfig};
+use kxian_shared::zoo::config::{self as zoo_config, ZooConfig};
 use kxian_shared::zoo::target::{Component, Thresholds, Truth, Value, truth};
 
 use crate::cli_error::BadInput;
@@ -172,58 +172,7 @@ pub(crate) fn load(
 /// One sample: series index and decision bar.
 pub(crate) type Sample = (usize, usize);
 
-/// Input width of a feature list.
-pub(crate) fn input_width(features: &[FeatureSet]) -> usize {
-    features
-        .iter()
-        .map(|f| match f {
-            FeatureSet::Bars => BAR_FEATURES,
-            FeatureSet::Factors => FACTORS.len(),
-        })
-        .sum()
-}
-
-/// How a model turns a context into rows: the feature sets, the market and each factor's
-/// training mean and deviation.
-pub(crate) struct Featurizer<'a> {
-    pub features: &'a [FeatureSet],
-    pub market: Option<&'a Market>,
-    pub factor_norm: &'a [[f64; 2]],
-}
-
-impl Featurizer<'_> {
-    /// The `len` rows ending at bar `t` of `s`, flattened; `None` when the context would
-    /// start before the series' second bar.
-    pub(crate) fn rows(&self, s: &Series, t: usize, len: usize, out: &mut Vec<f32>) -> Option<()> {
-        let bars = if self.features.contains(&FeatureSet::Bars) {
-            Some(context_rows(&s.bars, t, len, self.market)?)
-        } else {
-            if t + 1 < len + 1 {
-                return None;
-            }
-            None
-        };
-        for i in 0..len {
-            for f in self.features {
-                match f {
-                    FeatureSet::Bars => out.extend_from_slice(&bars.as_ref()?[i]),
-                    FeatureSet::Factors => {
-                        let row = &s.factors[t + 1 - len + i];
-                        out.extend(row.iter().zip(self.factor_norm).map(|(x, [m, sd])| {
-                            let z = (x - m) / sd.max(1e-12);
-                            if z.is_finite() {
-                                z.clamp(-5.0, 5.0) as f32
-                            } else {
-                                0.0
-                            }
-                        }));
-                    }
-                }
-            }
-        }
-        Some(())
-    }
-}
+pub(crate) use kxian_shared::zoo::inputs::{Featurizer, input_width};
 
 /// Each factor's mean and standard deviation over the training bars (NaN skipped).
 pub(crate) fn factor_norm(series: &[Series], train_until: NaiveDate) -> Vec<[f64; 2]> {

@@ -449,8 +449,14 @@ pub(crate) fn inputs(
     };
     let mut flat = Vec::with_capacity(picks.len() * len * config.d_in);
     for &(i, t) in picks {
-        f.rows(&data.series[i], t, len, &mut flat)
-            .expect("samples start after their longest context");
+        f.rows(
+            &data.series[i].bars,
+            &data.series[i].factors,
+            t,
+            len,
+            &mut flat,
+        )
+        .expect("samples start after their longest context");
     }
     Tensor::from_data(
         TensorData::new(flat, [picks.len(), len, config.d_in]),

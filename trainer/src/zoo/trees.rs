@@ -54,8 +54,14 @@ fn table(data: &Data, c: &NetConfig, samples: &[Sample]) -> Vec<f64> {
     let mut buf = Vec::new();
     for &(i, t) in samples {
         buf.clear();
-        f.rows(&data.series[i], t, c.max_context, &mut buf)
-            .expect("samples start after their longest context");
+        f.rows(
+            &data.series[i].bars,
+            &data.series[i].factors,
+            t,
+            c.max_context,
+            &mut buf,
+        )
+        .expect("samples start after their longest context");
         rows.extend(buf[buf.len() - lags..].iter().map(|&x| x as f64));
         // Conditions as plain columns (the trees split on ids; 0 is unknown).
         rows.extend(
