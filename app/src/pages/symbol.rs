@@ -477,13 +477,14 @@ fn StripControl(data: Arc<BarsResponse>, strip: RwSignal<Option<StripProbs>>) ->
     }
 }
 
+/// A strip: each bar's P(up), P(down), P(flat) (`None` where not scored), its description
+/// and the last scored day's three.
+type Scored = (Vec<Option<[f64; 3]>>, String, [f64; 3]);
+
 /// A choice of the strip's select that names a zoo model (`zoo:<id>`).
 const ZOO_PREFIX: &str = "zoo:";
 
-async fn strip_for(
-    data: &BarsResponse,
-    chosen: &str,
-) -> Result<(Vec<Option<[f64; 3]>>, String, [f64; 3]), String> {
+async fn strip_for(data: &BarsResponse, chosen: &str) -> Result<Scored, String> {
     let list = api::models().await.map_err(|e| e.to_string())?;
     let bars = &data.bars;
     if let Some(id) = chosen.strip_prefix(ZOO_PREFIX) {
@@ -560,7 +561,7 @@ fn last_of(
     s: crate::inference::classify::Strip,
     bars: &[kxian_shared::Bar],
     describe: impl Fn([f64; 3], chrono::NaiveDate, usize) -> String,
-) -> Result<(Vec<Option<[f64; 3]>>, String, [f64; 3]), String> {
+) -> Result<Scored, String> {
     let (last_i, last) = s
         .probs
         .iter()

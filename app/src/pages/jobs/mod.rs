@@ -70,24 +70,59 @@ pub(super) async fn submit_and_watch(
     error: RwSignal<Option<String>>,
     on_event: impl Fn(&kxian_shared::jobs::JobEvent) + 'static,
 ) -> Option<kxian_shared::api::JobInfo> {
-    use kxian_shared::jobs::JobEvent;
     match api::submit_job(spec).await {
         Ok(j) => {
             state.set(j.state.as_str().to_string());
-            api::watch_job(j.id, move |e| {
-                on_event(&e);
-                match e {
-                    JobEvent::Started { .. } => state.set("running".into()),
-                    JobEvent::End { state: s, .. } => state.set(s.as_str().to_string()),
-                    _ => {}
-                }
-            });
+            watch(j.id, state, on_event);
             Some(j)
         }
         Err(e) => {
             error.set(Some(e.to_string()));
             None
         }
+    }
+}
+
+/// Watches job `id`'s current attempt: every event to `on_event`, and `state` follows it.
+pub(super) fn watch(
+    id: i64,
+    state: RwSignal<String>,
+    on_event: impl Fn(&kxian_shared::jobs::JobEvent) + 'static,
+) {
+    use kxian_shared::jobs::JobEvent;
+    api::watch_job(id, move |e| {
+        on_event(&e);
+        match e {
+            JobEvent::Started { .. } => state.set("running".into()),
+            JobEvent::End { state: s, .. } => state.set(s.as_str().to_string()),
+            _ => {}
+        }
+    });
+}
+
+/// Asks the server to stop the page's job; a refusal lands in `error`.
+pub(super) fn cancel(job: RwSignal<Option<i64>>, error: RwSignal<Option<String>>) {
+    if let Some(id) = job.get_untracked() {
+        leptos::task::spawn_local(async move {
+            if let Err(e) = api::cancel_job(id).await {
+                error.set(Some(e.to_string()));
+            }
+        });
+    }
+}
+
+/// A text field with its label and hint, in the page's language.
+pub(super) fn text_field(
+    sig: RwSignal<String>,
+    id: &'static str,
+    label: (&'static str, &'static str),
+    help: (&'static str, &'static str),
+) -> impl IntoView {
+    let i18n = use_i18n();
+    view! {
+        <label class="field"><span>{move || i18n.tr(label.0, label.1)}</span>
+            <input id=id prop:value=move || sig.get() on:input=move |ev| sig.set(event_target_value(&ev))/>
+            <small class="hint">{move || i18n.tr(help.0, help.1)}</small></label>
     }
 }
 

@@ -103,25 +103,8 @@ fn TrainingForm() -> impl IntoView {
             }
         });
     };
-    let cancel = move |_| {
-        if let Some(id) = job.get_untracked() {
-            leptos::task::spawn_local(async move {
-                if let Err(e) = api::cancel_job(id).await {
-                    error.set(Some(e.to_string()));
-                }
-            });
-        }
-    };
-    let field = move |sig: RwSignal<String>,
-                      id: &'static str,
-                      label: (&'static str, &'static str),
-                      help: (&'static str, &'static str)| {
-        view! {
-            <label class="field"><span>{move || lang().tr(label.0, label.1)}</span>
-                <input id=id prop:value=move || sig.get() on:input=move |ev| sig.set(event_target_value(&ev))/>
-                <small class="hint">{move || lang().tr(help.0, help.1)}</small></label>
-        }
-    };
+    let cancel = move |_| super::cancel(job, error);
+    let field = super::text_field;
     view! {
         <section class="panel jobs-page">
             <h1>{move || lang().tr("微调模型", "Finetune a model")}</h1>

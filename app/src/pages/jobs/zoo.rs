@@ -283,15 +283,7 @@ pub fn ZooTraining() -> impl IntoView {
             }
         });
     };
-    let cancel = move |_| {
-        if let Some(id) = job.get_untracked() {
-            leptos::task::spawn_local(async move {
-                if let Err(e) = api::cancel_job(id).await {
-                    error.set(Some(e.to_string()));
-                }
-            });
-        }
-    };
+    let cancel = move |_| super::cancel(job, error);
     // The retried job continues from its last checkpoint; its steps go on from there.
     let resume = move |_| {
         if let Some(id) = job.get_untracked() {
@@ -300,30 +292,14 @@ pub fn ZooTraining() -> impl IntoView {
                 match api::retry_job(id).await {
                     Ok(j) => {
                         state.set(j.state.as_str().to_string());
-                        api::watch_job(id, move |e| {
-                            on_event(&e);
-                            match e {
-                                JobEvent::Started { .. } => state.set("running".into()),
-                                JobEvent::End { state: s, .. } => state.set(s.as_str().to_string()),
-                                _ => {}
-                            }
-                        });
+                        super::watch(id, state, on_event);
                     }
                     Err(e) => error.set(Some(e.to_string())),
                 }
             });
         }
     };
-    let text = move |sig: RwSignal<String>,
-                     id: &'static str,
-                     label: (&'static str, &'static str),
-                     help: (&'static str, &'static str)| {
-        view! {
-            <label class="field"><span>{move || lang().tr(label.0, label.1)}</span>
-                <input id=id prop:value=move || sig.get() on:input=move |ev| sig.set(event_target_value(&ev))/>
-                <small class="hint">{move || lang().tr(help.0, help.1)}</small></label>
-        }
-    };
+    let text = super::text_field;
     let choice =
         move |sig: RwSignal<String>,
               id: &'static str,
