@@ -292,8 +292,8 @@ async fn a_zoo_model_trained_from_the_training_page_is_served_with_its_card() ->
     let rows = std::fs::read_to_string(&csv)?;
     let last = rows
         .lines()
-        .filter(|l| l.starts_with(&format!("{stock},")))
-        .last()
+        .rev()
+        .find(|l| l.starts_with(&format!("{stock},")))
         .context("the CLI's rows for the stock")?;
     // symbol,as_of,horizon,score,p_up,p_down,p_flat
     let cols: Vec<&str> = last.split(',').collect();
