@@ -59,10 +59,11 @@ async fn a_zoo_model_trained_from_the_training_page_is_served_with_its_card() ->
     let (market, stocks) = symbols.split_first().context("symbols")?;
     b.execute(
         &format!(
-            "{} {} {} {} {} document.getElementById('zoo-tab-multi').click();",
+            "{} {} {} {} {} {} document.getElementById('zoo-tab-multi').click();",
             common::set_input("zoo-symbols", &symbols.join(", ")),
             common::set_input("zoo-market", market),
             common::set_select("zoo-backbone", "gru"),
+            common::set_select("zoo-features", "bars_market"),
             common::set_input("zoo-epochs", "2"),
             common::set_input("zoo-context", "20"),
         ),
@@ -87,7 +88,8 @@ async fn a_zoo_model_trained_from_the_training_page_is_served_with_its_card() ->
         .wait_for_js(
             "the training file",
             "const t = document.getElementById('zoo-config').value;
-             return t.includes('conditions = [\"regime\"]') && t.includes('\"gru\"') ? t : null;",
+             return t.includes('conditions = [\"regime\"]') && t.includes('\"gru\"')
+                 && t.includes('features = [\"bars\", \"market\"]') ? t : null;",
             Duration::from_secs(10),
             |v| v.is_string(),
         )

@@ -11,7 +11,7 @@ use kxian_shared::api::ZooModelEntry;
 use kxian_shared::features::classify::Market;
 use kxian_shared::features::factors::factor_rows;
 use kxian_shared::zoo::config::{Condition, FeatureSet};
-use kxian_shared::zoo::inputs::{Featurizer, RegimeIds};
+use kxian_shared::zoo::inputs::{Featurizer, MarketDays, RegimeIds};
 use kxian_shared::zoo::net::read_outputs;
 
 /// A zoo classifier's strip, with what its classes mean.
@@ -63,6 +63,7 @@ pub async fn classify(
         return Err(format!("{}: needs its market's bars", entry.id));
     }
     let m = market.map(Market::new);
+    let days = market.map(MarketDays::new);
     let regimes = market.map(RegimeIds::new);
     let factors = if c.features.contains(&FeatureSet::Factors) {
         factor_rows(bars)
@@ -72,6 +73,7 @@ pub async fn classify(
     let f = Featurizer {
         features: &c.features,
         market: m.as_ref(),
+        market_days: days.as_ref(),
         factor_norm: &c.factor_norm,
     };
     let len = c.max_context;

@@ -115,6 +115,10 @@ pub enum FeatureSet {
     Bars,
     /// The 24 factors of `kxian-trainer factors`, clipped robust z-scores.
     Factors,
+    /// The market index's own day: its change, its range and its volume (z-scored within the
+    /// context) — the equivalents of EquiNet's `marketlimit`, `marketrange` and
+    /// `marketvolume` columns, read from the index's bars (`data.market`).
+    Market,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -512,7 +516,13 @@ impl ZooConfig {
         if d.features.is_empty() {
             return Err(bad(
                 "data.features",
-                "at least one of \"bars\", \"factors\"",
+                "at least one of \"bars\", \"factors\", \"market\"",
+            ));
+        }
+        if d.features.contains(&FeatureSet::Market) && d.market.is_none() {
+            return Err(bad(
+                "data.features",
+                "`market` is read from the market index: set data.market",
             ));
         }
         let (lo, hi) = (d.context.min(), d.context.max());

@@ -44,6 +44,8 @@ pub(crate) struct Data {
     pub market: Option<Market>,
     /// The market's bars, for the regime of each day.
     pub market_bars: Option<Vec<Bar>>,
+    /// The market's days, for the `market` feature set.
+    pub market_days: Option<MarketDays>,
     /// Every bar's condition ids, per series.
     pub ids: Vec<Vec<conditions::Ids>>,
 }
@@ -124,6 +126,7 @@ pub(crate) fn load(
         }
     };
     let market = market_bars.as_deref().map(Market::new);
+    let market_days = market_bars.as_deref().map(MarketDays::new);
     crate::ensure_input!(!series.is_empty(), "data: no series to learn from");
     let reference = match &d.store {
         Some(db) => {
@@ -165,6 +168,7 @@ pub(crate) fn load(
         series,
         market,
         market_bars,
+        market_days,
         ids,
     })
 }
@@ -172,7 +176,7 @@ pub(crate) fn load(
 /// One sample: series index and decision bar.
 pub(crate) type Sample = (usize, usize);
 
-pub(crate) use kxian_shared::zoo::inputs::{Featurizer, input_width};
+pub(crate) use kxian_shared::zoo::inputs::{Featurizer, MarketDays, input_width};
 
 /// Each factor's mean and standard deviation over the training bars (NaN skipped).
 pub(crate) fn factor_norm(series: &[Series], train_until: NaiveDate) -> Vec<[f64; 2]> {

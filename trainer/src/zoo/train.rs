@@ -445,6 +445,7 @@ pub(crate) fn inputs(
     let f = Featurizer {
         features: &config.features,
         market: data.market.as_ref(),
+        market_days: data.market_days.as_ref(),
         factor_norm: &config.factor_norm,
     };
     let mut flat = Vec::with_capacity(picks.len() * len * config.d_in);

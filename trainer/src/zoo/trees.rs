@@ -46,6 +46,7 @@ fn table(data: &Data, c: &NetConfig, samples: &[Sample]) -> Vec<f64> {
     let f = Featurizer {
         features: &c.features,
         market: data.market.as_ref(),
+        market_days: data.market_days.as_ref(),
         factor_norm: &c.factor_norm,
     };
     let lags = GBDT_LAGS * c.d_in;

@@ -58,6 +58,7 @@ impl ZooForm {
         let features = match self.features.as_str() {
             "factors" => "[\"factors\"]",
             "both" => "[\"bars\", \"factors\"]",
+            "bars_market" => "[\"bars\", \"market\"]",
             _ => "[\"bars\"]",
         };
         out += &format!("features = {features}\n");
@@ -354,6 +355,7 @@ pub fn ZooTraining() -> impl IntoView {
                     ("bars", "K线（归一化 OHLCV）", "bars (normalised OHLCV)"),
                     ("factors", "24 个因子", "the 24 factors"),
                     ("both", "两者", "both"),
+                    ("bars_market", "K线 + 市场（量、涨跌、振幅）", "bars + market (volume, change, range)"),
                 ])}
                 {text(context, "zoo-context", ("上下文K线数", "Context bars"), ("固定长度，或随机范围如 20-100。", "A fixed length, or a random range such as 20-100."))}
                 {text(horizon, "zoo-horizon", ("预测天数", "Horizon (days)"), ("标签看多少天后的结果。", "Days ahead the label looks."))}
