@@ -154,7 +154,12 @@ async fn run_job(store: &Store, jobs: &Jobs, models: &Models, config: &RunnerCon
     let id = job.id;
     let dir = JobDir::new(&config.work, id);
     let log_path = dir.log();
+    // The store says the job is over before its `end` event goes out, so whoever sees the
+    // event and asks the API finds it finished.
     let fail = |why: String| async move {
+        let _ = store
+            .finish_job(id, JobState::Failed, Some(&why), None)
+            .await;
         emit(
             store,
             jobs,
@@ -166,9 +171,6 @@ async fn run_job(store: &Store, jobs: &Jobs, models: &Models, config: &RunnerCon
             },
         )
         .await;
-        let _ = store
-            .finish_job(id, JobState::Failed, Some(&why), None)
-            .await;
     };
     let spec = job.spec.clone();
     let owner = match store.user_by_id(job.user_id).await {
@@ -270,6 +272,7 @@ async fn run_job(store: &Store, jobs: &Jobs, models: &Models, config: &RunnerCon
         .flatten()
         .is_some_and(|j| j.cancel_requested);
     if cancelled || asked {
+        let _ = store.finish_job(id, JobState::Cancelled, None, None).await;
         emit(
             store,
             jobs,
@@ -281,13 +284,15 @@ async fn run_job(store: &Store, jobs: &Jobs, models: &Models, config: &RunnerCon
             },
         )
         .await;
-        let _ = store.finish_job(id, JobState::Cancelled, None, None).await;
         return;
     }
     match status {
         Ok(s) if s.success() => {
             match finish(store, &spec, &dir, config, models, (id, &owner)).await {
                 Ok(result) => {
+                    let _ = store
+                        .finish_job(id, JobState::Done, None, Some(&result))
+                        .await;
                     emit(
                         store,
                         jobs,
@@ -295,13 +300,10 @@ async fn run_job(store: &Store, jobs: &Jobs, models: &Models, config: &RunnerCon
                         &JobEvent::End {
                             state: JobState::Done,
                             error: None,
-                            result: Some(result.clone()),
+                            result: Some(result),
                         },
                     )
                     .await;
-                    let _ = store
-                        .finish_job(id, JobState::Done, None, Some(&result))
-                        .await;
                 }
                 Err(e) => fail(e).await,
             }
