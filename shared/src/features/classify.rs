@@ -241,7 +241,10 @@ pub struct ReliabilityBin {
     pub from: f64,
     pub to: f64,
     pub count: usize,
+    /// NaN (JSON `null`) in an empty bin.
+    #[serde(deserialize_with = "crate::json_nan::f64_or_nan")]
     pub mean_predicted: f64,
+    #[serde(deserialize_with = "crate::json_nan::f64_or_nan")]
     pub observed: f64,
 }
 
@@ -288,33 +291,61 @@ pub struct ClassifierMetrics {
     pub reliability_down: Vec<ReliabilityBin>,
 }
 
-fn reliability(samples: &[Scored], class: usize) -> Vec<ReliabilityBin> {
+/// Ten bins of predicted probability, each with how often the event came true: `points` are
+/// (predicted probability, whether it happened).
+pub fn reliability_bins(points: &[(f64, bool)]) -> Vec<ReliabilityBin> {
     (0..10)
         .map(|b| {
             let (from, to) = (b as f64 / 10.0, (b + 1) as f64 / 10.0);
-            let in_bin: Vec<&Scored> = samples
+            let in_bin: Vec<&(f64, bool)> = points
                 .iter()
-                .filter(|s| {
-                    s.p[class] >= from && (s.p[class] < to || (b == 9 && s.p[class] <= 1.0))
-                })
+                .filter(|(p, _)| *p >= from && (*p < to || (b == 9 && *p <= 1.0)))
                 .collect();
             let n = in_bin.len();
-            let mean = |f: &dyn Fn(&Scored) -> f64| {
+            let mean = |f: &dyn Fn(&(f64, bool)) -> f64| {
                 if n == 0 {
                     f64::NAN
                 } else {
-                    in_bin.iter().map(|s| f(s)).sum::<f64>() / n as f64
+                    in_bin.iter().map(|x| f(x)).sum::<f64>() / n as f64
                 }
             };
             ReliabilityBin {
                 from,
                 to,
                 count: n,
-                mean_predicted: mean(&|s| s.p[class]),
-                observed: mean(&|s| (s.class == class) as u8 as f64),
+                mean_predicted: mean(&|x| x.0),
+                observed: mean(&|x| x.1 as u8 as f64),
             }
         })
         .collect()
+}
+
+fn reliability(samples: &[Scored], class: usize) -> Vec<ReliabilityBin> {
+    let points: Vec<(f64, bool)> = samples
+        .iter()
+        .map(|s| (s.p[class], s.class == class))
+        .collect();
+    reliability_bins(&points)
+}
+
+/// EquiNet's extreme rises: the forward return at the top 5 % of `returns` (at least one
+/// sample); every return at or above it is one. Infinite when there are none.
+pub fn extreme_threshold(returns: impl Iterator<Item = f64>) -> f64 {
+    let mut returns: Vec<f64> = returns.collect();
+    returns.sort_by(|a, b| b.total_cmp(a));
+    returns
+        .get((returns.len() as f64 * 0.05).ceil().max(1.0) as usize - 1)
+        .copied()
+        .unwrap_or(f64::INFINITY)
+}
+
+/// `a / b`, NaN when `b` is 0 (a rate of nothing is not 0).
+pub fn ratio(a: usize, b: usize) -> f64 {
+    if b == 0 {
+        f64::NAN
+    } else {
+        a as f64 / b as f64
+    }
 }
 
 /// Every metric of a set of scored samples, with the decision rule applied to each.
@@ -332,13 +363,7 @@ pub fn classifier_metrics(
         (0.0, 0.0, 0.0, 0.0, 0.0);
     let (mut double, mut double_hit, mut extreme, mut extreme_hit) = (0, 0, 0, 0);
     let (mut rose, mut up_return, mut all_return) = (0, 0.0, 0.0);
-    // EquiNet's extreme rises: the top 5 % of forward returns (at least one sample).
-    let mut returns: Vec<f64> = samples.iter().map(|s| s.forward_return).collect();
-    returns.sort_by(|a, b| b.total_cmp(a));
-    let top = returns
-        .get((returns.len() as f64 * 0.05).ceil().max(1.0) as usize - 1)
-        .copied()
-        .unwrap_or(f64::INFINITY);
+    let top = extreme_threshold(samples.iter().map(|s| s.forward_return));
     for s in samples {
         let pred = decide_by(s.p, decision, base_freq, cost, min_confidence);
         all_return += s.forward_return;
@@ -364,13 +389,6 @@ pub fn classifier_metrics(
             double_hit += (pred == UP) as usize;
         }
     }
-    let ratio = |a: usize, b: usize| {
-        if b == 0 {
-            f64::NAN
-        } else {
-            a as f64 / b as f64
-        }
-    };
     let col = |k: usize| (0..3).map(|t| confusion[t][k]).sum::<usize>();
     let row = |k: usize| confusion[k].iter().sum::<usize>();
     let precision = [0, 1, 2].map(|k| ratio(confusion[k][k], col(k)));

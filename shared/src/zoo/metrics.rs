@@ -6,7 +6,9 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-use crate::features::classify::Decision;
+use crate::features::classify::{
+    Decision, ReliabilityBin, extreme_threshold, ratio, reliability_bins,
+};
 use crate::features::ic::spearman;
 
 /// Index of "up" in every classification part; the down classes are 1 and, in updown4, 3.
@@ -76,19 +78,6 @@ pub struct ClassSample {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Reliability {
-    #[serde(deserialize_with = "crate::json_nan::f64_or_nan")]
-    pub from: f64,
-    #[serde(deserialize_with = "crate::json_nan::f64_or_nan")]
-    pub to: f64,
-    pub count: usize,
-    #[serde(deserialize_with = "crate::json_nan::f64_or_nan")]
-    pub mean_predicted: f64,
-    #[serde(deserialize_with = "crate::json_nan::f64_or_nan")]
-    pub observed: f64,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ClassMetrics {
     pub samples: usize,
     pub classes: Vec<String>,
@@ -136,15 +125,7 @@ pub struct ClassMetrics {
     pub points: f64,
     /// The rule the calls were made by.
     pub decision: Decision,
-    pub reliability_up: Vec<Reliability>,
-}
-
-fn ratio(a: usize, b: usize) -> f64 {
-    if b == 0 {
-        f64::NAN
-    } else {
-        a as f64 / b as f64
-    }
+    pub reliability_up: Vec<ReliabilityBin>,
 }
 
 /// Every classification metric of `samples`, deciding by least expected cost.
@@ -161,13 +142,7 @@ pub fn class_metrics(
     let mut confusion = vec![vec![0usize; n]; n];
     let (mut brier, mut brier0, mut ll, mut cost_sum, mut aside) = (0.0, 0.0, 0.0, 0.0, 0.0);
     let (mut double, mut double_hit, mut rose) = (0, 0, 0);
-    // EquiNet's extreme rises: the top 5 % of forward returns (at least one sample).
-    let mut returns: Vec<f64> = samples.iter().map(|s| s.forward_return).collect();
-    returns.sort_by(|a, b| b.total_cmp(a));
-    let top = returns
-        .get((returns.len() as f64 * 0.05).ceil().max(1.0) as usize - 1)
-        .copied()
-        .unwrap_or(f64::INFINITY);
+    let top = extreme_threshold(samples.iter().map(|s| s.forward_return));
     let (mut extreme, mut extreme_hit) = (0, 0);
     for s in samples {
         let call = decide(&s.p, rule, base_freq, cost);
@@ -199,30 +174,8 @@ pub fn class_metrics(
         .filter(|&k| is_down(n, k))
         .map(|k| confusion[k][UP])
         .sum();
-    let reliability_up = (0..10)
-        .map(|b| {
-            let (from, to) = (b as f64 / 10.0, (b + 1) as f64 / 10.0);
-            let bin: Vec<&ClassSample> = samples
-                .iter()
-                .filter(|s| s.p[UP] >= from && (s.p[UP] < to || (b == 9 && s.p[UP] <= 1.0)))
-                .collect();
-            let m = bin.len();
-            let mean = |f: &dyn Fn(&ClassSample) -> f64| {
-                if m == 0 {
-                    f64::NAN
-                } else {
-                    bin.iter().map(|s| f(s)).sum::<f64>() / m as f64
-                }
-            };
-            Reliability {
-                from,
-                to,
-                count: m,
-                mean_predicted: mean(&|s| s.p[UP]),
-                observed: mean(&|s| (s.class == UP) as u8 as f64),
-            }
-        })
-        .collect();
+    let up_points: Vec<(f64, bool)> = samples.iter().map(|s| (s.p[UP], s.class == UP)).collect();
+    let reliability_up = reliability_bins(&up_points);
     let (brier, brier0) = (brier / count, brier0 / count);
     ClassMetrics {
         samples: samples.len(),
