@@ -366,15 +366,7 @@ impl TrainModelJob {
     /// The file the trainer runs: the job's own with the server's store as its data, and the
     /// hosted time limit where it names none.
     pub fn config_toml(&self, store: &Path) -> Result<String, String> {
-        let mut table: toml::Table = toml::from_str(&self.config).map_err(|e| e.to_string())?;
-        let data = table
-            .get_mut("data")
-            .and_then(toml::Value::as_table_mut)
-            .ok_or("config: no [data]")?;
-        data.insert(
-            "store".into(),
-            toml::Value::String(store.display().to_string()),
-        );
+        let mut table = with_store(&self.config, "data", store)?;
         let train = table
             .entry("train")
             .or_insert_with(|| toml::Value::Table(toml::Table::new()))
@@ -432,17 +424,22 @@ impl BacktestJob {
 
     /// The file the trainer runs: the job's own with the server's store as the universe's.
     pub fn config_toml(&self, store: &Path) -> Result<String, String> {
-        let mut table: toml::Table = toml::from_str(&self.config).map_err(|e| e.to_string())?;
-        let universe = table
-            .get_mut("universe")
-            .and_then(toml::Value::as_table_mut)
-            .ok_or("config: no [universe]")?;
-        universe.insert(
+        toml::to_string(&with_store(&self.config, "universe", store)?).map_err(|e| e.to_string())
+    }
+}
+
+/// A job's file with the server's store as `[section].store`.
+fn with_store(config: &str, section: &str, store: &Path) -> Result<toml::Table, String> {
+    let mut table: toml::Table = toml::from_str(config).map_err(|e| e.to_string())?;
+    table
+        .get_mut(section)
+        .and_then(toml::Value::as_table_mut)
+        .ok_or_else(|| format!("config: no [{section}]"))?
+        .insert(
             "store".into(),
             toml::Value::String(store.display().to_string()),
         );
-        toml::to_string(&table).map_err(|e| e.to_string())
-    }
+    Ok(table)
 }
 
 fn month_end() -> String {
