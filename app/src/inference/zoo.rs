@@ -13,6 +13,7 @@ use kxian_shared::features::factors::factor_rows;
 use kxian_shared::zoo::config::{Condition, FeatureSet};
 use kxian_shared::zoo::inputs::{Featurizer, MarketDays, RegimeIds};
 use kxian_shared::zoo::net::read_outputs;
+use kxian_shared::zoo::target::up_down_flat;
 
 /// A zoo classifier's strip, with what its classes mean.
 pub struct ZooStrip {
@@ -58,7 +59,7 @@ pub async fn classify(
         .iter()
         .position(|p| p.classes().is_some())
         .ok_or_else(|| format!("{}: predicts no classes", entry.id))?;
-    let offset = c.offsets()[class];
+    let (offset, width) = (c.offsets()[class], c.parts[class].width());
     if c.market.is_some() && market.is_none() {
         return Err(format!("{}: needs its market's bars", entry.id));
     }
@@ -105,19 +106,7 @@ pub async fn classify(
             )
         });
         for (&t, o) in chunk.iter().zip(read_outputs(&c, net.forward(x, ids))) {
-            let p = &o[offset..];
-            let down = p[1]
-                + if c.parts[class].width() > 3 {
-                    p[3]
-                } else {
-                    0.0
-                };
-            let flat = if c.parts[class].width() > 2 {
-                p[2]
-            } else {
-                0.0
-            };
-            probs[t] = Some([p[0], down, flat]);
+            probs[t] = Some(up_down_flat(&o[offset..offset + width]));
         }
         next_macrotask().await;
     }

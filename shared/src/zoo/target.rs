@@ -69,6 +69,16 @@ pub const UPDOWN3: [&str; 3] = ["up", "down", "flat"];
 pub const UPDOWN4: [&str; 4] = ["up", "down", "flat", "strong_down"];
 pub const BINARY: [&str; 2] = ["up", "down"];
 
+/// A class part's probabilities (in its classes' order) as a prediction set and the strip
+/// read them: P(up), P(down) with a strong fall counted as a fall, P(flat) (0 for binary).
+pub fn up_down_flat(p: &[f64]) -> [f64; 3] {
+    [
+        p[0],
+        p[1] + p.get(3).copied().unwrap_or(0.0),
+        p.get(2).copied().unwrap_or(0.0),
+    ]
+}
+
 impl Component {
     pub fn name(self) -> &'static str {
         match self {

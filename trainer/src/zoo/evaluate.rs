@@ -169,12 +169,12 @@ fn rows(
         };
         let row = match (class, ret) {
             (Some(k), _) => {
-                let p = &o[offsets[k]..offsets[k] + c.parts[k].width()];
-                let down = p[1] + p.get(3).copied().unwrap_or(0.0);
-                let flat = p.get(2).copied().unwrap_or(0.0);
+                let [up, down, flat] = kxian_shared::zoo::target::up_down_flat(
+                    &o[offsets[k]..offsets[k] + c.parts[k].width()],
+                );
                 base(
-                    p[0] - down,
-                    p[0],
+                    up - down,
+                    up,
                     Detail::Classifier {
                         p_down: down,
                         p_flat: flat,
