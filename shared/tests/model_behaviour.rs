@@ -620,3 +620,132 @@ fn a_batch_of_histories_forecasts_each_as_it_would_alone() {
     // The paths differ between histories (each has its own z-score and stream).
     assert_ne!(batch[0].paths, batch[1].paths);
 }
+
+/// The largest difference between two tensors of one shape, relative to 1 or the value.
+#[cfg(feature = "fused")]
+fn tensor_diff<const D: usize>(a: burn::tensor::Tensor<D>, b: burn::tensor::Tensor<D>) -> f32 {
+    assert_eq!(a.dims(), b.dims());
+    let (a, b) = (
+        a.into_data().try_to_vec::<f32>().unwrap(),
+        b.into_data().try_to_vec::<f32>().unwrap(),
+    );
+    a.iter()
+        .zip(&b)
+        .map(|(x, y)| (x - y).abs() / y.abs().max(1.0))
+        .fold(0.0, f32::max)
+}
+
+/// The history passes fused for the CPU give what the burn ops give: the same token ids, the
+/// same caches and last hidden rows up to rounding, and so the same sample paths.
+#[cfg(feature = "fused")]
+#[test]
+fn the_fused_history_passes_match_the_burn_ops() {
+    use burn::tensor::{Tensor, TensorData};
+    use kxian_shared::features::{CLIP, ZScore};
+    use kxian_shared::model::forecast::{BatchInput, forecast_batch, forecast_batch_fused};
+    use kxian_shared::model::fused::FusedKronos;
+    use kxian_shared::model::layers::KvCache;
+    use kxian_shared::model::predictor::{PredictorCache, PredictorInput};
+    let (tc, pc) = tiny();
+    let (tok, pred) = models(&tc, &pc, 4);
+    let fused = FusedKronos::new(&tok, &pred);
+    let d = device();
+    // 150 bars: three blocks of query rows in the causal attention, the last one partial.
+    let (c, t) = (2, 150);
+    let histories: Vec<_> = (0..c)
+        .map(|k| {
+            let (rows, stamps) = history(t + 9 * k);
+            (rows[9 * k..].to_vec(), stamps[9 * k..].to_vec())
+        })
+        .collect();
+    let flat: Vec<f32> = histories
+        .iter()
+        .flat_map(|(rows, _)| ZScore::fit(rows).apply(rows))
+        .flatten()
+        .map(|v| v.clamp(-CLIP, CLIP))
+        .collect();
+
+    // The encoder: the same ids wherever a bit is not within rounding of flipping.
+    let encoded = tok.encode(Tensor::<3>::from_data(
+        TensorData::new(flat.clone(), [c, t, 6]),
+        &d,
+    ));
+    let ids = fused.encode(&flat, c, t);
+    for i in 0..c * t {
+        if encoded.min_abs_unit[i] > 1e-4 {
+            assert_eq!(
+                (ids.s1[i], ids.s2[i]),
+                (encoded.ids.s1[i], encoded.ids.s2[i]),
+                "bar {i}"
+            );
+        }
+    }
+
+    // The decoder's caches over the history rows.
+    let (mut burn_dec, mut fused_dec) = (
+        vec![KvCache::with_capacity(t); tok.decoder.len()],
+        vec![KvCache::with_capacity(t); tok.decoder.len()],
+    );
+    let _ = tok.decode_cached(&ids, 0, &mut burn_dec, &d);
+    fused.decode_prefix(&ids, &mut fused_dec, &d);
+    for (a, b) in fused_dec.iter().zip(&burn_dec) {
+        let (a, b) = (a.keys().own.unwrap(), b.keys().own.unwrap());
+        assert!(tensor_diff(a.0, b.0) < 1e-4, "decoder keys");
+        assert!(tensor_diff(a.1, b.1) < 1e-4, "decoder values");
+    }
+
+    // The predictor's prefill: every cache and the last hidden rows.
+    let stamps: Vec<[u32; 5]> = histories.iter().flat_map(|(_, s)| s.clone()).collect();
+    let input = PredictorInput::from_slices(c, &ids.s1, &ids.s2, &stamps, &d);
+    let (mut burn_cache, mut fused_cache) = (
+        PredictorCache::new(pred.transformer.len(), t),
+        PredictorCache::new(pred.transformer.len(), t),
+    );
+    let h = pred.hidden(&input, 0, Some(&mut burn_cache));
+    let [_, _, dm] = h.dims();
+    let burn_last = h.slice([0..c, t - 1..t, 0..dm]);
+    let embedded = pred.embed(&input).into_data().try_to_vec::<f32>().unwrap();
+    let fused_last = fused.prefill(&embedded, c, t, &mut fused_cache, &d);
+    assert!(
+        tensor_diff(fused_last, burn_last) < 1e-4,
+        "last hidden rows"
+    );
+    for (a, b) in fused_cache
+        .blocks
+        .iter()
+        .chain([&fused_cache.dep])
+        .zip(burn_cache.blocks.iter().chain([&burn_cache.dep]))
+    {
+        let (a, b) = (a.keys().own.unwrap(), b.keys().own.unwrap());
+        assert!(tensor_diff(a.0, b.0) < 1e-4, "predictor keys");
+        assert!(tensor_diff(a.1, b.1) < 1e-4, "predictor values");
+    }
+
+    // And whole forecasts: the same paths from the same seeds.
+    let cfg = ForecastConfig {
+        horizon: 4,
+        samples: 3,
+        max_context: 160,
+        ..ForecastConfig::default()
+    };
+    let future: Vec<[u32; 5]> = (0..cfg.horizon)
+        .map(|i| [(i % 12 * 5) as u32, 14, 4, 28, 6])
+        .collect();
+    let inputs: Vec<BatchInput> = histories
+        .iter()
+        .enumerate()
+        .map(|(k, (rows, stamps))| BatchInput {
+            rows,
+            stamps,
+            future_stamps: &future,
+            seed: 7 + k as u64,
+        })
+        .collect();
+    let plain = forecast_batch(&tok, &pred, &inputs, &cfg, &d).unwrap();
+    let quick = forecast_batch_fused(&fused, &tok, &pred, &inputs, &cfg, &d).unwrap();
+    for (a, b) in quick.iter().zip(&plain) {
+        for (p, q) in a.paths.iter().zip(&b.paths) {
+            assert!(max_abs_diff(p, q) < 1e-3, "paths");
+        }
+    }
+}

@@ -24,6 +24,8 @@ use super::tokenizer::{KronosTokenizer, TokenIds, ids_from_unit};
 use crate::features::{CLIP, ZScore};
 
 mod batch;
+#[cfg(feature = "fused")]
+pub use batch::forecast_batch_fused;
 pub use batch::{BatchInput, PathSet, forecast_batch};
 
 /// How the predictor window is evaluated at each generated bar.

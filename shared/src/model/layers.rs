@@ -53,20 +53,26 @@ pub struct Rope {
     pub sin: Tensor<2>,
 }
 
-impl Rope {
-    pub fn new(head_dim: usize, offset: usize, len: usize, device: &Device) -> Self {
-        let inv = rope_inv_freq(head_dim);
-        let mut cos = Vec::with_capacity(len * head_dim);
-        let mut sin = Vec::with_capacity(len * head_dim);
-        for p in offset..offset + len {
-            for _ in 0..2 {
-                for &f in &inv {
-                    let theta = p as f32 * f;
-                    cos.push(theta.cos());
-                    sin.push(theta.sin());
-                }
+/// RoPE cos and sin tables, `[len, head_dim]` row-major each, for positions `offset..offset + len`.
+pub fn rope_tables(head_dim: usize, offset: usize, len: usize) -> (Vec<f32>, Vec<f32>) {
+    let inv = rope_inv_freq(head_dim);
+    let mut cos = Vec::with_capacity(len * head_dim);
+    let mut sin = Vec::with_capacity(len * head_dim);
+    for p in offset..offset + len {
+        for _ in 0..2 {
+            for &f in &inv {
+                let theta = p as f32 * f;
+                cos.push(theta.cos());
+                sin.push(theta.sin());
             }
         }
+    }
+    (cos, sin)
+}
+
+impl Rope {
+    pub fn new(head_dim: usize, offset: usize, len: usize, device: &Device) -> Self {
+        let (cos, sin) = rope_tables(head_dim, offset, len);
         Self {
             offset,
             cos: Tensor::from_data(TensorData::new(cos, [len, head_dim]), device),

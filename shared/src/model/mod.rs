@@ -9,6 +9,8 @@ pub mod checkpoint;
 pub mod classifier;
 pub mod config;
 pub mod forecast;
+#[cfg(feature = "fused")]
+pub mod fused;
 pub mod layers;
 pub mod predictor;
 pub mod report;

@@ -223,7 +223,8 @@ impl KronosPredictor {
         }
     }
 
-    fn embed(&self, input: &PredictorInput) -> Tensor<3> {
+    /// The embedded tokens and calendar features, `[B, L, D]`: the first blocks' input.
+    pub fn embed(&self, input: &PredictorInput) -> Tensor<3> {
         let scale = (self.config.d_model as f64).sqrt();
         let e1 = self
             .embedding

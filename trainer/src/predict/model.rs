@@ -13,7 +13,10 @@ use kxian_shared::features::classify::{Market, context_rows};
 use kxian_shared::model::Sampling;
 use kxian_shared::model::checkpoint::check_pair;
 use kxian_shared::model::classifier::{Classifier, batch};
-use kxian_shared::model::forecast::{BatchInput, CacheMode, ForecastConfig, forecast_batch};
+use kxian_shared::model::forecast::{
+    BatchInput, CacheMode, ForecastConfig, forecast_batch, forecast_batch_fused,
+};
+use kxian_shared::model::fused::FusedKronos;
 use kxian_shared::model::report::default_context;
 use kxian_shared::model::{KronosPredictor, KronosTokenizer};
 use kxian_shared::predictions::config::{ForecastSettings, ModelConfig, ModelKind};
@@ -75,6 +78,8 @@ pub fn row_seed(seed: u64, symbol: &str, as_of: NaiveDate) -> u64 {
 pub struct Kronos {
     tokenizer: KronosTokenizer,
     predictor: KronosPredictor,
+    /// The history passes as fused CPU kernels, when the device is the CPU.
+    fused: Option<FusedKronos>,
     device: Device,
     cfg: ForecastConfig,
     lookback: usize,
@@ -120,13 +125,23 @@ impl SetModel for Kronos {
                 seed: row_seed(seed, c.symbol, c.as_of),
             })
             .collect();
-        let sets = forecast_batch(
-            &self.tokenizer,
-            &self.predictor,
-            &inputs,
-            &self.cfg,
-            &self.device,
-        )?;
+        let sets = match &self.fused {
+            Some(f) => forecast_batch_fused(
+                f,
+                &self.tokenizer,
+                &self.predictor,
+                &inputs,
+                &self.cfg,
+                &self.device,
+            )?,
+            None => forecast_batch(
+                &self.tokenizer,
+                &self.predictor,
+                &inputs,
+                &self.cfg,
+                &self.device,
+            )?,
+        };
         let h = self.cfg.horizon;
         Ok(sets
             .iter()
@@ -257,6 +272,8 @@ pub fn load(
             let id = (m.name.clone().unwrap_or(id.0), id.1);
             Ok(Loaded {
                 model: Box::new(Kronos {
+                    fused: (*device == Device::flex())
+                        .then(|| FusedKronos::new(&tokenizer, &predictor)),
                     tokenizer,
                     predictor,
                     device: device.clone(),

@@ -16,9 +16,10 @@ use super::{
     read, validate,
 };
 use crate::features::{CLIP, ZScore};
+use crate::model::layers::KvCache;
 use crate::model::predictor::{PredictorCache, PredictorInput};
 use crate::model::sampling::Rng;
-use crate::model::tokenizer::ids_from_unit;
+use crate::model::tokenizer::{TokenIds, ids_from_unit};
 use crate::model::{KronosPredictor, KronosTokenizer};
 
 /// One history of a batch; every history of a batch has the same length.
@@ -78,10 +79,95 @@ fn window(
     PredictorInput::from_slices(rows, &s1, &s2, &st, device)
 }
 
+#[cfg(feature = "fused")]
+type Fused<'a> = Option<&'a crate::model::fused::FusedKronos>;
+#[cfg(not(feature = "fused"))]
+type Fused<'a> = Option<&'a std::convert::Infallible>;
+
 /// Forecasts every history of `inputs` (all of one length) with `cfg.samples` paths each.
 pub fn forecast_batch(
     tokenizer: &KronosTokenizer,
     predictor: &KronosPredictor,
+    inputs: &[BatchInput<'_>],
+    cfg: &ForecastConfig,
+    device: &Device,
+) -> Result<Vec<PathSet>, ForecastError> {
+    batch_with(tokenizer, predictor, None, inputs, cfg, device)
+}
+
+/// [`forecast_batch`] with the passes over the histories fused for the CPU (`fused` built
+/// from the same pair); the generation that follows is the same.
+#[cfg(feature = "fused")]
+pub fn forecast_batch_fused(
+    fused: &crate::model::fused::FusedKronos,
+    tokenizer: &KronosTokenizer,
+    predictor: &KronosPredictor,
+    inputs: &[BatchInput<'_>],
+    cfg: &ForecastConfig,
+    device: &Device,
+) -> Result<Vec<PathSet>, ForecastError> {
+    batch_with(tokenizer, predictor, Some(fused), inputs, cfg, device)
+}
+
+/// Token ids of the normalised histories `flat: [c, t, 6]`.
+fn encode(
+    tokenizer: &KronosTokenizer,
+    fused: Fused,
+    flat: Vec<f32>,
+    (c, t): (usize, usize),
+    device: &Device,
+) -> Result<TokenIds, ForecastError> {
+    #[cfg(feature = "fused")]
+    if let Some(f) = fused {
+        return Ok(f.encode(&flat, c, t));
+    }
+    let _ = fused;
+    let x = Tensor::<3>::from_data(TensorData::new(flat, [c, t, 6]), device);
+    let (_, unit) = tokenizer.encode_latent(x);
+    let unit = block_on(read(unit))?;
+    Ok(ids_from_unit(&unit, c, t, tokenizer.config.s1_bits).0)
+}
+
+/// The predictor's prefill of the histories into `cache`; the last hidden row of each.
+fn prefill(
+    predictor: &KronosPredictor,
+    fused: Fused,
+    input: &PredictorInput,
+    cache: &mut PredictorCache,
+    device: &Device,
+) -> Result<Tensor<3>, ForecastError> {
+    #[cfg(feature = "fused")]
+    if let Some(f) = fused {
+        let x = predictor.embed(input);
+        let [c, t, _] = x.dims();
+        return Ok(f.prefill(&block_on(read(x))?, c, t, cache, device));
+    }
+    let _ = (fused, device);
+    Ok(last_row(predictor.hidden(input, 0, Some(cache))))
+}
+
+/// The decoder's caches after the history rows every path shares.
+fn decode_prefix(
+    tokenizer: &KronosTokenizer,
+    fused: Fused,
+    ids: TokenIds,
+    capacity: usize,
+    device: &Device,
+) -> Vec<KvCache> {
+    #[cfg(feature = "fused")]
+    if let Some(f) = fused {
+        let mut caches = vec![KvCache::with_capacity(capacity); tokenizer.decoder.len()];
+        f.decode_prefix(&ids, &mut caches, device);
+        return caches;
+    }
+    let _ = fused;
+    PrefixDecode::start(tokenizer, ids, capacity, device).finish()
+}
+
+fn batch_with(
+    tokenizer: &KronosTokenizer,
+    predictor: &KronosPredictor,
+    fused: Fused,
     inputs: &[BatchInput<'_>],
     cfg: &ForecastConfig,
     device: &Device,
@@ -127,10 +213,7 @@ pub fn forecast_batch(
                 .map(|v| v.clamp(-CLIP, CLIP)),
         );
     }
-    let x = Tensor::<3>::from_data(TensorData::new(flat, [c, t, 6]), device);
-    let (_, unit) = tokenizer.encode_latent(x);
-    let unit = block_on(read(unit))?;
-    let (history_ids, _) = ids_from_unit(&unit, c, t, tokenizer.config.s1_bits);
+    let history_ids = encode(tokenizer, fused, flat, (c, t), device)?;
 
     let stamps: Vec<Vec<[u32; 5]>> = inputs
         .iter()
@@ -154,18 +237,20 @@ pub fn forecast_batch(
 
     // The decoder is causal: the history rows are decoded once per history, beside the
     // generation.
-    let prefix = PrefixDecode::start(tokenizer, ids_of(0..t, &histories), total, device);
+    let mut caches = decode_prefix(tokenizer, fused, ids_of(0..t, &histories), total, device);
 
     // 2. one prefill per history; its caches become what its paths share.
     let mut cache = PredictorCache::new(predictor.transformer.len(), total);
-    let h = predictor.hidden(
+    let h = prefill(
+        predictor,
+        fused,
         &window(&histories, 1, t, t, &stamps, device),
-        0,
-        Some(&mut cache),
-    );
+        &mut cache,
+        device,
+    )?;
     cache.share();
     let d = predictor.config.d_model;
-    let mut h_last = last_row(h)
+    let mut h_last = h
         .reshape([c, 1, 1, d])
         .repeat_dim(1, paths)
         .reshape([c * paths, 1, d]);
@@ -203,10 +288,7 @@ pub fn forecast_batch(
     }
 
     // 5. decode every path's own bars after the shared history rows, de-normalise
-    let mut caches = prefix.finish();
-    caches
-        .iter_mut()
-        .for_each(crate::model::layers::KvCache::share);
+    caches.iter_mut().for_each(KvCache::share);
     let decoded = block_on(read(tokenizer.decode_cached(
         &ids_of(t..total, &tokens),
         t,

@@ -1,0 +1,578 @@
+//! The passes over long histories, fused for the CPU.
+//!
+//! A prediction set spends nearly all its time on three causal passes over every history (the
+//! tokenizer's encoder, the predictor's prefill and the decoder rows the forecast attends to).
+//! Run as burn ops, each block streams a dozen batch-sized tensors through memory and takes a
+//! scalar `exp` per attention weight. Here one history at a time runs through plain f32
+//! buffers that stay in the cache: matrix products by `gemm`, biases and residuals folded into
+//! them, RoPE, the causal softmax (only the visible keys) and SwiGLU as vectorised loops.
+//!
+//! The arithmetic is the blocks' own (`layers.rs`) up to rounding: a test holds each pass to the
+//! burn path within 1e-4. Each history is computed alone, so its numbers never depend on what
+//! else is in the batch.
+
+use burn::module::Param;
+use burn::nn::{Linear, RmsNorm};
+use burn::tensor::{Device, Tensor, TensorData};
+use gemm::Parallelism;
+
+use super::KronosPredictor;
+use super::layers::{Block, KvCache, rope_tables};
+use super::predictor::PredictorCache;
+use super::tokenizer::{KronosTokenizer, TokenIds, ids_from_unit};
+
+/// Query rows per block of the causal attention: each block reads only the keys it may see.
+const CHUNK: usize = 64;
+
+fn values<const D: usize>(p: &Param<Tensor<D>>) -> Vec<f32> {
+    p.val()
+        .into_data()
+        .convert::<f32>()
+        .try_to_vec::<f32>()
+        .expect("f32 weights")
+}
+
+/// A linear layer as `[d_in, d_out]` row-major weights and a bias.
+#[derive(Debug, Clone)]
+struct Dense {
+    w: Vec<f32>,
+    b: Option<Vec<f32>>,
+    d_in: usize,
+    d_out: usize,
+}
+
+impl Dense {
+    fn of(l: &Linear) -> Self {
+        let [d_in, d_out] = l.weight.dims();
+        Self {
+            w: values(&l.weight),
+            b: l.bias.as_ref().map(values),
+            d_in,
+            d_out,
+        }
+    }
+
+    /// Several layers reading one input as one wider layer (their outputs side by side).
+    fn side_by_side(parts: &[Dense]) -> Self {
+        let d_in = parts[0].d_in;
+        let d_out = parts.iter().map(|p| p.d_out).sum();
+        let mut w = Vec::with_capacity(d_in * d_out);
+        for r in 0..d_in {
+            for p in parts {
+                w.extend_from_slice(&p.w[r * p.d_out..(r + 1) * p.d_out]);
+            }
+        }
+        let b = parts.iter().all(|p| p.b.is_some()).then(|| {
+            parts
+                .iter()
+                .flat_map(|p| p.b.clone().expect("checked"))
+                .collect()
+        });
+        Self { w, b, d_in, d_out }
+    }
+
+    /// `out[rows, d_out] (+)= x[rows, d_in] · W (+ b)`; `accumulate` adds to what `out` holds.
+    fn apply(&self, x: &[f32], rows: usize, out: &mut [f32], accumulate: bool) {
+        debug_assert!(x.len() >= rows * self.d_in && out.len() >= rows * self.d_out);
+        let mut read = accumulate;
+        if let Some(b) = &self.b {
+            for row in out[..rows * self.d_out].chunks_exact_mut(self.d_out) {
+                if accumulate {
+                    row.iter_mut().zip(b).for_each(|(o, b)| *o += b);
+                } else {
+                    row.copy_from_slice(b);
+                }
+            }
+            read = true;
+        }
+        matmul(
+            (rows, self.d_out, self.d_in),
+            (out, self.d_out, read),
+            (x, self.d_in, 1),
+            (&self.w, self.d_out, 1),
+        );
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Norm {
+    gamma: Vec<f32>,
+    eps: f32,
+}
+
+impl Norm {
+    fn of(n: &RmsNorm) -> Self {
+        Self {
+            gamma: values(&n.gamma),
+            eps: n.epsilon as f32,
+        }
+    }
+
+    /// `x / sqrt(mean(x²) + eps) · γ`, row by row, into `out`.
+    #[inline(always)]
+    fn apply(&self, x: &[f32], out: &mut [f32]) {
+        let d = self.gamma.len();
+        for (xr, or) in x.chunks_exact(d).zip(out.chunks_exact_mut(d)) {
+            let ss = fold16(xr, 0.0, |v| v * v, |a, b| a + b) / d as f32;
+            let rms = (ss + self.eps).sqrt();
+            for ((o, &v), &g) in or.iter_mut().zip(xr).zip(&self.gamma) {
+                *o = v / rms * g;
+            }
+        }
+    }
+}
+
+/// `exp` without a library call, so a loop of it vectorises: Cody–Waite reduction to
+/// `2^k · e^r` with |r| ≤ ln2/2 and Cephes' degree-6 polynomial (about 1 ulp).
+#[inline(always)]
+fn exp(x: f32) -> f32 {
+    const LOG2E: f32 = std::f32::consts::LOG2_E;
+    const LN2_HI: f32 = 0.693_359_4;
+    const LN2_LO: f32 = -2.121_944_4e-4;
+    const ROUND: f32 = 12_582_912.0; // 1.5 · 2^23: adding it rounds to an integer
+    let x = x.clamp(-87.0, 88.0);
+    let k = (x * LOG2E + ROUND) - ROUND;
+    let r = x - k * LN2_HI - k * LN2_LO;
+    let p = 1.987_569_1e-4_f32;
+    let p = p * r + 1.398_199_9e-3;
+    let p = p * r + 8.333_452e-3;
+    let p = p * r + 4.166_579_6e-2;
+    let p = p * r + 1.666_666_5e-1;
+    let p = p * r + 5.000_000_1e-1;
+    let e = p * r * r + r + 1.0;
+    e * f32::from_bits(((k as i32 + 127) << 23) as u32)
+}
+
+/// `dst[m, n] (+)= lhs[m, k] · rhs[k, n]` on row-major views given as (slice, row stride,
+/// column stride); `dst` rows are contiguous. Every index the product touches is checked
+/// against its slice first, which is what makes the call below sound.
+fn matmul(
+    (m, n, k): (usize, usize, usize),
+    (dst, dst_rs, accumulate): (&mut [f32], usize, bool),
+    (lhs, lhs_rs, lhs_cs): (&[f32], usize, usize),
+    (rhs, rhs_rs, rhs_cs): (&[f32], usize, usize),
+) {
+    if m == 0 || n == 0 {
+        return;
+    }
+    let last = |rows: usize, rs: usize, cols: usize, cs: usize| (rows - 1) * rs + (cols - 1) * cs;
+    assert!(last(m, dst_rs, n, 1) < dst.len(), "gemm: dst out of bounds");
+    if k > 0 {
+        assert!(
+            last(m, lhs_rs, k, lhs_cs) < lhs.len(),
+            "gemm: lhs out of bounds"
+        );
+        assert!(
+            last(k, rhs_rs, n, rhs_cs) < rhs.len(),
+            "gemm: rhs out of bounds"
+        );
+    }
+    let s = |x: usize| x as isize;
+    // SAFETY: every element read or written lies inside its slice (asserted above), and
+    // `dst` is borrowed mutably, so it aliases neither operand.
+    #[allow(unsafe_code)]
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            dst.as_mut_ptr(),
+            1,
+            s(dst_rs),
+            accumulate,
+            lhs.as_ptr(),
+            s(lhs_cs),
+            s(lhs_rs),
+            rhs.as_ptr(),
+            s(rhs_cs),
+            s(rhs_rs),
+            1.0,
+            1.0,
+            false,
+            false,
+            false,
+            Parallelism::None,
+        );
+    }
+}
+
+/// One pre-norm block's weights, laid out for the fused pass.
+#[derive(Debug, Clone)]
+struct FusedBlock {
+    norm1: Norm,
+    /// q, k and v projections side by side, `[D, 3D]`.
+    qkv: Dense,
+    out: Dense,
+    norm2: Norm,
+    /// w1 and w3 side by side, `[D, 2F]`.
+    w13: Dense,
+    w2: Dense,
+}
+
+/// Keys (rotated) and values of one block for a batch of histories, each `[c, H, T, h]`
+/// row-major, filled one history after another.
+pub type BlockKeys = (Vec<f32>, Vec<f32>);
+
+/// A stack of causal blocks (`layers::Block`) as the fused pass runs them.
+#[derive(Debug, Clone)]
+pub struct FusedStack {
+    blocks: Vec<FusedBlock>,
+    d: usize,
+    heads: usize,
+}
+
+/// Buffers one batch of histories reuses from block to block and history to history, so
+/// the pass asks the allocator for nothing per block.
+#[derive(Default)]
+pub struct Scratch {
+    normed: Vec<f32>,
+    qkv: Vec<f32>,
+    attn: Vec<f32>,
+    scores: Vec<f32>,
+    ffn: Vec<f32>,
+    /// RoPE tables for `rope_len` positions.
+    cos: Vec<f32>,
+    sin: Vec<f32>,
+    rope_len: usize,
+}
+
+fn grow(v: &mut Vec<f32>, n: usize) -> &mut [f32] {
+    if v.len() < n {
+        v.resize(n, 0.0);
+    }
+    &mut v[..n]
+}
+
+/// `f` folded over `map` of `xs` in 16 independent lanes, so the loop vectorises (a single
+/// running float accumulator would not, its order being fixed).
+#[inline(always)]
+fn fold16(xs: &[f32], init: f32, map: impl Fn(f32) -> f32, f: impl Fn(f32, f32) -> f32) -> f32 {
+    let mut acc = [init; 16];
+    let chunks = xs.chunks_exact(16);
+    let rest = chunks.remainder();
+    for c in chunks {
+        for (a, &x) in acc.iter_mut().zip(c) {
+            *a = f(*a, map(x));
+        }
+    }
+    let mut r = acc.into_iter().fold(init, &f);
+    for &x in rest {
+        r = f(r, map(x));
+    }
+    r
+}
+
+impl FusedStack {
+    pub fn new(blocks: &[Block]) -> Self {
+        let d = blocks.first().map_or(0, |b| b.norm1.gamma.dims()[0]);
+        let heads = blocks.first().map_or(1, |b| b.self_attn.n_heads);
+        Self {
+            blocks: blocks
+                .iter()
+                .map(|b| {
+                    let a = &b.self_attn;
+                    FusedBlock {
+                        norm1: Norm::of(&b.norm1),
+                        qkv: Dense::side_by_side(&[
+                            Dense::of(&a.q_proj),
+                            Dense::of(&a.k_proj),
+                            Dense::of(&a.v_proj),
+                        ]),
+                        out: Dense::of(&a.out_proj),
+                        norm2: Norm::of(&b.norm2),
+                        w13: Dense::side_by_side(&[Dense::of(&b.ffn.w1), Dense::of(&b.ffn.w3)]),
+                        w2: Dense::of(&b.ffn.w2),
+                    }
+                })
+                .collect(),
+            d,
+            heads,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.blocks.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.blocks.is_empty()
+    }
+
+    /// Empty key sinks for `c` histories of `t` positions, one per block.
+    fn sinks(&self, c: usize, t: usize) -> Vec<BlockKeys> {
+        let n = c * t * self.d;
+        (0..self.blocks.len())
+            .map(|_| (Vec::with_capacity(n), Vec::with_capacity(n)))
+            .collect()
+    }
+
+    /// Runs `x: [t, D]` (one history, positions `0..t`) through every block in place. With
+    /// `keys` (one sink per block), each block's rotated keys and values of this history are
+    /// appended there, `[H, t, h]`; with `keys_only_last` the last block stops once its keys
+    /// are out (nothing reads its output then) and `x` is left as that block's input.
+    pub fn run(
+        &self,
+        x: &mut [f32],
+        t: usize,
+        keys: Option<&mut [BlockKeys]>,
+        keys_only_last: bool,
+        s: &mut Scratch,
+    ) {
+        pulp::Arch::new().dispatch(|| self.run_simd(x, t, keys, keys_only_last, s));
+    }
+
+    #[inline(always)]
+    fn run_simd(
+        &self,
+        x: &mut [f32],
+        t: usize,
+        mut keys: Option<&mut [BlockKeys]>,
+        keys_only_last: bool,
+        s: &mut Scratch,
+    ) {
+        let (d, heads) = (self.d, self.heads);
+        let hd = d / heads;
+        let half = hd / 2;
+        if s.rope_len != t || s.cos.len() != t * hd {
+            (s.cos, s.sin) = rope_tables(hd, 0, t);
+            s.rope_len = t;
+        }
+        let scale = 1.0 / (hd as f32).sqrt();
+        for (i, b) in self.blocks.iter().enumerate() {
+            let normed = grow(&mut s.normed, t * d);
+            b.norm1.apply(&x[..t * d], normed);
+            let qkv = grow(&mut s.qkv, t * 3 * d);
+            b.qkv.apply(normed, t, qkv, false);
+            // RoPE (half-split) on q and k; q also takes the 1/√h scale, as `attend` does
+            // (k's factor 1 changes nothing).
+            for (p, row) in qkv.chunks_exact_mut(3 * d).enumerate() {
+                let c = &s.cos[p * hd..(p + 1) * hd];
+                let sn = &s.sin[p * hd..(p + 1) * hd];
+                let (c1, c2) = c.split_at(half);
+                let (s1, s2) = sn.split_at(half);
+                for (part, k) in [(0, scale), (1, 1.0)] {
+                    for h in 0..heads {
+                        let o = part * d + h * hd;
+                        let (x1, x2) = row[o..o + hd].split_at_mut(half);
+                        for j in 0..half {
+                            let (a, bb) = (x1[j], x2[j]);
+                            x1[j] = (a * c1[j] + (-bb) * s1[j]) * k;
+                            x2[j] = (bb * c2[j] + a * s2[j]) * k;
+                        }
+                    }
+                }
+            }
+            if let Some(keys) = keys.as_deref_mut() {
+                let (k, v) = &mut keys[i];
+                for h in 0..heads {
+                    for row in qkv.chunks_exact(3 * d) {
+                        k.extend_from_slice(&row[d + h * hd..d + (h + 1) * hd]);
+                        v.extend_from_slice(&row[2 * d + h * hd..2 * d + (h + 1) * hd]);
+                    }
+                }
+            }
+            if keys_only_last && i + 1 == self.blocks.len() {
+                return;
+            }
+            let attn = grow(&mut s.attn, t * d);
+            let scores = grow(&mut s.scores, CHUNK * t);
+            causal_attention(qkv, attn, scores, t, d, heads);
+            b.out.apply(attn, t, x, true);
+            let normed = grow(&mut s.normed, t * d);
+            b.norm2.apply(&x[..t * d], normed);
+            let ff = b.w2.d_in;
+            let ffn = grow(&mut s.ffn, t * 2 * ff);
+            b.w13.apply(normed, t, ffn, false);
+            // silu(w1 x) · w3 x, packed tight into the first t × F values for w2.
+            for r in 0..t {
+                let (g, u) = ffn[r * 2 * ff..(r + 1) * 2 * ff].split_at_mut(ff);
+                for (g, &u) in g.iter_mut().zip(u.iter()) {
+                    *g = *g * (1.0 / (1.0 + exp(-*g))) * u;
+                }
+                ffn.copy_within(r * 2 * ff..r * 2 * ff + ff, r * ff);
+            }
+            b.w2.apply(&ffn[..t * ff], t, x, true);
+        }
+    }
+}
+
+/// Causal multi-head attention of the (already rotated, q scaled) `qkv: [t, 3D]` into
+/// `out: [t, D]`, one block of query rows at a time over only the keys that block may see.
+#[inline(always)]
+fn causal_attention(
+    qkv: &[f32],
+    out: &mut [f32],
+    scores: &mut [f32],
+    t: usize,
+    d: usize,
+    heads: usize,
+) {
+    let hd = d / heads;
+    let stride = 3 * d;
+    for h in 0..heads {
+        for c0 in (0..t).step_by(CHUNK) {
+            let c1 = (c0 + CHUNK).min(t);
+            let (rows, vis) = (c1 - c0, c1);
+            let s = &mut scores[..rows * vis];
+            matmul(
+                (rows, vis, hd),
+                (s, vis, false),
+                (&qkv[c0 * 3 * d + h * hd..], stride, 1),
+                (&qkv[d + h * hd..], 1, stride),
+            );
+            for r in 0..rows {
+                let seen = c0 + r + 1;
+                let row = &mut s[r * vis..(r + 1) * vis];
+                let (live, masked) = row.split_at_mut(seen);
+                let max = fold16(live, f32::NEG_INFINITY, |v| v, f32::max);
+                live.iter_mut().for_each(|v| *v = exp(*v - max));
+                let sum = fold16(live, 0.0, |v| v, |a, b| a + b);
+                live.iter_mut().for_each(|v| *v /= sum);
+                masked.fill(0.0);
+            }
+            matmul(
+                (rows, hd, vis),
+                (&mut out[c0 * d + h * hd..], d, false),
+                (s, vis, 1),
+                (&qkv[2 * d + h * hd..], stride, 1),
+            );
+        }
+    }
+}
+
+/// The three history passes of a Kronos pair, fused (build once per loaded model).
+#[derive(Debug, Clone)]
+pub struct FusedKronos {
+    embed: Dense,
+    encoder: FusedStack,
+    quant: Dense,
+    post_quant: Dense,
+    decoder: FusedStack,
+    code_bits: usize,
+    half_bits: usize,
+    predictor: FusedStack,
+    final_norm: Norm,
+    /// The dependency layer's key and value projections side by side.
+    dep_kv: Dense,
+    dep_heads: usize,
+}
+
+impl FusedKronos {
+    pub fn new(tokenizer: &KronosTokenizer, predictor: &KronosPredictor) -> Self {
+        let dep = &predictor.dep_layer.cross_attn;
+        Self {
+            embed: Dense::of(&tokenizer.embed),
+            encoder: FusedStack::new(&tokenizer.encoder),
+            quant: Dense::of(&tokenizer.quant_embed),
+            post_quant: Dense::of(&tokenizer.post_quant_embed),
+            decoder: FusedStack::new(&tokenizer.decoder),
+            code_bits: tokenizer.config.codebook_dim(),
+            half_bits: tokenizer.config.s1_bits,
+            predictor: FusedStack::new(&predictor.transformer),
+            final_norm: Norm::of(&predictor.norm),
+            dep_kv: Dense::side_by_side(&[Dense::of(&dep.k_proj), Dense::of(&dep.v_proj)]),
+            dep_heads: dep.n_heads,
+        }
+    }
+
+    /// Token ids of `c` normalised histories `x: [c, t, 6]`, as `KronosTokenizer::encode`
+    /// gives them.
+    pub fn encode(&self, x: &[f32], c: usize, t: usize) -> TokenIds {
+        let d = self.embed.d_out;
+        let bits = self.quant.d_out;
+        let mut unit = vec![0.0; c * t * bits];
+        let mut h = vec![0.0; t * d];
+        let mut s = Scratch::default();
+        for (hist, z) in x.chunks_exact(t * 6).zip(unit.chunks_exact_mut(t * bits)) {
+            self.embed.apply(hist, t, &mut h, false);
+            self.encoder.run(&mut h, t, None, false, &mut s);
+            self.quant.apply(&h, t, z, false);
+            for row in z.chunks_exact_mut(bits) {
+                let norm = row.iter().map(|v| v * v).sum::<f32>().sqrt().max(1e-12);
+                row.iter_mut().for_each(|v| *v /= norm);
+            }
+        }
+        ids_from_unit(&unit, c, t, self.half_bits).0
+    }
+
+    /// The decoder's caches after the history rows of every row of `ids` (positions from 0):
+    /// what `KronosTokenizer::decode_cached` leaves in them, without the last block's output,
+    /// which nothing reads.
+    pub fn decode_prefix(&self, ids: &TokenIds, caches: &mut [KvCache], device: &Device) {
+        let (t, bits, half) = (ids.len, self.code_bits, self.half_bits);
+        let scale = 1.0 / (bits as f32).sqrt();
+        let mut sinks = self.decoder.sinks(ids.batch, t);
+        let mut h = vec![0.0; t * self.post_quant.d_out];
+        let mut code = Vec::with_capacity(t * bits);
+        let mut s = Scratch::default();
+        for b in 0..ids.batch {
+            let (s1, s2) = ids.row(b);
+            code.clear();
+            for (&a, &c) in s1.iter().zip(s2) {
+                for id in [a, c] {
+                    code.extend((0..half).map(|k| if (id >> k) & 1 == 1 { scale } else { -scale }));
+                }
+            }
+            self.post_quant.apply(&code, t, &mut h, false);
+            self.decoder.run(&mut h, t, Some(&mut sinks), true, &mut s);
+        }
+        for (cache, kv) in caches.iter_mut().zip(sinks) {
+            append_keys(cache, kv, [ids.batch, self.decoder.heads, t], device);
+        }
+    }
+
+    /// The predictor's prefill of `c` embedded histories `x: [c, t, D]` into `cache` (every
+    /// block's keys and values and the dependency layer's), as `KronosPredictor::hidden` with
+    /// a cache does it; returns the last hidden row of each, `[c, 1, D]`.
+    pub fn prefill(
+        &self,
+        x: &[f32],
+        c: usize,
+        t: usize,
+        cache: &mut PredictorCache,
+        device: &Device,
+    ) -> Tensor<3> {
+        let d = self.final_norm.gamma.len();
+        let hd = d / self.dep_heads;
+        let mut sinks = self.predictor.sinks(c, t);
+        let (mut dep_k, mut dep_v) = (Vec::with_capacity(c * t * d), Vec::with_capacity(c * t * d));
+        let mut last = Vec::with_capacity(c * d);
+        let mut x_own = vec![0.0; t * d];
+        let mut h = vec![0.0; t * d];
+        let mut kv = vec![0.0; t * 2 * d];
+        let mut s = Scratch::default();
+        for hist in x.chunks_exact(t * d) {
+            x_own.copy_from_slice(hist);
+            self.predictor
+                .run(&mut x_own, t, Some(&mut sinks), false, &mut s);
+            self.final_norm.apply(&x_own, &mut h);
+            self.dep_kv.apply(&h, t, &mut kv, false);
+            for head in 0..self.dep_heads {
+                for row in kv.chunks_exact(2 * d) {
+                    dep_k.extend_from_slice(&row[head * hd..(head + 1) * hd]);
+                    dep_v.extend_from_slice(&row[d + head * hd..d + (head + 1) * hd]);
+                }
+            }
+            last.extend_from_slice(&h[(t - 1) * d..]);
+        }
+        for (block_cache, kv) in cache.blocks.iter_mut().zip(sinks) {
+            append_keys(block_cache, kv, [c, self.predictor.heads, t], device);
+        }
+        append_keys(
+            &mut cache.dep,
+            (dep_k, dep_v),
+            [c, self.dep_heads, t],
+            device,
+        );
+        Tensor::from_data(TensorData::new(last, [c, 1, d]), device)
+    }
+}
+
+/// Appends the keys and values `[c, H, t, h]` of a batch of histories to `cache`.
+fn append_keys(cache: &mut KvCache, (k, v): BlockKeys, [c, heads, t]: [usize; 3], device: &Device) {
+    let shape = [c, heads, t, k.len() / (c * heads * t)];
+    cache.append(
+        Tensor::from_data(TensorData::new(k, shape), device),
+        Tensor::from_data(TensorData::new(v, shape), device),
+    );
+}
