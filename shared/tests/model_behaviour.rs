@@ -650,8 +650,9 @@ fn the_fused_history_passes_match_the_burn_ops() {
     let (tok, pred) = models(&tc, &pc, 4);
     let fused = FusedKronos::new(&tok, &pred);
     let d = device();
-    // 150 bars: three blocks of query rows in the causal attention, the last one partial.
-    let (c, t) = (2, 150);
+    // 150 bars: three blocks of query rows in the causal attention, the last one partial;
+    // five histories: a full group of four in the matrix products and a partial one.
+    let (c, t) = (5, 150);
     let histories: Vec<_> = (0..c)
         .map(|k| {
             let (rows, stamps) = history(t + 9 * k);
@@ -689,7 +690,7 @@ fn the_fused_history_passes_match_the_burn_ops() {
     let _ = tok.decode_cached(&ids, 0, &mut burn_dec, &d);
     fused.decode_prefix(&ids, &mut fused_dec, &d);
     for (a, b) in fused_dec.iter().zip(&burn_dec) {
-        let (a, b) = (a.keys().own.unwrap(), b.keys().own.unwrap());
+        let (a, b) = (a.keys().shared.unwrap(), b.keys().own.unwrap());
         assert!(tensor_diff(a.0, b.0) < 1e-4, "decoder keys");
         assert!(tensor_diff(a.1, b.1) < 1e-4, "decoder values");
     }
@@ -716,7 +717,7 @@ fn the_fused_history_passes_match_the_burn_ops() {
         .chain([&fused_cache.dep])
         .zip(burn_cache.blocks.iter().chain([&burn_cache.dep]))
     {
-        let (a, b) = (a.keys().own.unwrap(), b.keys().own.unwrap());
+        let (a, b) = (a.keys().shared.unwrap(), b.keys().own.unwrap());
         assert!(tensor_diff(a.0, b.0) < 1e-4, "predictor keys");
         assert!(tensor_diff(a.1, b.1) < 1e-4, "predictor values");
     }

@@ -24,6 +24,10 @@ use super::tokenizer::{KronosTokenizer, TokenIds, ids_from_unit};
 /// Query rows per block of the causal attention: each block reads only the keys it may see.
 const CHUNK: usize = 64;
 
+/// Histories whose rows go through each matrix product together: the weights are packed
+/// once for all of them, and the buffers of a group of 256-bar histories still fit in L2.
+const GROUP: usize = 4;
+
 fn values<const D: usize>(p: &Param<Tensor<D>>) -> Vec<f32> {
     p.val()
         .into_data()
@@ -306,10 +310,12 @@ impl FusedStack {
             .collect()
     }
 
-    /// Runs `x: [t, D]` (one history, positions `0..t`) through every block in place. With
-    /// `keys` (one sink per block), each block's rotated keys and values of this history are
-    /// appended there, `[H, t, h]`; with `keys_only_last` the last block stops once its keys
-    /// are out (nothing reads its output then) and `x` is left as that block's input.
+    /// Runs `x: [g·t, D]` (`g` histories of `t` positions each, `0..t`) through every block
+    /// in place; the products take all `g` histories at once (their weights are packed once),
+    /// the attention each history alone. With `keys` (one sink per block), each block's
+    /// rotated keys and values of every history are appended there, `[H, t, h]` a history;
+    /// with `keys_only_last` the last block stops once its keys are out (nothing reads its
+    /// output then) and `x` is left as that block's input.
     pub fn run(
         &self,
         x: &mut [f32],
@@ -331,6 +337,7 @@ impl FusedStack {
         s: &mut Scratch,
     ) {
         let (d, heads) = (self.d, self.heads);
+        let rows = x.len() / d;
         let hd = d / heads;
         let half = hd / 2;
         if s.rope_len != t || s.cos.len() != t * hd {
@@ -339,13 +346,14 @@ impl FusedStack {
         }
         let scale = 1.0 / (hd as f32).sqrt();
         for (i, b) in self.blocks.iter().enumerate() {
-            let normed = grow(&mut s.normed, t * d);
-            b.norm1.apply(&x[..t * d], normed);
-            let qkv = grow(&mut s.qkv, t * 3 * d);
-            b.qkv.apply(normed, t, qkv, false);
+            let normed = grow(&mut s.normed, rows * d);
+            b.norm1.apply(x, normed);
+            let qkv = grow(&mut s.qkv, rows * 3 * d);
+            b.qkv.apply(normed, rows, qkv, false);
             // RoPE (half-split) on q and k; q also takes the 1/√h scale, as `attend` does
             // (k's factor 1 changes nothing).
-            for (p, row) in qkv.chunks_exact_mut(3 * d).enumerate() {
+            for (r, row) in qkv.chunks_exact_mut(3 * d).enumerate() {
+                let p = r % t;
                 let c = &s.cos[p * hd..(p + 1) * hd];
                 let sn = &s.sin[p * hd..(p + 1) * hd];
                 let (c1, c2) = c.split_at(half);
@@ -364,34 +372,41 @@ impl FusedStack {
             }
             if let Some(keys) = keys.as_deref_mut() {
                 let (k, v) = &mut keys[i];
-                for h in 0..heads {
-                    for row in qkv.chunks_exact(3 * d) {
-                        k.extend_from_slice(&row[d + h * hd..d + (h + 1) * hd]);
-                        v.extend_from_slice(&row[2 * d + h * hd..2 * d + (h + 1) * hd]);
+                for hist in qkv.chunks_exact(t * 3 * d) {
+                    for h in 0..heads {
+                        for row in hist.chunks_exact(3 * d) {
+                            k.extend_from_slice(&row[d + h * hd..d + (h + 1) * hd]);
+                            v.extend_from_slice(&row[2 * d + h * hd..2 * d + (h + 1) * hd]);
+                        }
                     }
                 }
             }
             if keys_only_last && i + 1 == self.blocks.len() {
                 return;
             }
-            let attn = grow(&mut s.attn, t * d);
+            let attn = grow(&mut s.attn, rows * d);
             let scores = grow(&mut s.scores, CHUNK * t);
-            causal_attention(qkv, attn, scores, t, d, heads);
-            b.out.apply(attn, t, x, true);
-            let normed = grow(&mut s.normed, t * d);
-            b.norm2.apply(&x[..t * d], normed);
+            for (q, o) in qkv
+                .chunks_exact(t * 3 * d)
+                .zip(attn.chunks_exact_mut(t * d))
+            {
+                causal_attention(q, o, scores, t, d, heads);
+            }
+            b.out.apply(attn, rows, x, true);
+            let normed = grow(&mut s.normed, rows * d);
+            b.norm2.apply(x, normed);
             let ff = b.w2.d_in;
-            let ffn = grow(&mut s.ffn, t * 2 * ff);
-            b.w13.apply(normed, t, ffn, false);
-            // silu(w1 x) · w3 x, packed tight into the first t × F values for w2.
-            for r in 0..t {
+            let ffn = grow(&mut s.ffn, rows * 2 * ff);
+            b.w13.apply(normed, rows, ffn, false);
+            // silu(w1 x) · w3 x, packed tight into the first rows × F values for w2.
+            for r in 0..rows {
                 let (g, u) = ffn[r * 2 * ff..(r + 1) * 2 * ff].split_at_mut(ff);
                 for (g, &u) in g.iter_mut().zip(u.iter()) {
                     *g = *g * (1.0 / (1.0 + exp(-*g))) * u;
                 }
                 ffn.copy_within(r * 2 * ff..r * 2 * ff + ff, r * ff);
             }
-            b.w2.apply(&ffn[..t * ff], t, x, true);
+            b.w2.apply(&ffn[..rows * ff], rows, x, true);
         }
     }
 }
@@ -481,12 +496,17 @@ impl FusedKronos {
         let d = self.embed.d_out;
         let bits = self.quant.d_out;
         let mut unit = vec![0.0; c * t * bits];
-        let mut h = vec![0.0; t * d];
+        let mut h = vec![0.0; GROUP * t * d];
         let mut s = Scratch::default();
-        for (hist, z) in x.chunks_exact(t * 6).zip(unit.chunks_exact_mut(t * bits)) {
-            self.embed.apply(hist, t, &mut h, false);
-            self.encoder.run(&mut h, t, None, false, &mut s);
-            self.quant.apply(&h, t, z, false);
+        for (hists, z) in x
+            .chunks(GROUP * t * 6)
+            .zip(unit.chunks_mut(GROUP * t * bits))
+        {
+            let rows = hists.len() / 6;
+            let h = &mut h[..rows * d];
+            self.embed.apply(hists, rows, h, false);
+            self.encoder.run(h, t, None, false, &mut s);
+            self.quant.apply(h, rows, z, false);
             for row in z.chunks_exact_mut(bits) {
                 let norm = row.iter().map(|v| v * v).sum::<f32>().sqrt().max(1e-12);
                 row.iter_mut().for_each(|v| *v /= norm);
@@ -495,35 +515,44 @@ impl FusedKronos {
         ids_from_unit(&unit, c, t, self.half_bits).0
     }
 
-    /// The decoder's caches after the history rows of every row of `ids` (positions from 0):
-    /// what `KronosTokenizer::decode_cached` leaves in them, without the last block's output,
-    /// which nothing reads.
+    /// The decoder's caches after the history rows of every row of `ids` (positions from 0),
+    /// shared by each history's rows: what `KronosTokenizer::decode_cached` and
+    /// `KvCache::share` leave in them, without the last block's output, which nothing reads.
     pub fn decode_prefix(&self, ids: &TokenIds, caches: &mut [KvCache], device: &Device) {
         let (t, bits, half) = (ids.len, self.code_bits, self.half_bits);
         let scale = 1.0 / (bits as f32).sqrt();
         let mut sinks = self.decoder.sinks(ids.batch, t);
-        let mut h = vec![0.0; t * self.post_quant.d_out];
-        let mut code = Vec::with_capacity(t * bits);
+        let d = self.post_quant.d_out;
+        let mut h = vec![0.0; GROUP * t * d];
+        let mut code = Vec::with_capacity(GROUP * t * bits);
         let mut s = Scratch::default();
-        for b in 0..ids.batch {
-            let (s1, s2) = ids.row(b);
+        for first in (0..ids.batch).step_by(GROUP) {
+            let group = first..(first + GROUP).min(ids.batch);
+            let rows = group.len() * t;
             code.clear();
-            for (&a, &c) in s1.iter().zip(s2) {
-                for id in [a, c] {
-                    code.extend((0..half).map(|k| if (id >> k) & 1 == 1 { scale } else { -scale }));
+            for b in group {
+                let (s1, s2) = ids.row(b);
+                for (&a, &c) in s1.iter().zip(s2) {
+                    for id in [a, c] {
+                        code.extend(
+                            (0..half).map(|k| if (id >> k) & 1 == 1 { scale } else { -scale }),
+                        );
+                    }
                 }
             }
-            self.post_quant.apply(&code, t, &mut h, false);
-            self.decoder.run(&mut h, t, Some(&mut sinks), true, &mut s);
+            let h = &mut h[..rows * d];
+            self.post_quant.apply(&code, rows, h, false);
+            self.decoder.run(h, t, Some(&mut sinks), true, &mut s);
         }
         for (cache, kv) in caches.iter_mut().zip(sinks) {
-            append_keys(cache, kv, [ids.batch, self.decoder.heads, t], device);
+            share_keys(cache, kv, [ids.batch, self.decoder.heads, t], device);
         }
     }
 
     /// The predictor's prefill of `c` embedded histories `x: [c, t, D]` into `cache` (every
-    /// block's keys and values and the dependency layer's), as `KronosPredictor::hidden` with
-    /// a cache does it; returns the last hidden row of each, `[c, 1, D]`.
+    /// block's keys and values and the dependency layer's, shared by each history's rows), as
+    /// `KronosPredictor::hidden` with a cache and `PredictorCache::share` leave it; returns
+    /// the last hidden row of each, `[c, 1, D]`.
     pub fn prefill(
         &self,
         x: &[f32],
@@ -556,9 +585,9 @@ impl FusedKronos {
             last.extend_from_slice(&h[(t - 1) * d..]);
         }
         for (block_cache, kv) in cache.blocks.iter_mut().zip(sinks) {
-            append_keys(block_cache, kv, [c, self.predictor.heads, t], device);
+            share_keys(block_cache, kv, [c, self.predictor.heads, t], device);
         }
-        append_keys(
+        share_keys(
             &mut cache.dep,
             (dep_k, dep_v),
             [c, self.dep_heads, t],
@@ -568,11 +597,13 @@ impl FusedKronos {
     }
 }
 
-/// Appends the keys and values `[c, H, t, h]` of a batch of histories to `cache`.
-fn append_keys(cache: &mut KvCache, (k, v): BlockKeys, [c, heads, t]: [usize; 3], device: &Device) {
+/// The keys and values `[c, H, t, h]` of a batch of histories as the part of `cache` that
+/// the histories' rows share.
+fn share_keys(cache: &mut KvCache, (k, v): BlockKeys, [c, heads, t]: [usize; 3], device: &Device) {
     let shape = [c, heads, t, k.len() / (c * heads * t)];
-    cache.append(
+    *cache = KvCache::shared_from(
         Tensor::from_data(TensorData::new(k, shape), device),
         Tensor::from_data(TensorData::new(v, shape), device),
+        cache.capacity,
     );
 }

@@ -128,7 +128,8 @@ fn encode(
     Ok(ids_from_unit(&unit, c, t, tokenizer.config.s1_bits).0)
 }
 
-/// The predictor's prefill of the histories into `cache`; the last hidden row of each.
+/// The predictor's prefill of the histories into `cache`, shared by each history's rows; the
+/// last hidden row of each.
 fn prefill(
     predictor: &KronosPredictor,
     fused: Fused,
@@ -143,10 +144,12 @@ fn prefill(
         return Ok(f.prefill(&block_on(read(x))?, c, t, cache, device));
     }
     let _ = (fused, device);
-    Ok(last_row(predictor.hidden(input, 0, Some(cache))))
+    let h = last_row(predictor.hidden(input, 0, Some(cache)));
+    cache.share();
+    Ok(h)
 }
 
-/// The decoder's caches after the history rows every path shares.
+/// The decoder's caches after the history rows, shared by each history's rows.
 fn decode_prefix(
     tokenizer: &KronosTokenizer,
     fused: Fused,
@@ -161,7 +164,9 @@ fn decode_prefix(
         return caches;
     }
     let _ = fused;
-    PrefixDecode::start(tokenizer, ids, capacity, device).finish()
+    let mut caches = PrefixDecode::start(tokenizer, ids, capacity, device).finish();
+    caches.iter_mut().for_each(KvCache::share);
+    caches
 }
 
 fn batch_with(
@@ -248,7 +253,6 @@ fn batch_with(
         &mut cache,
         device,
     )?;
-    cache.share();
     let d = predictor.config.d_model;
     let mut h_last = h
         .reshape([c, 1, 1, d])
@@ -288,7 +292,6 @@ fn batch_with(
     }
 
     // 5. decode every path's own bars after the shared history rows, de-normalise
-    caches.iter_mut().for_each(KvCache::share);
     let decoded = block_on(read(tokenizer.decode_cached(
         &ids_of(t..total, &tokens),
         t,
