@@ -695,31 +695,35 @@ fn the_fused_history_passes_match_the_burn_ops() {
         assert!(tensor_diff(a.1, b.1) < 1e-4, "decoder values");
     }
 
-    // The predictor's prefill: every cache and the last hidden rows.
-    let stamps: Vec<[u32; 5]> = histories.iter().flat_map(|(_, s)| s.clone()).collect();
-    let input = PredictorInput::from_slices(c, &ids.s1, &ids.s2, &stamps, &d);
-    let (mut burn_cache, mut fused_cache) = (
-        PredictorCache::new(pred.transformer.len(), t),
-        PredictorCache::new(pred.transformer.len(), t),
-    );
+    // The predictor's prefill: every block's keys and values and the last hidden rows.
+    let stamps: Vec<Vec<[u32; 5]>> = histories.iter().map(|(_, s)| s.clone()).collect();
+    let input = PredictorInput::from_slices(c, &ids.s1, &ids.s2, &stamps.concat(), &d);
+    let mut burn_cache = PredictorCache::new(pred.transformer.len(), t);
     let h = pred.hidden(&input, 0, Some(&mut burn_cache));
     let [_, _, dm] = h.dims();
     let burn_last = h.slice([0..c, t - 1..t, 0..dm]);
-    let embedded = pred.embed(&input).into_data().try_to_vec::<f32>().unwrap();
-    let fused_last = fused.prefill(&embedded, c, t, &mut fused_cache, &d);
+    let generation = fused.prefill(&ids, &stamps, 1, 1);
+    let as_tensor = |v: &[f32], shape: [usize; 4]| {
+        Tensor::<4>::from_data(TensorData::new(v.to_vec(), shape), &d)
+    };
     assert!(
-        tensor_diff(fused_last, burn_last) < 1e-4,
+        tensor_diff(
+            as_tensor(generation.h_last(), [1, c, 1, dm]),
+            burn_last.unsqueeze()
+        ) < 1e-4,
         "last hidden rows"
     );
-    for (a, b) in fused_cache
-        .blocks
-        .iter()
-        .chain([&fused_cache.dep])
-        .zip(burn_cache.blocks.iter().chain([&burn_cache.dep]))
-    {
-        let (a, b) = (a.keys().shared.unwrap(), b.keys().own.unwrap());
-        assert!(tensor_diff(a.0, b.0) < 1e-4, "predictor keys");
-        assert!(tensor_diff(a.1, b.1) < 1e-4, "predictor values");
+    for (l, b) in burn_cache.blocks.iter().enumerate() {
+        let (bk, bv) = b.keys().own.unwrap();
+        let (k, v) = generation.shared_keys(l);
+        assert!(
+            tensor_diff(as_tensor(k, bk.dims()), bk) < 1e-4,
+            "predictor keys"
+        );
+        assert!(
+            tensor_diff(as_tensor(v, bv.dims()), bv) < 1e-4,
+            "predictor values"
+        );
     }
 
     // And whole forecasts: the same paths from the same seeds.

@@ -18,8 +18,11 @@ use gemm::Parallelism;
 
 use super::KronosPredictor;
 use super::layers::{Block, KvCache, rope_tables};
-use super::predictor::PredictorCache;
 use super::tokenizer::{KronosTokenizer, TokenIds, ids_from_unit};
+
+mod generate;
+
+pub use generate::Generation;
 
 /// Query rows per block of the causal attention: each block reads only the keys it may see.
 const CHUNK: usize = 64;
@@ -470,6 +473,8 @@ pub struct FusedKronos {
     /// The dependency layer's key and value projections side by side.
     dep_kv: Dense,
     dep_heads: usize,
+    embedding: generate::Embedding,
+    heads: generate::Heads,
 }
 
 impl FusedKronos {
@@ -487,6 +492,8 @@ impl FusedKronos {
             final_norm: Norm::of(&predictor.norm),
             dep_kv: Dense::side_by_side(&[Dense::of(&dep.k_proj), Dense::of(&dep.v_proj)]),
             dep_heads: dep.n_heads,
+            embedding: generate::Embedding::of(predictor),
+            heads: generate::Heads::of(predictor),
         }
     }
 
@@ -547,53 +554,6 @@ impl FusedKronos {
         for (cache, kv) in caches.iter_mut().zip(sinks) {
             share_keys(cache, kv, [ids.batch, self.decoder.heads, t], device);
         }
-    }
-
-    /// The predictor's prefill of `c` embedded histories `x: [c, t, D]` into `cache` (every
-    /// block's keys and values and the dependency layer's, shared by each history's rows), as
-    /// `KronosPredictor::hidden` with a cache and `PredictorCache::share` leave it; returns
-    /// the last hidden row of each, `[c, 1, D]`.
-    pub fn prefill(
-        &self,
-        x: &[f32],
-        c: usize,
-        t: usize,
-        cache: &mut PredictorCache,
-        device: &Device,
-    ) -> Tensor<3> {
-        let d = self.final_norm.gamma.len();
-        let hd = d / self.dep_heads;
-        let mut sinks = self.predictor.sinks(c, t);
-        let (mut dep_k, mut dep_v) = (Vec::with_capacity(c * t * d), Vec::with_capacity(c * t * d));
-        let mut last = Vec::with_capacity(c * d);
-        let mut x_own = vec![0.0; t * d];
-        let mut h = vec![0.0; t * d];
-        let mut kv = vec![0.0; t * 2 * d];
-        let mut s = Scratch::default();
-        for hist in x.chunks_exact(t * d) {
-            x_own.copy_from_slice(hist);
-            self.predictor
-                .run(&mut x_own, t, Some(&mut sinks), false, &mut s);
-            self.final_norm.apply(&x_own, &mut h);
-            self.dep_kv.apply(&h, t, &mut kv, false);
-            for head in 0..self.dep_heads {
-                for row in kv.chunks_exact(2 * d) {
-                    dep_k.extend_from_slice(&row[head * hd..(head + 1) * hd]);
-                    dep_v.extend_from_slice(&row[d + head * hd..d + (head + 1) * hd]);
-                }
-            }
-            last.extend_from_slice(&h[(t - 1) * d..]);
-        }
-        for (block_cache, kv) in cache.blocks.iter_mut().zip(sinks) {
-            share_keys(block_cache, kv, [c, self.predictor.heads, t], device);
-        }
-        share_keys(
-            &mut cache.dep,
-            (dep_k, dep_v),
-            [c, self.dep_heads, t],
-            device,
-        );
-        Tensor::from_data(TensorData::new(last, [c, 1, d]), device)
     }
 }
 

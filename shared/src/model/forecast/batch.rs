@@ -128,25 +128,90 @@ fn encode(
     Ok(ids_from_unit(&unit, c, t, tokenizer.config.s1_bits).0)
 }
 
-/// The predictor's prefill of the histories into `cache`, shared by each history's rows; the
-/// last hidden row of each.
-fn prefill(
+/// Rows being generated: each path's tokens so far and its random stream.
+struct Rows<'a> {
+    tokens: &'a mut [Vec<(u32, u32)>],
+    rngs: &'a mut [Rng],
+}
+
+/// The predictor's prefill of the histories (their ids, as token rows, and every history's
+/// calendar rows, future included), whose caches each history's paths share, then
+/// `cfg.horizon` bars drawn for every path.
+fn generate(
     predictor: &KronosPredictor,
     fused: Fused,
-    input: &PredictorInput,
-    cache: &mut PredictorCache,
+    (ids, histories, stamps): (&TokenIds, &[Vec<(u32, u32)>], &[Vec<[u32; 5]>]),
+    rows: Rows<'_>,
+    cfg: &ForecastConfig,
     device: &Device,
-) -> Result<Tensor<3>, ForecastError> {
+) -> Result<(), ForecastError> {
+    let (c, t) = (ids.batch, ids.len);
+    let (paths, horizon) = (cfg.samples, cfg.horizon);
+    let (v1, v2) = (predictor.config.s1_vocab(), predictor.config.s2_vocab());
     #[cfg(feature = "fused")]
     if let Some(f) = fused {
-        let x = predictor.embed(input);
-        let [c, t, _] = x.dims();
-        return Ok(f.prefill(&block_on(read(x))?, c, t, cache, device));
+        let mut generation = f.prefill(ids, stamps, paths, horizon);
+        for step in 0..horizon {
+            let mut s1_logits = generation.s1_logits();
+            let (s1, _, _) = choose(&mut s1_logits, v1, None, &cfg.sampling, rows.rngs);
+            let mut s2_logits = generation.s2_logits(&s1);
+            let (s2, _, _) = choose(&mut s2_logits, v2, None, &cfg.sampling, rows.rngs);
+            for (r, row) in rows.tokens.iter_mut().enumerate() {
+                row.push((s1[r], s2[r]));
+            }
+            if step + 1 == horizon {
+                break;
+            }
+            let at: Vec<[u32; 5]> = stamps.iter().map(|s| s[t + step]).collect();
+            generation.step(&s1, &s2, &at, t + step);
+        }
+        return Ok(());
     }
-    let _ = (fused, device);
-    let h = last_row(predictor.hidden(input, 0, Some(cache)));
+    let _ = fused;
+    let mut cache = PredictorCache::new(predictor.transformer.len(), t + horizon);
+    let h = predictor.hidden(
+        &window(histories, 1, t, t, stamps, device),
+        0,
+        Some(&mut cache),
+    );
     cache.share();
-    Ok(h)
+    let d = predictor.config.d_model;
+    let mut h_last = last_row(h)
+        .reshape([c, 1, 1, d])
+        .repeat_dim(1, paths)
+        .reshape([c * paths, 1, d]);
+    for step in 0..horizon {
+        // s1, then s2 given s1 through the dependency layer, for every row
+        let mut s1_logits = block_on(read(predictor.s1_logits(h_last.clone())))?;
+        let (chosen_s1, _, _) = choose(&mut s1_logits, v1, None, &cfg.sampling, rows.rngs);
+        let s1_t = Tensor::<2, Int>::from_data(
+            TensorData::new(
+                chosen_s1.iter().map(|&x| i64::from(x)).collect::<Vec<_>>(),
+                [c * paths, 1],
+            ),
+            device,
+        );
+        let mut s2_logits = block_on(read(predictor.s2_logits_last(
+            h_last.clone(),
+            s1_t,
+            cache.dep.keys(),
+        )))?;
+        let (chosen_s2, _, _) = choose(&mut s2_logits, v2, None, &cfg.sampling, rows.rngs);
+        for (r, row) in rows.tokens.iter_mut().enumerate() {
+            row.push((chosen_s1[r], chosen_s2[r]));
+        }
+        if step + 1 == horizon {
+            break;
+        }
+        // the new token's hidden state through the cache
+        let n = t + step + 1;
+        h_last = predictor.hidden(
+            &window(rows.tokens, paths, n, 1, stamps, device),
+            n - 1,
+            Some(&mut cache),
+        );
+    }
+    Ok(())
 }
 
 /// The decoder's caches after the history rows, shared by each history's rows.
@@ -238,58 +303,23 @@ fn batch_with(
         .iter()
         .flat_map(|i| (0..paths).map(move |p| Rng::for_path(i.seed, p)))
         .collect();
-    let (v1, v2) = (predictor.config.s1_vocab(), predictor.config.s2_vocab());
 
     // The decoder is causal: the history rows are decoded once per history, beside the
     // generation.
     let mut caches = decode_prefix(tokenizer, fused, ids_of(0..t, &histories), total, device);
 
-    // 2. one prefill per history; its caches become what its paths share.
-    let mut cache = PredictorCache::new(predictor.transformer.len(), total);
-    let h = prefill(
+    // 2.–4. one prefill per history, whose caches its paths share, then the bars.
+    generate(
         predictor,
         fused,
-        &window(&histories, 1, t, t, &stamps, device),
-        &mut cache,
+        (&history_ids, &histories, &stamps),
+        Rows {
+            tokens: &mut tokens,
+            rngs: &mut rngs,
+        },
+        cfg,
         device,
     )?;
-    let d = predictor.config.d_model;
-    let mut h_last = h
-        .reshape([c, 1, 1, d])
-        .repeat_dim(1, paths)
-        .reshape([c * paths, 1, d]);
-
-    for step in 0..horizon {
-        // 3. s1, then s2 given s1 through the dependency layer, for every row
-        let mut s1_logits = block_on(read(predictor.s1_logits(h_last.clone())))?;
-        let (chosen_s1, _, _) = choose(&mut s1_logits, v1, None, &cfg.sampling, &mut rngs);
-        let s1_t = Tensor::<2, Int>::from_data(
-            TensorData::new(
-                chosen_s1.iter().map(|&x| i64::from(x)).collect::<Vec<_>>(),
-                [c * paths, 1],
-            ),
-            device,
-        );
-        let mut s2_logits = block_on(read(predictor.s2_logits_last(
-            h_last.clone(),
-            s1_t,
-            cache.dep.keys(),
-        )))?;
-        let (chosen_s2, _, _) = choose(&mut s2_logits, v2, None, &cfg.sampling, &mut rngs);
-        for (r, row) in tokens.iter_mut().enumerate() {
-            row.push((chosen_s1[r], chosen_s2[r]));
-        }
-        if step + 1 == horizon {
-            break;
-        }
-        // 4. the new token's hidden state through the cache
-        let n = t + step + 1;
-        h_last = predictor.hidden(
-            &window(&tokens, paths, n, 1, &stamps, device),
-            n - 1,
-            Some(&mut cache),
-        );
-    }
 
     // 5. decode every path's own bars after the shared history rows, de-normalise
     let decoded = block_on(read(tokenizer.decode_cached(
