@@ -682,17 +682,25 @@ fn the_fused_history_passes_match_the_burn_ops() {
         }
     }
 
-    // The decoder's caches over the history rows.
-    let (mut burn_dec, mut fused_dec) = (
-        vec![KvCache::with_capacity(t); tok.decoder.len()],
-        vec![KvCache::with_capacity(t); tok.decoder.len()],
-    );
+    let as_tensor = |v: &[f32], shape: [usize; 4]| {
+        Tensor::<4>::from_data(TensorData::new(v.to_vec(), shape), &d)
+    };
+
+    // The decoder's keys over the history rows.
+    let mut burn_dec = vec![KvCache::with_capacity(t); tok.decoder.len()];
     let _ = tok.decode_cached(&ids, 0, &mut burn_dec, &d);
-    fused.decode_prefix(&ids, &mut fused_dec, &d);
-    for (a, b) in fused_dec.iter().zip(&burn_dec) {
-        let (a, b) = (a.keys().shared.unwrap(), b.keys().own.unwrap());
-        assert!(tensor_diff(a.0, b.0) < 1e-4, "decoder keys");
-        assert!(tensor_diff(a.1, b.1) < 1e-4, "decoder values");
+    let decoding = fused.decode_prefix(&ids, 1, 1);
+    for (l, b) in burn_dec.iter().enumerate() {
+        let (bk, bv) = b.keys().own.unwrap();
+        let (k, v) = decoding.shared_keys(l);
+        assert!(
+            tensor_diff(as_tensor(k, bk.dims()), bk) < 1e-4,
+            "decoder keys"
+        );
+        assert!(
+            tensor_diff(as_tensor(v, bv.dims()), bv) < 1e-4,
+            "decoder values"
+        );
     }
 
     // The predictor's prefill: every block's keys and values and the last hidden rows.
@@ -703,9 +711,6 @@ fn the_fused_history_passes_match_the_burn_ops() {
     let [_, _, dm] = h.dims();
     let burn_last = h.slice([0..c, t - 1..t, 0..dm]);
     let generation = fused.prefill(&ids, &stamps, 1, 1);
-    let as_tensor = |v: &[f32], shape: [usize; 4]| {
-        Tensor::<4>::from_data(TensorData::new(v.to_vec(), shape), &d)
-    };
     assert!(
         tensor_diff(
             as_tensor(generation.h_last(), [1, c, 1, dm]),

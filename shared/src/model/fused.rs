@@ -13,16 +13,16 @@
 
 use burn::module::Param;
 use burn::nn::{Linear, RmsNorm};
-use burn::tensor::{Device, Tensor, TensorData};
+use burn::tensor::Tensor;
 use gemm::Parallelism;
 
 use super::KronosPredictor;
-use super::layers::{Block, KvCache, rope_tables};
+use super::layers::{Block, rope_tables};
 use super::tokenizer::{KronosTokenizer, TokenIds, ids_from_unit};
 
 mod generate;
 
-pub use generate::Generation;
+pub use generate::{Decoding, Generation};
 
 /// Query rows per block of the causal attention: each block reads only the keys it may see.
 const CHUNK: usize = 64;
@@ -475,6 +475,8 @@ pub struct FusedKronos {
     dep_heads: usize,
     embedding: generate::Embedding,
     heads: generate::Heads,
+    /// The tokenizer's head: a decoded row to a normalised bar.
+    head: Dense,
 }
 
 impl FusedKronos {
@@ -494,6 +496,7 @@ impl FusedKronos {
             dep_heads: dep.n_heads,
             embedding: generate::Embedding::of(predictor),
             heads: generate::Heads::of(predictor),
+            head: Dense::of(&tokenizer.head),
         }
     }
 
@@ -521,49 +524,4 @@ impl FusedKronos {
         }
         ids_from_unit(&unit, c, t, self.half_bits).0
     }
-
-    /// The decoder's caches after the history rows of every row of `ids` (positions from 0),
-    /// shared by each history's rows: what `KronosTokenizer::decode_cached` and
-    /// `KvCache::share` leave in them, without the last block's output, which nothing reads.
-    pub fn decode_prefix(&self, ids: &TokenIds, caches: &mut [KvCache], device: &Device) {
-        let (t, bits, half) = (ids.len, self.code_bits, self.half_bits);
-        let scale = 1.0 / (bits as f32).sqrt();
-        let mut sinks = self.decoder.sinks(ids.batch, t);
-        let d = self.post_quant.d_out;
-        let mut h = vec![0.0; GROUP * t * d];
-        let mut code = Vec::with_capacity(GROUP * t * bits);
-        let mut s = Scratch::default();
-        for first in (0..ids.batch).step_by(GROUP) {
-            let group = first..(first + GROUP).min(ids.batch);
-            let rows = group.len() * t;
-            code.clear();
-            for b in group {
-                let (s1, s2) = ids.row(b);
-                for (&a, &c) in s1.iter().zip(s2) {
-                    for id in [a, c] {
-                        code.extend(
-                            (0..half).map(|k| if (id >> k) & 1 == 1 { scale } else { -scale }),
-                        );
-                    }
-                }
-            }
-            let h = &mut h[..rows * d];
-            self.post_quant.apply(&code, rows, h, false);
-            self.decoder.run(h, t, Some(&mut sinks), true, &mut s);
-        }
-        for (cache, kv) in caches.iter_mut().zip(sinks) {
-            share_keys(cache, kv, [ids.batch, self.decoder.heads, t], device);
-        }
-    }
-}
-
-/// The keys and values `[c, H, t, h]` of a batch of histories as the part of `cache` that
-/// the histories' rows share.
-fn share_keys(cache: &mut KvCache, (k, v): BlockKeys, [c, heads, t]: [usize; 3], device: &Device) {
-    let shape = [c, heads, t, k.len() / (c * heads * t)];
-    *cache = KvCache::shared_from(
-        Tensor::from_data(TensorData::new(k, shape), device),
-        Tensor::from_data(TensorData::new(v, shape), device),
-        cache.capacity,
-    );
 }

@@ -182,21 +182,6 @@ impl KvCache {
         }
     }
 
-    /// A cache whose positions so far are `k, v: [G, H, n, h]`, already shared as after
-    /// [`KvCache::share`]; the tensors are kept as they are, not copied into a buffer.
-    pub fn shared_from(k: Tensor<4>, v: Tensor<4>, capacity: usize) -> Self {
-        let end = k.dims()[2];
-        Self {
-            shared: Buffer {
-                kv: Some((k, v)),
-                start: 0,
-                end,
-            },
-            own: Buffer::default(),
-            capacity,
-        }
-    }
-
     pub fn len(&self) -> usize {
         self.shared.len() + self.own.len()
     }

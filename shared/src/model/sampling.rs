@@ -67,8 +67,15 @@ impl Sampling {
                     .for_each(|l| *l = f32::NEG_INFINITY);
             }
         } else if self.top_p < 1.0 {
-            let mut order: Vec<usize> = (0..logits.len()).collect();
-            order.sort_by(|&a, &b| logits[b].total_cmp(&logits[a]));
+            // Largest first, ties in index order (as a stable sort of the indices by
+            // `total_cmp` gives them), sorted as packed integer keys: no indirect compares.
+            let mut keys: Vec<u64> = logits
+                .iter()
+                .enumerate()
+                .map(|(i, &l)| (u64::from(!total_order(l)) << 32) | i as u64)
+                .collect();
+            keys.sort_unstable();
+            let order: Vec<usize> = keys.iter().map(|k| (k & 0xffff_ffff) as usize).collect();
             let probs = softmax(&order.iter().map(|&i| logits[i]).collect::<Vec<_>>());
             // Remove entries once the cumulative probability *before* them exceeds top_p:
             // the first one to cross the threshold is kept, and so is the top one.
@@ -84,6 +91,12 @@ impl Sampling {
         let probs = softmax(logits);
         rng.categorical(&probs)
     }
+}
+
+/// `x`'s bits as an unsigned key in `f32::total_cmp`'s order.
+fn total_order(x: f32) -> u32 {
+    let b = x.to_bits();
+    if b >> 31 == 1 { !b } else { b | 0x8000_0000 }
 }
 
 pub fn argmax(v: &[f32]) -> usize {
@@ -186,6 +199,35 @@ impl Rng {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The packed keys order values as `total_cmp` does, largest first, ties by index.
+    #[test]
+    fn packed_keys_sort_like_a_stable_sort_by_total_cmp() {
+        let v = [
+            0.5f32,
+            -0.0,
+            0.0,
+            f32::NEG_INFINITY,
+            2.0,
+            -3.5,
+            0.5,
+            f32::INFINITY,
+            -0.0,
+            1e-30,
+            -1e-30,
+            2.0,
+        ];
+        let mut stable: Vec<usize> = (0..v.len()).collect();
+        stable.sort_by(|&a, &b| v[b].total_cmp(&v[a]));
+        let mut keys: Vec<u64> = v
+            .iter()
+            .enumerate()
+            .map(|(i, &l)| (u64::from(!total_order(l)) << 32) | i as u64)
+            .collect();
+        keys.sort_unstable();
+        let packed: Vec<usize> = keys.iter().map(|k| (k & 0xffff_ffff) as usize).collect();
+        assert_eq!(packed, stable);
+    }
 
     #[test]
     fn argmax_ignores_the_generator() {

@@ -214,24 +214,47 @@ fn generate(
     Ok(())
 }
 
-/// The decoder's caches after the history rows, shared by each history's rows.
-fn decode_prefix(
+/// The decoder after the history rows, which each history's rows share.
+enum Prefix<'a> {
+    Tensor(Vec<KvCache>, std::marker::PhantomData<&'a ()>),
+    #[cfg(feature = "fused")]
+    Fused(crate::model::fused::Decoding<'a>),
+}
+
+fn decode_prefix<'a>(
     tokenizer: &KronosTokenizer,
-    fused: Fused,
+    fused: Fused<'a>,
     ids: TokenIds,
-    capacity: usize,
+    (paths, horizon): (usize, usize),
     device: &Device,
-) -> Vec<KvCache> {
+) -> Prefix<'a> {
     #[cfg(feature = "fused")]
     if let Some(f) = fused {
-        let mut caches = vec![KvCache::with_capacity(capacity); tokenizer.decoder.len()];
-        f.decode_prefix(&ids, &mut caches, device);
-        return caches;
+        return Prefix::Fused(f.decode_prefix(&ids, paths, horizon));
     }
-    let _ = fused;
+    let _ = (fused, paths);
+    let capacity = ids.len + horizon;
     let mut caches = PrefixDecode::start(tokenizer, ids, capacity, device).finish();
     caches.iter_mut().for_each(KvCache::share);
-    caches
+    Prefix::Tensor(caches, std::marker::PhantomData)
+}
+
+/// Every path's own bars (`new`, after `t` history rows) through the decoder: normalised
+/// bars, `[R, horizon, 6]`.
+fn decode_new(
+    tokenizer: &KronosTokenizer,
+    prefix: Prefix<'_>,
+    new: &TokenIds,
+    t: usize,
+    device: &Device,
+) -> Result<Vec<f32>, ForecastError> {
+    match prefix {
+        Prefix::Tensor(mut caches, _) => {
+            block_on(read(tokenizer.decode_cached(new, t, &mut caches, device)))
+        }
+        #[cfg(feature = "fused")]
+        Prefix::Fused(decoding) => Ok(decoding.decode(new)),
+    }
 }
 
 fn batch_with(
@@ -306,7 +329,13 @@ fn batch_with(
 
     // The decoder is causal: the history rows are decoded once per history, beside the
     // generation.
-    let mut caches = decode_prefix(tokenizer, fused, ids_of(0..t, &histories), total, device);
+    let prefix = decode_prefix(
+        tokenizer,
+        fused,
+        ids_of(0..t, &histories),
+        (paths, horizon),
+        device,
+    );
 
     // 2.–4. one prefill per history, whose caches its paths share, then the bars.
     generate(
@@ -322,12 +351,7 @@ fn batch_with(
     )?;
 
     // 5. decode every path's own bars after the shared history rows, de-normalise
-    let decoded = block_on(read(tokenizer.decode_cached(
-        &ids_of(t..total, &tokens),
-        t,
-        &mut caches,
-        device,
-    )))?;
+    let decoded = decode_new(tokenizer, prefix, &ids_of(t..total, &tokens), t, device)?;
     let mut rows = decoded.chunks_exact(horizon * 6);
     Ok(inputs
         .iter()

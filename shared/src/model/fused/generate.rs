@@ -3,7 +3,9 @@
 //! path), and each generated bar runs the blocks over one row per path, with its own keys
 //! appended beside the shared ones.
 
-use super::{BlockKeys, Dense, FusedKronos, GROUP, Norm, Scratch, exp, fold16, grow, matmul};
+use super::{
+    BlockKeys, Dense, FusedKronos, FusedStack, GROUP, Norm, Scratch, exp, fold16, grow, matmul,
+};
 use crate::model::KronosPredictor;
 use crate::model::layers::rope_tables;
 use crate::model::tokenizer::TokenIds;
@@ -283,62 +285,16 @@ impl Generation<'_> {
         let mut x = vec![0.0; rows * d];
         m.embedding
             .apply((0..rows).map(|r| (s1[r], s2[r], stamps[r / paths])), &mut x);
-        let stack = &m.predictor;
-        let (heads, hd) = (stack.heads, d / stack.heads);
-        let half = hd / 2;
-        let (cos, sin) = rope_tables(hd, pos, 1);
-        let scale = 1.0 / (hd as f32).sqrt();
-        let (cap, own_len) = (self.dims.cap, self.own_len);
-        let s = &mut self.scratch;
-        let normed = grow(&mut s.normed, rows * d);
-        let qkv = grow(&mut s.qkv, rows * 3 * d);
-        let attn = grow(&mut s.attn, rows * d);
-        let ff = stack.blocks.first().map_or(0, |b| b.w2.d_in);
-        let ffn = grow(&mut s.ffn, rows * 2 * ff);
-        for (b, keys) in stack.blocks.iter().zip(&mut self.blocks) {
-            b.norm1.apply(&x, normed);
-            b.qkv.apply(normed, rows, qkv, false);
-            for (r, row) in qkv.chunks_exact_mut(3 * d).enumerate() {
-                for (part, k) in [(0, scale), (1, 1.0)] {
-                    for h in 0..heads {
-                        let o = part * d + h * hd;
-                        let (x1, x2) = row[o..o + hd].split_at_mut(half);
-                        for j in 0..half {
-                            let (a, bb) = (x1[j], x2[j]);
-                            x1[j] = (a * cos[j] + (-bb) * sin[j]) * k;
-                            x2[j] = (bb * cos[half + j] + a * sin[half + j]) * k;
-                        }
-                    }
-                }
-                // This row's key and value join its own.
-                for h in 0..heads {
-                    let at = ((r * heads + h) * cap + own_len) * hd;
-                    keys.own.0[at..at + hd].copy_from_slice(&row[d + h * hd..d + (h + 1) * hd]);
-                    keys.own.1[at..at + hd]
-                        .copy_from_slice(&row[2 * d + h * hd..2 * d + (h + 1) * hd]);
-                }
-            }
-            row_attention(
-                (qkv, 3 * d),
-                keys,
-                own_len + 1,
-                self.dims,
-                (heads, hd),
-                attn,
-                &mut s.scores,
-            );
-            b.out.apply(attn, rows, &mut x, true);
-            b.norm2.apply(&x, normed);
-            b.w13.apply(normed, rows, ffn, false);
-            for r in 0..rows {
-                let (g, u) = ffn[r * 2 * ff..(r + 1) * 2 * ff].split_at_mut(ff);
-                for (g, &u) in g.iter_mut().zip(u.iter()) {
-                    *g = *g * (1.0 / (1.0 + exp(-*g))) * u;
-                }
-                ffn.copy_within(r * 2 * ff..r * 2 * ff + ff, r * ff);
-            }
-            b.w2.apply(&ffn[..rows * ff], rows, &mut x, true);
-        }
+        let own_len = self.own_len;
+        rows_through(
+            &m.predictor,
+            &mut self.blocks,
+            &mut x,
+            (pos, own_len),
+            self.dims,
+            &mut self.scratch,
+        );
+        let cap = self.dims.cap;
         // The final norm gives the new hidden rows; their dependency keys join the own ones.
         m.final_norm.apply(&x, &mut self.h_last);
         let mut kv = vec![0.0; rows * 2 * d];
@@ -353,6 +309,184 @@ impl Generation<'_> {
             }
         }
         self.own_len += 1;
+    }
+}
+
+/// One new position (`pos`, after `own_len` own ones) of every row, `x: [R, D]`, through
+/// the blocks of `stack` in place; each block's key and value of it join the row's own.
+#[inline(always)]
+fn rows_through(
+    stack: &FusedStack,
+    blocks: &mut [RowKeys],
+    x: &mut [f32],
+    (pos, own_len): (usize, usize),
+    dims: Dims,
+    s: &mut Scratch,
+) {
+    let (d, heads) = (stack.d, stack.heads);
+    let (rows, hd) = (x.len() / d, d / heads);
+    let half = hd / 2;
+    let (cos, sin) = rope_tables(hd, pos, 1);
+    let scale = 1.0 / (hd as f32).sqrt();
+    let cap = dims.cap;
+    let normed = grow(&mut s.normed, rows * d);
+    let qkv = grow(&mut s.qkv, rows * 3 * d);
+    let attn = grow(&mut s.attn, rows * d);
+    let ff = stack.blocks.first().map_or(0, |b| b.w2.d_in);
+    let ffn = grow(&mut s.ffn, rows * 2 * ff);
+    for (b, keys) in stack.blocks.iter().zip(blocks) {
+        b.norm1.apply(x, normed);
+        b.qkv.apply(normed, rows, qkv, false);
+        for (r, row) in qkv.chunks_exact_mut(3 * d).enumerate() {
+            for (part, k) in [(0, scale), (1, 1.0)] {
+                for h in 0..heads {
+                    let o = part * d + h * hd;
+                    let (x1, x2) = row[o..o + hd].split_at_mut(half);
+                    for j in 0..half {
+                        let (a, bb) = (x1[j], x2[j]);
+                        x1[j] = (a * cos[j] + (-bb) * sin[j]) * k;
+                        x2[j] = (bb * cos[half + j] + a * sin[half + j]) * k;
+                    }
+                }
+            }
+            // This row's key and value join its own.
+            for h in 0..heads {
+                let at = ((r * heads + h) * cap + own_len) * hd;
+                keys.own.0[at..at + hd].copy_from_slice(&row[d + h * hd..d + (h + 1) * hd]);
+                keys.own.1[at..at + hd].copy_from_slice(&row[2 * d + h * hd..2 * d + (h + 1) * hd]);
+            }
+        }
+        row_attention(
+            (qkv, 3 * d),
+            keys,
+            own_len + 1,
+            dims,
+            (heads, hd),
+            attn,
+            &mut s.scores,
+        );
+        b.out.apply(attn, rows, x, true);
+        b.norm2.apply(x, normed);
+        b.w13.apply(normed, rows, ffn, false);
+        for r in 0..rows {
+            let (g, u) = ffn[r * 2 * ff..(r + 1) * 2 * ff].split_at_mut(ff);
+            for (g, &u) in g.iter_mut().zip(u.iter()) {
+                *g = *g * (1.0 / (1.0 + exp(-*g))) * u;
+            }
+            ffn.copy_within(r * 2 * ff..r * 2 * ff + ff, r * ff);
+        }
+        b.w2.apply(&ffn[..rows * ff], rows, x, true);
+    }
+}
+
+/// The decoder after the history rows: their keys, which every path of a history reads, and
+/// room for each path's own bars.
+pub struct Decoding<'a> {
+    model: &'a FusedKronos,
+    dims: Dims,
+    blocks: Vec<RowKeys>,
+}
+
+impl FusedKronos {
+    /// The decoder over the history rows of every history of `ids` (positions from 0), for
+    /// `paths` paths each and `horizon` bars: what `KronosTokenizer::decode_cached` and
+    /// `KvCache::share` leave, without the last block's output, which nothing reads.
+    pub fn decode_prefix(&self, ids: &TokenIds, paths: usize, horizon: usize) -> Decoding<'_> {
+        let (c, t) = (ids.batch, ids.len);
+        let mut sinks = self.decoder.sinks(c, t);
+        let d = self.post_quant.d_out;
+        let mut h = vec![0.0; GROUP * t * d];
+        let mut code = Vec::with_capacity(GROUP * t * self.code_bits);
+        let mut s = Scratch::default();
+        for first in (0..c).step_by(GROUP) {
+            let group = first..(first + GROUP).min(c);
+            let rows = group.len() * t;
+            code.clear();
+            for b in group {
+                let (s1, s2) = ids.row(b);
+                for (&a, &c) in s1.iter().zip(s2) {
+                    self.push_code(a, c, &mut code);
+                }
+            }
+            let h = &mut h[..rows * d];
+            self.post_quant.apply(&code, rows, h, false);
+            self.decoder.run(h, t, Some(&mut sinks), true, &mut s);
+        }
+        let n = c * paths * d * horizon;
+        Decoding {
+            model: self,
+            dims: Dims {
+                c,
+                paths,
+                t,
+                cap: horizon,
+            },
+            blocks: sinks
+                .into_iter()
+                .map(|shared| RowKeys {
+                    shared,
+                    own: (vec![0.0; n], vec![0.0; n]),
+                })
+                .collect(),
+        }
+    }
+
+    /// The ±1/√bits code of the id pair `(s1, s2)`, appended to `out`.
+    pub(super) fn push_code(&self, s1: u32, s2: u32, out: &mut Vec<f32>) {
+        let scale = 1.0 / (self.code_bits as f32).sqrt();
+        for id in [s1, s2] {
+            out.extend(
+                (0..self.half_bits).map(|k| if (id >> k) & 1 == 1 { scale } else { -scale }),
+            );
+        }
+    }
+}
+
+impl Decoding<'_> {
+    /// Block `l`'s keys and values over the histories, `[c, H, t, h]` each.
+    pub fn shared_keys(&self, l: usize) -> (&[f32], &[f32]) {
+        let kv = &self.blocks[l].shared;
+        (&kv.0, &kv.1)
+    }
+
+    /// Every path's own bars (`new`: one row of `horizon` ids per path, positions after the
+    /// history) through the decoder and its head: normalised bars, `[R, horizon, 6]`.
+    pub fn decode(mut self, new: &TokenIds) -> Vec<f32> {
+        pulp::Arch::new().dispatch(|| self.decode_simd(new))
+    }
+
+    #[inline(always)]
+    fn decode_simd(&mut self, new: &TokenIds) -> Vec<f32> {
+        let m = self.model;
+        let (rows, horizon) = (new.batch, new.len);
+        let d = m.post_quant.d_out;
+        let width = m.head.d_out;
+        let mut out = vec![0.0; rows * horizon * width];
+        let (mut code, mut x) = (Vec::with_capacity(rows * m.code_bits), vec![0.0; rows * d]);
+        let mut bars = vec![0.0; rows * width];
+        let mut s = Scratch::default();
+        for k in 0..horizon {
+            code.clear();
+            for r in 0..rows {
+                let i = r * horizon + k;
+                m.push_code(new.s1[i], new.s2[i], &mut code);
+            }
+            m.post_quant.apply(&code, rows, &mut x, false);
+            rows_through(
+                &m.decoder,
+                &mut self.blocks,
+                &mut x,
+                (self.dims.t + k, k),
+                self.dims,
+                &mut s,
+            );
+            m.head.apply(&x, rows, &mut bars, false);
+            for (r, bar) in bars.chunks_exact(width).enumerate() {
+                let at = (r * horizon + k) * width;
+                out[at..at + width].copy_from_slice(bar);
+            }
+        }
+        out
     }
 }
 
