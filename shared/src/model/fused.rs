@@ -21,6 +21,7 @@ use super::layers::{Block, rope_tables};
 use super::tokenizer::{KronosTokenizer, TokenIds, ids_from_unit};
 
 mod generate;
+mod pool;
 
 pub use generate::{Decoding, Generation};
 
@@ -244,10 +245,28 @@ pub struct Scratch {
 }
 
 fn grow(v: &mut Vec<f32>, n: usize) -> &mut [f32] {
+    if v.capacity() < n {
+        let old = std::mem::replace(v, pool::take(n));
+        pool::give(old);
+    }
     if v.len() < n {
         v.resize(n, 0.0);
     }
     &mut v[..n]
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        for v in [
+            &mut self.normed,
+            &mut self.qkv,
+            &mut self.attn,
+            &mut self.scores,
+            &mut self.ffn,
+        ] {
+            pool::give(std::mem::take(v));
+        }
+    }
 }
 
 /// `f` folded over `map` of `xs` in 16 independent lanes, so the loop vectorises (a single
@@ -309,7 +328,7 @@ impl FusedStack {
     fn sinks(&self, c: usize, t: usize) -> Vec<BlockKeys> {
         let n = c * t * self.d;
         (0..self.blocks.len())
-            .map(|_| (Vec::with_capacity(n), Vec::with_capacity(n)))
+            .map(|_| (pool::take(n), pool::take(n)))
             .collect()
     }
 
@@ -505,8 +524,8 @@ impl FusedKronos {
     pub fn encode(&self, x: &[f32], c: usize, t: usize) -> TokenIds {
         let d = self.embed.d_out;
         let bits = self.quant.d_out;
-        let mut unit = vec![0.0; c * t * bits];
-        let mut h = vec![0.0; GROUP * t * d];
+        let mut unit = pool::zeros(c * t * bits);
+        let mut h = pool::zeros(GROUP * t * d);
         let mut s = Scratch::default();
         for (hists, z) in x
             .chunks(GROUP * t * 6)
@@ -522,6 +541,9 @@ impl FusedKronos {
                 row.iter_mut().for_each(|v| *v /= norm);
             }
         }
-        ids_from_unit(&unit, c, t, self.half_bits).0
+        let ids = ids_from_unit(&unit, c, t, self.half_bits).0;
+        pool::give(unit);
+        pool::give(h);
+        ids
     }
 }

@@ -5,6 +5,7 @@
 
 use super::{
     BlockKeys, Dense, FusedKronos, FusedStack, GROUP, Norm, Scratch, exp, fold16, grow, matmul,
+    pool,
 };
 use crate::model::KronosPredictor;
 use crate::model::layers::rope_tables;
@@ -145,11 +146,11 @@ impl FusedKronos {
         };
         let hd_dep = d / self.dep_heads;
         let mut sinks = self.predictor.sinks(c, t);
-        let (mut dep_k, mut dep_v) = (Vec::with_capacity(c * t * d), Vec::with_capacity(c * t * d));
-        let mut last = Vec::with_capacity(c * paths * d);
-        let mut x = vec![0.0; GROUP * t * d];
-        let mut h = vec![0.0; GROUP * t * d];
-        let mut kv = vec![0.0; GROUP * t * 2 * d];
+        let (mut dep_k, mut dep_v) = (pool::take(c * t * d), pool::take(c * t * d));
+        let mut last = pool::take(c * paths * d);
+        let mut x = pool::zeros(GROUP * t * d);
+        let mut h = pool::zeros(GROUP * t * d);
+        let mut kv = pool::zeros(GROUP * t * 2 * d);
         let mut s = Scratch::default();
         for first in (0..c).step_by(GROUP) {
             let group = first..(first + GROUP).min(c);
@@ -184,9 +185,12 @@ impl FusedKronos {
             }
         }
         // Every attention layer here spans D: its heads split it.
+        for v in [x, h, kv] {
+            pool::give(v);
+        }
         let own = || {
             let n = c * paths * d * horizon;
-            (vec![0.0; n], vec![0.0; n])
+            (pool::zeros(n), pool::zeros(n))
         };
         Generation {
             model: self,
@@ -395,7 +399,7 @@ impl FusedKronos {
         let (c, t) = (ids.batch, ids.len);
         let mut sinks = self.decoder.sinks(c, t);
         let d = self.post_quant.d_out;
-        let mut h = vec![0.0; GROUP * t * d];
+        let mut h = pool::zeros(GROUP * t * d);
         let mut code = Vec::with_capacity(GROUP * t * self.code_bits);
         let mut s = Scratch::default();
         for first in (0..c).step_by(GROUP) {
@@ -412,6 +416,7 @@ impl FusedKronos {
             self.post_quant.apply(&code, rows, h, false);
             self.decoder.run(h, t, Some(&mut sinks), true, &mut s);
         }
+        pool::give(h);
         let n = c * paths * d * horizon;
         Decoding {
             model: self,
@@ -425,7 +430,7 @@ impl FusedKronos {
                 .into_iter()
                 .map(|shared| RowKeys {
                     shared,
-                    own: (vec![0.0; n], vec![0.0; n]),
+                    own: (pool::zeros(n), pool::zeros(n)),
                 })
                 .collect(),
         }
@@ -487,6 +492,19 @@ impl Decoding<'_> {
             }
         }
         out
+    }
+}
+
+impl Drop for RowKeys {
+    fn drop(&mut self) {
+        for v in [
+            &mut self.shared.0,
+            &mut self.shared.1,
+            &mut self.own.0,
+            &mut self.own.1,
+        ] {
+            pool::give(std::mem::take(v));
+        }
     }
 }
 
