@@ -315,7 +315,21 @@ pub fn run(args: &PredictArgs) -> anyhow::Result<Summary> {
                     let mut rows = Vec::with_capacity(ctx.len());
                     let mut out = Ok(());
                     for chunk in ctx.chunks(batch) {
-                        match m.predict(chunk, seed) {
+                        // A panic in a model becomes this date's error: the writer below
+                        // waits for every date's result, so a worker must never vanish.
+                        let predicted =
+                            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                                m.predict(chunk, seed)
+                            }))
+                            .unwrap_or_else(|p| {
+                                let why = p
+                                    .downcast_ref::<&str>()
+                                    .map(|s| s.to_string())
+                                    .or_else(|| p.downcast_ref::<String>().cloned())
+                                    .unwrap_or_else(|| "a panic".into());
+                                Err(anyhow::anyhow!("the model failed: {why}"))
+                            });
+                        match predicted {
                             Ok(r) => rows.extend(r),
                             Err(e) => {
                                 out = Err(e);
