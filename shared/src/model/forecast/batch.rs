@@ -128,19 +128,30 @@ fn encode(
     Ok(ids_from_unit(&unit, c, t, tokenizer.config.s1_bits).0)
 }
 
+/// The histories of a batch: their ids, the same as token rows, and each one's calendar rows,
+/// future included.
+struct Histories<'a> {
+    ids: &'a TokenIds,
+    rows: &'a [Vec<(u32, u32)>],
+    stamps: &'a [Vec<[u32; 5]>],
+}
+
 /// Rows being generated: each path's tokens so far and its random stream.
 struct Rows<'a> {
     tokens: &'a mut [Vec<(u32, u32)>],
     rngs: &'a mut [Rng],
 }
 
-/// The predictor's prefill of the histories (their ids, as token rows, and every history's
-/// calendar rows, future included), whose caches each history's paths share, then
+/// The predictor's prefill of the histories, whose caches each history's paths share, then
 /// `cfg.horizon` bars drawn for every path.
 fn generate(
     predictor: &KronosPredictor,
     fused: Fused,
-    (ids, histories, stamps): (&TokenIds, &[Vec<(u32, u32)>], &[Vec<[u32; 5]>]),
+    Histories {
+        ids,
+        rows: histories,
+        stamps,
+    }: Histories<'_>,
     rows: Rows<'_>,
     cfg: &ForecastConfig,
     device: &Device,
@@ -341,7 +352,11 @@ fn batch_with(
     generate(
         predictor,
         fused,
-        (&history_ids, &histories, &stamps),
+        Histories {
+            ids: &history_ids,
+            rows: &histories,
+            stamps: &stamps,
+        },
         Rows {
             tokens: &mut tokens,
             rngs: &mut rngs,
