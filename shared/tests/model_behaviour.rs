@@ -6,7 +6,7 @@
 use burn::tensor::Device;
 use kxian_shared::model::checkpoint::{CheckpointError, check_pair, parameter_count};
 use kxian_shared::model::forecast::{
-    CacheMode, ForecastConfig, ForecastError, ForecastInput, forecast,
+    BatchInput, CacheMode, ForecastConfig, ForecastError, ForecastInput, forecast,
 };
 use kxian_shared::model::safetensors::{self, Owned};
 use kxian_shared::model::{
@@ -542,11 +542,32 @@ fn dropout_acts_in_training_only() {
     );
 }
 
+/// A history's raw rows and calendar rows.
+type History = (Vec<[f32; 6]>, Vec<[u32; 5]>);
+
+/// One batch input per history, the `k`-th drawing from `seed + k`.
+fn batch_inputs<'a>(
+    histories: &'a [History],
+    future: &'a [[u32; 5]],
+    seed: u64,
+) -> Vec<BatchInput<'a>> {
+    histories
+        .iter()
+        .enumerate()
+        .map(|(k, (rows, stamps))| BatchInput {
+            rows,
+            stamps,
+            future_stamps: future,
+            seed: seed + k as u64,
+        })
+        .collect()
+}
+
 /// Histories forecast as one batch draw the paths each draws alone with its seed: the batch
 /// shares nothing across histories but the matrix products.
 #[test]
 fn a_batch_of_histories_forecasts_each_as_it_would_alone() {
-    use kxian_shared::model::forecast::{BatchInput, forecast_batch};
+    use kxian_shared::model::forecast::forecast_batch;
     let (tc, pc) = tiny();
     let (tok, pred) = models(&tc, &pc, 3);
     let cfg = ForecastConfig {
@@ -559,7 +580,6 @@ fn a_batch_of_histories_forecasts_each_as_it_would_alone() {
         .map(|i| [(i % 12 * 5) as u32, 14, 4, 28, 6])
         .collect();
     // Three different 40-bar histories: later stretches of one walk, scaled apart.
-    type History = (Vec<[f32; 6]>, Vec<[u32; 5]>);
     let histories: Vec<History> = (0..3)
         .map(|k| {
             let (rows, stamps) = history(40 + 7 * k);
@@ -580,16 +600,7 @@ fn a_batch_of_histories_forecasts_each_as_it_would_alone() {
             (rows, stamps[7 * k..].to_vec())
         })
         .collect();
-    let inputs: Vec<BatchInput> = histories
-        .iter()
-        .enumerate()
-        .map(|(k, (rows, stamps))| BatchInput {
-            rows,
-            stamps,
-            future_stamps: &future,
-            seed: 100 + k as u64,
-        })
-        .collect();
+    let inputs = batch_inputs(&histories, &future, 100);
     let batch = forecast_batch(&tok, &pred, &inputs, &cfg, &device()).unwrap();
     assert_eq!(batch.len(), 3);
     for (k, input) in inputs.iter().enumerate() {
@@ -642,7 +653,7 @@ fn tensor_diff<const D: usize>(a: burn::tensor::Tensor<D>, b: burn::tensor::Tens
 fn the_fused_history_passes_match_the_burn_ops() {
     use burn::tensor::{Tensor, TensorData};
     use kxian_shared::features::{CLIP, ZScore};
-    use kxian_shared::model::forecast::{BatchInput, forecast_batch, forecast_batch_fused};
+    use kxian_shared::model::forecast::{forecast_batch, forecast_batch_fused};
     use kxian_shared::model::fused::FusedKronos;
     use kxian_shared::model::layers::KvCache;
     use kxian_shared::model::predictor::{PredictorCache, PredictorInput};
@@ -741,16 +752,7 @@ fn the_fused_history_passes_match_the_burn_ops() {
     let future: Vec<[u32; 5]> = (0..cfg.horizon)
         .map(|i| [(i % 12 * 5) as u32, 14, 4, 28, 6])
         .collect();
-    let inputs: Vec<BatchInput> = histories
-        .iter()
-        .enumerate()
-        .map(|(k, (rows, stamps))| BatchInput {
-            rows,
-            stamps,
-            future_stamps: &future,
-            seed: 7 + k as u64,
-        })
-        .collect();
+    let inputs = batch_inputs(&histories, &future, 7);
     let plain = forecast_batch(&tok, &pred, &inputs, &cfg, &d).unwrap();
     let quick = forecast_batch_fused(&fused, &tok, &pred, &inputs, &cfg, &d).unwrap();
     for (a, b) in quick.iter().zip(&plain) {

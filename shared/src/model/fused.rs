@@ -361,36 +361,23 @@ impl FusedStack {
         let (d, heads) = (self.d, self.heads);
         let rows = x.len() / d;
         let hd = d / heads;
-        let half = hd / 2;
         if s.rope_len != t || s.cos.len() != t * hd {
             (s.cos, s.sin) = rope_tables(hd, 0, t);
             s.rope_len = t;
         }
-        let scale = 1.0 / (hd as f32).sqrt();
         for (i, b) in self.blocks.iter().enumerate() {
             let normed = grow(&mut s.normed, rows * d);
             b.norm1.apply(x, normed);
             let qkv = grow(&mut s.qkv, rows * 3 * d);
             b.qkv.apply(normed, rows, qkv, false);
-            // RoPE (half-split) on q and k; q also takes the 1/√h scale, as `attend` does
-            // (k's factor 1 changes nothing).
             for (r, row) in qkv.chunks_exact_mut(3 * d).enumerate() {
                 let p = r % t;
-                let c = &s.cos[p * hd..(p + 1) * hd];
-                let sn = &s.sin[p * hd..(p + 1) * hd];
-                let (c1, c2) = c.split_at(half);
-                let (s1, s2) = sn.split_at(half);
-                for (part, k) in [(0, scale), (1, 1.0)] {
-                    for h in 0..heads {
-                        let o = part * d + h * hd;
-                        let (x1, x2) = row[o..o + hd].split_at_mut(half);
-                        for j in 0..half {
-                            let (a, bb) = (x1[j], x2[j]);
-                            x1[j] = (a * c1[j] + (-bb) * s1[j]) * k;
-                            x2[j] = (bb * c2[j] + a * s2[j]) * k;
-                        }
-                    }
-                }
+                rotate(
+                    row,
+                    &s.cos[p * hd..(p + 1) * hd],
+                    &s.sin[p * hd..(p + 1) * hd],
+                    heads,
+                );
             }
             if let Some(keys) = keys.as_deref_mut() {
                 let (k, v) = &mut keys[i];
@@ -415,21 +402,53 @@ impl FusedStack {
                 causal_attention(q, o, scores, t, d, heads);
             }
             b.out.apply(attn, rows, x, true);
-            let normed = grow(&mut s.normed, rows * d);
-            b.norm2.apply(x, normed);
-            let ff = b.w2.d_in;
-            let ffn = grow(&mut s.ffn, rows * 2 * ff);
-            b.w13.apply(normed, rows, ffn, false);
-            // silu(w1 x) · w3 x, packed tight into the first rows × F values for w2.
-            for r in 0..rows {
-                let (g, u) = ffn[r * 2 * ff..(r + 1) * 2 * ff].split_at_mut(ff);
-                for (g, &u) in g.iter_mut().zip(u.iter()) {
-                    *g = *g * (1.0 / (1.0 + exp(-*g))) * u;
-                }
-                ffn.copy_within(r * 2 * ff..r * 2 * ff + ff, r * ff);
-            }
-            b.w2.apply(&ffn[..rows * ff], rows, x, true);
+            b.feed_forward(x, s);
         }
+    }
+}
+
+/// RoPE (half-split) on the q and k heads of one `[q | k | v]` row at the position of `cos`
+/// and `sin`; q also takes the 1/√h scale, as `attend` does (k's factor 1 changes nothing).
+#[inline(always)]
+fn rotate(row: &mut [f32], cos: &[f32], sin: &[f32], heads: usize) {
+    let (hd, d) = (cos.len(), row.len() / 3);
+    let half = hd / 2;
+    let (c1, c2) = cos.split_at(half);
+    let (s1, s2) = sin.split_at(half);
+    let scale = 1.0 / (hd as f32).sqrt();
+    for (part, k) in [(0, scale), (1, 1.0)] {
+        for h in 0..heads {
+            let o = part * d + h * hd;
+            let (x1, x2) = row[o..o + hd].split_at_mut(half);
+            for j in 0..half {
+                let (a, bb) = (x1[j], x2[j]);
+                x1[j] = (a * c1[j] + (-bb) * s1[j]) * k;
+                x2[j] = (bb * c2[j] + a * s2[j]) * k;
+            }
+        }
+    }
+}
+
+impl FusedBlock {
+    /// `x += w2(silu(w1 n) · w3 n)` with `n = norm2(x)`, for every row of `x: [rows, D]`.
+    #[inline(always)]
+    fn feed_forward(&self, x: &mut [f32], s: &mut Scratch) {
+        let d = self.norm2.gamma.len();
+        let rows = x.len() / d;
+        let normed = grow(&mut s.normed, rows * d);
+        self.norm2.apply(x, normed);
+        let ff = self.w2.d_in;
+        let ffn = grow(&mut s.ffn, rows * 2 * ff);
+        self.w13.apply(normed, rows, ffn, false);
+        // silu(w1 n) · w3 n, packed tight into the first rows × F values for w2.
+        for r in 0..rows {
+            let (g, u) = ffn[r * 2 * ff..(r + 1) * 2 * ff].split_at_mut(ff);
+            for (g, &u) in g.iter_mut().zip(u.iter()) {
+                *g = *g * (1.0 / (1.0 + exp(-*g))) * u;
+            }
+            ffn.copy_within(r * 2 * ff..r * 2 * ff + ff, r * ff);
+        }
+        self.w2.apply(&ffn[..rows * ff], rows, x, true);
     }
 }
 

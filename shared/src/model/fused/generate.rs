@@ -5,7 +5,7 @@
 
 use super::{
     BlockKeys, Dense, FusedKronos, FusedStack, GROUP, Norm, Scratch, exp, fold16, grow, matmul,
-    pool,
+    pool, rotate,
 };
 use crate::model::KronosPredictor;
 use crate::model::layers::rope_tables;
@@ -329,30 +329,15 @@ fn rows_through(
 ) {
     let (d, heads) = (stack.d, stack.heads);
     let (rows, hd) = (x.len() / d, d / heads);
-    let half = hd / 2;
     let (cos, sin) = rope_tables(hd, pos, 1);
-    let scale = 1.0 / (hd as f32).sqrt();
     let cap = dims.cap;
-    let normed = grow(&mut s.normed, rows * d);
-    let qkv = grow(&mut s.qkv, rows * 3 * d);
-    let attn = grow(&mut s.attn, rows * d);
-    let ff = stack.blocks.first().map_or(0, |b| b.w2.d_in);
-    let ffn = grow(&mut s.ffn, rows * 2 * ff);
     for (b, keys) in stack.blocks.iter().zip(blocks) {
+        let normed = grow(&mut s.normed, rows * d);
         b.norm1.apply(x, normed);
+        let qkv = grow(&mut s.qkv, rows * 3 * d);
         b.qkv.apply(normed, rows, qkv, false);
         for (r, row) in qkv.chunks_exact_mut(3 * d).enumerate() {
-            for (part, k) in [(0, scale), (1, 1.0)] {
-                for h in 0..heads {
-                    let o = part * d + h * hd;
-                    let (x1, x2) = row[o..o + hd].split_at_mut(half);
-                    for j in 0..half {
-                        let (a, bb) = (x1[j], x2[j]);
-                        x1[j] = (a * cos[j] + (-bb) * sin[j]) * k;
-                        x2[j] = (bb * cos[half + j] + a * sin[half + j]) * k;
-                    }
-                }
-            }
+            rotate(row, &cos, &sin, heads);
             // This row's key and value join its own.
             for h in 0..heads {
                 let at = ((r * heads + h) * cap + own_len) * hd;
@@ -360,6 +345,7 @@ fn rows_through(
                 keys.own.1[at..at + hd].copy_from_slice(&row[2 * d + h * hd..2 * d + (h + 1) * hd]);
             }
         }
+        let attn = grow(&mut s.attn, rows * d);
         row_attention(
             (qkv, 3 * d),
             keys,
@@ -370,16 +356,7 @@ fn rows_through(
             &mut s.scores,
         );
         b.out.apply(attn, rows, x, true);
-        b.norm2.apply(x, normed);
-        b.w13.apply(normed, rows, ffn, false);
-        for r in 0..rows {
-            let (g, u) = ffn[r * 2 * ff..(r + 1) * 2 * ff].split_at_mut(ff);
-            for (g, &u) in g.iter_mut().zip(u.iter()) {
-                *g = *g * (1.0 / (1.0 + exp(-*g))) * u;
-            }
-            ffn.copy_within(r * 2 * ff..r * 2 * ff + ff, r * ff);
-        }
-        b.w2.apply(&ffn[..rows * ff], rows, x, true);
+        b.feed_forward(x, s);
     }
 }
 
