@@ -200,14 +200,32 @@ pub fn panel_for(
         }
     }
     // Only the price columns the expressions read (a 1.25 M-bar universe is 10 MB a column).
-    let mut panel = Panel::from_series_on(
-        universe.dates(),
-        universe
-            .series()
-            .iter()
-            .map(|(s, b)| (s.to_string(), b.as_slice())),
-        |f| named.contains(f),
-    );
+    // `$close` alone comes from the universe's shared tables, not from every bar again.
+    let mut panel = if PRICE_FIELDS
+        .iter()
+        .all(|f| *f == "$close" || !named.contains(*f))
+    {
+        let (close, present) = universe.close_rows();
+        Panel {
+            dates: universe.dates(),
+            symbols: universe.series().keys().map(|s| s.to_string()).collect(),
+            columns: named
+                .contains("$close")
+                .then(|| ("$close".to_string(), close))
+                .into_iter()
+                .collect(),
+            present,
+        }
+    } else {
+        Panel::from_series_on(
+            universe.dates(),
+            universe
+                .series()
+                .iter()
+                .map(|(s, b)| (s.to_string(), b.as_slice())),
+            |f| named.contains(f),
+        )
+    };
     let at: BTreeMap<NaiveDate, usize> = panel
         .dates
         .iter()
@@ -495,6 +513,36 @@ mod tests {
             ]
         );
         assert!(col[z][5] == 0.4 && col[z][6].is_nan() && col[z][4].is_nan());
+    }
+
+    /// `$close` from the universe's tables is the column and the presence a walk over every
+    /// bar gives, a suspended day included.
+    #[test]
+    fn close_from_the_shared_tables_equals_the_bars() {
+        let full = universe(80);
+        let mut u = Universe::new();
+        for (k, (symbol, bars)) in full.series().iter().enumerate() {
+            let mut bars = bars.clone();
+            if k == 0 {
+                bars.remove(30);
+            }
+            u.insert(symbol.clone(), bars);
+        }
+        let quick = panel_for(&u, &["$close / ref($close, 5)"], false, None);
+        let walked = Panel::from_series_on(
+            u.dates(),
+            u.series()
+                .iter()
+                .map(|(s, b)| (s.to_string(), b.as_slice())),
+            |f| f == "$close",
+        );
+        assert_eq!(quick.symbols, walked.symbols);
+        assert_eq!(quick.present, walked.present);
+        assert!(!quick.present[0][30] && quick.present[1][30]);
+        let (a, b) = (&quick.columns["$close"], &walked.columns["$close"]);
+        for (x, y) in a.iter().flatten().zip(b.iter().flatten()) {
+            assert!(x == y || (x.is_nan() && y.is_nan()));
+        }
     }
 
     #[test]

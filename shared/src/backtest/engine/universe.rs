@@ -148,7 +148,7 @@ impl Universe {
     }
 
     /// [`Universe::closes`]'s rows: `[date][symbol]`, in `series`' order.
-    pub(super) fn closes(&self) -> &[f64] {
+    pub(crate) fn closes(&self) -> &[f64] {
         self.closes.get_or_init(|| {
             // The last bar so far is the one before the count of bars so far.
             let series: Vec<&Vec<Bar>> = self.series.values().collect();
@@ -165,7 +165,7 @@ impl Universe {
     }
 
     /// [`Universe::seen`]'s rows: `[date][symbol]`, in `series`' order.
-    pub(super) fn seen(&self) -> &[u32] {
+    pub(crate) fn seen(&self) -> &[u32] {
         self.seen.get_or_init(|| {
             let n = self.series.len();
             let mut out = vec![0; n * self.dates.len()];
@@ -194,6 +194,30 @@ impl Universe {
     /// Every date on which at least one symbol has a bar.
     pub fn dates(&self) -> Vec<NaiveDate> {
         self.dates.clone()
+    }
+
+    /// Every symbol's close on every date (missing where it has no bar) and whether it has a
+    /// bar, `[symbol][date]`: a panel's `$close`, from the tables every run shares, so a
+    /// strategy made per run does not read each bar again.
+    pub(crate) fn close_rows(&self) -> (Vec<Vec<f64>>, Vec<Vec<bool>>) {
+        let (n, days) = (self.series.len(), self.dates.len());
+        let (seen, closes) = (self.seen(), self.closes());
+        let mut close = vec![vec![f64::NAN; days]; n];
+        let mut present = vec![vec![false; days]; n];
+        // A block of dates at a time: each symbol's rows take eight values per visit.
+        for d0 in (0..days).step_by(8) {
+            for d in d0..(d0 + 8).min(days) {
+                let row = &seen[d * n..(d + 1) * n];
+                let before = (d > 0).then(|| &seen[(d - 1) * n..d * n]);
+                for s in 0..n {
+                    if row[s] > before.map_or(0, |b| b[s]) {
+                        present[s][d] = true;
+                        close[s][d] = closes[d * n + s];
+                    }
+                }
+            }
+        }
+        (close, present)
     }
 
     pub fn set_point_in_time(&mut self, mut dated: PointInTime) {
