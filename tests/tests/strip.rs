@@ -70,17 +70,7 @@ async fn the_strip_shows_the_classifiers_probabilities_under_the_chart() -> Resu
         .await?;
     b.execute("document.getElementById('strip-run').click();", vec![])
         .await?;
-    let got = browser
-        .wait_for_js(
-            "the probabilities",
-            "const e = document.getElementById('strip-error'); if (e) return 'ERROR: ' + e.textContent;
-             const s = document.getElementById('strip-status');
-             return s ? { up: +s.dataset.up, down: +s.dataset.down, flat: +s.dataset.flat, text: s.textContent } : null;",
-            Duration::from_secs(90),
-            |v| v.is_object() || v.as_str().is_some_and(|s| s.starts_with("ERROR")),
-        )
-        .await?;
-    ensure!(got.is_object(), "{got}");
+    let got = browser.strip_reading("the probabilities").await?;
     let page = [
         got["up"].as_f64().unwrap(),
         got["down"].as_f64().unwrap(),

@@ -254,17 +254,7 @@ async fn a_zoo_model_trained_from_the_training_page_is_served_with_its_card() ->
         vec![],
     )
     .await?;
-    let got = browser
-        .wait_for_js(
-            "the zoo model's strip",
-            "const e = document.getElementById('strip-error'); if (e) return 'ERROR: ' + e.textContent;
-             const s = document.getElementById('strip-status');
-             return s ? { up: +s.dataset.up, down: +s.dataset.down, flat: +s.dataset.flat, text: s.textContent } : null;",
-            Duration::from_secs(90),
-            |v| v.is_object() || v.as_str().is_some_and(|s| s.starts_with("ERROR")),
-        )
-        .await?;
-    ensure!(got.is_object(), "{got}");
+    let got = browser.strip_reading("the zoo model's strip").await?;
     let text = got["text"].as_str().unwrap_or_default().to_string();
     ensure!(text.starts_with(&format!("{model}:")), "{text}");
     browser.quit().await;

@@ -3,7 +3,7 @@
 
 #![allow(dead_code)]
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result, bail, ensure};
 use fantoccini::{Client, ClientBuilder};
 use kxian_server::{AppState, Store, embedded};
 use serde_json::json;
@@ -363,6 +363,22 @@ impl Browser {
             tokio::time::sleep(Duration::from_millis(150)).await;
         }
         bail!("timed out waiting for {what}; last value: {last}")
+    }
+
+    /// The probability strip's reading once it shows (`{up, down, flat, text}`), or its error.
+    pub(crate) async fn strip_reading(&self, what: &str) -> Result<serde_json::Value> {
+        let got = self
+            .wait_for_js(
+                what,
+                "const e = document.getElementById('strip-error'); if (e) return 'ERROR: ' + e.textContent;
+                 const s = document.getElementById('strip-status');
+                 return s ? { up: +s.dataset.up, down: +s.dataset.down, flat: +s.dataset.flat, text: s.textContent } : null;",
+                Duration::from_secs(90),
+                |v| v.is_object() || v.as_str().is_some_and(|s| s.starts_with("ERROR")),
+            )
+            .await?;
+        ensure!(got.is_object(), "{got}");
+        Ok(got)
     }
 
     pub(crate) async fn screenshot(&self, name: &str) -> Result<PathBuf> {
