@@ -696,22 +696,25 @@ fn the_fused_history_passes_match_the_burn_ops() {
     let as_tensor = |v: &[f32], shape: [usize; 4]| {
         Tensor::<4>::from_data(TensorData::new(v.to_vec(), shape), &d)
     };
+    // A block's keys and values from the fused pass against the burn cache's.
+    let keys_match = |burn: &KvCache, (k, v): (&[f32], &[f32]), what: &str| {
+        let (bk, bv) = burn.keys().own.unwrap();
+        assert!(
+            tensor_diff(as_tensor(k, bk.dims()), bk) < 1e-4,
+            "{what} keys"
+        );
+        assert!(
+            tensor_diff(as_tensor(v, bv.dims()), bv) < 1e-4,
+            "{what} values"
+        );
+    };
 
     // The decoder's keys over the history rows.
     let mut burn_dec = vec![KvCache::with_capacity(t); tok.decoder.len()];
     let _ = tok.decode_cached(&ids, 0, &mut burn_dec, &d);
     let decoding = fused.decode_prefix(&ids, 1, 1);
     for (l, b) in burn_dec.iter().enumerate() {
-        let (bk, bv) = b.keys().own.unwrap();
-        let (k, v) = decoding.shared_keys(l);
-        assert!(
-            tensor_diff(as_tensor(k, bk.dims()), bk) < 1e-4,
-            "decoder keys"
-        );
-        assert!(
-            tensor_diff(as_tensor(v, bv.dims()), bv) < 1e-4,
-            "decoder values"
-        );
+        keys_match(b, decoding.shared_keys(l), "decoder");
     }
 
     // The predictor's prefill: every block's keys and values and the last hidden rows.
@@ -730,16 +733,7 @@ fn the_fused_history_passes_match_the_burn_ops() {
         "last hidden rows"
     );
     for (l, b) in burn_cache.blocks.iter().enumerate() {
-        let (bk, bv) = b.keys().own.unwrap();
-        let (k, v) = generation.shared_keys(l);
-        assert!(
-            tensor_diff(as_tensor(k, bk.dims()), bk) < 1e-4,
-            "predictor keys"
-        );
-        assert!(
-            tensor_diff(as_tensor(v, bv.dims()), bv) < 1e-4,
-            "predictor values"
-        );
+        keys_match(b, generation.shared_keys(l), "predictor");
     }
 
     // And whole forecasts: the same paths from the same seeds.
@@ -754,7 +748,7 @@ fn the_fused_history_passes_match_the_burn_ops() {
         .collect();
     let inputs = batch_inputs(&histories, &future, 7);
     let plain = forecast_batch(&tok, &pred, &inputs, &cfg, &d).unwrap();
-    let quick = forecast_batch_fused(&fused, &tok, &pred, &inputs, &cfg, &d).unwrap();
+    let quick = forecast_batch_fused(Some(&fused), &tok, &pred, &inputs, &cfg, &d).unwrap();
     for (a, b) in quick.iter().zip(&plain) {
         for (p, q) in a.paths.iter().zip(&b.paths) {
             assert!(max_abs_diff(p, q) < 1e-3, "paths");

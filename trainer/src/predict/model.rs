@@ -13,9 +13,7 @@ use kxian_shared::features::classify::{Market, context_rows};
 use kxian_shared::model::Sampling;
 use kxian_shared::model::checkpoint::check_pair;
 use kxian_shared::model::classifier::{Classifier, batch};
-use kxian_shared::model::forecast::{
-    BatchInput, CacheMode, ForecastConfig, forecast_batch, forecast_batch_fused,
-};
+use kxian_shared::model::forecast::{BatchInput, CacheMode, ForecastConfig, forecast_batch_fused};
 use kxian_shared::model::fused::FusedKronos;
 use kxian_shared::model::report::default_context;
 use kxian_shared::model::{KronosPredictor, KronosTokenizer};
@@ -125,23 +123,14 @@ impl SetModel for Kronos {
                 seed: row_seed(seed, c.symbol, c.as_of),
             })
             .collect();
-        let sets = match &self.fused {
-            Some(f) => forecast_batch_fused(
-                f,
-                &self.tokenizer,
-                &self.predictor,
-                &inputs,
-                &self.cfg,
-                &self.device,
-            )?,
-            None => forecast_batch(
-                &self.tokenizer,
-                &self.predictor,
-                &inputs,
-                &self.cfg,
-                &self.device,
-            )?,
-        };
+        let sets = forecast_batch_fused(
+            self.fused.as_ref(),
+            &self.tokenizer,
+            &self.predictor,
+            &inputs,
+            &self.cfg,
+            &self.device,
+        )?;
         let h = self.cfg.horizon;
         Ok(sets
             .iter()

@@ -95,18 +95,18 @@ pub fn forecast_batch(
     batch_with(tokenizer, predictor, None, inputs, cfg, device)
 }
 
-/// [`forecast_batch`] with the passes over the histories fused for the CPU (`fused` built
-/// from the same pair); the generation that follows is the same.
+/// [`forecast_batch`] on the fused CPU kernels when `fused` (built from the same pair) is
+/// given, on the burn ops otherwise.
 #[cfg(feature = "fused")]
 pub fn forecast_batch_fused(
-    fused: &crate::model::fused::FusedKronos,
+    fused: Option<&crate::model::fused::FusedKronos>,
     tokenizer: &KronosTokenizer,
     predictor: &KronosPredictor,
     inputs: &[BatchInput<'_>],
     cfg: &ForecastConfig,
     device: &Device,
 ) -> Result<Vec<PathSet>, ForecastError> {
-    batch_with(tokenizer, predictor, Some(fused), inputs, cfg, device)
+    batch_with(tokenizer, predictor, fused, inputs, cfg, device)
 }
 
 /// Token ids of the normalised histories `flat: [c, t, 6]`.
