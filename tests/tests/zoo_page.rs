@@ -218,16 +218,8 @@ async fn a_zoo_model_trained_from_the_training_page_is_served_with_its_card() ->
         vec![],
     )
     .await?;
-    let strip = browser
-        .wait_for_js(
-            "the strip",
-            "const e = document.getElementById('strip-error'); if (e) return 'ERROR: ' + e.textContent;
-             const s = document.getElementById('strip-status'); return s ? s.textContent : null;",
-            Duration::from_secs(90),
-            |v| v.is_string(),
-        )
-        .await?;
-    let strip = strip.as_str().unwrap_or_default();
+    let strip = browser.strip_reading("the strip").await?;
+    let strip = strip["text"].as_str().unwrap_or_default();
     assert!(strip.starts_with("classifier-copy:"), "{strip}");
 
     // The zoo model itself runs in the browser: its strip on one of its stocks (the regime
