@@ -251,17 +251,20 @@ impl Generation<'_> {
         q.iter_mut().for_each(|v| *v *= scale);
         let mut attn = vec![0.0; rows * d];
         let mut scores = Vec::new();
-        pulp::Arch::new().dispatch(|| {
-            row_attention(
-                (&q, d),
-                &self.dep,
-                self.own_len,
-                self.dims,
-                (m.dep_heads, hd),
-                &mut attn,
-                &mut scores,
-            )
-        });
+        pulp::Arch::new().dispatch(
+            #[inline(always)]
+            || {
+                row_attention(
+                    (&q, d),
+                    &self.dep,
+                    self.own_len,
+                    self.dims,
+                    (m.dep_heads, hd),
+                    &mut attn,
+                    &mut scores,
+                )
+            },
+        );
         // h_last + out_proj(attention), normed, through the s2 head.
         let mut x = self.h_last.clone();
         m.heads.dep_out.apply(&attn, rows, &mut x, true);
@@ -275,7 +278,10 @@ impl Generation<'_> {
     /// Runs every path's new bar `(s1[r], s2[r])` at position `pos` (its calendar row in
     /// `stamps`, one per history) through the predictor; its keys join the path's own.
     pub fn step(&mut self, s1: &[u32], s2: &[u32], stamps: &[[u32; 5]], pos: usize) {
-        pulp::Arch::new().dispatch(|| self.step_simd(s1, s2, stamps, pos));
+        pulp::Arch::new().dispatch(
+            #[inline(always)]
+            || self.step_simd(s1, s2, stamps, pos),
+        );
     }
 
     #[inline(always)]
@@ -434,7 +440,10 @@ impl Decoding<'_> {
     /// Every path's own bars (`new`: one row of `horizon` ids per path, positions after the
     /// history) through the decoder and its head: normalised bars, `[R, horizon, 6]`.
     pub fn decode(mut self, new: &TokenIds) -> Vec<f32> {
-        pulp::Arch::new().dispatch(|| self.decode_simd(new))
+        pulp::Arch::new().dispatch(
+            #[inline(always)]
+            || self.decode_simd(new),
+        )
     }
 
     #[inline(always)]
