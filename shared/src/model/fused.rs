@@ -221,8 +221,9 @@ struct FusedBlock {
     w2: Dense,
 }
 
-/// Keys (rotated) and values of one block for a batch of histories, each `[c, H, T, h]`
-/// row-major, filled one history after another.
+/// Keys (rotated) and values of one block for a batch of histories, filled one history after
+/// another: keys `[c, H, h, T]` (feature-major, so a product reads them as they lie, where
+/// gemm would gather them element by element every time) and values `[c, H, T, h]`.
 pub type BlockKeys = (Vec<f32>, Vec<f32>);
 
 /// A stack of causal blocks (`layers::Block`) as the fused pass runs them.
@@ -241,6 +242,8 @@ pub struct Scratch {
     qkv: Vec<f32>,
     attn: Vec<f32>,
     scores: Vec<f32>,
+    /// One history's keys, `[H, h, t]`.
+    keys_t: Vec<f32>,
     ffn: Vec<f32>,
     /// RoPE tables for `rope_len` positions.
     cos: Vec<f32>,
@@ -266,6 +269,7 @@ impl Drop for Scratch {
             &mut self.qkv,
             &mut self.attn,
             &mut self.scores,
+            &mut self.keys_t,
             &mut self.ffn,
         ] {
             pool::give(std::mem::take(v));
@@ -339,7 +343,7 @@ impl FusedStack {
     /// Runs `x: [g·t, D]` (`g` histories of `t` positions each, `0..t`) through every block
     /// in place; the products take all `g` histories at once (their weights are packed once),
     /// the attention each history alone. With `keys` (one sink per block), each block's
-    /// rotated keys and values of every history are appended there, `[H, t, h]` a history;
+    /// rotated keys and values of every history are appended there (see [`BlockKeys`]);
     /// with `keys_only_last` the last block stops once its keys are out (nothing reads its
     /// output then) and `x` is left as that block's input.
     pub fn run(
@@ -388,30 +392,50 @@ impl FusedStack {
                     heads,
                 );
             }
-            if let Some(keys) = keys.as_deref_mut() {
-                let (k, v) = &mut keys[i];
-                for hist in qkv.chunks_exact(t * 3 * d) {
+            let keys_only = keys_only_last && i + 1 == self.blocks.len();
+            let attn = grow(&mut s.attn, rows * d);
+            let scores = grow(&mut s.scores, CHUNK * t);
+            for (hist, o) in qkv
+                .chunks_exact(t * 3 * d)
+                .zip(attn.chunks_exact_mut(t * d))
+            {
+                let keys_t = grow(&mut s.keys_t, t * d);
+                for (h, kt) in keys_t.chunks_exact_mut(t * hd).enumerate() {
+                    transpose(&hist[d + h * hd..], 3 * d, (t, hd), kt);
+                }
+                if let Some(keys) = keys.as_deref_mut() {
+                    let (k, v) = &mut keys[i];
+                    k.extend_from_slice(keys_t);
                     for h in 0..heads {
                         for row in hist.chunks_exact(3 * d) {
-                            k.extend_from_slice(&row[d + h * hd..d + (h + 1) * hd]);
                             v.extend_from_slice(&row[2 * d + h * hd..2 * d + (h + 1) * hd]);
                         }
                     }
                 }
+                if !keys_only {
+                    causal_attention(hist, keys_t, o, scores, t, d, heads);
+                }
             }
-            if keys_only_last && i + 1 == self.blocks.len() {
+            if keys_only {
                 return;
-            }
-            let attn = grow(&mut s.attn, rows * d);
-            let scores = grow(&mut s.scores, CHUNK * t);
-            for (q, o) in qkv
-                .chunks_exact(t * 3 * d)
-                .zip(attn.chunks_exact_mut(t * d))
-            {
-                causal_attention(q, o, scores, t, d, heads);
             }
             b.out.apply(attn, rows, x, true);
             b.feed_forward(x, s);
+        }
+    }
+}
+
+/// `dst[j, i] = src[i·rs + j]` for `i < rows`, `j < cols`: a transpose into `dst: [cols,
+/// rows]`, a few source rows at a time so that both sides stay in the cache.
+#[inline(always)]
+fn transpose(src: &[f32], rs: usize, (rows, cols): (usize, usize), dst: &mut [f32]) {
+    const TILE: usize = 16;
+    for r0 in (0..rows).step_by(TILE) {
+        let r1 = (r0 + TILE).min(rows);
+        for j in 0..cols {
+            for (r, o) in (r0..r1).zip(&mut dst[j * rows + r0..j * rows + r1]) {
+                *o = src[r * rs + j];
+            }
         }
     }
 }
@@ -468,11 +492,13 @@ impl FusedBlock {
     }
 }
 
-/// Causal multi-head attention of the (already rotated, q scaled) `qkv: [t, 3D]` into
-/// `out: [t, D]`, one block of query rows at a time over only the keys that block may see.
+/// Causal multi-head attention of the (already rotated, q scaled) `qkv: [t, 3D]`, its keys
+/// also given as `keys_t: [H, h, t]`, into `out: [t, D]`, one block of query rows at a time
+/// over only the keys that block may see.
 #[inline(always)]
 fn causal_attention(
     qkv: &[f32],
+    keys_t: &[f32],
     out: &mut [f32],
     scores: &mut [f32],
     t: usize,
@@ -490,7 +516,7 @@ fn causal_attention(
                 (rows, vis, hd),
                 (s, vis, false),
                 (&qkv[c0 * 3 * d + h * hd..], stride, 1),
-                (&qkv[d + h * hd..], 1, stride),
+                (&keys_t[h * hd * t..], t, 1),
             );
             for r in 0..rows {
                 let seen = c0 + r + 1;

@@ -5,7 +5,7 @@
 
 use super::{
     BlockKeys, Dense, FusedKronos, FusedStack, GROUP, Norm, Scratch, exp, fold16, grow, matmul,
-    pool, rotate,
+    pool, rotate, transpose,
 };
 use crate::model::KronosPredictor;
 use crate::model::layers::rope_tables;
@@ -94,8 +94,9 @@ impl Heads {
     }
 }
 
-/// Keys and values of one attention layer for a batch of rows: the histories' part `[c, H,
-/// t, h]` that each history's `paths` rows share, and each row's own `[R, H, cap, h]`.
+/// Keys and values of one attention layer for a batch of rows: the histories' part (laid out
+/// as [`BlockKeys`] says) that each history's `paths` rows share, and each row's own `[R, H,
+/// cap, h]`.
 struct RowKeys {
     shared: BlockKeys,
     own: BlockKeys,
@@ -172,8 +173,10 @@ impl FusedKronos {
             self.dep_kv.apply(h, rows, kv, false);
             for hist in kv.chunks_exact(t * 2 * d) {
                 for head in 0..self.dep_heads {
+                    let at = dep_k.len();
+                    dep_k.resize(at + t * hd_dep, 0.0);
+                    transpose(&hist[head * hd_dep..], 2 * d, (t, hd_dep), &mut dep_k[at..]);
                     for row in hist.chunks_exact(2 * d) {
-                        dep_k.extend_from_slice(&row[head * hd_dep..(head + 1) * hd_dep]);
                         dep_v.extend_from_slice(&row[d + head * hd_dep..d + (head + 1) * hd_dep]);
                     }
                 }
@@ -216,7 +219,7 @@ impl Generation<'_> {
         &self.h_last
     }
 
-    /// Block `l`'s keys and values over the histories, `[c, H, t, h]` each.
+    /// Block `l`'s keys `[c, H, h, t]` and values `[c, H, t, h]` over the histories.
     pub fn shared_keys(&self, l: usize) -> (&[f32], &[f32]) {
         let kv = &self.blocks[l].shared;
         (&kv.0, &kv.1)
@@ -431,7 +434,7 @@ impl FusedKronos {
 }
 
 impl Decoding<'_> {
-    /// Block `l`'s keys and values over the histories, `[c, H, t, h]` each.
+    /// Block `l`'s keys `[c, H, h, t]` and values `[c, H, t, h]` over the histories.
     pub fn shared_keys(&self, l: usize) -> (&[f32], &[f32]) {
         let kv = &self.blocks[l].shared;
         (&kv.0, &kv.1)
@@ -520,7 +523,7 @@ fn row_attention(
                 (paths, t, hd),
                 (scores, width, false),
                 (&q[first * qs + h * hd..], qs, 1),
-                (ks, 1, hd),
+                (ks, t, 1),
             );
             for p in 0..paths {
                 let r = first + p;
