@@ -430,11 +430,16 @@ impl FusedStack {
 #[inline(always)]
 fn transpose(src: &[f32], rs: usize, (rows, cols): (usize, usize), dst: &mut [f32]) {
     const TILE: usize = 16;
+    let dst = &mut dst[..rows * cols];
     for r0 in (0..rows).step_by(TILE) {
         let r1 = (r0 + TILE).min(rows);
-        for j in 0..cols {
-            for (r, o) in (r0..r1).zip(&mut dst[j * rows + r0..j * rows + r1]) {
-                *o = src[r * rs + j];
+        let mut tile: [&[f32]; TILE] = [&[]; TILE];
+        for (row, r) in tile.iter_mut().zip(r0..r1) {
+            *row = &src[r * rs..r * rs + cols];
+        }
+        for (j, out) in dst.chunks_exact_mut(rows).enumerate() {
+            for (o, row) in out[r0..r1].iter_mut().zip(&tile) {
+                *o = row[j];
             }
         }
     }
@@ -453,19 +458,40 @@ fn rotate(row: &mut [f32], cos: &[f32], sin: &[f32], heads: usize) {
         for h in 0..heads {
             let o = part * d + h * hd;
             let (x1, x2) = row[o..o + hd].split_at_mut(half);
-            // Zipped iterators: no index to check, so the loop vectorises.
-            for ((((a, b), (c1, s1)), c2), s2) in x1
-                .iter_mut()
-                .zip(x2.iter_mut())
-                .zip(c1.iter().zip(s1))
-                .zip(c2)
-                .zip(s2)
-            {
-                let (x, y) = (*a, *b);
-                *a = (x * c1 + (-y) * s1) * k;
-                *b = (y * c2 + x * s2) * k;
-            }
+            rotate_half(x1, x2, (c1, s1), (c2, s2), k);
         }
+    }
+}
+
+/// `x1, x2 ← (x1·c1 − x2·s1, x2·c2 + x1·s2) · k`, 16 lanes at a time from copies (so the
+/// compiler need not prove that the halves and the tables never overlap), the rest one by one.
+#[inline(always)]
+fn rotate_half(
+    x1: &mut [f32],
+    x2: &mut [f32],
+    (c1, s1): (&[f32], &[f32]),
+    (c2, s2): (&[f32], &[f32]),
+    k: f32,
+) {
+    const L: usize = 16;
+    let lanes = |v: &[f32], at: usize| -> [f32; L] { v[at..at + L].try_into().expect("16 lanes") };
+    let whole = x1.len() / L * L;
+    for at in (0..whole).step_by(L) {
+        let (a, b) = (lanes(x1, at), lanes(x2, at));
+        let (c1, s1, c2, s2) = (lanes(c1, at), lanes(s1, at), lanes(c2, at), lanes(s2, at));
+        let mut na = [0.0; L];
+        let mut nb = [0.0; L];
+        for j in 0..L {
+            na[j] = (a[j] * c1[j] + (-b[j]) * s1[j]) * k;
+            nb[j] = (b[j] * c2[j] + a[j] * s2[j]) * k;
+        }
+        x1[at..at + L].copy_from_slice(&na);
+        x2[at..at + L].copy_from_slice(&nb);
+    }
+    for j in whole..x1.len() {
+        let (a, b) = (x1[j], x2[j]);
+        x1[j] = (a * c1[j] + (-b) * s1[j]) * k;
+        x2[j] = (b * c2[j] + a * s2[j]) * k;
     }
 }
 
