@@ -81,7 +81,18 @@ impl Dense {
 
     /// `out[rows, d_out] (+)= x[rows, d_in] · W (+ b)`; `accumulate` adds to what `out` holds.
     fn apply(&self, x: &[f32], rows: usize, out: &mut [f32], accumulate: bool) {
-        debug_assert!(x.len() >= rows * self.d_in && out.len() >= rows * self.d_out);
+        self.apply_strided((x, self.d_in), rows, out, accumulate);
+    }
+
+    /// [`Dense::apply`] of `x` rows `x_rs` apart.
+    fn apply_strided(
+        &self,
+        (x, x_rs): (&[f32], usize),
+        rows: usize,
+        out: &mut [f32],
+        accumulate: bool,
+    ) {
+        debug_assert!(out.len() >= rows * self.d_out);
         let mut read = accumulate;
         if let Some(b) = &self.b {
             for row in out[..rows * self.d_out].chunks_exact_mut(self.d_out) {
@@ -96,7 +107,7 @@ impl Dense {
         matmul(
             (rows, self.d_out, self.d_in),
             (out, self.d_out, read),
-            (x, self.d_in, 1),
+            (x, x_rs, 1),
             (&self.w, self.d_out, 1),
         );
     }
@@ -506,15 +517,14 @@ impl FusedBlock {
         let ff = self.w2.d_in;
         let ffn = grow(&mut s.ffn, rows * 2 * ff);
         self.w13.apply(normed, rows, ffn, false);
-        // silu(w1 n) · w3 n, packed tight into the first rows × F values for w2.
-        for r in 0..rows {
-            let (g, u) = ffn[r * 2 * ff..(r + 1) * 2 * ff].split_at_mut(ff);
+        // silu(w1 n) · w3 n, in place of w1 n, which w2 reads rows 2F apart.
+        for row in ffn.chunks_exact_mut(2 * ff) {
+            let (g, u) = row.split_at_mut(ff);
             for (g, &u) in g.iter_mut().zip(u.iter()) {
                 *g = *g * (1.0 / (1.0 + exp(-*g))) * u;
             }
-            ffn.copy_within(r * 2 * ff..r * 2 * ff + ff, r * ff);
         }
-        self.w2.apply(&ffn[..rows * ff], rows, x, true);
+        self.w2.apply_strided((ffn, 2 * ff), rows, x, true);
     }
 }
 

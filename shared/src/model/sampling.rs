@@ -75,18 +75,27 @@ impl Sampling {
                 .map(|(i, &l)| (u64::from(!total_order(l)) << 32) | i as u64)
                 .collect();
             keys.sort_unstable();
-            let order: Vec<usize> = keys.iter().map(|k| (k & 0xffff_ffff) as usize).collect();
-            let probs = softmax(&order.iter().map(|&i| logits[i]).collect::<Vec<_>>());
+            let index = |k: &u64| (k & 0xffff_ffff) as usize;
+            // One exp per logit serves both softmaxes (over the sorted logits, then over the
+            // kept ones), with every sum in the order it always had: the same probabilities
+            // to the last bit as two separate softmaxes.
+            let max = logits.iter().cloned().fold(f32::NEG_INFINITY, f32::max);
+            let mut e: Vec<f32> = logits.iter().map(|&x| (x - max).exp()).collect();
+            let total: f32 = keys.iter().map(|k| e[index(k)]).sum();
             // Remove entries once the cumulative probability *before* them exceeds top_p:
             // the first one to cross the threshold is kept, and so is the top one.
             let mut cum = 0f32;
-            for (rank, &i) in order.iter().enumerate() {
+            for (rank, k) in keys.iter().enumerate() {
+                let i = index(k);
                 let before = cum;
-                cum += probs[rank];
+                cum += e[i] / total;
                 if rank > 0 && before > self.top_p {
-                    logits[i] = f32::NEG_INFINITY;
+                    e[i] = 0.0;
                 }
             }
+            let sum: f32 = e.iter().sum();
+            e.iter_mut().for_each(|x| *x /= sum);
+            return rng.categorical(&e);
         }
         let probs = softmax(logits);
         rng.categorical(&probs)
@@ -227,6 +236,44 @@ mod tests {
         keys.sort_unstable();
         let packed: Vec<usize> = keys.iter().map(|k| (k & 0xffff_ffff) as usize).collect();
         assert_eq!(packed, stable);
+    }
+
+    /// Top-p as two plain softmaxes (over the logits sorted by a stable sort, then over
+    /// the kept ones), the way it is written in the reference implementation.
+    fn top_p_probabilities(logits: &[f32], top_p: f32) -> Vec<f32> {
+        let mut l = logits.to_vec();
+        let mut order: Vec<usize> = (0..l.len()).collect();
+        order.sort_by(|&a, &b| l[b].total_cmp(&l[a]));
+        let probs = softmax(&order.iter().map(|&i| l[i]).collect::<Vec<_>>());
+        let mut cum = 0f32;
+        for (rank, &i) in order.iter().enumerate() {
+            let before = cum;
+            cum += probs[rank];
+            if rank > 0 && before > top_p {
+                l[i] = f32::NEG_INFINITY;
+            }
+        }
+        softmax(&l)
+    }
+
+    #[test]
+    fn top_p_draws_what_two_plain_softmaxes_give() {
+        let mut draws = Rng::new(11);
+        for case in 0..200 {
+            // Flat and peaked rows, with ties.
+            let spread = [0.1, 1.0, 8.0][case % 3];
+            let logits: Vec<f32> = (0..1024)
+                .map(|_| ((draws.next_f64() * 2.0 - 1.0) * spread * 16.0).round() as f32 / 16.0)
+                .collect();
+            let sampling = Sampling {
+                top_p: 0.9,
+                ..Sampling::default()
+            };
+            let expected = top_p_probabilities(&logits, 0.9);
+            let (mut a, mut b) = (Rng::new(case as u64), Rng::new(case as u64));
+            let drawn = sampling.sample(&mut logits.clone(), &mut a);
+            assert_eq!(drawn, b.categorical(&expected), "case {case}");
+        }
     }
 
     #[test]
