@@ -661,7 +661,7 @@ fn the_fused_history_passes_match_the_burn_ops() {
     let (tok, pred) = models(&tc, &pc, 4);
     let fused = FusedKronos::new(&tok, &pred);
     let d = device();
-    // 150 bars: three blocks of query rows in the causal attention, the last one partial;
+    // 150 bars: several blocks of query rows in the causal attention, the last one partial;
     // five histories: a full group of four in the matrix products and a partial one.
     let (c, t) = (5, 150);
     let histories: Vec<_> = (0..c)

@@ -26,7 +26,7 @@ mod pool;
 pub use generate::{Decoding, Generation};
 
 /// Query rows per block of the causal attention: each block reads only the keys it may see.
-const CHUNK: usize = 64;
+const CHUNK: usize = 32;
 
 /// Histories whose rows go through each matrix product together: the weights are packed
 /// once for all of them, and the buffers of a group of 256-bar histories still fit in L2.
