@@ -7,6 +7,10 @@
 //! `scripts/bench/backtest-vs-vectorbt.sh`. `KXIAN_BENCH_ONLY=<text>` runs only the lines whose
 //! name holds the text (to profile one of them).
 
+// The trainer, which runs the CLI's backtests, allocates with mimalloc: measure under it.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[path = "../benches/common/random_walk.rs"]
 mod random_walk;
 

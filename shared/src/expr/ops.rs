@@ -74,13 +74,17 @@ pub fn signature(name: &str) -> Option<&'static [Arg]> {
 pub fn rolling(name: &str, s: &[f64], n: usize) -> Vec<f64> {
     let mut out = vec![f64::NAN; s.len()];
     match name {
-        "ref" | "delta" => {
-            for i in n..s.len() {
-                out[i] = if name == "ref" {
-                    s[i - n]
-                } else {
-                    s[i] - s[i - n]
-                };
+        "ref" => {
+            if n < s.len() {
+                out[n..].copy_from_slice(&s[..s.len() - n]);
+            }
+            return out;
+        }
+        "delta" => {
+            if n < s.len() {
+                for ((o, x), y) in out[n..].iter_mut().zip(&s[n..]).zip(s) {
+                    *o = x - y;
+                }
             }
             return out;
         }
