@@ -193,7 +193,11 @@ impl Panel {
     ) -> Grid {
         let (symbols, days) = (x.len(), self.dates.len());
         if name == "demean" || name == "zscore" {
-            return moments(x.into_owned(), days, name == "zscore");
+            let scale = name == "zscore";
+            return match need {
+                Some(need) => moments_on(x.into_owned(), need, scale),
+                None => moments(x.into_owned(), days, scale),
+            };
         }
         if name == "industry_neutral" {
             return self.industry_neutral(x.into_owned(), need);
@@ -264,6 +268,43 @@ impl Panel {
         }
         x
     }
+}
+
+/// [`moments`] on the dates `need` marks alone (a strategy's rebalance days), down each date's
+/// column; the other dates keep their input. The sums run in the same order, so the values
+/// are the same to the last bit.
+fn moments_on(mut g: Grid, need: &[bool], scale: bool) -> Grid {
+    for d in (0..need.len()).filter(|&d| need[d]) {
+        let (mut sum, mut n) = (0.0, 0u32);
+        for row in &g {
+            let v = row[d];
+            let f = v.is_finite();
+            sum += if f { v } else { 0.0 };
+            n += u32::from(f);
+        }
+        let mean = if n > 0 { sum / f64::from(n) } else { f64::NAN };
+        let sd = if scale {
+            let mut sq = 0.0;
+            for row in &g {
+                let v = row[d];
+                let dv = if v.is_finite() { v - mean } else { 0.0 };
+                sq += dv * dv;
+            }
+            let sd = (sq / f64::from(n)).sqrt();
+            if sd > 0.0 { sd } else { f64::NAN }
+        } else {
+            1.0
+        };
+        for row in &mut g {
+            let v = &mut row[d];
+            *v = if v.is_finite() {
+                (*v - mean) / sd
+            } else {
+                f64::NAN
+            };
+        }
+    }
+    g
 }
 
 /// Each date's mean (and population standard deviation) over the symbols with a value, summed
