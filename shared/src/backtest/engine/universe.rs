@@ -22,9 +22,15 @@ pub struct Universe {
     /// Each date's count of every symbol's bars on or before the date, laid out as `closes`:
     /// a run reads a day's row instead of walking each symbol's bars.
     pub(super) seen: std::sync::OnceLock<Vec<u32>>,
+    /// [`Universe::close_rows`]' panel, made once: each strategy run over the universe takes a
+    /// copy instead of turning the date-by-date tables around again.
+    pub(super) close_panel: std::sync::OnceLock<ClosePanel>,
     /// Point-in-time facts from reference data, when the universe has them.
     pub(super) dated: PointInTime,
 }
+
+/// Closes `[symbol][date]` (missing where the symbol has no bar) and whether it has one.
+pub(crate) type ClosePanel = (Vec<Vec<f64>>, Vec<Vec<bool>>);
 
 /// A name's PE and PB from a day on: `(day, pe, pb)`.
 pub type Valuation = (NaiveDate, Option<f64>, Option<f64>);
@@ -145,6 +151,7 @@ impl Universe {
             .collect();
         self.closes = std::sync::OnceLock::new();
         self.seen = std::sync::OnceLock::new();
+        self.close_panel = std::sync::OnceLock::new();
     }
 
     /// [`Universe::closes`]'s rows: `[date][symbol]`, in `series`' order.
@@ -199,7 +206,13 @@ impl Universe {
     /// Every symbol's close on every date (missing where it has no bar) and whether it has a
     /// bar, `[symbol][date]`: a panel's `$close`, from the tables every run shares, so a
     /// strategy made per run does not read each bar again.
-    pub(crate) fn close_rows(&self) -> (Vec<Vec<f64>>, Vec<Vec<bool>>) {
+    pub(crate) fn close_rows(&self) -> ClosePanel {
+        self.close_panel
+            .get_or_init(|| self.make_close_panel())
+            .clone()
+    }
+
+    fn make_close_panel(&self) -> ClosePanel {
         let (n, days) = (self.series.len(), self.dates.len());
         let (seen, closes) = (self.seen(), self.closes());
         let mut close = vec![vec![f64::NAN; days]; n];
