@@ -67,26 +67,18 @@ impl Sampling {
                     .for_each(|l| *l = f32::NEG_INFINITY);
             }
         } else if self.top_p < 1.0 {
-            // Largest first, ties in index order (as a stable sort of the indices by
-            // `total_cmp` gives them), sorted as packed integer keys: no indirect compares.
-            let mut keys: Vec<u64> = logits
-                .iter()
-                .enumerate()
-                .map(|(i, &l)| (u64::from(!total_order(l)) << 32) | i as u64)
-                .collect();
-            keys.sort_unstable();
-            let index = |k: &u64| (k & 0xffff_ffff) as usize;
+            let keys = largest_first(logits);
             // One exp per logit serves both softmaxes (over the sorted logits, then over the
             // kept ones), with every sum in the order it always had: the same probabilities
             // to the last bit as two separate softmaxes.
             let max = logits.iter().cloned().fold(f32::NEG_INFINITY, f32::max);
             let mut e: Vec<f32> = logits.iter().map(|&x| (x - max).exp()).collect();
-            let total: f32 = keys.iter().map(|k| e[index(k)]).sum();
+            let total: f32 = keys.iter().map(|&k| e[key_index(k)]).sum();
             // Remove entries once the cumulative probability *before* them exceeds top_p:
             // the first one to cross the threshold is kept, and so is the top one.
             let mut cum = 0f32;
-            for (rank, k) in keys.iter().enumerate() {
-                let i = index(k);
+            for (rank, &k) in keys.iter().enumerate() {
+                let i = key_index(k);
                 let before = cum;
                 cum += e[i] / total;
                 if rank > 0 && before > self.top_p {
@@ -100,6 +92,23 @@ impl Sampling {
         let probs = softmax(logits);
         rng.categorical(&probs)
     }
+}
+
+/// The logits' indices packed under their values, largest first, ties in index order (as a
+/// stable sort of the indices by `total_cmp` gives them): sorted as plain integers, with no
+/// indirect compares. [`key_index`] reads an index back.
+fn largest_first(logits: &[f32]) -> Vec<u64> {
+    let mut keys: Vec<u64> = logits
+        .iter()
+        .enumerate()
+        .map(|(i, &l)| (u64::from(!total_order(l)) << 32) | i as u64)
+        .collect();
+    keys.sort_unstable();
+    keys
+}
+
+fn key_index(key: u64) -> usize {
+    (key & 0xffff_ffff) as usize
 }
 
 /// `x`'s bits as an unsigned key in `f32::total_cmp`'s order.
@@ -228,13 +237,7 @@ mod tests {
         ];
         let mut stable: Vec<usize> = (0..v.len()).collect();
         stable.sort_by(|&a, &b| v[b].total_cmp(&v[a]));
-        let mut keys: Vec<u64> = v
-            .iter()
-            .enumerate()
-            .map(|(i, &l)| (u64::from(!total_order(l)) << 32) | i as u64)
-            .collect();
-        keys.sort_unstable();
-        let packed: Vec<usize> = keys.iter().map(|k| (k & 0xffff_ffff) as usize).collect();
+        let packed: Vec<usize> = largest_first(&v).into_iter().map(key_index).collect();
         assert_eq!(packed, stable);
     }
 
