@@ -475,7 +475,8 @@ fn rotate(row: &mut [f32], cos: &[f32], sin: &[f32], heads: usize) {
 }
 
 /// `x1, x2 ← (x1·c1 − x2·s1, x2·c2 + x1·s2) · k`, 16 lanes at a time from copies (so the
-/// compiler need not prove that the halves and the tables never overlap), the rest one by one.
+/// compiler need not prove that the halves and the tables never overlap); a last short block
+/// is padded.
 #[inline(always)]
 fn rotate_half(
     x1: &mut [f32],
@@ -485,24 +486,23 @@ fn rotate_half(
     k: f32,
 ) {
     const L: usize = 16;
-    let lanes = |v: &[f32], at: usize| -> [f32; L] { v[at..at + L].try_into().expect("16 lanes") };
-    let whole = x1.len() / L * L;
-    for at in (0..whole).step_by(L) {
-        let (a, b) = (lanes(x1, at), lanes(x2, at));
-        let (c1, s1, c2, s2) = (lanes(c1, at), lanes(s1, at), lanes(c2, at), lanes(s2, at));
+    for at in (0..x1.len()).step_by(L) {
+        let w = L.min(x1.len() - at);
+        let lanes = |v: &[f32]| {
+            let mut a = [0.0; L];
+            a[..w].copy_from_slice(&v[at..at + w]);
+            a
+        };
+        let (a, b) = (lanes(x1), lanes(x2));
+        let (c1, s1, c2, s2) = (lanes(c1), lanes(s1), lanes(c2), lanes(s2));
         let mut na = [0.0; L];
         let mut nb = [0.0; L];
         for j in 0..L {
             na[j] = (a[j] * c1[j] + (-b[j]) * s1[j]) * k;
             nb[j] = (b[j] * c2[j] + a[j] * s2[j]) * k;
         }
-        x1[at..at + L].copy_from_slice(&na);
-        x2[at..at + L].copy_from_slice(&nb);
-    }
-    for j in whole..x1.len() {
-        let (a, b) = (x1[j], x2[j]);
-        x1[j] = (a * c1[j] + (-b) * s1[j]) * k;
-        x2[j] = (b * c2[j] + a * s2[j]) * k;
+        x1[at..at + w].copy_from_slice(&na[..w]);
+        x2[at..at + w].copy_from_slice(&nb[..w]);
     }
 }
 
