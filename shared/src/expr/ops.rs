@@ -123,7 +123,8 @@ fn rolling_std(s: &[f64], n: usize) -> Vec<f64> {
     let mut out = vec![f64::NAN; s.len()];
     let k = s.iter().copied().find(|x| x.is_finite()).unwrap_or(0.0);
     let nf = n as f64;
-    if s.iter().all(|x| x.is_finite()) {
+    let (inv_n, inv_n1) = (1.0 / nf, 1.0 / (nf - 1.0));
+    if s.iter().fold(true, |all, x| all & x.is_finite()) {
         // No gaps: the sums slide without a check per bar.
         let (mut sum, mut sq) = (0.0, 0.0);
         for (i, x) in s.iter().enumerate() {
@@ -141,7 +142,7 @@ fn rolling_std(s: &[f64], n: usize) -> Vec<f64> {
                     sum = w.iter().map(|x| x - k).sum();
                     sq = w.iter().map(|x| (x - k) * (x - k)).sum();
                 }
-                out[i] = ((sq - sum * sum / nf) / (nf - 1.0)).max(0.0);
+                out[i] = ((sq - sum * sum * inv_n) * inv_n1).max(0.0);
             }
         }
     } else {
@@ -170,7 +171,7 @@ fn rolling_std(s: &[f64], n: usize) -> Vec<f64> {
                 sum = w.iter().map(|x| x - k).sum();
                 sq = w.iter().map(|x| (x - k) * (x - k)).sum();
             }
-            out[i] = ((sq - sum * sum / nf) / (nf - 1.0)).max(0.0);
+            out[i] = ((sq - sum * sum * inv_n) * inv_n1).max(0.0);
         }
     }
     // The roots in a pass of their own, which the compiler vectorises (NaN stays NaN).
@@ -341,14 +342,14 @@ impl RankScratch {
     pub(super) fn ranks(&mut self, mut put: impl FnMut(usize, f64)) {
         let keys = &mut self.keys;
         sort_keys(keys, &mut self.buf);
-        let nf = keys.len() as f64;
+        let half_step = 0.5 / keys.len() as f64;
         let mut i = 0;
         while i < keys.len() {
             let mut j = i;
             while j + 1 < keys.len() && keys[j + 1].0 == keys[i].0 {
                 j += 1;
             }
-            let r = ((i + j) as f64 / 2.0 + 1.0) / nf;
+            let r = (i + j + 2) as f64 * half_step;
             for &(_, at) in &keys[i..=j] {
                 put(at as usize, r);
             }
