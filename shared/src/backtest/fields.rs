@@ -399,7 +399,7 @@ fn in_force(
 }
 
 /// Symbol positions in a panel built by [`panel_for`].
-pub fn symbol_index(universe: &Universe, panel: &Panel) -> BTreeMap<Symbol, usize> {
+pub fn symbol_index(universe: &Universe, panel: &Panel) -> crate::domain::SymbolMap<usize> {
     let by_name: BTreeMap<&str, usize> = panel
         .symbols
         .iter()

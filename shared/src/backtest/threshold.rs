@@ -90,7 +90,7 @@ pub struct ThresholdStrategy {
     sell: Vec<Vec<f64>>,
     rank: Option<Vec<Vec<f64>>>,
     dates: BTreeMap<NaiveDate, usize>,
-    symbols: BTreeMap<Symbol, usize>,
+    symbols: crate::domain::SymbolMap<usize>,
     /// Trading days each holding has been held.
     held_for: BTreeMap<Symbol, usize>,
 }

@@ -18,8 +18,6 @@
 //! operator reads only its date and earlier ones (`crate::expr` tests each by truncation), so a
 //! rebalance never sees later bars.
 
-use std::collections::BTreeMap;
-
 use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Serialize};
 
@@ -160,7 +158,7 @@ pub struct TopKStrategy {
     /// Whether each date ends its week or month (by the exchange calendar), for weekly and
     /// monthly rebalancing.
     period_end: Vec<bool>,
-    symbols: BTreeMap<Symbol, usize>,
+    symbols: crate::domain::SymbolMap<usize>,
     days: usize,
 }
 

@@ -10,4 +10,4 @@ pub mod validate;
 
 pub use bar::{Bar, OhlcField};
 pub use frequency::{Adjustment, Frequency, ParseAdjustmentError, ParseFrequencyError};
-pub use symbol::{Board, Exchange, InstrumentKind, Symbol, SymbolError};
+pub use symbol::{Board, Exchange, InstrumentKind, Symbol, SymbolError, SymbolHasher, SymbolMap};

@@ -80,13 +80,14 @@ pub fn run_window(
                     .get(&order.symbol)
                     .map_or(0.0, |p| p.avg_cost);
                 // Today's bar of the order's symbol, if it traded.
-                let today = universe.index.get(&order.symbol).and_then(|&k| {
+                let at = universe.index.get(&order.symbol).copied();
+                let today = at.and_then(|k| {
                     let n = seen[k] as usize;
                     (n > 0 && series[k][n - 1].ts.date() == day).then(|| (series[k], n - 1))
                 });
                 let outcome = execute(today, config, &mut book, day, order);
                 if outcome.is_ok()
-                    && let Some(&k) = universe.index.get(&order.symbol)
+                    && let Some(k) = at
                 {
                     held[k] = book.positions.get(&order.symbol).map_or(0.0, |p| p.shares);
                 }

@@ -10,7 +10,7 @@ pub struct Universe {
     pub(super) series: BTreeMap<Symbol, Vec<Bar>>,
     /// Position of each symbol in `series`' order: the engine keeps per-symbol state in
     /// vectors in that order instead of maps.
-    pub(super) index: BTreeMap<Symbol, usize>,
+    pub(super) index: crate::domain::SymbolMap<usize>,
     /// Every date on which at least one symbol has a bar, ascending.
     pub(super) dates: Vec<NaiveDate>,
     /// An index the report compares with; never traded.
