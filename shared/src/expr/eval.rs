@@ -173,10 +173,11 @@ impl Panel {
             };
             return self.per_date(x, name, q, need);
         }
-        let mut leaves = Leaves::new();
+        let mut leaves = Leaves::new(need);
         self.cross_leaves(e, need, &mut leaves);
+        let sparse = leaves.sparse();
         (0..self.symbols.len())
-            .map(|s| self.row(e, s, &leaves).into_owned())
+            .map(|s| self.row(e, s, &leaves, sparse).into_owned())
             .collect()
     }
 
@@ -531,6 +532,36 @@ mod tests {
             }
             assert!(some.iter().flatten().any(|v| v.is_finite()), "{src}");
         }
+    }
+
+    /// On a few dates, a window is worked out on those dates alone: the same values as over
+    /// the whole series (`std`, summed directly there and slid here, to rounding).
+    #[test]
+    fn windows_on_a_few_dates_agree_with_the_sliding_ones() {
+        let p = Panel::from_bars(&universe(60));
+        let need: Vec<bool> = (0..p.dates.len()).map(|d| d % 20 == 19).collect();
+        for op in [
+            "ref", "delta", "mean", "std", "sum", "min", "max", "ema", "wma", "ts_rank", "slope",
+            "rsquare", "resi",
+        ] {
+            for n in [1, 5, 10] {
+                let src = format!("{op}($close, {n}) * 2");
+                let all = p.evaluate(&src).unwrap();
+                let some = p.evaluate_at(&src, &need).unwrap();
+                for s in 0..all.len() {
+                    for d in (0..need.len()).filter(|&d| need[d]) {
+                        let (x, y) = (all[s][d], some[s][d]);
+                        let close = x == y || (op == "std" && (x - y).abs() <= 1e-12 * x.abs());
+                        assert!(
+                            close || (x.is_nan() && y.is_nan()),
+                            "{src}: symbol {s}, date {d}: {x} vs {y}"
+                        );
+                    }
+                }
+            }
+        }
+        // The dates asked for are few enough that the windows were worked out there alone.
+        assert!(super::super::ops::sparse_is_cheaper("std", 3, 10, 60));
     }
 
     #[test]

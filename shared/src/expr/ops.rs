@@ -106,12 +106,46 @@ pub fn rolling(name: &str, s: &[f64], n: usize) -> Vec<f64> {
         "std" if n >= 2 => return rolling_std(s, n),
         _ => {}
     }
+    let stat = window_fn(name);
     for i in (n - 1)..s.len() {
         let w = &s[i + 1 - n..=i];
         if w.iter().any(|x| !x.is_finite()) {
             continue;
         }
-        out[i] = window_stat(name, w);
+        out[i] = stat(w);
+    }
+    out
+}
+
+/// Whether [`rolling_at`] on `at` dates beats [`rolling`] over all `len`: a lag always does
+/// (one read a date); a window statistic while the windows cover fewer cells than the series
+/// (the sliding forms cost a few operations a cell); `ema` never (it folds every bar).
+pub fn sparse_is_cheaper(name: &str, at: usize, n: usize, len: usize) -> bool {
+    match name {
+        "ref" | "delta" => true,
+        "ema" => false,
+        _ => at.saturating_mul(n) <= len,
+    }
+}
+
+/// [`rolling`] on the dates `at` alone (ascending indices into `s`); missing elsewhere. The
+/// same windows, so the same values, but for `std`, which [`rolling`] slides and this sums
+/// directly: they agree to rounding.
+pub fn rolling_at(name: &str, s: &[f64], n: usize, at: &[usize]) -> Vec<f64> {
+    let mut out = vec![f64::NAN; s.len()];
+    let lagged = at.iter().copied().filter(|&i| i >= n && i < s.len());
+    match name {
+        "ref" => lagged.for_each(|i| out[i] = s[i - n]),
+        "delta" => lagged.for_each(|i| out[i] = s[i] - s[i - n]),
+        _ => {
+            let stat = window_fn(name);
+            for i in at.iter().copied().filter(|&i| i + 1 >= n && i < s.len()) {
+                let w = &s[i + 1 - n..=i];
+                if w.iter().all(|x| x.is_finite()) {
+                    out[i] = stat(w);
+                }
+            }
+        }
     }
     out
 }
@@ -200,6 +234,25 @@ fn fit(w: &[f64]) -> (f64, f64, f64) {
     (my - b * mt, b, r2)
 }
 
+/// [`window_stat`] for `name`, chosen once: the match on the name stays out of the loop over
+/// the windows, and each statistic is compiled on its own.
+fn window_fn(name: &str) -> fn(&[f64]) -> f64 {
+    match name {
+        "mean" => |w| window_stat("mean", w),
+        "sum" => |w| window_stat("sum", w),
+        "std" => |w| window_stat("std", w),
+        "min" => |w| window_stat("min", w),
+        "max" => |w| window_stat("max", w),
+        "wma" => |w| window_stat("wma", w),
+        "ts_rank" => |w| window_stat("ts_rank", w),
+        "slope" => |w| window_stat("slope", w),
+        "rsquare" => |w| window_stat("rsquare", w),
+        "resi" => |w| window_stat("resi", w),
+        _ => unreachable!("not a window statistic: {name}"),
+    }
+}
+
+#[inline(always)]
 fn window_stat(name: &str, w: &[f64]) -> f64 {
     let n = w.len() as f64;
     let mean = w.iter().sum::<f64>() / n;

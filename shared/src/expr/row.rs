@@ -8,7 +8,7 @@ use std::cell::RefCell;
 use chrono::NaiveDate;
 
 use super::eval::Panel;
-use super::ops::{rolling, rolling_pair};
+use super::ops::{rolling, rolling_at, rolling_pair, sparse_is_cheaper};
 use super::parse::{BinOp, Expr};
 
 /// A symbol's values over the panel's dates.
@@ -17,7 +17,12 @@ pub(super) type Row<'a> = Cow<'a, [f64]>;
 /// The cross-sections under a row-wise node, already worked out over the panel, found by the
 /// node they stand for. Each row is read once, so it is taken, not copied: the node's own row
 /// reuses its memory.
-pub(super) struct Leaves(RefCell<Vec<Leaf>>);
+pub(super) struct Leaves {
+    grids: RefCell<Vec<Leaf>>,
+    /// The dates the rows are read on, when not all of them are (a strategy's rebalance
+    /// days): a window is then worked out on those dates alone where that is cheaper.
+    need: Option<Vec<usize>>,
+}
 
 /// A cross-section's node and its grid.
 type Leaf = (*const Expr, Vec<Vec<f64>>);
@@ -36,12 +41,21 @@ fn is_elementwise(name: &str) -> bool {
 }
 
 impl Leaves {
-    pub(super) fn new() -> Leaves {
-        Leaves(RefCell::new(Vec::new()))
+    /// Leaves for rows read on the dates `need` marks (every date when `None`).
+    pub(super) fn new(need: Option<&[bool]>) -> Leaves {
+        Leaves {
+            grids: RefCell::new(Vec::new()),
+            need: need.map(|n| (0..n.len()).filter(|&d| n[d]).collect()),
+        }
+    }
+
+    /// Whether the rows are read on some dates only.
+    pub(super) fn sparse(&self) -> bool {
+        self.need.is_some()
     }
 
     fn take(&self, e: &Expr, s: usize) -> Vec<f64> {
-        let mut all = self.0.borrow_mut();
+        let mut all = self.grids.borrow_mut();
         let at = all
             .iter_mut()
             .find(|(p, _)| std::ptr::eq(*p, e))
@@ -63,7 +77,7 @@ impl Panel {
             }
             Expr::Call(name, _) if is_cross(name) => {
                 let grid = self.eval_at(e, need);
-                out.0.borrow_mut().push((e as *const Expr, grid));
+                out.grids.borrow_mut().push((e as *const Expr, grid));
             }
             Expr::Call(name, args) => {
                 let need = if is_elementwise(name) { need } else { None };
@@ -74,8 +88,15 @@ impl Panel {
         }
     }
 
-    /// Symbol `s`'s row of `e`, reading the cross-sections under it from `leaves`.
-    pub(super) fn row<'a>(&'a self, e: &Expr, s: usize, leaves: &'a Leaves) -> Row<'a> {
+    /// Symbol `s`'s row of `e`, reading the cross-sections under it from `leaves`. When
+    /// `sparse`, only the dates of `leaves`' need are read: other dates may be missing.
+    pub(super) fn row<'a>(
+        &'a self,
+        e: &Expr,
+        s: usize,
+        leaves: &'a Leaves,
+        sparse: bool,
+    ) -> Row<'a> {
         match e {
             Expr::Num(n) => Cow::Owned(
                 self.present[s]
@@ -89,8 +110,8 @@ impl Panel {
                 Some(g) => Cow::Borrowed(&g[s]),
                 None => Cow::Owned(vec![f64::NAN; self.dates.len()]),
             },
-            Expr::Neg(x) => map(self.row(x, s, leaves), |v| -v),
-            Expr::Not(x) => map(self.row(x, s, leaves), |v| {
+            Expr::Neg(x) => map(self.row(x, s, leaves, sparse), |v| -v),
+            Expr::Not(x) => map(self.row(x, s, leaves, sparse), |v| {
                 if v.is_nan() {
                     f64::NAN
                 } else {
@@ -100,22 +121,35 @@ impl Panel {
             // A constant side is applied in place, not spread over a row of its own.
             Expr::Binary(op, a, b) => match (a.as_ref(), b.as_ref()) {
                 (x, Expr::Num(n)) if !matches!(x, Expr::Num(_)) => {
-                    map(self.row(x, s, leaves), |v| binary(*op, v, *n))
+                    map(self.row(x, s, leaves, sparse), |v| binary(*op, v, *n))
                 }
-                (Expr::Num(n), y) => map(self.row(y, s, leaves), |v| binary(*op, *n, v)),
-                (a, b) => zip_op(*op, self.row(a, s, leaves), &self.row(b, s, leaves)),
+                (Expr::Num(n), y) => map(self.row(y, s, leaves, sparse), |v| binary(*op, *n, v)),
+                (a, b) => zip_op(
+                    *op,
+                    self.row(a, s, leaves, sparse),
+                    &self.row(b, s, leaves, sparse),
+                ),
             },
             Expr::Call(name, _) if is_cross(name) => Cow::Owned(leaves.take(e, s)),
-            Expr::Call(name, args) => self.call_row(name, args, s, leaves),
+            Expr::Call(name, args) => self.call_row(name, args, s, leaves, sparse),
         }
     }
 
-    fn call_row<'a>(&'a self, name: &str, args: &[Expr], s: usize, leaves: &'a Leaves) -> Row<'a> {
+    fn call_row<'a>(
+        &'a self,
+        name: &str,
+        args: &[Expr],
+        s: usize,
+        leaves: &'a Leaves,
+        sparse: bool,
+    ) -> Row<'a> {
         let num = |k: usize| match &args[k] {
             Expr::Num(n) => *n,
             _ => unreachable!("checked by the parser"),
         };
-        let arg = |k: usize| self.row(&args[k], s, leaves);
+        // A cell-by-cell operator reads its arguments on its own dates; anything else reads
+        // every date of them.
+        let arg = |k: usize| self.row(&args[k], s, leaves, sparse && is_elementwise(name));
         match name {
             "corr" | "cov" => {
                 let (x, y) = (arg(0), arg(1));
@@ -199,7 +233,12 @@ impl Panel {
                 // A fold without an early exit, which the compiler vectorises: most rows
                 // are complete, and the scan would otherwise cost as much as a window.
                 if present.iter().fold(true, |all, p| all & *p) {
-                    return Cow::Owned(rolling(name, &x, n));
+                    return Cow::Owned(match leaves.need.as_deref().filter(|_| sparse) {
+                        Some(at) if sparse_is_cheaper(name, at.len(), n, x.len()) => {
+                            rolling_at(name, &x, n, at)
+                        }
+                        _ => rolling(name, &x, n),
+                    });
                 }
                 let idx: Vec<usize> = (0..x.len()).filter(|&d| present[d]).collect();
                 let series: Vec<f64> = idx.iter().map(|&d| x[d]).collect();
