@@ -132,20 +132,41 @@ pub enum SymbolError {
 }
 
 /// An A-share instrument: a 6-digit code on one exchange. Displayed as `600000.SH`.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Symbol {
     exchange: Exchange,
     code: [u8; 6],
 }
 
-/// One word for the symbol's seven bytes: what [`SymbolHasher`] mixes in a single multiply.
-impl std::hash::Hash for Symbol {
-    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+impl Symbol {
+    /// The exchange, then the code's digits, in one word: ordered as the fields are, so a
+    /// comparison or a hash is one operation instead of a walk over the bytes.
+    fn word(&self) -> u64 {
         let mut word = self.exchange as u64;
         for b in self.code {
             word = word << 8 | u64::from(b);
         }
-        state.write_u64(word);
+        word
+    }
+}
+
+/// By exchange, then code, as the fields' own order would give.
+impl Ord for Symbol {
+    fn cmp(&self, other: &Symbol) -> std::cmp::Ordering {
+        self.word().cmp(&other.word())
+    }
+}
+
+impl PartialOrd for Symbol {
+    fn partial_cmp(&self, other: &Symbol) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+/// The one word [`SymbolHasher`] mixes in a single multiply.
+impl std::hash::Hash for Symbol {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        state.write_u64(self.word());
     }
 }
 
@@ -322,6 +343,32 @@ impl<'de> Deserialize<'de> for Symbol {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Ordered by exchange, then code, as the derived order of the fields was; equal symbols
+    /// hash alike.
+    #[test]
+    fn orders_by_exchange_then_code() {
+        let mut v: Vec<Symbol> = [
+            "600000.SH",
+            "000001.SZ",
+            "830799.BJ",
+            "000001.SH",
+            "300750.SZ",
+        ]
+        .iter()
+        .map(|s| Symbol::parse(s).unwrap())
+        .collect();
+        let mut by_fields = v.clone();
+        by_fields.sort_by(|a, b| (a.exchange, a.code).cmp(&(b.exchange, b.code)));
+        v.sort();
+        assert_eq!(v, by_fields);
+        assert_eq!(v[0].to_string(), "000001.SH");
+        assert_eq!(v[4].to_string(), "830799.BJ");
+        let mut m = SymbolMap::default();
+        m.insert(Symbol::parse("600000.SH").unwrap(), 1);
+        assert_eq!(m.get(&Symbol::parse("600000").unwrap()), Some(&1));
+        assert_eq!(m.get(&Symbol::parse("600001.SH").unwrap()), None);
+    }
 
     #[test]
     fn parses_every_spelling_to_the_same_symbol() {

@@ -68,15 +68,15 @@ fn is_fund(symbol: &Symbol) -> bool {
 
 /// Stamp duty rate on stock turnover for one side on `day` (funds pay none).
 pub fn stamp_duty(day: NaiveDate, side: Side) -> f64 {
-    if day >= date(2023, 8, 28) {
+    if day >= const { date(2023, 8, 28) } {
         if side == Side::Sell { 0.000_5 } else { 0.0 }
-    } else if day >= date(2008, 9, 19) {
+    } else if day >= const { date(2008, 9, 19) } {
         if side == Side::Sell { 0.001 } else { 0.0 }
-    } else if day >= date(2008, 4, 24) {
+    } else if day >= const { date(2008, 4, 24) } {
         0.001
-    } else if day >= date(2007, 5, 30) {
+    } else if day >= const { date(2007, 5, 30) } {
         0.003
-    } else if day >= date(2005, 1, 24) {
+    } else if day >= const { date(2005, 1, 24) } {
         0.001
     } else {
         0.002
@@ -86,12 +86,12 @@ pub fn stamp_duty(day: NaiveDate, side: Side) -> f64 {
 /// Transfer fee for a stock order of `shares` at `turnover` CNY on `day`. Since 2015-08-01
 /// it is a share of turnover on both exchanges; before, SSE charged per share and SZSE none.
 pub fn transfer_fee(exchange: Exchange, day: NaiveDate, shares: u64, turnover: f64) -> f64 {
-    if day >= date(2022, 4, 29) {
+    if day >= const { date(2022, 4, 29) } {
         turnover * 0.000_01
-    } else if day >= date(2015, 8, 1) {
+    } else if day >= const { date(2015, 8, 1) } {
         turnover * 0.000_02
     } else if exchange == Exchange::Sse {
-        let per_share = if day >= date(2012, 9, 1) {
+        let per_share = if day >= const { date(2012, 9, 1) } {
             0.000_6
         } else {
             0.001

@@ -39,20 +39,20 @@ pub fn price_band(symbol: &Symbol, day: NaiveDate, status: ListingStatus) -> Pri
     match symbol.board() {
         Board::Index | Board::ConvertibleBond | Board::Other => PriceBand::Unlimited,
         Board::Star => {
-            if day < date(2019, 7, 22) || first_five {
+            if day < const { date(2019, 7, 22) } || first_five {
                 PriceBand::Unlimited
             } else {
                 pct(20)
             }
         }
         Board::ChiNext => {
-            if day >= date(2020, 8, 24) {
+            if day >= const { date(2020, 8, 24) } {
                 if first_five {
                     PriceBand::Unlimited
                 } else {
                     pct(20)
                 }
-            } else if day >= date(2009, 10, 30) {
+            } else if day >= const { date(2009, 10, 30) } {
                 if listing == Some(1) {
                     PriceBand::Unlimited
                 } else {
@@ -63,17 +63,17 @@ pub fn price_band(symbol: &Symbol, day: NaiveDate, status: ListingStatus) -> Pri
             }
         }
         Board::Bse => {
-            if day < date(2021, 11, 15) || listing == Some(1) {
+            if day < const { date(2021, 11, 15) } || listing == Some(1) {
                 PriceBand::Unlimited
             } else {
                 pct(30)
             }
         }
         Board::Main | Board::BShare => {
-            if day < date(1996, 12, 16) {
+            if day < const { date(1996, 12, 16) } {
                 return PriceBand::Unlimited;
             }
-            if day >= date(2023, 4, 10) && first_five && symbol.board() == Board::Main {
+            if day >= const { date(2023, 4, 10) } && first_five && symbol.board() == Board::Main {
                 return PriceBand::Unlimited;
             }
             let approval_start = match symbol.exchange() {
@@ -81,7 +81,7 @@ pub fn price_band(symbol: &Symbol, day: NaiveDate, status: ListingStatus) -> Pri
                 _ => date(2014, 6, 13),
             };
             if listing == Some(1) {
-                return if day >= approval_start && day < date(2023, 4, 10) {
+                return if day >= approval_start && day < const { date(2023, 4, 10) } {
                     PriceBand::Asymmetric {
                         up_bps: 4_400,
                         down_bps: 3_600,
@@ -90,7 +90,7 @@ pub fn price_band(symbol: &Symbol, day: NaiveDate, status: ListingStatus) -> Pri
                     PriceBand::Unlimited
                 };
             }
-            let st_is_5pct = day >= date(1998, 4, 22) && day < date(2026, 7, 6);
+            let st_is_5pct = day >= const { date(1998, 4, 22) } && day < const { date(2026, 7, 6) };
             if status.st && st_is_5pct {
                 pct(5)
             } else {

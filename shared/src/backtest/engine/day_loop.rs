@@ -60,6 +60,7 @@ pub fn run_window(
         bootstrap: None,
     };
     let mut exposure_sum = 0.0;
+    let mut unsettled = false;
     let mut traded = 0.0;
     let (closes, seen_by_day) = (universe.closes(), universe.seen());
     for (d_i, &day) in dates.iter().enumerate() {
@@ -68,8 +69,13 @@ pub fn run_window(
         let row = (first_no + d_i) * series.len();
         let close_now = &closes[row..row + series.len()];
         let seen = &seen_by_day[row..row + series.len()];
-        for p in book.positions.values_mut() {
-            p.sellable = p.shares;
+        // Only a buy leaves a position with shares it cannot sell yet: after a day without
+        // one there is nothing to settle.
+        if unsettled {
+            for p in book.positions.values_mut() {
+                p.sellable = p.shares;
+            }
+            unsettled = false;
         }
         for timing in [Timing::Open, Timing::Close] {
             let mut batch: Vec<&Order> = pending.iter().filter(|o| o.timing == timing).collect();
@@ -93,6 +99,7 @@ pub fn run_window(
                 }
                 match outcome {
                     Ok(fill) => {
+                        unsettled |= fill.side == Side::Buy;
                         if fill.side == Side::Sell && fill.shares > 0.0 {
                             result.sells += 1;
                             let net = (fill.shares * fill.price - fill.fees.total()) / fill.shares;
