@@ -142,11 +142,10 @@ impl Symbol {
     /// The exchange, then the code's digits, in one word: ordered as the fields are, so a
     /// comparison or a hash is one operation instead of a walk over the bytes.
     fn word(&self) -> u64 {
-        let mut word = self.exchange as u64;
-        for b in self.code {
-            word = word << 8 | u64::from(b);
-        }
-        word
+        let mut bytes = [0; 8];
+        bytes[1] = self.exchange as u8;
+        bytes[2..].copy_from_slice(&self.code);
+        u64::from_be_bytes(bytes)
     }
 }
 

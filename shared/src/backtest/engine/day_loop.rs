@@ -80,17 +80,25 @@ pub fn run_window(
         for timing in [Timing::Open, Timing::Close] {
             let mut batch: Vec<&Order> = pending.iter().filter(|o| o.timing == timing).collect();
             batch.sort_by_key(|o| o.side != Side::Sell);
-            for order in batch {
+            // Each order's symbol and today's bar, if it traded, found for the whole batch
+            // before any executes: the bars lie far apart, and loads issued together wait
+            // for memory together instead of one after another.
+            let found: Vec<_> = batch
+                .iter()
+                .map(|order| {
+                    let at = universe.index.get(&order.symbol).copied();
+                    let today = at.and_then(|k| {
+                        let n = seen[k] as usize;
+                        (n > 0 && series[k][n - 1].ts.date() == day).then(|| (series[k], n - 1))
+                    });
+                    (at, today)
+                })
+                .collect();
+            for (order, (at, today)) in batch.into_iter().zip(found) {
                 let cost = book
                     .positions
                     .get(&order.symbol)
                     .map_or(0.0, |p| p.avg_cost);
-                // Today's bar of the order's symbol, if it traded.
-                let at = universe.index.get(&order.symbol).copied();
-                let today = at.and_then(|k| {
-                    let n = seen[k] as usize;
-                    (n > 0 && series[k][n - 1].ts.date() == day).then(|| (series[k], n - 1))
-                });
                 let outcome = execute(today, config, &mut book, day, order);
                 if outcome.is_ok()
                     && let Some(k) = at
