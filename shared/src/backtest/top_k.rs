@@ -159,6 +159,9 @@ pub struct TopKStrategy {
     /// monthly rebalancing.
     period_end: Vec<bool>,
     symbols: crate::domain::SymbolMap<usize>,
+    /// Whether each symbol has a bar on each date, as the score's grid: read instead of each
+    /// name's last bar, which lies in memory of its own.
+    present: std::sync::Arc<Vec<Vec<bool>>>,
     days: usize,
 }
 
@@ -210,6 +213,7 @@ impl TopKStrategy {
             score,
             filter,
             symbols: symbol_index(universe, &panel),
+            present: std::sync::Arc::new(panel.present),
             dates: panel.dates,
             period_end,
             days: 0,
@@ -283,13 +287,14 @@ impl Strategy for TopKStrategy {
         // Names with a bar today, a score and the filter's consent, best first.
         let mut ranked: Vec<(&Symbol, f64)> = Vec::new();
         let mut refused = false;
-        for (s, h, _) in ctx.histories() {
-            if h.last().is_none_or(|b| b.ts.date() != ctx.day) {
-                continue;
-            }
+        for s in ctx.symbols() {
             let Some(&i) = self.symbols.get(s) else {
                 continue;
             };
+            // Only names with a bar today.
+            if !self.present[i][d] {
+                continue;
+            }
             // A point-in-time universe buys only today's members of its index.
             if !ctx.is_member(s) {
                 continue;

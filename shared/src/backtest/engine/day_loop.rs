@@ -144,6 +144,7 @@ pub fn run_window(
             series: &series,
             seen,
             held: &held,
+            closes: close_now,
         };
         pending = strategy.on_day(&ctx);
     }

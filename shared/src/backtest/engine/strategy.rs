@@ -37,6 +37,9 @@ pub struct Context<'a> {
     pub(super) seen: &'a [u32],
     /// Per symbol (in `universe` order), the shares held.
     pub(super) held: &'a [f64],
+    /// Per symbol (in `universe` order), the last close on or before `day` (0 before the
+    /// first bar): today's row of the universe's table, read without touching the bars.
+    pub(super) closes: &'a [f64],
 }
 
 impl Context<'_> {
@@ -85,8 +88,13 @@ impl Context<'_> {
         weight: f64,
         timing: Timing,
     ) -> Option<Order> {
-        let price = self.history(symbol).last()?.close;
-        let delta = weight * self.equity / price - self.shares(symbol);
+        // The history's last close and the position's shares, from the day's rows.
+        let k = *self.universe.index.get(symbol)?;
+        if self.seen[k] == 0 {
+            return None;
+        }
+        let price = self.closes[k];
+        let delta = weight * self.equity / price - self.held[k];
         (delta.abs() > 1e-9).then(|| Order {
             symbol: symbol.clone(),
             side: if delta > 0.0 { Side::Buy } else { Side::Sell },
