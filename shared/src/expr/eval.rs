@@ -311,7 +311,15 @@ fn rank_by_blocks(mut g: Grid, need: Option<&[bool]>) -> Grid {
 /// [`moments`] on the dates `need` marks alone (a strategy's rebalance days), down each date's
 /// column; the other dates keep their input. The sums run in the same order, so the values
 /// are the same to the last bit.
-fn moments_on(mut g: Grid, need: &[bool], scale: bool) -> Grid {
+fn moments_on(g: Grid, need: &[bool], scale: bool) -> Grid {
+    super::ops::wide(
+        #[inline(always)]
+        || moments_on_wide(g, need, scale),
+    )
+}
+
+#[inline(always)]
+fn moments_on_wide(mut g: Grid, need: &[bool], scale: bool) -> Grid {
     for d in (0..need.len()).filter(|&d| need[d]) {
         let (mut sum, mut n) = (0.0, 0u32);
         for row in &g {
@@ -349,7 +357,15 @@ fn moments_on(mut g: Grid, need: &[bool], scale: bool) -> Grid {
 /// Each date's mean (and population standard deviation) over the symbols with a value, summed
 /// down the rows as they lie; then each value less the mean (over the deviation). A date
 /// without spread gives missing z-scores, as [`cross`](super::ops::cross) does.
-fn moments(mut g: Grid, days: usize, scale: bool) -> Grid {
+fn moments(g: Grid, days: usize, scale: bool) -> Grid {
+    super::ops::wide(
+        #[inline(always)]
+        || moments_wide(g, days, scale),
+    )
+}
+
+#[inline(always)]
+fn moments_wide(mut g: Grid, days: usize, scale: bool) -> Grid {
     let (mut sum, mut n) = (vec![0.0; days], vec![0u32; days]);
     // Branch-free sums, which the compiler vectorises.
     for row in &g {

@@ -70,8 +70,24 @@ pub fn signature(name: &str) -> Option<&'static [Arg]> {
     })
 }
 
+/// Runs `f` compiled for the widest vector instructions this CPU has (AVX2 or AVX-512 on
+/// x86-64, found at run time; the portable build assumes SSE2 only), so the loops inlined
+/// into it use them. Mark the closure `#[inline(always)]`.
+#[inline(always)]
+pub(super) fn wide<R>(f: impl FnOnce() -> R) -> R {
+    pulp::Arch::new().dispatch(f)
+}
+
 /// A window operator over one symbol's series (its bars in order).
 pub fn rolling(name: &str, s: &[f64], n: usize) -> Vec<f64> {
+    wide(
+        #[inline(always)]
+        || rolling_on(name, s, n),
+    )
+}
+
+#[inline(always)]
+fn rolling_on(name: &str, s: &[f64], n: usize) -> Vec<f64> {
     let mut out = vec![f64::NAN; s.len()];
     match name {
         "ref" => {
@@ -153,6 +169,7 @@ pub fn rolling_at(name: &str, s: &[f64], n: usize, at: &[usize]) -> Vec<f64> {
 /// The sample standard deviation over each window of `n`, in O(1) a step: sums of the values
 /// less a shift (the series' first finite value, so prices far from zero keep their digits),
 /// recomputed from the window every 256 steps so rounding cannot build up.
+#[inline(always)]
 fn rolling_std(s: &[f64], n: usize) -> Vec<f64> {
     let mut out = vec![f64::NAN; s.len()];
     let k = s.iter().copied().find(|x| x.is_finite()).unwrap_or(0.0);

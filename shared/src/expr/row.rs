@@ -8,7 +8,7 @@ use std::cell::RefCell;
 use chrono::NaiveDate;
 
 use super::eval::Panel;
-use super::ops::{rolling, rolling_at, rolling_pair, sparse_is_cheaper};
+use super::ops::{rolling, rolling_at, rolling_pair, sparse_is_cheaper, wide};
 use super::parse::{BinOp, Expr};
 
 /// A symbol's values over the panel's dates.
@@ -254,15 +254,23 @@ impl Panel {
 
 fn map(row: Row<'_>, f: impl Fn(f64) -> f64) -> Row<'static> {
     let mut row = row.into_owned();
-    row.iter_mut().for_each(|v| *v = f(*v));
+    wide(
+        #[inline(always)]
+        || row.iter_mut().for_each(|v| *v = f(*v)),
+    );
     Cow::Owned(row)
 }
 
 fn zip(a: Row<'_>, b: &[f64], f: impl Fn(f64, f64) -> f64) -> Row<'static> {
     let mut a = a.into_owned();
-    for (x, y) in a.iter_mut().zip(b) {
-        *x = f(*x, *y);
-    }
+    wide(
+        #[inline(always)]
+        || {
+            for (x, y) in a.iter_mut().zip(b) {
+                *x = f(*x, *y);
+            }
+        },
+    );
     Cow::Owned(a)
 }
 
