@@ -176,25 +176,29 @@ fn rolling_std(s: &[f64], n: usize) -> Vec<f64> {
     let nf = n as f64;
     let (inv_n, inv_n1) = (1.0 / nf, 1.0 / (nf - 1.0));
     if s.iter().fold(true, |all, x| all & x.is_finite()) {
-        // No gaps: the sums slide without a check per bar.
-        let (mut sum, mut sq) = (0.0, 0.0);
-        for (i, x) in s.iter().enumerate() {
-            let d = x - k;
-            sum += d;
-            sq += d * d;
-            if i >= n {
-                let o = s[i - n] - k;
-                sum -= o;
-                sq -= o * o;
+        // No gaps: the sums slide without a check per bar. Each step adds one change to each
+        // sum, worked out beside the chain (the new value less the old, and their squares'
+        // difference as (a - b)(a + b)): one addition a bar waits on the last, not two.
+        if n > s.len() {
+            return out;
+        }
+        let window = |i: usize| {
+            let w = &s[i + 1 - n..=i];
+            let sum: f64 = w.iter().map(|x| x - k).sum();
+            let sq: f64 = w.iter().map(|x| (x - k) * (x - k)).sum();
+            (sum, sq)
+        };
+        let (mut sum, mut sq) = window(n - 1);
+        out[n - 1] = ((sq - sum * sum * inv_n) * inv_n1).max(0.0);
+        for i in n..s.len() {
+            if i % 256 == 0 {
+                (sum, sq) = window(i);
+            } else {
+                let (a, b) = (s[i] - k, s[i - n] - k);
+                sum += a - b;
+                sq += (a - b) * (a + b);
             }
-            if i + 1 >= n {
-                if i % 256 == 0 {
-                    let w = &s[i + 1 - n..=i];
-                    sum = w.iter().map(|x| x - k).sum();
-                    sq = w.iter().map(|x| (x - k) * (x - k)).sum();
-                }
-                out[i] = ((sq - sum * sum * inv_n) * inv_n1).max(0.0);
-            }
+            out[i] = ((sq - sum * sum * inv_n) * inv_n1).max(0.0);
         }
     } else {
         let (mut sum, mut sq, mut bad) = (0.0, 0.0, 0usize);
