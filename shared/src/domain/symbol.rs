@@ -358,7 +358,7 @@ mod tests {
         .map(|s| Symbol::parse(s).unwrap())
         .collect();
         let mut by_fields = v.clone();
-        by_fields.sort_by(|a, b| (a.exchange, a.code).cmp(&(b.exchange, b.code)));
+        by_fields.sort_by_key(|s| (s.exchange, s.code));
         v.sort();
         assert_eq!(v, by_fields);
         assert_eq!(v[0].to_string(), "000001.SH");
