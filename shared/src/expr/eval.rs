@@ -281,19 +281,19 @@ fn rank_by_blocks(mut g: Grid, need: Option<&[bool]>) -> Grid {
             continue;
         }
         for k in &mut scratch {
-            k.keys.clear();
+            k.clear();
         }
         for (s, row) in g.iter().enumerate() {
             for (j, &x) in row[d0..d0 + width].iter().enumerate() {
                 if wanted[j] && x.is_finite() {
-                    scratch[j].keys.push((super::ops::order_key(x), s as u32));
+                    scratch[j].push(x, s);
                 }
             }
         }
         ranks.fill(f64::NAN);
         for (j, k) in scratch.iter_mut().enumerate().take(width) {
             if wanted[j] {
-                k.ranks(|s, r| ranks[s * RANK_BLOCK + j] = r);
+                k.ranks(|s| g[s][d0 + j], |s, r| ranks[s * RANK_BLOCK + j] = r);
             }
         }
         for (s, row) in g.iter_mut().enumerate() {

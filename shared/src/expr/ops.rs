@@ -345,10 +345,17 @@ pub fn cross(name: &str, v: &[f64], q: f64) -> Vec<f64> {
 /// Buffers a rank sorts in, kept between dates.
 #[derive(Debug, Default)]
 pub struct RankScratch {
-    /// A date's `(order_key(value), symbol)` pairs, filled by the caller.
-    pub(super) keys: Vec<(u64, u32)>,
-    buf: Vec<(u64, u32)>,
+    /// A date's values as words: the top 40 bits of the value's [`order_key`] above the name's
+    /// index, so a sort moves one word a name instead of a key and an index.
+    keys: Vec<u64>,
+    buf: Vec<u64>,
+    /// The whole keys of a run of words that agree in their top bits.
+    run: Vec<(u64, usize)>,
 }
+
+/// The index's bits in a [`RankScratch`] word: up to 16.7 million names a date.
+const INDEX_BITS: u32 = 24;
+const INDEX_MASK: u64 = (1 << INDEX_BITS) - 1;
 
 /// [`cross`] over one date's values in place; `scratch` is kept between dates.
 pub fn cross_in_place(name: &str, v: &mut [f64], q: f64, scratch: &mut RankScratch) {
@@ -400,32 +407,72 @@ pub fn cross_in_place(name: &str, v: &mut [f64], q: f64, scratch: &mut RankScrat
 /// Each value's rank among the finite ones: (average 0-based rank + 1) / n, so the top name
 /// is 1 and ties share their rank.
 fn rank_in_place(v: &mut [f64], scratch: &mut RankScratch) {
-    scratch.keys.clear();
+    scratch.clear();
     for (i, x) in v.iter_mut().enumerate() {
         if x.is_finite() {
-            scratch.keys.push((order_key(*x), i as u32));
+            scratch.push(*x, i);
         } else {
             *x = f64::NAN;
         }
     }
-    scratch.ranks(|i, r| v[i] = r);
+    let values = v.to_vec();
+    scratch.ranks(|i| values[i], |i, r| v[i] = r);
 }
 
 impl RankScratch {
-    /// Sorts the `keys` put in and hands each index its rank, as [`rank_in_place`] defines it.
-    pub(super) fn ranks(&mut self, mut put: impl FnMut(usize, f64)) {
+    /// Empties the date's values.
+    pub(super) fn clear(&mut self) {
+        self.keys.clear();
+    }
+
+    /// Adds the finite value `x` of name `index` (below 2^24).
+    #[inline(always)]
+    pub(super) fn push(&mut self, x: f64, index: usize) {
+        debug_assert!(index as u64 <= INDEX_MASK);
+        self.keys
+            .push(order_key(x) & !INDEX_MASK | index as u64 & INDEX_MASK);
+    }
+
+    /// Sorts the values pushed and hands each index its rank, as [`rank_in_place`] defines
+    /// it; `value` gives an index's value back. Words in order are values in order but where
+    /// values agree in their top 40 bits (within 2^-28 of each other, or equal): such a run is
+    /// put in order by its whole keys, and equal ones share a rank.
+    pub(super) fn ranks(&mut self, value: impl Fn(usize) -> f64, mut put: impl FnMut(usize, f64)) {
         let keys = &mut self.keys;
         sort_keys(keys, &mut self.buf);
+        let index = |w: u64| (w & INDEX_MASK) as usize;
         let half_step = 0.5 / keys.len() as f64;
         let mut i = 0;
         while i < keys.len() {
+            let top = keys[i] | INDEX_MASK;
             let mut j = i;
-            while j + 1 < keys.len() && keys[j + 1].0 == keys[i].0 {
+            while j + 1 < keys.len() && keys[j + 1] | INDEX_MASK == top {
                 j += 1;
             }
-            let r = (i + j + 2) as f64 * half_step;
-            for &(_, at) in &keys[i..=j] {
-                put(at as usize, r);
+            if i == j {
+                put(index(keys[i]), (2 * i + 2) as f64 * half_step);
+                i += 1;
+                continue;
+            }
+            let run = &mut self.run;
+            run.clear();
+            run.extend(
+                keys[i..=j]
+                    .iter()
+                    .map(|w| (order_key(value(index(*w))), index(*w))),
+            );
+            run.sort_unstable();
+            let mut a = 0;
+            while a < run.len() {
+                let mut b = a;
+                while b + 1 < run.len() && run[b + 1].0 == run[a].0 {
+                    b += 1;
+                }
+                let r = (2 * i + a + b + 2) as f64 * half_step;
+                for &(_, at) in &run[a..=b] {
+                    put(at, r);
+                }
+                a = b + 1;
             }
             i = j + 1;
         }
@@ -444,25 +491,25 @@ pub(super) fn order_key(x: f64) -> u64 {
 const RADIX_FROM: u32 = 40;
 const RADIX_PASSES: usize = 3;
 
-/// Sorts `(key, index)` pairs by key. A cross-section's keys seldom share their top 24 bits
-/// (two values must lie within 1/4096 of each other), so three byte-wide radix passes over
-/// those bits put them in order but for runs of near-equal values, which an insertion sort
-/// then settles in one nearly linear pass: a fraction of a comparison sort's time at 500
-/// names. `buf` is scratch kept between calls.
-fn sort_keys(pairs: &mut Vec<(u64, u32)>, buf: &mut Vec<(u64, u32)>) {
+/// Sorts [`RankScratch`] words. A cross-section's keys seldom share their top 24 bits (two
+/// values must lie within 1/4096 of each other), so three byte-wide radix passes over those
+/// bits put them in order but for runs of near-equal values, which an insertion sort then
+/// settles in one nearly linear pass: a fraction of a comparison sort's time at 500 names.
+/// `buf` is scratch kept between calls.
+fn sort_keys(pairs: &mut Vec<u64>, buf: &mut Vec<u64>) {
     if pairs.len() < 64 {
         pairs.sort_unstable();
         return;
     }
     let mut hist = [[0u32; 256]; RADIX_PASSES];
-    for (k, _) in pairs.iter() {
+    for k in pairs.iter() {
         for (p, h) in hist.iter_mut().enumerate() {
             h[(k >> (RADIX_FROM + 8 * p as u32)) as usize & 0xff] += 1;
         }
     }
     let n = pairs.len() as u32;
     buf.clear();
-    buf.resize(pairs.len(), (0, 0));
+    buf.resize(pairs.len(), 0);
     for (p, h) in hist.iter().enumerate() {
         // A byte every key shares orders nothing.
         if h.contains(&n) {
@@ -474,9 +521,9 @@ fn sort_keys(pairs: &mut Vec<(u64, u32)>, buf: &mut Vec<(u64, u32)>) {
             *a = sum;
             sum += c;
         }
-        for &(k, i) in pairs.iter() {
+        for &k in pairs.iter() {
             let b = (k >> (RADIX_FROM + 8 * p as u32)) as usize & 0xff;
-            buf[at[b] as usize] = (k, i);
+            buf[at[b] as usize] = k;
             at[b] += 1;
         }
         std::mem::swap(pairs, buf);
@@ -504,8 +551,10 @@ fn sort_keys(pairs: &mut Vec<(u64, u32)>, buf: &mut Vec<(u64, u32)>) {
 mod tests {
     use super::*;
 
+    /// The radix sort on packed words, with its insertion and comparison-sort finishes and
+    /// the runs of values agreeing in their top bits, ranks as counting does.
     #[test]
-    fn radix_then_insertion_sorts_like_a_comparison_sort() {
+    fn ranks_of_packed_words_equal_ranks_by_counting() {
         let mut x = 7u64;
         let mut next = || {
             x = x
@@ -520,31 +569,31 @@ mod tests {
             (3000, false),
             (500, true),
         ] {
-            // Returns near zero of both signs, with repeats and values equal in their top bits.
+            // Returns near zero of both signs, with repeats, values an ulp apart (equal in
+            // their top 40 bits), zeros of both signs.
             let v: Vec<f64> = (0..n)
-                .map(|i| match i % 7 {
+                .map(|i| match i % 9 {
                     // Prices that share their top 32 bits: the insertion sort gives up.
                     _ if crowded => 10.0 + (next() >> 40) as f64 * 1e-12,
                     0 => 0.0125,
-                    1 => 0.0125 + f64::EPSILON * (i as f64),
+                    1 => 0.0125 + f64::EPSILON * 0.01 * (i % 5) as f64,
+                    2 => -0.0,
+                    3 => 0.0,
                     _ => ((next() >> 11) as f64 / (1u64 << 53) as f64 - 0.5) * 0.2,
                 })
                 .collect();
-            let mut pairs: Vec<(u64, u32)> = v
-                .iter()
-                .enumerate()
-                .map(|(i, x)| (order_key(*x), i as u32))
-                .collect();
-            let mut want = pairs.clone();
-            want.sort_unstable();
-            sort_keys(&mut pairs, &mut Vec::new());
-            let keys = |p: &[(u64, u32)]| p.iter().map(|x| x.0).collect::<Vec<_>>();
-            assert_eq!(keys(&pairs), keys(&want), "n = {n}");
-            assert!(
-                pairs
-                    .windows(2)
-                    .all(|w| v[w[0].1 as usize] <= v[w[1].1 as usize])
-            );
+            let mut got = v.clone();
+            rank_in_place(&mut got, &mut RankScratch::default());
+            for (i, x) in v.iter().enumerate() {
+                let less = v.iter().filter(|y| *y < x).count() as f64;
+                let equal = v.iter().filter(|y| *y == x).count() as f64;
+                let want = (less + (equal + 1.0) / 2.0) / n as f64;
+                assert!(
+                    (got[i] - want).abs() < 1e-12,
+                    "n = {n}, {i}: {} vs {want}",
+                    got[i]
+                );
+            }
         }
     }
 
