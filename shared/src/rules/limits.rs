@@ -77,8 +77,8 @@ pub fn price_band(symbol: &Symbol, day: NaiveDate, status: ListingStatus) -> Pri
                 return PriceBand::Unlimited;
             }
             let approval_start = match symbol.exchange() {
-                Exchange::Sse => date(2013, 12, 13),
-                _ => date(2014, 6, 13),
+                Exchange::Sse => const { date(2013, 12, 13) },
+                _ => const { date(2014, 6, 13) },
             };
             if listing == Some(1) {
                 return if day >= approval_start && day < const { date(2023, 4, 10) } {
