@@ -338,7 +338,11 @@ pub fn rolling_pair(name: &str, x: &[f64], y: &[f64], n: usize) -> Vec<f64> {
 /// A cross-sectional operator over one date's values (NaN where a symbol has none).
 pub fn cross(name: &str, v: &[f64], q: f64) -> Vec<f64> {
     let mut out = v.to_vec();
-    cross_in_place(name, &mut out, q, &mut RankScratch::default());
+    if name == "rank" {
+        rank_into(v, &mut out, &mut RankScratch::default());
+    } else {
+        cross_in_place(name, &mut out, q, &mut RankScratch::default());
+    }
     out
 }
 
@@ -360,7 +364,8 @@ const INDEX_MASK: u64 = (1 << INDEX_BITS) - 1;
 /// [`cross`] over one date's values in place; `scratch` is kept between dates.
 pub fn cross_in_place(name: &str, v: &mut [f64], q: f64, scratch: &mut RankScratch) {
     if name == "rank" {
-        return rank_in_place(v, scratch);
+        let values = v.to_vec();
+        return rank_into(&values, v, scratch);
     }
     let (mut total, mut n) = (0.0, 0usize);
     for x in v.iter().filter(|x| x.is_finite()) {
@@ -404,19 +409,19 @@ pub fn cross_in_place(name: &str, v: &mut [f64], q: f64, scratch: &mut RankScrat
     }
 }
 
-/// Each value's rank among the finite ones: (average 0-based rank + 1) / n, so the top name
-/// is 1 and ties share their rank.
-fn rank_in_place(v: &mut [f64], scratch: &mut RankScratch) {
+/// Each value of `v`'s rank among the finite ones, into `out` (as long as `v`): (average
+/// 0-based rank + 1) / n, so the top name is 1 and ties share their rank; missing where `v`
+/// has no finite value.
+fn rank_into(v: &[f64], out: &mut [f64], scratch: &mut RankScratch) {
     scratch.clear();
-    for (i, x) in v.iter_mut().enumerate() {
+    for (i, (x, o)) in v.iter().zip(out.iter_mut()).enumerate() {
         if x.is_finite() {
             scratch.push(*x, i);
         } else {
-            *x = f64::NAN;
+            *o = f64::NAN;
         }
     }
-    let values = v.to_vec();
-    scratch.ranks(|i| values[i], |i, r| v[i] = r);
+    scratch.ranks(|i| v[i], |i, r| out[i] = r);
 }
 
 impl RankScratch {
@@ -433,7 +438,7 @@ impl RankScratch {
             .push(order_key(x) & !INDEX_MASK | index as u64 & INDEX_MASK);
     }
 
-    /// Sorts the values pushed and hands each index its rank, as [`rank_in_place`] defines
+    /// Sorts the values pushed and hands each index its rank, as [`rank_into`] defines
     /// it; `value` gives an index's value back. Words in order are values in order but where
     /// values agree in their top 40 bits (within 2^-28 of each other, or equal): such a run is
     /// put in order by its whole keys, and equal ones share a rank.
@@ -582,8 +587,7 @@ mod tests {
                     _ => ((next() >> 11) as f64 / (1u64 << 53) as f64 - 0.5) * 0.2,
                 })
                 .collect();
-            let mut got = v.clone();
-            rank_in_place(&mut got, &mut RankScratch::default());
+            let got = cross("rank", &v, 0.0);
             for (i, x) in v.iter().enumerate() {
                 let less = v.iter().filter(|y| *y < x).count() as f64;
                 let equal = v.iter().filter(|y| *y == x).count() as f64;
